@@ -1,0 +1,56 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from './generated/client';
+import { env } from '../env';
+import { EddyError } from '../errors';
+
+// One Prisma client and one pg pool per process. Prisma serves the app's CRUD; the raw pool
+// serves the hot paths (bus, workers) that need SELECT … FOR UPDATE and multi-statement
+// transactions with exact control.
+
+export type Db = InstanceType<typeof PrismaClient>;
+
+let prisma: Db | undefined;
+let rawPool: pg.Pool | undefined;
+
+// BIGINT offsets are returned as strings by pg; keep them as strings end to end (like kafkajs).
+
+export function databaseUrl(): string {
+  const url = env().DATABASE_URL;
+  if (!url) throw new EddyError('config', 'Invalid setting DATABASE_URL: required here (npm start sets it for embedded PostgreSQL)');
+  return url;
+}
+
+export function db(): Db {
+  prisma ??= new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl() }) });
+  return prisma;
+}
+
+export function pool(): pg.Pool {
+  rawPool ??= new pg.Pool({ connectionString: databaseUrl(), max: 10 });
+  return rawPool;
+}
+
+export async function closeDb(): Promise<void> {
+  const p = prisma;
+  const r = rawPool;
+  prisma = undefined;
+  rawPool = undefined;
+  await Promise.all([p?.$disconnect(), r?.end()]);
+}
+
+/** Runs `fn` in one transaction on a pooled connection; rolls back on any error. */
+export async function transaction<T>(p: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await p.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}

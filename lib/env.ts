@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { EddyError } from './errors';
+
+// The only module that reads process.env. Parsed once; an empty string counts as unset so
+// `FOO=` in a shell or compose file means "use the default", not "set to nothing".
+
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** postgres://… When unset, `npm start` runs embedded PostgreSQL and sets it for its children. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  /** Comma-separated host:port list. When set the bus is Kafka; otherwise the embedded log in PostgreSQL. */
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, 'must be a comma-separated list of host:port')
+    .transform((s) => s.split(','))
+    .optional(),
+  KAFKA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 3.9.1').default('3.9.1'),
+  KAFKA_PORT: port.default(9092),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(3000),
+  /** The URL users and the snippet reach Eddy at. Defaults to http://localhost:PORT. */
+  PUBLIC_URL: z.url().optional(),
+  EDDY_DATA_DIR: z.string().default('.eddy'),
+  EMBEDDED_PG_PORT: port.default(54329),
+  EVENTS_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
+  /** How long the collect endpoint waits for the bus before answering 503 + Retry-After. */
+  COLLECT_DEADLINE_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
+  /** Header carrying the client IP set by a proxy you trust (e.g. x-forwarded-for). Unset: use the socket address. */
+  TRUSTED_PROXY_HEADER: z.string().toLowerCase().optional(),
+  /** Signs session JWTs. `npm start` generates and keeps one in EDDY_DATA_DIR when unset. */
+  AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  EDDY_DEMO: bool.default(true),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+/** Pure parser, exported for tests. Throws one EddyError whose message names the variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = source[key];
+    if (value !== undefined && value.trim() !== '') cleaned[key] = value.trim();
+  }
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const got = cleaned[name] !== undefined ? ` (got "${cleaned[name]}")` : '';
+    throw new EddyError('config', `Invalid setting ${name}: ${issue.message}${got}`);
+  }
+  return parsed.data;
+}
+
+let cached: Env | undefined;
+
+/** The process's configuration, parsed on first use and then fixed. */
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/**
+ * Sets variables for child processes we spawn (e.g. DATABASE_URL of embedded PostgreSQL).
+ * Kept here so that writing the environment, like reading it, happens in one module.
+ */
+export function childEnv(overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** Overrides this process's settings (used by the launcher after it starts embedded services). */
+export function setEnv(overrides: Record<string, string | undefined>): Env {
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  cached = parseEnv(process.env);
+  return cached;
+}
+
+export function publicUrl(): string {
+  const e = env();
+  return e.PUBLIC_URL ?? `http://localhost:${e.PORT}`;
+}
