@@ -1,0 +1,40 @@
+import { env } from '../env';
+import { databaseUrl, pool } from '../db/client';
+import { EmbeddedBus } from './embedded';
+import { KafkaBus } from './kafka';
+import type { Bus } from './types';
+
+export type * from './types';
+export { partitionFor } from './partitioner';
+
+/** Topics of the pipeline. Keyed by site and visitor so one visitor's events stay in order. */
+export const topics = {
+  events: 'events',
+  live: 'live',
+} as const;
+
+let shared: Bus | undefined;
+
+/** The process's bus: Kafka when KAFKA_BROKERS is set, otherwise the embedded log in PostgreSQL. */
+export function bus(): Bus {
+  shared ??= createBus();
+  return shared;
+}
+
+export function createBus(): Bus {
+  const brokers = env().KAFKA_BROKERS;
+  return brokers ? new KafkaBus(brokers) : new EmbeddedBus(pool(), databaseUrl());
+}
+
+export async function ensureTopics(b: Bus = bus()): Promise<void> {
+  await b.createTopics([
+    { name: topics.events, partitions: env().EVENTS_PARTITIONS },
+    { name: topics.live, partitions: 1 },
+  ]);
+}
+
+export async function closeBus(): Promise<void> {
+  const b = shared;
+  shared = undefined;
+  await b?.close();
+}
