@@ -244,8 +244,9 @@ class EmbeddedConsumer implements BusConsumer {
         if (this.stopped) break;
         const key = tpKey(p.topic, p.partition);
         const r = await this.bus.pool.query<{ offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, string> | null; timestamp: string }>(
-          `SELECT "offset"::text AS offset, key, value, headers, timestamp::text AS timestamp FROM bus_messages
-           WHERE topic = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT $4`,
+          // Order by the bigint column, not the text alias (which would sort "10" before "2").
+          `SELECT m."offset"::text AS offset, m.key, m.value, m.headers, m.timestamp::text AS timestamp FROM bus_messages m
+           WHERE m.topic = $1 AND m.partition = $2 AND m."offset" >= $3 ORDER BY m."offset" LIMIT $4`,
           [p.topic, p.partition, p.position.toString(), max],
         );
         if (r.rows.length === 0) continue;

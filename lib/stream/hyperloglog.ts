@@ -1,0 +1,244 @@
+// Distinct counting with a HyperLogLog sketch. Windows need a distinct count that can be merged
+// (slices into windows, sessions into sessions) in bounded memory; an exact set cannot.
+//
+// - Hash: a 64-bit hash of the value's string form (two 32-bit lanes, cyrb53-style mixing). The
+//   first lane picks the register (its top p bits), the second gives the rank (leading zeros + 1),
+//   so registers hold 0..33.
+// - Estimate: Ertl's improved raw estimator ("New cardinality estimation algorithms for HyperLogLog
+//   sketches", 2017), which is unbiased from 0 up without HLL++'s empirical bias tables.
+// - Storage: sparse (sorted packed index/rank pairs) while few registers are set, dense bytes after,
+//   because most windows see few visitors and a dense p=14 sketch is 16 KiB.
+//   The representation never changes the estimate: it is the same register array either way.
+
+import { aggregateCodecError } from './errors';
+import type { Aggregate } from './aggregates';
+import type { Json } from './json';
+
+const RANK_BITS = 32; // q in Ertl's notation: the rank comes from one full 32-bit lane
+const ALPHA_INFINITY = 1 / (2 * Math.log(2));
+// One base64 character per register (values 0..33) keeps the dense JSON form compact and simple.
+const REGISTER_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+export type HyperLogLogJson = { p: number; sparse: number[] } | { p: number; dense: string };
+
+let hashHigh = 0;
+let hashLow = 0;
+
+/** Hashes a string into (hashHigh, hashLow); module-level outputs avoid allocating per value. */
+function hash64(text: string): void {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  // One more avalanche round per lane: the register index uses only the top bits of h1.
+  h1 = Math.imul(h1 ^ (h1 >>> 15), 0x2c1b3c6d);
+  h1 = Math.imul(h1 ^ (h1 >>> 12), 0x297a2d39);
+  h1 ^= h1 >>> 15;
+  hashHigh = h1 >>> 0;
+  hashLow = h2 >>> 0;
+}
+
+function sigma(x: number): number {
+  if (x === 1) return Number.POSITIVE_INFINITY;
+  let y = 1;
+  let z = x;
+  let previous: number;
+  do {
+    x *= x;
+    previous = z;
+    z += x * y;
+    y += y;
+  } while (z !== previous);
+  return z;
+}
+
+function tau(x: number): number {
+  if (x === 0 || x === 1) return 0;
+  let y = 1;
+  let z = 1 - x;
+  let previous: number;
+  do {
+    x = Math.sqrt(x);
+    previous = z;
+    y *= 0.5;
+    z -= (1 - x) ** 2 * y;
+  } while (z !== previous);
+  return z / 3;
+}
+
+export class HyperLogLog {
+  readonly precision: number;
+  private readonly registerCount: number;
+  private dense: Uint8Array | null = null;
+  /** Sorted entries `index << 6 | rank`, one per non-zero register, used while the sketch is small. */
+  private sparse: Uint32Array | null = new Uint32Array(4);
+  private sparseLength = 0;
+
+  constructor(precision = 14) {
+    if (!Number.isInteger(precision) || precision < 4 || precision > 18) throw new RangeError(`HyperLogLog precision must be 4..18, got ${precision}`);
+    this.precision = precision;
+    this.registerCount = 1 << precision;
+  }
+
+  /** Relative standard error of the estimate: 1.04/√m (0.81% at p = 14). */
+  get standardError(): number {
+    return 1.04 / Math.sqrt(this.registerCount);
+  }
+
+  add(value: string | number): this {
+    hash64(typeof value === 'string' ? value : String(value));
+    const index = hashHigh >>> (32 - this.precision);
+    const rank = Math.clz32(hashLow) + 1;
+    this.raise(index, rank);
+    return this;
+  }
+
+  /** Folds `other` into this sketch (register-wise maximum); `other` is left unchanged. */
+  merge(other: HyperLogLog): this {
+    if (other.precision !== this.precision) throw new RangeError(`cannot merge HyperLogLog p=${other.precision} into p=${this.precision}`);
+    if (other.dense !== null) {
+      const registers = this.densify();
+      const theirs = other.dense;
+      for (let i = 0; i < registers.length; i++) if (theirs[i] > registers[i]) registers[i] = theirs[i];
+    } else {
+      const entries = other.sparse as Uint32Array;
+      for (let i = 0; i < other.sparseLength; i++) this.raise(entries[i] >>> 6, entries[i] & 63);
+    }
+    return this;
+  }
+
+  estimate(): number {
+    const m = this.registerCount;
+    const histogram = new Array<number>(RANK_BITS + 2).fill(0);
+    if (this.dense !== null) {
+      for (const r of this.dense) histogram[r]++;
+    } else {
+      const entries = this.sparse as Uint32Array;
+      histogram[0] = m - this.sparseLength;
+      for (let i = 0; i < this.sparseLength; i++) histogram[entries[i] & 63]++;
+    }
+    let z = m * tau(1 - histogram[RANK_BITS + 1] / m);
+    for (let k = RANK_BITS; k >= 1; k--) z = 0.5 * (z + histogram[k]);
+    z += m * sigma(histogram[0] / m);
+    return Math.round((ALPHA_INFINITY * m * m) / z);
+  }
+
+  clone(): HyperLogLog {
+    const copy = new HyperLogLog(this.precision);
+    copy.dense = this.dense === null ? null : this.dense.slice();
+    copy.sparse = this.sparse === null ? null : this.sparse.slice();
+    copy.sparseLength = this.sparseLength;
+    return copy;
+  }
+
+  /** Bytes held by the registers (for memory accounting). */
+  get byteSize(): number {
+    return this.dense !== null ? this.dense.byteLength : (this.sparse as Uint32Array).byteLength;
+  }
+
+  toJSON(): HyperLogLogJson {
+    if (this.dense !== null) {
+      let text = '';
+      for (const r of this.dense) text += REGISTER_ALPHABET[r];
+      return { p: this.precision, dense: text };
+    }
+    return { p: this.precision, sparse: Array.from((this.sparse as Uint32Array).subarray(0, this.sparseLength)) };
+  }
+
+  static fromJSON(json: Json): HyperLogLog {
+    if (json === null || typeof json !== 'object' || Array.isArray(json) || typeof json.p !== 'number') {
+      throw aggregateCodecError('HyperLogLog', 'expected { p, sparse } or { p, dense }');
+    }
+    const sketch = new HyperLogLog(json.p);
+    const m = sketch.registerCount;
+    if (typeof json.dense === 'string') {
+      if (json.dense.length !== m) throw aggregateCodecError('HyperLogLog', `dense form must have ${m} registers`);
+      const registers = new Uint8Array(m);
+      for (let i = 0; i < m; i++) {
+        const r = REGISTER_ALPHABET.indexOf(json.dense[i]);
+        if (r < 0 || r > RANK_BITS + 1) throw aggregateCodecError('HyperLogLog', `bad register at ${i}`);
+        registers[i] = r;
+      }
+      sketch.dense = registers;
+      sketch.sparse = null;
+    } else if (Array.isArray(json.sparse)) {
+      for (const entry of json.sparse) {
+        if (typeof entry !== 'number' || !Number.isInteger(entry) || entry < 0 || entry >>> 6 >= m || (entry & 63) > RANK_BITS + 1) {
+          throw aggregateCodecError('HyperLogLog', `bad sparse entry ${String(entry)}`);
+        }
+        sketch.raise(entry >>> 6, entry & 63);
+      }
+    } else {
+      throw aggregateCodecError('HyperLogLog', 'expected sparse or dense registers');
+    }
+    return sketch;
+  }
+
+  private raise(index: number, rank: number): void {
+    if (rank === 0) return;
+    const dense = this.dense;
+    if (dense !== null) {
+      if (rank > dense[index]) dense[index] = rank;
+      return;
+    }
+    let entries = this.sparse as Uint32Array;
+    let lo = 0;
+    let hi = this.sparseLength;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (entries[mid] >>> 6 < index) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < this.sparseLength && entries[lo] >>> 6 === index) {
+      if (rank > (entries[lo] & 63)) entries[lo] = (index << 6) | rank;
+      return;
+    }
+    // Past m/8 entries the packed list costs half the dense bytes and inserts get slow: switch.
+    if (this.sparseLength + 1 > this.registerCount >>> 3) {
+      this.densify()[index] = rank;
+      return;
+    }
+    if (this.sparseLength === entries.length) {
+      const grown = new Uint32Array(entries.length * 2);
+      grown.set(entries);
+      this.sparse = entries = grown;
+    }
+    entries.copyWithin(lo + 1, lo, this.sparseLength);
+    entries[lo] = (index << 6) | rank;
+    this.sparseLength++;
+  }
+
+  private densify(): Uint8Array {
+    if (this.dense !== null) return this.dense;
+    const registers = new Uint8Array(this.registerCount);
+    const entries = this.sparse as Uint32Array;
+    for (let i = 0; i < this.sparseLength; i++) registers[entries[i] >>> 6] = entries[i] & 63;
+    this.dense = registers;
+    this.sparse = null;
+    this.sparseLength = 0;
+    return registers;
+  }
+}
+
+/**
+ * Approximate number of distinct values of a field (e.g. visitors), mergeable across windows.
+ * Precision 14 gives a standard error of 0.81%, within 2% at 100,000 distinct values.
+ */
+export function distinctCount<V>(select: (value: V) => string | number, precision = 14): Aggregate<V, HyperLogLog, number> {
+  new HyperLogLog(precision); // validate once, at definition time
+  return {
+    create: () => new HyperLogLog(precision),
+    add: (acc, value) => acc.add(select(value)),
+    merge: (into, other) => into.merge(other),
+    result: (acc) => acc.estimate(),
+    toJSON: (acc) => acc.toJSON(),
+    fromJSON: (json) => HyperLogLog.fromJSON(json),
+  };
+}

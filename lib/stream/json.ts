@@ -1,0 +1,30 @@
+/** A JSON value: what snapshots and accumulator codecs are made of, so they survive `JSON.stringify`. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Narrowing helpers for decoding snapshots; they throw with the path so a bad savepoint is easy to locate. */
+export function asObject(json: Json | undefined, path: string): { [key: string]: Json } {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new TypeError(`snapshot: ${path} must be an object`);
+  }
+  return json;
+}
+
+export function asArray(json: Json | undefined, path: string): Json[] {
+  if (!Array.isArray(json)) throw new TypeError(`snapshot: ${path} must be an array`);
+  return json;
+}
+
+export function asNumber(json: Json | undefined, path: string): number {
+  if (typeof json !== 'number' || !Number.isFinite(json)) throw new TypeError(`snapshot: ${path} must be a finite number`);
+  return json;
+}
+
+export function asBoolean(json: Json | undefined, path: string): boolean {
+  if (typeof json !== 'boolean') throw new TypeError(`snapshot: ${path} must be a boolean`);
+  return json;
+}
+
+export function asString(json: Json | undefined, path: string): string {
+  if (typeof json !== 'string') throw new TypeError(`snapshot: ${path} must be a string`);
+  return json;
+}
