@@ -1,0 +1,102 @@
+// Count windows with a timeout: per key, elements fill one open window in arrival order; it closes
+// when it holds `count` elements, or when the watermark passes `timeout` after its first element's
+// timestamp (the count may never be reached: a funnel a visitor abandons).
+//
+// Bounds are [first timestamp, first timestamp + timeout), so a timed-out window fires exactly like
+// a time window ending there. Count windows purge when they fire, so each fires once, always
+// 'on-time'; allowed lateness only decides whether a late element may still open a new window.
+
+import type { Aggregate } from './aggregates';
+import type { CountWindows } from './assigners';
+import { SnapshotError } from './errors';
+import { asArray, asNumber, asObject, type Json } from './json';
+import { decodeKey, KeyedWindowOperator, type Key, type OpenWindow, type OperatorOptions } from './operator';
+import { TimerHeap, type Timed } from './timer-heap';
+import type { PartitionId } from './watermarks';
+
+class CountWindow<K, A> implements Timed {
+  heapIndex = -1;
+  constructor(
+    readonly key: K,
+    readonly start: number,
+    public size: number,
+    public acc: A,
+    /** Timeout firing time: start + timeout − 1. */
+    public timerAt: number,
+  ) {}
+}
+
+export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOperator<K, V, A, R> {
+  readonly count: number;
+  readonly timeout: number;
+  private readonly open = new Map<K, CountWindow<K, A>>();
+  private readonly timers = new TimerHeap<CountWindow<K, A>>();
+
+  constructor(assigner: CountWindows, aggregate: Aggregate<V, A, R>, options: OperatorOptions = {}) {
+    super('count-windows', assigner, aggregate, options);
+    this.count = assigner.count;
+    this.timeout = assigner.timeout;
+  }
+
+  get openWindowCount(): number {
+    return this.open.size;
+  }
+
+  protected accept(partition: PartitionId, key: K, ts: number, value: V): void {
+    let window = this.open.get(key);
+    if (window === undefined) {
+      const end = ts + this.timeout;
+      if (end - 1 + this.allowedLateness <= this.currentWatermark) {
+        this.emitLate(partition, key, ts, value);
+        return;
+      }
+      // If the timeout is already behind the watermark (late, within lateness) the window still
+      // collects this batch's elements and fires at the next watermark advance.
+      window = new CountWindow<K, A>(key, ts, 0, this.aggregate.create(), end - 1);
+      this.open.set(key, window);
+      this.timers.push(window);
+    }
+    window.acc = this.aggregate.add(window.acc, value);
+    window.size++;
+    if (window.size >= this.count) this.close(window);
+  }
+
+  protected fireTimersUpTo(wm: number): void {
+    for (let window = this.timers.peek(); window !== undefined && window.timerAt <= wm; window = this.timers.peek()) {
+      this.close(window);
+    }
+  }
+
+  openWindows(key: K): OpenWindow<R>[] {
+    const window = this.open.get(key);
+    if (window === undefined) return [];
+    return [{ start: window.start, end: window.start + this.timeout, fired: false, value: this.aggregate.result(window.acc) }];
+  }
+
+  protected encodeState(): Json {
+    return {
+      windows: this.timers.toArray().map((w) => ({ key: w.key, start: w.start, size: w.size, acc: this.aggregate.toJSON(w.acc) })),
+    };
+  }
+
+  protected decodeState(json: Json): void {
+    this.open.clear();
+    this.timers.clear();
+    asArray(asObject(json, 'state').windows, 'state.windows').forEach((entry, i) => {
+      const path = `state.windows[${i}]`;
+      const e = asObject(entry, path);
+      const key = decodeKey<K>(e.key, `${path}.key`);
+      if (this.open.has(key)) throw new SnapshotError(`${path}: key ${JSON.stringify(key)} has two open windows`);
+      const start = asNumber(e.start, `${path}.start`);
+      const window = new CountWindow<K, A>(key, start, asNumber(e.size, `${path}.size`), this.aggregate.fromJSON(e.acc ?? null), start + this.timeout - 1);
+      this.open.set(key, window);
+      this.timers.push(window);
+    });
+  }
+
+  private close(window: CountWindow<K, A>): void {
+    this.timers.remove(window);
+    this.open.delete(window.key);
+    this.emitResult(window.key, window.start, window.start + this.timeout, 'on-time', this.aggregate.result(window.acc));
+  }
+}
