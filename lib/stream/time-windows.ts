@@ -193,7 +193,7 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
 
   private dropSlicesCleanedBy(state: KeySlices<K, A>, wm: number): void {
     let n = 0;
-    while (n < state.starts.length && this.cleanupOf(state.starts[n]) <= wm) n++;
+    while (n < state.starts.length && this.cleanupOf(state.starts[n]) < wm) n++;
     if (n > 0) {
       state.starts.splice(0, n);
       state.accumulators.splice(0, n);

@@ -1,0 +1,33 @@
+import { getServerSession } from 'next-auth';
+import { decode } from 'next-auth/jwt';
+import { db } from '../db/client';
+import { authOptions } from './options';
+import { authSecret } from './secret';
+
+export interface CurrentUser {
+  id: string;
+  email: string;
+  name: string | null;
+}
+
+/** The signed-in user, or null. A token whose session version is stale counts as signed out. */
+export async function currentUser(): Promise<CurrentUser | null> {
+  const session = (await getServerSession(authOptions())) as { uid?: string; sv?: number } | null;
+  return session?.uid ? userIfCurrent(session.uid, session.sv ?? 0) : null;
+}
+
+/** Same check for a raw session cookie (the Socket.IO handshake has no Next.js request). */
+export async function userFromSessionToken(token: string | undefined): Promise<CurrentUser | null> {
+  if (!token) return null;
+  const jwt = await decode({ token, secret: authSecret() }).catch(() => null);
+  const uid = typeof jwt?.uid === 'string' ? jwt.uid : null;
+  return uid ? userIfCurrent(uid, typeof jwt?.sv === 'number' ? jwt.sv : 0) : null;
+}
+
+async function userIfCurrent(id: string, sessionVersion: number): Promise<CurrentUser | null> {
+  const user = await db().user.findUnique({ where: { id }, select: { id: true, email: true, name: true, sessionVersion: true } });
+  if (!user || user.sessionVersion !== sessionVersion) return null;
+  return { id: user.id, email: user.email, name: user.name };
+}
+
+export const SESSION_COOKIES = ['__Secure-next-auth.session-token', 'next-auth.session-token'];

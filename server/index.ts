@@ -1,0 +1,54 @@
+import { createServer } from 'node:http';
+import path from 'node:path';
+import next from 'next';
+import { Server } from 'socket.io';
+import { createBus, ensureTopics } from '@/lib/bus';
+import { CLIENT_IP_HEADER, resolveClientIp } from '@/lib/collect/client-ip';
+import { closeDb } from '@/lib/db/client';
+import { env, publicUrl } from '@/lib/env';
+import { isEddyError } from '@/lib/errors';
+import { startLiveRelay } from './live-relay';
+import { attachLiveSockets } from './live-sockets';
+
+// The web process: Next.js (pages + route handlers) and Socket.IO on one HTTP server.
+
+async function main(): Promise<void> {
+  const e = env();
+  const app = next({ dev: false, dir: path.resolve(import.meta.dirname, '..'), hostname: e.HOST, port: e.PORT });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+
+  const server = createServer((req, res) => {
+    // Resolved here, once, from the connection or the trusted proxy header; any client-sent value is overwritten.
+    req.headers[CLIENT_IP_HEADER] = resolveClientIp(req.headers, req.socket.remoteAddress, e.TRUSTED_PROXY_HEADER);
+    void handle(req, res);
+  });
+  const io = new Server(server, { serveClient: false });
+  attachLiveSockets(io);
+
+  const b = createBus();
+  await ensureTopics(b);
+  const relay = await startLiveRelay(io, b);
+  void relay.crashed.then((err) => {
+    console.error(`[web] live relay crashed: ${err.message}`);
+    process.exit(1);
+  });
+
+  await new Promise<void>((resolve) => server.listen(e.PORT, e.HOST, resolve));
+  console.log(`[web] listening on ${publicUrl()} (bus: ${b.kind})`);
+
+  const shutdown = async () => {
+    io.close();
+    server.close();
+    await b.close();
+    await closeDb();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+}
+
+main().catch((err: unknown) => {
+  console.error(isEddyError(err) ? err.message : err);
+  process.exit(1);
+});
