@@ -28,6 +28,11 @@ const schema = z.object({
   PUBLIC_URL: z.url().optional(),
   EDDY_DATA_DIR: z.string().default('.eddy'),
   EMBEDDED_PG_PORT: port.default(54329),
+  /** Prefix for topic and consumer-group names, so several Eddy installations (or test stacks) can share one Kafka. */
+  BUS_NAMESPACE: z
+    .string()
+    .regex(/^[\w.-]{0,40}$/, 'may contain letters, digits, dot, dash and underscore (max 40)')
+    .default(''),
   EVENTS_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
   /** How long the collect endpoint waits for the bus before answering 503 + Retry-After. */
   COLLECT_DEADLINE_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
@@ -36,6 +41,8 @@ const schema = z.object({
   /** Signs session JWTs. `npm start` generates and keeps one in EDDY_DATA_DIR when unset. */
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   EDDY_DEMO: bool.default(true),
+  /** Chromium for the browser tests (Debian's package). */
+  CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -2,12 +2,12 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import next from 'next';
 import { Server } from 'socket.io';
-import { createBus, ensureTopics } from '@/lib/bus';
+import { createBus } from '@/lib/bus';
 import { CLIENT_IP_HEADER, resolveClientIp } from '@/lib/collect/client-ip';
 import { closeDb } from '@/lib/db/client';
 import { env, publicUrl } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
-import { startLiveRelay } from './live-relay';
+import { startLiveRelayWhenReady } from './live-relay';
 import { attachLiveSockets } from './live-sockets';
 
 // The web process: Next.js (pages + route handlers) and Socket.IO on one HTTP server.
@@ -26,10 +26,10 @@ async function main(): Promise<void> {
   const io = new Server(server, { serveClient: false });
   attachLiveSockets(io);
 
+  // Topics are created by the launcher and the workers; the web process must start (and answer
+  // 503 on collect) even while the bus is down.
   const b = createBus();
-  await ensureTopics(b);
-  const relay = await startLiveRelay(io, b);
-  void relay.crashed.then((err) => {
+  startLiveRelayWhenReady(io, b, (err) => {
     console.error(`[web] live relay crashed: ${err.message}`);
     process.exit(1);
   });

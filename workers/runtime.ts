@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { transaction } from '@/lib/db/client';
-import type { Bus, BusConsumer, BusMessage } from '@/lib/bus';
+import { groupId as namespacedGroup, type Bus, type BusConsumer, type BusMessage } from '@/lib/bus';
 
 // Runs a job as a consumer-group member with effectively-once output (see
 // ARCHITECTURE.md): per batch, one PostgreSQL transaction locks the partition's progress row,
@@ -21,7 +21,7 @@ export interface RunningJob {
 }
 
 export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeoutMs?: number } = {}): Promise<RunningJob> {
-  const groupId = `job-${job.name}`;
+  const groupId = namespacedGroup(`job-${job.name}`);
   const consumer: BusConsumer = b.consumer({
     groupId,
     topics: [job.topic],

@@ -7,11 +7,20 @@ import type { Bus } from './types';
 export type * from './types';
 export { partitionFor } from './partitioner';
 
-/** Topics of the pipeline. Keyed by site and visitor so one visitor's events stay in order. */
+/** Topics of the pipeline, under BUS_NAMESPACE. `events` is keyed by site and visitor so one visitor's events stay in order. */
 export const topics = {
-  events: 'events',
-  live: 'live',
-} as const;
+  get events(): string {
+    return `${env().BUS_NAMESPACE}events`;
+  },
+  get live(): string {
+    return `${env().BUS_NAMESPACE}live`;
+  },
+};
+
+/** A consumer-group id under BUS_NAMESPACE. */
+export function groupId(name: string): string {
+  return `${env().BUS_NAMESPACE}${name}`;
+}
 
 let shared: Bus | undefined;
 

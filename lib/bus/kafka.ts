@@ -54,7 +54,10 @@ export class KafkaBus implements Bus {
       const a = this.kafka.admin();
       await a.connect();
       return a;
-    })();
+    })().catch((e: unknown) => {
+      this.adminClient = undefined; // retry the connection next time instead of caching the failure
+      throw e;
+    });
     return this.adminClient;
   }
 

@@ -69,6 +69,7 @@ async function produceWithDeadline(record: EventRecord, deadlineMs: number): Pro
     await Promise.race([bus().producer().send(topics.events, [{ key: eventKey(record), value: JSON.stringify(record), timestamp: record.ts }]), deadline]);
   } catch (e) {
     if (e instanceof EddyError) throw e;
+    console.error(`[collect] bus send failed: ${(e as Error).message}`);
     throw new EddyError('unavailable', 'Event bus unavailable', { cause: e, retryAfter: 2 });
   } finally {
     clearTimeout(timer);

@@ -183,7 +183,7 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
   private nextEndAfter(state: KeySlices<K, A>, after: number): number {
     const starts = state.starts;
     // Windows starting before (first slice + width − size) hold no slice; the max also absorbs −∞.
-    const from = Math.max(after + 2 - this.size, starts[0] + this.sliceWidth - this.size);
+    const from = Math.max(after + 1 - this.size, starts[0] + this.sliceWidth - this.size);
     const windowStart = alignedStartAtOrAfter(from, this.offset, this.slide);
     const end = windowStart + this.size;
     const i = lowerBound(starts, windowStart);
@@ -193,7 +193,7 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
 
   private dropSlicesCleanedBy(state: KeySlices<K, A>, wm: number): void {
     let n = 0;
-    while (n < state.starts.length && this.cleanupOf(state.starts[n]) < wm) n++;
+    while (n < state.starts.length && this.cleanupOf(state.starts[n]) <= wm) n++;
     if (n > 0) {
       state.starts.splice(0, n);
       state.accumulators.splice(0, n);

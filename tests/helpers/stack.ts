@@ -1,0 +1,159 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { hashPassword } from '@/lib/auth/password';
+import { newSiteKey } from '@/lib/sites/site-key';
+import { EmbeddedBus } from '@/lib/bus/embedded';
+import { KafkaBus } from '@/lib/bus/kafka';
+import { childEnv } from '@/lib/env';
+import { freshDatabase, type TestDatabase } from './db';
+import { kafkaBrokers } from './kafka';
+import { eventually } from './wait';
+
+// A whole Eddy (web process + worker process) on its own database and bus namespace, as
+// `npm start` would run it, for end-to-end tests. Uses the build that scripts/test.ts made.
+
+const root = path.resolve(import.meta.dirname, '../..');
+export const artifactsDir = path.join(root, 'tests/artifacts');
+
+export interface Stack {
+  url: string;
+  port: number;
+  db: TestDatabase;
+  namespace: string;
+  user: { email: string; password: string; id: string };
+  site: { id: string; key: string };
+  web: ChildProcess;
+  worker?: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StackOptions {
+  bus: 'kafka' | 'embedded';
+  /** Override the brokers (e.g. a broker the test stops and starts). */
+  brokers?: string;
+  worker?: boolean;
+  label?: string;
+  env?: Record<string, string>;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const label = opts.label ?? 'stack';
+  const db = await freshDatabase(label);
+  const port = await freePort();
+  const namespace = `t${randomBytes(4).toString('hex')}.`;
+  const secret = randomBytes(32).toString('base64url');
+  const user = { email: `owner-${randomUUID().slice(0, 8)}@example.test`, password: 'correct horse battery staple', id: '' };
+  const site = { id: '', key: newSiteKey() };
+  {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    const u = await c.query<{ id: string }>('INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, $2) RETURNING id', [
+      user.email,
+      await hashPassword(user.password),
+    ]);
+    user.id = u.rows[0]!.id;
+    const t = await c.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Test team') RETURNING id");
+    await c.query("INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, 'owner')", [t.rows[0]!.id, user.id]);
+    const s = await c.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames) VALUES (gen_random_uuid(), $1, 'Test shop', 'shop.test', $2, ARRAY['127.0.0.1','localhost']) RETURNING id",
+      [t.rows[0]!.id, site.key],
+    );
+    site.id = s.rows[0]!.id;
+    await c.end();
+  }
+  const brokers = opts.bus === 'kafka' ? (opts.brokers ?? kafkaBrokers().join(',')) : undefined;
+  const env = childEnv({
+    NODE_ENV: 'production',
+    NEXT_TELEMETRY_DISABLED: '1',
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: brokers,
+    BUS_NAMESPACE: namespace,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    AUTH_SECRET: secret,
+    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+    NEXTAUTH_SECRET: secret,
+    EVENTS_PARTITIONS: '3',
+    ...opts.env,
+  });
+  // Topics first, as the launcher does.
+  if (brokers) {
+    const b = new KafkaBus(brokers.split(','));
+    try {
+      await b.createTopics([
+        { name: `${namespace}events`, partitions: 3 },
+        { name: `${namespace}live`, partitions: 1 },
+      ]);
+    } catch {
+      // The broker may be down on purpose (bus-outage tests).
+    }
+    await b.close();
+  } else {
+    const p = new pg.Pool({ connectionString: db.url });
+    const b = new EmbeddedBus(p, db.url);
+    await b.createTopics([
+      { name: `${namespace}events`, partitions: 3 },
+      { name: `${namespace}live`, partitions: 1 },
+    ]);
+    await p.end();
+  }
+
+  mkdirSync(artifactsDir, { recursive: true });
+  const spawnLogged = (name: string, args: string[]) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = createWriteStream(path.join(artifactsDir, `${label}-${name}.log`));
+    const lines: string[] = [];
+    const onData = (d: Buffer) => {
+      log.write(d);
+      lines.push(...d.toString().split('\n'));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    return { child, lines };
+  };
+  const web = spawnLogged('web', ['server/index.ts']);
+  const worker = opts.worker === false ? undefined : spawnLogged('worker', ['workers/cli.ts', 'all']);
+  await eventually(() => web.lines.some((l) => l.includes('listening on')) || web.child.exitCode !== null, 60_000, 'web process listening');
+  if (web.child.exitCode !== null) throw new Error(`web process exited: ${web.lines.join('\n')}`);
+  if (worker) {
+    await eventually(() => worker.lines.some((l) => l.includes('running')) || worker.child.exitCode !== null, 60_000, 'worker running');
+    if (worker.child.exitCode !== null) throw new Error(`worker exited: ${worker.lines.join('\n')}`);
+  }
+  const kill = (c?: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (!c || c.exitCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+      setTimeout(() => c.kill('SIGKILL'), 5000);
+    });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    db,
+    namespace,
+    user,
+    site,
+    web: web.child,
+    worker: worker?.child,
+    stop: async () => {
+      await Promise.all([kill(web.child), kill(worker?.child)]);
+      await db.drop();
+    },
+  };
+}
