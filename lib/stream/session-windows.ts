@@ -104,7 +104,7 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
     }
     target.next = absorbed;
     if (start !== target.start || end !== target.end) {
-      if (target.fired) (retracts ??= []).push({ start: target.start, end: target.end });
+      
       target.fired = false;
       target.start = start;
       target.end = end;

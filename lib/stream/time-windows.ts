@@ -183,7 +183,7 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
   private nextEndAfter(state: KeySlices<K, A>, after: number): number {
     const starts = state.starts;
     // Windows starting before (first slice + width − size) hold no slice; the max also absorbs −∞.
-    const from = Math.max(after + 1 - this.size, starts[0] + this.sliceWidth - this.size);
+    const from = Math.max(after + 2 - this.size, starts[0] + this.sliceWidth - this.size);
     const windowStart = alignedStartAtOrAfter(from, this.offset, this.slide);
     const end = windowStart + this.size;
     const i = lowerBound(starts, windowStart);
