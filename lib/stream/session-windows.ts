@@ -71,7 +71,7 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
 
     if (session === null || session.start > newEnd) {
       // Touches no live session: the element's own window decides whether it is late.
-      if (newEnd - 1 + lateness <= wm) {
+      if (ts + lateness <= wm) {
         this.emitLate(partition, key, ts, value);
         return;
       }
@@ -104,7 +104,7 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
     }
     target.next = absorbed;
     if (start !== target.start || end !== target.end) {
-      
+      if (target.fired) (retracts ??= []).push({ start: target.start, end: target.end });
       target.fired = false;
       target.start = start;
       target.end = end;
