@@ -71,7 +71,7 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
 
     if (session === null || session.start > newEnd) {
       // Touches no live session: the element's own window decides whether it is late.
-      if (ts + lateness <= wm) {
+      if (newEnd - 1 + lateness <= wm) {
         this.emitLate(partition, key, ts, value);
         return;
       }
