@@ -88,7 +88,7 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
       const key = decodeKey<K>(e.key, `${path}.key`);
       if (this.open.has(key)) throw new SnapshotError(`${path}: key ${JSON.stringify(key)} has two open windows`);
       const start = asNumber(e.start, `${path}.start`);
-      const window = new CountWindow<K, A>(key, start, asNumber(e.size, `${path}.size`), this.aggregate.fromJSON(e.acc ?? null), start + this.timeout);
+      const window = new CountWindow<K, A>(key, start, asNumber(e.size, `${path}.size`), this.aggregate.fromJSON(e.acc ?? null), start + this.timeout - 1);
       this.open.set(key, window);
       this.timers.push(window);
     });
