@@ -10,7 +10,8 @@ export const NO_WATERMARK = Number.NEGATIVE_INFINITY;
 /** Mathematical modulo: the result has the sign of `n`, so alignment works for negative timestamps. */
 export function mod(a: number, n: number): number {
   const r = a % n;
-  return r < 0 ? r + n : r;
+  // `+ 0` turns −0 into 0, so exact multiples of negative numbers do not produce −0 window bounds.
+  return r < 0 ? r + n : r + 0;
 }
 
 export function gcd(a: number, b: number): number {
