@@ -180,7 +180,7 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
   }
 
   private fire(session: Session<K, A>, kind: 'on-time' | 'late-firing'): void {
-    const retracts = session.retracts ?? undefined;
+    const retracts = session.retracts === null ? undefined : session.retracts.sort((a, b) => a.start - b.start);
     session.retracts = null;
     session.fired = true;
     session.timerAt = session.end - 1 + this.allowedLateness;
