@@ -1,17 +1,15 @@
-import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { bundleTracker, TRACKER_GZIP_BUDGET } from './bundle';
 
-// Builds the tracker into public/t.js: a minified IIFE served by Eddy itself.
+// Builds the tracker into public/t.js (the snippet's stable URL) and public/t.<hash>.js (a
+// content-addressed copy that can be cached forever). Older hashed copies are removed.
 const root = path.resolve(import.meta.dirname, '..');
-mkdirSync(path.join(root, 'public'), { recursive: true });
-await build({
-  entryPoints: [path.join(root, 'tracker/src/index.ts')],
-  outfile: path.join(root, 'public/t.js'),
-  bundle: true,
-  minify: true,
-  format: 'iife',
-  target: ['es2019'],
-  legalComments: 'none',
-});
-console.log('[tracker] built public/t.js');
+const pub = path.join(root, 'public');
+mkdirSync(pub, { recursive: true });
+const t = await bundleTracker();
+for (const f of readdirSync(pub)) if (/^t\.[0-9a-f]{10}\.js$/.test(f) && f !== `t.${t.hash}.js`) rmSync(path.join(pub, f));
+writeFileSync(path.join(pub, 't.js'), t.code);
+writeFileSync(path.join(pub, `t.${t.hash}.js`), t.code);
+console.log(`[tracker] built public/t.js and public/t.${t.hash}.js: ${t.rawBytes} B, ${t.gzipBytes} B gzip -9 (budget ${TRACKER_GZIP_BUDGET})`);
+if (t.gzipBytes > TRACKER_GZIP_BUDGET) console.warn(`[tracker] WARNING: over the ${TRACKER_GZIP_BUDGET} B budget`);
