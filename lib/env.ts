@@ -38,6 +38,10 @@ const schema = z.object({
   COLLECT_DEADLINE_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
   /** Header carrying the client IP set by a proxy you trust (e.g. x-forwarded-for). Unset: use the socket address. */
   TRUSTED_PROXY_HEADER: z.string().toLowerCase().optional(),
+  /** Header with the visitor's ISO country code set by a CDN you trust (e.g. cf-ipcountry). */
+  TRUSTED_COUNTRY_HEADER: z.string().toLowerCase().optional(),
+  /** A MaxMind-format (.mmdb) country or city database, used when no trusted country header is present. */
+  GEOIP_DATABASE: z.string().optional(),
   /** Signs session JWTs. `npm start` generates and keeps one in EDDY_DATA_DIR when unset. */
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   EDDY_DEMO: bool.default(true),

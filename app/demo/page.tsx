@@ -14,7 +14,8 @@ export default async function DemoPage() {
       <p className="mt-2 text-slate-600">Every load of this page is a pageview for “Demo site”. Reload it and watch the dashboard.</p>
       {site ? (
         <>
-          <Script src="/t.js" data-site={site.publicKey} strategy="afterInteractive" />
+          {/* The demo runs on localhost, which the tracker ignores unless told otherwise. */}
+          <Script src="/t.js" data-site={site.publicKey} data-allow-localhost="" strategy="afterInteractive" />
           <Link className="mt-4 inline-block text-indigo-600 underline" href={`/sites/${site.id}`}>
             Open the dashboard
           </Link>

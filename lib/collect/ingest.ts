@@ -1,77 +1,138 @@
-import { randomUUID } from 'node:crypto';
+import { pool } from '../db/client';
 import { env } from '../env';
 import { EddyError } from '../errors';
-import { bus, topics } from '../bus';
-import { eventKey, type EventRecord } from '../events/record';
-import { findSiteByKey } from '../sites/find-site-by-key';
-import { collectPayloadSchema } from './payload';
-import { visitorId } from './visitor-id';
+import type { EventRecord } from '../events/record';
+import { findSiteByKey, hostnameAllowed, type SiteForIngest } from '../sites/find-site-by-key';
+import { campaignFrom } from './enrich/campaign';
+import { classifyChannel } from './enrich/channel';
+import { countryFor } from './enrich/country';
+import { hostMatches, SPAM } from './enrich/referrer-lists';
+import { parseUserAgent } from './enrich/user-agent';
+import { eventTime } from './event-time';
+import { identify } from './identity/identify';
+import { IngestionLedger, type Outcome } from './ledger';
+import { collectBodySchema, type CollectEvent } from './payload';
+import { produceEvents } from './produce';
+import { RateLimiter } from './rate-limit';
 
-// The collect endpoint's domain logic: validate → identify → gate → produce. The route handler
-// only reads the request and maps the outcome to HTTP.
+// The collect endpoint's domain logic: parse → validate → gate → identify → enrich → produce,
+// with every event's outcome booked in the ingestion ledger. The route handler only reads the
+// request and maps the result (or EddyError) to HTTP.
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface IngestRequest {
   body: string;
+  /** Resolved at the edge from the socket or the trusted proxy header, never from the payload. */
   ip: string;
   userAgent: string;
+  /** Value of the trusted CDN country header, if one is configured and present. */
+  countryHeader?: string | null;
   now: number;
 }
 
-export type IngestOutcome =
-  | { status: 'accepted'; eventId: string }
-  /** Dropped on purpose (unknown site, disallowed host…): answered 202 so bots learn nothing. */
-  | { status: 'dropped'; reason: 'unknown_site' | 'hostname_not_allowed' };
+export interface IngestResult {
+  accepted: number;
+  dropped: number;
+}
 
-export async function ingest(req: IngestRequest): Promise<IngestOutcome> {
+const limiter = new RateLimiter();
+let ledgerInstance: IngestionLedger | undefined;
+
+export function ingestionLedger(): IngestionLedger {
+  if (!ledgerInstance) {
+    ledgerInstance = new IngestionLedger(pool());
+    ledgerInstance.start();
+  }
+  return ledgerInstance;
+}
+
+export async function ingest(req: IngestRequest): Promise<IngestResult> {
+  const events = await parseBody(req);
+  const ledger = ingestionLedger();
+  const ua = parseUserAgent(req.userAgent);
+  const accepted: EventRecord[] = [];
+  const outcomes: { siteId: string | null; outcome: Outcome }[] = [];
+
+  for (const e of events) {
+    const site = await findSiteByKey(e.s, req.now);
+    const verdict = gate(e, site, ua.bot, req.now);
+    if (verdict !== 'accepted' || !site) {
+      outcomes.push({ siteId: site?.id ?? null, outcome: verdict });
+      continue;
+    }
+    accepted.push(await toRecord(e, site, req, ua));
+    outcomes.push({ siteId: site.id, outcome: 'accepted' });
+  }
+
+  // Only after the bus has every accepted event is anything booked: on 503 the client retries.
+  await produceEvents(accepted, env().COLLECT_DEADLINE_MS);
+  for (const o of outcomes) ledger.record(o.siteId, req.now, o.outcome);
+  return { accepted: accepted.length, dropped: events.length - accepted.length };
+}
+
+async function parseBody(req: IngestRequest): Promise<CollectEvent[]> {
   let json: unknown;
   try {
     json = JSON.parse(req.body);
   } catch {
+    await bookMalformed(undefined, req.now);
     throw new EddyError('bad_request', 'Body is not valid JSON');
   }
-  const parsed = collectPayloadSchema.safeParse(json);
+  const parsed = collectBodySchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new EddyError('bad_request', `Invalid field ${issue.path.join('.') || 'body'}: ${issue.message}`);
+    await bookMalformed(json, req.now);
+    // With a union of object | array, report the issue of the branch that matches the shape.
+    const issues = parsed.error.issues.flatMap((i) => (i.code === 'invalid_union' ? i.errors.flat() : [i]));
+    const branch = Array.isArray(json) ? issues.find((i) => typeof i.path[0] === 'number') ?? issues[0] : issues.find((i) => typeof i.path[0] !== 'number') ?? issues[0];
+    const where = branch?.path.join('.') || 'body';
+    throw new EddyError('bad_request', `Invalid field ${where}: ${branch?.message ?? 'invalid'}`);
   }
-  const p = parsed.data;
-  const site = await findSiteByKey(p.s, req.now);
-  if (!site) return { status: 'dropped', reason: 'unknown_site' };
-  const hostname = new URL(p.u).hostname;
-  if (site.allowedHostnames.length > 0 && !site.allowedHostnames.includes(hostname)) return { status: 'dropped', reason: 'hostname_not_allowed' };
+  return Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+}
 
-  const record: EventRecord = {
+/** A malformed body is booked against its site when it names a real one, else against no site. */
+async function bookMalformed(json: unknown, now: number): Promise<void> {
+  const key = json && typeof json === 'object' && !Array.isArray(json) ? (json as { s?: unknown }).s : undefined;
+  const site = typeof key === 'string' && key.length <= 64 ? await findSiteByKey(key, now).catch(() => null) : null;
+  ingestionLedger().record(site?.id ?? null, now, 'malformed');
+}
+
+function gate(e: CollectEvent, site: SiteForIngest | null, bot: boolean, now: number): Outcome {
+  if (!site) return 'unknown_site';
+  if (!hostnameAllowed(site.allowedHostnames, new URL(e.u).hostname)) return 'hostname';
+  if (bot) return 'bot';
+  if (e.r && URL.canParse(e.r) && hostMatches(new URL(e.r).hostname, SPAM)) return 'spam';
+  if (!limiter.allow(site.id, site.rateLimitPerMinute, now)) return 'rate_limited';
+  return 'accepted';
+}
+
+async function toRecord(e: CollectEvent, site: SiteForIngest, req: IngestRequest, ua: ReturnType<typeof parseUserAgent>): Promise<EventRecord> {
+  const url = new URL(e.u);
+  const referrer = e.r ? new URL(e.r) : undefined;
+  const campaign = campaignFrom(url);
+  const config = env();
+  return {
     v: 1,
-    eventId: p.i ?? randomUUID(),
+    eventId: e.i ?? crypto.randomUUID(),
     siteId: site.id,
-    visitorId: visitorId({ secret: secret(), siteId: site.id, ip: req.ip, userAgent: req.userAgent, now: req.now }),
-    name: p.n,
-    url: p.u,
-    ts: req.now,
+    visitorId: await identify(pool(), { siteId: site.id, rotation: site.saltRotation, ip: req.ip, userAgent: req.userAgent, now: req.now }),
+    name: e.n,
+    url: e.u,
+    hostname: url.hostname,
+    path: url.pathname,
+    referrer: e.r || undefined,
+    referrerHost: referrer?.hostname.replace(/^www\./, ''),
+    channel: classifyChannel({ pageHost: url.hostname, referrerHost: referrer?.hostname, campaign }),
+    utm: campaign.utm,
+    clickIds: campaign.clickIds,
+    props: e.p,
+    engagement: e.e ? { visibleMs: e.e.v, scrollDepth: e.e.d } : undefined,
+    device: ua.device,
+    browser: ua.browser,
+    os: ua.os,
+    country: countryFor({ headerValue: req.countryHeader, ip: req.ip, geoDatabase: config.GEOIP_DATABASE }),
+    ts: eventTime(req.now, e.t, e.c),
+    receivedAt: req.now,
   };
-  await produceWithDeadline(record, env().COLLECT_DEADLINE_MS);
-  return { status: 'accepted', eventId: record.eventId };
-}
-
-function secret(): string {
-  return env().AUTH_SECRET ?? 'eddy-dev-secret-not-for-production';
-}
-
-/** 2xx only after the bus acknowledged; past the deadline the client retries with the same id. */
-async function produceWithDeadline(record: EventRecord, deadlineMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EddyError('unavailable', 'Event bus did not acknowledge in time', { retryAfter: 2 })), deadlineMs);
-  });
-  try {
-    await Promise.race([bus().producer().send(topics.events, [{ key: eventKey(record), value: JSON.stringify(record), timestamp: record.ts }]), deadline]);
-  } catch (e) {
-    if (e instanceof EddyError) throw e;
-    console.error(`[collect] bus send failed: ${(e as Error).message}`);
-    throw new EddyError('unavailable', 'Event bus unavailable', { cause: e, retryAfter: 2 });
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,20 +1,56 @@
 import { z } from 'zod';
 
-// What the tracker sends. Every string has a maximum length; IP and user agent are never taken
-// from here (they come from the connection), so extra fields are stripped, not trusted.
+// The wire format between tracker/ and the collect endpoint. Short keys keep the tracker small.
+// Every string has a maximum length; IP and user agent are never taken from here (they come
+// from the connection), so unknown fields are stripped, never trusted.
 
-export const collectPayloadSchema = z.object({
+export const MAX_BATCH = 25;
+export const MAX_PROPS = 30;
+export const MAX_PROP_KEY_BYTES = 64;
+export const MAX_PROP_VALUE_BYTES = 256;
+/** How far back a client may date an event (queued or retried sends). */
+export const MAX_CLIENT_AGE_MS = 15 * 60_000;
+
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+const httpUrl = z
+  .string()
+  .max(2000)
+  .refine((u) => URL.canParse(u) && /^https?:/i.test(u), 'must be an absolute http(s) URL of at most 2000 characters');
+
+export const propsSchema = z
+  .record(
+    z.string().min(1).max(MAX_PROP_KEY_BYTES).refine((k) => bytes(k) <= MAX_PROP_KEY_BYTES, `key over ${MAX_PROP_KEY_BYTES} bytes`),
+    z.union([
+      z.string().max(MAX_PROP_VALUE_BYTES).refine((v) => bytes(v) <= MAX_PROP_VALUE_BYTES, `value over ${MAX_PROP_VALUE_BYTES} bytes`),
+      z.number().finite(),
+      z.boolean(),
+    ]),
+  )
+  .refine((p) => Object.keys(p).length <= MAX_PROPS, `at most ${MAX_PROPS} properties`);
+
+export const collectEventSchema = z.object({
   /** The site's public key (data-site). */
   s: z.string().min(1).max(64),
-  /** Event name; "pageview" for page loads. */
-  n: z.string().min(1).max(120).default('pageview'),
+  /** Event name: "pageview", "engagement", "outbound", "download", "404", or a custom name. */
+  n: z.string().trim().min(1).max(120).default('pageview'),
   /** Page URL. */
-  u: z
-    .string()
-    .max(2000)
-    .refine((u) => URL.canParse(u) && /^https?:/.test(u), 'must be an absolute http(s) URL'),
+  u: httpUrl,
+  /** Referrer URL (document.referrer); empty means direct. */
+  r: z.union([httpUrl, z.literal('')]).optional(),
   /** Client-generated event id, reused on retries so the server can deduplicate. */
   i: z.uuid().optional(),
+  /** Custom properties. */
+  p: propsSchema.optional(),
+  /** Engagement (with n = "engagement"): visible ms since the previous engagement send for this page view, max scroll depth %. */
+  e: z.object({ v: z.number().int().min(0).max(86_400_000), d: z.number().int().min(0).max(100) }).optional(),
+  /** Client clock: when the event happened (t) and when it was sent (c). Only c − t is used, to date retried events without trusting the clock. */
+  t: z.number().int().nonnegative().optional(),
+  c: z.number().int().nonnegative().optional(),
+  /** Viewport width in CSS pixels (a device-class hint). */
+  w: z.number().int().min(0).max(100_000).optional(),
 });
 
-export type CollectPayload = z.infer<typeof collectPayloadSchema>;
+/** One event, or a batch of at most MAX_BATCH. */
+export const collectBodySchema = z.union([collectEventSchema, z.array(collectEventSchema).min(1).max(MAX_BATCH)]);
+
+export type CollectEvent = z.infer<typeof collectEventSchema>;

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
-// The record the collect endpoint produces to the `events` topic and every job consumes.
-// Versioned so a job can refuse (dead-letter) what it does not understand instead of guessing.
+// The record the collect endpoint produces to the `events` topic and every job consumes:
+// validated, identified and enriched once, at the edge. Versioned so a job can dead-letter what
+// it does not understand instead of guessing.
+
+export const channels = ['direct', 'search', 'social', 'email', 'paid', 'ai', 'referral', 'internal'] as const;
+export type Channel = (typeof channels)[number];
 
 export const eventRecordSchema = z.object({
   v: z.literal(1),
@@ -10,11 +14,37 @@ export const eventRecordSchema = z.object({
   visitorId: z.string().min(1).max(64),
   name: z.string().min(1).max(120),
   url: z.string().max(2000),
-  /** Server time of acceptance, ms since epoch: the event time the windows use. */
+  hostname: z.string().max(255).default(''),
+  path: z.string().max(2000).default('/'),
+  referrer: z.string().max(2000).optional(),
+  referrerHost: z.string().max(255).optional(),
+  channel: z.enum(channels).default('direct'),
+  utm: z
+    .object({
+      source: z.string().max(200).optional(),
+      medium: z.string().max(200).optional(),
+      campaign: z.string().max(200).optional(),
+      term: z.string().max(200).optional(),
+      content: z.string().max(200).optional(),
+    })
+    .optional(),
+  /** Ad click ids present on the landing URL (gclid, fbclid, msclkid, …): marks paid traffic. */
+  clickIds: z.array(z.string().max(20)).max(10).optional(),
+  props: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  engagement: z.object({ visibleMs: z.number().int(), scrollDepth: z.number().int() }).optional(),
+  device: z.enum(['desktop', 'mobile', 'tablet', 'other']).default('other'),
+  browser: z.string().max(60).default('Unknown'),
+  os: z.string().max(60).default('Unknown'),
+  /** ISO 3166-1 alpha-2, when known. */
+  country: z.string().length(2).optional(),
+  /** Event time (server clock, corrected for the client-reported age of the event), ms since epoch. */
   ts: z.number().int(),
+  /** When the collect endpoint accepted it, ms since epoch. */
+  receivedAt: z.number().int().optional(),
 });
 
 export type EventRecord = z.infer<typeof eventRecordSchema>;
+export type EventRecordInput = z.input<typeof eventRecordSchema>;
 
 /** Partition key: one visitor's events stay on one partition, in order. */
 export function eventKey(e: Pick<EventRecord, 'siteId' | 'visitorId'>): string {

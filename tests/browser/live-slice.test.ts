@@ -36,7 +36,7 @@ describe.each(['kafka', 'embedded'] as const)('live slice on the %s bus', (busKi
     expect(await counter.textContent()).toBe('0');
 
     const shop = await serveTestSite(
-      `<!doctype html><html><head><title>Test shop</title><script defer src="${stack.url}/t.js" data-site="${stack.site.key}"></script></head><body><h1>Test shop</h1></body></html>`,
+      `<!doctype html><html><head><title>Test shop</title><script defer src="${stack.url}/t.js" data-site="${stack.site.key}" data-allow-localhost></script></head><body><h1>Test shop</h1></body></html>`,
     );
     const visitor = await browser.newPage();
     const sent = visitor.waitForResponse((r) => r.url().endsWith('/api/collect'));

@@ -10,8 +10,10 @@ import { eventually } from '../helpers/wait';
 // The collect endpoint from the outside, against a running Eddy: bad input gets a clear 4xx and
 // leaves nothing behind; dropped events look accepted; 2xx only once the bus has the event.
 
+export const CHROME_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+
 const post = (stack: Stack, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${stack.url}/api/collect`, { method: 'POST', body, headers: { 'content-type': 'text/plain', ...headers } });
+  fetch(`${stack.url}/api/collect`, { method: 'POST', body, headers: { 'content-type': 'text/plain', 'user-agent': CHROME_UA, ...headers } });
 
 describe('collect endpoint input handling', () => {
   let stack: Stack;
@@ -75,7 +77,7 @@ describe('collect endpoint input handling', () => {
 
   it('ignores an IP or user agent smuggled in the payload', async () => {
     const ids = [randomUUID(), randomUUID()];
-    const send = (i: string, extra: object) => post(stack, JSON.stringify({ s: stack.site.key, u: 'http://127.0.0.1/', i, ...extra }), { 'user-agent': 'UA-1' });
+    const send = (i: string, extra: object) => post(stack, JSON.stringify({ s: stack.site.key, u: 'http://127.0.0.1/', i, ...extra }), { 'user-agent': `${CHROME_UA} UA-1` });
     expect((await send(ids[0]!, { ip: '1.2.3.4', userAgent: 'spoofed' })).status).toBe(202);
     expect((await send(ids[1]!, { ip: '5.6.7.8', userAgent: 'other' })).status).toBe(202);
     const r = await pool.query<{ record: Record<string, unknown> }>(

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@/lib/bus';
 import { KafkaBus } from '@/lib/bus/kafka';
-import { eventKey, type EventRecord } from '@/lib/events/record';
+import { eventKey, type EventRecordInput as EventRecord } from '@/lib/events/record';
 import { minuteRollupsJob } from '@/workers/rollups/minute-rollups';
 import { runJob } from '@/workers/runtime';
 import { freshDatabase, type TestDatabase } from '../helpers/db';

@@ -2,6 +2,7 @@ import { CLIENT_IP_HEADER } from '@/lib/collect/client-ip';
 import { ingest, MAX_BODY_BYTES } from '@/lib/collect/ingest';
 import { readBodyCapped } from '@/lib/http/read-body';
 import { errorResponse } from '@/lib/http/respond';
+import { env } from '@/lib/env';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
@@ -23,7 +24,15 @@ export function OPTIONS(): Response {
 export async function POST(req: Request): Promise<Response> {
   try {
     const body = await readBodyCapped(req, MAX_BODY_BYTES);
-    await ingest({ body, ip: req.headers.get(CLIENT_IP_HEADER) ?? '0.0.0.0', userAgent: req.headers.get('user-agent') ?? '', now: Date.now() });
+    const countryHeader = env().TRUSTED_COUNTRY_HEADER;
+    await ingest({
+      body,
+      ip: req.headers.get(CLIENT_IP_HEADER) ?? '0.0.0.0',
+      userAgent: req.headers.get('user-agent') ?? '',
+      countryHeader: countryHeader ? req.headers.get(countryHeader) : null,
+      now: Date.now(),
+    });
+    // Same answer whether events were accepted or dropped on purpose: bots learn nothing.
     return Response.json({ ok: true }, { status: 202, headers: cors });
   } catch (e) {
     return errorResponse(e, cors);

@@ -1,0 +1,33 @@
+import type { Channel } from '../../events/record';
+import type { Campaign } from './campaign';
+import { AI, EMAIL, hostMatches, SEARCH, SOCIAL } from './referrer-lists';
+
+// Where a visit came from, in the channels site owners think in. UTM tags win over the
+// referrer because the marketer set them on purpose.
+
+const PAID_MEDIUMS = /^(cpc|ppc|cpm|cpv|paid.*|display|banner|retargeting|affiliate)$/i;
+const EMAIL_MEDIUMS = /^(e-?mail|newsletter)$/i;
+const SOCIAL_MEDIUMS = /^(social|social-?network|social-?media|sm)$/i;
+
+export function classifyChannel(input: { pageHost: string; referrerHost?: string; campaign: Campaign }): Channel {
+  const medium = input.campaign.utm?.medium;
+  if (input.campaign.clickIds?.length || (medium && PAID_MEDIUMS.test(medium))) return 'paid';
+  if (medium && EMAIL_MEDIUMS.test(medium)) return 'email';
+  if (medium && SOCIAL_MEDIUMS.test(medium)) return 'social';
+  const ref = input.referrerHost;
+  if (!ref) {
+    const source = input.campaign.utm?.source;
+    return source ? classifyHost(source) ?? 'referral' : 'direct';
+  }
+  if (ref === input.pageHost) return 'internal';
+  return classifyHost(ref) ?? 'referral';
+}
+
+function classifyHost(host: string): Channel | null {
+  // AI before search: gemini.google.com must not count as Google search.
+  if (hostMatches(host, AI)) return 'ai';
+  if (hostMatches(host, EMAIL)) return 'email';
+  if (hostMatches(host, SEARCH)) return 'search';
+  if (hostMatches(host, SOCIAL)) return 'social';
+  return null;
+}

@@ -1,0 +1,72 @@
+import type pg from 'pg';
+
+// The ingestion ledger: per site and minute, how many events the collect endpoint received and
+// what became of each. Counted in memory and flushed as increments every second, so a request
+// never waits on it; a crash loses at most the last second of counts (never an event).
+
+export const NIL_SITE = '00000000-0000-0000-0000-000000000000';
+
+export const outcomes = ['accepted', 'bot', 'spam', 'hostname', 'rate_limited', 'unknown_site', 'malformed'] as const;
+export type Outcome = (typeof outcomes)[number];
+
+const column: Record<Outcome, string> = {
+  accepted: 'accepted',
+  bot: 'dropped_bot',
+  spam: 'dropped_spam',
+  hostname: 'dropped_hostname',
+  rate_limited: 'dropped_rate_limited',
+  unknown_site: 'dropped_unknown_site',
+  malformed: 'malformed',
+};
+
+export class IngestionLedger {
+  private pending = new Map<string, { siteId: string; minute: number; counts: Record<Outcome, number> }>();
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: pg.Pool) {}
+
+  record(siteId: string | null, at: number, outcome: Outcome, n = 1): void {
+    const minute = Math.floor(at / 60_000) * 60_000;
+    const site = siteId ?? NIL_SITE;
+    const key = `${site}|${minute}`;
+    let entry = this.pending.get(key);
+    if (!entry) {
+      entry = { siteId: site, minute, counts: Object.fromEntries(outcomes.map((o) => [o, 0])) as Record<Outcome, number> };
+      this.pending.set(key, entry);
+    }
+    entry.counts[outcome] += n;
+  }
+
+  start(intervalMs = 1000): void {
+    this.timer ??= setInterval(() => void this.flush().catch((e: unknown) => console.error('[ledger] flush failed', e)), intervalMs);
+    this.timer.unref();
+  }
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushNow());
+    return this.flushing;
+  }
+
+  private async flushNow(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    const cols = outcomes.map((o) => column[o]);
+    const arrays = outcomes.map((o) => batch.map((b) => b.counts[o]));
+    try {
+      await this.db.query(
+        `INSERT INTO ingestion_ledger (site_id, minute, received, ${cols.join(', ')})
+         SELECT u.site_id, u.minute, ${cols.map((c) => `u.${c}`).join(' + ')}, ${cols.map((c) => `u.${c}`).join(', ')}
+         FROM unnest($1::uuid[], $2::timestamptz[], ${cols.map((_, i) => `$${i + 3}::int[]`).join(', ')}) AS u(site_id, minute, ${cols.join(', ')})
+         ON CONFLICT (site_id, minute) DO UPDATE SET received = ingestion_ledger.received + EXCLUDED.received,
+           ${cols.map((c) => `${c} = ingestion_ledger.${c} + EXCLUDED.${c}`).join(', ')}`,
+        [batch.map((b) => b.siteId), batch.map((b) => new Date(b.minute).toISOString()), ...arrays],
+      );
+    } catch (e) {
+      // Put the counts back so the next flush retries them.
+      for (const b of batch) for (const o of outcomes) this.record(b.siteId, b.minute, o, b.counts[o]);
+      throw e;
+    }
+  }
+}
