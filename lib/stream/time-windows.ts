@@ -45,6 +45,7 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
     this.sliceWidth = gcd(this.size, this.slide);
   }
 
+  /** Derived by walking every slice (only slices are stored): for monitoring, not per record. */
   get openWindowCount(): number {
     let total = 0;
     for (const state of this.keys.values()) total += this.liveWindowEnds(state).length;
