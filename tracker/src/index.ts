@@ -23,9 +23,12 @@ type Eddy = ((name: string, props?: Props) => void) & { q?: IArguments[] };
 type HistoryMethod = 'pushState' | 'replaceState';
 
 const DOWNLOAD = /\.(pdf|zip|dmg|exe|msi|pkg|apk|iso|csv|xlsx?|docx?|pptx?|rtf|txt|epub|mp[34]|mov|avi|wav|rar|7z|t?gz|tar)$/i;
-/** Retries after a network error or a 5xx from a gateway/overloaded collector: 1 s, 2 s, 4 s. */
+/** Retries after a network error or a 502/503/504 (status > 501): after 1 s, 2 s, 4 s, same event id. */
 const RETRIES = 3;
-/** Prop values are limited to 256 bytes (the URLs put there are ASCII: anchors serialise percent-encoded). */
+/**
+ * The endpoint rejects (400) URLs over 2000 characters and prop values over 256 bytes; clipping
+ * keeps the event. The strings clipped are serialised URLs, percent-encoded ASCII, so chars = bytes.
+ */
 const clip = (s: string, max = 2000) => s.slice(0, max);
 
 // Top-level code: the build wraps it in an IIFE, so these short aliases minify to one letter.
@@ -73,17 +76,20 @@ if (script) {
     depth = Math.max(depth, Math.min(100, (((w.scrollY + w.innerHeight) / d.documentElement.scrollHeight) * 100 + 0.5) | 0));
   };
   // Visible time since the last engagement send, and the depth; nothing when neither is new.
+  // Depth is re-measured only if the page was seen: a tab opened in the background and closed
+  // unseen reports nothing.
   const engagement = () => {
     const v = since && now() - since;
-    measure();
+    if (v) measure();
     if (v || depth > sentDepth) send('engagement', { e: { v: Math.min(v, 864e5), d: depth } });
     sentDepth = depth;
     since = 0;
   };
   const pageview = (referrer: string) => {
     url = here();
+    // Depth starts at 0 and is measured on scroll and when sent, not now: a deferred script runs
+    // before images and late content give the page its final height.
     depth = sentDepth = 0;
-    measure();
     since = d.hidden ? 0 : now();
     send('pageview', { r: /^https?:/.test(referrer) ? clip(referrer) : '' });
   };
