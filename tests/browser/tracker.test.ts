@@ -4,6 +4,7 @@ import { chromium, type Browser, type BrowserContext, type Page, type Request } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env } from '@/lib/env';
 import type { EventRecord } from '@/lib/events/record';
+import { VISITOR_UA } from '../helpers/browser';
 import { artifactsDir, startStack, type Stack } from '../helpers/stack';
 import { startTestSite, type TestSite } from '../helpers/test-site';
 import { eventually } from '../helpers/wait';
@@ -27,10 +28,6 @@ interface Wire {
   e?: { v: number; d: number };
 }
 
-// isbot (rightly) treats HeadlessChrome as a bot; visitors here pose as an ordinary desktop Chrome.
-// Set on the command line, not per context: a keepalive request that outlives its page (sent on
-// pagehide) leaves with the browser's own user agent, not a context's override.
-const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let stack: Stack;
@@ -54,7 +51,9 @@ beforeAll(async () => {
         '--disable-sync',
         '--no-first-run',
         '--disable-quic',
-        `--user-agent=${USER_AGENT}`,
+        // On the command line, not per context: a keepalive request that outlives its page (sent
+        // on pagehide) leaves with the browser's own user agent, not a context's override.
+        `--user-agent=${VISITOR_UA}`,
       ],
     }),
   ]);
@@ -130,7 +129,7 @@ async function recordsWhen(origin: string, check: (rs: EventRecord[]) => boolean
       return check(last);
     },
     timeoutMs,
-    `${what}; records so far: ${JSON.stringify(last.map((r) => [r.name, r.url]))}`,
+    what,
   ).catch((e: Error) => {
     throw new Error(`${e.message}; records: ${JSON.stringify(last.map((r) => [r.name, r.url]))}`);
   });
