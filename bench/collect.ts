@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { KafkaBus } from '@/lib/bus/kafka';
+import { previousPeriodStart } from '@/lib/collect/identity/periods';
 import { childEnv, env } from '@/lib/env';
 import { buildIfNeeded } from '../scripts/build-if-needed';
 import type { LoadOptions, LoadResult } from './support/load-generator';
@@ -41,6 +42,14 @@ const WARMUP_S = flag('warmup', 3);
 const CONCURRENCY = flag('concurrency', 64);
 const ROUNDS = flag('rounds', 1);
 const PROFILE = process.argv.includes('--profile');
+/** Diagnostics: measure one target only; seed the previous salt period as an installation older than a day has it. */
+const ONLY = ((): Target | undefined => {
+  const i = process.argv.indexOf('--only');
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  if (v !== undefined && v !== 'route' && v !== 'bare') throw new Error('--only needs route or bare');
+  return v;
+})();
+const PREVIOUS_SALT = process.argv.includes('--previous-salt');
 const PARTITIONS = env().EVENTS_PARTITIONS;
 
 const runId = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
@@ -55,6 +64,8 @@ interface Measurement {
   /** Server CPU milliseconds per accepted event, in the measured window. */
   serverCpuMsPerEvent: number;
   serverCpuUtil: number;
+  /** Broker CPU (share of one core) in the window, when the broker was started here. */
+  kafkaCpuUtil: number;
   machineBusy: number;
   /** The measured window on the monotonic clock, to cut the server's CPU profile to it. */
   window: ProfileWindow;
@@ -81,7 +92,15 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 async function eventsOnTopic(bus: KafkaBus, topic: string): Promise<number> {
-  return sum((await bus.topicOffsets(topic)).map((p) => Number(p.high)));
+  // Right after a topic is created a broker may briefly answer "not the leader": ask again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return sum((await bus.topicOffsets(topic)).map((p) => Number(p.high)));
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 async function ledgerTotals(dbUrl: string, siteId: string): Promise<{ accepted: number; dropped: number }> {
@@ -113,6 +132,9 @@ async function setUp(adminUrl: string, brokers: string[]): Promise<Setup & { dro
   );
   // High enough never to limit: every request of the benchmark must be accepted.
   await c.query('UPDATE sites SET rate_limit_per_minute = 100000000 WHERE id = $1', [site.rows[0]!.id]);
+  if (PREVIOUS_SALT) {
+    await c.query("INSERT INTO salts (rotation, period_start, salt) VALUES ('day', $1, $2)", [new Date(previousPeriodStart('day', Date.now())).toISOString(), randomBytes(32)]);
+  }
   await c.end();
   const namespace = `bench${randomBytes(4).toString('hex')}.`;
   const bus = new KafkaBus(brokers);
@@ -174,7 +196,7 @@ async function smokeTest(url: string, setup: Setup, bus: KafkaBus, topic: string
   }
 }
 
-async function measure(target: Target, setup: Setup, bus: KafkaBus, round: number): Promise<Measurement> {
+async function measure(target: Target, setup: Setup, bus: KafkaBus, round: number, kafkaPid: number | undefined): Promise<Measurement> {
   const topic = `${setup.namespace}events`;
   const pin = pinning();
   console.log(`\n[${target}] round ${round}: starting the server${pin ? ` on core ${pin.server}` : ''}…`);
@@ -193,10 +215,12 @@ async function measure(target: Target, setup: Setup, bus: KafkaBus, round: numbe
     // Server and machine CPU over the measured window, sampled when the generator says it begins and ends.
     await load.waitForLine(/^window start/, 60_000);
     const cpu0 = cpuSeconds(server.child.pid);
+    const k0 = kafkaPid ? cpuSeconds(kafkaPid) : NaN;
     const m0 = machineCpu();
     const w0 = Number(process.hrtime.bigint() / 1000n);
     await load.waitForLine(/^window end/, (DURATION_S + 30) * 1000);
     const cpu1 = cpuSeconds(server.child.pid);
+    const k1 = kafkaPid ? cpuSeconds(kafkaPid) : NaN;
     const m1 = machineCpu();
     const w1 = Number(process.hrtime.bigint() / 1000n);
     const code = await load.exited;
@@ -215,6 +239,7 @@ async function measure(target: Target, setup: Setup, bus: KafkaBus, round: numbe
       eventsPerSec: result.accepted / result.windowS,
       serverCpuMsPerEvent: (serverCpu * 1000) / Math.max(1, result.accepted),
       serverCpuUtil: serverCpu / result.windowS,
+      kafkaCpuUtil: (k1 - k0) / result.windowS,
       machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total),
       window: { startUs: w0, endUs: w1 },
       topicGrowth,
@@ -241,7 +266,7 @@ function report(m: Measurement): void {
   );
   console.log(`[${m.target}] latency of 202s: p50 ${l.latencyMs.p50} ms, p90 ${l.latencyMs.p90} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms`);
   console.log(
-    `[${m.target}] server CPU ${round3(m.serverCpuMsPerEvent)} ms per event (${Math.round(m.serverCpuUtil * 100)}% of a core); load generator ${Math.round((l.cpuS / l.windowS) * 100)}% of a core; machine ${Math.round(m.machineBusy * 100)}% busy (both cores, everything on it)`,
+    `[${m.target}] server CPU ${round3(m.serverCpuMsPerEvent)} ms per event (${Math.round(m.serverCpuUtil * 100)}% of a core); load generator ${Math.round((l.cpuS / l.windowS) * 100)}% of a core; Kafka ${Number.isNaN(m.kafkaCpuUtil) ? 'n/a (not started here)' : `${Math.round(m.kafkaCpuUtil * 100)}% of a core`}; machine ${Math.round(m.machineBusy * 100)}% busy (both cores, everything on it)`,
   );
   console.log(
     `[${m.target}] Kafka check: topic grew by ${m.topicGrowth} ≥ ${l.acceptedTotal} answered 202 over the whole run: ${m.topicGrowth >= l.acceptedTotal ? 'ok' : 'FAILED'}; ledger booked ${m.ledger.accepted} accepted, ${m.ledger.dropped} dropped`,
@@ -249,7 +274,7 @@ function report(m: Measurement): void {
 }
 
 async function main(): Promise<void> {
-  buildIfNeeded();
+  if (ONLY !== 'bare') buildIfNeeded();
   const services = await benchServices({ kafka: true });
   let dropDb: (() => Promise<void>) | undefined;
   const bus = new KafkaBus(services.brokers, 'eddy-bench');
@@ -264,7 +289,7 @@ async function main(): Promise<void> {
     for (let r = 1; r <= ROUNDS; r++) {
       // Alternate the order between rounds so neither target always runs on a warmer machine.
       const order: Target[] = r % 2 ? ['route', 'bare'] : ['bare', 'route'];
-      for (const t of order) results.push(await measure(t, setup, bus, r));
+      for (const t of order) if (!ONLY || ONLY === t) results.push(await measure(t, setup, bus, r, services.kafkaPid));
     }
 
     const of = (t: Target) => results.filter((m) => m.target === t);

@@ -1,4 +1,4 @@
-// Benchmark of producing through the bus, run as `npm run bench -- produce [--messages 5000]
+// Benchmark of producing through the bus, run as `npm run bench -- produce [--messages 10000]
 // [--in-flight 1000] [--no-embedded]`. The same messages (realistic event records keyed by site
 // and visitor) go to one topic, side by side:
 // - single: one-message send() awaited before the next (one broker round trip per event);
@@ -29,7 +29,7 @@ function flag(name: string, fallback: number): number {
   return v;
 }
 
-const MESSAGES = flag('messages', 5000);
+const MESSAGES = flag('messages', 10_000);
 const IN_FLIGHT = flag('in-flight', 1000);
 const EMBEDDED = !process.argv.includes('--no-embedded');
 const PARTITIONS = env().EVENTS_PARTITIONS;
@@ -66,7 +66,15 @@ function eventMessages(n: number, seed: number): OutgoingMessage[] {
 }
 
 async function onTopic(bus: Bus, topic: string): Promise<number> {
-  return (await bus.topicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  // Right after a topic is created a broker may briefly answer "not the leader": ask again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await bus.topicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 type Phase = 'single' | 'batched' | 'in-flight-64' | 'arrays-500';

@@ -16,6 +16,8 @@ export interface BenchServices {
   /** URL of the maintenance database, for creating throwaway benchmark databases. */
   adminUrl: string;
   brokers: string[];
+  /** The broker's process when it was started here (to read its CPU time). */
+  kafkaPid?: number;
   /** What was started here, for the report. */
   started: string[];
   stop(): Promise<void>;
@@ -25,6 +27,7 @@ export async function benchServices(opts: { kafka: boolean }): Promise<BenchServ
   const e = env();
   const stops: (() => Promise<void>)[] = [];
   const started: string[] = [];
+  let kafkaPid: number | undefined;
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
@@ -40,6 +43,7 @@ export async function benchServices(opts: { kafka: boolean }): Promise<BenchServ
       console.log(`[bench] KAFKA_BROKERS unset: starting Apache Kafka ${e.KAFKA_VERSION} (KRaft) on 127.0.0.1:${BENCH_KAFKA_PORT}`);
       const k = await ensureKafka({ version: e.KAFKA_VERSION, port: BENCH_KAFKA_PORT, dataDir: e.EDDY_DATA_DIR, name: 'bench' });
       if (k.started) {
+        kafkaPid = k.pid;
         stops.push(k.stop);
         started.push(`Kafka ${e.KAFKA_VERSION}`);
       }
@@ -51,7 +55,7 @@ export async function benchServices(opts: { kafka: boolean }): Promise<BenchServ
   }
   const admin = new URL(env().DATABASE_URL!);
   admin.pathname = '/postgres';
-  return { adminUrl: admin.toString(), brokers: env().KAFKA_BROKERS ?? [], started, stop };
+  return { adminUrl: admin.toString(), brokers: env().KAFKA_BROKERS ?? [], kafkaPid, started, stop };
 }
 
 export interface BenchDatabase {
