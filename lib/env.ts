@@ -45,6 +45,11 @@ const schema = z.object({
   /** Signs session JWTs. `npm start` generates and keeps one in EDDY_DATA_DIR when unset. */
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   EDDY_DEMO: bool.default(true),
+  /** Optional OAuth sign-in: a provider is offered only when both its id and secret are set. */
+  GITHUB_ID: z.string().optional(),
+  GITHUB_SECRET: z.string().optional(),
+  GOOGLE_ID: z.string().optional(),
+  GOOGLE_SECRET: z.string().optional(),
   /** Chromium for the browser tests (Debian's package). */
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

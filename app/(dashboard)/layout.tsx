@@ -1,24 +1,33 @@
 import Link from 'next/link';
-import { redirect } from 'next/navigation';
 import type { ReactNode } from 'react';
-import { currentUser } from '@/lib/auth/current-user';
+import { Logo } from '@/components/logo';
+import { NavLink } from '@/components/nav-link';
+import { SignOutButton } from '@/components/sign-out-button';
+import { pageUser } from '@/lib/auth/page-access';
 
 export const dynamic = 'force-dynamic';
 
 export default async function DashboardLayout({ children }: { children: ReactNode }) {
-  const user = await currentUser();
-  if (!user) redirect('/login');
+  const user = await pageUser();
   return (
     <div className="min-h-screen">
-      <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-5xl items-center justify-between px-4 py-3">
-          <Link href="/sites" className="text-lg font-semibold text-indigo-600">
-            Eddy
+      <header className="sticky top-0 z-20 border-b border-slate-200 bg-white/90 backdrop-blur">
+        <div className="mx-auto flex max-w-6xl items-center gap-2 px-4 py-2.5 sm:gap-4">
+          <Link href="/sites" aria-label="Eddy home">
+            <Logo />
           </Link>
-          <span className="text-sm text-slate-500">{user.email}</span>
+          <nav className="flex min-w-0 flex-1 items-center gap-1 overflow-x-auto" aria-label="Main">
+            <NavLink href="/sites">Sites</NavLink>
+            <NavLink href="/teams">Teams</NavLink>
+            <NavLink href="/account">Account</NavLink>
+          </nav>
+          <span className="hidden max-w-[14rem] truncate text-sm text-slate-500 md:inline" data-testid="user-email">
+            {user.email}
+          </span>
+          <SignOutButton />
         </div>
       </header>
-      <main className="mx-auto max-w-5xl px-4 py-6">{children}</main>
+      <main className="mx-auto max-w-6xl px-4 py-6">{children}</main>
     </div>
   );
 }

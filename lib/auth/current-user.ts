@@ -1,6 +1,7 @@
 import { getServerSession } from 'next-auth';
 import { decode } from 'next-auth/jwt';
 import { db } from '../db/client';
+import { EddyError } from '../errors';
 import { authOptions } from './options';
 import { authSecret } from './secret';
 
@@ -8,12 +9,22 @@ export interface CurrentUser {
   id: string;
   email: string;
   name: string | null;
+  /** The session version the token carried (equal to the database's, or the user would be null). */
+  sessionVersion: number;
+  hasPassword: boolean;
 }
 
 /** The signed-in user, or null. A token whose session version is stale counts as signed out. */
 export async function currentUser(): Promise<CurrentUser | null> {
   const session = (await getServerSession(authOptions())) as { uid?: string; sv?: number } | null;
   return session?.uid ? userIfCurrent(session.uid, session.sv ?? 0) : null;
+}
+
+/** For route handlers: the signed-in user or a 401. */
+export async function requireUser(): Promise<CurrentUser> {
+  const user = await currentUser();
+  if (!user) throw new EddyError('unauthorized', 'Sign in first');
+  return user;
 }
 
 /** Same check for a raw session cookie (the Socket.IO handshake has no Next.js request). */
@@ -25,9 +36,9 @@ export async function userFromSessionToken(token: string | undefined): Promise<C
 }
 
 async function userIfCurrent(id: string, sessionVersion: number): Promise<CurrentUser | null> {
-  const user = await db().user.findUnique({ where: { id }, select: { id: true, email: true, name: true, sessionVersion: true } });
+  const user = await db().user.findUnique({ where: { id }, select: { id: true, email: true, name: true, sessionVersion: true, passwordHash: true } });
   if (!user || user.sessionVersion !== sessionVersion) return null;
-  return { id: user.id, email: user.email, name: user.name };
+  return { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion, hasPassword: user.passwordHash !== null };
 }
 
 export const SESSION_COOKIES = ['__Secure-next-auth.session-token', 'next-auth.session-token'];

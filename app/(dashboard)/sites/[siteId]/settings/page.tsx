@@ -1,0 +1,42 @@
+import { DeleteSite } from '@/components/sites/delete-site';
+import { ShareLinks } from '@/components/sites/share-links';
+import { SiteForm } from '@/components/sites/site-form';
+import { Card } from '@/components/ui/card';
+import { pageSite } from '@/lib/auth/page-access';
+import { publicUrl } from '@/lib/env';
+import type { SaltRotation } from '@/lib/sites/settings';
+import { contentGroupsOf } from '@/lib/sites/update-site';
+
+export default async function SiteSettingsPage({ params }: { params: Promise<{ siteId: string }> }) {
+  const { siteId } = await params;
+  const { site } = await pageSite(siteId, 'admin');
+  const groups = await contentGroupsOf(site.id);
+  return (
+    <div className="grid gap-5 lg:grid-cols-5">
+      <Card title="Settings" className="lg:col-span-3">
+        <SiteForm
+          mode="edit"
+          siteId={site.id}
+          initial={{
+            name: site.name,
+            domain: site.domain,
+            allowedHostnames: site.allowedHostnames,
+            timezone: site.timezone,
+            sessionGapMinutes: site.sessionGapMinutes,
+            saltRotation: site.saltRotation as SaltRotation,
+            respectDnt: site.respectDnt,
+            contentGroups: groups.map((g) => ({ name: g.name, pattern: g.pattern })),
+          }}
+        />
+      </Card>
+      <div className="space-y-5 lg:col-span-2">
+        <Card title="Share links">
+          <ShareLinks siteId={site.id} baseUrl={publicUrl()} />
+        </Card>
+        <Card title="Danger zone">
+          <DeleteSite siteId={site.id} domain={site.domain} />
+        </Card>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,64 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { db } from '../db/client';
+import type { MemberTeam } from '../auth/access';
+import { isUuid } from '../auth/access';
+import type { CurrentUser } from '../auth/current-user';
+import { atLeast, ROLES, type Role } from '../auth/roles';
+import { EddyError } from '../errors';
+
+// Invitations by link: the token is shown once to the inviter and only its SHA-256 is stored.
+// Single use, valid 7 days, revocable. (Sending the link by email needs SMTP, not wired yet.)
+
+export const INVITE_TTL_MS = 7 * 24 * 3600_000;
+
+export const createInviteSchema = z.object({
+  role: z.enum(ROLES).default('viewer'),
+  email: z.email().max(320).optional(),
+});
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export async function createInvite(actor: CurrentUser, team: MemberTeam, input: z.infer<typeof createInviteSchema>, now = Date.now()) {
+  if (input.role === 'owner' && team.role !== 'owner') throw new EddyError('forbidden', 'Only owners can invite owners');
+  const token = randomBytes(24).toString('base64url');
+  const invite = await db().invite.create({
+    data: { teamId: team.id, role: input.role, email: input.email ?? null, tokenHash: hashToken(token), createdById: actor.id, expiresAt: new Date(now + INVITE_TTL_MS) },
+  });
+  return { id: invite.id, token, role: invite.role as Role, email: invite.email, expiresAt: invite.expiresAt.toISOString() };
+}
+
+export async function listInvites(team: MemberTeam, now = Date.now()) {
+  const invites = await db().invite.findMany({ where: { teamId: team.id, acceptedAt: null, expiresAt: { gt: new Date(now) } }, orderBy: { createdAt: 'asc' } });
+  return invites.map((i) => ({ id: i.id, role: i.role as Role, email: i.email, createdAt: i.createdAt.toISOString(), expiresAt: i.expiresAt.toISOString() }));
+}
+
+export async function revokeInvite(team: MemberTeam, inviteId: string): Promise<void> {
+  if (!isUuid(inviteId)) throw new EddyError('not_found', 'Invite not found');
+  const r = await db().invite.deleteMany({ where: { id: inviteId, teamId: team.id } });
+  if (r.count === 0) throw new EddyError('not_found', 'Invite not found');
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{20,64}$/;
+
+/** What an invite link offers, for the accept page; 404 when unknown, used or expired. */
+export async function inviteByToken(token: string, now = Date.now()) {
+  if (!TOKEN.test(token)) throw new EddyError('not_found', 'This invitation is not valid');
+  const invite = await db().invite.findUnique({ where: { tokenHash: hashToken(token) }, include: { team: { select: { id: true, name: true } } } });
+  if (!invite || invite.acceptedAt || invite.expiresAt.getTime() <= now) throw new EddyError('not_found', 'This invitation is not valid (used, revoked or expired)');
+  return { id: invite.id, teamId: invite.team.id, teamName: invite.team.name, role: invite.role as Role };
+}
+
+/** Joins the team with the invite's role (keeping a stronger existing role); the link is then used up. */
+export async function acceptInvite(user: CurrentUser, token: string, now = Date.now()) {
+  const invite = await inviteByToken(token, now);
+  return db().$transaction(async (tx) => {
+    // Claim the invite first: of two concurrent accepts, only one updates the row.
+    const claimed = await tx.invite.updateMany({ where: { id: invite.id, acceptedAt: null }, data: { acceptedAt: new Date(now), acceptedBy: user.id } });
+    if (claimed.count === 0) throw new EddyError('not_found', 'This invitation is not valid (used, revoked or expired)');
+    const existing = await tx.membership.findUnique({ where: { teamId_userId: { teamId: invite.teamId, userId: user.id } } });
+    if (!existing) await tx.membership.create({ data: { teamId: invite.teamId, userId: user.id, role: invite.role } });
+    else if (!atLeast(existing.role as Role, invite.role)) await tx.membership.update({ where: { teamId_userId: { teamId: invite.teamId, userId: user.id } }, data: { role: invite.role } });
+    return { teamId: invite.teamId, teamName: invite.teamName };
+  });
+}

@@ -1,0 +1,185 @@
+import { pool } from '../db/client';
+import { activeFilters, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
+import { metricsFrom, type BreakdownRow, type Metrics, type SeriesPoint } from './metrics';
+import type { Period } from './range';
+
+// Filtered dashboard queries, answered from the raw events archive. Rollups are one-dimensional
+// (pageviews by page, sessions by country, …), so "country = DE, broken down by page" needs the
+// events. Sessions are rebuilt in SQL with the site's gap, with the sessions job's rules
+// (workers/sessions/session-stats.ts): source, device and entry page from the first event, exit
+// page from the last, a bounce is ≤ 1 pageview, no custom event and < 10 s of visible time.
+//
+// Filters follow the rollups' semantics, so a filtered total equals the clicked row:
+// pageviews and visitors count the *events* matching (event dimensions match the event's own
+// value; entry/exit page match its visit's); sessions, bounces and duration count the *visits*
+// matching (visit dimensions match the visit's first event; `page` matches visits that viewed it).
+// Cost grows with the events in range; unfiltered views never come here.
+
+const ENGAGED_THRESHOLD_MS = 10_000;
+
+/** Column of `numbered` (per event) holding each dimension's value. */
+const eventColumn: Record<Dimension, string> = {
+  page: 'n.page',
+  entry_page: 's.entry_page',
+  exit_page: 's.exit_page',
+  referrer: 'n.referrer',
+  channel: 'n.channel',
+  utm_source: 'n.utm_source',
+  utm_medium: 'n.utm_medium',
+  utm_campaign: 'n.utm_campaign',
+  country: 'n.country',
+  device: 'n.device',
+  browser: 'n.browser',
+  os: 'n.os',
+};
+
+interface Built {
+  sql: string;
+  params: unknown[];
+}
+
+/** The shared CTEs: `fe` (matching events, with `bucket` when points are given) and `fs` (matching visits). */
+function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, withPoints: boolean): Built {
+  const params: unknown[] = [siteId, new Date(p.start), new Date(p.end), gapMinutes];
+  const add = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const eventPreds: string[] = [];
+  const sessionPreds: string[] = [];
+  for (const [d, v] of activeFilters(filters)) {
+    const ph = add(v);
+    eventPreds.push(`${eventColumn[d]} = ${ph}`);
+    if (d === 'page') sessionPreds.push(`${ph} = ANY(s.pages)`);
+    else sessionPreds.push(`s.${d} = ${ph}`);
+  }
+  const bounds = withPoints ? add(p.points.map((pt) => new Date(pt.start).toISOString())) : null;
+  const sql = `
+    WITH ev AS (
+      SELECT e.visitor_id, e.ts, e.name,
+             coalesce(e.record->>'path', '/') AS page,
+             coalesce(e.record->>'referrerHost', '(direct)') AS referrer,
+             coalesce(e.record->>'channel', 'direct') AS channel,
+             e.record->'utm'->>'source' AS utm_source,
+             e.record->'utm'->>'medium' AS utm_medium,
+             e.record->'utm'->>'campaign' AS utm_campaign,
+             coalesce(e.record->>'country', '(unknown)') AS country,
+             coalesce(e.record->>'device', 'other') AS device,
+             coalesce(e.record->>'browser', 'Unknown') AS browser,
+             coalesce(e.record->>'os', 'Unknown') AS os,
+             CASE WHEN e.name = 'engagement' THEN coalesce((e.record->'engagement'->>'visibleMs')::bigint, 0) ELSE 0 END AS visible_ms
+        FROM events e
+       WHERE e.site_id = $1 AND e.ts >= $2::timestamptz - make_interval(mins => $4::int) AND e.ts < $3
+    ),
+    lagged AS (
+      SELECT ev.*, lag(ts) OVER (PARTITION BY visitor_id ORDER BY ts) AS prev_ts FROM ev
+    ),
+    numbered AS (
+      SELECT lagged.*,
+             sum(CASE WHEN prev_ts IS NULL OR ts - prev_ts > make_interval(mins => $4::int) THEN 1 ELSE 0 END)
+               OVER (PARTITION BY visitor_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS session_no
+        FROM lagged
+    ),
+    visits AS (
+      SELECT visitor_id, session_no, min(ts) AS started_at,
+             extract(epoch FROM max(ts) - min(ts)) * 1000 AS duration_ms,
+             count(*) FILTER (WHERE name = 'pageview') AS pageviews,
+             count(*) FILTER (WHERE name NOT IN ('pageview', 'engagement')) AS custom_events,
+             sum(visible_ms) AS engaged_ms,
+             array_agg(page) FILTER (WHERE name = 'pageview') AS pages,
+             (array_agg(page ORDER BY ts))[1] AS entry_page,
+             (array_agg(page ORDER BY ts DESC))[1] AS exit_page,
+             (array_agg(referrer ORDER BY ts))[1] AS referrer,
+             (array_agg(channel ORDER BY ts))[1] AS channel,
+             (array_agg(utm_source ORDER BY ts))[1] AS utm_source,
+             (array_agg(utm_medium ORDER BY ts))[1] AS utm_medium,
+             (array_agg(utm_campaign ORDER BY ts))[1] AS utm_campaign,
+             (array_agg(country ORDER BY ts))[1] AS country,
+             (array_agg(device ORDER BY ts))[1] AS device,
+             (array_agg(browser ORDER BY ts))[1] AS browser,
+             (array_agg(os ORDER BY ts))[1] AS os
+        FROM numbered
+       GROUP BY visitor_id, session_no
+    ),
+    fe AS (
+      SELECT n.*, s.entry_page AS visit_entry_page, s.exit_page AS visit_exit_page${bounds ? `, width_bucket(n.ts, ${bounds}::timestamptz[]) AS bucket` : ''}
+        FROM numbered n JOIN visits s USING (visitor_id, session_no)
+       WHERE n.ts >= $2 AND n.ts < $3${eventPreds.length ? ` AND ${eventPreds.join(' AND ')}` : ''}
+    ),
+    fs AS (
+      SELECT s.*, (s.pageviews <= 1 AND s.custom_events = 0 AND s.engaged_ms < ${ENGAGED_THRESHOLD_MS}) AS bounce${bounds ? `, width_bucket(s.started_at, ${bounds}::timestamptz[]) AS bucket` : ''}
+        FROM visits s
+       WHERE s.started_at >= $2 AND s.started_at < $3${sessionPreds.length ? ` AND ${sessionPreds.join(' AND ')}` : ''}
+    )`;
+  return { sql, params };
+}
+
+export async function eventSeries(siteId: string, p: Period, gapMinutes: number, filters: Filters, now: number): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
+  const b = base(siteId, p, gapMinutes, filters, true);
+  const { rows } = await pool().query<{ bucket: number | null; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
+    `${b.sql}
+     SELECT bucket, sum(visitors)::float8 AS visitors, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions,
+            sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
+       FROM (
+         SELECT bucket, count(DISTINCT visitor_id) AS visitors, count(*) FILTER (WHERE name = 'pageview') AS pageviews, 0 AS sessions, 0 AS bounces, 0 AS duration_ms FROM fe GROUP BY GROUPING SETS ((bucket), ())
+         UNION ALL
+         SELECT bucket, 0, 0, count(*), count(*) FILTER (WHERE bounce), coalesce(sum(duration_ms), 0) FROM fs GROUP BY GROUPING SETS ((bucket), ())
+       ) parts
+      GROUP BY bucket`,
+    b.params,
+  );
+  // GROUPING SETS' () row (bucket NULL) is the whole range: distinct visitors cannot be added up.
+  const total = rows.find((r) => r.bucket === null);
+  const byBucket = new Map(rows.filter((r) => r.bucket !== null).map((r) => [Number(r.bucket), r]));
+  const series = p.points.map((pt, i) => {
+    const r = byBucket.get(i + 1);
+    return { start: pt.start, label: pt.label, visitors: r?.visitors ?? 0, pageviews: r?.pageviews ?? 0, sessions: r?.sessions ?? 0, future: pt.start > now };
+  });
+  const summary = metricsFrom(total?.visitors ?? 0, {
+    pageviews: total?.pageviews ?? 0,
+    sessions: total?.sessions ?? 0,
+    bounces: total?.bounces ?? 0,
+    durationMs: total?.duration_ms ?? 0,
+  });
+  return { summary, series };
+}
+
+export async function eventBreakdown(siteId: string, p: Period, gapMinutes: number, filters: Filters, dimension: Dimension, limit: number): Promise<BreakdownRow[]> {
+  const b = base(siteId, p, gapMinutes, filters, false);
+  const eventValue = dimension === 'entry_page' ? 'visit_entry_page' : dimension === 'exit_page' ? 'visit_exit_page' : dimension;
+  const parts: string[] = [];
+  if (isEventDimension(dimension)) {
+    parts.push(`SELECT ${eventValue} AS value, count(DISTINCT visitor_id)::float8 AS visitors, (count(*) FILTER (WHERE name = 'pageview'))::float8 AS pageviews,
+                       0::float8 AS sessions, 0::float8 AS bounces, 0::float8 AS duration_ms
+                  FROM fe WHERE ${eventValue} IS NOT NULL GROUP BY 1`);
+  }
+  if (isSessionDimension(dimension)) {
+    parts.push(`SELECT ${dimension} AS value, 0::float8, 0::float8, count(*)::float8, (count(*) FILTER (WHERE bounce))::float8, coalesce(sum(duration_ms), 0)::float8
+                  FROM fs WHERE ${dimension} IS NOT NULL GROUP BY 1`);
+  }
+  const rank = rankMeasure(dimension);
+  b.params.push(limit);
+  const { rows } = await pool().query<{ value: string; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
+    `${b.sql}
+     SELECT value, sum(visitors) AS visitors, sum(pageviews) AS pageviews, sum(sessions) AS sessions, sum(bounces) AS bounces, sum(duration_ms) AS duration_ms
+       FROM (${parts.join(' UNION ALL ')}) parts
+      GROUP BY value
+     HAVING sum(${rank}) > 0
+      ORDER BY sum(${rank}) DESC, value
+      LIMIT $${b.params.length}`,
+    b.params,
+  );
+  const session = isSessionDimension(dimension);
+  const event = isEventDimension(dimension);
+  return rows.map((r) => {
+    const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms });
+    return {
+      value: r.value,
+      visitors: event ? r.visitors : null,
+      pageviews: event ? r.pageviews : null,
+      sessions: session ? r.sessions : null,
+      bounceRate: session ? m.bounceRate : null,
+      avgDurationMs: session ? m.avgDurationMs : null,
+    };
+  });
+}

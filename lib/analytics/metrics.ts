@@ -1,0 +1,55 @@
+// The dashboard's numbers, whichever engine computed them. Pure.
+
+export interface Metrics {
+  visitors: number;
+  pageviews: number;
+  sessions: number;
+  /** Share of sessions that bounced, 0..1; null without sessions. */
+  bounceRate: number | null;
+  avgDurationMs: number | null;
+  pagesPerSession: number | null;
+}
+
+export interface SeriesPoint {
+  start: number;
+  label: string;
+  visitors: number;
+  pageviews: number;
+  sessions: number;
+  /** The point starts after "now": nothing can be there yet (the chart stops before it). */
+  future: boolean;
+}
+
+export interface BreakdownRow {
+  value: string;
+  /** Null where the dimension has no such measure (e.g. visitors of entry pages). */
+  visitors: number | null;
+  pageviews: number | null;
+  sessions: number | null;
+  bounceRate: number | null;
+  avgDurationMs: number | null;
+}
+
+export interface Sums {
+  pageviews: number;
+  sessions: number;
+  bounces: number;
+  durationMs: number;
+}
+
+export function metricsFrom(visitors: number, s: Sums): Metrics {
+  return {
+    visitors,
+    pageviews: s.pageviews,
+    sessions: s.sessions,
+    bounceRate: s.sessions > 0 ? Math.min(1, s.bounces / s.sessions) : null,
+    avgDurationMs: s.sessions > 0 ? s.durationMs / s.sessions : null,
+    pagesPerSession: s.sessions > 0 ? s.pageviews / s.sessions : null,
+  };
+}
+
+/** Relative change from `before` to `now` (0.25 = +25 %); null when there is nothing to compare with. */
+export function change(now: number | null, before: number | null): number | null {
+  if (now === null || before === null || before === 0) return null;
+  return (now - before) / before;
+}

@@ -1,0 +1,97 @@
+// Calendar arithmetic in a site's IANA time zone with nothing but Intl: local dates, and the
+// UTC instant of a local midnight (DST-aware). Pure; shared by the server and the browser.
+
+const DAY_MS = 86_400_000;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function partsFormatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export function isValidTimeZone(tz: string): boolean {
+  if (!tz || tz.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+export function localParts(ts: number, timeZone: string): LocalParts {
+  const out: Record<string, number> = {};
+  for (const p of partsFormatter(timeZone).formatToParts(new Date(ts))) if (p.type !== 'literal') out[p.type] = Number(p.value);
+  return { year: out.year!, month: out.month!, day: out.day!, hour: out.hour! % 24, minute: out.minute!, second: out.second! };
+}
+
+/** Offset of `timeZone` from UTC at instant `ts`, in ms (positive east of Greenwich). */
+export function offsetAt(ts: number, timeZone: string): number {
+  const p = localParts(ts, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - Math.floor(ts / 1000) * 1000;
+}
+
+/** The local calendar date of `ts`, 'YYYY-MM-DD'. */
+export function localDate(ts: number, timeZone: string): string {
+  const p = localParts(ts, timeZone);
+  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function isIsoDate(s: string): boolean {
+  const m = DATE.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === s;
+}
+
+/** 'YYYY-MM-DD' plus n calendar days. */
+export function addDays(date: string, n: number): string {
+  const m = DATE.exec(date);
+  if (!m) throw new RangeError(`not a date: ${date}`);
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + n * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Whole days from a to b ('YYYY-MM-DD'). */
+export function daysBetween(a: string, b: string): number {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY_MS);
+}
+
+/**
+ * The UTC instant of local wall-clock time `date` + `minutes` in `timeZone`. Where a DST gap
+ * skips that wall time, the first instant after the gap; where a fall-back repeats it, the first.
+ */
+export function zonedTime(date: string, timeZone: string, minutes = 0): number {
+  const m = DATE.exec(date);
+  if (!m) throw new RangeError(`not a date: ${date}`);
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + minutes * 60_000;
+  // Two fixed-point steps settle on the right offset (offsets change at most twice a day).
+  let guess = wall - offsetAt(wall, timeZone);
+  guess = wall - offsetAt(guess, timeZone);
+  const candidates = [wall - offsetAt(guess - 3 * 3600_000, timeZone), guess, wall - offsetAt(guess + 3 * 3600_000, timeZone)];
+  const exact = candidates.filter((c) => c + offsetAt(c, timeZone) === wall).sort((a, b) => a - b);
+  if (exact.length) return exact[0]!;
+  // In a gap: the instant the clocks jumped past this wall time.
+  const after = candidates.filter((c) => c + offsetAt(c, timeZone) > wall);
+  return after.length ? Math.min(...after) : guess;
+}
+
+/** UTC instant of local midnight starting `date`. */
+export function zonedMidnight(date: string, timeZone: string): number {
+  return zonedTime(date, timeZone, 0);
+}

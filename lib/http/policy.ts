@@ -1,0 +1,85 @@
+import { cookies } from 'next/headers';
+import { siteForMember, teamForMember, type MemberSite, type MemberTeam } from '../auth/access';
+import { requireUser, type CurrentUser } from '../auth/current-user';
+import type { Role } from '../auth/roles';
+import { EddyError } from '../errors';
+import { isUnlocked, shareCookieName, shareLinkByToken, type ResolvedShareLink } from '../sites/share-links';
+import { sameOrigin } from './origin';
+import { errorResponse } from './respond';
+
+// The one policy wrapper for route handlers. Each variant does, in order: Origin check on
+// anything but GET/HEAD (cookie-authenticated requests must come from Eddy's own pages),
+// authentication, the membership lookup through the data-access layer (404 for not-yours),
+// the role check (403), and error mapping. A handler receives only what passed, so it cannot
+// forget a check. Authorisation lives here and in the DAL — never in middleware — so a forged
+// `x-middleware-subrequest` header has nothing to skip.
+
+type RouteContext<P> = { params: Promise<P> };
+export type RouteHandler<P> = (req: Request, ctx: RouteContext<P>) => Promise<Response>;
+type Result = Response | object | null | undefined | void;
+
+const NO_STORE = { 'Cache-Control': 'private, no-store' };
+
+function wrap<P>(run: (req: Request, params: P) => Promise<Result>): RouteHandler<P> {
+  return async (req, ctx) => {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req)) throw new EddyError('forbidden', 'Cross-origin request refused');
+      const out = await run(req, await ctx.params);
+      if (out instanceof Response) {
+        if (!out.headers.has('Cache-Control')) out.headers.set('Cache-Control', NO_STORE['Cache-Control']);
+        return out;
+      }
+      return Response.json(out ?? { ok: true }, { headers: NO_STORE });
+    } catch (e) {
+      return errorResponse(e, NO_STORE);
+    }
+  };
+}
+
+/** Anyone; still Origin-checked and error-mapped (sign-up, invite preview). */
+export function publicRoute<P>(handler: (c: { req: Request; params: P }) => Promise<Result>): RouteHandler<P> {
+  return wrap((req, params) => handler({ req, params }));
+}
+
+/** A signed-in user (session version current). */
+export function userRoute<P>(handler: (c: { req: Request; params: P; user: CurrentUser }) => Promise<Result>): RouteHandler<P> {
+  return wrap(async (req, params) => handler({ req, params, user: await requireUser() }));
+}
+
+/** A member of the site's team with at least `minRole`. */
+export function siteRoute<P extends { siteId: string }>(
+  minRole: Role,
+  handler: (c: { req: Request; params: P; user: CurrentUser; site: MemberSite }) => Promise<Result>,
+): RouteHandler<P> {
+  return wrap(async (req, params) => {
+    const user = await requireUser();
+    const site = await siteForMember(user.id, params.siteId, minRole);
+    return handler({ req, params, user, site });
+  });
+}
+
+/** A member of the team with at least `minRole`. */
+export function teamRoute<P extends { teamId: string }>(
+  minRole: Role,
+  handler: (c: { req: Request; params: P; user: CurrentUser; team: MemberTeam }) => Promise<Result>,
+): RouteHandler<P> {
+  return wrap(async (req, params) => {
+    const user = await requireUser();
+    const team = await teamForMember(user.id, params.teamId, minRole);
+    return handler({ req, params, user, team });
+  });
+}
+
+/** A public share link (read-only), unlocked by its password cookie when it has one. */
+export function shareRoute<P extends { token: string }>(
+  handler: (c: { req: Request; params: P; link: ResolvedShareLink }) => Promise<Result>,
+  opts: { allowLocked?: boolean } = {},
+): RouteHandler<P> {
+  return wrap(async (req, params) => {
+    const link = await shareLinkByToken(params.token);
+    if (!opts.allowLocked && !isUnlocked(link, (await cookies()).get(shareCookieName(link.id))?.value)) {
+      throw new EddyError('unauthorized', 'This dashboard is protected by a password');
+    }
+    return handler({ req, params, link });
+  });
+}
