@@ -102,7 +102,7 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
        GROUP BY visitor_id, session_no
     ),
     fe AS (
-      SELECT n.*, s.entry_page AS visit_entry_page, s.exit_page AS visit_exit_page${bounds ? `, width_bucket(n.ts, ${bounds}::timestamptz[]) AS bucket` : ''}
+      SELECT n.*${bounds ? `, width_bucket(n.ts, ${bounds}::timestamptz[]) AS bucket` : ''}
         FROM numbered n JOIN visits s USING (visitor_id, session_no)
        WHERE n.ts >= $2 AND n.ts < $3${eventPreds.length ? ` AND ${eventPreds.join(' AND ')}` : ''}
     ),
@@ -146,15 +146,15 @@ export async function eventSeries(siteId: string, p: Period, gapMinutes: number,
 
 export async function eventBreakdown(siteId: string, p: Period, gapMinutes: number, filters: Filters, dimension: Dimension, limit: number): Promise<BreakdownRow[]> {
   const b = base(siteId, p, gapMinutes, filters, false);
-  const eventValue = dimension === 'entry_page' ? 'visit_entry_page' : dimension === 'exit_page' ? 'visit_exit_page' : dimension;
   const parts: string[] = [];
   if (isEventDimension(dimension)) {
-    parts.push(`SELECT ${eventValue} AS value, count(DISTINCT visitor_id)::float8 AS visitors, (count(*) FILTER (WHERE name = 'pageview'))::float8 AS pageviews,
+    parts.push(`SELECT ${dimension} AS value, count(DISTINCT visitor_id)::float8 AS visitors, (count(*) FILTER (WHERE name = 'pageview'))::float8 AS pageviews,
                        0::float8 AS sessions, 0::float8 AS bounces, 0::float8 AS duration_ms
-                  FROM fe WHERE ${eventValue} IS NOT NULL GROUP BY 1`);
+                  FROM fe WHERE ${dimension} IS NOT NULL GROUP BY 1`);
   }
   if (isSessionDimension(dimension)) {
-    parts.push(`SELECT ${dimension} AS value, 0::float8, 0::float8, count(*)::float8, (count(*) FILTER (WHERE bounce))::float8, coalesce(sum(duration_ms), 0)::float8
+    parts.push(`SELECT ${dimension} AS value, 0::float8 AS visitors, 0::float8 AS pageviews, count(*)::float8 AS sessions,
+                       (count(*) FILTER (WHERE bounce))::float8 AS bounces, coalesce(sum(duration_ms), 0)::float8 AS duration_ms
                   FROM fs WHERE ${dimension} IS NOT NULL GROUP BY 1`);
   }
   const rank = rankMeasure(dimension);
