@@ -1,5 +1,5 @@
 // Benchmark of the collect endpoint, run as `npm run bench -- collect [--duration 15] [--warmup 3]
-// [--concurrency 64] [--rounds 1] [--profile]`. In one run, on this machine, against real Kafka:
+// [--concurrency 64] [--rounds 1]`. In one run, on this machine, against real Kafka:
 // - route: the real Eddy web process (server/index.ts: Next.js production build + Socket.IO),
 //   POST /api/collect through the Next.js route handler;
 // - bare: a bare node:http server (bench/support/bare-collect-server.ts) calling the very same
@@ -8,9 +8,10 @@
 // with valid pageviews from desktop Chrome over fixed keep-alive connections for a fixed time;
 // only 202 answers count, and the events topic must have grown by at least every 202 answered.
 // Both share one fresh database (one site that allows the pages' host and never rate-limits)
-// and one bus namespace. With --profile each server runs under `node --cpu-prof` and the
-// profile is summarised by where the CPU went. Human-readable lines first; the last line is one
-// JSON object.
+// and one bus namespace. Human-readable lines first; the last line is one JSON object.
+// Diagnostics: --profile (each server under `node --cpu-prof`, summarised for the measured
+// window: where the CPU went, in µs per event), --only route|bare, --no-pin, and
+// --previous-salt (seed the previous day's salt, as an installation older than a day has it).
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';

@@ -21,9 +21,10 @@ export interface Child {
   exited: Promise<number>;
 }
 
-const canPin = os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+// --no-pin (diagnostic) lets the scheduler place everything, e.g. to see what the server does with both cores.
+const canPin = !process.argv.includes('--no-pin') && os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
-/** Cores to pin [server, load generator] to, or null when pinning is impossible (one core, no taskset). */
+/** Cores to pin [server, load generator] to, or null when pinning is impossible (one core, no taskset) or turned off. */
 export function pinning(): { server: string; load: string } | null {
   return canPin ? { server: '0', load: '1' } : null;
 }
