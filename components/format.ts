@@ -34,11 +34,6 @@ export function countryName(code: string): string {
   return regions.of(code) ?? code;
 }
 
-export function countryFlag(code: string): string {
-  if (!/^[A-Z]{2}$/.test(code)) return '🌐';
-  return String.fromCodePoint(...[...code].map((c) => 0x1f1e6 + c.charCodeAt(0) - 65));
-}
-
 export function timeOfDay(ms: number, timeZone: string): string {
   return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
 }

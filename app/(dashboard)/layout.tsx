@@ -11,7 +11,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
   const user = await pageUser();
   return (
     <div className="min-h-screen">
-      <header className="sticky top-0 z-20 border-b border-slate-200 bg-white/90 backdrop-blur">
+      <header className="z-20 border-b sm:sticky sm:top-0 border-slate-200 bg-white/90 backdrop-blur">
         <div className="mx-auto flex max-w-6xl items-center gap-2 px-4 py-2.5 sm:gap-4">
           <Link href="/sites" aria-label="Eddy home">
             <Logo />

@@ -5,7 +5,7 @@ import { dimensionLabel, isEventDimension, isSessionDimension, rankMeasure, type
 import type { BreakdownRow } from '@/lib/analytics/metrics';
 import type { BreakdownResult } from '@/lib/analytics/stats';
 import { api } from '../api';
-import { countryFlag, countryName, formatDuration, formatExact, formatNumber, formatPercent } from '../format';
+import { countryName, formatDuration, formatExact, formatNumber, formatPercent } from '../format';
 import { EmptyState, ErrorState, Skeleton } from '../ui/states';
 import { toQuery, type DashboardParams } from './params';
 
@@ -16,7 +16,7 @@ import { toQuery, type DashboardParams } from './params';
 const tabLabel: Partial<Record<Dimension, string>> = { page: 'Pages', entry_page: 'Entry', exit_page: 'Exit', channel: 'Channels', referrer: 'Referrers', utm_source: 'Source', utm_medium: 'Medium', utm_campaign: 'Campaign', country: 'Countries', device: 'Devices', browser: 'Browsers', os: 'OS' };
 
 function display(d: Dimension, v: string): string {
-  if (d === 'country') return `${countryFlag(v)} ${countryName(v)}`;
+  if (d === 'country') return countryName(v);
   if (d === 'device' || d === 'channel') return v.charAt(0).toUpperCase() + v.slice(1);
   return v;
 }
@@ -36,12 +36,12 @@ export function BreakdownPanel({ title, dimensions, apiBase, params, onFilter }:
   const cols = columnsFor(dim);
 
   return (
-    <section className="flex min-h-[22rem] flex-col rounded-xl bg-white shadow-sm ring-1 ring-slate-200" data-testid={`breakdown-${title.toLowerCase()}`}>
+    <section className="flex min-h-[22rem] min-w-0 flex-col rounded-xl bg-white shadow-sm ring-1 ring-slate-200" data-testid={`breakdown-${title.toLowerCase()}`}>
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-100 px-4 py-2.5">
         <h2 className="text-sm font-semibold text-slate-800">{title}</h2>
-        <div className="flex items-center gap-1">
+        <div className="flex min-w-0 max-w-full items-center gap-1">
           {dimensions.length > 1 && (
-            <div className="flex overflow-x-auto" role="tablist">
+            <div className="flex min-w-0 overflow-x-auto" role="tablist">
               {dimensions.map((d) => (
                 <button
                   key={d}
@@ -56,7 +56,7 @@ export function BreakdownPanel({ title, dimensions, apiBase, params, onFilter }:
               ))}
             </div>
           )}
-          <a href={exportHref} download className="ml-1 rounded-md px-2 py-1 text-xs font-medium text-indigo-600 ring-1 ring-indigo-200 hover:bg-indigo-50" data-testid={`export-${dim}`}>
+          <a href={exportHref} download className="ml-1 shrink-0 rounded-md px-2 py-1 text-xs font-medium text-indigo-600 ring-1 ring-indigo-200 hover:bg-indigo-50" data-testid={`export-${dim}`}>
             CSV
           </a>
         </div>

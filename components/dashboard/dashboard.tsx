@@ -70,6 +70,7 @@ export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareTok
           <p className="border-t border-slate-100 px-4 py-2 text-[11px] text-slate-400">
             {data.range.label} ({data.range.from === data.range.to ? data.range.from : `${data.range.from} – ${data.range.to}`}, {data.range.timezone})
             {data.previousRange && ` · compared with ${data.previousRange.from === data.previousRange.to ? data.previousRange.from : `${data.previousRange.from} – ${data.previousRange.to}`}`}
+            {data.source === 'rollups' && ' · visits, bounce rate and duration count visits once they end (after the session gap without activity)'}
           </p>
         )}
       </section>

@@ -43,7 +43,7 @@ export function MetricCards({ summary, previous, selected, onSelect, loading }: 
               </span>
             )}
             <span className={`block h-4 text-xs tabular-nums ${good === null ? 'text-slate-400' : good ? 'text-emerald-600' : 'text-rose-600'}`}>
-              {delta === null ? (previous ? '—' : '') : `${delta > 0 ? '↑' : delta < 0 ? '↓' : ''} ${formatPercent(Math.abs(delta))}`}
+              {delta === null ? (previous ? '—' : '') : `${delta > 0 ? '↑' : delta < 0 ? '↓' : ''} ${formatPercent(Math.abs(delta), Math.abs(delta) < 0.1 && delta !== 0 ? 1 : 0)}`}
             </span>
           </button>
         );

@@ -11,11 +11,19 @@ import type { ChartMetric } from './metric-cards';
 const W = 1000;
 const H = 260;
 
-function niceMax(v: number): number {
-  if (v <= 4) return 4;
-  const p = 10 ** Math.floor(Math.log10(v));
-  const f = v / p;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * p;
+/** Round gridlines: the smallest step of 1, 2 or 5 × 10^k that covers `v` in at most 5 steps. */
+export function niceScale(v: number): { max: number; ticks: number[] } {
+  const max = Math.max(1, v);
+  for (let p = 1; ; p *= 10) {
+    for (const f of [1, 2, 5]) {
+      const step = f * p;
+      const n = Math.ceil(max / step);
+      if (n <= 5) {
+        const steps = Math.max(n, 2);
+        return { max: step * steps, ticks: Array.from({ length: steps + 1 }, (_, i) => step * (steps - i)) };
+      }
+    }
+  }
 }
 
 const metricLabel: Record<ChartMetric, string> = { visitors: 'Visitors', pageviews: 'Pageviews', sessions: 'Visits' };
@@ -23,7 +31,7 @@ const metricLabel: Record<ChartMetric, string> = { visitors: 'Visitors', pagevie
 export function TimeSeriesChart({ series, previous, metric, interval }: { series: SeriesPoint[]; previous: SeriesPoint[] | null; metric: ChartMetric; interval: 'hour' | 'day' }) {
   const [hover, setHover] = useState<number | null>(null);
   const n = series.length;
-  const max = useMemo(() => niceMax(Math.max(1, ...series.map((p) => p[metric]), ...(previous ?? []).map((p) => p[metric]))), [series, previous, metric]);
+  const { max, ticks } = useMemo(() => niceScale(Math.max(...series.map((p) => p[metric]), ...(previous ?? []).map((p) => p[metric]))), [series, previous, metric]);
   const x = (i: number) => (n <= 1 ? W / 2 : (i / (n - 1)) * W);
   const y = (v: number) => H - (v / max) * H;
   const visible = series.filter((p) => !p.future);
@@ -31,14 +39,22 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
   const area = visible.length ? `${line}L${x(visible.length - 1).toFixed(1)},${H}L0,${H}Z` : '';
   const prevLine = previous?.slice(0, n).map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p[metric]).toFixed(1)}`).join('') ?? '';
   const label = (p: SeriesPoint) => (interval === 'hour' ? p.label.slice(11) : shortDate(p.label));
-  const tickEvery = Math.max(1, Math.ceil(n / 7));
+  // Fewer x labels on a phone; the last point is always labelled and a tick too close to it dropped.
+  const wide = Math.max(1, Math.ceil(n / 7));
+  const narrow = Math.max(1, Math.ceil(n / 4));
+  const tick = (i: number): 'always' | 'wide' | null => {
+    if (i === n - 1) return 'always';
+    if (i % narrow === 0 && n - 1 - i >= narrow / 2) return 'always';
+    if (i % wide === 0 && n - 1 - i >= wide / 2) return 'wide';
+    return null;
+  };
   const h = hover !== null ? series[hover] : null;
 
   return (
     <div className="px-2 pb-2 pt-4 sm:px-4" data-testid="timeseries">
       <div className="flex">
         <div className="relative mr-2 flex h-[180px] w-8 flex-col justify-between text-right text-[10px] tabular-nums text-slate-400 sm:h-[220px]">
-          {[max, max * 0.75, max * 0.5, max * 0.25, 0].map((t) => (
+          {ticks.map((t) => (
             <span key={t} className="-translate-y-1/2 first:translate-y-0 last:translate-y-0">
               {formatNumber(t)}
             </span>
@@ -60,8 +76,8 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
                 <stop offset="100%" stopColor="rgb(99 102 241)" stopOpacity="0" />
               </linearGradient>
             </defs>
-            {[0.25, 0.5, 0.75, 1].map((f) => (
-              <line key={f} x1="0" x2={W} y1={H * (1 - f)} y2={H * (1 - f)} stroke="rgb(226 232 240)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
+            {ticks.slice(0, -1).map((t) => (
+              <line key={t} x1="0" x2={W} y1={y(t)} y2={y(t)} stroke="rgb(226 232 240)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
             ))}
             <line x1="0" x2={W} y1={H} y2={H} stroke="rgb(203 213 225)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
             {prevLine && <path d={prevLine} fill="none" stroke="rgb(148 163 184)" strokeWidth="1.5" strokeDasharray="4 4" vectorEffect="non-scaling-stroke" />}
@@ -92,8 +108,12 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
       </div>
       <div className="relative ml-10 mt-1 h-4 text-[10px] text-slate-400">
         {series.map((p, i) =>
-          i % tickEvery === 0 ? (
-            <span key={p.start} className="absolute -translate-x-1/2 whitespace-nowrap" style={{ left: `${(x(i) / W) * 100}%` }}>
+          tick(i) ? (
+            <span
+              key={p.start}
+              className={`absolute whitespace-nowrap ${i === 0 ? '' : i === n - 1 ? '-translate-x-full' : '-translate-x-1/2'} ${tick(i) === 'wide' ? 'hidden sm:inline' : ''}`}
+              style={{ left: `${(x(i) / W) * 100}%` }}
+            >
               {label(p)}
             </span>
           ) : null,

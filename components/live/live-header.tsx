@@ -1,7 +1,7 @@
 'use client';
 import { useMemo } from 'react';
 import type { LiveSnapshot, TopRow } from '@/lib/live/snapshot';
-import { countryFlag, countryName, formatNumber, timeOfDay } from '../format';
+import { countryName, formatNumber, timeOfDay } from '../format';
 import { useLive, useNow, type LiveStatus } from './use-live';
 
 // The live header: current visitors, the last 30 minutes per minute (the chart slides left as
@@ -26,8 +26,8 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
 
   return (
     <section className="rounded-xl bg-white shadow-sm ring-1 ring-slate-200" aria-label="Live">
-      <div className="flex flex-wrap items-start justify-between gap-4 p-4 sm:p-5">
-        <div className="flex flex-wrap gap-x-10 gap-y-3">
+      <div className="flex items-start justify-between gap-4 p-4 sm:p-5">
+        <div className="flex min-w-0 flex-wrap gap-x-10 gap-y-3">
           <div>
             <p className="flex items-center gap-1.5 text-xs font-medium uppercase tracking-wide text-slate-500">
               <span className={`h-2 w-2 rounded-full ${snapshot.currentVisitors > 0 ? 'animate-pulse bg-emerald-500' : 'bg-slate-300'}`} /> Current visitors
@@ -43,7 +43,7 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
             </p>
           </div>
         </div>
-        <div className="text-right">
+        <div className="shrink-0 text-right">
           <StatusPill status={status} />
           <Freshness receivedAt={receivedAt} />
         </div>
@@ -72,7 +72,7 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
       <div className="mt-4 grid gap-px overflow-hidden rounded-b-xl border-t border-slate-100 bg-slate-100 sm:grid-cols-2 lg:grid-cols-4">
         <TopList title="Top pages now" rows={snapshot.topPages} testId="live-top-pages" />
         <TopList title="Top referrers now" rows={snapshot.topReferrers} />
-        <TopList title="Top countries now" rows={snapshot.topCountries} render={(v) => `${countryFlag(v)} ${countryName(v)}`} />
+        <TopList title="Top countries now" rows={snapshot.topCountries} render={countryName} />
         <div className="bg-white p-4">
           <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Busiest 5 min today</p>
           {snapshot.peak ? (

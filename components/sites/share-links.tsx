@@ -72,16 +72,18 @@ export function ShareLinks({ siteId, baseUrl }: { siteId: string; baseUrl: strin
           })}
         </ul>
       )}
-      <form onSubmit={onSubmit} className="grid gap-3 sm:grid-cols-[1fr_1fr_auto] sm:items-end">
+      <form onSubmit={onSubmit} className="grid gap-3 sm:grid-cols-2">
         <Field label="Label">
           <Input name="label" maxLength={80} placeholder="For the newsletter team" />
         </Field>
         <Field label="Password (optional)">
           <Input name="password" type="password" minLength={4} maxLength={200} autoComplete="new-password" />
         </Field>
-        <button type="submit" className={buttonClass('secondary')} disabled={create.isPending}>
-          Create link
-        </button>
+        <div className="sm:col-span-2">
+          <button type="submit" className={buttonClass('secondary')} disabled={create.isPending}>
+            Create link
+          </button>
+        </div>
       </form>
       {error && <Notice tone="error">{error}</Notice>}
     </div>

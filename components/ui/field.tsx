@@ -4,12 +4,14 @@ const control = 'mt-1 block w-full rounded-lg border border-slate-300 bg-white p
 
 export function Field({ label, hint, error, children }: { label: string; hint?: ReactNode; error?: string | null; children: ReactNode }) {
   return (
-    <label className="block text-sm font-medium text-slate-700">
-      {label}
-      {children}
-      {hint && !error && <span className="mt-1 block text-xs font-normal text-slate-500">{hint}</span>}
-      {error && <span className="mt-1 block text-xs font-normal text-rose-600">{error}</span>}
-    </label>
+    <div>
+      <label className="block text-sm font-medium text-slate-700">
+        {label}
+        {children}
+      </label>
+      {hint && !error && <p className="mt-1 text-xs text-slate-500">{hint}</p>}
+      {error && <p className="mt-1 text-xs text-rose-600">{error}</p>}
+    </div>
   );
 }
 
