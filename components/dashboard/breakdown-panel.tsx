@@ -36,7 +36,7 @@ export function BreakdownPanel({ title, dimensions, apiBase, params, onFilter }:
   const cols = columnsFor(dim);
 
   return (
-    <section className="flex min-h-[22rem] min-w-0 flex-col rounded-xl bg-white shadow-sm ring-1 ring-slate-200" data-testid={`breakdown-${title.toLowerCase()}`}>
+    <section className="flex min-w-0 flex-col rounded-xl lg:min-h-[22rem] bg-white shadow-sm ring-1 ring-slate-200" data-testid={`breakdown-${title.toLowerCase()}`}>
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-100 px-4 py-2.5">
         <h2 className="text-sm font-semibold text-slate-800">{title}</h2>
         <div className="flex min-w-0 max-w-full items-center gap-1">

@@ -69,7 +69,7 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
         </div>
       </div>
 
-      <div className="mt-4 grid gap-px overflow-hidden rounded-b-xl border-t border-slate-100 bg-slate-100 sm:grid-cols-2 lg:grid-cols-4">
+      <div className="mt-4 grid grid-cols-2 gap-px overflow-hidden rounded-b-xl border-t border-slate-100 bg-slate-100 lg:grid-cols-4">
         <TopList title="Top pages now" rows={snapshot.topPages} testId="live-top-pages" />
         <TopList title="Top referrers now" rows={snapshot.topReferrers} />
         <TopList title="Top countries now" rows={snapshot.topCountries} render={countryName} />

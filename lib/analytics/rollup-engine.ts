@@ -1,13 +1,15 @@
 import { pool } from '../db/client';
 import { coalesceSegments, coverRange, type Segment } from './cover';
+import { BREAKDOWN_PRECISION, freshDays, scheduleCompaction, SETTLED_AFTER_MS } from './day-cache';
 import { isEventDimension, isSessionDimension, rankMeasure, type Dimension } from './dimensions';
 import { metricsFrom, type BreakdownRow, type Metrics, type SeriesPoint, type Sums } from './metrics';
 import type { Period, Point } from './range';
 import { VisitorUnion } from './sketches';
 import { addDays, zonedMidnight } from './time-zone';
 
-// Unfiltered dashboard queries, answered from the rollups the workers keep: sums over
-// source partitions and covering buckets, visitor sketches merged (never added).
+// Unfiltered dashboard queries, answered from the rollups the workers keep: sums over source
+// partitions and covering buckets, visitor sketches merged (never added). Settled days come
+// from the compacted copy (day-cache.ts) when it is current, everything else from `rollups`.
 
 function localMidnights(p: Period, tz: string): number[] {
   const out: number[] = [];
@@ -32,6 +34,45 @@ export function segmentPredicate(segments: Segment[], first: number): { sql: str
   return { sql: `(${terms.join(' OR ')})`, params };
 }
 
+interface Plan {
+  /** Whole local days read from the compacted copy. */
+  cachedDays: number[];
+  /** Everything else, read from `rollups`. */
+  segments: Segment[];
+}
+
+/**
+ * Splits a period's cover: settled whole days with a current compacted copy, and the rest.
+ * Settled days without one are queued for compaction (the next load is faster).
+ */
+export async function planPeriod(siteId: string, p: Period, tz: string, now: number, opts: { useCache?: boolean } = {}): Promise<Plan> {
+  const segments = segmentsFor(p, tz);
+  if (opts.useCache === false) return { cachedDays: [], segments };
+  const midnights = localMidnights(p, tz);
+  const settled: number[] = [];
+  for (const s of segments) {
+    if (s.granularity !== 'day') continue;
+    for (let i = 0; i < midnights.length - 1; i++) {
+      const m = midnights[i]!;
+      if (m >= s.start && m < s.end && midnights[i + 1]! + SETTLED_AFTER_MS <= now) settled.push(m);
+    }
+  }
+  const { fresh, stale } = await freshDays(siteId, settled);
+  if (stale.length) scheduleCompaction(siteId, stale);
+  if (fresh.size === 0) return { cachedDays: [], segments };
+  const rest: Segment[] = [];
+  for (const s of segments) {
+    if (s.granularity !== 'day') {
+      rest.push(s);
+      continue;
+    }
+    // Split the day segment around cached days.
+    const inside = midnights.filter((m) => m >= s.start && m <= s.end);
+    for (let i = 0; i < inside.length - 1; i++) if (!fresh.has(inside[i]!)) rest.push({ granularity: 'day', start: inside[i]!, end: inside[i + 1]! });
+  }
+  return { cachedDays: [...fresh].sort((a, b) => a - b), segments: coalesceSegments(rest) };
+}
+
 function pointIndex(points: Point[], t: number): number {
   let lo = 0;
   let hi = points.length - 1;
@@ -53,16 +94,37 @@ interface TotalsRow {
   sketches: unknown[] | null;
 }
 
-export async function rollupSeries(siteId: string, p: Period, tz: string, now: number): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
-  const where = segmentPredicate(segmentsFor(p, tz), 2);
-  const { rows } = await pool().query<TotalsRow>(
-    `SELECT bucket, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces,
-            sum(duration_ms)::float8 AS duration_ms, json_agg(visitors) FILTER (WHERE visitors IS NOT NULL) AS sketches
-       FROM rollups
-      WHERE site_id = $1 AND dimension = '' AND value = '' AND ${where.sql}
-      GROUP BY granularity, bucket`,
-    [siteId, ...where.params],
-  );
+const isoDays = (days: number[]) => days.map((d) => new Date(d).toISOString());
+
+async function totalsRows(siteId: string, plan: Plan): Promise<TotalsRow[]> {
+  const where = segmentPredicate(plan.segments, 2);
+  const [fromRollups, fromCache] = await Promise.all([
+    plan.segments.length
+      ? pool().query<TotalsRow>(
+          `SELECT bucket, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces,
+                  sum(duration_ms)::float8 AS duration_ms, json_agg(visitors) FILTER (WHERE visitors IS NOT NULL) AS sketches
+             FROM rollups
+            WHERE site_id = $1 AND dimension = '' AND value = '' AND ${where.sql}
+            GROUP BY granularity, bucket`,
+          [siteId, ...where.params],
+        )
+      : { rows: [] },
+    plan.cachedDays.length
+      ? pool().query<TotalsRow>(
+          `SELECT d.day AS bucket, d.pageviews::float8 AS pageviews, d.sessions::float8 AS sessions, d.bounces::float8 AS bounces,
+                  d.duration_ms::float8 AS duration_ms, CASE WHEN k.visitors IS NULL THEN NULL ELSE json_build_array(k.visitors) END AS sketches
+             FROM rollup_days d
+             LEFT JOIN rollup_day_sketches k ON k.site_id = d.site_id AND k.dimension = d.dimension AND k.day = d.day AND k.value = d.value
+            WHERE d.site_id = $1 AND d.dimension = '' AND d.value = '' AND d.day = ANY($2::timestamptz[])`,
+          [siteId, isoDays(plan.cachedDays)],
+        )
+      : { rows: [] },
+  ]);
+  return [...fromRollups.rows, ...fromCache.rows];
+}
+
+export async function rollupSeries(siteId: string, p: Period, tz: string, now: number, opts: { useCache?: boolean } = {}): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
+  const rows = await totalsRows(siteId, await planPeriod(siteId, p, tz, now, opts));
   const perPoint = p.points.map(() => ({ union: new VisitorUnion(), sums: { pageviews: 0, sessions: 0, bounces: 0, durationMs: 0 } as Sums }));
   for (const r of rows) {
     const i = pointIndex(p.points, r.bucket.getTime());
@@ -88,30 +150,72 @@ export async function rollupSeries(siteId: string, p: Period, tz: string, now: n
   return { summary: metricsFrom(total.estimate(), sums), series };
 }
 
-export async function rollupBreakdown(siteId: string, p: Period, tz: string, dimension: Dimension, limit: number): Promise<BreakdownRow[]> {
-  const where = segmentPredicate(segmentsFor(p, tz), 4);
+interface SumRow {
+  value: string;
+  pageviews: number;
+  sessions: number;
+  bounces: number;
+  duration_ms: number;
+}
+
+export async function rollupBreakdown(siteId: string, p: Period, tz: string, dimension: Dimension, limit: number, now = Date.now(), opts: { useCache?: boolean } = {}): Promise<BreakdownRow[]> {
+  const plan = await planPeriod(siteId, p, tz, now, opts);
+  const where = segmentPredicate(plan.segments, 3);
+  const days = isoDays(plan.cachedDays);
+  const [a, b] = await Promise.all([
+    plan.segments.length
+      ? pool().query<SumRow>(
+          `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
+             FROM rollups WHERE site_id = $1 AND dimension = $2 AND ${where.sql} GROUP BY value`,
+          [siteId, dimension, ...where.params],
+        )
+      : { rows: [] as SumRow[] },
+    days.length
+      ? pool().query<SumRow>(
+          `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
+             FROM rollup_days WHERE site_id = $1 AND dimension = $2 AND day = ANY($3::timestamptz[]) GROUP BY value`,
+          [siteId, dimension, days],
+        )
+      : { rows: [] as SumRow[] },
+  ]);
+  const byValue = new Map<string, SumRow>();
+  for (const r of [...a.rows, ...b.rows]) {
+    const x = byValue.get(r.value);
+    if (!x) byValue.set(r.value, { ...r });
+    else {
+      x.pageviews += r.pageviews;
+      x.sessions += r.sessions;
+      x.bounces += r.bounces;
+      x.duration_ms += r.duration_ms;
+    }
+  }
   const rank = rankMeasure(dimension);
-  const { rows } = await pool().query<{ value: string; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
-    `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
-       FROM rollups
-      WHERE site_id = $1 AND dimension = $2 AND ${where.sql}
-      GROUP BY value
-     HAVING sum(${rank}) > 0
-      ORDER BY sum(${rank}) DESC, value
-      LIMIT $3`,
-    [siteId, dimension, limit, ...where.params],
-  );
+  const rows = [...byValue.values()]
+    .filter((r) => r[rank] > 0)
+    .sort((x, y) => y[rank] - x[rank] || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0))
+    .slice(0, limit);
+
   const unions = new Map<string, VisitorUnion>();
   if (isEventDimension(dimension) && rows.length) {
-    const sk = segmentPredicate(segmentsFor(p, tz), 4);
-    const sketches = await pool().query<{ value: string; visitors: unknown }>(
-      `SELECT value, visitors FROM rollups
-        WHERE site_id = $1 AND dimension = $2 AND value = ANY($3) AND visitors IS NOT NULL AND ${sk.sql}`,
-      [siteId, dimension, rows.map((r) => r.value), ...sk.params],
-    );
-    for (const s of sketches.rows) {
+    const top = rows.map((r) => r.value);
+    const sk = segmentPredicate(plan.segments, 4);
+    const [fromRollups, fromCache] = await Promise.all([
+      plan.segments.length
+        ? pool().query<{ value: string; visitors: unknown }>(
+            `SELECT value, visitors FROM rollups WHERE site_id = $1 AND dimension = $2 AND value = ANY($3) AND visitors IS NOT NULL AND ${sk.sql}`,
+            [siteId, dimension, top, ...sk.params],
+          )
+        : { rows: [] },
+      days.length
+        ? pool().query<{ value: string; visitors: unknown }>(
+            'SELECT value, visitors FROM rollup_day_sketches WHERE site_id = $1 AND dimension = $2 AND value = ANY($3) AND day = ANY($4::timestamptz[])',
+            [siteId, dimension, top, days],
+          )
+        : { rows: [] },
+    ]);
+    for (const s of [...fromRollups.rows, ...fromCache.rows]) {
       let u = unions.get(s.value);
-      if (!u) unions.set(s.value, (u = new VisitorUnion()));
+      if (!u) unions.set(s.value, (u = new VisitorUnion(BREAKDOWN_PRECISION)));
       u.add(s.visitors);
     }
   }

@@ -80,6 +80,6 @@ export async function siteBreakdown(site: StatsSite, q: StatsQuery, dimension: D
   const filtered = Object.keys(filters).length > 0;
   const rows = filtered
     ? await eventBreakdown(site.id, r, site.sessionGapMinutes, filters, dimension, limit)
-    : await rollupBreakdown(site.id, r, site.timezone, dimension, limit);
+    : await rollupBreakdown(site.id, r, site.timezone, dimension, limit, now);
   return { dimension, range: { from: r.from, to: r.to }, source: filtered ? 'events' : 'rollups', rows };
 }

@@ -244,8 +244,8 @@ export async function insertTraffic(db: pg.Pool, siteId: string, events: SeedEve
   for (let i = 0; i < cells.length; i += 2000) {
     const chunk = cells.slice(i, i + 2000);
     await db.query(
-      `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, events, visitors, sessions, bounces, duration_ms)
-       SELECT $1, u.g::"Granularity", u.b, u.d, u.v, u.p, u.pv, u.ev, u.vis, u.s, u.bo, u.du
+      `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, events, visitors, sessions, bounces, duration_ms, updated_at)
+       SELECT $1, u.g::"Granularity", u.b, u.d, u.v, u.p, u.pv, u.ev, u.vis, u.s, u.bo, u.du, least(now(), u.b + interval '1 day')
          FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::jsonb[], $10::int[], $11::int[], $12::bigint[])
            AS u(g, b, d, v, p, pv, ev, vis, s, bo, du)`,
       [
