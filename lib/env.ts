@@ -50,6 +50,17 @@ const schema = z.object({
   GITHUB_SECRET: z.string().optional(),
   GOOGLE_ID: z.string().optional(),
   GOOGLE_SECRET: z.string().optional(),
+  /** How often the workers reload their dimension table (sites, content groups, timezones). */
+  DIMENSION_REFRESH_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
+  /** Event-time tolerance of the jobs: out-of-orderness bound and allowed lateness. */
+  OUT_OF_ORDERNESS_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  /** A partition silent this long stops holding the watermark back. */
+  IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** Test builds only: a named point where a worker kills itself (kill -9 semantics), for crash tests. */
+  EDDY_TEST_CRASH_POINT: z.enum(['before-tx', 'mid-tx', 'after-commit-before-offset', 'after-offset-before-live']).optional(),
+  /** Test builds only: crash at that point on the Nth batch (default 1st). */
+  EDDY_TEST_CRASH_AFTER: z.coerce.number().int().min(1).default(1),
   /** Chromium for the browser tests (Debian's package). */
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

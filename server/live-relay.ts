@@ -3,12 +3,15 @@ import os from 'node:os';
 import type { Server } from 'socket.io';
 import type { Bus, BusConsumer } from '@/lib/bus';
 import { groupId, topics } from '@/lib/bus';
-import { liveRoom, minuteCountSchema } from '@/lib/live/publish';
+import { liveRoom, siteChangedSchema } from '@/lib/live/publish';
+import { liveSnapshot } from '@/lib/live/snapshot';
 
-// Every web server instance reads the whole `live` topic (its own consumer group, from the
-// latest offset: the past is served from PostgreSQL) and emits each update to the site's room.
+// Every web process reads the whole `live` topic (its own consumer group, from the latest offset)
+// and pushes a fresh snapshot to the rooms of changed sites — at most one per site per 250 ms,
+// and only for sites someone is watching.
 
-/** Starts the relay, retrying in the background while the bus is unreachable: pages and collect keep serving meanwhile. */
+export const PUSH_INTERVAL_MS = 250;
+
 export function startLiveRelayWhenReady(io: Server, b: Bus, onCrash: (e: Error) => void): void {
   const attempt = () => {
     startLiveRelay(io, b)
@@ -22,11 +25,32 @@ export function startLiveRelayWhenReady(io: Server, b: Bus, onCrash: (e: Error) 
 }
 
 export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
+  const lastPush = new Map<string, number>();
+  const scheduled = new Set<string>();
+  const push = async (siteId: string) => {
+    scheduled.delete(siteId);
+    lastPush.set(siteId, Date.now());
+    try {
+      io.to(liveRoom(siteId)).emit('live', await liveSnapshot(siteId, Date.now()));
+    } catch (e) {
+      console.error(`[web] live snapshot for ${siteId} failed: ${(e as Error).message}`);
+    }
+  };
+  const notify = (siteId: string) => {
+    if (scheduled.has(siteId) || (io.sockets.adapter.rooms.get(liveRoom(siteId))?.size ?? 0) === 0) return;
+    const wait = Math.max(0, (lastPush.get(siteId) ?? 0) + PUSH_INTERVAL_MS - Date.now());
+    scheduled.add(siteId);
+    setTimeout(() => void push(siteId), wait);
+  };
   const consumer = b.consumer({ groupId: groupId(`live-relay-${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`), topics: [topics.live], fromBeginning: false });
   await consumer.run(async (batch) => {
     for (const m of batch.messages) {
-      const parsed = m.value ? minuteCountSchema.safeParse(JSON.parse(m.value.toString('utf8'))) : null;
-      if (parsed?.success) io.to(liveRoom(parsed.data.siteId)).emit('minute', parsed.data);
+      try {
+        const parsed = siteChangedSchema.safeParse(JSON.parse(m.value?.toString('utf8') ?? 'null'));
+        if (parsed.success) notify(parsed.data.siteId);
+      } catch {
+        // not ours to fail on: a notice we cannot read only delays an update
+      }
     }
     batch.resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
   });

@@ -1,37 +1,101 @@
-import { closeDb, pool } from '@/lib/db/client';
+import { closeDb, databaseUrl, pool } from '@/lib/db/client';
 import { createBus, ensureTopics } from '@/lib/bus';
+import { env } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
-import { minuteRollupsJob } from './rollups/minute-rollups';
-import { runJob, type RunningJob } from './runtime';
+import { createSavepoint, restoreSavepoint } from './ops/savepoint';
+import { replay } from './ops/replay';
+import { peaksJob } from './peaks/peaks-job';
+import { reconcileJob } from './reconcile/reconcile-job';
+import { rollupsJob } from './rollups/rollups-job';
+import { runJob, type RunningJob, type StartMode } from './runtime';
+import { sessionsJob } from './sessions/sessions-job';
+import { SiteDimensionTable } from './shared/dimensions';
 
-// `npm run worker -- <job…>` runs jobs as consumer-group members; `all` (the default) runs every
-// job. Start more processes to scale out: the group spreads partitions over them.
+// npm run worker -- [rollups|sessions|peaks|reconcile|all …] [--from checkpoint|earliest|latest|<ISO time>] [--from-savepoint <file>]
+// npm run worker -- savepoint create <file>
+// npm run worker -- replay --from <date> --to <date> [--schema <name>]
+// Run more processes to scale out: rollups and sessions are consumer groups; peaks and reconcile
+// take turns through PostgreSQL locks.
 
-const jobFactories = {
-  rollups: minuteRollupsJob,
-} as const;
-type JobName = keyof typeof jobFactories;
+const JOBS = ['rollups', 'sessions', 'peaks', 'reconcile'] as const;
+type JobName = (typeof JOBS)[number];
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (!v || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  args.splice(i, 2);
+  return v;
+}
+
+function startMode(from: string | undefined): StartMode {
+  if (!from || from === 'checkpoint') return { from: 'checkpoint' };
+  if (from === 'earliest' || from === 'latest') return { from };
+  const at = Date.parse(from);
+  if (Number.isNaN(at)) throw new Error(`--from must be checkpoint, earliest, latest or an ISO time; got "${from}"`);
+  return { from: 'timestamp', at };
+}
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  const names = (args.length === 0 || args.includes('all') ? Object.keys(jobFactories) : args) as JobName[];
-  for (const n of names) {
-    if (!(n in jobFactories)) throw new Error(`Unknown job "${n}". Jobs: ${Object.keys(jobFactories).join(', ')}, all`);
+  const args = process.argv.slice(2);
+  if (args[0] === 'savepoint') {
+    if (args[1] !== 'create' || !args[2]) throw new Error('Usage: npm run worker -- savepoint create <file>');
+    const sp = await createSavepoint(pool(), args[2]);
+    console.log(`[savepoint] wrote ${args[2]}: ${sp.progress.length} partition checkpoint(s)`);
+    await closeDb();
+    return;
   }
+  if (args[0] === 'replay') {
+    const from = flag(args, '--from');
+    const to = flag(args, '--to');
+    if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to))) throw new Error('Usage: npm run worker -- replay --from <date> --to <date> [--schema <name>]');
+    const r = await replay({ databaseUrl: databaseUrl(), from: new Date(from), to: new Date(to), partitions: env().EVENTS_PARTITIONS, schema: flag(args, '--schema') });
+    console.log(`[replay] ${r.events} archived event(s) replayed into schema ${r.schema}`);
+    await closeDb();
+    return;
+  }
+
+  const from = startMode(flag(args, '--from'));
+  const savepoint = flag(args, '--from-savepoint');
+  const names = (args.length === 0 || args.includes('all') ? [...JOBS] : args) as JobName[];
+  for (const n of names) if (!JOBS.includes(n)) throw new Error(`Unknown job "${n}". Jobs: ${JOBS.join(', ')}, all`);
+  if (savepoint) {
+    const sp = await restoreSavepoint(pool(), savepoint);
+    console.log(`[worker] restored savepoint ${savepoint} from ${sp.createdAt}`);
+  }
+
   const b = createBus();
   await ensureTopics(b);
-  const running: RunningJob[] = [];
+  const dims = new SiteDimensionTable(pool());
+  await dims.refresh();
+  dims.start(env().DIMENSION_REFRESH_MS);
+
+  const consumers: RunningJob[] = [];
+  const loops: { stop(): Promise<void> }[] = [];
   for (const n of names) {
-    running.push(await runJob(jobFactories[n](b), b, pool()));
-    console.log(`[worker ${process.pid}] job ${n} running (bus: ${b.kind})`);
+    if (n === 'rollups') consumers.push(await runJob(rollupsJob({ bus: b, db: pool(), dims }), b, pool(), { start: from }));
+    if (n === 'sessions') consumers.push(await runJob(sessionsJob({ bus: b, dims }), b, pool(), { start: from }));
+    if (n === 'peaks') {
+      const j = peaksJob({ db: pool(), bus: b, dims });
+      j.start();
+      loops.push(j);
+    }
+    if (n === 'reconcile') {
+      const j = reconcileJob({ db: pool(), bus: b, dims });
+      j.start();
+      loops.push(j);
+    }
+    console.log(`[worker ${process.pid}] job ${n} running (bus: ${b.kind}, from: ${from.from})`);
   }
   // A consumer that stopped by itself will not come back: exit so the supervisor restarts us.
-  void Promise.race(running.map((r) => r.consumer.crashed)).then((e) => {
+  void Promise.race(consumers.map((r) => r.consumer.crashed)).then((e) => {
     console.error(`[worker ${process.pid}] consumer crashed: ${e.message}`);
     process.exit(1);
   });
   const shutdown = async () => {
-    await Promise.allSettled(running.map((r) => r.stop()));
+    dims.stop();
+    await Promise.allSettled([...consumers.map((r) => r.stop()), ...loops.map((l) => l.stop())]);
     await b.close();
     await closeDb();
     process.exit(0);
@@ -41,6 +105,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(isEddyError(e) ? e.message : e);
+  console.error(isEddyError(e) ? e.message : e instanceof Error ? e.message : e);
   process.exit(1);
 });

@@ -1,71 +1,244 @@
 import type pg from 'pg';
 import { transaction } from '@/lib/db/client';
-import { groupId as namespacedGroup, type Bus, type BusConsumer, type BusMessage } from '@/lib/bus';
+import { env } from '@/lib/env';
+import { groupId as namespacedGroup, type Bus, type BusConsumer, type BusMessage, type SeekTarget } from '@/lib/bus';
+import type { Json } from '@/lib/stream';
 
-// Runs a job as a consumer-group member with effectively-once output (see
-// ARCHITECTURE.md): per batch, one PostgreSQL transaction locks the partition's progress row,
-// skips records already applied, lets the job write its output, and advances the progress.
-// Only after COMMIT are bus offsets committed and side effects (live pushes) run. A crash at any
-// point replays from the stored progress, and the job's event-id dedup absorbs producer retries.
+// Runs a job as a consumer-group member with effectively-once output (ARCHITECTURE.md). Per
+// batch and partition, one PostgreSQL transaction:
+//   1. locks the partition's progress row and skips records below its next offset;
+//   2. lets the job decode records (unreadable ones go to dead_letters with their bytes) and
+//      write its output — jobs dedup by event id via `claimEventIds`;
+//   3. stores the next offset and the job's checkpoint state (operator snapshots) with it.
+// Only after COMMIT are the bus offsets resolved and committed and side effects run. If the
+// transaction fails, the job's in-memory state is put back to the last committed checkpoint.
 
-export interface Job {
+export interface JobBatchResult {
+  /** Checkpoint state to store with the offsets (e.g. operator snapshots). */
+  state?: Json;
+  /** Runs after commit (live notices); failures are logged, never retried. */
+  after?: () => Promise<void>;
+}
+
+export type Decoded<T> = { ok: true; record: T } | { ok: false; reason: string };
+
+export interface Job<T = unknown> {
   name: string;
   topic: string;
-  /** Writes the job's output for these (not yet applied) records inside `tx`. Returns work to do after commit. */
-  apply(tx: pg.PoolClient, messages: BusMessage[]): Promise<(() => Promise<void>) | void>;
+  /** The one job whose dead letters are booked in the ingestion ledger (others see the same records). */
+  booksLedger?: boolean;
+  decode(message: BusMessage): Decoded<T>;
+  /** Partition assigned: restore its state from the stored checkpoint (null = start fresh). */
+  restore(partition: number, state: Json | null): void;
+  /** Partition revoked: forget its in-memory state. */
+  release(partition: number): void;
+  /** Writes output for records not applied before, inside `tx`. `records` excludes dead letters. */
+  apply(tx: pg.PoolClient, partition: number, records: { message: BusMessage; record: T }[]): Promise<JobBatchResult>;
+  /**
+   * Periodic, without new records (every TICK_MS): lets event time advance on a partition that
+   * went quiet so its last windows close. Returns undefined when there was nothing to do.
+   */
+  tick?(tx: pg.PoolClient, partition: number, now: number): Promise<JobBatchResult | undefined>;
+  /** End of input (replays): fire every window that holds state. */
+  flush?(tx: pg.PoolClient, partition: number): Promise<JobBatchResult | undefined>;
 }
+
+export const TICK_MS = 2000;
+
+export type StartMode = { from: 'checkpoint' } | { from: 'earliest' } | { from: 'latest' } | { from: 'timestamp'; at: number };
 
 export interface RunningJob {
   consumer: BusConsumer;
   stop(): Promise<void>;
 }
 
-export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeoutMs?: number } = {}): Promise<RunningJob> {
+/**
+ * Inserts event ids this job has not applied yet and returns the records that are new. Everything a
+ * job counts must come from the returned set: that is what makes re-sends and replays harmless.
+ */
+export async function claimEventIds<T extends { eventId: string }>(tx: pg.PoolClient, job: string, records: T[]): Promise<T[]> {
+  if (records.length === 0) return [];
+  const r = await tx.query<{ event_id: string }>(
+    `INSERT INTO event_ids (job, event_id) SELECT $1, id FROM unnest($2::uuid[]) AS id ON CONFLICT DO NOTHING RETURNING event_id`,
+    [job, records.map((x) => x.eventId)],
+  );
+  const fresh = new Set(r.rows.map((x) => x.event_id));
+  // A re-send can sit in the same batch as its original: only the first occurrence is new.
+  return records.filter((x) => fresh.delete(x.eventId));
+}
+
+let batchesSeen = 0;
+function crashPoint(point: NonNullable<ReturnType<typeof env>['EDDY_TEST_CRASH_POINT']>): void {
+  const e = env();
+  if (e.EDDY_TEST_CRASH_POINT !== point) return;
+  if (batchesSeen < e.EDDY_TEST_CRASH_AFTER) return;
+  console.error(`[crash-test] dying at ${point}`);
+  process.kill(process.pid, 'SIGKILL');
+}
+
+export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeoutMs?: number; start?: StartMode } = {}): Promise<RunningJob> {
   const groupId = namespacedGroup(`job-${job.name}`);
+  const committedState = new Map<number, Json | null>();
+  let owned = new Set<number>();
+  // Batches and ticks of one partition never interleave: both go through this chain.
+  const chains = new Map<number, Promise<unknown>>();
+  const serially = <R>(partition: number, fn: () => Promise<R>): Promise<R> => {
+    const next = (chains.get(partition) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    chains.set(partition, next);
+    return next;
+  };
+  let start = opts.start ?? { from: 'checkpoint' };
+
   const consumer: BusConsumer = b.consumer({
     groupId,
     topics: [job.topic],
     fromBeginning: true,
     sessionTimeoutMs: opts.sessionTimeoutMs,
-    // The database, not the bus, knows how far each partition was applied: start there.
+    // The database, not the bus, knows how far each partition was applied: resume there.
     onAssigned: async (assigned) => {
-      if (assigned.length === 0) return;
-      const r = await p.query<{ partition: number; next_offset: string }>(
-        'SELECT partition, next_offset::text AS next_offset FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)',
-        [job.name, job.topic, assigned.map((a) => a.partition)],
+      const partitions = assigned.filter((a) => a.topic === job.topic).map((a) => a.partition);
+      for (const gone of owned) if (!partitions.includes(gone)) job.release(gone);
+      owned = new Set(partitions);
+      if (partitions.length === 0) return;
+      if (start.from !== 'checkpoint') {
+        // A non-checkpoint start discards the stored positions and state of these partitions.
+        await p.query('DELETE FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)', [job.name, job.topic, partitions]);
+      }
+      const r = await p.query<{ partition: number; next_offset: string; state: Json | null }>(
+        'SELECT partition, next_offset::text AS next_offset, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)',
+        [job.name, job.topic, partitions],
       );
-      for (const row of r.rows) await consumer.seek(job.topic, row.partition, row.next_offset);
+      const stored = new Map(r.rows.map((row) => [row.partition, row]));
+      for (const partition of partitions) {
+        const row = stored.get(partition);
+        job.restore(partition, row?.state ?? null);
+        committedState.set(partition, row?.state ?? null);
+        let target: SeekTarget | undefined = row?.next_offset;
+        if (!row) target = start.from === 'latest' ? 'latest' : start.from === 'timestamp' ? { timestamp: start.at } : 'earliest';
+        await consumer.seek(job.topic, partition, target!);
+      }
+      start = { from: 'checkpoint' };
     },
   });
 
-  await consumer.run(async (batch) => {
+  await consumer.run((batch) => serially(batch.partition, async () => {
+    if (batch.isStale()) return;
+    batchesSeen++;
     const last = batch.messages[batch.messages.length - 1]!;
     const nextOffset = (BigInt(last.offset) + 1n).toString();
-    const after = await transaction(p, async (tx) => {
-      await tx.query(
-        'INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING',
-        [job.name, batch.topic, batch.partition],
-      );
-      const progress = await tx.query<{ next_offset: string }>(
-        'SELECT next_offset::text AS next_offset FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
-        [job.name, batch.topic, batch.partition],
-      );
-      const applied = BigInt(progress.rows[0]!.next_offset);
-      const fresh = batch.messages.filter((m) => BigInt(m.offset) >= applied);
-      if (fresh.length === 0) return undefined;
-      const effect = await job.apply(tx, fresh);
-      await tx.query('UPDATE consumer_progress SET next_offset = $4, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3', [
-        job.name,
-        batch.topic,
-        batch.partition,
-        nextOffset,
-      ]);
-      return effect;
-    });
+    crashPoint('before-tx');
+    let outcome: JobBatchResult | undefined;
+    try {
+      outcome = await transaction(p, async (tx) => {
+        await tx.query('INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', [
+          job.name,
+          batch.topic,
+          batch.partition,
+        ]);
+        const progress = await tx.query<{ next_offset: string }>(
+          'SELECT next_offset::text AS next_offset FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
+          [job.name, batch.topic, batch.partition],
+        );
+        const applied = BigInt(progress.rows[0]!.next_offset);
+        const fresh = batch.messages.filter((m) => BigInt(m.offset) >= applied);
+        if (fresh.length === 0) return undefined;
+        const good: { message: BusMessage; record: unknown }[] = [];
+        const dead: { message: BusMessage; reason: string }[] = [];
+        for (const message of fresh) {
+          const d = job.decode(message);
+          if (d.ok) good.push({ message, record: d.record });
+          else dead.push({ message, reason: d.reason });
+        }
+        if (dead.length) await deadLetter(tx, job.name, dead, job.booksLedger ?? false);
+        const result = await job.apply(tx, batch.partition, good);
+        crashPoint('mid-tx');
+        await tx.query('UPDATE consumer_progress SET next_offset = $4, state = $5, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3', [
+          job.name,
+          batch.topic,
+          batch.partition,
+          nextOffset,
+          result.state === undefined ? null : JSON.stringify(result.state),
+        ]);
+        committedState.set(batch.partition, result.state ?? null);
+        return result;
+      });
+    } catch (e) {
+      // Memory ran ahead of the database: put the partition back to its last checkpoint.
+      job.restore(batch.partition, committedState.get(batch.partition) ?? null);
+      console.error(`[${job.name}] batch on ${batch.topic}/${batch.partition} failed, will be retried: ${(e as Error).message}`);
+      throw e;
+    }
+    crashPoint('after-commit-before-offset');
     batch.resolveOffset(last.offset);
     await batch.commit(nextOffset);
-    if (after) await after().catch((e: unknown) => console.error(`[${job.name}] after-commit effect failed`, e));
-  });
+    crashPoint('after-offset-before-live');
+    if (outcome?.after) await outcome.after().catch((e: unknown) => console.error(`[${job.name}] after-commit effect failed: ${(e as Error).message}`));
+  }));
 
-  return { consumer, stop: () => consumer.stop() };
+  const tick = job.tick?.bind(job);
+  const ticker = tick
+    ? setInterval(() => {
+        for (const partition of owned) {
+          void serially(partition, async () => {
+            let outcome: JobBatchResult | undefined;
+            try {
+              outcome = await transaction(p, async (tx) => {
+                const progress = await tx.query('SELECT 1 FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE', [job.name, job.topic, partition]);
+                if (!progress.rowCount) return undefined; // nothing applied yet: nothing to close
+                const result = await tick(tx, partition, Date.now());
+                if (!result) return undefined;
+                await tx.query('UPDATE consumer_progress SET state = $4, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3', [
+                  job.name,
+                  job.topic,
+                  partition,
+                  result.state === undefined ? null : JSON.stringify(result.state),
+                ]);
+                committedState.set(partition, result.state ?? null);
+                return result;
+              });
+            } catch (e) {
+              job.restore(partition, committedState.get(partition) ?? null);
+              console.error(`[${job.name}] tick on partition ${partition} failed: ${(e as Error).message}`);
+              return;
+            }
+            if (outcome?.after) await outcome.after().catch((e: unknown) => console.error(`[${job.name}] after-tick effect failed: ${(e as Error).message}`));
+          });
+        }
+      }, TICK_MS)
+    : undefined;
+  ticker?.unref();
+
+  return {
+    consumer,
+    stop: async () => {
+      clearInterval(ticker);
+      await consumer.stop();
+      await Promise.allSettled(chains.values());
+    },
+  };
+}
+
+async function deadLetter(tx: pg.PoolClient, job: string, dead: { message: BusMessage; reason: string }[], booksLedger: boolean): Promise<void> {
+  await tx.query(
+    `INSERT INTO dead_letters (job, topic, partition, "offset", key, value, reason)
+     SELECT $1, u.topic, u.partition, u.off, u.key, u.value, u.reason
+     FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[]) AS u(topic, partition, off, key, value, reason)
+     ON CONFLICT DO NOTHING`,
+    [
+      job,
+      dead.map((d) => d.message.topic),
+      dead.map((d) => d.message.partition),
+      dead.map((d) => d.message.offset),
+      dead.map((d) => d.message.key),
+      dead.map((d) => d.message.value),
+      dead.map((d) => d.reason.slice(0, 500)),
+    ],
+  );
+  if (!booksLedger) return;
+  // Booked in the ledger against no site: a record we cannot read names no site we can trust.
+  await tx.query(
+    `INSERT INTO ingestion_ledger (site_id, minute, dead_lettered) VALUES ('00000000-0000-0000-0000-000000000000', date_trunc('minute', now()), $1)
+     ON CONFLICT (site_id, minute) DO UPDATE SET dead_lettered = ingestion_ledger.dead_lettered + EXCLUDED.dead_lettered`,
+    [dead.length],
+  );
 }

@@ -15,6 +15,10 @@ export const topics = {
   get live(): string {
     return `${env().BUS_NAMESPACE}live`;
   },
+  /** Events that arrived after their windows were gone: kept for audit and reconciliation. */
+  get late(): string {
+    return `${env().BUS_NAMESPACE}late`;
+  },
 };
 
 /** A consumer-group id under BUS_NAMESPACE. */
@@ -39,6 +43,7 @@ export async function ensureTopics(b: Bus = bus()): Promise<void> {
   await b.createTopics([
     { name: topics.events, partitions: env().EVENTS_PARTITIONS },
     { name: topics.live, partitions: 1 },
+    { name: topics.late, partitions: 1 },
   ]);
 }
 

@@ -40,7 +40,7 @@ const scalarUdt: Record<string, string> = {
   Bytes: 'bytea',
   DateTime: 'timestamp',
 };
-const nativeUdt: Record<string, string> = { Uuid: 'uuid', Timestamptz: 'timestamptz', Timestamp: 'timestamp', Text: 'text' };
+const nativeUdt: Record<string, string> = { Uuid: 'uuid', Timestamptz: 'timestamptz', Timestamp: 'timestamp', Text: 'text', Date: 'date' };
 
 function expectedUdt(f: DmmfField): string {
   const base = f.kind === 'enum' ? f.type : (f.nativeType && nativeUdt[f.nativeType[0]]) || scalarUdt[f.type] || `?${f.type}`;
@@ -58,13 +58,16 @@ export async function schemaDrift(databaseUrl: string, schemaPath = defaultSchem
   await client.connect();
   try {
     const cols = await client.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: string }>(
-      `SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns
-       WHERE table_schema = current_schema() AND table_name <> '_prisma_migrations'`,
+      // Partitions of a partitioned table (events_2026_11_21, events_default) are storage, not schema.
+      `SELECT c.table_name, c.column_name, c.udt_name, c.is_nullable FROM information_schema.columns c
+       JOIN pg_class k ON k.relname = c.table_name JOIN pg_namespace n ON n.oid = k.relnamespace AND n.nspname = c.table_schema
+       WHERE c.table_schema = current_schema() AND c.table_name <> '_prisma_migrations' AND NOT k.relispartition`,
     );
     const pks = await client.query<{ table_name: string; column_name: string }>(
       `SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc
        JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema
-       WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema()`,
+       JOIN pg_class k ON k.relname = tc.table_name
+       WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema() AND NOT k.relispartition`,
     );
     const enums = await client.query<{ typname: string; labels: string[] }>(
       `SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text[] AS labels FROM pg_type t

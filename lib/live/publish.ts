@@ -1,23 +1,20 @@
 import { z } from 'zod';
 import { topics, type Bus } from '../bus';
 
-// Messages on the `live` topic: what a worker tells every web server to push to a site's room.
+// The `live` topic carries "site X changed" notices from the workers (after their transaction
+// commits) to every web process, which then pushes a fresh LiveSnapshot to the site's room.
+// Notices, not numbers: the snapshot is read from PostgreSQL, so a lost or repeated notice
+// can only delay an update, never make it wrong.
 
-export const minuteCountSchema = z.object({
-  type: z.literal('minute'),
-  siteId: z.string(),
-  minute: z.number().int(),
-  pageviews: z.number().int(),
-  events: z.number().int(),
-});
-export type MinuteCount = Omit<z.infer<typeof minuteCountSchema>, 'type'>;
-export type LiveMessage = z.infer<typeof minuteCountSchema>;
+export const siteChangedSchema = z.object({ type: z.literal('changed'), siteId: z.string(), at: z.number().int() });
+export type SiteChanged = z.infer<typeof siteChangedSchema>;
 
-export async function publishMinuteCounts(b: Bus, counts: MinuteCount[]): Promise<void> {
-  if (counts.length === 0) return;
+export async function publishSiteChanges(b: Bus, siteIds: Iterable<string>, now = Date.now()): Promise<void> {
+  const unique = [...new Set(siteIds)];
+  if (unique.length === 0) return;
   await b.producer().send(
     topics.live,
-    counts.map((c) => ({ key: c.siteId, value: JSON.stringify({ type: 'minute', ...c } satisfies LiveMessage) })),
+    unique.map((siteId) => ({ key: siteId, value: JSON.stringify({ type: 'changed', siteId, at: now } satisfies SiteChanged) })),
   );
 }
 

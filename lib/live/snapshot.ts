@@ -1,0 +1,95 @@
+import type { HyperLogLogJson } from '../stream';
+import { pool } from '../db/client';
+import { countVisitors } from '../analytics/visitors';
+
+// What the live dashboard shows, computed from the rollups the workers keep current (they write
+// the open minute on every batch, not only when it closes). Pushed to a site's Socket.IO room at
+// most every 250 ms, and answered on `join` so a (re)connecting client starts complete.
+
+export const LIVE_WINDOW_MINUTES = 30;
+export const CURRENT_VISITORS_MINUTES = 5;
+const MINUTE = 60_000;
+
+export interface TopRow {
+  value: string;
+  pageviews: number;
+  visitors: number;
+}
+
+export interface LiveSnapshot {
+  siteId: string;
+  /** Server time the snapshot was computed, ms. */
+  at: number;
+  /** Distinct visitors with activity in the last 5 minutes. */
+  currentVisitors: number;
+  /** Pageviews per minute for the last 30 minutes, oldest first, zero-filled. */
+  minutes: { minute: number; pageviews: number }[];
+  /** Last 5 minutes. */
+  topPages: TopRow[];
+  topReferrers: TopRow[];
+  topCountries: TopRow[];
+  /** Busiest 5-minute window so far today (site timezone), if any. */
+  peak: { windowStart: number; windowEnd: number; pageviews: number; visitors: number } | null;
+  /** Newest event time the rollups have seen for this site, ms (freshness). */
+  latestEventAt: number | null;
+}
+
+export async function liveSnapshot(siteId: string, now: number): Promise<LiveSnapshot> {
+  const db = pool();
+  const currentMinute = Math.floor(now / MINUTE) * MINUTE;
+  const since30 = new Date(currentMinute - (LIVE_WINDOW_MINUTES - 1) * MINUTE).toISOString();
+  const since5 = currentMinute - (CURRENT_VISITORS_MINUTES - 1) * MINUTE;
+  const totals = await db.query<{ bucket: Date; pageviews: number; visitors: HyperLogLogJson | null; updated_at: Date }>(
+    `SELECT bucket, pageviews, visitors, updated_at FROM rollups
+     WHERE site_id = $1 AND granularity = 'minute' AND dimension = '' AND bucket >= $2`,
+    [siteId, since30],
+  );
+  const perMinute = new Map<number, number>();
+  const recentSketches: (HyperLogLogJson | null)[] = [];
+  for (const r of totals.rows) {
+    const m = r.bucket.getTime();
+    perMinute.set(m, (perMinute.get(m) ?? 0) + r.pageviews);
+    if (m >= since5) recentSketches.push(r.visitors);
+  }
+  const breakdown = await db.query<{ dimension: string; value: string; pageviews: number; visitors: HyperLogLogJson | null }>(
+    `SELECT dimension, value, pageviews, visitors FROM rollups
+     WHERE site_id = $1 AND granularity = 'minute' AND dimension = ANY($2) AND bucket >= $3`,
+    [siteId, ['page', 'referrer', 'country'], new Date(since5).toISOString()],
+  );
+  const top = (dimension: string): TopRow[] => {
+    const byValue = new Map<string, { pageviews: number; sketches: (HyperLogLogJson | null)[] }>();
+    for (const r of breakdown.rows) {
+      if (r.dimension !== dimension) continue;
+      const v = byValue.get(r.value) ?? { pageviews: 0, sketches: [] };
+      v.pageviews += r.pageviews;
+      v.sketches.push(r.visitors);
+      byValue.set(r.value, v);
+    }
+    return [...byValue]
+      .map(([value, v]) => ({ value, pageviews: v.pageviews, visitors: countVisitors(v.sketches) }))
+      .sort((a, b) => b.visitors - a.visitors || b.pageviews - a.pageviews || a.value.localeCompare(b.value))
+      .slice(0, 5);
+  };
+  const peak = await db.query<{ window_start: Date; window_end: Date; pageviews: number; visitors: number }>(
+    `SELECT window_start, window_end, pageviews, visitors FROM peak_windows
+     WHERE site_id = $1 AND content_group = '' AND window_size_minutes = 5 ORDER BY day DESC LIMIT 1`,
+    [siteId],
+  );
+  const latest = await db.query<{ latest: Date | null }>("SELECT max(ts) AS latest FROM events WHERE site_id = $1 AND ts >= $2", [siteId, since30]);
+  return {
+    siteId,
+    at: now,
+    currentVisitors: countVisitors(recentSketches),
+    minutes: Array.from({ length: LIVE_WINDOW_MINUTES }, (_, i) => {
+      const minute = currentMinute - (LIVE_WINDOW_MINUTES - 1 - i) * MINUTE;
+      return { minute, pageviews: perMinute.get(minute) ?? 0 };
+    }),
+    topPages: top('page'),
+    topReferrers: top('referrer'),
+    topCountries: top('country'),
+    peak: peak.rows[0]
+      ? { windowStart: peak.rows[0].window_start.getTime(), windowEnd: peak.rows[0].window_end.getTime(), pageviews: peak.rows[0].pageviews, visitors: peak.rows[0].visitors }
+      : null,
+    latestEventAt: latest.rows[0]?.latest?.getTime() ?? null,
+  };
+}

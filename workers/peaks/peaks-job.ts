@@ -1,0 +1,167 @@
+import type pg from 'pg';
+import { transaction } from '@/lib/db/client';
+import type { Bus } from '@/lib/bus';
+import { env } from '@/lib/env';
+import { publishSiteChanges } from '@/lib/live/publish';
+import { HyperLogLog, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { localDate, type SiteDimensionTable } from '../shared/dimensions';
+
+// Peak-use windows: sliding windows per site and per content group ('' = whole site), 60 min
+// sliding by 5 min and 5 min sliding by 1 min (the live view). Input is the changelog of
+// per-minute, per-partition partials the rollups job writes in its transactions
+// (minute_partials), which re-keys the stream by site; each pass consumes a slice of it, feeds
+// the operators, keeps each day's busiest window (in the site's timezone) in peak_windows,
+// deletes what it consumed and checkpoints its operators — all in one transaction, so the
+// output is exactly once. One instance runs at a time (a transaction-level advisory lock).
+
+export const PEAKS_JOB = 'peaks';
+export const PEAK_SIZES = [
+  { sizeMin: 60, slideMin: 5 },
+  { sizeMin: 5, slideMin: 1 },
+] as const;
+const MINUTE = 60_000;
+const LOCK_ID = 0x0eddbea7;
+
+interface Traffic {
+  pageviews: number;
+  visitors: HyperLogLog;
+}
+interface Partial {
+  pageviews: number;
+  visitors: HyperLogLogJson | null;
+}
+type Op = WindowOperator<string, Partial, { pageviews: number; visitors: number }>;
+
+function trafficAggregate(): Aggregate<Partial, Traffic, { pageviews: number; visitors: number }> {
+  return {
+    create: () => ({ pageviews: 0, visitors: new HyperLogLog(14) }),
+    add(acc, p) {
+      acc.pageviews += p.pageviews;
+      if (p.visitors) acc.visitors.merge(HyperLogLog.fromJSON(p.visitors as unknown as Json));
+      return acc;
+    },
+    merge(into, other) {
+      into.pageviews += other.pageviews;
+      into.visitors.merge(other.visitors);
+      return into;
+    },
+    result: (acc) => ({ pageviews: acc.pageviews, visitors: acc.visitors.estimate() }),
+    toJSON: (acc) => ({ pageviews: acc.pageviews, visitors: acc.visitors.toJSON() as unknown as Json }),
+    fromJSON: (json) => {
+      const j = json as { pageviews: number; visitors: Json };
+      return { pageviews: j.pageviews, visitors: HyperLogLog.fromJSON(j.visitors) };
+    },
+  };
+}
+
+export interface PeaksJob {
+  /** One pass: consume up to `limit` partials. Returns how many were consumed. */
+  runOnce(now?: number, limit?: number): Promise<number>;
+  start(everyMs?: number): void;
+  stop(): Promise<void>;
+}
+
+export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable; clock?: () => number }): PeaksJob {
+  const clock = deps.clock ?? Date.now;
+  // Partials can be rewritten by late firings up to the rollups' allowed lateness after a minute.
+  const settings = { outOfOrdernessMs: 7 * MINUTE, allowedLatenessMs: 10 * MINUTE, idleTimeoutMs: 30_000 };
+  const make = (): Op[] =>
+    PEAK_SIZES.map(({ sizeMin, slideMin }) => {
+      // Each events-topic partition's partials advance in event time on their own (one can be
+      // hours ahead in a backlog): one watermark per source partition, the operator follows the
+      // slowest non-idle one.
+      const op: Op = windowOperator(slidingWindows(sizeMin * MINUTE, slideMin * MINUTE), trafficAggregate(), {
+        outOfOrdernessMs: settings.outOfOrdernessMs,
+        allowedLatenessMs: settings.allowedLatenessMs,
+        idleTimeoutMs: settings.idleTimeoutMs,
+        clock,
+        dimensions: deps.dims.table,
+      });
+      for (let p = 0; p < env().EVENTS_PARTITIONS; p++) op.addPartition(p);
+      return op;
+    });
+  let ops: Op[] | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  // Processing time of the last partial seen and the newest minute seen (see shared/event-time.ts).
+  let lastPartialAt = clock();
+  let maxMinute = Number.NEGATIVE_INFINITY;
+  let running: Promise<unknown> = Promise.resolve();
+
+  async function pass(now: number, limit: number): Promise<number> {
+    let consumed = 0;
+    const changed = new Set<string>();
+    await transaction(deps.db, async (tx) => {
+      const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_ID]);
+      if (!lock.rows[0]!.ok) return;
+      await tx.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, 'minute_partials', 0, 0) ON CONFLICT DO NOTHING", [PEAKS_JOB]);
+      const progress = await tx.query<{ state: { operators: OperatorSnapshot[] } | null }>(
+        "SELECT state FROM consumer_progress WHERE job = $1 AND topic = 'minute_partials' AND partition = 0 FOR UPDATE",
+        [PEAKS_JOB],
+      );
+      // Always rebuild from the stored checkpoint: another instance may have run since our last pass.
+      ops = make();
+      const saved = progress.rows[0]?.state?.operators;
+      if (saved) saved.forEach((snap, i) => ops![i]!.restore(snap as unknown as Json));
+      const rows = await tx.query<{ id: string; site_id: string; content_group: string; minute: Date; source_partition: number; pageviews_delta: number; visitors: HyperLogLogJson | null }>(
+        'SELECT id::text, site_id, content_group, minute, source_partition, pageviews_delta, visitors FROM minute_partials ORDER BY id LIMIT $1',
+        [limit],
+      );
+      if (saved && !Number.isFinite(maxMinute)) maxMinute = ops[0]!.watermark + settings.outOfOrdernessMs + 1;
+      if (rows.rows.length) lastPartialAt = now;
+      for (const r of rows.rows) {
+        maxMinute = Math.max(maxMinute, r.minute.getTime());
+        for (const op of ops) op.process(r.source_partition, `${r.site_id}|${r.content_group}`, r.minute.getTime(), { pageviews: r.pageviews_delta, visitors: r.visitors });
+      }
+      // With no partials for a while, event time advances at the pace of the silence, so the
+      // last windows close without making a backlog late.
+      const silence = now - lastPartialAt;
+      const idleTarget = silence >= settings.idleTimeoutMs && Number.isFinite(maxMinute) ? maxMinute + silence - settings.idleTimeoutMs - settings.outOfOrdernessMs - 1 : null;
+      const results = ops.flatMap((op, i) => {
+        const e = rows.rows.length || idleTarget === null ? op.advanceWatermark() : op.advanceWatermarkTo(Math.max(op.watermark, idleTarget));
+        return e.results.map((res) => ({ res, size: PEAK_SIZES[i]!.sizeMin }));
+      });
+      for (const { res, size } of results) {
+        const sep = res.key.indexOf('|');
+        const siteId = res.key.slice(0, sep);
+        const group = res.key.slice(sep + 1);
+        const day = localDate(res.windowStart, deps.dims.site(siteId).timezone);
+        // Keep the busiest window of the day: more pageviews wins, then more visitors.
+        const up = await tx.query(
+          `INSERT INTO peak_windows (site_id, day, content_group, window_size_minutes, window_start, window_end, pageviews, visitors, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+           ON CONFLICT (site_id, day, content_group, window_size_minutes) DO UPDATE
+             SET window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end, pageviews = EXCLUDED.pageviews, visitors = EXCLUDED.visitors, updated_at = now()
+             WHERE (EXCLUDED.pageviews, EXCLUDED.visitors) > (peak_windows.pageviews, peak_windows.visitors)
+                OR (peak_windows.window_start = EXCLUDED.window_start AND peak_windows.window_end = EXCLUDED.window_end)`,
+          [siteId, day, group, size, new Date(res.windowStart).toISOString(), new Date(res.windowEnd).toISOString(), res.value.pageviews, res.value.visitors],
+        );
+        if (up.rowCount) changed.add(siteId);
+      }
+      if (rows.rows.length) await tx.query('DELETE FROM minute_partials WHERE id = ANY($1::bigint[])', [rows.rows.map((r) => r.id)]);
+      await tx.query("UPDATE consumer_progress SET state = $2, updated_at = now() WHERE job = $1 AND topic = 'minute_partials' AND partition = 0", [
+        PEAKS_JOB,
+        JSON.stringify({ operators: ops.map((op) => op.snapshot()), dimensionVersion: deps.dims.table.version }),
+      ]);
+      consumed = rows.rows.length;
+    });
+    if (changed.size) await publishSiteChanges(deps.bus, changed).catch(() => undefined);
+    return consumed;
+  }
+
+  return {
+    runOnce(now = clock(), limit = 5000) {
+      const next = running.catch(() => undefined).then(() => pass(now, limit));
+      running = next;
+      return next;
+    },
+    start(everyMs = 1000) {
+      timer ??= setInterval(() => {
+        void this.runOnce().catch((e: unknown) => console.error(`[peaks] pass failed: ${(e as Error).message}`));
+      }, everyMs);
+    },
+    async stop() {
+      clearInterval(timer);
+      await running.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import type pg from 'pg';
+import { transaction } from '@/lib/db/client';
+import type { Bus } from '@/lib/bus';
+import { eventRecordSchema } from '@/lib/events/record';
+import { publishSiteChanges } from '@/lib/live/publish';
+import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
+import { minuteStatsAggregate } from '../rollups/minute-stats';
+import { upsertAdd } from '../rollups/rollup-sink';
+import { splitKey } from '../rollups/minute-stats';
+
+// Folds late events (beyond allowed lateness, set aside by the rollups job) into the rollups
+// exactly once: rows of source partition −1 receive them (no operator owns those rows, so no
+// firing can overwrite them), and each late event is marked reconciled in the same transaction.
+
+export const RECONCILED_PARTITION = -1;
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+export interface ReconcileJob {
+  runOnce(limit?: number): Promise<number>;
+  start(everyMs?: number): void;
+  stop(): Promise<void>;
+}
+
+export function reconcileJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable }): ReconcileJob {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const aggregate = minuteStatsAggregate();
+
+  async function pass(limit: number): Promise<number> {
+    const changed = new Set<string>();
+    const n = await transaction(deps.db, async (tx) => {
+      const late = await tx.query<{ event_id: string; record: unknown }>(
+        'SELECT event_id, record FROM late_events WHERE reconciled_at IS NULL ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED',
+        [limit],
+      );
+      const groups = new Map<string, { siteId: string; minute: number; acc: ReturnType<typeof aggregate.create> }>();
+      for (const row of late.rows) {
+        const parsed = eventRecordSchema.safeParse(row.record);
+        if (!parsed.success) continue;
+        const e = parsed.data;
+        const minute = Math.floor(e.ts / MINUTE) * MINUTE;
+        const k = `${e.siteId}|${minute}`;
+        const g = groups.get(k) ?? { siteId: e.siteId, minute, acc: aggregate.create() };
+        aggregate.add(g.acc, { record: e, contentGroup: contentGroupOf(deps.dims.site(e.siteId), e.path) });
+        groups.set(k, g);
+      }
+      for (const g of groups.values()) {
+        const deltas = [...g.acc].map(([key, cell]) => {
+          const [dimension, value] = splitKey(key);
+          return { dimension, value, dPageviews: cell.pageviews, dEvents: cell.events, visitors: JSON.stringify(cell.visitors.toJSON()) };
+        });
+        const tz = deps.dims.site(g.siteId).timezone;
+        for (const [granularity, bucket] of [
+          ['minute', g.minute],
+          ['hour', Math.floor(g.minute / HOUR) * HOUR],
+          ['day', localDayStart(g.minute, tz)],
+        ] as const) {
+          await upsertAdd(tx, g.siteId, granularity, bucket, RECONCILED_PARTITION, deltas);
+        }
+        changed.add(g.siteId);
+      }
+      if (late.rows.length) await tx.query('UPDATE late_events SET reconciled_at = now() WHERE event_id = ANY($1::uuid[])', [late.rows.map((r) => r.event_id)]);
+      return late.rows.length;
+    });
+    if (changed.size) await publishSiteChanges(deps.bus, changed).catch(() => undefined);
+    return n;
+  }
+
+  return {
+    runOnce(limit = 1000) {
+      const next = running.catch(() => undefined).then(() => pass(limit));
+      running = next;
+      return next;
+    },
+    start(everyMs = 5000) {
+      timer ??= setInterval(() => void this.runOnce().catch((e: unknown) => console.error(`[reconcile] pass failed: ${(e as Error).message}`)), everyMs);
+    },
+    async stop() {
+      clearInterval(timer);
+      await running.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { HyperLogLog, type Aggregate, type HyperLogLogJson, type Json } from '@/lib/stream';
+import type { EventRecord } from '@/lib/events/record';
+
+// The rollups job's aggregate: per window, totals plus one cell per dimension value, each with
+// pageviews, events and a visitor sketch. Mergeable (the library builds windows from slices).
+
+export interface Cell {
+  pageviews: number;
+  events: number;
+  visitors: HyperLogLog;
+}
+
+/** Keyed `${dimension}\u001f${value}` (unit separator: PostgreSQL's jsonb refuses \u0000 in checkpoints); the totals cell is '\u001f'. */
+export type MinuteStats = Map<string, Cell>;
+
+export interface RollupInput {
+  record: EventRecord;
+  contentGroup: string;
+}
+
+/** Distinct values kept per dimension and window; beyond it, '(other)' (a flood of random URLs cannot exhaust memory). */
+export const MAX_VALUES_PER_DIMENSION = 1000;
+const AUTOMATIC = new Set(['pageview', 'engagement']);
+
+export const cellKey = (dimension: string, value: string) => `${dimension}\u001f${value}`;
+export const splitKey = (key: string): [string, string] => {
+  const i = key.indexOf('\u001f');
+  return [key.slice(0, i), key.slice(i + 1)];
+};
+
+/** The dimension values one event contributes to. */
+export function dimensionsOf({ record: e, contentGroup }: RollupInput): [string, string][] {
+  const dims: [string, string][] = [
+    ['', ''],
+    ['page', e.path],
+    ['referrer', e.referrerHost ?? '(direct)'],
+    ['channel', e.channel],
+    ['country', e.country ?? '(unknown)'],
+    ['device', e.device],
+    ['browser', e.browser],
+    ['os', e.os],
+  ];
+  if (e.utm?.source) dims.push(['utm_source', e.utm.source]);
+  if (e.utm?.medium) dims.push(['utm_medium', e.utm.medium]);
+  if (e.utm?.campaign) dims.push(['utm_campaign', e.utm.campaign]);
+  if (contentGroup) dims.push(['content_group', contentGroup]);
+  if (!AUTOMATIC.has(e.name)) dims.push(['event', e.name]);
+  return dims;
+}
+
+export function minuteStatsAggregate(): Aggregate<RollupInput, MinuteStats, MinuteStats> {
+  const valuesPerDimension = (acc: MinuteStats, dimension: string) => {
+    let n = 0;
+    for (const k of acc.keys()) if (k.startsWith(`${dimension}\u001f`)) n++;
+    return n;
+  };
+  const cell = (acc: MinuteStats, dimension: string, value: string): Cell => {
+    let key = cellKey(dimension, value);
+    let c = acc.get(key);
+    if (!c && dimension !== '' && valuesPerDimension(acc, dimension) >= MAX_VALUES_PER_DIMENSION) {
+      key = cellKey(dimension, '(other)');
+      c = acc.get(key);
+    }
+    if (!c) {
+      c = { pageviews: 0, events: 0, visitors: new HyperLogLog(14) };
+      acc.set(key, c);
+    }
+    return c;
+  };
+  return {
+    create: () => new Map(),
+    add(acc, input) {
+      const isPageview = input.record.name === 'pageview';
+      const isEvent = !AUTOMATIC.has(input.record.name);
+      for (const [d, v] of dimensionsOf(input)) {
+        const c = cell(acc, d, v);
+        if (isPageview) c.pageviews++;
+        if (isEvent) c.events++;
+        c.visitors.add(input.record.visitorId);
+      }
+      return acc;
+    },
+    merge(into, other) {
+      for (const [key, o] of other) {
+        const [d, v] = splitKey(key);
+        const c = cell(into, d, v);
+        c.pageviews += o.pageviews;
+        c.events += o.events;
+        c.visitors.merge(o.visitors);
+      }
+      return into;
+    },
+    result(acc) {
+      const copy: MinuteStats = new Map();
+      for (const [k, c] of acc) copy.set(k, { pageviews: c.pageviews, events: c.events, visitors: c.visitors.clone() });
+      return copy;
+    },
+    toJSON: (acc) => [...acc].map(([k, c]) => [k, c.pageviews, c.events, c.visitors.toJSON() as unknown as Json]) as Json,
+    fromJSON(json) {
+      const acc: MinuteStats = new Map();
+      for (const [k, pv, ev, hll] of json as [string, number, number, HyperLogLogJson][]) {
+        acc.set(k, { pageviews: pv, events: ev, visitors: HyperLogLog.fromJSON(hll as unknown as Json) });
+      }
+      return acc;
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type { BusMessage } from '@/lib/bus';
+import { eventRecordSchema, type EventRecord } from '@/lib/events/record';
+import type { Decoded } from '../runtime';
+
+/** An events-topic record, or why it cannot be read (the runtime dead-letters it with its bytes). */
+export function decodeEvent(message: BusMessage): Decoded<EventRecord> {
+  if (!message.value) return { ok: false, reason: 'empty value' };
+  let json: unknown;
+  try {
+    json = JSON.parse(message.value.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'value is not JSON' };
+  }
+  const parsed = eventRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    return { ok: false, reason: `not an event record: ${i.path.join('.') || 'value'}: ${i.message}` };
+  }
+  return { ok: true, record: parsed.data };
+}

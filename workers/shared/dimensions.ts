@@ -1,0 +1,96 @@
+import type pg from 'pg';
+import { DimensionTable, type DeepReadonly } from '@/lib/stream';
+
+// The workers' side input: per-site settings the jobs enrich with (content groups, timezone,
+// session gap). Loaded into an immutable, versioned snapshot and swapped atomically on a cadence
+// (DIMENSION_REFRESH_MS); a batch reads one snapshot from start to end. The version goes into
+// every checkpoint. It only increases when the data actually changed.
+
+export interface SiteDimensions {
+  timezone: string;
+  sessionGapMs: number;
+  /** Ordered: the first pattern that matches a path names its group. */
+  contentGroups: { name: string; pattern: RegExp }[];
+}
+
+export interface Dimensions {
+  sites: Map<string, SiteDimensions>;
+  fingerprint: string;
+}
+
+export const DEFAULT_SITE: SiteDimensions = { timezone: 'UTC', sessionGapMs: 30 * 60_000, contentGroups: [] };
+
+/** "/blog/**" → everything under /blog/; "*" stays within one path segment. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export function contentGroupOf(site: DeepReadonly<SiteDimensions> | SiteDimensions | undefined, path: string): string {
+  for (const g of site?.contentGroups ?? []) if (g.pattern.test(path)) return g.name;
+  return '';
+}
+
+export async function loadDimensions(db: pg.Pool): Promise<Dimensions> {
+  const sites = await db.query<{ id: string; timezone: string; session_gap_minutes: number; updated_at: Date }>(
+    'SELECT id, timezone, session_gap_minutes, updated_at FROM sites ORDER BY id',
+  );
+  const groups = await db.query<{ site_id: string; name: string; pattern: string }>('SELECT site_id, name, pattern FROM content_groups ORDER BY site_id, position, name');
+  const map = new Map<string, SiteDimensions>();
+  for (const s of sites.rows) map.set(s.id, { timezone: s.timezone, sessionGapMs: s.session_gap_minutes * 60_000, contentGroups: [] });
+  for (const g of groups.rows) map.get(g.site_id)?.contentGroups.push({ name: g.name, pattern: globToRegExp(g.pattern) });
+  const fingerprint = JSON.stringify([sites.rows.map((s) => [s.id, s.timezone, s.session_gap_minutes]), groups.rows.map((g) => [g.site_id, g.name, g.pattern])]);
+  return { sites: map, fingerprint };
+}
+
+/** A DimensionTable that reloads on a cadence and bumps its version only on real changes. */
+export class SiteDimensionTable {
+  readonly table = new DimensionTable<Dimensions>({ sites: new Map(), fingerprint: '' });
+  lastRefreshAt = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly db: pg.Pool) {}
+
+  async refresh(now = Date.now()): Promise<void> {
+    const next = await loadDimensions(this.db);
+    this.lastRefreshAt = now;
+    if (next.fingerprint !== this.table.data.fingerprint) this.table.swap(next);
+  }
+
+  /** Starts the cadence. The clock is injectable for tests through `refresh(now)`. */
+  start(everyMs: number): void {
+    this.timer ??= setInterval(() => void this.refresh().catch((e: unknown) => console.error(`[dimensions] refresh failed: ${(e as Error).message}`)), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  site(siteId: string): DeepReadonly<SiteDimensions> {
+    return this.table.data.sites.get(siteId) ?? DEFAULT_SITE;
+  }
+}
+
+/** Start of the local calendar day containing `ts` in `timeZone`, as an epoch ms instant. */
+export function localDayStart(ts: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    .formatToParts(new Date(ts))
+    .reduce<Record<string, string>>((acc, p) => ((acc[p.type] = p.value), acc), {});
+  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const offset = asUtc - Math.floor(ts / 1000) * 1000;
+  return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)) - offset;
+}
+
+/** The local calendar date (YYYY-MM-DD) of `ts` in `timeZone`. */
+export function localDate(ts: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ts));
+}
