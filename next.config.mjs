@@ -8,9 +8,14 @@ const nextConfig = {
   async headers() {
     return [
       {
-        // The tracker: fetched on every page of every customer site; /t.js is versioned by query string in the snippet.
+        // The tracker under its stable name, as pasted in snippets: cached an hour, revalidated by ETag.
         source: '/t.js',
         headers: [{ key: 'Cache-Control', value: 'public, max-age=3600, stale-while-revalidate=86400' }],
+      },
+      {
+        // Content-addressed copies (t.<sha256 prefix>.js) never change: cache them for a year.
+        source: '/t.:hash([0-9a-f]{10}).js',
+        headers: [{ key: 'Cache-Control', value: 'public, max-age=31536000, immutable' }],
       },
     ];
   },

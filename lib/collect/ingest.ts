@@ -120,7 +120,8 @@ async function toRecord(e: CollectEvent, site: SiteForIngest, req: IngestRequest
     name: e.n,
     url: e.u,
     hostname: url.hostname,
-    path: url.pathname,
+    // Hash routes ("#/pricing") are pages of their own; the tracker only keeps the hash when the site opted in (data-hash).
+    path: url.hash.startsWith('#/') || url.hash.startsWith('#!/') ? `${url.pathname}${url.hash}`.slice(0, 2000) : url.pathname,
     referrer: e.r || undefined,
     referrerHost: referrer?.hostname.replace(/^www\./, ''),
     channel: classifyChannel({ pageHost: url.hostname, referrerHost: referrer?.hostname, campaign }),

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bus, BusMessage } from '@/lib/bus';
+import type { EventRecord } from '@/lib/events/record';
+import { rollupsJob } from '@/workers/rollups/rollups-job';
+import { SiteDimensionTable } from '@/workers/shared/dimensions';
+import { freshDatabase, type TestDatabase } from '../helpers/db';
+
+// The dimension table (side input) refreshes on a cadence; here the test drives the refreshes
+// and the job's clock itself. A new content group shows up in results after the next refresh,
+// without restarting the job, and the checkpoint records the dimension version it used.
+
+let d: TestDatabase;
+let pool: pg.Pool;
+let siteId: string;
+const silentBus = { producer: () => ({ send: async () => [] }) } as unknown as Bus;
+
+beforeAll(async () => {
+  d = await freshDatabase('dims');
+  pool = new pg.Pool({ connectionString: d.url });
+  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
+  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 's', 's.test', $2) RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;
+});
+afterAll(async () => {
+  await pool?.end();
+  await d?.drop();
+});
+
+function event(path: string, ts: number): { message: BusMessage; record: EventRecord } {
+  const record: EventRecord = {
+    v: 1, eventId: randomUUID(), siteId, visitorId: 'v1', name: 'pageview', url: `https://s.test${path}`, hostname: 's.test', path,
+    channel: 'direct', device: 'desktop', browser: 'Chrome', os: 'Linux', ts,
+  };
+  return { message: { topic: 'events', partition: 0, offset: '0', key: null, value: null, timestamp: ts, headers: {} }, record };
+}
+
+async function apply(job: ReturnType<typeof rollupsJob>, e: ReturnType<typeof event>) {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const r = await job.apply(c, 0, [e]);
+    await c.query('COMMIT');
+    return r;
+  } finally {
+    c.release();
+  }
+}
+
+const blogPageviews = async () =>
+  (await pool.query<{ n: number }>("SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE granularity = 'minute' AND dimension = 'content_group' AND value = 'Blog'")).rows[0]!.n;
+
+describe('dimension table refresh', () => {
+  it('a new content group applies after the next refresh, without a restart, and its version is checkpointed', async () => {
+    const dims = new SiteDimensionTable(pool);
+    let now = Date.UTC(2026, 10, 21, 12, 0);
+    await dims.refresh(now);
+    const job = rollupsJob({ bus: silentBus, db: pool, dims, clock: () => now });
+    job.restore(0, null);
+    const v0 = dims.table.version;
+
+    await apply(job, event('/blog/a', now));
+    expect(await blogPageviews()).toBe(0);
+
+    await pool.query("INSERT INTO content_groups (id, site_id, name, pattern) VALUES (gen_random_uuid(), $1, 'Blog', '/blog/**')", [siteId]);
+    now += 1000;
+    await apply(job, event('/blog/b', now));
+    expect(await blogPageviews()).toBe(0); // not refreshed yet: the old snapshot is still in use
+
+    now += 5 * 60_000;
+    await dims.refresh(now);
+    expect(dims.table.version).toBe(v0 + 1);
+    const r = await apply(job, event('/blog/c', now));
+    expect(await blogPageviews()).toBe(1);
+    expect((r.state as { dimensionVersion: number }).dimensionVersion).toBe(v0 + 1);
+    expect((r.state as { operator: { dimensionVersion: number } }).operator.dimensionVersion).toBe(v0 + 1);
+
+    // A refresh that finds nothing changed keeps the version.
+    await dims.refresh(now + 1000);
+    expect(dims.table.version).toBe(v0 + 1);
+  });
+});
