@@ -51,8 +51,12 @@ describe.each(['kafka', 'embedded'] as const)('live slice on the %s bus', (busKi
 
     // The count came from the database, not from the client.
     const c = new pg.Client({ connectionString: stack.db.url });
+    c.on('error', () => undefined);
     await c.connect();
-    const r = await c.query<{ pageviews: number }>('SELECT sum(pageviews)::int AS pageviews FROM rollups_minute WHERE site_id = $1', [stack.site.id]);
+    const r = await c.query<{ pageviews: number }>(
+      "SELECT sum(pageviews)::int AS pageviews FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = ''",
+      [stack.site.id],
+    );
     const e = await c.query<{ url: string }>('SELECT url FROM events WHERE site_id = $1', [stack.site.id]);
     await c.end();
     expect(r.rows[0]!.pageviews).toBe(1);
