@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { db } from '../db/client';
-import { attemptSucceeded, beginAttempt } from '../auth/attempts';
+import { beginAttempt } from '../auth/attempts';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password';
 import { EddyError } from '../errors';
 
@@ -28,7 +28,7 @@ export async function signUp(input: SignUpInput, ip: string): Promise<{ userId: 
       const team = await tx.team.create({ data: { name: personalTeamName(input.name, input.email), memberships: { create: { userId: user.id, role: 'owner' } } } });
       return { userId: user.id, teamId: team.id };
     });
-    await attemptSucceeded('signup', attempt, null);
+    // Successful sign-ups keep counting: the limit is on accounts created per IP.
     return result;
   } catch (e) {
     if ((e as { code?: string }).code === 'P2002') throw new EddyError('bad_request', 'email: an account with this email already exists — sign in instead');
