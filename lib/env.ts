@@ -59,6 +59,11 @@ const schema = z.object({
   IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   /** Test builds only: a named point where a worker kills itself (kill -9 semantics), for crash tests. */
   EDDY_TEST_CRASH_POINT: z.enum(['before-tx', 'mid-tx', 'after-commit-before-offset', 'after-offset-before-live']).optional(),
+  /**
+   * Test builds only: a deliberately broken variant of the effectively-once runtime, so the fault
+   * suite can prove it catches each mistake (negative controls). Never set in production.
+   */
+  EDDY_TEST_BROKEN_VARIANT: z.enum(['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup']).optional(),
   /** Test builds only: crash at that point on the Nth batch (default 1st). */
   EDDY_TEST_CRASH_AFTER: z.coerce.number().int().min(1).default(1),
   /** Chromium for the browser tests (Debian's package). */

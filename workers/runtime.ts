@@ -58,6 +58,7 @@ export interface RunningJob {
  */
 export async function claimEventIds<T extends { eventId: string }>(tx: pg.PoolClient, job: string, records: T[]): Promise<T[]> {
   if (records.length === 0) return [];
+  if (env().EDDY_TEST_BROKEN_VARIANT === 'no-event-id-dedup') return records; // negative control only
   const r = await tx.query<{ event_id: string }>(
     `INSERT INTO event_ids (job, event_id) SELECT $1, id FROM unnest($2::uuid[]) AS id ON CONFLICT DO NOTHING RETURNING event_id`,
     [job, records.map((x) => x.eventId)],
@@ -126,6 +127,11 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
     batchesSeen++;
     const last = batch.messages[batch.messages.length - 1]!;
     const nextOffset = (BigInt(last.offset) + 1n).toString();
+    if (env().EDDY_TEST_BROKEN_VARIANT === 'commit-offset-before-tx') {
+      // Negative control only: the classic at-most-once bug.
+      batch.resolveOffset(last.offset);
+      await batch.commit(nextOffset);
+    }
     crashPoint('before-tx');
     let outcome: JobBatchResult | undefined;
     try {
@@ -140,7 +146,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
           [job.name, batch.topic, batch.partition],
         );
         const applied = BigInt(progress.rows[0]!.next_offset);
-        const fresh = batch.messages.filter((m) => BigInt(m.offset) >= applied);
+        const fresh = env().EDDY_TEST_BROKEN_VARIANT === 'no-offset-filter' ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= applied);
         if (fresh.length === 0) return undefined;
         const good: { message: BusMessage; record: unknown }[] = [];
         const dead: { message: BusMessage; reason: string }[] = [];
