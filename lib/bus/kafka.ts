@@ -26,7 +26,8 @@ const kafkaLog = (level: number) => {
   const name = ['NOTHING', 'ERROR', 'WARN', 'INFO', 'DEBUG'][level] ?? 'LOG';
   return ({ namespace, log }: LogEntry) => {
     // Rebalances and broker restarts are routine; the job decides what is an error.
-    const detail = typeof (log as { error?: unknown }).error === 'string' ? ` — ${(log as { error: string }).error}` : '';
+    const error = (log as unknown as { error?: unknown }).error;
+    const detail = typeof error === 'string' ? ` — ${error}` : '';
     if (level <= logLevel.WARN) console.error(`[kafka ${name}] ${namespace}: ${log.message}${detail}`);
   };
 };
