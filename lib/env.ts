@@ -69,6 +69,16 @@ const schema = z.object({
   /** Chromium for the browser tests (Debian's package). */
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** SMTP server for alert and digest email, e.g. smtp://user:pass@mail.example.com:587. Unset: email channels are logged as failed. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_FROM: z.string().default('Eddy <alerts@eddy.localhost>'),
+  /** How often the alerts job measures freshness and evaluates alert rules. */
+  ALERTS_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(2000),
+  /** Comma-separated emails allowed to see the pipeline page. Unset: every signed-in user (a self-hosted install). */
+  EDDY_OPERATORS: z
+    .string()
+    .transform((s) => s.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean))
+    .optional(),
 });
 
 export type Env = z.infer<typeof schema>;

@@ -5,6 +5,9 @@ import type { Bus, BusConsumer } from '@/lib/bus';
 import { groupId, topics } from '@/lib/bus';
 import { liveRoom, siteChangedSchema } from '@/lib/live/publish';
 import { liveSnapshot } from '@/lib/live/snapshot';
+import { pool } from '@/lib/db/client';
+import { notifyMessageSchema } from '@/lib/notify/in-app';
+import { PushFreshness } from '@/lib/sla/push-samples';
 
 // Every web process reads the whole `live` topic (its own consumer group, from the latest offset)
 // and pushes a fresh snapshot to the rooms of changed sites — at most one per site per 250 ms,
@@ -27,11 +30,14 @@ export function startLiveRelayWhenReady(io: Server, b: Bus, onCrash: (e: Error) 
 export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
   const lastPush = new Map<string, number>();
   const scheduled = new Set<string>();
+  const freshness = new PushFreshness(pool);
   const push = async (siteId: string) => {
     scheduled.delete(siteId);
     lastPush.set(siteId, Date.now());
     try {
-      io.to(liveRoom(siteId)).emit('live', await liveSnapshot(siteId, Date.now()));
+      const snapshot = await liveSnapshot(siteId, Date.now());
+      io.to(liveRoom(siteId)).emit('live', snapshot);
+      freshness.record(snapshot, Date.now());
     } catch (e) {
       console.error(`[web] live snapshot for ${siteId} failed: ${(e as Error).message}`);
     }
@@ -48,6 +54,7 @@ export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
       try {
         const parsed = siteChangedSchema.safeParse(JSON.parse(m.value?.toString('utf8') ?? 'null'));
         if (parsed.success) notify(parsed.data.siteId);
+        else pushNotifications(io, m.value?.toString('utf8'));
       } catch {
         // not ours to fail on: a notice we cannot read only delays an update
       }
@@ -55,4 +62,15 @@ export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
     batch.resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
   });
   return consumer;
+}
+
+// In-app notifications (lib/notify/in-app.ts) go to the named users' open sockets.
+function pushNotifications(io: Server, raw: string | undefined): void {
+  const parsed = notifyMessageSchema.safeParse(JSON.parse(raw ?? 'null'));
+  if (!parsed.success) return;
+  for (const socket of io.of('/').sockets.values()) {
+    const viewer = socket.data.viewer as { kind: string; userId?: string } | undefined;
+    if (viewer?.kind !== 'user') continue;
+    for (const n of parsed.data.notifications) if (n.userId === viewer.userId) socket.emit('notification', n);
+  }
 }

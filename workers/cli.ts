@@ -1,5 +1,6 @@
 import { closeDb, databaseUrl, pool } from '@/lib/db/client';
 import { createBus, ensureTopics } from '@/lib/bus';
+import { alertsJob } from './alerts/alerts-job';
 import { env } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
 import { createSavepoint, restoreSavepoint } from './ops/savepoint';
@@ -11,13 +12,13 @@ import { runJob, type RunningJob, type StartMode } from './runtime';
 import { sessionsJob } from './sessions/sessions-job';
 import { SiteDimensionTable } from './shared/dimensions';
 
-// npm run worker -- [rollups|sessions|peaks|reconcile|all …] [--from checkpoint|earliest|latest|<ISO time>] [--from-savepoint <file>]
+// npm run worker -- [rollups|sessions|peaks|reconcile|alerts|all …] [--from checkpoint|earliest|latest|<ISO time>] [--from-savepoint <file>]
 // npm run worker -- savepoint create <file>
 // npm run worker -- replay --from <date> --to <date> [--schema <name>]
 // Run more processes to scale out: rollups and sessions are consumer groups; peaks and reconcile
 // take turns through PostgreSQL locks.
 
-const JOBS = ['rollups', 'sessions', 'peaks', 'reconcile'] as const;
+const JOBS = ['rollups', 'sessions', 'peaks', 'reconcile', 'alerts'] as const;
 type JobName = (typeof JOBS)[number];
 
 function flag(args: string[], name: string): string | undefined {
@@ -83,6 +84,11 @@ async function main(): Promise<void> {
     }
     if (n === 'reconcile') {
       const j = reconcileJob({ db: pool(), bus: b, dims });
+      j.start();
+      loops.push(j);
+    }
+    if (n === 'alerts') {
+      const j = alertsJob({ db: pool(), bus: b, jobs: names, intervalMs: env().ALERTS_INTERVAL_MS });
       j.start();
       loops.push(j);
     }

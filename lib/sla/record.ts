@@ -1,0 +1,29 @@
+import type pg from 'pg';
+import type { Freshness } from './freshness';
+
+// Stores one measurement of a site's freshness against its target: the minute's worst value
+// (compliance = share of measured minutes that met the target) and the breach timeline (a breach
+// opens on the first measurement over the target and closes on the first one back under it).
+
+type Q = Pick<pg.Pool, 'query'>;
+
+export async function recordFreshness(q: Q, siteId: string, targetMs: number, f: Freshness, now: number): Promise<{ breached: boolean; openBreach: boolean }> {
+  const breached = f.ms !== null && f.ms > targetMs;
+  if (f.ms !== null) {
+    await q.query(
+      `INSERT INTO sla_minutes (site_id, minute, freshness_ms, target_ms, breached, cause) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (site_id, minute) DO UPDATE SET freshness_ms = GREATEST(sla_minutes.freshness_ms, EXCLUDED.freshness_ms), target_ms = EXCLUDED.target_ms,
+         breached = sla_minutes.breached OR EXCLUDED.breached, cause = COALESCE(sla_minutes.cause, EXCLUDED.cause)`,
+      [siteId, new Date(Math.floor(now / 60_000) * 60_000), Math.min(2_147_483_647, Math.round(f.ms)), targetMs, breached, breached ? f.cause : null],
+    );
+  }
+  if (breached) {
+    const upd = await q.query(`UPDATE sla_breaches SET worst_ms = GREATEST(worst_ms, $2) WHERE site_id = $1 AND ended_at IS NULL`, [siteId, Math.round(f.ms!)]);
+    if (upd.rowCount === 0) {
+      await q.query(`INSERT INTO sla_breaches (site_id, started_at, cause, worst_ms, target_ms) VALUES ($1, $2, $3, $4, $5)`, [siteId, new Date(now - Math.min(f.ms!, 86_400_000) + targetMs), f.cause ?? 'lag', Math.round(f.ms!), targetMs]);
+    }
+    return { breached, openBreach: true };
+  }
+  await q.query(`UPDATE sla_breaches SET ended_at = $2 WHERE site_id = $1 AND ended_at IS NULL`, [siteId, new Date(now)]);
+  return { breached, openBreach: false };
+}

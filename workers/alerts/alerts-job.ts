@@ -1,0 +1,192 @@
+import os from 'node:os';
+import pg from 'pg';
+import { conditionHolds, initialState, step, alertMessage, type AlertState, type Observation } from '@/lib/alerts/evaluate';
+import { observe } from '@/lib/alerts/observe';
+import { conditionSchema, channelSchema, type Channel } from '@/lib/alerts/rules';
+import { topics, type Bus } from '@/lib/bus';
+import { databaseUrl } from '@/lib/db/client';
+import { enqueueDeliveries, deliverDue } from '@/lib/notify/deliveries';
+import { siteFreshness, quantile, type Freshness } from '@/lib/sla/freshness';
+import { LagClock, type PartitionLag } from '@/lib/sla/lag-clock';
+import { recordFreshness } from '@/lib/sla/record';
+import { SLA_PERCENTILE } from '@/lib/sla/targets';
+import { ROLLUPS_JOB } from '../rollups/rollups-job';
+import { sendWeeklyDigests } from './digest';
+
+// The alerts job: every ALERTS_INTERVAL_MS (2 s) it measures each site's freshness, books it
+// against the site's SLA, evaluates every alert rule on the rollups the stream jobs keep current,
+// and sends what fired. One process leads (a session advisory lock on its own connection; a dead
+// leader's lock goes with its connection); the others only heartbeat and wait to take over.
+// Run it apart from the jobs it watches (`npm run worker -- alerts`) so that stopping those does
+// not silence the alert about it; `all` includes it for the single-machine setup.
+
+const LEADER_LOCK = 0x45646479_0007n; // "Eddy", issue 7
+const RECENT_SAMPLES_MS = 10_000;
+const STOPPED_AFTER_MS = 5000;
+
+export interface AlertsJobOptions {
+  db: pg.Pool;
+  bus: Bus;
+  /** The jobs this worker process runs (its heartbeat row on the pipeline page). */
+  jobs: string[];
+  intervalMs: number;
+  now?: () => number;
+}
+
+export function alertsJob(o: AlertsJobOptions) {
+  const now = o.now ?? Date.now;
+  const workerId = `${os.hostname()}:${process.pid}:${now()}`;
+  const startedAt = new Date(now());
+  const lagClock = new LagClock();
+  let leader: pg.Client | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let lastSampled = now() - RECENT_SAMPLES_MS;
+
+  const heartbeat = () =>
+    o.db.query(
+      `INSERT INTO worker_heartbeats (worker_id, host, pid, jobs, started_at, seen_at) VALUES ($1, $2, $3, $4, $5, now())
+       ON CONFLICT (worker_id) DO UPDATE SET seen_at = now(), jobs = EXCLUDED.jobs`,
+      [workerId, os.hostname(), process.pid, o.jobs, startedAt],
+    );
+
+  async function lead(): Promise<boolean> {
+    if (leader) return true;
+    const c = new pg.Client({ connectionString: databaseUrl() });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK.toString()]);
+      if (r.rows[0]?.ok) {
+        c.on('end', () => {
+          if (leader === c) leader = null;
+        });
+        leader = c;
+        return true;
+      }
+    } catch {
+      // try again next tick
+    }
+    await c.end().catch(() => undefined);
+    return false;
+  }
+
+  async function rollupsLag(t: number): Promise<PartitionLag[]> {
+    const [ends, progress] = await Promise.all([
+      o.bus.topicOffsets(topics.events),
+      o.db.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset::text FROM consumer_progress WHERE job = $1 AND topic = $2', [ROLLUPS_JOB, topics.events]),
+    ]);
+    const next = new Map(progress.rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+    return ends.map((e) => lagClock.observe(e.partition, BigInt(e.high), next.get(e.partition) ?? BigInt(e.low), t));
+  }
+
+  /** ack → committed delay of the events the rollups job archived since the last pass, per site. */
+  async function sampleCommits(t: number): Promise<void> {
+    const since = lastSampled;
+    const r = await o.db.query<{ site_id: string; delays: number[] }>(
+      `SELECT site_id, array_agg(GREATEST(0, (extract(epoch FROM received_at) * 1000)::bigint - COALESCE((record->>'receivedAt')::bigint, (extract(epoch FROM ts) * 1000)::bigint))::int) AS delays
+       FROM events WHERE ts >= $1 AND received_at > $2 AND received_at <= $3 GROUP BY site_id`,
+      [new Date(since - 15 * 60_000), new Date(since), new Date(t)],
+    );
+    lastSampled = t;
+    if (r.rows.length === 0) return;
+    await o.db.query(
+      `INSERT INTO freshness_samples (site_id, at, delay_ms, events, source) SELECT s, $1, d, n, 'commit' FROM unnest($2::uuid[], $3::int[], $4::int[]) AS u(s, d, n)`,
+      [new Date(t), r.rows.map((x) => x.site_id), r.rows.map((x) => quantile(x.delays, SLA_PERCENTILE) ?? 0), r.rows.map((x) => x.delays.length)],
+    );
+  }
+
+  async function measureSites(t: number, lags: PartitionLag[]): Promise<Map<string, Freshness & { targetMs: number | null }>> {
+    const sites = await o.db.query<{ id: string; target_ms: number | null; recent: number | null; late: string; waiting: boolean }>(
+      `SELECT s.id, sla.target_ms,
+         (SELECT max(delay_ms) FROM freshness_samples f WHERE f.site_id = s.id AND f.at > $1) AS recent,
+         (SELECT count(*) FROM late_events l WHERE l.site_id = s.id AND l.received_at > $2)::text AS late,
+         EXISTS (SELECT 1 FROM ingestion_ledger g WHERE g.site_id = s.id AND g.minute >= $3 AND g.accepted > 0) AS waiting
+       FROM sites s LEFT JOIN site_slas sla ON sla.site_id = s.id`,
+      [new Date(t - RECENT_SAMPLES_MS), new Date(t - 5 * 60_000), new Date(Math.floor((t - Math.max(0, ...lags.map((l) => l.ageMs))) / 60_000) * 60_000)],
+    );
+    const out = new Map<string, Freshness & { targetMs: number | null }>();
+    for (const s of sites.rows) {
+      const f = siteFreshness({ recentP95Ms: s.recent, partitions: lags, siteHasWaitingEvents: s.waiting, recentLateEvents: Number(s.late), stoppedAfterMs: STOPPED_AFTER_MS });
+      out.set(s.id, { ...f, targetMs: s.target_ms });
+      if (s.target_ms !== null) await recordFreshness(o.db, s.id, s.target_ms, f, t);
+    }
+    return out;
+  }
+
+  async function evaluateRules(t: number, freshness: Map<string, Freshness & { targetMs: number | null }>): Promise<void> {
+    const rules = await o.db.query<{ id: string; site_id: string; site_name: string; name: string; condition: unknown; channels: unknown[]; for_seconds: number; cooldown_seconds: number; muted: boolean; state: { machine?: AlertState } | null }>(
+      'SELECT r.id, r.site_id, s.name AS site_name, r.name, r.condition, r.channels, r.for_seconds, r.cooldown_seconds, r.muted, r.state FROM alert_rules r JOIN sites s ON s.id = r.site_id',
+    );
+    for (const r of rules.rows) {
+      const parsed = conditionSchema.safeParse(r.condition);
+      if (!parsed.success) continue;
+      const condition = parsed.data;
+      let obs: Observation;
+      try {
+        if (condition.type === 'sla') {
+          const f = freshness.get(r.site_id);
+          obs = { value: f?.ms ?? null, baseline: f?.targetMs ?? undefined, cause: f?.cause ?? undefined };
+        } else obs = await observe(o.db, r.site_id, condition, t);
+      } catch (e) {
+        console.error(`[alerts] observing rule ${r.id} failed: ${(e as Error).message}`);
+        continue;
+      }
+      const rule = { id: r.id, forSeconds: r.for_seconds, cooldownSeconds: r.cooldown_seconds, muted: r.muted };
+      const prev = r.state?.machine ?? initialState;
+      const { state, transition } = step(rule, prev, conditionHolds(condition, obs), t);
+      await o.db.query('UPDATE alert_rules SET state = $2 WHERE id = $1', [r.id, JSON.stringify({ machine: state, observation: obs, at: t })]);
+      if (!transition) continue;
+      const message = alertMessage({ name: r.name, condition }, obs, transition.kind, r.site_name);
+      const ins = await o.db.query<{ id: string }>(
+        `INSERT INTO alert_events (rule_id, site_id, kind, dedup_key, suppressed, value, message, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (rule_id, dedup_key) DO NOTHING RETURNING id::text`,
+        [r.id, r.site_id, transition.kind, transition.key, transition.suppressed, obs.value, message, JSON.stringify({ baseline: obs.baseline ?? null, drivers: obs.drivers ?? [], cause: obs.cause ?? null })],
+      );
+      const eventId = ins.rows[0]?.id;
+      if (eventId && !transition.suppressed) {
+        const channels: Channel[] = r.channels.flatMap((c) => {
+          const p = channelSchema.safeParse(c);
+          return p.success ? [p.data] : [];
+        });
+        await enqueueDeliveries(o.db, eventId, channels);
+      }
+      console.log(`[alerts] ${transition.kind}${transition.suppressed ? ` (${transition.suppressed})` : ''}: ${message}`);
+    }
+  }
+
+  async function tick(): Promise<void> {
+    const t = now();
+    await heartbeat();
+    const lags = await rollupsLag(t);
+    if (!(await lead())) return;
+    await sampleCommits(t);
+    const freshness = await measureSites(t, lags);
+    await evaluateRules(t, freshness);
+    await deliverDue(o.db, o.bus);
+    await sendWeeklyDigests(o.db, t);
+  }
+
+  const loop = () => {
+    if (stopped) return;
+    running = tick()
+      .catch((e: unknown) => console.error(`[alerts] pass failed: ${(e as Error).message}`))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(loop, o.intervalMs);
+      });
+  };
+
+  return {
+    start(): void {
+      loop();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await leader?.end().catch(() => undefined);
+      await o.db.query('DELETE FROM worker_heartbeats WHERE worker_id = $1', [workerId]).catch(() => undefined);
+    },
+  };
+}
