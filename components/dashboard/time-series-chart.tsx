@@ -42,12 +42,17 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
   // Fewer x labels on a phone; the last point is always labelled and a tick too close to it dropped.
   const wide = Math.max(1, Math.ceil(n / 7));
   const narrow = Math.max(1, Math.ceil(n / 4));
-  const tick = (i: number): 'always' | 'wide' | null => {
-    if (i === n - 1) return 'always';
-    if (i % narrow === 0 && n - 1 - i >= narrow / 2) return 'always';
-    if (i % wide === 0 && n - 1 - i >= wide / 2) return 'wide';
+  // Phones label every `narrow`-th point, wider screens every `wide`-th; the last point always.
+  const tick = (i: number): string | null => {
+    if (i === n - 1) return '';
+    const onPhone = i % narrow === 0 && n - 1 - i >= narrow / 2;
+    const onWide = i % wide === 0 && n - 1 - i >= wide / 2;
+    if (onPhone && onWide) return '';
+    if (onPhone) return 'sm:hidden';
+    if (onWide) return 'hidden sm:inline';
     return null;
   };
+
   const h = hover !== null ? series[hover] : null;
 
   return (
@@ -108,10 +113,10 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
       </div>
       <div className="relative ml-10 mt-1 h-4 text-[10px] text-slate-400">
         {series.map((p, i) =>
-          tick(i) ? (
+          tick(i) !== null ? (
             <span
               key={p.start}
-              className={`absolute whitespace-nowrap ${i === 0 ? '' : i === n - 1 ? '-translate-x-full' : '-translate-x-1/2'} ${tick(i) === 'wide' ? 'hidden sm:inline' : ''}`}
+              className={`absolute whitespace-nowrap ${i === 0 ? '' : i === n - 1 ? '-translate-x-full' : '-translate-x-1/2'} ${tick(i)}`}
               style={{ left: `${(x(i) / W) * 100}%` }}
             >
               {label(p)}

@@ -1,4 +1,6 @@
-import { pool } from '../db/client';
+import type pg from 'pg';
+import { pool, transaction } from '../db/client';
+import { EddyError } from '../errors';
 import { activeFilters, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
 import { metricsFrom, type BreakdownRow, type Metrics, type SeriesPoint } from './metrics';
 import type { Period } from './range';
@@ -16,6 +18,22 @@ import type { Period } from './range';
 // Cost grows with the events in range; unfiltered views never come here.
 
 const ENGAGED_THRESHOLD_MS = 10_000;
+/** A filtered query that scans more raw events than this allows is stopped rather than left to hog the database. */
+export const FILTERED_QUERY_TIMEOUT_MS = 20_000;
+
+async function bounded<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
+  try {
+    return await transaction(pool(), async (c) => {
+      await c.query(`SET LOCAL statement_timeout = ${FILTERED_QUERY_TIMEOUT_MS}`);
+      return (await c.query<R>(sql, params)).rows;
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code === '57014') {
+      throw new EddyError('bad_request', 'range: this filter needs too many raw events for this range; choose a shorter range');
+    }
+    throw e;
+  }
+}
 
 /** Column of `numbered` (per event) holding each dimension's value. */
 const eventColumn: Record<Dimension, string> = {
@@ -116,7 +134,7 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
 
 export async function eventSeries(siteId: string, p: Period, gapMinutes: number, filters: Filters, now: number): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
   const b = base(siteId, p, gapMinutes, filters, true);
-  const { rows } = await pool().query<{ bucket: number | null; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
+  const rows = await bounded<{ bucket: number | null; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
     `${b.sql}
      SELECT bucket, sum(visitors)::float8 AS visitors, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions,
             sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
@@ -159,7 +177,7 @@ export async function eventBreakdown(siteId: string, p: Period, gapMinutes: numb
   }
   const rank = rankMeasure(dimension);
   b.params.push(limit);
-  const { rows } = await pool().query<{ value: string; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
+  const rows = await bounded<{ value: string; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
     `${b.sql}
      SELECT value, sum(visitors) AS visitors, sum(pageviews) AS pageviews, sum(sessions) AS sessions, sum(bounces) AS bounces, sum(duration_ms) AS duration_ms
        FROM (${parts.join(' UNION ALL ')}) parts
