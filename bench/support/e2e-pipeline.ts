@@ -240,13 +240,17 @@ export async function offsetDifferences(bus: KafkaBus, db: pg.Pool, namespace: s
 }
 
 /**
- * A test-only audit of committed batches in a test's own database: a trigger logs every change
- * of a stored next offset with the connection's application_name (PGAPPNAME of the worker that
- * committed it). Rolled back with the batch, so it lists exactly the committed batches.
+ * A test-only audit of committed batches in a test's (or benchmark's) own database: a trigger
+ * logs every change of a stored next offset with the connection's application_name (PGAPPNAME of
+ * the worker that committed it), the transaction's start (now()), the time of the offset update
+ * (its last statement before COMMIT) and the transaction id (to find the events it archived via
+ * xmin). Rolled back with the batch, so it lists exactly the committed batches.
  */
 export async function installBatchLog(db: pg.Pool): Promise<void> {
   await db.query(`
-    CREATE TABLE IF NOT EXISTS test_batch_log (id bigserial PRIMARY KEY, app text NOT NULL, job text NOT NULL, partition int NOT NULL, from_offset bigint NOT NULL, to_offset bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+    CREATE TABLE IF NOT EXISTS test_batch_log (
+      id bigserial PRIMARY KEY, app text NOT NULL, job text NOT NULL, partition int NOT NULL, from_offset bigint NOT NULL, to_offset bigint NOT NULL,
+      tx_started timestamptz NOT NULL DEFAULT now(), at timestamptz NOT NULL DEFAULT clock_timestamp(), txid bigint NOT NULL DEFAULT (txid_current() % 4294967296));
     CREATE OR REPLACE FUNCTION test_log_batch() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF NEW.next_offset <> OLD.next_offset THEN
@@ -265,13 +269,16 @@ export interface LoggedBatch {
   partition: number;
   from: bigint;
   to: bigint;
+  /** Transaction start and the offset update (just before COMMIT), ms since epoch. */
+  txStarted?: number;
+  at?: number;
 }
 
 export async function loggedBatches(db: pg.Pool): Promise<LoggedBatch[]> {
-  const r = await db.query<{ app: string; job: string; partition: number; from_offset: string; to_offset: string }>(
-    'SELECT app, job, partition, from_offset::text, to_offset::text FROM test_batch_log ORDER BY id',
+  const r = await db.query<{ app: string; job: string; partition: number; from_offset: string; to_offset: string; tx_started: Date; at: Date }>(
+    'SELECT app, job, partition, from_offset::text, to_offset::text, tx_started, at FROM test_batch_log ORDER BY id',
   );
-  return r.rows.map((x) => ({ app: x.app, job: x.job, partition: x.partition, from: BigInt(x.from_offset), to: BigInt(x.to_offset) }));
+  return r.rows.map((x) => ({ app: x.app, job: x.job, partition: x.partition, from: BigInt(x.from_offset), to: BigInt(x.to_offset), txStarted: x.tx_started.getTime(), at: x.at.getTime() }));
 }
 
 /** Offset ranges applied more than once or skipped: the committed batches of each job and partition must tile [0, high). */
