@@ -2,6 +2,7 @@ import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { Logo } from '@/components/logo';
 import { NavLink } from '@/components/nav-link';
+import { NotificationBell } from '@/components/notifications/notification-bell';
 import { SignOutButton } from '@/components/sign-out-button';
 import { pageUser } from '@/lib/auth/page-access';
 
@@ -20,10 +21,12 @@ export default async function DashboardLayout({ children }: { children: ReactNod
             <NavLink href="/sites">Sites</NavLink>
             <NavLink href="/teams">Teams</NavLink>
             <NavLink href="/account">Account</NavLink>
+            <NavLink href="/pipeline">Pipeline</NavLink>
           </nav>
           <span className="hidden max-w-[14rem] truncate text-sm text-slate-500 md:inline" data-testid="user-email">
             {user.email}
           </span>
+          <NotificationBell />
           <SignOutButton />
         </div>
       </header>

@@ -25,6 +25,9 @@ export default async function SiteLayout({ children, params }: { children: React
             Dashboard
           </NavLink>
           <NavLink href={`${base}/snippet`}>Snippet</NavLink>
+          <NavLink href={`${base}/alerts`}>Alerts</NavLink>
+          <NavLink href={`${base}/sla`}>SLA</NavLink>
+          <NavLink href={`${base}/ledger`}>Ledger</NavLink>
           {atLeast(site.role, 'admin') && <NavLink href={`${base}/settings`}>Settings</NavLink>}
         </nav>
       </div>

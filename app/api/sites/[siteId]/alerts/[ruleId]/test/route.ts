@@ -1,0 +1,7 @@
+import { testFire } from '@/lib/alerts/manage';
+import { siteRoute } from '@/lib/http/policy';
+
+export const runtime = 'nodejs';
+
+// POST /api/sites/:siteId/alerts/:ruleId/test – send a test notification through the rule's channels
+export const POST = siteRoute<{ siteId: string; ruleId: string }>('admin', async ({ site, params }) => testFire(site.id, site.name, params.ruleId));

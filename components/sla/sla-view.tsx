@@ -1,0 +1,108 @@
+'use client';
+import { useCallback, useEffect, useState } from 'react';
+import { api } from '@/components/api';
+import { Card } from '@/components/ui/card';
+import { Field, Select } from '@/components/ui/field';
+import { Notice } from '@/components/ui/states';
+import type { SlaReport } from '@/lib/sla/report';
+import { SLA_TARGETS_MS, formatDuration } from '@/lib/sla/targets';
+
+// The freshness SLA of one site: target, current freshness, compliance, the last hour per minute
+// and the breach timeline with causes. Refreshed every 2 s (the measurement runs every 2 s).
+
+const pct = (r: number | null) => (r === null ? '—' : `${(Math.floor(r * 10000) / 100).toFixed(2)} %`);
+
+export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean }) {
+  const [r, setR] = useState<SlaReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(() => api<SlaReport>(`/api/sites/${siteId}/sla`).then(setR), [siteId]);
+  useEffect(() => {
+    void load().catch(() => undefined);
+    const t = setInterval(() => void load().catch(() => undefined), 2000);
+    return () => clearInterval(t);
+  }, [load]);
+  if (!r) return <p className="text-sm text-slate-500">Loading…</p>;
+  const setTarget = async (targetMs: number) => {
+    try {
+      setR(await api<SlaReport>(`/api/sites/${siteId}/sla`, { method: 'PUT', json: { targetMs } }));
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const max = Math.max(r.targetMs ?? 0, ...r.lastHour.map((m) => m.freshnessMs ?? 0), 1);
+  return (
+    <div className="space-y-5">
+      <div className="grid gap-4 sm:grid-cols-4">
+        <Card className="sm:col-span-1">
+          <p className="text-xs uppercase tracking-wide text-slate-500">Freshness now</p>
+          <p className={`mt-1 text-2xl font-semibold ${r.current.breached ? 'text-rose-600' : 'text-slate-900'}`} data-testid="sla-current">
+            {r.current.ms === null ? 'idle' : `${formatDuration(r.current.ms)} behind`}
+          </p>
+          <p className="text-xs text-slate-500" data-testid="sla-state">
+            {r.targetMs === null ? 'no target set' : r.current.breached ? `breached (${r.current.cause})` : 'within target'}
+          </p>
+        </Card>
+        {r.compliance.map((c) => (
+          <Card key={c.window}>
+            <p className="text-xs uppercase tracking-wide text-slate-500">Compliance {c.window}</p>
+            <p className="mt-1 text-2xl font-semibold text-slate-900" data-testid={`sla-compliance-${c.window}`}>
+              {pct(c.ratio)}
+            </p>
+            <p className="text-xs text-slate-500">
+              {c.breachedMinutes} of {c.measuredMinutes} measured minutes breached
+            </p>
+          </Card>
+        ))}
+      </div>
+      <div className="grid gap-5 lg:grid-cols-3">
+        <Card title="Target" className="self-start">
+          <Field label="p95 of events visible on the dashboard within" hint="Measured from the collect acknowledgement to the commit and the live push that includes the event.">
+            <Select value={r.targetMs ?? ''} disabled={!canEdit} onChange={(e) => void setTarget(Number(e.target.value))} data-testid="sla-target">
+              {r.targetMs === null && <option value="">Choose a target…</option>}
+              {SLA_TARGETS_MS.map((t) => (
+                <option key={t} value={t}>
+                  {formatDuration(t)}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          {error && <Notice tone="error">{error}</Notice>}
+        </Card>
+        <Card title="Last hour (worst freshness per minute)" className="lg:col-span-2">
+          <div className="flex h-32 items-end gap-px" aria-label="Freshness per minute">
+            {r.lastHour.map((m) => (
+              <div
+                key={m.minute}
+                title={`${new Date(m.minute).toLocaleTimeString()}: ${m.freshnessMs === null ? 'no data' : formatDuration(m.freshnessMs)}`}
+                className={`flex-1 rounded-t-sm ${m.freshnessMs === null ? 'bg-slate-100' : m.breached ? 'bg-rose-500' : 'bg-emerald-500'}`}
+                style={{ height: `${m.freshnessMs === null ? 4 : Math.max(4, (m.freshnessMs / max) * 100)}%` }}
+              />
+            ))}
+          </div>
+          {r.targetMs !== null && <p className="mt-2 text-xs text-slate-500">Target {formatDuration(r.targetMs)} · red minutes broke it</p>}
+        </Card>
+      </div>
+      <Card title="Breaches">
+        {r.breaches.length === 0 ? (
+          <p className="text-sm text-slate-500">No breaches.</p>
+        ) : (
+          <ol className="divide-y divide-slate-100" data-testid="sla-breaches">
+            {r.breaches.map((b) => (
+              <li key={b.id} className="flex flex-wrap items-baseline justify-between gap-2 py-2 text-sm" data-testid="sla-breach" data-open={b.endedAt === null}>
+                <span>
+                  <span className={`mr-2 rounded px-1.5 py-0.5 text-xs font-medium ${b.endedAt === null ? 'bg-rose-100 text-rose-700' : 'bg-slate-100 text-slate-700'}`}>{b.endedAt === null ? 'ongoing' : 'resolved'}</span>
+                  {b.cause}: worst {formatDuration(b.worstMs)} behind (target {formatDuration(b.targetMs)})
+                </span>
+                <span className="text-xs text-slate-500">
+                  {new Date(b.startedAt).toLocaleString()}
+                  {b.endedAt !== null ? ` → ${new Date(b.endedAt).toLocaleTimeString()} (${formatDuration(b.endedAt - b.startedAt)})` : ''}
+                </span>
+              </li>
+            ))}
+          </ol>
+        )}
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+import { bus, topics } from '../bus';
+import { pool } from '../db/client';
+
+// The operator's view of the pipeline, like Flink's web UI: per job and partition the position,
+// lag, watermark, checkpoint time and size, dimension-table version; worker processes from their
+// heartbeats; throughput in and out; dead letters and late events.
+// Partition → worker assignment is not recorded by the runtime; each partition shows its last
+// checkpoint time, and the process list shows which jobs each worker runs.
+
+export interface PartitionRow {
+  job: string;
+  topic: string;
+  partition: number;
+  nextOffset: string;
+  endOffset: string | null;
+  lag: number | null;
+  watermark: number | null;
+  dimensionVersion: number | null;
+  checkpointAt: number;
+  checkpointBytes: number;
+}
+
+export interface PipelineOverview {
+  at: number;
+  partitions: PartitionRow[];
+  workers: { workerId: string; host: string; pid: number; jobs: string[]; startedAt: number; seenAt: number; alive: boolean }[];
+  eventsInPerSecond: number;
+  eventsOutPerSecond: number;
+  deadLetters: { job: string; count: number }[];
+  lateEvents: { pending: number; reconciled: number };
+  dimensionRefreshedAt: number | null;
+}
+
+export async function pipelineOverview(now = Date.now()): Promise<PipelineOverview> {
+  const db = pool();
+  const [progress, workers, rates, dead, late, dims] = await Promise.all([
+    db.query<{ job: string; topic: string; partition: number; next_offset: string; updated_at: Date; bytes: number; watermark: string | null; dimension_version: string | null }>(
+      `SELECT job, topic, partition, next_offset::text, updated_at, COALESCE(octet_length(state::text), 0) AS bytes,
+         jsonb_path_query_first(state, 'strict $.**.watermark') #>> '{}' AS watermark,
+         jsonb_path_query_first(state, 'strict $.**.dimensionVersion') #>> '{}' AS dimension_version
+       FROM consumer_progress ORDER BY job, topic, partition`,
+    ),
+    db.query<{ worker_id: string; host: string; pid: number; jobs: string[]; started_at: Date; seen_at: Date }>('SELECT * FROM worker_heartbeats ORDER BY started_at'),
+    db.query<{ accepted: string; archived: string }>(
+      `SELECT (SELECT COALESCE(sum(accepted), 0) FROM ingestion_ledger WHERE minute >= $1 AND minute < $2)::text AS accepted,
+              (SELECT count(*) FROM events WHERE ts >= $3 AND received_at >= $1 AND received_at < $2)::text AS archived`,
+      [new Date(Math.floor(now / 60_000) * 60_000 - 60_000), new Date(Math.floor(now / 60_000) * 60_000), new Date(now - 3_600_000)],
+    ),
+    db.query<{ job: string; n: string }>('SELECT job, count(*)::text AS n FROM dead_letters GROUP BY job ORDER BY job'),
+    db.query<{ pending: string; reconciled: string }>('SELECT count(*) FILTER (WHERE reconciled_at IS NULL)::text AS pending, count(*) FILTER (WHERE reconciled_at IS NOT NULL)::text AS reconciled FROM late_events'),
+    db.query<{ at: Date | null }>('SELECT max(updated_at) AS at FROM sites'),
+  ]);
+  const ends = new Map<string, Map<number, string>>();
+  for (const topic of new Set(progress.rows.map((r) => r.topic))) {
+    if (topic !== topics.events) continue;
+    try {
+      ends.set(topic, new Map((await bus().topicOffsets(topic)).map((o) => [o.partition, o.high])));
+    } catch {
+      // bus unreachable: show positions without lag
+    }
+  }
+  return {
+    at: now,
+    partitions: progress.rows.map((r) => {
+      const end = ends.get(r.topic)?.get(r.partition) ?? null;
+      return {
+        job: r.job,
+        topic: r.topic,
+        partition: r.partition,
+        nextOffset: r.next_offset,
+        endOffset: end,
+        lag: end === null ? null : Math.max(0, Number(BigInt(end) - BigInt(r.next_offset))),
+        watermark: r.watermark !== null && Number.isFinite(Number(r.watermark)) ? Number(r.watermark) : null,
+        dimensionVersion: r.dimension_version !== null && Number.isFinite(Number(r.dimension_version)) ? Number(r.dimension_version) : null,
+        checkpointAt: r.updated_at.getTime(),
+        checkpointBytes: r.bytes,
+      };
+    }),
+    workers: workers.rows.map((w) => ({ workerId: w.worker_id, host: w.host, pid: w.pid, jobs: w.jobs, startedAt: w.started_at.getTime(), seenAt: w.seen_at.getTime(), alive: now - w.seen_at.getTime() < 15_000 })),
+    eventsInPerSecond: Number(rates.rows[0]!.accepted) / 60,
+    eventsOutPerSecond: Number(rates.rows[0]!.archived) / 60,
+    deadLetters: dead.rows.map((d) => ({ job: d.job, count: Number(d.n) })),
+    lateEvents: { pending: Number(late.rows[0]!.pending), reconciled: Number(late.rows[0]!.reconciled) },
+    dimensionRefreshedAt: dims.rows[0]?.at?.getTime() ?? null,
+  };
+}

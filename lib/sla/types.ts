@@ -1,0 +1,8 @@
+export interface SlaBreachView {
+  id: string;
+  startedAt: number;
+  endedAt: number | null;
+  cause: string;
+  worstMs: number;
+  targetMs: number;
+}
