@@ -3,7 +3,9 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { KafkaBus } from '@/lib/bus/kafka';
 import { childEnv } from '@/lib/env';
+import { partitionFor } from '@/lib/bus';
 import { eventKey } from '@/lib/events/record';
+import { truthSessions, type GeneratedEvent } from '../../tests/helpers/traffic';
 import { spawnNode, type Child } from './processes';
 
 // Probes of the stream pipeline (events topic → worker processes → PostgreSQL), shared by the
@@ -234,6 +236,67 @@ export async function offsetDifferences(bus: KafkaBus, db: pg.Pool, namespace: s
       const c = committed.find((x) => x.partition === h.partition)?.offset;
       if (c != null && BigInt(c) > BigInt(h.high)) out.push(`${job}/${h.partition}: committed offset ${c} > high watermark ${h.high}`);
       if (c != null && BigInt(c) > stored) out.push(`${job}/${h.partition}: committed offset ${c} > stored next offset ${stored}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Events "now" from fresh visitors, one on each partition: they move every partition's event
+ * time (watermark) to the present, so the sessions of older traffic close (fire) in the batch
+ * that applies them, without waiting for the idle clock.
+ */
+export function clockEvents(template: GeneratedEvent, siteId: string, partitions: number): GeneratedEvent[] {
+  const out: GeneratedEvent[] = [];
+  for (let n = 0; out.length < partitions; n++) {
+    const visitorId = `clock-${n}`;
+    if (partitionFor(eventKey({ siteId, visitorId }), partitions) !== out.length) continue;
+    const now = Date.now();
+    out.push({ ...template, eventId: randomUUID(), siteId, visitorId, name: 'pageview', url: 'https://shop.test/', path: '/', engagement: undefined, ts: now, receivedAt: now });
+  }
+  return out;
+}
+
+/**
+ * Every difference between the sessions table (and the sessions counted in the minute rollups
+ * by start minute) and sessions by definition of the distinct `events` with gap `gapMs`, for the
+ * visitors `include` accepts (e.g. not the clock visitors, whose sessions are still open).
+ */
+export async function sessionDifferences(db: pg.Pool, events: GeneratedEvent[], sites: string[], gapMs: number, include: (visitorId: string) => boolean): Promise<string[]> {
+  const truth = truthSessions(distinct(events).filter((e) => sites.includes(e.siteId) && include(e.visitorId)), gapMs);
+  const norm = (x: { siteId: string; visitorId: string; start: number; end: number; pageviews: number; events: number; entryPath: string; exitPath: string }) =>
+    `${x.siteId.slice(0, 8)} ${x.visitorId} ${new Date(x.start).toISOString()}…${new Date(x.end).toISOString()} ${x.pageviews} pageviews ${x.events} events ${x.entryPath}→${x.exitPath}`;
+  const r = await db.query<{ site_id: string; visitor_id: string; started_at: Date; ended_at: Date; pageviews: number; events: number; entry_path: string; exit_path: string }>(
+    'SELECT site_id, visitor_id, started_at, ended_at, pageviews, events, entry_path, exit_path FROM sessions WHERE site_id = ANY($1::uuid[])',
+    [sites],
+  );
+  const got = r.rows
+    .filter((x) => include(x.visitor_id))
+    .map((x) => norm({ siteId: x.site_id, visitorId: x.visitor_id, start: x.started_at.getTime(), end: x.ended_at.getTime(), pageviews: x.pageviews, events: x.events, entryPath: x.entry_path, exitPath: x.exit_path }));
+  const want = truth.map(norm);
+  const gotSet = new Set(got);
+  const wantSet = new Set(want);
+  const out: string[] = [];
+  const missing = want.filter((x) => !gotSet.has(x));
+  const extra = got.filter((x) => !wantSet.has(x));
+  if (missing.length) out.push(`sessions: ${missing.length} of ${want.length} missing or different, e.g. ${missing.slice(0, 2).join('; ')}`);
+  if (extra.length) out.push(`sessions: ${extra.length} stored that are not in the truth, e.g. ${extra.slice(0, 2).join('; ')}`);
+  if (got.length !== gotSet.size) out.push(`sessions: ${got.length - gotSet.size} duplicate row(s)`);
+  // The sessions counted in the rollups, per site and start minute.
+  const perMinute = new Map<string, number>();
+  for (const x of truth) {
+    const k = `${x.siteId}|${Math.floor(x.start / MINUTE) * MINUTE}`;
+    perMinute.set(k, (perMinute.get(k) ?? 0) + 1);
+  }
+  const counted = await db.query<{ site_id: string; bucket: Date; n: number }>(
+    "SELECT site_id, bucket, sum(sessions)::int AS n FROM rollups WHERE granularity = 'minute' AND dimension = '' AND site_id = ANY($1::uuid[]) GROUP BY 1, 2 HAVING sum(sessions) <> 0",
+    [sites],
+  );
+  const countedMap = new Map(counted.rows.map((x) => [`${x.site_id}|${x.bucket.getTime()}`, x.n]));
+  for (const k of new Set([...perMinute.keys(), ...countedMap.keys()])) {
+    if ((perMinute.get(k) ?? 0) !== (countedMap.get(k) ?? 0)) {
+      const [site, bucket] = k.split('|');
+      out.push(`sessions counted in the minute rollups ${site} ${new Date(Number(bucket)).toISOString()}: truth ${perMinute.get(k) ?? 0}, rollups ${countedMap.get(k) ?? 0}`);
     }
   }
   return out;

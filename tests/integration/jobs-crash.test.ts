@@ -7,6 +7,7 @@ import { KafkaBus } from '@/lib/bus/kafka';
 import {
   batchTilingDifferences,
   caughtUp,
+  clockEvents,
   createPipelineTopics,
   createSites,
   distinct,
@@ -18,6 +19,7 @@ import {
   pipelineTopics,
   produceEvents,
   rollupDifferences,
+  sessionDifferences,
   sleep,
   spawnWorker,
   STREAM_JOBS,
@@ -35,8 +37,9 @@ import { eventually } from '../helpers/wait';
 // itself (SIGKILL) on its 8th batch while a fixed, seeded stream of events (with producer
 // re-sends of the same event ids) is being produced; the state it leaves must be a committed
 // prefix of each partition; a restarted worker must bring every partition to the topic's high
-// watermark, and then the rollups equal the ground truth exactly, every event id is applied
-// once per job, and committed offsets never run ahead of the database. The four crash points run
+// watermark, and then the rollups equal the ground truth exactly, the sessions (one-minute gap,
+// closed by a last event "now" on each partition) equal sessions by definition, every event id is
+// applied once per job, and committed offsets never run ahead of the database. The four crash points run
 // concurrently (each its own database and bus namespace): a killed member stays in the consumer
 // group until its 30 s session times out, so each restart waits that long for its partitions.
 // A negative control then shows that the checker reports a corrupted or double-counted row.
@@ -167,6 +170,8 @@ async function crashAndRestart(label: string, point: CrashPoint, seed: number, e
   const s: Scenario = { point, db, pool, namespace: `crash${randomBytes(3).toString('hex')}.`, sites: [], deliveries: [], workers: [], verified: false };
   scenarios.set(label, s);
   s.sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
+  // One-minute visits, so sessions close within the test (see clockEvents).
+  await pool.query('UPDATE sites SET session_gap_minutes = 1 WHERE id = ANY($1::uuid[])', [s.sites]);
   await installBatchLog(pool);
   await createPipelineTopics(bus, s.namespace, 3);
   const topic = pipelineTopics(s.namespace).events;
@@ -210,6 +215,8 @@ async function crashAndRestart(label: string, point: CrashPoint, seed: number, e
   }
   const r = rng(seed + 3);
   s.deliveries.push(...(await produceEvents(bus, topic, Array.from({ length: 20 }, () => arrival[Math.floor(r() * arrival.length)]!))));
+  // Event time to the present on every partition: every traffic session closes.
+  s.deliveries.push(...(await produceEvents(bus, topic, clockEvents(arrival[0]!, s.sites[0]!, 3))));
   await eventually(() => caughtUp(bus, pool, topic), 90_000, `both jobs applied every partition up to its high watermark (${label})`);
   return { s, topic, crashing, restarted, atCrash, chunksBeforeCrash, restartWaitMs: Date.now() - restartedAt };
 }
@@ -228,6 +235,7 @@ describe.concurrent('a worker killed -9 at a crash point, then restarted', () =>
       expect(resent, 'events re-sent with the same id').toBeGreaterThanOrEqual(40);
       expect(await rollupDifferences(s.pool, all, s.sites)).toEqual([]);
       expect(await eventIdDifferences(s.pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
+      expect(await sessionDifferences(s.pool, all, s.sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
       expect(await offsetDifferences(bus, s.pool, s.namespace)).toEqual([]);
       const batches = await loggedBatches(s.pool);
       expect(batchTilingDifferences(batches, await bus.topicOffsets(topic))).toEqual([]);

@@ -7,6 +7,7 @@ import { KafkaBus } from '@/lib/bus/kafka';
 import {
   batchTilingDifferences,
   caughtUp,
+  clockEvents,
   createPipelineTopics,
   createSites,
   distinct,
@@ -17,6 +18,7 @@ import {
   pipelineTopics,
   produceEvents,
   rollupDifferences,
+  sessionDifferences,
   sleep,
   spawnWorker,
   STREAM_JOBS,
@@ -34,8 +36,10 @@ import { eventually } from '../helpers/wait';
 // the same event ids) is produced throughout. One is stopped gracefully (SIGTERM) mid-stream, so
 // the other takes over its partitions, then started again (another rebalance). Who applied what
 // comes from a trigger in this test's database that logs every committed batch with the
-// worker's PGAPPNAME. At the end the rollups equal the ground truth exactly, every event id was
-// applied once per job, and the committed batches tile each partition without overlap.
+// worker's PGAPPNAME. At the end the rollups equal the ground truth exactly, the sessions
+// (one-minute gap, closed by a last event "now" on each partition) equal sessions by definition,
+// every event id was applied once per job, and the committed batches tile each partition
+// without overlap.
 
 const SEED = 4242;
 const CHUNK = 30;
@@ -89,6 +93,8 @@ const batchesOf = (log: LoggedBatch[], app: string, job: string, after = 0) => l
 describe('two worker processes in one consumer group', () => {
   it('share the partitions; a graceful stop and a restart mid-stream (two rebalances) lose and double-count nothing', { timeout: 120_000 }, async () => {
     const sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
+    // One-minute visits, so sessions close within the test (see clockEvents).
+    await pool.query('UPDATE sites SET session_gap_minutes = 1 WHERE id = ANY($1::uuid[])', [sites]);
     const topic = pipelineTopics(namespace).events;
     const now = Date.now();
     const events = generateVisits({ seed: SEED, sites, visitors: 600, start: Math.floor((now - 12 * MINUTE) / MINUTE) * MINUTE, spanMs: 3 * MINUTE, gapMs: 20_000 });
@@ -152,6 +158,7 @@ describe('two worker processes in one consumer group', () => {
     fast = true;
     await producing;
     deliveries.push(...(await produceEvents(bus, topic, Array.from({ length: 30 }, () => arrival[Math.floor(r() * arrival.length)]!))));
+    deliveries.push(...(await produceEvents(bus, topic, clockEvents(arrival[0]!, sites[0]!, 3))));
     await eventually(() => caughtUp(bus, pool, topic), 60_000, 'both jobs applied every partition up to its high watermark');
 
     const all = deliveries.map((d) => d.event);
@@ -159,6 +166,7 @@ describe('two worker processes in one consumer group', () => {
     expect(resent).toBeGreaterThan(100);
     expect(await rollupDifferences(pool, all, sites)).toEqual([]);
     expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
+    expect(await sessionDifferences(pool, all, sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
     expect(await offsetDifferences(bus, pool, namespace)).toEqual([]);
     const log = await loggedBatches(pool);
     expect(batchTilingDifferences(log, await bus.topicOffsets(topic))).toEqual([]);
