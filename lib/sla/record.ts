@@ -18,7 +18,11 @@ export async function recordFreshness(q: Q, siteId: string, targetMs: number, f:
     );
   }
   if (breached) {
-    const upd = await q.query(`UPDATE sla_breaches SET worst_ms = GREATEST(worst_ms, $2) WHERE site_id = $1 AND ended_at IS NULL`, [siteId, Math.round(f.ms!)]);
+    // A breach that turns out to be a stopped worker is named after it (it outranks lag).
+    const upd = await q.query(
+      `UPDATE sla_breaches SET worst_ms = GREATEST(worst_ms, $2), cause = CASE WHEN $3 = 'stopped worker' THEN $3 ELSE cause END WHERE site_id = $1 AND ended_at IS NULL`,
+      [siteId, Math.round(f.ms!), f.cause],
+    );
     if (upd.rowCount === 0) {
       await q.query(`INSERT INTO sla_breaches (site_id, started_at, cause, worst_ms, target_ms) VALUES ($1, $2, $3, $4, $5)`, [siteId, new Date(now - Math.min(f.ms!, 86_400_000) + targetMs), f.cause ?? 'lag', Math.round(f.ms!), targetMs]);
     }

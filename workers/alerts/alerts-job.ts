@@ -22,7 +22,8 @@ import { sendWeeklyDigests } from './digest';
 
 const LEADER_LOCK = 0x45646479_0007n; // "Eddy", issue 7
 const RECENT_SAMPLES_MS = 10_000;
-const STOPPED_AFTER_MS = 5000;
+// Healthy consumers apply a batch within ~100 ms; a position still for 3 s while behind is a stopped worker.
+const STOPPED_AFTER_MS = 3000;
 
 export interface AlertsJobOptions {
   db: pg.Pool;
