@@ -1,0 +1,283 @@
+import { KafkaBus } from '@/lib/bus/kafka';
+import type { ChaosBroker } from './broker';
+import { CRASH_POINTS, type ChaosCluster, type CrashPoint, type WorkerHandle } from './cluster';
+import type { Generator } from './generator';
+import { sleep, type Random, type RunLog } from './util';
+
+// The nemesis: injects faults F1–F9 (docs/RELIABILITY.md) against the real processes of one
+// scenario, on a schedule drawn from the scenario's seed. Faults run one after another (a fault
+// that has not healed yet — a crashed member the group still waits for, a broker catching up —
+// overlaps the next one); every injection is recorded with what exactly was done.
+
+export const FAULTS = {
+  F1: 'worker kill -9 at a named crash point',
+  F2: 'graceful stop/start, scale 1→3→1 (rebalance storm)',
+  F3: 'zombie worker (SIGSTOP past the session timeout, SIGCONT)',
+  F4: 'broker kill -9, restart on the same data',
+  F5: 'broker pause (SIGSTOP/SIGCONT)',
+  F6: 'PostgreSQL backend termination',
+  F7: 'collect (web) process kill -9',
+  F8: 're-send of 1 % of acknowledged events',
+  F9: 'poison record produced straight to the topic',
+} as const;
+export type FaultKind = keyof typeof FAULTS;
+
+/** Rough wall time of each injection, so the schedule does not start one it cannot finish. */
+const COST_MS: Record<FaultKind, number> = { F1: 15_000, F2: 24_000, F3: 42_000, F4: 16_000, F5: 12_000, F6: 4_000, F7: 12_000, F8: 500, F9: 500 };
+
+/** kafkajs' default consumer session timeout, which workers/cli.ts does not let us shorten. */
+export const SESSION_TIMEOUT_MS = 30_000;
+
+export interface FaultRecord {
+  kind: FaultKind;
+  detail: string;
+  start: number;
+  end: number;
+}
+
+export interface PoisonRecord {
+  partition: number;
+  offset: string;
+  form: string;
+}
+
+export interface FaultOptions {
+  crashPoint?: CrashPoint;
+  crashAfter?: number;
+  /** F3: freeze the worker inside a batch transaction holding a poison record (default true). */
+  zombieMidTransaction?: boolean;
+}
+
+export class Nemesis {
+  readonly faults: FaultRecord[] = [];
+  readonly poison: PoisonRecord[] = [];
+  readonly skipped: FaultKind[] = [];
+  private readonly bus: KafkaBus;
+
+  constructor(
+    private readonly cluster: ChaosCluster,
+    private readonly broker: ChaosBroker,
+    private readonly gen: Generator,
+    private readonly random: Random,
+    private readonly log: RunLog,
+    private readonly label: string,
+  ) {
+    this.bus = new KafkaBus([broker.brokers], 'chaos-nemesis');
+  }
+
+  get lastFaultEnd(): number {
+    return Math.max(0, ...this.faults.map((f) => f.end));
+  }
+
+  /** Injects `must` (in a seeded order), then, with `fill`, seeded extra faults until the deadline. */
+  async run(deadline: number, must: FaultKind[], fill: boolean, options: FaultOptions = {}): Promise<void> {
+    const queue = this.random.shuffle(must);
+    await sleep(this.random.int(4000, 7000));
+    while (Date.now() < deadline) {
+      let kind = queue.shift();
+      if (!kind && fill) kind = this.random.pick(['F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F6', 'F7', 'F8', 'F8', 'F9', 'F9'] as const);
+      if (!kind) break;
+      if (Date.now() + COST_MS[kind] > deadline) {
+        if (must.includes(kind)) this.skipped.push(kind);
+        if (queue.length === 0 && !fill) break;
+        if (queue.length === 0) await sleep(1000);
+        continue;
+      }
+      await this.inject(kind, options);
+      await sleep(this.random.int(2000, 6000));
+    }
+    this.skipped.push(...queue);
+  }
+
+  async inject(kind: FaultKind, options: FaultOptions = {}): Promise<void> {
+    const start = Date.now();
+    this.log.line(this.label, `${kind} ${FAULTS[kind]} …`);
+    let detail: string;
+    try {
+      detail = await this.faultFns[kind](options);
+    } catch (e) {
+      detail = `injection error: ${(e as Error).message}`;
+    }
+    const rec = { kind, detail, start, end: Date.now() };
+    this.faults.push(rec);
+    this.log.line(this.label, `${kind} done in ${((rec.end - start) / 1000).toFixed(1)} s: ${detail}`);
+  }
+
+  private readonly faultFns: Record<FaultKind, (o: FaultOptions) => Promise<string>> = {
+    F1: (o) => this.crashAtPoint(o.crashPoint ?? this.random.pick(CRASH_POINTS), o.crashAfter ?? this.random.int(1, 6)),
+    F2: () => this.scaleStorm(),
+    F3: (o) => this.zombie(o.zombieMidTransaction ?? true),
+    F4: () => this.brokerCrash(),
+    F5: () => this.brokerPause(),
+    F6: () => this.terminateBackends(),
+    F7: () => this.killWeb(),
+    F8: async () => `re-sent ${this.gen.resend(0.01)} acknowledged event(s) with their ids`,
+    F9: async () => {
+      const p = await this.producePoison();
+      return `poison (${p.form}) at partition ${p.partition} offset ${p.offset}`;
+    },
+  };
+
+  private normalWorker(): WorkerHandle | undefined {
+    const ws = this.cluster.normalWorkers().filter((w) => !w.proc.frozen);
+    return ws.length ? this.random.pick(ws) : undefined;
+  }
+
+  /** F1: a worker restarted with EDDY_TEST_CRASH_POINT kills itself (SIGKILL) at that point of its Nth batch; then it starts normally. */
+  private async crashAtPoint(point: CrashPoint, after: number): Promise<string> {
+    const replaced = this.normalWorker();
+    if (replaced) await replaced.proc.stop();
+    const crash = await this.cluster.startWorker({ point, after });
+    const outcome = await Promise.race([crash.proc.exited, sleep(60_000).then(() => null)]);
+    let what: string;
+    if (outcome?.signal === 'SIGKILL') what = `died at ${point} on batch ${after}`;
+    else if (outcome) what = `exited with code ${outcome.code} before reaching ${point}`;
+    else {
+      await crash.proc.stop();
+      what = `did not reach ${point} within 60 s (stopped)`;
+    }
+    await this.cluster.startWorker();
+    return `${crash.name} ${what}; a normal worker started in its place`;
+  }
+
+  /** F2: graceful stops and starts: N → 1 → 3 → 1 → N workers, a few seconds apart. */
+  private async scaleStorm(): Promise<string> {
+    const steps: string[] = [];
+    const scaleTo = async (n: number) => {
+      const ws = this.cluster.normalWorkers();
+      if (ws.length > n) await Promise.all(ws.slice(n).map((w) => w.proc.stop()));
+      else await Promise.all(Array.from({ length: n - ws.length }, () => this.cluster.startWorker()));
+      steps.push(String(this.cluster.normalWorkers().length));
+    };
+    steps.push(String(this.cluster.normalWorkers().length));
+    await scaleTo(1);
+    await sleep(this.random.int(2000, 5000));
+    await scaleTo(3);
+    await sleep(this.random.int(4000, 7000));
+    await scaleTo(1);
+    await sleep(this.random.int(2000, 5000));
+    await scaleTo(this.cluster.baselineWorkers);
+    return `worker processes ${steps.join(' → ')}`;
+  }
+
+  /**
+   * F3: SIGSTOP a worker for longer than the consumer session timeout, then SIGCONT. By default the
+   * worker is caught *inside* a batch transaction: a lock on ingestion_ledger makes the rollups job
+   * wait right after it dead-lettered a poison record we produce, we freeze the process whose
+   * backend waits, and release the lock — its transaction stays open, holding the partition's
+   * progress row, while the group hands the partition to another member.
+   */
+  private async zombie(midTransaction: boolean): Promise<string> {
+    const hold = SESSION_TIMEOUT_MS + this.random.int(4000, 8000);
+    let victim: WorkerHandle | undefined;
+    let how = 'between batches';
+    if (midTransaction) {
+      const trap = await this.cluster.pool.connect();
+      try {
+        await trap.query('BEGIN');
+        await trap.query('LOCK TABLE ingestion_ledger IN SHARE MODE');
+        const p = await this.producePoison();
+        const until = Date.now() + 20_000;
+        while (!victim && Date.now() < until) {
+          // Polled on another connection: within one transaction pg_stat_activity is a frozen snapshot.
+          const r = await this.cluster.pool.query<{ application_name: string }>(
+            "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%dead_lettered%' AND application_name LIKE 'chaos-w%'",
+          );
+          const name = r.rows[0]?.application_name.slice('chaos-'.length);
+          victim = name ? this.cluster.workers.get(name) : undefined;
+          if (victim) {
+            victim.proc.signal('SIGSTOP');
+            how = `inside the batch transaction that dead-letters the poison record at partition ${p.partition} offset ${p.offset}`;
+          } else await sleep(50);
+        }
+      } finally {
+        await trap.query('ROLLBACK').catch(() => undefined);
+        trap.release();
+      }
+    }
+    if (!victim) {
+      victim = this.normalWorker();
+      if (!victim) return 'no worker to freeze';
+      victim.proc.signal('SIGSTOP');
+    }
+    await sleep(hold);
+    victim.proc.signal('SIGCONT');
+    return `worker ${victim.name} frozen ${(hold / 1000).toFixed(0)} s ${how}, then SIGCONT`;
+  }
+
+  /** F4: kill -9 the broker, keep it down a few seconds, start it again on the same data. */
+  private async brokerCrash(): Promise<string> {
+    const down = this.random.int(2000, 6000);
+    await this.broker.kill9();
+    await sleep(down);
+    const t = Date.now();
+    await this.broker.restart();
+    return `broker down ${(down / 1000).toFixed(1)} s, restart took ${((Date.now() - t) / 1000).toFixed(1)} s`;
+  }
+
+  /** F5: SIGSTOP the broker's JVM, SIGCONT later. */
+  private async brokerPause(): Promise<string> {
+    const hold = this.random.int(4000, 11_000);
+    this.broker.pause();
+    await sleep(hold);
+    this.broker.resume();
+    return `broker frozen ${(hold / 1000).toFixed(1)} s`;
+  }
+
+  /** F6: terminate every backend of the scenario's database, three times over ~2 s (a server restart is not ours to do). */
+  private async terminateBackends(): Promise<string> {
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await this.cluster.pool.query<{ n: number }>(
+        'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      counts.push(r.rows[0]!.n);
+      await sleep(this.random.int(300, 1200));
+    }
+    return `terminated ${counts.join(' + ')} backends`;
+  }
+
+  /** F7: kill -9 the web process (in-flight collect requests become indeterminate), start it again. */
+  private async killWeb(): Promise<string> {
+    const web = this.cluster.web;
+    if (!web?.alive) return 'web process was not running';
+    await web.kill9();
+    const t = Date.now();
+    await this.cluster.startWeb();
+    return `${web.name} killed; restarted in ${((Date.now() - t) / 1000).toFixed(1)} s`;
+  }
+
+  /** F9: a record no job can read, produced straight to the events topic (retried until the broker takes it). */
+  async producePoison(): Promise<PoisonRecord> {
+    const forms = [
+      ['not JSON', Buffer.from('{"v":1,"eventId":')],
+      ['JSON, not an event record', Buffer.from(JSON.stringify({ v: 2, hello: 'world' }))],
+      ['binary', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x02])],
+      ['empty', Buffer.alloc(0)],
+    ] as const;
+    const [form, value] = this.random.pick(forms);
+    const key = `poison:${this.random.uuid()}`;
+    const until = Date.now() + 90_000;
+    for (;;) {
+      try {
+        const [report] = await this.bus.producer().send(this.cluster.eventsTopic, [{ key, value }]);
+        const rec = { partition: report!.partition, offset: report!.offset, form };
+        this.poison.push(rec);
+        return rec;
+      } catch (e) {
+        if (Date.now() > until) throw e;
+        await sleep(1000);
+      }
+    }
+  }
+
+  /** Everything back: broker up and thawed, every process running and thawed, the baseline worker count. */
+  async heal(): Promise<void> {
+    await this.broker.heal();
+    await this.cluster.heal();
+  }
+
+  async close(): Promise<void> {
+    await this.bus.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,188 @@
+import path from 'node:path';
+import { ChaosBroker } from './broker';
+import type { BrokenVariant } from './cluster';
+import { FAULTS, type FaultKind } from './nemesis';
+import type { CheckResult } from './checker';
+import { describeFaults, runScenario, type ScenarioResult, type ScenarioSpec } from './scenario';
+import { chaosArtifacts, RunLog } from './util';
+import { snapshotWebBuild } from './web-snapshot';
+
+// The whole suite: seeded positive scenarios (every criterion must hold), then the negative
+// controls (each broken worker build must be caught by the criterion it breaks). A run in which a
+// negative control passes is a failed run. Short: 2 seeds × ~90 s (part of `npm test`); long:
+// 20 seeds × 5 minutes (`npm run test:chaos -- --long`).
+
+export const DEFAULT_BASE_SEED = 8_2025;
+
+export interface ChaosOptions {
+  mode: 'short' | 'long' | 'custom';
+  seeds?: number;
+  durationS?: number;
+  baseSeed?: number;
+  controls?: boolean;
+  positives?: boolean;
+  quiet?: boolean;
+  /** Only these faults, in seeded order, no extras (for reproducing one fault). */
+  faults?: FaultKind[];
+}
+
+export interface ChaosSummary {
+  mode: string;
+  seeds: number;
+  acked: number;
+  lost: number;
+  phantoms: number;
+  double_counted: number;
+  max_drain_s: number;
+  negative_controls_caught: number;
+  negative_controls: number;
+  passed: boolean;
+}
+
+interface Control {
+  variant: BrokenVariant;
+  /** What the broken build must make the checker report. */
+  expect: string;
+  caught: (c: CheckResult) => boolean;
+  spec: Omit<ScenarioSpec, 'label' | 'seed' | 'variant'>;
+}
+
+const CONTROLS: Control[] = [
+  {
+    // The offset is committed before the transaction and the worker resumes from the broker: a
+    // worker that dies before its transaction loses that batch.
+    variant: 'commit-offset-before-tx',
+    expect: 'acknowledged events missing',
+    caught: (c) => c.lostIds > 0,
+    spec: { durationMs: 25_000, must: ['F1'], fill: false, faultOptions: { crashPoint: 'before-tx', crashAfter: 3 }, workers: 1, eventsPerSecond: 12 },
+  },
+  {
+    // Without the event-id dedup a re-sent event is counted again.
+    variant: 'no-event-id-dedup',
+    expect: 'events counted twice',
+    caught: (c) => c.doubleCounted > 0,
+    spec: { durationMs: 25_000, must: ['F8', 'F8', 'F8'], fill: false, workers: 1, eventsPerSecond: 12 },
+  },
+  {
+    // Without the next-offset filter, the member that takes over a zombie's partition re-applies
+    // the zombie's last batch: its poison record is booked twice.
+    variant: 'no-offset-filter',
+    expect: 'a poison record booked twice',
+    caught: (c) => c.deadLetteredBooked > c.poisonInjected,
+    spec: { durationMs: 55_000, must: ['F3'], fill: false, faultOptions: { zombieMidTransaction: true }, workers: 2, eventsPerSecond: 12 },
+  },
+];
+
+function positiveSpecs(o: Required<Pick<ChaosOptions, 'mode' | 'seeds' | 'durationS' | 'baseSeed'>> & { faults?: FaultKind[] }): ScenarioSpec[] {
+  const all = Object.keys(FAULTS) as FaultKind[];
+  // Short runs split F1–F9 over the two seeds so each fault is injected at least once per run.
+  const shortSplit: FaultKind[][] = [
+    ['F1', 'F3', 'F6', 'F8', 'F9'],
+    ['F2', 'F4', 'F5', 'F7', 'F8', 'F9'],
+  ];
+  return Array.from({ length: o.seeds }, (_, i) => ({
+    label: `${o.mode}-${i + 1}-seed${o.baseSeed + i}`,
+    seed: o.baseSeed + i,
+    durationMs: o.durationS * 1000,
+    must: o.faults ?? (o.mode === 'short' && o.seeds === 2 ? shortSplit[i]! : all),
+    fill: !o.faults,
+    workers: 2,
+    eventsPerSecond: 12,
+  }));
+}
+
+export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosSummary; results: ScenarioResult[] }> {
+  const mode = options.mode;
+  const o = {
+    mode,
+    seeds: options.seeds ?? (mode === 'long' ? 20 : 2),
+    durationS: options.durationS ?? (mode === 'long' ? 300 : 90),
+    baseSeed: options.baseSeed ?? DEFAULT_BASE_SEED,
+    faults: options.faults,
+  };
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const log = new RunLog(path.join(chaosArtifacts, `${stamp}-${mode}`), options.quiet);
+  log.line('suite', `chaos ${mode}: ${o.seeds} seed(s) from ${o.baseSeed} × ${o.durationS} s${options.controls === false ? '' : ' + 3 negative controls'}; logs in ${log.dir}`);
+  const web = await snapshotWebBuild();
+  log.line('suite', `web build ${web.buildId} snapshotted to ${web.root}`);
+  const broker = await ChaosBroker.start();
+  log.line('suite', `own Kafka broker ${broker.brokers} (pid ${broker.pid})`);
+  const ctx = { broker, log, webRoot: web.root };
+  const results: ScenarioResult[] = [];
+  const positives: ScenarioResult[] = [];
+  const controls: { control: Control; result: ScenarioResult; caught: boolean }[] = [];
+  try {
+    if (options.positives !== false) {
+      for (const spec of positiveSpecs(o)) {
+        const r = await runScenario(spec, ctx);
+        results.push(r);
+        positives.push(r);
+        report(log, r);
+      }
+    }
+    if (options.controls !== false) {
+      // The controls run side by side (each its own database, namespace and processes); none touches the broker.
+      const rs = await Promise.all(
+        CONTROLS.map((control, i) => runScenario({ ...control.spec, label: `control-${control.variant}`, seed: o.baseSeed + 1000 + i, variant: control.variant }, ctx)),
+      );
+      rs.forEach((result, i) => {
+        const control = CONTROLS[i]!;
+        const caught = result.check !== null && !result.check.passed && control.caught(result.check);
+        controls.push({ control, result, caught });
+        results.push(result);
+        report(log, result);
+        log.line(
+          'suite',
+          `negative control ${control.variant}: ${caught ? 'CAUGHT' : 'NOT CAUGHT — the suite failed to detect a broken build'} (expected: ${control.expect}; ${result.check ? `failed criteria: ${result.check.criteria.filter((x) => !x.ok).map((x) => x.name).join('; ') || 'none'}` : `error: ${result.error?.split('\n')[0]}`})`,
+        );
+      });
+    }
+  } finally {
+    await broker.stop().catch(() => undefined);
+    web.remove();
+  }
+  const sum = (f: (r: ScenarioResult) => number) => positives.reduce((n, r) => n + f(r), 0);
+  const summary: ChaosSummary = {
+    mode,
+    seeds: positives.length,
+    acked: sum((r) => r.check?.acked ?? 0),
+    lost: sum((r) => r.check?.lost ?? 0),
+    phantoms: sum((r) => r.check?.phantoms ?? 0),
+    double_counted: sum((r) => r.check?.doubleCounted ?? 0),
+    max_drain_s: Math.round(Math.max(0, ...positives.map((r) => r.drainSeconds ?? Number.POSITIVE_INFINITY)) * 10) / 10,
+    negative_controls_caught: controls.filter((c) => c.caught).length,
+    negative_controls: controls.length,
+    passed: positives.every((r) => r.check?.passed === true) && controls.every((c) => c.caught),
+  };
+  log.line('suite', `${summary.passed ? 'PASSED' : 'FAILED'}: ${JSON.stringify(summary)}`);
+  return { summary, results };
+}
+
+function report(log: RunLog, r: ScenarioResult): void {
+  const c = r.check;
+  const head = c
+    ? `${c.passed ? 'PASS' : 'FAIL'} — generated ${c.generated}, acked ${c.acked}, lost ${c.lost}, phantoms ${c.phantoms}, double-counted ${c.doubleCounted}, stored from unacknowledged attempts ${c.indeterminateStored}, drain ${r.drainSeconds?.toFixed(1) ?? '—'} s`
+    : `ERROR — ${r.error?.split('\n')[0]}`;
+  log.line(r.spec.label, head);
+  log.line(r.spec.label, `attempts ${JSON.stringify(r.attempts)}; faults ${describeFaults(r.faults)}${r.skipped.length ? `; not injected (no time left): ${r.skipped.join(' ')}` : ''}; wall ${r.wallSeconds.toFixed(0)} s`);
+  for (const f of r.faults) log.line(r.spec.label, `  ${f.kind}: ${f.detail}`);
+  for (const x of c?.criteria ?? []) log.line(r.spec.label, `  ${x.ok ? 'ok  ' : 'FAIL'} ${x.name}: ${x.detail}`);
+  for (const n of r.notes) log.line(r.spec.label, `  note: ${n}`);
+  for (const x of r.unexpectedExits) log.line(r.spec.label, `  process exited by itself: ${x.process} (code ${x.exit.code}, signal ${x.exit.signal}): ${x.lastLines.slice(-3).join(' | ')}`);
+}
+
+/** The line `npm run test:chaos` ends with. */
+export function jsonLine(s: ChaosSummary): string {
+  return JSON.stringify({
+    chaos: s.mode,
+    seeds: s.seeds,
+    acked: s.acked,
+    lost: s.lost,
+    phantoms: s.phantoms,
+    double_counted: s.double_counted,
+    max_drain_s: s.max_drain_s,
+    negative_controls_caught: s.negative_controls_caught,
+    negative_controls: s.negative_controls,
+    passed: s.passed,
+  });
+}
