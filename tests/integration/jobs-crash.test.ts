@@ -288,6 +288,54 @@ describe.concurrent('a worker killed -9 at a crash point, then restarted', () =>
   });
 });
 
+describe.concurrent('a failed COMMIT', () => {
+  // workers/runtime.ts records a batch's checkpoint as committed (committedState.set) inside the
+  // transaction callback, before COMMIT. When COMMIT itself fails (here a deferred constraint
+  // trigger raises at commit time, as a terminated backend or a commit-time constraint would),
+  // the catch block "restores" that uncommitted checkpoint, kafkajs redelivers the batch, and its
+  // events, no longer in event_ids (rolled back), are added a second time to operator state that
+  // already holds them.
+  it('is retried without double counting: rollups and sessions still equal the ground truth', { timeout: 110_000 }, async ({ expect }) => {
+    const db = await freshDatabase('crash_commit_fails');
+    const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'jobs-crash-checker' });
+    pool.on('error', () => undefined);
+    const s: Scenario = { point: 'mid-tx', db, pool, namespace: `crash${randomBytes(3).toString('hex')}.`, sites: [], deliveries: [], workers: [], verified: false };
+    scenarios.set('commit-fails', s);
+    s.sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
+    await pool.query('UPDATE sites SET session_gap_minutes = 1 WHERE id = ANY($1::uuid[])', [s.sites]);
+    await createPipelineTopics(bus, s.namespace, 3);
+    const topic = pipelineTopics(s.namespace).events;
+    const arrival = traffic(1200, s.sites);
+    const half = Math.floor(arrival.length / 2);
+    const worker = spawnWorker({ name: 'commit-fails', jobs: ['rollups', 'sessions'], env: workerEnv(s), logFile: path.join(logDir, 'jobs-crash-commit-fails.log') });
+    s.workers.push(worker);
+    await worker.waitForLine(/job sessions running/, 30_000);
+    s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(0, half))));
+    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'first half applied');
+
+    // The next rollups batch fails at COMMIT, once (a sequence: its value survives the rollback).
+    await pool.query(`
+      CREATE SEQUENCE test_commit_failures;
+      CREATE FUNCTION test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('test_commit_failures') = 1 THEN RAISE EXCEPTION 'injected failure at COMMIT'; END IF;
+        RETURN NULL;
+      END $$;
+      CREATE CONSTRAINT TRIGGER test_fail_commit AFTER UPDATE ON consumer_progress DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW WHEN (NEW.job = 'rollups' AND NEW.next_offset <> OLD.next_offset) EXECUTE FUNCTION test_fail_commit();
+    `);
+    s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(half))));
+    s.deliveries.push(...(await produceEvents(bus, topic, clockEvents(arrival[0]!, s.sites[0]!, 3))));
+    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'second half applied');
+    expect(worker.lines.some((l) => l.includes('will be retried: injected failure at COMMIT')), 'the injected failure happened').toBe(true);
+
+    const all = s.deliveries.map((d) => d.event);
+    expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
+    expect(await rollupDifferences(pool, all, s.sites)).toEqual([]);
+    expect(await sessionDifferences(pool, all, s.sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
+  });
+});
+
 describe('the ground-truth checker', () => {
   it('reports a corrupted minute row, a double-counted partition row, a double-applied hour delta and a missing event id (negative control)', async () => {
     const s = [...scenarios.values()].find((x) => x.verified);
