@@ -8,6 +8,7 @@ import type { Condition } from './rules';
 // minute is rewritten after every batch, so this sees traffic within a second or two of collect).
 // Minute buckets: a window of W minutes is the W most recent buckets, the open one included —
 // except for drops, which use complete minutes only (a minute that just began would look like one).
+// An unknown country is not a driver worth naming.
 
 const MINUTE = 60_000;
 const WEEK = 7 * 24 * 60 * MINUTE;
@@ -66,7 +67,7 @@ export async function observe(q: Q, siteId: string, c: Exclude<Condition, { type
       const base = c.baseline === 'week' ? await sums(q, siteId, start - WEEK, end - WEEK, dims) : await sums(q, siteId, start - c.trailingWindows * W, start, dims);
       const scale = c.baseline === 'week' ? 1 : 1 / c.trailingWindows;
       const dir = c.direction === 'spike' ? 'up' : 'down';
-      const drivers: Driver[] = (['page', 'referrer', 'country'] as const).flatMap((d) => topDrivers(byValue(cur, d), byValue(base, d), d, dir, scale).slice(0, 1));
+      const drivers: Driver[] = (['page', 'referrer', 'country'] as const).flatMap((d) => topDrivers(byValue(cur, d), byValue(base, d), d, dir, scale).filter((x) => x.value !== '(unknown)').slice(0, 1));
       return { value: total(cur).pageviews, baseline: Math.round(total(base).pageviews * scale * 10) / 10, drivers };
     }
   }
