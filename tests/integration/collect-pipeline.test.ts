@@ -228,7 +228,7 @@ describe('visitor id salts', () => {
     const evening = Date.UTC(2026, 10, 21, 23, 50);
     const idBefore = await identify(p, { ...who, now: evening });
     // The visitor was active at 23:50 (the workers store events; here we insert the row they would).
-    await p.query('INSERT INTO events (event_id, site_id, visitor_id, name, url, ts) VALUES ($1, $2, $3, $4, $5, $6)', [
+    await p.query("INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record) VALUES ($1, $2, $3, $4, $5, $6, '{}')", [
       randomUUID(),
       siteId,
       idBefore,

@@ -112,7 +112,10 @@ describe('collect endpoint while the bus is down', () => {
   const count = async () => {
     const c = new pg.Client({ connectionString: stack.db.url });
     await c.connect();
-    const r = await c.query<{ n: number }>('SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups_minute WHERE site_id = $1', [stack.site.id]);
+    const r = await c.query<{ n: number }>(
+      "SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = ''",
+      [stack.site.id],
+    );
     const e = await c.query<{ event_id: string }>('SELECT event_id FROM events WHERE site_id = $1', [stack.site.id]);
     await c.end();
     return { pageviews: r.rows[0]!.n, ids: e.rows.map((x) => x.event_id) };
