@@ -28,7 +28,9 @@ import { summariseProfile, type ProfileWindow } from './support/profile-summary'
 import { benchServices, freshBenchDatabase } from './support/services';
 import { SITE_HOST } from './support/traffic';
 
-type Target = 'route' | 'bare';
+// route: Next.js route handler (COLLECT_VIA=next); edge: the same web process answering before Next.js
+// (COLLECT_VIA=edge, the default in production); bare: a bare node:http server with the same ingest().
+type Target = 'route' | 'bare' | 'edge';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,7 +49,7 @@ const PROFILE = process.argv.includes('--profile');
 const ONLY = ((): Target | undefined => {
   const i = process.argv.indexOf('--only');
   const v = i >= 0 ? process.argv[i + 1] : undefined;
-  if (v !== undefined && v !== 'route' && v !== 'bare') throw new Error('--only needs route or bare');
+  if (v !== undefined && v !== 'route' && v !== 'bare' && v !== 'edge') throw new Error('--only needs route, edge or bare');
   return v;
 })();
 const PREVIOUS_SALT = process.argv.includes('--previous-salt');
@@ -168,8 +170,9 @@ async function startServer(target: Target, setup: Setup, round: number): Promise
     TRUSTED_PROXY_HEADER: 'x-forwarded-for',
     TRUSTED_COUNTRY_HEADER: undefined,
     GEOIP_DATABASE: undefined,
+    COLLECT_VIA: target === 'route' ? 'next' : 'edge',
   });
-  const script = target === 'route' ? 'server/index.ts' : 'bench/support/bare-collect-server.ts';
+  const script = target === 'bare' ? 'bench/support/bare-collect-server.ts' : 'server/index.ts';
   const prof = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(outDir, `${target}-${round}-profile`)] : [];
   const child = spawnNode(target, [...prof, '--import', 'tsx', script], {
     env: serverEnv,
@@ -212,7 +215,7 @@ async function measure(target: Target, setup: Setup, bus: KafkaBus, round: numbe
     await smokeTest(server.url, setup, bus, topic);
     const topicBefore = await eventsOnTopic(bus, topic);
     const ledgerBefore = await ledgerTotals(setup.dbUrl, setup.siteId);
-    const options: LoadOptions = { url: `${server.url}/api/collect`, siteKey: setup.siteKey, concurrency: CONCURRENCY, warmupS: WARMUP_S, durationS: DURATION_S, seed: round * 7 + (target === 'route' ? 1 : 2) };
+    const options: LoadOptions = { url: `${server.url}/api/collect`, siteKey: setup.siteKey, concurrency: CONCURRENCY, warmupS: WARMUP_S, durationS: DURATION_S, seed: round * 7 + (target === 'route' ? 1 : target === 'bare' ? 2 : 3) };
     console.log(`[${target}] load: ${CONCURRENCY} keep-alive connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured${pin ? `, generator on core ${pin.load}` : ''}`);
     const load = spawnNode('load', ['--import', 'tsx', 'bench/support/load-generator.ts', JSON.stringify(options)], {
       env: childEnv({ NODE_ENV: 'production' }),
@@ -295,7 +298,7 @@ async function main(): Promise<void> {
     const results: Measurement[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
       // Alternate the order between rounds so neither target always runs on a warmer machine.
-      const order: Target[] = r % 2 ? ['route', 'bare'] : ['bare', 'route'];
+      const order: Target[] = r % 2 ? ['route', 'bare', 'edge'] : ['edge', 'bare', 'route'];
       for (const t of order) if (!ONLY || ONLY === t) results.push(await measure(t, setup, bus, r, services.kafkaPid));
     }
 
@@ -303,12 +306,15 @@ async function main(): Promise<void> {
     const route = median(of('route').map((m) => m.eventsPerSec));
     const bare = median(of('bare').map((m) => m.eventsPerSec));
     const routeP99 = median(of('route').map((m) => m.load.latencyMs.p99));
+    const edge = median(of('edge').map((m) => m.eventsPerSec));
+    const edgeP99 = median(of('edge').map((m) => m.load.latencyMs.p99));
     const bareP99 = median(of('bare').map((m) => m.load.latencyMs.p99));
     const ratio = route / bare;
     console.log('');
     if (ROUNDS > 1) console.log(`[bench] medians over ${ROUNDS} rounds`);
     console.log(`[bench] route ${round1(route)} events/s vs bare ${round1(bare)} events/s: ratio ${round3(ratio)} (goal ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'MISSED'})`);
     console.log(`[bench] route into Kafka: ${round1(route)} accepted events/s (goal ≥ 3,000: ${route >= 3000 ? 'met' : 'MISSED'}); p99 route ${routeP99} ms, bare ${bareP99} ms`);
+    console.log(`[bench] edge (production path, COLLECT_VIA=edge) ${round1(edge)} events/s: ${round3(edge / bare)} of bare, ${round3(edge / route)}× the Next.js route; p99 ${edgeP99} ms (goal ≥ 3,000/s: ${edge >= 3000 ? 'met' : 'MISSED'})`);
     console.log(
       `[bench] server CPU per event: route ${round3(median(of('route').map((m) => m.serverCpuMsPerEvent)))} ms, bare ${round3(median(of('bare').map((m) => m.serverCpuMsPerEvent)))} ms`,
     );
@@ -326,6 +332,9 @@ async function main(): Promise<void> {
         route_vs_bare_ratio: round3(ratio),
         route_p99_ms: routeP99,
         bare_p99_ms: bareP99,
+        edge_events_per_sec: round1(edge),
+        edge_vs_bare_ratio: round3(edge / bare),
+        edge_p99_ms: edgeP99,
         route_cpu_ms_per_event: round3(median(of('route').map((m) => m.serverCpuMsPerEvent))),
         bare_cpu_ms_per_event: round3(median(of('bare').map((m) => m.serverCpuMsPerEvent))),
         concurrency: CONCURRENCY,

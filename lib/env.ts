@@ -36,6 +36,8 @@ const schema = z.object({
   EVENTS_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
   /** How long the collect endpoint waits for the bus before answering 503 + Retry-After. */
   COLLECT_DEADLINE_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
+  /** Who answers /api/collect in the web process: plain node:http before Next.js (edge, fast) or the Next.js route handler. */
+  COLLECT_VIA: z.enum(['edge', 'next']).default('edge'),
   /** Header carrying the client IP set by a proxy you trust (e.g. x-forwarded-for). Unset: use the socket address. */
   TRUSTED_PROXY_HEADER: z.string().toLowerCase().optional(),
   /** Header with the visitor's ISO country code set by a CDN you trust (e.g. cf-ipcountry). */

@@ -4,6 +4,7 @@ import next from 'next';
 import { Server } from 'socket.io';
 import { createBus } from '@/lib/bus';
 import { CLIENT_IP_HEADER, resolveClientIp } from '@/lib/collect/client-ip';
+import { handleCollect, isCollectPath } from '@/lib/collect/node-handler';
 import { closeDb } from '@/lib/db/client';
 import { env, publicUrl } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
@@ -20,7 +21,10 @@ async function main(): Promise<void> {
 
   const server = createServer((req, res) => {
     // Resolved here, once, from the connection or the trusted proxy header; any client-sent value is overwritten.
-    req.headers[CLIENT_IP_HEADER] = resolveClientIp(req.headers, req.socket.remoteAddress, e.TRUSTED_PROXY_HEADER);
+    const ip = resolveClientIp(req.headers, req.socket.remoteAddress, e.TRUSTED_PROXY_HEADER);
+    // The hot path skips Next.js' request machinery (see lib/collect/node-handler.ts).
+    if (e.COLLECT_VIA === 'edge' && isCollectPath(req.url)) return void handleCollect(req, res, ip);
+    req.headers[CLIENT_IP_HEADER] = ip;
     void handle(req, res);
   });
   const io = new Server(server, { serveClient: false });
