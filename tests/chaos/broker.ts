@@ -61,7 +61,6 @@ export class ChaosBroker {
     this.pid = undefined;
     this.paused = false;
     for (let i = 0; i < 100 && ((await portOpen(this.port)) || (await portOpen(this.port + 1))); i++) await sleep(100);
-    void pid;
   }
 
   /** Start again on the same data (after kill9). */
@@ -84,9 +83,11 @@ export class ChaosBroker {
   }
 
   /** Running and not frozen. */
-  async heal(): Promise<void> {
+  async heal(): Promise<boolean> {
+    const changed = this.paused || !this.alive;
     if (this.paused) this.resume();
     if (!this.alive) await this.restart();
+    return changed;
   }
 
   async stop(): Promise<void> {

@@ -90,15 +90,23 @@ export class ChaosCluster {
     c.pool = new pg.Pool({ connectionString: db.url, max: 6, application_name: 'chaos-checker' });
     c.pool.on('error', () => undefined); // F6 terminates our idle connections too
     await c.seed();
-    const bus = new KafkaBus([opts.broker.brokers], 'chaos-setup');
-    try {
-      await bus.createTopics([
-        { name: c.eventsTopic, partitions: PARTITIONS },
-        { name: `${c.namespace}live`, partitions: 1 },
-        { name: `${c.namespace}late`, partitions: 1 },
-      ]);
-    } finally {
-      await bus.close();
+    // A broker that just started (or restarted) may still answer "does not host this topic-partition".
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const bus = new KafkaBus([opts.broker.brokers], 'chaos-setup');
+      try {
+        await bus.createTopics([
+          { name: c.eventsTopic, partitions: PARTITIONS },
+          { name: `${c.namespace}live`, partitions: 1 },
+          { name: `${c.namespace}late`, partitions: 1 },
+        ]);
+        if ((await bus.topicOffsets(c.eventsTopic)).length === PARTITIONS) break;
+      } catch (e) {
+        if (Date.now() > until) throw e;
+      } finally {
+        await bus.close();
+      }
+      await sleep(1000);
     }
     await c.startWeb();
     await Promise.all(Array.from({ length: opts.workers }, () => c.startWorker()));
@@ -221,14 +229,18 @@ export class ChaosCluster {
   }
 
   /** Every process running and unfrozen, the normal worker count back at the baseline, no crash-flagged worker left. */
-  async heal(): Promise<void> {
-    for (const w of this.workers.values()) if (w.proc.frozen) w.proc.signal('SIGCONT');
-    if (this.web?.frozen) this.web.signal('SIGCONT');
-    for (const w of [...this.workers.values()]) if (w.crash) await w.proc.stop(10_000);
-    if (!this.web?.alive) await this.startWeb();
+  async heal(): Promise<boolean> {
+    let changed = false;
+    for (const w of this.workers.values()) if (w.proc.frozen) (w.proc.signal('SIGCONT'), (changed = true));
+    if (this.web?.frozen) (this.web.signal('SIGCONT'), (changed = true));
+    for (const w of [...this.workers.values()]) if (w.crash) (await w.proc.stop(10_000), (changed = true));
+    if (!this.web?.alive) (await this.startWeb(), (changed = true));
+    // Give a supervisor restart that is already scheduled its moment before counting.
+    await sleep(1500);
     const normal = this.normalWorkers();
-    for (let i = normal.length; i < this.baselineWorkers; i++) await this.startWorker();
-    for (const w of normal.slice(this.baselineWorkers)) await w.proc.stop();
+    for (let i = normal.length; i < this.baselineWorkers; i++) (await this.startWorker(), (changed = true));
+    for (const w of normal.slice(this.baselineWorkers)) (await w.proc.stop(), (changed = true));
+    return changed;
   }
 
   async close(keepDatabase = false): Promise<void> {

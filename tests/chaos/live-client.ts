@@ -6,16 +6,17 @@ import { sleep } from './util';
 // A dashboard's live connection, as the browser makes it: Socket.IO with the next-auth session
 // cookie, `join` per site. Stays connected through the whole scenario (the web process is killed
 // and restarted under it; socket.io reconnects and re-joins), and records every pushed snapshot
-// and every push for a site it was not allowed to join (tenant isolation).
+// and every push for a site outside its own team's (tenant isolation).
 
 type JoinAck = { ok: boolean; snapshot?: LiveSnapshot };
 
 export class LiveClient {
   private socket?: Socket;
   private cookie = '';
-  readonly allowed = new Set<string>();
   readonly pushes = new Map<string, number>();
-  readonly foreignPushes: string[] = [];
+  /** Pushes for sites that are not this user's team's, by site. */
+  readonly foreignPushes = new Map<string, number>();
+  private ownSites = new Set<string>();
   reconnects = 0;
 
   constructor(
@@ -25,7 +26,9 @@ export class LiveClient {
     readonly label: string,
   ) {}
 
+  /** Connects and joins `sites` (the user's own team's) on every (re)connect. */
   async connect(sites: string[]): Promise<void> {
+    this.ownSites = new Set(sites);
     this.cookie = `next-auth.session-token=${await encode({ token: { uid: this.userId, sv: 0 }, secret: this.secret })}`;
     const socket = io(this.url(), {
       transports: ['websocket'],
@@ -40,7 +43,7 @@ export class LiveClient {
       for (const s of sites) void this.join(s).catch(() => undefined);
     });
     socket.on('live', (snap: LiveSnapshot) => {
-      if (!this.allowed.has(snap.siteId)) this.foreignPushes.push(snap.siteId);
+      if (!this.ownSites.has(snap.siteId)) this.foreignPushes.set(snap.siteId, (this.foreignPushes.get(snap.siteId) ?? 0) + 1);
       this.pushes.set(snap.siteId, (this.pushes.get(snap.siteId) ?? 0) + 1);
     });
     await this.connected(30_000);
@@ -55,9 +58,7 @@ export class LiveClient {
   }
 
   async join(siteId: string): Promise<JoinAck> {
-    const ack = (await this.socket!.timeout(10_000).emitWithAck('join', siteId)) as JoinAck;
-    if (ack.ok) this.allowed.add(siteId);
-    return ack;
+    return (await this.socket!.timeout(20_000).emitWithAck('join', siteId)) as JoinAck;
   }
 
   /** Drops the connection, connects again and returns the snapshot `join` answers with. */

@@ -272,9 +272,10 @@ export class Nemesis {
   }
 
   /** Everything back: broker up and thawed, every process running and thawed, the baseline worker count. */
-  async heal(): Promise<void> {
-    await this.broker.heal();
-    await this.cluster.heal();
+  /** Returns whether anything was still broken. */
+  async heal(): Promise<boolean> {
+    const broker = await this.broker.heal();
+    return (await this.cluster.heal()) || broker;
   }
 
   async close(): Promise<void> {

@@ -84,14 +84,14 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
 
     // Heal, stop new traffic, let every send be acknowledged, then drain.
     generator.stopNew();
-    await nemesis.heal();
-    const healedAt = Date.now();
-    const lastFault = Math.max(nemesis.lastFaultEnd, healedAt);
-    log.line(scope, `healed; ${generator.events.size} events generated, waiting for acknowledgements and lag 0`);
+    const healed = await nemesis.heal();
+    // Drain time counts from the end of the last fault — or from now, if healing had to fix something.
+    const lastFault = healed ? Date.now() : nemesis.lastFaultEnd || Date.now();
+    log.line(scope, `${healed ? 'healed' : 'nothing left to heal'}; ${generator.events.size} events generated, waiting for acknowledgements and lag 0`);
     const settled = await generator.settle(DRAIN_LIMIT_S * 1000);
     if (!settled) log.line(scope, `${generator.unacked.length} events still unacknowledged after ${DRAIN_LIMIT_S} s`);
     result.drainSeconds = await waitForLagZero(c, lastFault, (DRAIN_LIMIT_S + 60) * 1000);
-    log.line(scope, result.drainSeconds === null ? 'lag did not reach 0' : `lag 0 ${result.drainSeconds.toFixed(1)} s after the last fault healed`);
+    log.line(scope, result.drainSeconds === null ? 'lag did not reach 0' : `lag 0 ${result.drainSeconds.toFixed(1)} s after the last fault${healed ? ' (healed at the end)' : ''}`);
     await sleep(1500);
 
     let live: LiveObservation | null = null;
@@ -104,7 +104,7 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
       ] as const) {
         snapshots.push({ client: client.label, siteId: site.id, snapshot: await client.snapshotAfterReconnect(site.id) });
       }
-      for (const cl of clients) for (const s of cl.foreignPushes) isolationViolations.push(`${cl.label} received a push for ${s}`);
+      for (const cl of clients) for (const [s, n] of cl.foreignPushes) isolationViolations.push(`${cl.label} received ${n} push(es) for another tenant's site ${s}`);
       live = { snapshots, isolationViolations, pushes: clients.reduce((n, cl) => n + [...cl.pushes.values()].reduce((a, b) => a + b, 0), 0) };
     } catch (e) {
       live = { snapshots: [], isolationViolations: [...isolationViolations, `live check failed: ${(e as Error).message}`], pushes: 0 };
