@@ -24,6 +24,7 @@ beforeAll(async () => {
   database = await freshDatabase('accounts');
   setEnv({ DATABASE_URL: database.url, AUTH_SECRET: 'x'.repeat(40) });
   raw = new pg.Pool({ connectionString: database.url });
+  raw.on('error', () => undefined);
 });
 afterAll(async () => {
   await closeDb();
