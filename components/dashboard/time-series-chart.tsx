@@ -45,8 +45,8 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
   // Phones label every `narrow`-th point, wider screens every `wide`-th; the last point always.
   const tick = (i: number): string | null => {
     if (i === n - 1) return '';
-    const onPhone = i % narrow === 0 && n - 1 - i >= narrow / 2;
-    const onWide = i % wide === 0 && n - 1 - i >= wide / 2;
+    const onPhone = i % narrow === 0 && n - 1 - i >= narrow;
+    const onWide = i % wide === 0 && n - 1 - i >= wide * 0.6;
     if (onPhone && onWide) return '';
     if (onPhone) return 'sm:hidden';
     if (onWide) return 'hidden sm:inline';
