@@ -168,9 +168,11 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
           nextOffset,
           result.state === undefined ? null : JSON.stringify(result.state),
         ]);
-        committedState.set(batch.partition, result.state ?? null);
         return result;
       });
+      // Only now is the checkpoint committed: recording it inside the callback would let a failed
+      // COMMIT restore state the database never got, and the retried batch would count twice.
+      if (outcome) committedState.set(batch.partition, outcome.state ?? null);
     } catch (e) {
       // Memory ran ahead of the database: put the partition back to its last checkpoint.
       job.restore(batch.partition, committedState.get(batch.partition) ?? null);
@@ -202,9 +204,9 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
                   partition,
                   result.state === undefined ? null : JSON.stringify(result.state),
                 ]);
-                committedState.set(partition, result.state ?? null);
                 return result;
               });
+              if (outcome) committedState.set(partition, outcome.state ?? null);
             } catch (e) {
               job.restore(partition, committedState.get(partition) ?? null);
               console.error(`[${job.name}] tick on partition ${partition} failed: ${(e as Error).message}`);
