@@ -336,6 +336,58 @@ describe.concurrent('a failed COMMIT', () => {
   });
 });
 
+describe.concurrent('a restart with --from earliest', () => {
+  // `--from earliest` (workers/cli.ts, start modes) discards the partitions' stored positions and
+  // checkpoint state (workers/runtime.ts onAssigned: DELETE FROM consumer_progress, restore(null))
+  // and re-reads the topic. Every re-read event is already in event_ids, so claimEventIds returns
+  // nothing and the fresh operators stay empty; the next events for a window still open then make
+  // the rollups job *replace* that window's minute rows (workers/rollups/rollup-sink.ts) with the
+  // new events alone, and the hour/day rows get the negative difference: counts already committed
+  // are lost. A re-read of the same events should leave the totals as they were.
+  it('keeps what was already counted: rollups still equal the ground truth after more events arrive', { timeout: 110_000 }, async ({ expect }) => {
+    const db = await freshDatabase('crash_from_earliest');
+    const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'jobs-crash-checker' });
+    pool.on('error', () => undefined);
+    const s: Scenario = { point: 'mid-tx', db, pool, namespace: `crash${randomBytes(3).toString('hex')}.`, sites: [], deliveries: [], workers: [], verified: false };
+    scenarios.set('from-earliest', s);
+    s.sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
+    await installBatchLog(pool);
+    await createPipelineTopics(bus, s.namespace, 3);
+    const topic = pipelineTopics(s.namespace).events;
+    const arrival = traffic(1300, s.sites);
+    const half = Math.floor(arrival.length / 2);
+    const first = spawnWorker({ name: 'from-earliest-1', jobs: ['rollups', 'sessions'], env: workerEnv(s), logFile: path.join(logDir, 'jobs-crash-from-earliest-1.log') });
+    s.workers.push(first);
+    await first.waitForLine(/job sessions running/, 30_000);
+    s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(0, half))));
+    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'first half applied');
+    const all1 = s.deliveries.map((d) => d.event);
+    expect(await rollupDifferences(pool, all1, s.sites)).toEqual([]);
+    await first.stop();
+
+    const second = spawnWorker({ name: 'from-earliest-2', jobs: ['rollups', 'sessions', '--from', 'earliest'], env: workerEnv(s), logFile: path.join(logDir, 'jobs-crash-from-earliest-2.log') });
+    s.workers.push(second);
+    await second.waitForLine(/job sessions running \(bus: kafka, from: earliest\)/, 30_000);
+    // The re-read alone changes nothing…
+    const highs = await bus.topicOffsets(topic);
+    await eventually(
+      async () => {
+        const reread = (await loggedBatches(pool)).filter((b) => b.app === second.name);
+        return STREAM_JOBS.every((job) => highs.every((h) => reread.some((b) => b.job === job && b.partition === h.partition && b.to === BigInt(h.high))));
+      },
+      60_000,
+      'both jobs re-read every partition from the start',
+    );
+    expect(await rollupDifferences(pool, all1, s.sites), 'after re-reading the same events').toEqual([]);
+    // …but the second half, in the same (still open) minutes, must add to the totals.
+    s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(half))));
+    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'second half applied');
+    const all = s.deliveries.map((d) => d.event);
+    expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
+    expect(await rollupDifferences(pool, all, s.sites)).toEqual([]);
+  });
+});
+
 describe('the ground-truth checker', () => {
   it('reports a corrupted minute row, a double-counted partition row, a double-applied hour delta and a missing event id (negative control)', async () => {
     const s = [...scenarios.values()].find((x) => x.verified);
