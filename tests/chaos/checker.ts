@@ -37,7 +37,9 @@ export interface CheckResult {
   generated: number;
   acked: number;
   unacked: number;
-  indeterminateStored: number;
+  /** Stored records produced by attempts the client never saw acknowledged: indeterminate ones, and 503s whose send landed after the deadline. */
+  storedFromIndeterminate: number;
+  storedFromFailed: number;
   lost: number;
   phantoms: number;
   doubleCounted: number;
@@ -100,21 +102,23 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   // 2. no phantoms: every stored id generated, every stored record produced by a logged attempt
   const phantomIds = [...byId.keys(), ...STREAM_JOBS.flatMap((j) => [...seen.get(j)!])].filter((id) => !events.has(id));
   const unmatched: string[] = [];
-  let indeterminateStored = 0;
+  let storedFromIndeterminate = 0;
+  let storedFromFailed = 0;
   for (const [id, rows] of byId) {
     const e = events.get(id);
     if (!e) continue;
     for (const r of rows) {
       const a = producingAttempt(e, r);
       if (!a) unmatched.push(`${id} (site ${r.site_id === e.site.id ? 'ok' : 'WRONG'}, name ${r.name}, ts ${r.ts.toISOString()}, received ${r.received_at.toISOString()})`);
-      else if (a.outcome === 'indeterminate' || a.outcome === 'failed') indeterminateStored++;
+      else if (a.outcome === 'indeterminate') storedFromIndeterminate++;
+      else if (a.outcome === 'failed') storedFromFailed++;
     }
   }
   const phantoms = new Set(phantomIds).size + unmatched.length;
   add(
     'no phantoms',
     phantoms === 0,
-    phantoms ? `never generated: ${sample([...new Set(phantomIds)])}; no matching attempt: ${sample(unmatched)}` : `every stored record traces to a logged attempt (${indeterminateStored} from attempts that were not acknowledged)`,
+    phantoms ? `never generated: ${sample([...new Set(phantomIds)])}; no matching attempt: ${sample(unmatched)}` : `every stored record traces to a logged attempt (${storedFromIndeterminate} from indeterminate attempts, ${storedFromFailed} from attempts answered 503)`,
   );
 
   // 3. nothing double-counted: one archive row per id, and per-site, per-minute totals equal the truth
@@ -240,7 +244,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     generated: events.size,
     acked: acked.length,
     unacked: unacked.length,
-    indeterminateStored,
+    storedFromIndeterminate,
+    storedFromFailed,
     lost: lostIds.length + deficit,
     phantoms,
     doubleCounted: dupRows + excess,

@@ -66,7 +66,8 @@ export class Generator {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 24 });
   private readonly log: WriteStream;
   private readonly pending = new Set<Promise<void>>();
-  private inFlight = 0;
+  /** HTTP requests currently in flight. */
+  inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private timer?: NodeJS.Timeout;
   private abandoned = false;

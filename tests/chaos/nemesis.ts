@@ -51,7 +51,6 @@ export interface FaultOptions {
 export class Nemesis {
   readonly faults: FaultRecord[] = [];
   readonly poison: PoisonRecord[] = [];
-  readonly skipped: FaultKind[] = [];
   private readonly bus: KafkaBus;
 
   constructor(
@@ -69,24 +68,26 @@ export class Nemesis {
     return Math.max(0, ...this.faults.map((f) => f.end));
   }
 
-  /** Injects `must` (in a seeded order), then, with `fill`, seeded extra faults until the deadline. */
+  /**
+   * Injects every fault of `must` in a seeded order — even past the deadline, so a run always covers
+   * its list — then, with `fill`, seeded extra faults while one still fits before the deadline.
+   */
   async run(deadline: number, must: FaultKind[], fill: boolean, options: FaultOptions = {}): Promise<void> {
     const queue = this.random.shuffle(must);
-    await sleep(this.random.int(4000, 7000));
-    while (Date.now() < deadline) {
-      let kind = queue.shift();
-      if (!kind && fill) kind = this.random.pick(['F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F6', 'F7', 'F8', 'F8', 'F9', 'F9'] as const);
-      if (!kind) break;
+    await sleep(this.random.int(3000, 6000));
+    for (const kind of queue) {
+      await this.inject(kind, options);
+      await sleep(this.random.int(1500, 4000));
+    }
+    while (fill) {
+      const kind = this.random.pick(['F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F6', 'F7', 'F8', 'F8', 'F9', 'F9'] as const);
       if (Date.now() + COST_MS[kind] > deadline) {
-        if (must.includes(kind)) this.skipped.push(kind);
-        if (queue.length === 0 && !fill) break;
-        if (queue.length === 0) await sleep(1000);
+        if (deadline - Date.now() < COST_MS.F6) break;
         continue;
       }
       await this.inject(kind, options);
       await sleep(this.random.int(2000, 6000));
     }
-    this.skipped.push(...queue);
   }
 
   async inject(kind: FaultKind, options: FaultOptions = {}): Promise<void> {
@@ -173,11 +174,19 @@ export class Nemesis {
     let how = 'between batches';
     if (midTransaction) {
       const trap = await this.cluster.pool.connect();
+      const dam = await this.cluster.pool.connect();
       try {
         await trap.query('BEGIN');
         await trap.query('LOCK TABLE ingestion_ledger IN SHARE MODE');
+        // Hold the rollups batches back for a moment (they wait to archive), so the batch that
+        // carries the poison record also carries the events that arrived meanwhile.
+        await dam.query('BEGIN');
+        await dam.query('LOCK TABLE events IN SHARE MODE');
+        await sleep(1500);
         const p = await this.producePoison();
-        const until = Date.now() + 20_000;
+        await sleep(300);
+        await dam.query('ROLLBACK');
+        const until = Date.now() + 12_000;
         while (!victim && Date.now() < until) {
           // Polled on another connection: within one transaction pg_stat_activity is a frozen snapshot.
           const r = await this.cluster.pool.query<{ application_name: string }>(
@@ -191,6 +200,8 @@ export class Nemesis {
           } else await sleep(50);
         }
       } finally {
+        await dam.query('ROLLBACK').catch(() => undefined);
+        dam.release();
         await trap.query('ROLLBACK').catch(() => undefined);
         trap.release();
       }
@@ -237,14 +248,30 @@ export class Nemesis {
     return `terminated ${counts.join(' + ')} backends`;
   }
 
-  /** F7: kill -9 the web process (in-flight collect requests become indeterminate), start it again. */
+  /**
+   * F7: kill -9 the web process with requests in flight, start it again. Half the time (seeded) the
+   * kill aims at the window between the bus's acknowledgement and the HTTP response: the broker is
+   * frozen for a moment so requests pile up awaiting their acknowledgement, thawed, and the web
+   * process killed within 0–60 ms, while it is answering them.
+   */
   private async killWeb(): Promise<string> {
     const web = this.cluster.web;
     if (!web?.alive) return 'web process was not running';
+    let how: string;
+    if (this.random.chance(0.5) && this.broker.alive && !this.broker.paused) {
+      this.broker.pause();
+      await sleep(700);
+      this.broker.resume();
+      await sleep(this.random.int(0, 60));
+      how = `right after the broker thawed from a 0.7 s freeze (${this.gen.inFlight} requests in flight)`;
+    } else {
+      for (let i = 0; i < 100 && this.gen.inFlight === 0; i++) await sleep(20);
+      how = `with ${this.gen.inFlight} request(s) in flight`;
+    }
     await web.kill9();
     const t = Date.now();
     await this.cluster.startWeb();
-    return `${web.name} killed; restarted in ${((Date.now() - t) / 1000).toFixed(1)} s`;
+    return `${web.name} killed ${how}; restarted in ${((Date.now() - t) / 1000).toFixed(1)} s`;
   }
 
   /** F9: a record no job can read, produced straight to the events topic (retried until the broker takes it). */

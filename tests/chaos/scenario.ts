@@ -31,7 +31,6 @@ export interface ScenarioResult {
   check: CheckResult | null;
   error?: string;
   faults: FaultRecord[];
-  skipped: FaultKind[];
   unexpectedExits: UnexpectedExit[];
   drainSeconds: number | null;
   poison: number;
@@ -56,7 +55,7 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
   let generator: Generator | undefined;
   let nemesis: Nemesis | undefined;
   const clients: LiveClient[] = [];
-  const result: ScenarioResult = { spec, check: null, faults: [], skipped: [], unexpectedExits: [], drainSeconds: null, poison: 0, attempts: {}, wallSeconds: 0, notes: [] };
+  const result: ScenarioResult = { spec, check: null, faults: [], unexpectedExits: [], drainSeconds: null, poison: 0, attempts: {}, wallSeconds: 0, notes: [] };
 
   try {
     await broker.heal();
@@ -122,7 +121,6 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
     }
     if (nemesis) {
       result.faults = nemesis.faults;
-      result.skipped = nemesis.skipped;
       result.poison = nemesis.poison.length;
       await nemesis.close();
     }

@@ -161,10 +161,10 @@ export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosS
 function report(log: RunLog, r: ScenarioResult): void {
   const c = r.check;
   const head = c
-    ? `${c.passed ? 'PASS' : 'FAIL'} — generated ${c.generated}, acked ${c.acked}, lost ${c.lost}, phantoms ${c.phantoms}, double-counted ${c.doubleCounted}, stored from unacknowledged attempts ${c.indeterminateStored}, drain ${r.drainSeconds?.toFixed(1) ?? '—'} s`
+    ? `${c.passed ? 'PASS' : 'FAIL'} — generated ${c.generated}, acked ${c.acked}, lost ${c.lost}, phantoms ${c.phantoms}, double-counted ${c.doubleCounted}, stored from indeterminate/503 attempts ${c.storedFromIndeterminate}/${c.storedFromFailed}, drain ${r.drainSeconds?.toFixed(1) ?? '—'} s`
     : `ERROR — ${r.error?.split('\n')[0]}`;
   log.line(r.spec.label, head);
-  log.line(r.spec.label, `attempts ${JSON.stringify(r.attempts)}; faults ${describeFaults(r.faults)}${r.skipped.length ? `; not injected (no time left): ${r.skipped.join(' ')}` : ''}; wall ${r.wallSeconds.toFixed(0)} s`);
+  log.line(r.spec.label, `attempts ${JSON.stringify(r.attempts)}; faults ${describeFaults(r.faults)}; wall ${r.wallSeconds.toFixed(0)} s`);
   for (const f of r.faults) log.line(r.spec.label, `  ${f.kind}: ${f.detail}`);
   for (const x of c?.criteria ?? []) log.line(r.spec.label, `  ${x.ok ? 'ok  ' : 'FAIL'} ${x.name}: ${x.detail}`);
   for (const n of r.notes) log.line(r.spec.label, `  note: ${n}`);
