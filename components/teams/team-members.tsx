@@ -89,10 +89,11 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
   const client = useQueryClient();
   const key = ['invites', teamId];
   const invites = useQuery({ queryKey: key, queryFn: () => api<{ invites: Invite[] }>(`/api/teams/${teamId}/invites`) });
-  const [created, setCreated] = useState<{ url: string; role: Role } | null>(null);
+  const [created, setCreated] = useState<{ url: string; role: Role; email: string | null; emailed: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const create = useMutation({
-    mutationFn: (role: Role) => api<{ invite: { url: string; role: Role } }>(`/api/teams/${teamId}/invites`, { method: 'POST', json: { role } }),
+    mutationFn: (input: { role: Role; email?: string }) =>
+      api<{ invite: { url: string; role: Role; email: string | null; emailed: boolean } }>(`/api/teams/${teamId}/invites`, { method: 'POST', json: input }),
     onSuccess: (r) => {
       setCreated(r.invite);
       void client.invalidateQueries({ queryKey: key });
@@ -106,7 +107,9 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
   function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     setError(null);
-    create.mutate(String(new FormData(e.currentTarget).get('role')) as Role);
+    const form = new FormData(e.currentTarget);
+    const email = String(form.get('email') ?? '').trim();
+    create.mutate({ role: String(form.get('role')) as Role, ...(email ? { email } : {}) });
   }
   return (
     <div className="space-y-4">
@@ -121,13 +124,22 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
             </option>
           ))}
         </Select>
+        <input
+          name="email"
+          type="email"
+          placeholder="email (optional)"
+          aria-label="Email to send the invite to (optional)"
+          className="w-56 rounded-lg border border-slate-300 px-3 py-1.5 text-sm focus:border-indigo-500 focus:outline-none"
+        />
         <button type="submit" className={buttonClass('primary')} disabled={create.isPending}>
           Create invite link
         </button>
       </form>
       {created && (
         <div className="space-y-2 rounded-lg bg-emerald-50 p-3 ring-1 ring-emerald-200">
-          <p className="text-sm text-emerald-900">Send this link to the person you invite ({roleLabel[created.role].toLowerCase()}). It works once, for 7 days, and is shown only now.</p>
+          <p className="text-sm text-emerald-900">
+            {created.emailed ? `Emailed to ${created.email}. You can also share the link yourself` : 'Send this link to the person you invite'} ({roleLabel[created.role].toLowerCase()}). It works once, for 7 days, and is shown only now.
+          </p>
           <div className="flex gap-2">
             <input readOnly value={created.url} aria-label="Invite link" className="min-w-0 flex-1 rounded-md border border-emerald-300 bg-white px-2 py-1 font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
             <Button size="sm" variant="secondary" onClick={() => void navigator.clipboard?.writeText(created.url)}>
@@ -136,7 +148,7 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
           </div>
         </div>
       )}
-      <p className="text-xs text-slate-500">Invitations by email need an SMTP server, which this installation does not have configured; share the link yourself.</p>
+      <p className="text-xs text-slate-500">With an email address the link is also mailed when this installation has SMTP configured (SMTP_URL); otherwise share it yourself.</p>
       {error && <Notice tone="error">{error}</Notice>}
       {invites.isPending ? (
         <Skeleton className="h-10" />

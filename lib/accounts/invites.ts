@@ -5,10 +5,13 @@ import type { MemberTeam } from '../auth/access';
 import { isUuid } from '../auth/access';
 import type { CurrentUser } from '../auth/current-user';
 import { atLeast, ROLES, type Role } from '../auth/roles';
+import { env, publicUrl } from '../env';
 import { EddyError } from '../errors';
+import { sendEmail } from '../notify/channels';
 
 // Invitations by link: the token is shown once to the inviter and only its SHA-256 is stored.
-// Single use, valid 7 days, revocable. (Sending the link by email needs SMTP, not wired yet.)
+// Single use, valid 7 days, revocable. With an email address and SMTP configured (SMTP_URL),
+// the link is also mailed; the inviter always gets the link to share themselves.
 
 export const INVITE_TTL_MS = 7 * 24 * 3600_000;
 
@@ -25,7 +28,19 @@ export async function createInvite(actor: CurrentUser, team: MemberTeam, input: 
   const invite = await db().invite.create({
     data: { teamId: team.id, role: input.role, email: input.email ?? null, tokenHash: hashToken(token), createdById: actor.id, expiresAt: new Date(now + INVITE_TTL_MS) },
   });
-  return { id: invite.id, token, role: invite.role as Role, email: invite.email, expiresAt: invite.expiresAt.toISOString() };
+  let emailed = false;
+  if (invite.email && env().SMTP_URL) {
+    const link = `${publicUrl()}/invite/${token}`;
+    const teamName = team.name;
+    const sent = await sendEmail(
+      [invite.email],
+      `You're invited to ${teamName} on Eddy`,
+      `${actor.name ?? actor.email} invited you to join ${teamName} on Eddy as ${invite.role}.\n\nAccept within 7 days: ${link}\n`,
+    );
+    emailed = sent.ok;
+    if (!sent.ok) console.error(`[invites] email to ${invite.email} failed: ${sent.error}`);
+  }
+  return { id: invite.id, token, role: invite.role as Role, email: invite.email, emailed, expiresAt: invite.expiresAt.toISOString() };
 }
 
 export async function listInvites(team: MemberTeam, now = Date.now()) {
