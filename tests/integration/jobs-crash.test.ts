@@ -245,9 +245,10 @@ describe.concurrent('a worker killed -9 at a crash point, then restarted', () =>
       expect(byCrashed).toBeGreaterThan(0);
       expect(byRestarted).toBeGreaterThan(0);
       s.verified = true;
+      const deadlocks = [crashing, restarted].flatMap((w) => w.lines).filter((l) => l.includes('deadlock detected')).length;
       console.log(
         `[jobs-crash] ${point}: ${distinct(all).length} events + ${resent} re-sends; killed after ${run.chunksBeforeCrash}/${CHUNKS + 1} chunks; ` +
-          `batches committed: ${byCrashed} by the killed worker, ${byRestarted} after the restart; restart caught up in ${run.restartWaitMs} ms`,
+          `batches committed: ${byCrashed} by the killed worker, ${byRestarted} after the restart; restart caught up in ${run.restartWaitMs} ms; batches retried after a deadlock: ${deadlocks}`,
       );
       await restarted.stop();
       expect((await restarted.ended).code, 'graceful stop').toBe(0);
@@ -289,12 +290,12 @@ describe.concurrent('a worker killed -9 at a crash point, then restarted', () =>
 });
 
 describe.concurrent('a failed COMMIT', () => {
-  // workers/runtime.ts records a batch's checkpoint as committed (committedState.set) inside the
-  // transaction callback, before COMMIT. When COMMIT itself fails (here a deferred constraint
-  // trigger raises at commit time, as a terminated backend or a commit-time constraint would),
-  // the catch block "restores" that uncommitted checkpoint, kafkajs redelivers the batch, and its
-  // events, no longer in event_ids (rolled back), are added a second time to operator state that
-  // already holds them.
+  // Regression test. workers/runtime.ts used to record a batch's checkpoint as committed
+  // (committedState.set) inside the transaction callback, before COMMIT. When COMMIT itself fails
+  // (here a deferred constraint trigger raises at commit time, as a terminated backend or a
+  // commit-time constraint would), the catch block "restored" that uncommitted checkpoint,
+  // kafkajs redelivered the batch, and its events, no longer in event_ids (rolled back), were added
+  // a second time to operator state that already held them (fixed in 8d725df).
   it('is retried without double counting: rollups and sessions still equal the ground truth', { timeout: 110_000 }, async ({ expect }) => {
     const db = await freshDatabase('crash_commit_fails');
     const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'jobs-crash-checker' });

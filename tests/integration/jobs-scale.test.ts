@@ -178,7 +178,8 @@ describe('two worker processes in one consumer group', () => {
         return `${app}: ${mine.length} batches (${records} rollups records)`;
       })
       .join(', ');
-    console.log(`[jobs-scale] ${distinct(all).length} events + ${resent} re-sends; ${summary}; takeover after SIGTERM ${takeoverMs} ms; restarted worker applying after ${rejoinMs} ms`);
+    const deadlocks = [a, b, b2].flatMap((w) => w.lines).filter((l) => l.includes('deadlock detected')).length;
+    console.log(`[jobs-scale] ${distinct(all).length} events + ${resent} re-sends; ${summary}; takeover after SIGTERM ${takeoverMs} ms; restarted worker applying after ${rejoinMs} ms; batches retried after a deadlock: ${deadlocks}`);
     await Promise.all([a.stop(), b2.stop()]);
     expect([(await a.ended).code, (await b2.ended).code]).toEqual([0, 0]);
   });
