@@ -38,11 +38,13 @@ import { eventually } from '../helpers/wait';
 // re-sends of the same event ids) is being produced; the state it leaves must be a committed
 // prefix of each partition; a restarted worker must bring every partition to the topic's high
 // watermark, and then the rollups equal the ground truth exactly, the sessions (one-minute gap,
-// closed by a last event "now" on each partition) equal sessions by definition, every event id is
-// applied once per job, and committed offsets never run ahead of the database. The four crash points run
-// concurrently (each its own database and bus namespace): a killed member stays in the consumer
-// group until its 30 s session times out, so each restart waits that long for its partitions.
-// A negative control then shows that the checker reports a corrupted or double-counted row.
+// closed by a last event "now" on each partition) equal sessions by definition, every event id
+// is applied once per job, committed offsets never run ahead of the database, and the committed
+// batches tile each partition. The crash points run concurrently (each its own database and bus
+// namespace): a killed member stays in the consumer group until its 30 s session times out, so
+// each restart waits that long for its partitions. Also here: negative controls (a position
+// stored past a rolled-back batch; corrupted rows) that the checks must catch, a failed COMMIT,
+// and a restart with --from earliest.
 
 const POINTS = ['before-tx', 'mid-tx', 'after-commit-before-offset', 'after-offset-before-live'] as const;
 type CrashPoint = (typeof POINTS)[number];
