@@ -1,6 +1,6 @@
 import { KafkaBus } from '@/lib/bus/kafka';
 import type { ChaosBroker } from './broker';
-import { CRASH_POINTS, type ChaosCluster, type CrashPoint, type WorkerHandle } from './cluster';
+import { CRASH_POINTS, PARTITIONS, type ChaosCluster, type CrashPoint, type WorkerHandle } from './cluster';
 import type { Generator } from './generator';
 import { sleep, type Random, type RunLog } from './util';
 
@@ -24,6 +24,11 @@ export type FaultKind = keyof typeof FAULTS;
 
 /** Rough wall time of each injection, so the schedule does not start one it cannot finish. */
 const COST_MS: Record<FaultKind, number> = { F1: 15_000, F2: 24_000, F3: 42_000, F4: 16_000, F5: 12_000, F6: 4_000, F7: 12_000, F8: 500, F9: 500 };
+
+/** Extra faults after the required ones: cheap ones twice as likely. */
+export const FILL: readonly FaultKind[] = ['F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F6', 'F7', 'F8', 'F8', 'F9', 'F9'];
+/** Faults that touch the shared broker (F7 freezes it for 0.7 s half the time). */
+export const BROKER_FAULTS: readonly FaultKind[] = ['F4', 'F5', 'F7'];
 
 /** kafkajs' default consumer session timeout, which workers/cli.ts does not let us shorten. */
 export const SESSION_TIMEOUT_MS = 30_000;
@@ -72,7 +77,7 @@ export class Nemesis {
    * Injects every fault of `must` in a seeded order — even past the deadline, so a run always covers
    * its list — then, with `fill`, seeded extra faults while one still fits before the deadline.
    */
-  async run(deadline: number, must: FaultKind[], fill: boolean, options: FaultOptions = {}): Promise<void> {
+  async run(deadline: number, must: FaultKind[], fill: boolean, options: FaultOptions = {}, fillFrom: readonly FaultKind[] = FILL): Promise<void> {
     const queue = this.random.shuffle(must);
     await sleep(this.random.int(3000, 6000));
     for (const kind of queue) {
@@ -80,7 +85,7 @@ export class Nemesis {
       await sleep(this.random.int(1500, 4000));
     }
     while (fill) {
-      const kind = this.random.pick(['F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F6', 'F7', 'F8', 'F8', 'F9', 'F9'] as const);
+      const kind = this.random.pick(fillFrom);
       if (Date.now() + COST_MS[kind] > deadline) {
         if (deadline - Date.now() < COST_MS.F6) break;
         continue;
@@ -173,6 +178,8 @@ export class Nemesis {
     let victim: WorkerHandle | undefined;
     let how = 'between batches';
     if (midTransaction) {
+      // The trap needs a rollups consumer at work: after a crash the group may wait out a dead member.
+      for (let i = 0; i < 90 && !(await this.rollupsActive()); i++) await sleep(500);
       const trap = await this.cluster.pool.connect();
       const dam = await this.cluster.pool.connect();
       try {
@@ -216,6 +223,14 @@ export class Nemesis {
     return `worker ${victim.name} frozen ${(hold / 1000).toFixed(0)} s ${how}, then SIGCONT`;
   }
 
+  /** Every partition of the events topic had a rollups batch committed within the last 3 s. */
+  private async rollupsActive(): Promise<boolean> {
+    const r = await this.cluster.pool
+      .query<{ n: number }>("SELECT count(*)::int AS n FROM consumer_progress WHERE job = 'rollups' AND topic = $1 AND updated_at > now() - interval '3 seconds'", [this.cluster.eventsTopic])
+      .catch(() => ({ rows: [{ n: 0 }] }));
+    return r.rows[0]!.n >= PARTITIONS;
+  }
+
   /** F4: kill -9 the broker, keep it down a few seconds, start it again on the same data. */
   private async brokerCrash(): Promise<string> {
     const down = this.random.int(2000, 6000);
@@ -252,7 +267,7 @@ export class Nemesis {
    * F7: kill -9 the web process with requests in flight, start it again. Half the time (seeded) the
    * kill aims at the window between the bus's acknowledgement and the HTTP response: the broker is
    * frozen for a moment so requests pile up awaiting their acknowledgement, thawed, and the web
-   * process killed within 0–60 ms, while it is answering them.
+   * process killed within 0–20 ms, while it is answering them.
    */
   private async killWeb(): Promise<string> {
     const web = this.cluster.web;
@@ -262,7 +277,7 @@ export class Nemesis {
       this.broker.pause();
       await sleep(700);
       this.broker.resume();
-      await sleep(this.random.int(0, 60));
+      await sleep(this.random.int(0, 20));
       how = `right after the broker thawed from a 0.7 s freeze (${this.gen.inFlight} requests in flight)`;
     } else {
       for (let i = 0; i < 100 && this.gen.inFlight === 0; i++) await sleep(20);

@@ -20,6 +20,8 @@ export interface ScenarioSpec {
   /** Faults that must be injected (seeded order); with `fill`, seeded extras until the deadline. */
   must: FaultKind[];
   fill: boolean;
+  /** Which faults the extras are drawn from (default: all, cheap ones twice as likely). */
+  fillFrom?: readonly FaultKind[];
   faultOptions?: FaultOptions;
   variant?: BrokenVariant;
   workers: number;
@@ -78,7 +80,7 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
     generator.start();
     nemesis = new Nemesis(c, broker, generator, new Random(spec.seed * 7919 + 1), log, scope);
     const deadline = Date.now() + spec.durationMs;
-    await nemesis.run(deadline, spec.must, spec.fill, spec.faultOptions);
+    await nemesis.run(deadline, spec.must, spec.fill, spec.faultOptions, spec.fillFrom);
     await sleep(Math.max(0, deadline - Date.now()));
 
     // Heal, stop new traffic, let every send be acknowledged, then drain.

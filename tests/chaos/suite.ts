@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ChaosBroker } from './broker';
 import type { BrokenVariant } from './cluster';
-import { FAULTS, type FaultKind } from './nemesis';
+import { BROKER_FAULTS, FAULTS, FILL, type FaultKind } from './nemesis';
 import type { CheckResult } from './checker';
 import { describeFaults, runScenario, type ScenarioResult, type ScenarioSpec } from './scenario';
 import { chaosArtifacts, RunLog } from './util';
@@ -112,16 +112,15 @@ export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosS
   const positives: ScenarioResult[] = [];
   const controls: { control: Control; result: ScenarioResult; caught: boolean }[] = [];
   try {
-    if (options.positives !== false) {
-      for (const spec of positiveSpecs(o)) {
-        const r = await runScenario(spec, ctx);
-        results.push(r);
-        positives.push(r);
-        report(log, r);
-      }
-    }
-    if (options.controls !== false) {
-      // The controls run side by side (each its own database, namespace and processes); none touches the broker.
+    const specs = options.positives === false ? [] : positiveSpecs(o);
+    const runPositive = async (spec: ScenarioSpec) => {
+      const r = await runScenario(spec, ctx);
+      results.push(r);
+      positives.push(r);
+      report(log, r);
+    };
+    const runControls = async () => {
+      // Side by side (each its own database, namespace and processes); none touches the broker.
       const rs = await Promise.all(
         CONTROLS.map((control, i) => runScenario({ ...control.spec, label: `control-${control.variant}`, seed: o.baseSeed + 1000 + i, variant: control.variant }, ctx)),
       );
@@ -136,7 +135,17 @@ export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosS
           `negative control ${control.variant}: ${caught ? 'CAUGHT' : 'NOT CAUGHT — the suite failed to detect a broken build'} (expected: ${control.expect}; ${result.check ? `failed criteria: ${result.check.criteria.filter((x) => !x.ok).map((x) => x.name).join('; ') || 'none'}` : `error: ${result.error?.split('\n')[0]}`})`,
         );
       });
+    };
+    // The controls run alongside the first seed, whose faults then leave the shared broker alone.
+    const first = specs.shift();
+    const withControls = options.controls !== false;
+    const firstSpec = first && withControls && !first.must.some((k) => BROKER_FAULTS.includes(k)) ? { ...first, fillFrom: FILL.filter((k) => !BROKER_FAULTS.includes(k)) } : first;
+    if (firstSpec && withControls && firstSpec !== first) await Promise.all([runPositive(firstSpec), runControls()]);
+    else {
+      if (first) await runPositive(first);
+      if (withControls) await runControls();
     }
+    for (const spec of specs) await runPositive(spec);
   } finally {
     await broker.stop().catch(() => undefined);
     web.remove();
