@@ -68,6 +68,16 @@ export async function claimEventIds<T extends { eventId: string }>(tx: pg.PoolCl
   return records.filter((x) => fresh.delete(x.eventId));
 }
 
+/**
+ * The rollups and sessions jobs write the same rollup rows (different columns). Taking a
+ * transaction-level advisory lock per (site, partition), always in the same sorted order, before
+ * writing any row keeps their transactions from deadlocking on each other.
+ */
+export async function lockSiteRows(tx: pg.PoolClient, partition: number, siteIds: Iterable<string>): Promise<void> {
+  const keys = [...new Set(siteIds)].sort();
+  for (const site of keys) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), $2)', [site, partition]);
+}
+
 let batchesSeen = 0;
 function crashPoint(point: NonNullable<ReturnType<typeof env>['EDDY_TEST_CRASH_POINT']>): void {
   const e = env();
@@ -101,10 +111,6 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
       for (const gone of owned) if (!partitions.includes(gone)) job.release(gone);
       owned = new Set(partitions);
       if (partitions.length === 0) return;
-      if (start.from !== 'checkpoint') {
-        // A non-checkpoint start discards the stored positions and state of these partitions.
-        await p.query('DELETE FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)', [job.name, job.topic, partitions]);
-      }
       const r = await p.query<{ partition: number; next_offset: string; state: Json | null }>(
         'SELECT partition, next_offset::text AS next_offset, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)',
         [job.name, job.topic, partitions],
@@ -117,8 +123,14 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
         job.restore(partition, row?.state ?? null);
         committedState.set(partition, row?.state ?? null);
         if (trustBroker) continue;
+        // A start mode moves only the read position. The checkpointed state stays, and what was
+        // already counted stays counted: records below the stored next offset are skipped and
+        // event ids are deduplicated, so `earliest` re-reads harmlessly and `latest` skips ahead.
+        // Recomputing from scratch is what `replay` is for.
         let target: SeekTarget | undefined = row?.next_offset;
-        if (!row) target = start.from === 'latest' ? 'latest' : start.from === 'timestamp' ? { timestamp: start.at } : 'earliest';
+        if (start.from !== 'checkpoint' || !row) {
+          target = start.from === 'latest' ? 'latest' : start.from === 'timestamp' ? { timestamp: start.at } : 'earliest';
+        }
         await consumer.seek(job.topic, partition, target!);
       }
       start = { from: 'checkpoint' };

@@ -4,7 +4,7 @@ import { ensureDailyPartitions } from '@/lib/events/archive';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { tumblingWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
-import { claimEventIds, type Job, type JobBatchResult } from '../runtime';
+import { claimEventIds, lockSiteRows, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
 import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
 import { eventTimeSettings, idleWatermark } from '../shared/event-time';
@@ -56,6 +56,7 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
 
   async function emit(tx: pg.PoolClient, partition: number, emission: Emission<string, RollupInput, MinuteStats>, early: { siteId: string; minute: number }[]): Promise<JobBatchResult> {
     const op = state(partition).operator;
+    await lockSiteRows(tx, partition, [...emission.results.map((r) => r.key), ...early.map((e) => e.siteId)]);
     const changed = new Set<string>();
     const written = new Set<string>();
     const write = async (siteId: string, minute: number, stats: MinuteStats) => {

@@ -3,7 +3,7 @@ import { topics, type Bus } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { sessionWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
-import { claimEventIds, type Job, type JobBatchResult } from '../runtime';
+import { claimEventIds, lockSiteRows, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
 import { eventTimeSettings, idleWatermark } from '../shared/event-time';
@@ -86,6 +86,7 @@ export function sessionsJob(deps: { bus: Bus; dims: SiteDimensionTable; clock?: 
   async function emit(tx: pg.PoolClient, partition: number, emissions: Emission<string, EventRecord, SessionStats>[]): Promise<JobBatchResult> {
     const contributions = new Contributions();
     const changed = new Set<string>();
+    await lockSiteRows(tx, partition, emissions.flatMap((e) => e.results.map((r) => splitKey(r.key)[0])));
     for (const emission of emissions) {
       for (const r of emission.results) {
         const [siteId, visitorId] = splitKey(r.key);
