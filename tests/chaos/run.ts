@@ -4,7 +4,7 @@ import { DEFAULT_BASE_SEED, jsonLine, runChaos, type ChaosOptions } from './suit
 
 // npm run test:chaos                  short: 2 seeds × 90 s + 3 negative controls (also in `npm test`)
 // npm run test:chaos -- --long        20 seeds × 5 min + 3 negative controls
-// options: --seeds N  --duration S  --seed BASE  --no-controls  --controls-only  --faults F1,F6  --no-build
+// options: --seeds N  --duration S  --seed BASE  --no-controls  --controls-only  --faults F1,F6  --exclude F3  --no-build
 // Needs DATABASE_URL (a server where databases may be created) and the Kafka jars (scripts/services).
 // The last line printed is one JSON object with the totals.
 
@@ -27,6 +27,7 @@ async function main(): Promise<number> {
     controls: !has('--no-controls'),
     positives: !has('--controls-only'),
     faults: arg('--faults')?.split(',') as ChaosOptions['faults'],
+    exclude: arg('--exclude')?.split(',') as ChaosOptions['exclude'],
   };
   if (!has('--no-build')) buildIfNeeded();
   const { summary } = await runChaos(options);

@@ -24,6 +24,8 @@ export interface ChaosOptions {
   quiet?: boolean;
   /** Only these faults, in seeded order, no extras (for reproducing one fault). */
   faults?: FaultKind[];
+  /** Never inject these (e.g. to see whether the rest holds while a known bug is open). */
+  exclude?: FaultKind[];
 }
 
 export interface ChaosSummary {
@@ -73,7 +75,8 @@ const CONTROLS: Control[] = [
   },
 ];
 
-function positiveSpecs(o: Required<Pick<ChaosOptions, 'mode' | 'seeds' | 'durationS' | 'baseSeed'>> & { faults?: FaultKind[] }): ScenarioSpec[] {
+function positiveSpecs(o: Required<Pick<ChaosOptions, 'mode' | 'seeds' | 'durationS' | 'baseSeed'>> & { faults?: FaultKind[]; exclude?: FaultKind[] }): ScenarioSpec[] {
+  const keep = (ks: readonly FaultKind[]) => ks.filter((k) => !o.exclude?.includes(k));
   const all = Object.keys(FAULTS) as FaultKind[];
   // Short runs split F1–F9 over the two seeds so each fault is injected at least once per run.
   const shortSplit: FaultKind[][] = [
@@ -84,8 +87,9 @@ function positiveSpecs(o: Required<Pick<ChaosOptions, 'mode' | 'seeds' | 'durati
     label: `${o.mode}-${i + 1}-seed${o.baseSeed + i}`,
     seed: o.baseSeed + i,
     durationMs: o.durationS * 1000,
-    must: o.faults ?? (o.mode === 'short' && o.seeds === 2 ? shortSplit[i]! : all),
+    must: keep(o.faults ?? (o.mode === 'short' && o.seeds === 2 ? shortSplit[i]! : all)),
     fill: !o.faults,
+    fillFrom: keep(FILL),
     workers: 2,
     eventsPerSecond: 12,
   }));
@@ -99,10 +103,14 @@ export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosS
     durationS: options.durationS ?? (mode === 'long' ? 300 : 90),
     baseSeed: options.baseSeed ?? DEFAULT_BASE_SEED,
     faults: options.faults,
+    exclude: options.exclude,
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const log = new RunLog(path.join(chaosArtifacts, `${stamp}-${mode}`), options.quiet);
-  log.line('suite', `chaos ${mode}: ${o.seeds} seed(s) from ${o.baseSeed} × ${o.durationS} s${options.controls === false ? '' : ' + 3 negative controls'}; logs in ${log.dir}`);
+  log.line(
+    'suite',
+    `chaos ${mode}: ${o.seeds} seed(s) from ${o.baseSeed} × ${o.durationS} s${options.controls === false ? '' : ' + 3 negative controls'}${o.exclude?.length ? `, never ${o.exclude.join(' ')}` : ''}; logs in ${log.dir}`,
+  );
   const web = await snapshotWebBuild();
   log.line('suite', `web build ${web.buildId} snapshotted to ${web.root}`);
   const broker = await ChaosBroker.start();
@@ -139,7 +147,8 @@ export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosS
     // The controls run alongside the first seed, whose faults then leave the shared broker alone.
     const first = specs.shift();
     const withControls = options.controls !== false;
-    const firstSpec = first && withControls && !first.must.some((k) => BROKER_FAULTS.includes(k)) ? { ...first, fillFrom: FILL.filter((k) => !BROKER_FAULTS.includes(k)) } : first;
+    const firstSpec =
+      first && withControls && !first.must.some((k) => BROKER_FAULTS.includes(k)) ? { ...first, fillFrom: (first.fillFrom ?? FILL).filter((k) => !BROKER_FAULTS.includes(k)) } : first;
     if (firstSpec && withControls && firstSpec !== first) await Promise.all([runPositive(firstSpec), runControls()]);
     else {
       if (first) await runPositive(first);
