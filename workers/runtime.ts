@@ -89,7 +89,16 @@ function crashPoint(point: NonNullable<ReturnType<typeof env>['EDDY_TEST_CRASH_P
 
 export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeoutMs?: number; start?: StartMode } = {}): Promise<RunningJob> {
   const groupId = namespacedGroup(`job-${job.name}`);
-  const committedState = new Map<number, Json | null>();
+  // The last checkpoint this process's memory corresponds to, per partition (version + state).
+  const committed = new Map<number, { version: string; state: Json | null }>();
+  const restoreCommitted = (partition: number) => job.restore(partition, committed.get(partition)?.state ?? null);
+  /** Under the row lock: if the stored checkpoint is not the one our memory came from, adopt it. */
+  const fence = (partition: number, row: { version: string; state: Json | null }) => {
+    if (committed.get(partition)?.version === row.version) return;
+    if (committed.has(partition) && committed.get(partition)!.version !== 'none') console.error(`[${job.name}] partition ${partition}: checkpoint moved on elsewhere (v${committed.get(partition)!.version} → v${row.version}); restoring before applying`);
+    job.restore(partition, row.state);
+    committed.set(partition, { version: row.version, state: row.state });
+  };
   let owned = new Set<number>();
   // Batches and ticks of one partition never interleave: both go through this chain.
   const chains = new Map<number, Promise<unknown>>();
@@ -111,8 +120,8 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
       for (const gone of owned) if (!partitions.includes(gone)) job.release(gone);
       owned = new Set(partitions);
       if (partitions.length === 0) return;
-      const r = await p.query<{ partition: number; next_offset: string; state: Json | null }>(
-        'SELECT partition, next_offset::text AS next_offset, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)',
+      const r = await p.query<{ partition: number; next_offset: string; state: Json | null; version: string }>(
+        'SELECT partition, next_offset::text AS next_offset, state, version::text AS version FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)',
         [job.name, job.topic, partitions],
       );
       const stored = new Map(r.rows.map((row) => [row.partition, row]));
@@ -121,7 +130,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
       for (const partition of partitions) {
         const row = stored.get(partition);
         job.restore(partition, row?.state ?? null);
-        committedState.set(partition, row?.state ?? null);
+        committed.set(partition, { version: row?.version ?? 'none', state: row?.state ?? null });
         if (trustBroker) continue;
         // A start mode moves only the read position. The checkpointed state stays, and what was
         // already counted stays counted: records below the stored next offset are skipped and
@@ -148,7 +157,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
       await batch.commit(nextOffset);
     }
     crashPoint('before-tx');
-    let outcome: JobBatchResult | undefined;
+    let outcome: (JobBatchResult & { version: string }) | { gapFrom: string } | undefined;
     try {
       outcome = await transaction(p, async (tx) => {
         await tx.query('INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', [
@@ -156,11 +165,15 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
           batch.topic,
           batch.partition,
         ]);
-        const progress = await tx.query<{ next_offset: string }>(
-          'SELECT next_offset::text AS next_offset FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
+        const progress = await tx.query<{ next_offset: string; version: string; state: Json | null }>(
+          'SELECT next_offset::text AS next_offset, version::text AS version, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
           [job.name, batch.topic, batch.partition],
         );
-        const applied = BigInt(progress.rows[0]!.next_offset);
+        const row = progress.rows[0]!;
+        fence(batch.partition, row);
+        const applied = BigInt(row.next_offset);
+        // Contiguity: a batch that starts beyond the stored position would skip records for good.
+        if (BigInt(batch.messages[0]!.offset) > applied && env().EDDY_TEST_BROKEN_VARIANT !== 'no-offset-filter') return { gapFrom: applied.toString() };
         const fresh = env().EDDY_TEST_BROKEN_VARIANT === 'no-offset-filter' ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= applied);
         if (fresh.length === 0) return undefined;
         const good: { message: BusMessage; record: unknown }[] = [];
@@ -173,23 +186,26 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
         if (dead.length) await deadLetter(tx, job.name, dead, job.booksLedger ?? false);
         const result = await job.apply(tx, batch.partition, good);
         crashPoint('mid-tx');
-        await tx.query('UPDATE consumer_progress SET next_offset = $4, state = $5, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3', [
-          job.name,
-          batch.topic,
-          batch.partition,
-          nextOffset,
-          result.state === undefined ? null : JSON.stringify(result.state),
-        ]);
-        return result;
+        const written = await tx.query<{ version: string }>(
+          'UPDATE consumer_progress SET next_offset = $4, state = $5, version = version + 1, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3 RETURNING version::text AS version',
+          [job.name, batch.topic, batch.partition, nextOffset, result.state === undefined ? null : JSON.stringify(result.state)],
+        );
+        return { ...result, version: written.rows[0]!.version };
       });
       // Only now is the checkpoint committed: recording it inside the callback would let a failed
       // COMMIT restore state the database never got, and the retried batch would count twice.
-      if (outcome) committedState.set(batch.partition, outcome.state ?? null);
+      if (outcome && 'version' in outcome) committed.set(batch.partition, { version: outcome.version, state: outcome.state ?? null });
     } catch (e) {
       // Memory ran ahead of the database: put the partition back to its last checkpoint.
-      job.restore(batch.partition, committedState.get(batch.partition) ?? null);
+      restoreCommitted(batch.partition);
       console.error(`[${job.name}] batch on ${batch.topic}/${batch.partition} failed, will be retried: ${(e as Error).message}`);
       throw e;
+    }
+    if (outcome && 'gapFrom' in outcome) {
+      // Fetched ahead of what is stored (e.g. a zombie's stale position): read from the stored one.
+      console.error(`[${job.name}] partition ${batch.partition}: batch starts past the stored position ${outcome.gapFrom}; seeking back`);
+      await consumer.seek(batch.topic, batch.partition, outcome.gapFrom);
+      return;
     }
     crashPoint('after-commit-before-offset');
     batch.resolveOffset(last.offset);
@@ -203,24 +219,28 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
     ? setInterval(() => {
         for (const partition of owned) {
           void serially(partition, async () => {
-            let outcome: JobBatchResult | undefined;
+            let outcome: (JobBatchResult & { version: string }) | undefined;
             try {
               outcome = await transaction(p, async (tx) => {
-                const progress = await tx.query('SELECT 1 FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE', [job.name, job.topic, partition]);
+                const progress = await tx.query<{ version: string; state: Json | null }>(
+                  'SELECT version::text AS version, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
+                  [job.name, job.topic, partition],
+                );
                 if (!progress.rowCount) return undefined; // nothing applied yet: nothing to close
+                const before = committed.get(partition)?.version;
+                fence(partition, progress.rows[0]!);
+                if (before !== progress.rows[0]!.version) return undefined; // adopted another worker's checkpoint: tick next time
                 const result = await tick(tx, partition, Date.now());
                 if (!result) return undefined;
-                await tx.query('UPDATE consumer_progress SET state = $4, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3', [
-                  job.name,
-                  job.topic,
-                  partition,
-                  result.state === undefined ? null : JSON.stringify(result.state),
-                ]);
-                return result;
+                const written = await tx.query<{ version: string }>(
+                  'UPDATE consumer_progress SET state = $4, version = version + 1, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3 RETURNING version::text AS version',
+                  [job.name, job.topic, partition, result.state === undefined ? null : JSON.stringify(result.state)],
+                );
+                return { ...result, version: written.rows[0]!.version };
               });
-              if (outcome) committedState.set(partition, outcome.state ?? null);
+              if (outcome) committed.set(partition, { version: outcome.version, state: outcome.state ?? null });
             } catch (e) {
-              job.restore(partition, committedState.get(partition) ?? null);
+              restoreCommitted(partition);
               console.error(`[${job.name}] tick on partition ${partition} failed: ${(e as Error).message}`);
               return;
             }
