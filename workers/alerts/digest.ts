@@ -1,4 +1,53 @@
 import type pg from 'pg';
+import { env } from '@/lib/env';
+import { digestText, weeklyDigest } from '@/lib/notify/digest';
+import { sendEmail } from '@/lib/notify/channels';
+import { localDayStart } from '../shared/dimensions';
 
-// Weekly email digest per site: placeholder until lib/notify/digest.ts lands.
-export async function sendWeeklyDigests(_db: pg.Pool, _now: number): Promise<void> {}
+// Weekly email digest per site: once a site's local Monday 08:00 has passed, last week's digest
+// goes to its team's owners and admins, once (digests_sent). Needs SMTP (SMTP_URL); without it
+// nothing is sent and nothing is recorded, so digests start when SMTP is configured.
+
+const SEND_AFTER_LOCAL_MS = 8 * 3_600_000;
+const DAY = 86_400_000;
+let lastCheck = 0;
+
+/** Start (local midnight, as an instant) of the Monday beginning the week that contains `ts`. */
+export function localWeekStart(ts: number, timeZone: string): number {
+  let day = localDayStart(ts, timeZone);
+  for (let i = 0; i < 7; i++) {
+    const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(new Date(day + 12 * 3_600_000));
+    if (weekday === 'Mon') return day;
+    day = localDayStart(day - 1, timeZone);
+  }
+  return day;
+}
+
+export async function sendWeeklyDigests(db: pg.Pool, now: number, opts: { force?: boolean } = {}): Promise<number> {
+  if (!env().SMTP_URL) return 0;
+  if (!opts.force && now - lastCheck < 60_000) return 0; // checked at most once a minute
+  lastCheck = now;
+  const sites = await db.query<{ id: string; timezone: string }>('SELECT id, timezone FROM sites');
+  let sent = 0;
+  for (const site of sites.rows) {
+    const thisWeek = localWeekStart(now, site.timezone);
+    if (now < thisWeek + SEND_AFTER_LOCAL_MS) continue;
+    const lastWeek = localWeekStart(thisWeek - DAY, site.timezone);
+    const done = await db.query('SELECT 1 FROM digests_sent WHERE site_id = $1 AND week = $2', [site.id, new Date(lastWeek).toISOString()]);
+    if (done.rowCount) continue;
+    const to = await db.query<{ email: string }>(
+      "SELECT DISTINCT u.email FROM sites s JOIN memberships m ON m.team_id = s.team_id AND m.role IN ('owner', 'admin') JOIN users u ON u.id = m.user_id WHERE s.id = $1 ORDER BY 1",
+      [site.id],
+    );
+    if (to.rows.length === 0) continue;
+    const { subject, text } = digestText(await weeklyDigest(db, site.id, lastWeek), site.timezone);
+    const result = await sendEmail(to.rows.map((r) => r.email), subject, text);
+    if (!result.ok) {
+      console.error(`[digest] site ${site.id}: ${result.error}`);
+      continue; // retried next check
+    }
+    await db.query('INSERT INTO digests_sent (site_id, week) VALUES ($1, $2) ON CONFLICT DO NOTHING', [site.id, new Date(lastWeek).toISOString()]);
+    sent++;
+  }
+  return sent;
+}

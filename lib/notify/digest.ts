@@ -1,0 +1,91 @@
+import type pg from 'pg';
+import type { HyperLogLogJson } from '../stream';
+import { countVisitors } from '../analytics/visitors';
+
+// The weekly digest of a site: last week's numbers from the day rollups (visitors are a merge
+// of the day sketches, never a sum), the top pages, the busiest hour and SLA compliance.
+
+export interface WeeklyDigest {
+  siteName: string;
+  domain: string;
+  weekStart: number;
+  weekEnd: number;
+  visitors: number;
+  pageviews: number;
+  sessions: number;
+  bounceRate: number | null;
+  previousPageviews: number;
+  topPages: { path: string; pageviews: number }[];
+  peak: { windowStart: number; windowEnd: number; pageviews: number } | null;
+  slaCompliance: number | null;
+}
+
+const WEEK = 7 * 86_400_000;
+
+export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: number): Promise<WeeklyDigest> {
+  const weekEnd = weekStart + WEEK;
+  const range = [siteId, new Date(weekStart).toISOString(), new Date(weekEnd).toISOString()];
+  const [site, totals, previous, pages, peak, sla] = await Promise.all([
+    db.query<{ name: string; domain: string }>('SELECT name, domain FROM sites WHERE id = $1', [siteId]),
+    db.query<{ pageviews: number; sessions: number; bounces: number; visitors: HyperLogLogJson | null }>(
+      "SELECT pageviews, sessions, bounces, visitors FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = '' AND bucket >= $2 AND bucket < $3",
+      range,
+    ),
+    db.query<{ n: number }>(
+      "SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = '' AND bucket >= $2 AND bucket < $3",
+      [siteId, new Date(weekStart - WEEK).toISOString(), new Date(weekStart).toISOString()],
+    ),
+    db.query<{ path: string; pageviews: number }>(
+      `SELECT value AS path, sum(pageviews)::int AS pageviews FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = 'page' AND bucket >= $2 AND bucket < $3
+       GROUP BY value ORDER BY 2 DESC, 1 LIMIT 5`,
+      range,
+    ),
+    db.query<{ window_start: Date; window_end: Date; pageviews: number }>(
+      `SELECT window_start, window_end, pageviews FROM peak_windows WHERE site_id = $1 AND content_group = '' AND window_size_minutes = 60
+       AND window_start >= $2 AND window_start < $3 ORDER BY pageviews DESC, window_start LIMIT 1`,
+      range,
+    ),
+    db.query<{ measured: number; ok: number }>(
+      'SELECT count(*)::int AS measured, count(*) FILTER (WHERE NOT breached)::int AS ok FROM sla_minutes WHERE site_id = $1 AND minute >= $2 AND minute < $3',
+      range,
+    ),
+  ]);
+  const sum = (k: 'pageviews' | 'sessions' | 'bounces') => totals.rows.reduce((n, r) => n + r[k], 0);
+  const sessions = sum('sessions');
+  const measured = sla.rows[0]?.measured ?? 0;
+  return {
+    siteName: site.rows[0]?.name ?? 'Your site',
+    domain: site.rows[0]?.domain ?? '',
+    weekStart,
+    weekEnd,
+    visitors: countVisitors(totals.rows.map((r) => r.visitors)),
+    pageviews: sum('pageviews'),
+    sessions,
+    bounceRate: sessions ? sum('bounces') / sessions : null,
+    previousPageviews: previous.rows[0]?.n ?? 0,
+    topPages: pages.rows,
+    peak: peak.rows[0] ? { windowStart: peak.rows[0].window_start.getTime(), windowEnd: peak.rows[0].window_end.getTime(), pageviews: peak.rows[0].pageviews } : null,
+    slaCompliance: measured ? (sla.rows[0]!.ok / measured) : null,
+  };
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+export function digestText(d: WeeklyDigest, timeZone: string): { subject: string; text: string } {
+  const day = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(t));
+  const time = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(new Date(t));
+  const change = d.previousPageviews ? ` (${d.pageviews >= d.previousPageviews ? '+' : ''}${Math.round(((d.pageviews - d.previousPageviews) / d.previousPageviews) * 100)} % on the week before)` : '';
+  const lines = [
+    `${d.siteName} (${d.domain}), week of ${day(d.weekStart)} – ${day(d.weekEnd - 1)}`,
+    '',
+    `Visitors: ${fmt(d.visitors)}`,
+    `Pageviews: ${fmt(d.pageviews)}${change}`,
+    `Visits: ${fmt(d.sessions)}${d.bounceRate === null ? '' : `, bounce rate ${Math.round(d.bounceRate * 100)} %`}`,
+    d.peak ? `Busiest hour: ${time(d.peak.windowStart)}–${time(d.peak.windowEnd)}, ${fmt(d.peak.pageviews)} pageviews` : 'Busiest hour: no traffic',
+    d.slaCompliance === null ? 'Freshness SLA: no target or no measurements' : `Freshness SLA met ${(d.slaCompliance * 100).toFixed(1)} % of the time`,
+    '',
+    'Top pages:',
+    ...(d.topPages.length ? d.topPages.map((p) => `  ${p.path} — ${fmt(p.pageviews)}`) : ['  (none)']),
+  ];
+  return { subject: `Eddy weekly: ${fmt(d.visitors)} visitors on ${d.siteName}`, text: `${lines.join('\n')}\n` };
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setEnv } from '@/lib/env';
+import { HyperLogLog } from '@/lib/stream';
+import { localWeekStart, sendWeeklyDigests } from '@/workers/alerts/digest';
+import { freshDatabase, type TestDatabase } from '../helpers/db';
+
+// The weekly digest: after the site's local Monday 08:00, last week's numbers go by email to the
+// team's owners and admins, once.
+
+let d: TestDatabase;
+let pool: pg.Pool;
+let smtp: SMTPServer;
+const mails: { to: string[]; body: string }[] = [];
+let siteId: string;
+const TZ = 'Europe/Berlin';
+
+beforeAll(async () => {
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onData(stream, session, done) {
+      let body = '';
+      stream.on('data', (c: Buffer) => (body += c.toString()));
+      stream.on('end', () => {
+        // Decode quoted-printable (soft line breaks, =XX bytes) to read the text as a person would.
+        const qp = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+        mails.push({ to: session.envelope.rcptTo.map((r) => r.address).sort(), body: Buffer.from(qp, 'latin1').toString('utf8') });
+        done();
+      });
+    },
+  });
+  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+  setEnv({ SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, SMTP_FROM: 'Eddy <eddy@example.test>' });
+  d = await freshDatabase('digest');
+  pool = new pg.Pool({ connectionString: d.url });
+  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id")).rows[0]!.id;
+  for (const [email, role] of [
+    ['owner@example.test', 'owner'],
+    ['admin@example.test', 'admin'],
+    ['viewer@example.test', 'viewer'],
+  ] as const) {
+    const u = (await pool.query<{ id: string }>("INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, 'x') RETURNING id", [email])).rows[0]!.id;
+    await pool.query('INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, $3)', [team, u, role]);
+  }
+  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.test', $2, $3) RETURNING id", [team, `k-${randomUUID()}`, TZ])).rows[0]!.id;
+});
+afterAll(async () => {
+  await pool?.end();
+  await new Promise<void>((r) => smtp.close(() => r()));
+  await d?.drop();
+});
+
+describe('weekly digest', () => {
+  it('mails last week’s numbers to owners and admins once, after Monday 08:00 in the site’s timezone', async () => {
+    const monday = Date.UTC(2026, 10, 23, 8, 30); // Mon 23 Nov 2026, 09:30 in Berlin
+    const thisWeek = localWeekStart(monday, TZ);
+    expect(new Date(thisWeek).toISOString()).toBe('2026-11-22T23:00:00.000Z');
+    const lastWeek = thisWeek - 7 * 86_400_000;
+    const sketch = (ids: string[]) => JSON.stringify(ids.reduce((h, id) => h.add(id), new HyperLogLog(14)).toJSON());
+    const day = (n: number) => new Date(lastWeek + n * 86_400_000).toISOString();
+    // Two days of last week (visitors overlap: 3 distinct, not 4), and the week before.
+    await pool.query(
+      `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, sessions, bounces, visitors) VALUES
+       ($1, 'day', $2, '', '', 0, 60, 10, 4, $4), ($1, 'day', $3, '', '', 0, 40, 10, 1, $5),
+       ($1, 'day', $2, 'page', '/pricing', 0, 70, 0, 0, NULL), ($1, 'day', $3, 'page', '/', 0, 30, 0, 0, NULL),
+       ($1, 'day', $6, '', '', 0, 80, 8, 2, NULL)`,
+      [siteId, day(1), day(3), sketch(['a', 'b']), sketch(['b', 'c']), day(-3)],
+    );
+    await pool.query(
+      "INSERT INTO peak_windows (site_id, day, content_group, window_size_minutes, window_start, window_end, pageviews, visitors) VALUES ($1, $2, '', 60, $3, $4, 33, 3)",
+      [siteId, day(1).slice(0, 10), new Date(lastWeek + 86_400_000 + 14 * 3_600_000).toISOString(), new Date(lastWeek + 86_400_000 + 15 * 3_600_000).toISOString()],
+    );
+
+    expect(await sendWeeklyDigests(pool, thisWeek + 7 * 3_600_000, { force: true })).toBe(0); // 07:00 local: not yet
+    expect(await sendWeeklyDigests(pool, monday, { force: true })).toBe(1);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.to).toEqual(['admin@example.test', 'owner@example.test']);
+    const body = mails[0]!.body;
+    expect(body).toContain('Eddy weekly: 3 visitors on Shop');
+    expect(body).toContain('Pageviews: 100 (+25 % on the week before)');
+    expect(body).toContain('Visits: 20, bounce rate 25 %');
+    expect(body).toContain('/pricing — 70');
+    expect(body).toContain('33 pageviews');
+    expect(await sendWeeklyDigests(pool, monday + 3_600_000, { force: true })).toBe(0); // once per week
+    expect(mails).toHaveLength(1);
+  });
+});
