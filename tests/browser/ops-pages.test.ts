@@ -1,0 +1,52 @@
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, signIn, VISITOR_UA } from '../helpers/browser';
+import { artifactsDir, startStack, type Stack } from '../helpers/stack';
+import { eventually } from '../helpers/wait';
+
+// The operator-facing pages as a user opens them: the ingestion ledger of a site shows what
+// the collect endpoint received and what became of it (and the numbers add up), and the
+// pipeline page shows the jobs.
+
+let browser: Browser;
+let stack: Stack;
+beforeAll(async () => {
+  browser = await launchChromium();
+  stack = await startStack({ bus: 'embedded', label: 'ops-pages' });
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const post = (body: unknown, ua = VISITOR_UA) =>
+  fetch(`${stack.url}/api/collect`, { method: 'POST', headers: { 'content-type': 'text/plain', 'user-agent': ua }, body: JSON.stringify(body) });
+
+describe('operator pages', () => {
+  it('the ledger shows received = accepted + dropped for traffic that was accepted and dropped', async () => {
+    for (let i = 0; i < 5; i++) expect((await post({ s: stack.site.key, u: 'http://127.0.0.1/ok', i: crypto.randomUUID() })).status).toBe(202);
+    await post({ s: stack.site.key, u: 'http://127.0.0.1/bot' }, 'Googlebot/2.1 (+http://www.google.com/bot.html)');
+    await post({ s: stack.site.key, u: 'https://not-allowed.example/' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await signIn(page, stack.url, stack.user.email, stack.user.password);
+    await eventually(
+      async () => {
+        await page.goto(`${stack.url}/sites/${stack.site.id}/ledger`);
+        return (await page.getByTestId('ledger-received').textContent())?.trim() === '7';
+      },
+      20_000,
+      'ledger shows 7 received',
+    );
+    const text = (await page.getByTestId('ledger-totals').textContent()) ?? '';
+    expect(text).toMatch(/5/);
+    await page.screenshot({ path: path.join(artifactsDir, 'ops-ledger.png'), fullPage: true });
+
+    await page.goto(`${stack.url}/pipeline`);
+    await expect.poll(async () => (await page.textContent('body')) ?? '', { timeout: 15_000 }).toMatch(/rollups/);
+    expect((await page.textContent('body')) ?? '').toMatch(/sessions/);
+    await page.screenshot({ path: path.join(artifactsDir, 'ops-pipeline.png'), fullPage: true });
+    await context.close();
+  });
+});
