@@ -13,8 +13,9 @@ import { sleep, type RunLog } from './util';
 // The topology of one chaos scenario: a fresh PostgreSQL database and bus namespace on the
 // suite's own broker, one web process (collect endpoint + Socket.IO + live relay) and N worker
 // processes (`workers/cli.ts all`), each a real OS process. A supervisor restarts a process that
-// exits without being told to, as `npm start`'s launcher does in production, and records the
-// exit: a process that dies by itself under a fault is a finding even when nothing is lost.
+// exits without being told to, with the backoff of `npm start`'s launcher (scripts/supervise.ts:
+// 1 s, 2 s, 4 s, … up to 10 s), and records the exit: a process that dies by itself under a fault
+// is a finding even when nothing is lost.
 
 export const CRASH_POINTS = ['before-tx', 'mid-tx', 'after-commit-before-offset', 'after-offset-before-live'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
@@ -64,8 +65,16 @@ export class ChaosCluster {
   /** Restarts crashed processes while true; off during teardown. */
   supervising = true;
   baselineWorkers: number;
+  /** Supervisor restarts scheduled but not started yet. */
+  pendingRestarts = 0;
   private workerSeq = 0;
   private webStarts = 0;
+  private readonly crashes = { web: 0, worker: 0 };
+  /** scripts/supervise.ts's backoff. */
+  private backoff(role: 'web' | 'worker'): number {
+    const restarts = ++this.crashes[role];
+    return Math.min(10_000, 500 * 2 ** Math.min(restarts, 5));
+  }
   pool!: pg.Pool;
 
   private constructor(
@@ -186,7 +195,7 @@ export class ChaosCluster {
     if (web.expectExit || this.web !== web) return;
     this.unexpectedExits.push({ process: web.name, exit, lastLines: web.lastLines(8) });
     this.opts.log.line(this.opts.label, `web process ${web.name} exited by itself (code ${exit.code}, signal ${exit.signal}): ${web.lastLines(3).join(' | ')}`);
-    if (this.supervising) void sleep(1000).then(() => (this.supervising && this.web === web ? this.startWeb().catch((e: unknown) => this.opts.log.line(this.opts.label, `web restart failed: ${(e as Error).message}`)) : undefined));
+    if (this.supervising) void sleep(this.backoff('web')).then(() => (this.supervising && this.web === web ? this.startWeb().catch((e: unknown) => this.opts.log.line(this.opts.label, `web restart failed: ${(e as Error).message}`)) : undefined));
   }
 
   async startWorker(crash?: { point: CrashPoint; after: number }): Promise<WorkerHandle> {
@@ -221,7 +230,13 @@ export class ChaosCluster {
     }
     this.unexpectedExits.push({ process: `worker ${w.name}`, exit, lastLines: w.proc.lastLines(8) });
     this.opts.log.line(this.opts.label, `worker ${w.name} exited by itself (code ${exit.code}, signal ${exit.signal}): ${w.proc.lastLines(3).join(' | ')}`);
-    if (this.supervising && !w.crash) void sleep(1000).then(() => (this.supervising ? this.startWorker() : undefined));
+    if (this.supervising && !w.crash) {
+      this.pendingRestarts++;
+      void sleep(this.backoff('worker')).then(() => {
+        this.pendingRestarts--;
+        return this.supervising ? this.startWorker() : undefined;
+      });
+    }
   }
 
   normalWorkers(): WorkerHandle[] {
@@ -235,8 +250,8 @@ export class ChaosCluster {
     if (this.web?.frozen) (this.web.signal('SIGCONT'), (changed = true));
     for (const w of [...this.workers.values()]) if (w.crash) (await w.proc.stop(10_000), (changed = true));
     if (!this.web?.alive) (await this.startWeb(), (changed = true));
-    // Give a supervisor restart that is already scheduled its moment before counting.
-    await sleep(1500);
+    // Let supervisor restarts that are already scheduled happen before counting.
+    for (let i = 0; i < 120 && this.pendingRestarts > 0; i++) await sleep(100);
     const normal = this.normalWorkers();
     for (let i = normal.length; i < this.baselineWorkers; i++) (await this.startWorker(), (changed = true));
     for (const w of normal.slice(this.baselineWorkers)) (await w.proc.stop(), (changed = true));

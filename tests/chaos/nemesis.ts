@@ -177,6 +177,7 @@ export class Nemesis {
     const hold = SESSION_TIMEOUT_MS + this.random.int(4000, 8000);
     let victim: WorkerHandle | undefined;
     let how = 'between batches';
+    let frozenXid: string | null = null;
     if (midTransaction) {
       // The trap needs a rollups consumer at work: after a crash the group may wait out a dead member.
       for (let i = 0; i < 90 && !(await this.rollupsActive()); i++) await sleep(500);
@@ -196,13 +197,14 @@ export class Nemesis {
         const until = Date.now() + 12_000;
         while (!victim && Date.now() < until) {
           // Polled on another connection: within one transaction pg_stat_activity is a frozen snapshot.
-          const r = await this.cluster.pool.query<{ application_name: string }>(
-            "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%dead_lettered%' AND application_name LIKE 'chaos-w%'",
+          const r = await this.cluster.pool.query<{ application_name: string; xid: string | null }>(
+            "SELECT application_name, backend_xid::text AS xid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%dead_lettered%' AND application_name LIKE 'chaos-w%'",
           );
           const name = r.rows[0]?.application_name.slice('chaos-'.length);
           victim = name ? this.cluster.workers.get(name) : undefined;
           if (victim) {
             victim.proc.signal('SIGSTOP');
+            frozenXid = r.rows[0]!.xid;
             how = `inside the batch transaction that dead-letters the poison record at partition ${p.partition} offset ${p.offset}`;
           } else await sleep(50);
         }
@@ -220,6 +222,15 @@ export class Nemesis {
     }
     await sleep(hold);
     victim.proc.signal('SIGCONT');
+    if (frozenXid) {
+      // How many events the frozen batch carried (rows its transaction archived), once it committed.
+      await sleep(3000);
+      const n = await this.cluster.pool
+        .query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE xmin::text = $1', [frozenXid])
+        .then((x) => x.rows[0]!.n)
+        .catch(() => -1);
+      how += ` (its transaction archived ${n} event(s) besides the poison)`;
+    }
     return `worker ${victim.name} frozen ${(hold / 1000).toFixed(0)} s ${how}, then SIGCONT`;
   }
 

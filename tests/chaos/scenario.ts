@@ -94,6 +94,12 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
     // A broken build may never drain (e.g. a partition stuck on a failing transaction): controls wait less.
     result.drainSeconds = await waitForLagZero(c, lastFault, (spec.variant ? 45 : DRAIN_LIMIT_S + 60) * 1000);
     log.line(scope, result.drainSeconds === null ? 'lag did not reach 0' : `lag 0 ${result.drainSeconds.toFixed(1)} s after the last fault${healed ? ' (healed at the end)' : ''}`);
+    // Events beyond allowed lateness are folded in by the reconcile loop: let it finish.
+    for (let i = 0; i < 60; i++) {
+      const r = await c.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM late_events WHERE reconciled_at IS NULL').catch(() => ({ rows: [{ n: 1 }] }));
+      if (r.rows[0]!.n === 0) break;
+      await sleep(500);
+    }
     await sleep(1500);
 
     let live: LiveObservation | null = null;
