@@ -173,7 +173,9 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
         fence(batch.partition, row);
         const applied = BigInt(row.next_offset);
         // Contiguity: a batch that starts beyond the stored position would skip records for good.
-        if (BigInt(batch.messages[0]!.offset) > applied && env().EDDY_TEST_BROKEN_VARIANT !== 'no-offset-filter') return { gapFrom: applied.toString() };
+        // (The negative controls model consumers without these checks, so they skip it.)
+        const naive = env().EDDY_TEST_BROKEN_VARIANT === 'no-offset-filter' || env().EDDY_TEST_BROKEN_VARIANT === 'commit-offset-before-tx';
+        if (BigInt(batch.messages[0]!.offset) > applied && !naive) return { gapFrom: applied.toString() };
         const fresh = env().EDDY_TEST_BROKEN_VARIANT === 'no-offset-filter' ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= applied);
         if (fresh.length === 0) return undefined;
         const good: { message: BusMessage; record: unknown }[] = [];
