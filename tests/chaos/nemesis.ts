@@ -276,9 +276,9 @@ export class Nemesis {
 
   /**
    * F7: kill -9 the web process with requests in flight, start it again. Half the time (seeded) the
-   * kill aims at the window between the bus's acknowledgement and the HTTP response: the broker is
-   * frozen for a moment so requests pile up awaiting their acknowledgement, thawed, and the web
-   * process killed within 0–20 ms, while it is answering them.
+   * kill lands after the records were handed to the bus but before any answer: the broker is frozen
+   * for 0.7 s so requests pile up with their produce requests sent, the web process is killed, and
+   * the broker thawed — it stores what was sent, and nobody is left to answer the clients.
    */
   private async killWeb(): Promise<string> {
     const web = this.cluster.web;
@@ -287,14 +287,14 @@ export class Nemesis {
     if (this.random.chance(0.5) && this.broker.alive && !this.broker.paused) {
       this.broker.pause();
       await sleep(700);
+      how = `while ${this.gen.inFlight} request(s) waited for a frozen broker to acknowledge (thawed right after)`;
+      await web.kill9();
       this.broker.resume();
-      await sleep(this.random.int(0, 20));
-      how = `right after the broker thawed from a 0.7 s freeze (${this.gen.inFlight} requests in flight)`;
     } else {
       for (let i = 0; i < 100 && this.gen.inFlight === 0; i++) await sleep(20);
       how = `with ${this.gen.inFlight} request(s) in flight`;
+      await web.kill9();
     }
-    await web.kill9();
     const t = Date.now();
     await this.cluster.startWeb();
     return `${web.name} killed ${how}; restarted in ${((Date.now() - t) / 1000).toFixed(1)} s`;
