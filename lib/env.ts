@@ -57,6 +57,8 @@ const schema = z.object({
   /** Event-time tolerance of the jobs: out-of-orderness bound and allowed lateness. */
   OUT_OF_ORDERNESS_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
   ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  /** A worker silent this long loses its partitions to the rest of its consumer group (failover time after a crash). */
+  CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
   /** A partition silent this long stops holding the watermark back. */
   IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   /** Test builds only: a named point where a worker kills itself (kill -9 semantics), for crash tests. */

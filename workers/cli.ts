@@ -75,8 +75,9 @@ async function main(): Promise<void> {
   const consumers: RunningJob[] = [];
   const loops: { stop(): Promise<void> }[] = [];
   for (const n of names) {
-    if (n === 'rollups') consumers.push(await runJob(rollupsJob({ bus: b, db: pool(), dims }), b, pool(), { start: from }));
-    if (n === 'sessions') consumers.push(await runJob(sessionsJob({ bus: b, dims }), b, pool(), { start: from }));
+    const sessionTimeoutMs = env().CONSUMER_SESSION_TIMEOUT_MS;
+    if (n === 'rollups') consumers.push(await runJob(rollupsJob({ bus: b, db: pool(), dims }), b, pool(), { start: from, sessionTimeoutMs }));
+    if (n === 'sessions') consumers.push(await runJob(sessionsJob({ bus: b, dims }), b, pool(), { start: from, sessionTimeoutMs }));
     if (n === 'peaks') {
       const j = peaksJob({ db: pool(), bus: b, dims });
       j.start();

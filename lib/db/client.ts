@@ -27,7 +27,12 @@ export function db(): Db {
 }
 
 export function pool(): pg.Pool {
-  rawPool ??= new pg.Pool({ connectionString: databaseUrl(), max: 10 });
+  if (!rawPool) {
+    rawPool = new pg.Pool({ connectionString: databaseUrl(), max: 10 });
+    // A backend terminated while its connection idles in the pool must not crash the process
+    // (an unhandled 'error' event would): pg discards that client and the next query reconnects.
+    rawPool.on('error', (e) => console.error(`[db] idle connection lost: ${e.message}`));
+  }
   return rawPool;
 }
 
@@ -42,6 +47,10 @@ export async function closeDb(): Promise<void> {
 /** Runs `fn` in one transaction on a pooled connection; rolls back on any error. */
 export async function transaction<T>(p: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await p.connect();
+  // Between two queries a terminated backend surfaces as an 'error' event on the client; the
+  // failing query rejects anyway, so the listener only keeps the process alive.
+  const onError = (e: Error) => console.error(`[db] connection lost in a transaction: ${e.message}`);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -51,6 +60,7 @@ export async function transaction<T>(p: pg.Pool, fn: (c: pg.PoolClient) => Promi
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
+    client.off('error', onError);
     client.release();
   }
 }
