@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gunzipSync, inflateSync } from 'node:zlib';
 import { env } from '../env';
 import { EddyError, isEddyError } from '../errors';
+import { decodeBody } from '../http/read-body';
 import { ingest, MAX_BODY_BYTES } from './ingest';
 
 // The collect endpoint on plain node:http, answered by server/index.ts before Next.js sees the
@@ -34,20 +34,7 @@ async function readBodyCapped(req: IncomingMessage, maxBytes: number): Promise<s
     if (size > maxBytes) throw new EddyError('payload_too_large', `Body over ${maxBytes} bytes`);
     chunks.push(chunk);
   }
-  let raw = Buffer.concat(chunks);
-  if (encoding !== 'identity') {
-    try {
-      raw = encoding === 'gzip' ? gunzipSync(raw, { maxOutputLength: maxBytes }) : inflateSync(raw, { maxOutputLength: maxBytes });
-    } catch (e) {
-      if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new EddyError('payload_too_large', `Decompressed body over ${maxBytes} bytes`);
-      throw new EddyError('bad_request', `Body is not valid ${encoding}`);
-    }
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch {
-    throw new EddyError('bad_request', 'Body is not valid UTF-8');
-  }
+  return decodeBody(Buffer.concat(chunks), encoding, maxBytes);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -27,6 +27,11 @@ export async function readBodyCapped(req: Request, maxBytes: number): Promise<st
     }
     raw = Buffer.concat(chunks);
   }
+  return decodeBody(raw, encoding, maxBytes);
+}
+
+/** Decompresses (gzip/deflate, capped at `maxBytes` decompressed) and decodes strict UTF-8. */
+export function decodeBody(raw: Buffer, encoding: string, maxBytes: number): string {
   if (encoding !== 'identity') {
     try {
       raw = encoding === 'gzip' ? gunzipSync(raw, { maxOutputLength: maxBytes }) : inflateSync(raw, { maxOutputLength: maxBytes });
