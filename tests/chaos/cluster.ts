@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { KafkaBus } from '@/lib/bus/kafka';
-import { childEnv } from '@/lib/env';
+import { childEnv, env } from '@/lib/env';
 import { newSiteKey } from '@/lib/sites/site-key';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { freePort } from '../helpers/stack';
 import type { ChaosBroker } from './broker';
 import { ManagedProcess, type ExitInfo } from './processes';
-import { sleep, type RunLog } from './util';
+import { repoRoot, sleep, type RunLog } from './util';
 
 // The topology of one chaos scenario: a fresh PostgreSQL database and bus namespace on the
 // suite's own broker, one web process (collect endpoint + Socket.IO + live relay) and N worker
@@ -181,6 +181,8 @@ export class ChaosCluster {
         NEXTAUTH_URL: this.url,
         TRUSTED_PROXY_HEADER: 'x-forwarded-for',
         PGAPPNAME: 'chaos-web',
+        // The snapshot has no .eddy of its own.
+        EDDY_DATA_DIR: path.resolve(repoRoot, env().EDDY_DATA_DIR),
       }),
       this.logPath('web'),
       { cwd: this.opts.webRoot, nodeArgs: ['--preserve-symlinks', '--preserve-symlinks-main'] },

@@ -28,7 +28,8 @@ export async function snapshotWebBuild(): Promise<WebSnapshot> {
     rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
     for (const entry of readdirSync(repoRoot)) {
-      if (entry === '.next' || entry === '.git') continue;
+      // Not .eddy (the snapshot lives inside it: a link would make a loop) nor what the web process never reads.
+      if (['.next', '.git', '.eddy', 'tests', 'bench', 'docs'].includes(entry)) continue;
       symlinkSync(path.join(repoRoot, entry), path.join(root, entry));
     }
     try {
