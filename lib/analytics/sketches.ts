@@ -1,3 +1,4 @@
+import { estimateFromHistogram, HISTOGRAM_SIZE } from '../stream/hyperloglog';
 import type { HyperLogLogJson } from '../stream';
 
 // Unions of many visitor sketches read from rollup rows. Equivalent to
@@ -87,49 +88,15 @@ export class VisitorUnion {
 
   /**
    * The estimate: Ertl's improved raw estimator on the register histogram, the same formula as
-   * lib/stream/hyperloglog.ts (the unit test holds the two equal), without building a sketch
+   * lib/stream/hyperloglog.ts (shared: estimateFromHistogram), without building a sketch
    * object from a 16 KiB string per estimate.
    */
   estimate(): number {
     if (this.empty || this.registers === null) return 0;
     const r = this.registers;
     const m = r.length;
-    const histogram = new Float64Array(RANK_BITS + 2);
+    const histogram = new Float64Array(HISTOGRAM_SIZE);
     for (let i = 0; i < m; i++) histogram[r[i]!]!++;
-    let z = m * tau(1 - histogram[RANK_BITS + 1]! / m);
-    for (let k = RANK_BITS; k >= 1; k--) z = 0.5 * (z + histogram[k]!);
-    z += m * sigma(histogram[0]! / m);
-    return Math.round((ALPHA_INFINITY * m * m) / z);
+    return estimateFromHistogram(histogram, m);
   }
-}
-
-const RANK_BITS = 32;
-const ALPHA_INFINITY = 1 / (2 * Math.log(2));
-
-function sigma(x: number): number {
-  if (x === 1) return Number.POSITIVE_INFINITY;
-  let y = 1;
-  let z = x;
-  let previous: number;
-  do {
-    x *= x;
-    previous = z;
-    z += x * y;
-    y += y;
-  } while (z !== previous);
-  return z;
-}
-
-function tau(x: number): number {
-  if (x === 0 || x === 1) return 0;
-  let y = 1;
-  let z = 1 - x;
-  let previous: number;
-  do {
-    x = Math.sqrt(x);
-    previous = z;
-    y *= 0.5;
-    z -= (1 - x) ** 2 * y;
-  } while (z !== previous);
-  return z / 3;
 }

@@ -45,6 +45,20 @@ function hash64(text: string): void {
   hashLow = h2 >>> 0;
 }
 
+/** Number of rank values a register can hold (0 … RANK_BITS + 1): the histogram's length. */
+export const HISTOGRAM_SIZE = RANK_BITS + 2;
+
+/**
+ * Ertl's improved raw estimator on a register histogram (count of registers per rank value) of
+ * `m` registers. Shared with readers that keep registers in their own form (lib/analytics).
+ */
+export function estimateFromHistogram(histogram: ArrayLike<number>, m: number): number {
+  let z = m * tau(1 - histogram[RANK_BITS + 1]! / m);
+  for (let k = RANK_BITS; k >= 1; k--) z = 0.5 * (z + histogram[k]!);
+  z += m * sigma(histogram[0]! / m);
+  return Math.round((ALPHA_INFINITY * m * m) / z);
+}
+
 function sigma(x: number): number {
   if (x === 1) return Number.POSITIVE_INFINITY;
   let y = 1;
@@ -124,10 +138,7 @@ export class HyperLogLog {
       histogram[0] = m - this.sparseLength;
       for (let i = 0; i < this.sparseLength; i++) histogram[entries[i] & 63]++;
     }
-    let z = m * tau(1 - histogram[RANK_BITS + 1] / m);
-    for (let k = RANK_BITS; k >= 1; k--) z = 0.5 * (z + histogram[k]);
-    z += m * sigma(histogram[0] / m);
-    return Math.round((ALPHA_INFINITY * m * m) / z);
+    return estimateFromHistogram(histogram, m);
   }
 
   clone(): HyperLogLog {
