@@ -196,7 +196,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
 
   // 5. lag 0 within the limit after the last fault
   const d = input.drain;
-  add('lag 0 within 120 s of the last fault', d.seconds !== null && d.seconds <= d.limitSeconds, d.seconds === null ? `not drained` : `drained ${d.seconds.toFixed(1)} s after healing`);
+  add('lag 0 within 120 s of the last fault', d.seconds !== null && d.seconds <= d.limitSeconds, d.seconds === null ? `not drained` : `lag 0 ${d.seconds.toFixed(1)} s after the last fault`);
 
   // 6. live client totals = database totals after reconnect; tenants isolated
   if (input.live) {

@@ -89,10 +89,12 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
     // Drain time counts from the end of the last fault — or from now, if healing had to fix something.
     const lastFault = healed ? Date.now() : nemesis.lastFaultEnd || Date.now();
     log.line(scope, `${healed ? 'healed' : 'nothing left to heal'}; ${generator.events.size} events generated, waiting for acknowledgements and lag 0`);
-    const settled = await generator.settle((spec.variant ? 45 : DRAIN_LIMIT_S) * 1000);
-    if (!settled) log.line(scope, `${generator.unacked.length} events still unacknowledged after ${DRAIN_LIMIT_S} s`);
-    // A broken build may never drain (e.g. a partition stuck on a failing transaction): controls wait less.
-    result.drainSeconds = await waitForLagZero(c, lastFault, (spec.variant ? 45 : DRAIN_LIMIT_S + 60) * 1000);
+    // Lag is watched from now on; it counts as drained from the start of the run of lag-0
+    // observations that is still unbroken once every send has settled.
+    const settling = generator.settle((spec.variant ? 45 : DRAIN_LIMIT_S) * 1000);
+    const drained = drainTime(c, lastFault, settling, ((spec.variant ? 45 : DRAIN_LIMIT_S) + 60) * 1000);
+    if (!(await settling)) log.line(scope, `${generator.unacked.length} events still unacknowledged after ${spec.variant ? 45 : DRAIN_LIMIT_S} s`);
+    result.drainSeconds = await drained;
     log.line(scope, result.drainSeconds === null ? 'lag did not reach 0' : `lag 0 ${result.drainSeconds.toFixed(1)} s after the last fault${healed ? ' (healed at the end)' : ''}`);
     // Events beyond allowed lateness are folded in by the reconcile loop: let it finish.
     for (let i = 0; i < 60; i++) {
@@ -144,24 +146,34 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
   return result;
 }
 
-/** Seconds from `since` until every job's stored next offset equals the topic's high watermark, or null. */
-async function waitForLagZero(c: ChaosCluster, since: number, timeoutMs: number): Promise<number | null> {
+/**
+ * Seconds from `since` to the start of the unbroken run of lag-0 observations (every job's stored
+ * next offset = the topic's high watermark) that holds once `settled` has resolved; null on timeout.
+ */
+async function drainTime(c: ChaosCluster, since: number, settled: Promise<unknown>, timeoutMs: number): Promise<number | null> {
+  let settledAt: number | null = null;
+  void settled.then(() => (settledAt = Date.now()));
   const bus = new KafkaBus([c.opts.broker.brokers], 'chaos-lag');
   try {
     const until = Date.now() + timeoutMs;
+    let zeroSince: number | null = null;
     while (Date.now() < until) {
+      const at = Date.now();
+      let zero = false;
       try {
         const highs = await bus.topicOffsets(c.eventsTopic);
         const progress = await c.pool.query<{ job: string; partition: number; next_offset: string }>(
           'SELECT job, partition, next_offset::text FROM consumer_progress WHERE topic = $1',
           [c.eventsTopic],
         );
-        const done = STREAM_JOBS.every((job) =>
-          highs.every((h) => h.high === '0' || progress.rows.find((p) => p.job === job && p.partition === h.partition)?.next_offset === h.high),
-        );
-        if (done) return (Date.now() - since) / 1000;
+        zero = STREAM_JOBS.every((job) => highs.every((h) => h.high === '0' || progress.rows.find((p) => p.job === job && p.partition === h.partition)?.next_offset === h.high));
       } catch {
         // the broker or the database may still be coming back
+      }
+      if (!zero) zeroSince = null;
+      else {
+        zeroSince ??= at;
+        if (settledAt !== null && at > settledAt) return Math.max(0, zeroSince - since) / 1000;
       }
       await sleep(500);
     }
