@@ -38,8 +38,6 @@ export interface ScenarioResult {
   poison: number;
   attempts: Record<string, number>;
   wallSeconds: number;
-  /** Things outside the system under test that disturbed the run. */
-  notes: string[];
 }
 
 export interface SuiteContext {
@@ -57,7 +55,7 @@ export async function runScenario(spec: ScenarioSpec, ctx: SuiteContext): Promis
   let generator: Generator | undefined;
   let nemesis: Nemesis | undefined;
   const clients: LiveClient[] = [];
-  const result: ScenarioResult = { spec, check: null, faults: [], unexpectedExits: [], drainSeconds: null, poison: 0, attempts: {}, wallSeconds: 0, notes: [] };
+  const result: ScenarioResult = { spec, check: null, faults: [], unexpectedExits: [], drainSeconds: null, poison: 0, attempts: {}, wallSeconds: 0 };
 
   try {
     await broker.heal();

@@ -185,7 +185,6 @@ function report(log: RunLog, r: ScenarioResult): void {
   log.line(r.spec.label, `attempts ${JSON.stringify(r.attempts)}; faults ${describeFaults(r.faults)}; wall ${r.wallSeconds.toFixed(0)} s`);
   for (const f of r.faults) log.line(r.spec.label, `  ${f.kind}: ${f.detail}`);
   for (const x of c?.criteria ?? []) log.line(r.spec.label, `  ${x.ok ? 'ok  ' : 'FAIL'} ${x.name}: ${x.detail}`);
-  for (const n of r.notes) log.line(r.spec.label, `  note: ${n}`);
   for (const x of r.unexpectedExits) log.line(r.spec.label, `  process exited by itself: ${x.process} (code ${x.exit.code}, signal ${x.exit.signal}): ${x.lastLines.slice(-3).join(' | ')}`);
 }
 
