@@ -19,6 +19,8 @@ import type {
 // kafkajs behind Eddy's bus contract. kafkajs is in maintenance mode, so nothing outside
 // lib/bus imports it. Choices that matter:
 // - one idempotent producer per process, acks=-1, concurrent sends coalesced into one sendBatch;
+//   after any failed send the producer is replaced by a new one (new producer id), see
+//   KafkaProducer.flush — kafkajs' idempotence is only sound while every request succeeds;
 // - consumers with a 100 ms fetch wait (the 5 s default would dominate end-to-end latency),
 //   eachBatchAutoResolve=false and autoCommit=false: offsets move only when the job says so.
 
@@ -32,6 +34,13 @@ const kafkaLog = (level: number) => {
   };
 };
 
+export interface KafkaBusOptions {
+  /** How long one request may wait for the broker (kafkajs default 30 s). */
+  requestTimeoutMs?: number;
+  /** Retries of a failed request before the call fails (default 8). */
+  retries?: number;
+}
+
 export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
@@ -40,14 +49,15 @@ export class KafkaBus implements Bus {
   private readonly consumers = new Set<KafkaConsumer>();
   private readonly partitionCounts = new Map<string, number>();
 
-  constructor(brokers: string[], clientId = 'eddy') {
+  constructor(brokers: string[], clientId = 'eddy', options: KafkaBusOptions = {}) {
     this.kafka = new Kafka({
       clientId,
       brokers,
       logLevel: logLevel.ERROR,
       logCreator: kafkaLog,
       connectionTimeout: 3000,
-      retry: { initialRetryTime: 100, retries: 8 },
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      retry: { initialRetryTime: 100, retries: options.retries ?? 8 },
     });
   }
 
@@ -93,7 +103,10 @@ export class KafkaBus implements Bus {
   }
 
   producer(): BusProducer {
-    this.theProducer ??= new KafkaProducer(this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }), this);
+    this.theProducer ??= new KafkaProducer(
+      () => this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+      this,
+    );
     return this.theProducer;
   }
 
@@ -142,17 +155,24 @@ export class KafkaBus implements Bus {
 }
 
 class KafkaProducer implements BusProducer {
+  private producer: Producer;
   private connected?: Promise<void>;
   private readonly coalescer: SendCoalescer<{ topic: string; message: OutgoingMessage }, DeliveryReport>;
 
   constructor(
-    private readonly producer: Producer,
+    private readonly create: () => Producer,
     private readonly bus: KafkaBus,
   ) {
     this.coalescer = new SendCoalescer((items) => this.flush(items));
-    producer.on(producer.events.DISCONNECT, () => {
-      this.connected = undefined;
+    this.producer = this.fresh();
+  }
+
+  private fresh(): Producer {
+    const p = this.create();
+    p.on(p.events.DISCONNECT, () => {
+      if (this.producer === p) this.connected = undefined;
     });
+    return p;
   }
 
   private connect(): Promise<void> {
@@ -161,6 +181,25 @@ class KafkaProducer implements BusProducer {
       throw e;
     });
     return this.connected;
+  }
+
+  /**
+   * Replaces the producer after a failed send. kafkajs rolls a partition's sequence number back
+   * whenever a produce request fails — also when the broker did append the batch and only the
+   * answer was lost (a timeout on a frozen broker, a connection cut after the append). The next
+   * batch then reuses that sequence number: the broker takes it for a retry of the appended batch
+   * and answers success with the old batch's offset without writing anything (an acknowledged
+   * event lost), or, with another record count, OUT_OF_ORDER_SEQUENCE_NUMBER on every later send.
+   * A new producer gets a new producer id, so its sequences start clean. Whatever the failed
+   * request did write is a duplicate of an unacknowledged send, which the client retries with the
+   * same event id and the jobs deduplicate. Reproduction: tests/chaos/repro-kafkajs-sequence.ts.
+   */
+  private retire(): void {
+    const old = this.producer;
+    const wasConnected = this.connected;
+    this.producer = this.fresh();
+    this.connected = undefined;
+    if (wasConnected) void wasConnected.then(() => old.disconnect()).catch(() => undefined);
   }
 
   send(topic: string, messages: OutgoingMessage[]): Promise<DeliveryReport[]> {
@@ -185,10 +224,16 @@ class KafkaProducer implements BusProducer {
       list.push({ key: message.key, value: message.value, partition, headers: message.headers, timestamp: String(message.timestamp ?? Date.now()) });
       byTopic.set(topic, list);
     }
-    const meta = await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    let meta: Awaited<ReturnType<Producer['sendBatch']>>;
+    try {
+      meta = await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (e) {
+      this.retire();
+      throw e;
+    }
     const base = new Map(meta.map((m) => [`${m.topicName}\u0000${m.partition}`, BigInt(m.baseOffset ?? '0')]));
     return placed.map((p) => ({
       topic: p.topic,
@@ -199,6 +244,7 @@ class KafkaProducer implements BusProducer {
 
   async close(): Promise<void> {
     if (this.connected) await this.producer.disconnect().catch(() => undefined);
+    this.connected = undefined;
   }
 }
 
