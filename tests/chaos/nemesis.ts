@@ -30,7 +30,10 @@ export const FILL: readonly FaultKind[] = ['F1', 'F2', 'F3', 'F4', 'F5', 'F6', '
 /** Faults that touch the shared broker (F7 freezes it for 0.7 s half the time). */
 export const BROKER_FAULTS: readonly FaultKind[] = ['F4', 'F5', 'F7'];
 
-/** kafkajs' default consumer session timeout, which workers/cli.ts does not let us shorten. */
+/**
+ * F3 freezes a worker for longer than this. The workers run with CONSUMER_SESSION_TIMEOUT_MS'
+ * default (10 s); the freeze is measured from kafkajs' 30 s default, so it outlasts either.
+ */
 export const SESSION_TIMEOUT_MS = 30_000;
 
 export interface FaultRecord {

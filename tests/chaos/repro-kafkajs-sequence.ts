@@ -11,7 +11,9 @@ import { sleep } from './util';
 // takes it for a retry of the appended batch and answers "ok" with the old offset without writing
 // it. With another record count it answers OUT_OF_ORDER_SEQUENCE_NUMBER instead — on every send,
 // until the process restarts. For the collect endpoint: 202 for events that are never stored, or
-// 503 forever.
+// 503 forever. lib/bus/kafka.ts now replaces the producer after any failed send (KafkaProducer.
+// retire); this script keeps using raw kafkajs to show the library's behaviour, and
+// tests/integration/kafka-producer-faults.test.ts holds Eddy's bus to the fix.
 //
 //   DATABASE_URL=… npx tsx tests/chaos/repro-kafkajs-sequence.ts     (exit 1 = the loss reproduced)
 //
