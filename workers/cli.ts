@@ -1,6 +1,7 @@
 import { closeDb, databaseUrl, pool } from '@/lib/db/client';
 import { createBus, ensureTopics } from '@/lib/bus';
 import { alertsJob } from './alerts/alerts-job';
+import { workerPresence } from './presence';
 import { env } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
 import { createSavepoint, restoreSavepoint } from './ops/savepoint';
@@ -72,12 +73,13 @@ async function main(): Promise<void> {
   await dims.refresh();
   dims.start(env().DIMENSION_REFRESH_MS);
 
+  const presence = workerPresence({ db: pool(), jobs: names });
   const consumers: RunningJob[] = [];
   const loops: { stop(): Promise<void> }[] = [];
   for (const n of names) {
-    const sessionTimeoutMs = env().CONSUMER_SESSION_TIMEOUT_MS;
-    if (n === 'rollups') consumers.push(await runJob(rollupsJob({ bus: b, db: pool(), dims }), b, pool(), { start: from, sessionTimeoutMs }));
-    if (n === 'sessions') consumers.push(await runJob(sessionsJob({ bus: b, dims }), b, pool(), { start: from, sessionTimeoutMs }));
+    const runOptions = { start: from, sessionTimeoutMs: env().CONSUMER_SESSION_TIMEOUT_MS, workerId: presence.workerId };
+    if (n === 'rollups') consumers.push(await runJob(rollupsJob({ bus: b, db: pool(), dims }), b, pool(), runOptions));
+    if (n === 'sessions') consumers.push(await runJob(sessionsJob({ bus: b, dims }), b, pool(), runOptions));
     if (n === 'peaks') {
       const j = peaksJob({ db: pool(), bus: b, dims });
       j.start();
@@ -89,12 +91,14 @@ async function main(): Promise<void> {
       loops.push(j);
     }
     if (n === 'alerts') {
-      const j = alertsJob({ db: pool(), bus: b, jobs: names, intervalMs: env().ALERTS_INTERVAL_MS });
+      const j = alertsJob({ db: pool(), bus: b, intervalMs: env().ALERTS_INTERVAL_MS });
       j.start();
       loops.push(j);
     }
     console.log(`[worker ${process.pid}] job ${n} running (bus: ${b.kind}, from: ${from.from})`);
   }
+  // Announced once every job runs: tests and operators read a heartbeat as "this worker is up".
+  presence.start();
   // A consumer that stopped by itself will not come back: exit so the supervisor restarts us.
   void Promise.race(consumers.map((r) => r.consumer.crashed)).then((e) => {
     console.error(`[worker ${process.pid}] consumer crashed: ${e.message}`);
@@ -103,6 +107,7 @@ async function main(): Promise<void> {
   const shutdown = async () => {
     dims.stop();
     await Promise.allSettled([...consumers.map((r) => r.stop()), ...loops.map((l) => l.stop())]);
+    await presence.stop();
     await b.close();
     await closeDb();
     process.exit(0);

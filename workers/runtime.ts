@@ -87,7 +87,14 @@ function crashPoint(point: NonNullable<ReturnType<typeof env>['EDDY_TEST_CRASH_P
   process.kill(process.pid, 'SIGKILL');
 }
 
-export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeoutMs?: number; start?: StartMode } = {}): Promise<RunningJob> {
+export interface RunJobOptions {
+  sessionTimeoutMs?: number;
+  start?: StartMode;
+  /** This process's id in worker_heartbeats (workers/presence.ts): partition ownership is recorded under it. */
+  workerId?: string;
+}
+
+export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions = {}): Promise<RunningJob> {
   const groupId = namespacedGroup(`job-${job.name}`);
   // The last checkpoint this process's memory corresponds to, per partition (version + state).
   const committed = new Map<number, { version: string; state: Json | null }>();
@@ -108,6 +115,27 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
     return next;
   };
   let start = opts.start ?? { from: 'checkpoint' };
+  // For the pipeline page only: nothing reads it to decide anything, so a failed write is logged
+  // and the assignment goes on (a terminated backend must not cost a rebalance).
+  const recordOwnership = async (partitions: number[]) => {
+    if (!opts.workerId) return;
+    try {
+      await p.query('DELETE FROM partition_owners WHERE job = $1 AND topic = $2 AND worker_id = $3 AND NOT (partition = ANY($4::int[]))', [
+        job.name,
+        job.topic,
+        opts.workerId,
+        partitions,
+      ]);
+      if (partitions.length === 0) return;
+      await p.query(
+        `INSERT INTO partition_owners (job, topic, partition, worker_id, assigned_at) SELECT $1, $2, unnest($4::int[]), $3, now()
+         ON CONFLICT (job, topic, partition) DO UPDATE SET worker_id = EXCLUDED.worker_id, assigned_at = EXCLUDED.assigned_at`,
+        [job.name, job.topic, opts.workerId, partitions],
+      );
+    } catch (e) {
+      console.error(`[${job.name}] could not record partition ownership: ${(e as Error).message}`);
+    }
+  };
 
   const consumer: BusConsumer = b.consumer({
     groupId,
@@ -119,6 +147,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
       const partitions = assigned.filter((a) => a.topic === job.topic).map((a) => a.partition);
       for (const gone of owned) if (!partitions.includes(gone)) job.release(gone);
       owned = new Set(partitions);
+      await recordOwnership(partitions);
       if (partitions.length === 0) return;
       const r = await p.query<{ partition: number; next_offset: string; state: Json | null; version: string }>(
         'SELECT partition, next_offset::text AS next_offset, state, version::text AS version FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)',
@@ -259,6 +288,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: { sessionTimeou
       clearInterval(ticker);
       await consumer.stop();
       await Promise.allSettled(chains.values());
+      if (opts.workerId) await recordOwnership([]);
     },
   };
 }

@@ -80,7 +80,7 @@ export function PipelineView() {
             {p.workers.length === 0 && (
               <tr>
                 <td className="px-4 py-2 text-slate-500" colSpan={4}>
-                  No worker heartbeats (the alerts job records them).
+                  No worker processes are running.
                 </td>
               </tr>
             )}
@@ -94,6 +94,7 @@ export function PipelineView() {
               <thead className="text-xs text-slate-500">
                 <tr>
                   <th className="px-4 py-2">Partition</th>
+                  <th className="px-4 py-2">Owner</th>
                   <th className="px-4 py-2 text-right">Next offset</th>
                   <th className="px-4 py-2 text-right">Lag</th>
                   <th className="px-4 py-2">Watermark</th>
@@ -110,6 +111,17 @@ export function PipelineView() {
                       <td className="px-4 py-2 font-mono text-xs">
                         {r.topic}/{r.partition}
                       </td>
+                      <td className="px-4 py-2 font-mono text-xs" data-testid={`owner-${job}-${r.partition}`}>
+                        {r.owner ? (
+                          <span title={`assigned ${ago(p.at, r.owner.assignedAt)}`}>
+                            <span className={`mr-2 inline-block h-2 w-2 rounded-full ${r.owner.alive ? 'bg-emerald-500' : 'bg-rose-500'}`} />
+                            {r.owner.host && r.owner.pid ? `${r.owner.host}:${r.owner.pid}` : r.owner.workerId}
+                            {!r.owner.alive && <span className="ml-1 font-sans text-rose-700">not responding</span>}
+                          </span>
+                        ) : (
+                          <span className="font-sans text-slate-500">unassigned</span>
+                        )}
+                      </td>
                       <td className="px-4 py-2 text-right tabular-nums">{r.nextOffset}</td>
                       <td className={`px-4 py-2 text-right tabular-nums ${r.lag ? 'font-semibold text-amber-700' : ''}`}>{r.lag ?? '—'}</td>
                       <td className="px-4 py-2 tabular-nums">{r.watermark && r.watermark > 0 ? `${new Date(r.watermark).toLocaleTimeString()} (${ago(p.at, r.watermark)})` : '—'}</td>
@@ -124,7 +136,7 @@ export function PipelineView() {
         </Card>
       ))}
       <p className="text-xs text-slate-500">
-        Site settings last changed {p.dimensionRefreshedAt ? ago(p.at, p.dimensionRefreshedAt) : 'never'}; workers reload them every refresh interval. Partition-to-worker assignment is not recorded by the runtime: a partition whose checkpoint stops moving while it has lag has no live owner.
+        Site settings last changed {p.dimensionRefreshedAt ? ago(p.at, p.dimensionRefreshedAt) : 'never'}; workers reload them every refresh interval. A partition whose owner is not responding waits for the consumer group to expire that member (CONSUMER_SESSION_TIMEOUT_MS) and reassign it.
       </p>
     </div>
   );

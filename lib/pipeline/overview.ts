@@ -1,11 +1,14 @@
 import { bus, topics } from '../bus';
 import { pool } from '../db/client';
 
+/** A heartbeat older than this (three of workers/presence.ts' 5 s intervals) means the process is gone or frozen. */
+const ALIVE_MS = 15_000;
+
 // The operator's view of the pipeline, like Flink's web UI: per job and partition the position,
 // lag, watermark, checkpoint time and size, dimension-table version; worker processes from their
 // heartbeats; throughput in and out; dead letters and late events.
-// Partition → worker assignment is not recorded by the runtime; each partition shows its last
-// checkpoint time, and the process list shows which jobs each worker runs.
+// Partition owners come from partition_owners (written by the runtime on every assignment) and
+// are alive while their process heartbeats (workers/presence.ts).
 
 export interface PartitionRow {
   job: string;
@@ -18,6 +21,8 @@ export interface PartitionRow {
   dimensionVersion: number | null;
   checkpointAt: number;
   checkpointBytes: number;
+  /** The process the partition was last assigned to; alive while it heartbeats. Null: never recorded, or released. */
+  owner: { workerId: string; host: string | null; pid: number | null; alive: boolean; assignedAt: number } | null;
 }
 
 export interface PipelineOverview {
@@ -33,7 +38,7 @@ export interface PipelineOverview {
 
 export async function pipelineOverview(now = Date.now()): Promise<PipelineOverview> {
   const db = pool();
-  const [progress, workers, rates, dead, late, dims] = await Promise.all([
+  const [progress, workers, rates, dead, late, dims, owners] = await Promise.all([
     db.query<{ job: string; topic: string; partition: number; next_offset: string; updated_at: Date; bytes: number; watermark: string | null; dimension_version: string | null }>(
       `SELECT job, topic, partition, next_offset::text, updated_at, COALESCE(octet_length(state::text), 0) AS bytes,
          jsonb_path_query_first(state, 'strict $.**.watermark') #>> '{}' AS watermark,
@@ -49,7 +54,12 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
     db.query<{ job: string; n: string }>('SELECT job, count(*)::text AS n FROM dead_letters GROUP BY job ORDER BY job'),
     db.query<{ pending: string; reconciled: string }>('SELECT count(*) FILTER (WHERE reconciled_at IS NULL)::text AS pending, count(*) FILTER (WHERE reconciled_at IS NOT NULL)::text AS reconciled FROM late_events'),
     db.query<{ at: Date | null }>('SELECT max(updated_at) AS at FROM sites'),
+    db.query<{ job: string; topic: string; partition: number; worker_id: string; assigned_at: Date; host: string | null; pid: number | null; seen_at: Date | null }>(
+      `SELECT o.job, o.topic, o.partition, o.worker_id, o.assigned_at, w.host, w.pid, w.seen_at
+       FROM partition_owners o LEFT JOIN worker_heartbeats w ON w.worker_id = o.worker_id`,
+    ),
   ]);
+  const ownerOf = new Map(owners.rows.map((o) => [`${o.job}\u0000${o.topic}\u0000${o.partition}`, o]));
   const ends = new Map<string, Map<number, string>>();
   for (const topic of new Set(progress.rows.map((r) => r.topic))) {
     if (topic !== topics.events) continue;
@@ -74,9 +84,13 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
         dimensionVersion: r.dimension_version !== null && Number.isFinite(Number(r.dimension_version)) ? Number(r.dimension_version) : null,
         checkpointAt: r.updated_at.getTime(),
         checkpointBytes: r.bytes,
+        owner: ((o) =>
+          o
+            ? { workerId: o.worker_id, host: o.host, pid: o.pid, alive: !!o.seen_at && now - o.seen_at.getTime() < ALIVE_MS, assignedAt: o.assigned_at.getTime() }
+            : null)(ownerOf.get(`${r.job}\u0000${r.topic}\u0000${r.partition}`)),
       };
     }),
-    workers: workers.rows.map((w) => ({ workerId: w.worker_id, host: w.host, pid: w.pid, jobs: w.jobs, startedAt: w.started_at.getTime(), seenAt: w.seen_at.getTime(), alive: now - w.seen_at.getTime() < 15_000 })),
+    workers: workers.rows.map((w) => ({ workerId: w.worker_id, host: w.host, pid: w.pid, jobs: w.jobs, startedAt: w.started_at.getTime(), seenAt: w.seen_at.getTime(), alive: now - w.seen_at.getTime() < ALIVE_MS })),
     eventsInPerSecond: Number(rates.rows[0]!.accepted) / 60,
     eventsOutPerSecond: Number(rates.rows[0]!.archived) / 60,
     deadLetters: dead.rows.map((d) => ({ job: d.job, count: Number(d.n) })),

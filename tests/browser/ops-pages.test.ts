@@ -7,7 +7,7 @@ import { eventually } from '../helpers/wait';
 
 // The operator-facing pages as a user opens them: the ingestion ledger of a site shows what
 // the collect endpoint received and what became of it (and the numbers add up), and the
-// pipeline page shows the jobs.
+// pipeline page shows the jobs and which worker process owns each partition.
 
 let browser: Browser;
 let stack: Stack;
@@ -46,6 +46,13 @@ describe('operator pages', () => {
     await page.goto(`${stack.url}/pipeline`);
     await expect.poll(async () => (await page.textContent('body')) ?? '', { timeout: 15_000 }).toMatch(/rollups/);
     expect((await page.textContent('body')) ?? '').toMatch(/sessions/);
+    // Each partition names the worker process that owns it (host:pid), alive (heartbeating).
+    const workerPid = stack.worker!.pid!;
+    await expect
+      .poll(async () => (await page.getByTestId('owner-rollups-0').textContent()) ?? '', { timeout: 15_000 })
+      .toContain(`:${workerPid}`);
+    expect(await page.getByTestId('owner-sessions-0').textContent()).toContain(`:${workerPid}`);
+    expect(await page.getByTestId('owner-rollups-0').textContent()).not.toMatch(/not responding/);
     await page.screenshot({ path: path.join(artifactsDir, 'ops-pipeline.png'), fullPage: true });
     await context.close();
   });

@@ -87,6 +87,28 @@ function startWorker(name: string): WorkerProcess {
   return w;
 }
 
+/** Partition owners as the pipeline page shows them: job → partition → owning process's pid (null: no heartbeat). */
+async function owners(): Promise<Map<string, Map<number, number | null>>> {
+  const r = await pool.query<{ job: string; partition: number; pid: number | null }>(
+    'SELECT o.job, o.partition, w.pid FROM partition_owners o LEFT JOIN worker_heartbeats w ON w.worker_id = o.worker_id ORDER BY 1, 2',
+  );
+  const m = new Map<string, Map<number, number | null>>();
+  for (const row of r.rows) m.set(row.job, (m.get(row.job) ?? new Map()).set(row.partition, row.pid));
+  return m;
+}
+
+/** Every partition of both stream jobs has a recorded, heartbeating owner, and together the owners are exactly `pids`. */
+async function ownedBy(pids: (number | undefined)[]): Promise<boolean> {
+  const o = await owners();
+  const seen = new Set<number | null>();
+  for (const job of STREAM_JOBS) {
+    const parts = o.get(job);
+    if (!parts || parts.size !== 3) return false;
+    for (const pid of parts.values()) seen.add(pid);
+  }
+  return seen.size === pids.length && pids.every((p) => seen.has(p ?? -1));
+}
+
 /** Batches committed by `app` for `job` after batch log position `after` (index into the log). */
 const batchesOf = (log: LoggedBatch[], app: string, job: string, after = 0) => log.slice(after).filter((b) => b.app === app && b.job === job);
 
@@ -130,6 +152,8 @@ describe('two worker processes in one consumer group', () => {
         return batchesOf(log, 'scale-a', job).length >= 5 && batchesOf(log, 'scale-b', job).length >= 5 && new Set([...pa, ...pb]).size === 3;
       });
     }, 45_000, 'both workers committing batches of both jobs, on all partitions between them');
+    // The pipeline page's owner column: the runtime records each assignment under the process's heartbeat id.
+    await eventually(() => ownedBy([a.process.pid, b.process.pid]), 15_000, 'partition owners recorded as A and B');
     stillProducing();
 
     // 2. Stop B gracefully mid-stream: it leaves the group and A takes over all three partitions.
@@ -141,6 +165,7 @@ describe('two worker processes in one consumer group', () => {
       const log = await loggedBatches(pool);
       return STREAM_JOBS.every((job) => new Set(batchesOf(log, 'scale-a', job, afterStop).map((x) => x.partition)).size === 3);
     }, 45_000, 'A applying all three partitions of both jobs after B left');
+    await eventually(() => ownedBy([a.process.pid]), 15_000, 'A recorded as the owner of every partition after B left');
     const takeoverMs = Date.now() - stopAt;
     stillProducing();
 
@@ -151,6 +176,7 @@ describe('two worker processes in one consumer group', () => {
       const log = await loggedBatches(pool);
       return STREAM_JOBS.every((job) => batchesOf(log, 'scale-b-2', job).length > 0);
     }, 45_000, 'the restarted B committing batches of both jobs');
+    await eventually(() => ownedBy([a.process.pid, b2.process.pid]), 15_000, 'partition owners recorded as A and the restarted B');
     const rejoinMs = Date.now() - restartAt;
     stillProducing();
 
@@ -182,5 +208,8 @@ describe('two worker processes in one consumer group', () => {
     console.log(`[jobs-scale] ${distinct(all).length} events + ${resent} re-sends; ${summary}; takeover after SIGTERM ${takeoverMs} ms; restarted worker applying after ${rejoinMs} ms; batches retried after a deadlock: ${deadlocks}`);
     await Promise.all([a.stop(), b2.stop()]);
     expect([(await a.ended).code, (await b2.ended).code]).toEqual([0, 0]);
+    // Graceful stops take their presence with them: no stale owners or heartbeats on the page.
+    expect((await pool.query('SELECT * FROM partition_owners')).rows).toEqual([]);
+    expect((await pool.query('SELECT * FROM worker_heartbeats')).rows).toEqual([]);
   });
 });

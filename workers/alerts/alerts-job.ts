@@ -1,4 +1,3 @@
-import os from 'node:os';
 import pg from 'pg';
 import { conditionHolds, initialState, step, alertMessage, type AlertState, type Observation } from '@/lib/alerts/evaluate';
 import { observe } from '@/lib/alerts/observe';
@@ -16,7 +15,7 @@ import { sendWeeklyDigests } from './digest';
 // The alerts job: every ALERTS_INTERVAL_MS (2 s) it measures each site's freshness, books it
 // against the site's SLA, evaluates every alert rule on the rollups the stream jobs keep current,
 // and sends what fired. One process leads (a session advisory lock on its own connection; a dead
-// leader's lock goes with its connection); the others only heartbeat and wait to take over.
+// leader's lock goes with its connection); the others wait to take over.
 // Run it apart from the jobs it watches (`npm run worker -- alerts`) so that stopping those does
 // not silence the alert about it; `all` includes it for the single-machine setup.
 
@@ -28,29 +27,18 @@ const STOPPED_AFTER_MS = 3000;
 export interface AlertsJobOptions {
   db: pg.Pool;
   bus: Bus;
-  /** The jobs this worker process runs (its heartbeat row on the pipeline page). */
-  jobs: string[];
   intervalMs: number;
   now?: () => number;
 }
 
 export function alertsJob(o: AlertsJobOptions) {
   const now = o.now ?? Date.now;
-  const workerId = `${os.hostname()}:${process.pid}:${now()}`;
-  const startedAt = new Date(now());
   const lagClock = new LagClock();
   let leader: pg.Client | null = null;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   let lastSampled = now() - RECENT_SAMPLES_MS;
-
-  const heartbeat = () =>
-    o.db.query(
-      `INSERT INTO worker_heartbeats (worker_id, host, pid, jobs, started_at, seen_at) VALUES ($1, $2, $3, $4, $5, now())
-       ON CONFLICT (worker_id) DO UPDATE SET seen_at = now(), jobs = EXCLUDED.jobs`,
-      [workerId, os.hostname(), process.pid, o.jobs, startedAt],
-    );
 
   async function lead(): Promise<boolean> {
     if (leader) return true;
@@ -159,7 +147,6 @@ export function alertsJob(o: AlertsJobOptions) {
 
   async function tick(): Promise<void> {
     const t = now();
-    await heartbeat();
     const lags = await rollupsLag(t);
     if (!(await lead())) return;
     await sampleCommits(t);
@@ -187,7 +174,6 @@ export function alertsJob(o: AlertsJobOptions) {
       clearTimeout(timer);
       await running;
       await leader?.end().catch(() => undefined);
-      await o.db.query('DELETE FROM worker_heartbeats WHERE worker_id = $1', [workerId]).catch(() => undefined);
     },
   };
 }
