@@ -88,7 +88,11 @@ export function PipelineView() {
         </table>
       </Card>
       {jobs.map((job) => (
-        <Card key={job} title={`Job ${job} · consumer group job-${job}`} padded={false}>
+        <Card
+          key={job}
+          title={p.partitions.some((r) => r.job === job && r.source === 'bus') ? `Job ${job} · consumer group job-${job}` : `Job ${job} · one worker at a time (PostgreSQL lock)`}
+          padded={false}
+        >
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm" data-testid={`pipeline-job-${job}`}>
               <thead className="text-xs text-slate-500">
@@ -119,14 +123,14 @@ export function PipelineView() {
                             {!r.owner.alive && <span className="ml-1 font-sans text-rose-700">not responding</span>}
                           </span>
                         ) : (
-                          <span className="font-sans text-slate-500">unassigned</span>
+                          <span className="font-sans text-slate-500">{r.source === 'bus' ? 'unassigned' : 'any worker, one pass at a time'}</span>
                         )}
                       </td>
                       <td className="px-4 py-2 text-right tabular-nums">{r.nextOffset}</td>
                       <td className={`px-4 py-2 text-right tabular-nums ${r.lag ? 'font-semibold text-amber-700' : ''}`}>{r.lag ?? '—'}</td>
                       <td className="px-4 py-2 tabular-nums">{r.watermark && r.watermark > 0 ? `${new Date(r.watermark).toLocaleTimeString()} (${ago(p.at, r.watermark)})` : '—'}</td>
-                      <td className="px-4 py-2">{ago(p.at, r.checkpointAt)}</td>
-                      <td className="px-4 py-2 text-right tabular-nums">{(r.checkpointBytes / 1024).toFixed(1)} KB</td>
+                      <td className="px-4 py-2">{r.checkpointAt === null ? <span className="text-slate-500">none yet</span> : ago(p.at, r.checkpointAt)}</td>
+                      <td className="px-4 py-2 text-right tabular-nums">{r.checkpointAt === null ? '—' : `${(r.checkpointBytes / 1024).toFixed(1)} KB`}</td>
                       <td className="px-4 py-2 text-right tabular-nums">{r.dimensionVersion ?? '—'}</td>
                     </tr>
                   ))}

@@ -19,7 +19,13 @@ export interface PartitionRow {
   lag: number | null;
   watermark: number | null;
   dimensionVersion: number | null;
-  checkpointAt: number;
+  /**
+   * 'bus': a consumer group's partition of a bus topic, owned by one member at a time;
+   * 'database': an in-database changelog (peaks' minute_partials) that any worker processes in turn, under a lock.
+   */
+  source: 'bus' | 'database';
+  /** Null: assigned, but no batch applied yet. */
+  checkpointAt: number | null;
   checkpointBytes: number;
   /** The process the partition was last assigned to; alive while it heartbeats. Null: never recorded, or released. */
   owner: { workerId: string; host: string | null; pid: number | null; alive: boolean; assignedAt: number } | null;
@@ -59,9 +65,18 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
        FROM partition_owners o LEFT JOIN worker_heartbeats w ON w.worker_id = o.worker_id`,
     ),
   ]);
-  const ownerOf = new Map(owners.rows.map((o) => [`${o.job}\u0000${o.topic}\u0000${o.partition}`, o]));
+  const key = (r: { job: string; topic: string; partition: number }) => `${r.job}\u0000${r.topic}\u0000${r.partition}`;
+  const ownerOf = new Map(owners.rows.map((o) => [key(o), o]));
+  // A partition that is assigned but has not applied a batch yet has no progress row: list it too.
+  const progressKeys = new Set(progress.rows.map(key));
+  const rows = [
+    ...progress.rows,
+    ...owners.rows
+      .filter((o) => !progressKeys.has(key(o)))
+      .map((o) => ({ job: o.job, topic: o.topic, partition: o.partition, next_offset: '0', updated_at: null, bytes: 0, watermark: null, dimension_version: null })),
+  ].sort((a, b) => a.job.localeCompare(b.job) || a.topic.localeCompare(b.topic) || a.partition - b.partition);
   const ends = new Map<string, Map<number, string>>();
-  for (const topic of new Set(progress.rows.map((r) => r.topic))) {
+  for (const topic of new Set([...progress.rows, ...owners.rows].map((r) => r.topic))) {
     if (topic !== topics.events) continue;
     try {
       ends.set(topic, new Map((await bus().topicOffsets(topic)).map((o) => [o.partition, o.high])));
@@ -71,23 +86,24 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
   }
   return {
     at: now,
-    partitions: progress.rows.map((r) => {
+    partitions: rows.map((r) => {
       const end = ends.get(r.topic)?.get(r.partition) ?? null;
       return {
         job: r.job,
         topic: r.topic,
         partition: r.partition,
+        source: r.topic === topics.events ? 'bus' : 'database',
         nextOffset: r.next_offset,
         endOffset: end,
         lag: end === null ? null : Math.max(0, Number(BigInt(end) - BigInt(r.next_offset))),
         watermark: r.watermark !== null && Number.isFinite(Number(r.watermark)) ? Number(r.watermark) : null,
         dimensionVersion: r.dimension_version !== null && Number.isFinite(Number(r.dimension_version)) ? Number(r.dimension_version) : null,
-        checkpointAt: r.updated_at.getTime(),
+        checkpointAt: r.updated_at?.getTime() ?? null,
         checkpointBytes: r.bytes,
         owner: ((o) =>
           o
             ? { workerId: o.worker_id, host: o.host, pid: o.pid, alive: !!o.seen_at && now - o.seen_at.getTime() < ALIVE_MS, assignedAt: o.assigned_at.getTime() }
-            : null)(ownerOf.get(`${r.job}\u0000${r.topic}\u0000${r.partition}`)),
+            : null)(ownerOf.get(key(r))),
       };
     }),
     workers: workers.rows.map((w) => ({ workerId: w.worker_id, host: w.host, pid: w.pid, jobs: w.jobs, startedAt: w.started_at.getTime(), seenAt: w.seen_at.getTime(), alive: now - w.seen_at.getTime() < ALIVE_MS })),
