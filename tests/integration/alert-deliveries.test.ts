@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaBus } from '@/lib/bus/kafka';
 import { setEnv } from '@/lib/env';
@@ -12,6 +11,7 @@ import { deliverDue, enqueueDeliveries } from '@/lib/notify/deliveries';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '@/lib/notify/sign';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
 // The alert delivery log against real receivers: an HTTP server that fails before it accepts,
 // one that never accepts, an SMTP server. Each failure is recorded with its HTTP status or error
@@ -24,10 +24,9 @@ const SECRET = 'whsec_0123456789abcdef';
 let d: TestDatabase;
 let pool: pg.Pool;
 let bus: KafkaBus;
-let smtp: SMTPServer;
+let smtp: SmtpSink;
 let http: Server;
 let base: string;
-const mails: { to: string[]; subject: string }[] = [];
 /** Requests per path, with whether the signature verified. */
 const received = new Map<string, { at: number; id: string; signed: boolean }[]>();
 /** Per path: how many requests fail (503) before one succeeds; Infinity never succeeds. */
@@ -56,20 +55,8 @@ beforeAll(async () => {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, done) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString()));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), subject: /^Subject: (.*)$/m.exec(raw)?.[1] ?? '' });
-        done();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  setEnv({ SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, SMTP_FROM: 'Eddy <eddy@example.test>' });
+  smtp = await startSmtpSink();
+  setEnv({ SMTP_URL: smtp.url, SMTP_FROM: 'Eddy <eddy@example.test>' });
 
   d = await freshDatabase('alert_deliveries');
   pool = new pg.Pool({ connectionString: d.url });
@@ -81,7 +68,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await bus?.close();
   await pool?.end();
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await smtp.close();
   await new Promise<void>((r) => http.close(() => r()));
   await d?.drop();
 });
@@ -163,7 +150,7 @@ describe('alert deliveries', () => {
     expect(received.get('/flaky')).toHaveLength(3);
     // Every attempt carries the same alert and a valid signature.
     for (const r of [...received.get('/down')!, ...received.get('/flaky')!]) expect([r.id, r.signed]).toEqual([event, true]);
-    expect(mails).toEqual([{ to: ['owner@example.test'], subject: '[Eddy] Traffic spike' }]);
+    expect(smtp.mails.map((m) => [m.to, m.subject])).toEqual([[['owner@example.test'], '[Eddy] Traffic spike']]);
   });
 
   it('records an unreachable receiver as an error to retry', async () => {

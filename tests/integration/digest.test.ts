@@ -1,40 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setEnv } from '@/lib/env';
 import { HyperLogLog } from '@/lib/stream';
 import { localWeekStart, sendWeeklyDigests } from '@/workers/alerts/digest';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
 // The weekly digest: after the site's local Monday 08:00, last week's numbers go by email to the
 // team's owners and admins, once.
 
 let d: TestDatabase;
 let pool: pg.Pool;
-let smtp: SMTPServer;
-const mails: { to: string[]; body: string }[] = [];
+let smtp: SmtpSink;
 let siteId: string;
 const TZ = 'Europe/Berlin';
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, done) {
-      let body = '';
-      stream.on('data', (c: Buffer) => (body += c.toString()));
-      stream.on('end', () => {
-        // Decode quoted-printable (soft line breaks, =XX bytes) to read the text as a person would.
-        const qp = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address).sort(), body: Buffer.from(qp, 'latin1').toString('utf8') });
-        done();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  setEnv({ SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, SMTP_FROM: 'Eddy <eddy@example.test>' });
+  smtp = await startSmtpSink();
+  setEnv({ SMTP_URL: smtp.url, SMTP_FROM: 'Eddy <eddy@example.test>' });
   d = await freshDatabase('digest');
   pool = new pg.Pool({ connectionString: d.url });
   const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id")).rows[0]!.id;
@@ -50,7 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pool?.end();
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await smtp.close();
   await d?.drop();
 });
 
@@ -77,15 +61,15 @@ describe('weekly digest', () => {
 
     expect(await sendWeeklyDigests(pool, thisWeek + 7 * 3_600_000, { force: true })).toBe(0); // 07:00 local: not yet
     expect(await sendWeeklyDigests(pool, monday, { force: true })).toBe(1);
-    expect(mails).toHaveLength(1);
-    expect(mails[0]!.to).toEqual(['admin@example.test', 'owner@example.test']);
-    const body = mails[0]!.body;
+    expect(smtp.mails).toHaveLength(1);
+    expect(smtp.mails[0]!.to).toEqual(['admin@example.test', 'owner@example.test']);
+    const body = smtp.mails[0]!.body;
     expect(body).toContain('Eddy weekly: 3 visitors on Shop');
     expect(body).toContain('Pageviews: 100 (+25 % on the week before)');
     expect(body).toContain('Visits: 20, bounce rate 25 %');
     expect(body).toContain('/pricing — 70');
     expect(body).toContain('33 pageviews');
     expect(await sendWeeklyDigests(pool, monday + 3_600_000, { force: true })).toBe(0); // once per week
-    expect(mails).toHaveLength(1);
+    expect(smtp.mails).toHaveLength(1);
   });
 });

@@ -1,39 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInvite } from '@/lib/accounts/invites';
 import { teamForMember } from '@/lib/auth/access';
 import { closeDb } from '@/lib/db/client';
 import { setEnv } from '@/lib/env';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
 // Team invites go out by email when SMTP is configured: a local SMTP sink receives the message.
 
 let d: TestDatabase;
-let smtp: SMTPServer;
-const received: { to: string[]; body: string }[] = [];
+let smtp: SmtpSink;
 let userId: string;
 let teamId: string;
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, done) {
-      let body = '';
-      stream.on('data', (c: Buffer) => (body += c.toString()));
-      stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), body });
-        done();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  const port = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtpSink();
   d = await freshDatabase('invite_mail');
-  setEnv({ DATABASE_URL: d.url, SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_FROM: 'Eddy <eddy@example.test>', PUBLIC_URL: 'https://eddy.example.test' });
+  setEnv({ DATABASE_URL: d.url, SMTP_URL: smtp.url, SMTP_FROM: 'Eddy <eddy@example.test>', PUBLIC_URL: 'https://eddy.example.test' });
   const c = new pg.Client({ connectionString: d.url });
   await c.connect();
   userId = (await c.query<{ id: string }>("INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), $1, 'Ada', 'x') RETURNING id", [`ada-${randomUUID()}@example.test`])).rows[0]!.id;
@@ -43,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await closeDb();
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await smtp.close();
   await d?.drop();
 });
 
@@ -52,14 +37,14 @@ describe('invite emails', () => {
     const team = await teamForMember(userId, teamId, 'admin');
     const invite = await createInvite({ id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true }, team, { role: 'viewer', email: 'grace@example.test' });
     expect(invite.emailed).toBe(true);
-    expect(received).toHaveLength(1);
-    expect(received[0]!.to).toEqual(['grace@example.test']);
-    expect(received[0]!.body).toContain('Growth');
-    expect(received[0]!.body.replace(/=\r?\n/g, '')).toContain(`https://eddy.example.test/invite/${invite.token}`);
+    expect(smtp.mails).toHaveLength(1);
+    expect(smtp.mails[0]!.to).toEqual(['grace@example.test']);
+    expect(smtp.mails[0]!.body).toContain('Growth');
+    expect(smtp.mails[0]!.body).toContain(`https://eddy.example.test/invite/${invite.token}`);
 
     // Without an address there is nothing to send: the inviter shares the link.
     const linkOnly = await createInvite({ id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true }, team, { role: 'viewer' });
     expect(linkOnly.emailed).toBe(false);
-    expect(received).toHaveLength(1);
+    expect(smtp.mails).toHaveLength(1);
   });
 });
