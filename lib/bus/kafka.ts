@@ -253,6 +253,7 @@ class KafkaConsumer implements BusConsumer {
   private assigned: TopicPartition[] = [];
   private assignmentReady: Promise<void> = Promise.resolve();
   private crash!: (e: Error) => void;
+  private readonly heartbeatIntervalMs: number;
   readonly crashed: Promise<Error>;
   private stopped = false;
 
@@ -262,11 +263,12 @@ class KafkaConsumer implements BusConsumer {
     private readonly options: ConsumerOptions,
   ) {
     const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+    this.heartbeatIntervalMs = Math.max(100, Math.min(3000, Math.floor(sessionTimeout / 3)));
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       maxWaitTimeInMs: 100,
       sessionTimeout,
-      heartbeatInterval: Math.max(100, Math.min(3000, Math.floor(sessionTimeout / 3))),
+      heartbeatInterval: this.heartbeatIntervalMs,
       rebalanceTimeout: Math.max(sessionTimeout, 10_000),
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 100, retries: 10 },
@@ -306,15 +308,25 @@ class KafkaConsumer implements BusConsumer {
           timestamp: Number(m.timestamp),
           headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
         }));
-        await handler({
-          topic: batch.topic,
-          partition: batch.partition,
-          messages,
-          resolveOffset,
-          heartbeat,
-          isStale,
-          commit: (nextOffset) => this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]),
-        });
+        // kafkajs heartbeats only between batches (or when asked). A batch that waits — on a row
+        // lock a frozen zombie holds, on a slow database — would let this member's session expire
+        // and get it expelled mid-batch, which is how one zombie used to take healthy workers down
+        // with it (docs/RELIABILITY.md finding 6). Keep heartbeating while the handler runs, as
+        // Kafka's Java client does from its own thread; a rebalance still waits for the batch.
+        const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
+        try {
+          await handler({
+            topic: batch.topic,
+            partition: batch.partition,
+            messages,
+            resolveOffset,
+            heartbeat,
+            isStale,
+            commit: (nextOffset) => this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]),
+          });
+        } finally {
+          clearInterval(beating);
+        }
       },
     });
   }
