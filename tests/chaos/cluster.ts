@@ -217,6 +217,8 @@ export class ChaosCluster {
     this.workers.set(name, w);
     void proc.exited.then((exit) => this.onWorkerExit(w, exit));
     await proc.waitForLine(/job reconcile running/, 90_000).catch((e: unknown) => {
+      // A crash-point worker may reach its crash point while its later jobs are still starting: that is the fault, not a failed start.
+      if (crash && proc.sawLine(new RegExp(`dying at ${crash.point}`))) return;
       // A worker that cannot start (broker down at that moment) exits; the supervisor retries.
       this.opts.log.line(this.opts.label, `worker ${name} did not start: ${(e as Error).message}`);
     });
