@@ -116,27 +116,36 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
   };
   let start = opts.start ?? { from: 'checkpoint' };
   // For the pipeline page only: nothing reads it to decide anything, so a failed write is logged
-  // and the assignment goes on (a terminated backend must not cost a rebalance).
-  const recordOwnership = async (partitions: number[]) => {
-    if (!opts.workerId) return;
-    try {
-      await p.query('DELETE FROM partition_owners WHERE job = $1 AND topic = $2 AND worker_id = $3 AND NOT (partition = ANY($4::int[]))', [
-        job.name,
-        job.topic,
-        opts.workerId,
-        partitions,
-      ]);
-      if (partitions.length === 0) return;
-      await p.query(
-        `INSERT INTO partition_owners (job, topic, partition, worker_id, assigned_at) SELECT $1, $2, unnest($4::int[]), $3, now()
-         ON CONFLICT (job, topic, partition) DO UPDATE SET worker_id = EXCLUDED.worker_id, assigned_at = EXCLUDED.assigned_at`,
-        [job.name, job.topic, opts.workerId, partitions],
-      );
-    } catch (e) {
-      console.error(`[${job.name}] could not record partition ownership: ${(e as Error).message}`);
+  // and the assignment goes on (a terminated backend must not cost a rebalance). Writes are
+  // chained, so the final delete on stop comes after any assignment still being recorded.
+  let ownership: Promise<void> = Promise.resolve();
+  let stopping = false;
+  const writeOwnership = async (partitions: number[]) => {
+    if (!opts.workerId || (stopping && partitions.length > 0)) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await p.query('DELETE FROM partition_owners WHERE job = $1 AND topic = $2 AND worker_id = $3 AND NOT (partition = ANY($4::int[]))', [
+          job.name,
+          job.topic,
+          opts.workerId,
+          partitions,
+        ]);
+        if (partitions.length === 0) return;
+        await p.query(
+          `INSERT INTO partition_owners (job, topic, partition, worker_id, assigned_at) SELECT $1, $2, unnest($4::int[]), $3, now()
+           ON CONFLICT (job, topic, partition) DO UPDATE SET worker_id = EXCLUDED.worker_id, assigned_at = EXCLUDED.assigned_at`,
+          [job.name, job.topic, opts.workerId, [...partitions].sort((x, y) => x - y)],
+        );
+        return;
+      } catch (e) {
+        // Two members recording a rebalance at once can deadlock on these rows: one retry settles it.
+        if ((e as { code?: string }).code === '40P01' && attempt === 1) continue;
+        console.error(`[${job.name}] could not record partition ownership: ${(e as Error).message}`);
+        return;
+      }
     }
   };
-
+  const recordOwnership = (partitions: number[]) => (ownership = ownership.then(() => writeOwnership(partitions)));
   const consumer: BusConsumer = b.consumer({
     groupId,
     topics: [job.topic],
@@ -293,9 +302,10 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     consumer,
     stop: async () => {
       clearInterval(ticker);
+      stopping = true;
       await consumer.stop();
       await Promise.allSettled(chains.values());
-      if (opts.workerId) await recordOwnership([]);
+      await recordOwnership([]);
     },
   };
 }

@@ -296,25 +296,33 @@ class KafkaConsumer implements BusConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
-        // Positions restored by onAssigned must apply before the first batch of the partition.
-        await this.assignmentReady;
-        if (isStale() || batch.messages.length === 0) return;
-        const messages: BusMessage[] = batch.messages.map((m) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key ?? null,
-          value: m.value ?? null,
-          timestamp: Number(m.timestamp),
-          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
-        }));
         // kafkajs heartbeats only between batches (or when asked). A batch that waits — on a row
         // lock a frozen zombie holds, on a slow database — would let this member's session expire
         // and get it expelled mid-batch, which is how one zombie used to take healthy workers down
-        // with it (docs/RELIABILITY.md finding 6). Keep heartbeating while the handler runs, as
-        // Kafka's Java client does from its own thread; a rebalance still waits for the batch.
-        const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
+        // with it (docs/RELIABILITY.md finding 6). So heartbeat in the background while the batch
+        // runs (kafkajs skips a beat sent sooner than one interval after the last, hence half
+        // intervals), but only for maxBatchMs, like the Java client's max.poll.interval.ms: a batch
+        // stuck for longer goes silent, the group expels the member and reassigns its partitions.
+        const started = Date.now();
+        const maxBatchMs = this.options.maxBatchMs ?? 60_000;
+        const beating = setInterval(() => {
+          if (Date.now() - started < maxBatchMs) return void heartbeat().catch(() => undefined);
+          clearInterval(beating);
+          console.error(`[kafka] batch of ${batch.topic}/${batch.partition} still running after ${maxBatchMs} ms: heartbeats stop so the group can reassign its partitions`);
+        }, Math.max(50, Math.floor(this.heartbeatIntervalMs / 2)));
         try {
+          // Positions restored by onAssigned must apply before the first batch of the partition.
+          await this.assignmentReady;
+          if (isStale() || batch.messages.length === 0) return;
+          const messages: BusMessage[] = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key ?? null,
+            value: m.value ?? null,
+            timestamp: Number(m.timestamp),
+            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
+          }));
           await handler({
             topic: batch.topic,
             partition: batch.partition,

@@ -66,6 +66,11 @@ export interface ConsumerOptions {
   /** A member silent for longer than this loses its partitions. */
   sessionTimeoutMs?: number;
   maxBatchSize?: number;
+  /**
+   * How long a batch still being handled keeps its member in the group (default 60 s, like Kafka's
+   * max.poll.interval.ms); a batch stuck for longer lets the group reassign its partitions.
+   */
+  maxBatchMs?: number;
   /** Called with the complete new assignment, before any batch of a newly assigned partition. */
   onAssigned?: (assigned: TopicPartition[]) => Promise<void> | void;
 }

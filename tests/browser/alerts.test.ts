@@ -85,7 +85,7 @@ beforeAll(async () => {
   // The jobs have joined when the rollups job has a position for every partition.
   await collect('/warm-up');
   await eventually(async () => (await db.query<{ n: string }>("SELECT count(*)::text AS n FROM events")).rows[0]!.n !== '0', 60_000, 'jobs running');
-  await eventually(async () => (await db.query("SELECT 1 FROM worker_heartbeats")).rows.length > 0, 60_000, 'alerts job running');
+  await eventually(async () => (await db.query("SELECT 1 FROM worker_heartbeats WHERE 'alerts' = ANY(jobs)")).rows.length > 0, 60_000, 'alerts job running');
 });
 
 afterAll(async () => {

@@ -16,8 +16,9 @@ const consumers: BusConsumer[] = [];
 
 beforeAll(async () => {
   broker = await ChaosBroker.start();
-  // Short timeouts so a frozen broker fails a send in seconds rather than minutes.
-  bus = new KafkaBus([broker.brokers], 'producer-faults', { requestTimeoutMs: 1500, retries: 1 });
+  // Short timeouts so a frozen broker fails a send in seconds rather than minutes (long enough
+  // that the other sends do not fail on a busy machine).
+  bus = new KafkaBus([broker.brokers], 'producer-faults', { requestTimeoutMs: 5000, retries: 1 });
 }, 60_000);
 
 afterAll(async () => {
@@ -61,7 +62,9 @@ describe('kafka producer after a failed send the broker appended', () => {
     acked.set('D', (await producer.send(topic, [{ key: 'k', value: 'D' }]))[0]!.offset);
 
     const contents = await topicContents(topic);
-    await eventually(() => contents.size >= acked.size, 20_000, 'the acknowledged records to be readable');
+    await eventually(() => [...acked.values()].every((offset) => contents.has(offset)) && [...contents.values()].includes('B'), 30_000, 'the acknowledged records and B to be readable');
+    // The fault happened: the broker appended the send that failed (else this test proves nothing).
+    expect([...contents.values()]).toContain('B');
     for (const [value, offset] of acked) expect(contents.get(offset), `${value} acknowledged at offset ${offset}`).toBe(value);
   }, 90_000);
 
@@ -78,7 +81,7 @@ describe('kafka producer after a failed send the broker appended', () => {
     const again = await producer.send(topic, [{ key: 'k', value: 'D' }]);
 
     const contents = await topicContents(topic);
-    await eventually(() => ['C1', 'C2', 'D'].every((v) => [...contents.values()].includes(v)), 20_000, 'C1, C2 and D to be readable');
+    await eventually(() => ['B', 'C1', 'C2', 'D'].every((v) => [...contents.values()].includes(v)), 30_000, 'B (the failed send the broker appended), C1, C2 and D to be readable');
     expect(contents.get(reports[0]!.offset)).toBe('C1');
     expect(contents.get(reports[1]!.offset)).toBe('C2');
     expect(contents.get(again[0]!.offset)).toBe('D');
