@@ -60,6 +60,7 @@ beforeAll(async () => {
 
   d = await freshDatabase('alert_deliveries');
   pool = new pg.Pool({ connectionString: d.url });
+  pool.on('error', () => undefined); // dropping the test database terminates connections that are still closing
   bus = new KafkaBus(kafkaBrokers(), 'alert-deliveries-test');
   const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id")).rows[0]!.id;
   siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.test', $2) RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;

@@ -21,6 +21,7 @@ beforeAll(async () => {
   setEnv({ SMTP_URL: smtp.url, SMTP_FROM: 'Eddy <eddy@example.test>' });
   d = await freshDatabase('digest');
   pool = new pg.Pool({ connectionString: d.url });
+  pool.on('error', () => undefined); // dropping the test database terminates connections that are still closing
   const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id")).rows[0]!.id;
   for (const [email, role] of [
     ['owner@example.test', 'owner'],
