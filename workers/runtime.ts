@@ -251,8 +251,8 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     batch.resolveOffset(last.offset);
     // The bus's committed offset is advisory — assignment seeks to the stored position. A member
     // expelled from the group while this batch ran (a rebalance, an expired session) fails this
-    // commit after its output was stored; the consumer rejoins on its next heartbeat and whoever
-    // owns the partition resumes from the database. Failing the batch here would only crash the
+    // commit after its output was stored; once this batch returns the consumer rejoins, and
+    // whoever owns the partition resumes from the database. Failing the batch here would only crash the
     // process and skip the live notice.
     await batch.commit(nextOffset).catch((e: unknown) => {
       console.error(`[${job.name}] partition ${batch.partition}: offset commit to the bus failed (the stored position stands): ${(e as Error).message}`);

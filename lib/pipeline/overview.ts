@@ -65,6 +65,7 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
        FROM partition_owners o LEFT JOIN worker_heartbeats w ON w.worker_id = o.worker_id`,
     ),
   ]);
+  const isAlive = (seenAt: Date | null) => !!seenAt && now - seenAt.getTime() < ALIVE_MS;
   const key = (r: { job: string; topic: string; partition: number }) => `${r.job}\u0000${r.topic}\u0000${r.partition}`;
   const ownerOf = new Map(owners.rows.map((o) => [key(o), o]));
   // A partition that is assigned but has not applied a batch yet has no progress row: list it too.
@@ -102,11 +103,11 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
         checkpointBytes: r.bytes,
         owner: ((o) =>
           o
-            ? { workerId: o.worker_id, host: o.host, pid: o.pid, alive: !!o.seen_at && now - o.seen_at.getTime() < ALIVE_MS, assignedAt: o.assigned_at.getTime() }
+            ? { workerId: o.worker_id, host: o.host, pid: o.pid, alive: isAlive(o.seen_at), assignedAt: o.assigned_at.getTime() }
             : null)(ownerOf.get(key(r))),
       };
     }),
-    workers: workers.rows.map((w) => ({ workerId: w.worker_id, host: w.host, pid: w.pid, jobs: w.jobs, startedAt: w.started_at.getTime(), seenAt: w.seen_at.getTime(), alive: now - w.seen_at.getTime() < ALIVE_MS })),
+    workers: workers.rows.map((w) => ({ workerId: w.worker_id, host: w.host, pid: w.pid, jobs: w.jobs, startedAt: w.started_at.getTime(), seenAt: w.seen_at.getTime(), alive: isAlive(w.seen_at) })),
     eventsInPerSecond: Number(rates.rows[0]!.accepted) / 60,
     eventsOutPerSecond: Number(rates.rows[0]!.archived) / 60,
     deadLetters: dead.rows.map((d) => ({ job: d.job, count: Number(d.n) })),
