@@ -85,15 +85,26 @@ export class KafkaBus implements Bus {
 
   async createTopics(topics: { name: string; partitions: number }[]): Promise<void> {
     const admin = await this.admin();
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.name));
-    if (missing.length) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
-      });
+    const before = new Set(await admin.listTopics());
+    let existing = before;
+    // A broker that has just started can answer "does not host this topic-partition" while
+    // waiting for the new topic's leaders; the topic then exists, so look again and retry.
+    for (let attempt = 1; ; attempt++) {
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) break;
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
+        });
+        break;
+      } catch (e) {
+        if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || attempt >= 10) throw e;
+        await new Promise((r) => setTimeout(r, 300));
+        existing = new Set(await admin.listTopics());
+      }
     }
-    const present = topics.filter((t) => existing.has(t.name));
+    const present = topics.filter((t) => before.has(t.name));
     if (present.length) {
       const meta = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
       const grow = present.filter((t) => (meta.topics.find((m) => m.name === t.name)?.partitions.length ?? 0) < t.partitions);
