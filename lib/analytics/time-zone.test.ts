@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, daysBetween, isIsoDate, isValidTimeZone, localDate, offsetAt, zonedMidnight, zonedTime } from './time-zone';
+import { addDays, daysBetween, isIsoDate, isValidTimeZone, localDate, localDayStart, offsetAt, zonedMidnight, zonedTime } from './time-zone';
 
 describe('time zones', () => {
   it('local midnight is the UTC instant the local day starts, across DST changes', () => {
@@ -36,5 +36,84 @@ describe('time zones', () => {
     expect(isValidTimeZone('Europe/Berlin')).toBe(true);
     expect(isValidTimeZone('Mars/Olympus')).toBe(false);
     expect(isValidTimeZone('')).toBe(false);
+  });
+
+  // Each case: [event instant, local day start]. Every event of a DST day (23 or 25 hours long)
+  // must map to that day's one midnight, whatever the offset at the event itself.
+  const dayStarts: [zone: string, change: string, cases: [event: string, dayStart: string][]][] = [
+    [
+      'America/New_York',
+      'spring forward 2026-03-08 02:00 EST → 03:00 EDT',
+      [
+        ['2026-03-08T04:59:59Z', '2026-03-07T05:00:00Z'], // 23:59:59 EST on the 7th
+        ['2026-03-08T05:00:00Z', '2026-03-08T05:00:00Z'], // local midnight
+        ['2026-03-08T06:00:00Z', '2026-03-08T05:00:00Z'],
+        ['2026-03-08T06:59:59Z', '2026-03-08T05:00:00Z'], // 01:59:59 EST, just before
+        ['2026-03-08T07:00:00Z', '2026-03-08T05:00:00Z'], // 03:00 EDT, just after
+        ['2026-03-08T18:00:00Z', '2026-03-08T05:00:00Z'],
+        ['2026-03-09T03:59:59Z', '2026-03-08T05:00:00Z'], // 23:59:59 EDT
+        ['2026-03-09T04:00:00Z', '2026-03-09T04:00:00Z'], // next local midnight, now UTC−4
+      ],
+    ],
+    [
+      'America/New_York',
+      'fall back 2026-11-01 02:00 EDT → 01:00 EST',
+      [
+        ['2026-11-01T03:59:59Z', '2026-10-31T04:00:00Z'],
+        ['2026-11-01T04:00:00Z', '2026-11-01T04:00:00Z'], // local midnight (EDT)
+        ['2026-11-01T05:59:59Z', '2026-11-01T04:00:00Z'], // 01:59:59 EDT, just before
+        ['2026-11-01T06:00:00Z', '2026-11-01T04:00:00Z'], // 01:00 EST, the repeated hour
+        ['2026-11-01T18:00:00Z', '2026-11-01T04:00:00Z'],
+        ['2026-11-02T04:59:59Z', '2026-11-01T04:00:00Z'], // 23:59:59 EST
+        ['2026-11-02T05:00:00Z', '2026-11-02T05:00:00Z'], // next local midnight, now UTC−5
+      ],
+    ],
+    [
+      'Europe/Berlin',
+      'spring forward 2026-03-29 02:00 CET → 03:00 CEST',
+      [
+        ['2026-03-28T22:59:59Z', '2026-03-27T23:00:00Z'],
+        ['2026-03-28T23:00:00Z', '2026-03-28T23:00:00Z'], // local midnight (CET)
+        ['2026-03-29T00:59:59Z', '2026-03-28T23:00:00Z'], // 01:59:59 CET, just before
+        ['2026-03-29T01:00:00Z', '2026-03-28T23:00:00Z'], // 03:00 CEST, just after
+        ['2026-03-29T12:00:00Z', '2026-03-28T23:00:00Z'],
+        ['2026-03-29T21:59:59Z', '2026-03-28T23:00:00Z'], // 23:59:59 CEST
+        ['2026-03-29T22:00:00Z', '2026-03-29T22:00:00Z'], // next local midnight, now UTC+2
+      ],
+    ],
+    [
+      'Europe/Berlin',
+      'fall back 2026-10-25 03:00 CEST → 02:00 CET',
+      [
+        ['2026-10-24T21:59:59Z', '2026-10-23T22:00:00Z'],
+        ['2026-10-24T22:00:00Z', '2026-10-24T22:00:00Z'], // local midnight (CEST)
+        ['2026-10-25T00:59:59Z', '2026-10-24T22:00:00Z'], // 02:59:59 CEST, just before
+        ['2026-10-25T01:00:00Z', '2026-10-24T22:00:00Z'], // 02:00 CET, the repeated hour
+        ['2026-10-25T12:00:00Z', '2026-10-24T22:00:00Z'],
+        ['2026-10-25T22:59:59Z', '2026-10-24T22:00:00Z'], // 23:59:59 CET
+        ['2026-10-25T23:00:00Z', '2026-10-25T23:00:00Z'], // next local midnight, now UTC+1
+      ],
+    ],
+  ];
+  for (const [zone, change, cases] of dayStarts) {
+    it(`every event of the ${change} day in ${zone} falls in that day's single bucket`, () => {
+      for (const [event, start] of cases) {
+        const ts = Date.parse(event);
+        expect(new Date(localDayStart(ts, zone)).toISOString(), `day start of ${event}`).toBe(new Date(Date.parse(start)).toISOString());
+        expect(localDate(localDayStart(ts, zone), zone), `local date of the day start of ${event}`).toBe(localDate(ts, zone));
+      }
+    });
+  }
+
+  it('DST days are 23 and 25 hours long', () => {
+    const length = (zone: string, noonUtc: string) => {
+      const start = localDayStart(Date.parse(noonUtc), zone);
+      return (localDayStart(start + 30 * 3_600_000, zone) - start) / 3_600_000;
+    };
+    expect(length('America/New_York', '2026-03-08T12:00:00Z')).toBe(23);
+    expect(length('America/New_York', '2026-11-01T12:00:00Z')).toBe(25);
+    expect(length('Europe/Berlin', '2026-03-29T12:00:00Z')).toBe(23);
+    expect(length('Europe/Berlin', '2026-10-25T12:00:00Z')).toBe(25);
+    expect(length('UTC', '2026-03-08T12:00:00Z')).toBe(24);
   });
 });

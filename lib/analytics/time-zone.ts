@@ -95,3 +95,12 @@ export function zonedTime(date: string, timeZone: string, minutes = 0): number {
 export function zonedMidnight(date: string, timeZone: string): number {
   return zonedTime(date, timeZone, 0);
 }
+
+/**
+ * UTC instant at which the local calendar day containing `ts` starts. The offset is the one in
+ * force at that midnight, not at `ts`: on a DST day the two differ, and every event of the day
+ * must land in one bucket (days are 23 or 25 hours long there).
+ */
+export function localDayStart(ts: number, timeZone: string): number {
+  return zonedMidnight(localDate(ts, timeZone), timeZone);
+}

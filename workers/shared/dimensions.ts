@@ -80,15 +80,9 @@ export class SiteDimensionTable {
   }
 }
 
-/** Start of the local calendar day containing `ts` in `timeZone`, as an epoch ms instant. */
-export function localDayStart(ts: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
-    .formatToParts(new Date(ts))
-    .reduce<Record<string, string>>((acc, p) => ((acc[p.type] = p.value), acc), {});
-  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
-  const offset = asUtc - Math.floor(ts / 1000) * 1000;
-  return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)) - offset;
-}
+// The jobs bucket days with the same function the dashboard looks them up with: a second copy
+// once used the offset at the event instead of at midnight and split DST days in two buckets.
+export { localDayStart } from '@/lib/analytics/time-zone';
 
 /** The local calendar date (YYYY-MM-DD) of `ts` in `timeZone`. */
 export function localDate(ts: number, timeZone: string): string {
