@@ -67,7 +67,7 @@ const schema = z.object({
    * Test builds only: a deliberately broken variant of the effectively-once runtime, so the fault
    * suite can prove it catches each mistake (negative controls). Never set in production.
    */
-  EDDY_TEST_BROKEN_VARIANT: z.enum(['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup']).optional(),
+  EDDY_TEST_BROKEN_VARIANT: z.enum(['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup', 'rethrow-apply-errors']).optional(),
   /** Test builds only: crash at that point on the Nth batch (default 1st). */
   EDDY_TEST_CRASH_AFTER: z.coerce.number().int().min(1).default(1),
   /** Chromium for the browser tests (Debian's package). */

@@ -3,6 +3,8 @@ import { transaction } from '@/lib/db/client';
 import { env } from '@/lib/env';
 import { groupId as namespacedGroup, type Bus, type BusConsumer, type BusMessage, type SeekTarget } from '@/lib/bus';
 import type { Json } from '@/lib/stream';
+import { storableText } from '@/lib/events/storable';
+import { classifyFailure } from './failure';
 
 // Runs a job as a consumer-group member with effectively-once output (ARCHITECTURE.md). Per
 // batch and partition, one PostgreSQL transaction:
@@ -12,6 +14,9 @@ import type { Json } from '@/lib/stream';
 //   3. stores the next offset and the job's checkpoint state (operator snapshots) with it.
 // Only after COMMIT are the bus offsets resolved and committed and side effects run. If the
 // transaction fails, the job's in-memory state is put back to the last committed checkpoint.
+// A failure that is the data's fault (failure.ts) is not retried as it was: the batch is applied
+// again one record at a time, each under a savepoint, and a record that fails alone goes to
+// dead_letters with its bytes, the error and its site — a poison record never stops a partition.
 
 export interface JobBatchResult {
   /** Checkpoint state to store with the offsets (e.g. operator snapshots). */
@@ -28,6 +33,8 @@ export interface Job<T = unknown> {
   /** The one job whose dead letters are booked in the ingestion ledger (others see the same records). */
   booksLedger?: boolean;
   decode(message: BusMessage): Decoded<T>;
+  /** The site a decoded record belongs to: a record that fails to apply is dead-lettered and booked against it. */
+  siteOf?(record: T): string;
   /** Partition assigned: restore its state from the stored checkpoint (null = start fresh). */
   restore(partition: number, state: Json | null): void;
   /** Partition revoked: forget its in-memory state. */
@@ -184,6 +191,46 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     },
   });
 
+  /**
+   * Applies records one by one, each under a savepoint. A record whose apply fails on its data is
+   * rolled back alone, the job's memory is put back to the state after the last record that
+   * applied, and the record joins `dead`. A transient failure still fails the whole batch.
+   */
+  const applyOneByOne = async (
+    tx: pg.PoolClient,
+    partition: number,
+    records: { message: BusMessage; record: unknown }[],
+    before: Json | null,
+    dead: DeadRecord[],
+  ): Promise<JobBatchResult> => {
+    let state: Json | null = before;
+    const effects: (() => Promise<void>)[] = [];
+    for (const r of records) {
+      await tx.query('SAVEPOINT eddy_record');
+      try {
+        const result = await job.apply(tx, partition, [r]);
+        await tx.query('RELEASE SAVEPOINT eddy_record');
+        state = result.state ?? null;
+        if (result.after) effects.push(result.after);
+      } catch (e) {
+        if (classifyFailure(e) === 'transient') throw e;
+        await tx.query('ROLLBACK TO SAVEPOINT eddy_record');
+        // Through JSON, as a checkpoint read back from the database would be.
+        job.restore(partition, state === null ? null : (JSON.parse(JSON.stringify(state)) as Json));
+        dead.push({ message: r.message, reason: `apply failed: ${(e as Error).message}`, siteId: job.siteOf?.(r.record) });
+        console.error(`[${job.name}] ${r.message.topic}/${partition}@${r.message.offset} cannot be applied, dead-lettered: ${(e as Error).message}`);
+      }
+    }
+    return {
+      state: state ?? undefined,
+      after: effects.length
+        ? async () => {
+            for (const effect of effects) await effect();
+          }
+        : undefined,
+    };
+  };
+
   await consumer.run((batch) => serially(batch.partition, async () => {
     if (batch.isStale()) return;
     batchesSeen++;
@@ -195,9 +242,10 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
       await batch.commit(nextOffset);
     }
     crashPoint('before-tx');
-    let outcome: (JobBatchResult & { version: string }) | { gapFrom: string } | undefined;
-    try {
-      outcome = await transaction(p, async (tx) => {
+    // isolate = false: the whole batch in one apply (the normal path). isolate = true: one record
+    // at a time under savepoints, after the batch failed in a way that is the data's fault.
+    const applyBatch = (isolate: boolean) =>
+      transaction(p, async (tx): Promise<(JobBatchResult & { version: string }) | { gapFrom: string } | undefined> => {
         await tx.query('INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', [
           job.name,
           batch.topic,
@@ -217,14 +265,14 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
         const fresh = env().EDDY_TEST_BROKEN_VARIANT === 'no-offset-filter' ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= applied);
         if (fresh.length === 0) return undefined;
         const good: { message: BusMessage; record: unknown }[] = [];
-        const dead: { message: BusMessage; reason: string }[] = [];
+        const dead: DeadRecord[] = [];
         for (const message of fresh) {
           const d = job.decode(message);
           if (d.ok) good.push({ message, record: d.record });
           else dead.push({ message, reason: d.reason });
         }
+        const result = isolate ? await applyOneByOne(tx, batch.partition, good, row.state, dead) : await job.apply(tx, batch.partition, good);
         if (dead.length) await deadLetter(tx, job.name, dead, job.booksLedger ?? false);
-        const result = await job.apply(tx, batch.partition, good);
         crashPoint('mid-tx');
         const written = await tx.query<{ version: string }>(
           'UPDATE consumer_progress SET next_offset = $4, state = $5, version = version + 1, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3 RETURNING version::text AS version',
@@ -232,11 +280,22 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
         );
         return { ...result, version: written.rows[0]!.version };
       });
+    let outcome: (JobBatchResult & { version: string }) | { gapFrom: string } | undefined;
+    try {
+      try {
+        outcome = await applyBatch(false);
+      } catch (e) {
+        // Memory ran ahead of the database: put the partition back to its last checkpoint.
+        restoreCommitted(batch.partition);
+        // Retrying a batch that fails because of what it holds fails the same way forever.
+        if (classifyFailure(e) === 'transient' || env().EDDY_TEST_BROKEN_VARIANT === 'rethrow-apply-errors') throw e;
+        console.error(`[${job.name}] batch on ${batch.topic}/${batch.partition} failed on its data (${(e as Error).message}); applying it one record at a time`);
+        outcome = await applyBatch(true);
+      }
       // Only now is the checkpoint committed: recording it inside the callback would let a failed
       // COMMIT restore state the database never got, and the retried batch would count twice.
       if (outcome && 'version' in outcome) committed.set(batch.partition, { version: outcome.version, state: outcome.state ?? null });
     } catch (e) {
-      // Memory ran ahead of the database: put the partition back to its last checkpoint.
       restoreCommitted(batch.partition);
       console.error(`[${job.name}] batch on ${batch.topic}/${batch.partition} failed, will be retried: ${(e as Error).message}`);
       throw e;
@@ -310,11 +369,20 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
   };
 }
 
-async function deadLetter(tx: pg.PoolClient, job: string, dead: { message: BusMessage; reason: string }[], booksLedger: boolean): Promise<void> {
+interface DeadRecord {
+  message: BusMessage;
+  reason: string;
+  /** Known when the record decoded (it failed to apply); unknown for a record that cannot be read. */
+  siteId?: string;
+}
+
+const NO_SITE = '00000000-0000-0000-0000-000000000000';
+
+async function deadLetter(tx: pg.PoolClient, job: string, dead: DeadRecord[], booksLedger: boolean): Promise<void> {
   await tx.query(
-    `INSERT INTO dead_letters (job, topic, partition, "offset", key, value, reason)
-     SELECT $1, u.topic, u.partition, u.off, u.key, u.value, u.reason
-     FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[]) AS u(topic, partition, off, key, value, reason)
+    `INSERT INTO dead_letters (job, topic, partition, "offset", key, value, reason, site_id)
+     SELECT $1, u.topic, u.partition, u.off, u.key, u.value, u.reason, u.site
+     FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[], $8::uuid[]) AS u(topic, partition, off, key, value, reason, site)
      ON CONFLICT DO NOTHING`,
     [
       job,
@@ -323,14 +391,19 @@ async function deadLetter(tx: pg.PoolClient, job: string, dead: { message: BusMe
       dead.map((d) => d.message.offset),
       dead.map((d) => d.message.key),
       dead.map((d) => d.message.value),
-      dead.map((d) => d.reason.slice(0, 500)),
+      // The reason can quote the record (a property key in a validation path): keep it storable.
+      dead.map((d) => storableText(d.reason).slice(0, 500)),
+      dead.map((d) => d.siteId ?? null),
     ],
   );
   if (!booksLedger) return;
-  // Booked in the ledger against no site: a record we cannot read names no site we can trust.
+  // A record we cannot read names no site we can trust: booked against no site. One that decoded
+  // but failed to apply is booked against its own site, so its owner sees it in the ledger.
+  const perSite = new Map<string, number>();
+  for (const d of dead) perSite.set(d.siteId ?? NO_SITE, (perSite.get(d.siteId ?? NO_SITE) ?? 0) + 1);
   await tx.query(
-    `INSERT INTO ingestion_ledger (site_id, minute, dead_lettered) VALUES ('00000000-0000-0000-0000-000000000000', date_trunc('minute', now()), $1)
+    `INSERT INTO ingestion_ledger (site_id, minute, dead_lettered) SELECT u.site, date_trunc('minute', now()), u.n FROM unnest($1::uuid[], $2::int[]) AS u(site, n)
      ON CONFLICT (site_id, minute) DO UPDATE SET dead_lettered = ingestion_ledger.dead_lettered + EXCLUDED.dead_lettered`,
-    [dead.length],
+    [[...perSite.keys()], [...perSite.values()]],
   );
 }

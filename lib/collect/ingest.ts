@@ -2,6 +2,7 @@ import { pool } from '../db/client';
 import { env } from '../env';
 import { EddyError } from '../errors';
 import type { EventRecord } from '../events/record';
+import { storable } from '../events/storable';
 import { findSiteByKey, hostnameAllowed, type SiteForIngest } from '../sites/find-site-by-key';
 import { campaignFrom } from './enrich/campaign';
 import { classifyChannel } from './enrich/channel';
@@ -112,7 +113,9 @@ async function toRecord(e: CollectEvent, site: SiteForIngest, req: IngestRequest
   const referrer = e.r ? new URL(e.r) : undefined;
   const campaign = campaignFrom(url);
   const config = env();
-  return {
+  // Every string PostgreSQL will be asked to store, made storable (lib/events/storable.ts): raw
+  // payload strings and values decoded from the URL (utm_source=%00) alike.
+  return storable({
     v: 1,
     eventId: e.i ?? crypto.randomUUID(),
     siteId: site.id,
@@ -121,7 +124,8 @@ async function toRecord(e: CollectEvent, site: SiteForIngest, req: IngestRequest
     url: e.u,
     hostname: url.hostname,
     // Hash routes ("#/pricing") are pages of their own; the tracker only keeps the hash when the site opted in (data-hash).
-    path: url.hash.startsWith('#/') || url.hash.startsWith('#!/') ? `${url.pathname}${url.hash}`.slice(0, 2000) : url.pathname,
+    // Capped like the URL: percent-encoding can make a 2000-character URL's path longer than it.
+    path: (url.hash.startsWith('#/') || url.hash.startsWith('#!/') ? `${url.pathname}${url.hash}` : url.pathname).slice(0, 2000),
     referrer: e.r || undefined,
     referrerHost: referrer?.hostname.replace(/^www\./, ''),
     channel: classifyChannel({ pageHost: url.hostname, referrerHost: referrer?.hostname, campaign }),
@@ -135,5 +139,5 @@ async function toRecord(e: CollectEvent, site: SiteForIngest, req: IngestRequest
     country: countryFor({ headerValue: req.countryHeader, ip: req.ip, geoDatabase: config.GEOIP_DATABASE }),
     ts: eventTime(req.now, e.t, e.c),
     receivedAt: req.now,
-  };
+  } satisfies EventRecord);
 }

@@ -12,10 +12,12 @@ export const MAX_PROP_VALUE_BYTES = 256;
 export const MAX_CLIENT_AGE_MS = 15 * 60_000;
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+// A host name longer than DNS allows (253) parses as a URL but names no real site, and the
+// stored record keeps hosts to 255 characters: refused here rather than dead-lettered later.
 const httpUrl = z
   .string()
   .max(2000)
-  .refine((u) => URL.canParse(u) && /^https?:/i.test(u), 'must be an absolute http(s) URL of at most 2000 characters');
+  .refine((u) => URL.canParse(u) && /^https?:/i.test(u) && new URL(u).hostname.length <= 253, 'must be an absolute http(s) URL of at most 2000 characters');
 
 export const propsSchema = z
   .record(

@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { MAX_PROP_KEY_BYTES, MAX_PROP_VALUE_BYTES, MAX_PROPS } from '../collect/payload';
 
 // The record the collect endpoint produces to the `events` topic and every job consumes:
 // validated, identified and enriched once, at the edge. Versioned so a job can dead-letter what
 // it does not understand instead of guessing.
+
+/** Times a JavaScript Date (and PostgreSQL timestamptz) can hold: beyond it `toISOString()` throws. */
+const MAX_TIME = 8.64e15;
 
 export const channels = ['direct', 'search', 'social', 'email', 'paid', 'ai', 'referral', 'internal'] as const;
 export type Channel = (typeof channels)[number];
@@ -15,7 +19,8 @@ export const eventRecordSchema = z.object({
   name: z.string().min(1).max(120),
   url: z.string().max(2000),
   hostname: z.string().max(255).default(''),
-  path: z.string().max(2000).default('/'),
+  // Bytes, not characters: the path is a rollup key, and a btree index row holds ~2.7 kB.
+  path: z.string().max(2000).refine((s) => Buffer.byteLength(s, 'utf8') <= 2000, 'path over 2000 bytes').default('/'),
   referrer: z.string().max(2000).optional(),
   referrerHost: z.string().max(255).optional(),
   channel: z.enum(channels).default('direct'),
@@ -30,7 +35,11 @@ export const eventRecordSchema = z.object({
     .optional(),
   /** Ad click ids present on the landing URL (gclid, fbclid, msclkid, …): marks paid traffic. */
   clickIds: z.array(z.string().max(20)).max(10).optional(),
-  props: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  // The collect payload's limits again: a record from any producer must be as storable as one from collect.
+  props: z
+    .record(z.string().max(MAX_PROP_KEY_BYTES), z.union([z.string().refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_PROP_VALUE_BYTES, 'property value too long'), z.number(), z.boolean()]))
+    .refine((p) => Object.keys(p).length <= MAX_PROPS, `at most ${MAX_PROPS} properties`)
+    .optional(),
   engagement: z.object({ visibleMs: z.number().int(), scrollDepth: z.number().int() }).optional(),
   device: z.enum(['desktop', 'mobile', 'tablet', 'other']).default('other'),
   browser: z.string().max(60).default('Unknown'),
@@ -38,9 +47,9 @@ export const eventRecordSchema = z.object({
   /** ISO 3166-1 alpha-2, when known. */
   country: z.string().length(2).optional(),
   /** Event time (server clock, corrected for the client-reported age of the event), ms since epoch. */
-  ts: z.number().int(),
+  ts: z.number().int().min(0).max(MAX_TIME),
   /** When the collect endpoint accepted it, ms since epoch. */
-  receivedAt: z.number().int().optional(),
+  receivedAt: z.number().int().min(0).max(MAX_TIME).optional(),
 });
 
 export type EventRecord = z.infer<typeof eventRecordSchema>;

@@ -113,6 +113,7 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
     topic: topics.events,
     booksLedger: true,
     decode: decodeEvent,
+    siteOf: (record) => record.siteId,
     restore(partition, json) {
       const s = fresh(partition);
       if (json) {

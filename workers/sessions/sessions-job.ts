@@ -166,6 +166,7 @@ export function sessionsJob(deps: { bus: Bus; dims: SiteDimensionTable; clock?: 
     name: SESSIONS_JOB,
     topic: topics.events,
     decode: decodeEvent,
+    siteOf: (record) => record.siteId,
     restore(partition, json) {
       const s: PartitionState = { byGap: new Map(), lastRecordAt: lastRecordAt.get(partition) ?? clock(), maxEventTs: Number.NEGATIVE_INFINITY };
       partitions.set(partition, s);

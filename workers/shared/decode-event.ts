@@ -1,5 +1,6 @@
 import type { BusMessage } from '@/lib/bus';
 import { eventRecordSchema, type EventRecord } from '@/lib/events/record';
+import { storable } from '@/lib/events/storable';
 import type { Decoded } from '../runtime';
 
 /** An events-topic record, or why it cannot be read (the runtime dead-letters it with its bytes). */
@@ -7,7 +8,9 @@ export function decodeEvent(message: BusMessage): Decoded<EventRecord> {
   if (!message.value) return { ok: false, reason: 'empty value' };
   let json: unknown;
   try {
-    json = JSON.parse(message.value.toString('utf8'));
+    // Storable before anything else: a record produced before collect normalised its strings (or
+    // by another producer) must not carry a NUL or a lone surrogate into PostgreSQL.
+    json = storable(JSON.parse(message.value.toString('utf8')) as unknown);
   } catch {
     return { ok: false, reason: 'value is not JSON' };
   }

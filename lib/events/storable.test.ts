@@ -1,0 +1,36 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { storable, storableText } from './storable';
+
+// PostgreSQL `text` refuses U+0000 and `jsonb` also refuses lone surrogates; what storable()
+// returns must be accepted by both (checked against the real server in the integration tests).
+
+const storableInJsonb = (s: string) => s.isWellFormed() && !s.includes('\u0000') && !JSON.stringify(s).includes('\\u0000');
+
+describe('storable', () => {
+  it('replaces NUL and lone surrogates with U+FFFD and keeps everything else, emoji pairs included', () => {
+    expect(storableText('a\u0000b')).toBe('a\ufffdb');
+    expect(storableText('\ud800x\udc00')).toBe('\ufffdx\ufffd');
+    expect(storableText('😀 \u202e rtl')).toBe('😀 \u202e rtl');
+    // A tracker that cuts an emoji in half keeps the half it can: one replacement character.
+    expect(storableText('ok😀'.slice(0, 3))).toBe('ok\ufffd');
+  });
+
+  it('makes any string storable and is the identity on strings that already were', { timeout: 30_000 }, () => {
+    // UTF-16 code units, with NUL and surrogate halves over-represented.
+    const unit = fc.oneof(fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', 'a'), fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)));
+    fc.assert(
+      fc.property(fc.string({ unit }), (s) => {
+        const out = storableText(s);
+        expect(storableInJsonb(out)).toBe(true);
+        if (storableInJsonb(s)) expect(out).toBe(s);
+        expect(out.length).toBe(s.length);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('reaches keys and values at any depth of a JSON value', () => {
+    expect(storable({ 'k\u0000': ['\ud800', { x: 'a\u0000' }], n: 1, b: true, z: null })).toEqual({ 'k\ufffd': ['\ufffd', { x: 'a\ufffd' }], n: 1, b: true, z: null });
+  });
+});
