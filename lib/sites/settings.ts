@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PATH_PATTERN_MAX_LENGTH, PATH_PATTERN_MAX_WILDCARDS, SITE_MAX_PATH_WILDCARDS, wildcardCount } from '../analytics/path-pattern';
 import { isValidTimeZone } from '../analytics/time-zone';
 
 // What a site owner can set, validated once for the API and reused by the forms. Pure (no
@@ -33,14 +34,23 @@ export type SaltRotation = (typeof SALT_ROTATIONS)[number];
 
 export const contentGroupSchema = z.object({
   name: z.string().trim().min(1, 'is required').max(80),
-  // A path glob: "*" within a segment, "**" across segments.
+  // A path glob: "*" within a segment, "**" across segments (lib/analytics/path-pattern.ts). The
+  // matcher is linear in the path whatever the pattern; the caps bound its constant factor, since
+  // every pattern of a site runs once per pageview in the shared workers.
   pattern: z
     .string()
     .trim()
-    .max(200)
-    .refine((p) => p.startsWith('/'), 'must start with /'),
+    .max(PATH_PATTERN_MAX_LENGTH)
+    .refine((p) => p.startsWith('/'), 'must start with /')
+    .refine((p) => wildcardCount(p) <= PATH_PATTERN_MAX_WILDCARDS, `may contain at most ${PATH_PATTERN_MAX_WILDCARDS} wildcards (* or **)`),
 });
 export type ContentGroupInput = z.infer<typeof contentGroupSchema>;
+
+// Every group of a site is tried on each of its pageviews: the total bounds one event's cost.
+const contentGroupList = z
+  .array(contentGroupSchema)
+  .max(50)
+  .refine((gs) => gs.reduce((n, g) => n + wildcardCount(g.pattern), 0) <= SITE_MAX_PATH_WILDCARDS, `may contain at most ${SITE_MAX_PATH_WILDCARDS} wildcards (* or **) across all groups`);
 
 export const siteSettingsSchema = z.object({
   name: z.string().trim().min(1, 'is required').max(100),
@@ -51,7 +61,7 @@ export const siteSettingsSchema = z.object({
   saltRotation: z.enum(SALT_ROTATIONS).default('day'),
   // Honour Do-Not-Track / Global Privacy Control by default.
   respectDnt: z.boolean().default(true),
-  contentGroups: z.array(contentGroupSchema).max(50).default([]),
+  contentGroups: contentGroupList.default([]),
 });
 
 export const createSiteSchema = siteSettingsSchema.extend({ teamId: z.uuid() });
@@ -65,7 +75,7 @@ export const updateSiteSchema = siteSettingsSchema.partial().extend({
   sessionGapMinutes: z.number().int().min(SESSION_GAP_MINUTES.min).max(SESSION_GAP_MINUTES.max).optional(),
   saltRotation: z.enum(SALT_ROTATIONS).optional(),
   respectDnt: z.boolean().optional(),
-  contentGroups: z.array(contentGroupSchema).max(50).optional(),
+  contentGroups: contentGroupList.optional(),
 });
 export type UpdateSiteInput = z.infer<typeof updateSiteSchema>;
 

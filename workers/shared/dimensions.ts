@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { compilePathPattern, patternsWithinSiteLimits, type PathPattern } from '@/lib/analytics/path-pattern';
 import { DimensionTable, type DeepReadonly } from '@/lib/stream';
 
 // The workers' side input: per-site settings the jobs enrich with (content groups, timezone,
@@ -10,7 +11,7 @@ export interface SiteDimensions {
   timezone: string;
   sessionGapMs: number;
   /** Ordered: the first pattern that matches a path names its group. */
-  contentGroups: { name: string; pattern: RegExp }[];
+  contentGroups: { name: string; pattern: PathPattern }[];
 }
 
 export interface Dimensions {
@@ -20,20 +21,9 @@ export interface Dimensions {
 
 export const DEFAULT_SITE: SiteDimensions = { timezone: 'UTC', sessionGapMs: 30 * 60_000, contentGroups: [] };
 
-/** "/blog/**" → everything under /blog/; "*" stays within one path segment. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
+// Patterns are compiled to linear-time matchers, never to a backtracking RegExp: the admin of one
+// site writes the pattern, anyone writes the path, and this runs per event for every tenant on
+// the partition (lib/analytics/path-pattern.ts).
 export function contentGroupOf(site: DeepReadonly<SiteDimensions> | SiteDimensions | undefined, path: string): string {
   for (const g of site?.contentGroups ?? []) if (g.pattern.test(path)) return g.name;
   return '';
@@ -46,7 +36,14 @@ export async function loadDimensions(db: pg.Pool): Promise<Dimensions> {
   const groups = await db.query<{ site_id: string; name: string; pattern: string }>('SELECT site_id, name, pattern FROM content_groups ORDER BY site_id, position, name');
   const map = new Map<string, SiteDimensions>();
   for (const s of sites.rows) map.set(s.id, { timezone: s.timezone, sessionGapMs: s.session_gap_minutes * 60_000, contentGroups: [] });
-  for (const g of groups.rows) map.get(g.site_id)?.contentGroups.push({ name: g.name, pattern: globToRegExp(g.pattern) });
+  const groupsBySite = new Map<string, typeof groups.rows>();
+  for (const g of groups.rows) {
+    const list = groupsBySite.get(g.site_id) ?? [];
+    if (list.length < 50) list.push(g); // the save-time cap on groups per site
+    groupsBySite.set(g.site_id, list);
+  }
+  // Rows the save-time caps would refuse (older, or written directly) are not matched at all.
+  for (const [siteId, gs] of groupsBySite) for (const g of patternsWithinSiteLimits(gs)) map.get(siteId)?.contentGroups.push({ name: g.name, pattern: compilePathPattern(g.pattern) });
   const fingerprint = JSON.stringify([sites.rows.map((s) => [s.id, s.timezone, s.session_gap_minutes]), groups.rows.map((g) => [g.site_id, g.name, g.pattern])]);
   return { sites: map, fingerprint };
 }
