@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { localDate } from '@/lib/analytics/time-zone';
 import type { EventRecordInput } from '@/lib/events/record';
 
 // A seeded traffic generator and the ground truth computed independently from what it made.
@@ -138,4 +139,22 @@ export function truthPeak(events: GeneratedEvent[], siteId: string, sizeMs: numb
     best = Math.max(best, n);
   }
   return best;
+}
+
+/**
+ * What the peaks job keeps in peak_windows for a site: the busiest sliding window of each local
+ * day (the day of the window's start, in `timeZone`), by brute force over every window start.
+ * Days whose windows hold no pageview are left out.
+ */
+export function truthPeaksByDay(events: GeneratedEvent[], siteId: string, sizeMs: number, slideMs: number, timeZone: string): Map<string, number> {
+  const ts = events.filter((e) => e.siteId === siteId && e.name === 'pageview').map((e) => e.ts);
+  const out = new Map<string, number>();
+  if (ts.length === 0) return out;
+  const first = Math.floor((Math.min(...ts) - sizeMs) / slideMs) * slideMs;
+  for (let s = first; s <= Math.max(...ts); s += slideMs) {
+    const n = ts.filter((t) => t >= s && t < s + sizeMs).length;
+    const day = localDate(s, timeZone);
+    if (n > 0) out.set(day, Math.max(out.get(day) ?? 0, n));
+  }
+  return out;
 }
