@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, openSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { dataPath, portOpen, repoRoot, waitFor } from './util';
 
 // Apache Kafka (KRaft, one node acting as broker and controller) from Maven Central jars: no
 // Docker and no tarball needed. The jars are resolved once into <dataDir>/kafka/<version>/libs
-// and reused offline afterwards. Idempotent: if something already listens on the port, we use it.
+// and reused offline afterwards. Idempotent unless `reuseRunning: false`: if something already
+// listens on the port, we use it.
 
 // 22 base64url characters = a 16-byte cluster id, fixed so restarts reuse the formatted log dir.
 const CLUSTER_ID = 'EddyLocalKafkaCluster1';
@@ -24,6 +25,15 @@ export interface KafkaOptions {
   dataDir: string;
   /** Separate log dirs let a test run its own throwaway broker. */
   name?: string;
+  /** Defaults to port + 1. */
+  controllerPort?: number;
+  /**
+   * Use a broker already listening on the port (the default, for `npm start` and restarts on the
+   * same data). A test run says false: whatever listens there is not ours, so starting fails.
+   */
+  reuseRunning?: boolean;
+  /** Delete the broker's directory (config, logs) on stop. */
+  throwaway?: boolean;
 }
 
 export function kafkaLibs(version: string, dataDir: string): string {
@@ -46,13 +56,17 @@ export function kafkaLibs(version: string, dataDir: string): string {
 
 export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
   const brokers = `127.0.0.1:${opts.port}`;
-  if (await portOpen(opts.port)) return { brokers, started: false, stop: async () => undefined };
+  if (await portOpen(opts.port)) {
+    if (opts.reuseRunning === false) throw new Error(`Port ${opts.port} is already in use by another process; not starting Kafka there`);
+    return { brokers, started: false, stop: async () => undefined };
+  }
 
   const libs = kafkaLibs(opts.version, opts.dataDir);
   const name = opts.name ?? `node-${opts.port}`;
   const dir = dataPath(opts.dataDir, 'kafka', name, 'x');
   const home = path.dirname(dir);
-  const controllerPort = opts.port + 1;
+  const controllerPort = opts.controllerPort ?? opts.port + 1;
+  if (opts.reuseRunning === false && (await portOpen(controllerPort))) throw new Error(`Port ${controllerPort} is already in use by another process; not starting Kafka's controller there`);
   const props = path.join(home, 'server.properties');
   writeFileSync(
     props,
@@ -74,7 +88,9 @@ export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
       'group.initial.rebalance.delay.ms=0',
       'group.min.session.timeout.ms=1000',
       'auto.create.topics.enable=false',
-      'log.retention.hours=168',
+      // A throwaway (test) broker keeps everything: a run with a shifted clock (EDDY_TEST_NOW)
+      // produces records dated days or months away, which time-based retention would delete.
+      opts.throwaway ? 'log.retention.ms=-1' : 'log.retention.hours=168',
       '',
     ].join('\n'),
   );
@@ -108,21 +124,30 @@ export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
   writeFileSync(path.join(home, 'kafka.pid'), String(child.pid));
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? -1));
-  await waitFor(
-    `Kafka ${opts.version} on ${brokers}`,
-    async () => {
-      if (exited !== null) throw new Error(`Kafka exited with ${exited} during start-up: ${tail(logFile)}`);
-      return readFileSync(logFile, 'utf8').includes('Kafka Server started') && (await portOpen(opts.port));
-    },
-    60_000,
-    () => `Last log lines: ${tail(logFile)}`,
-  );
+  try {
+    await waitFor(
+      `Kafka ${opts.version} on ${brokers}`,
+      async () => {
+        if (exited !== null) throw new Error(`Kafka exited with ${exited} during start-up: ${tail(logFile)}`);
+        return readFileSync(logFile, 'utf8').includes('Kafka Server started') && (await portOpen(opts.port));
+      },
+      60_000,
+      () => `Last log lines: ${tail(logFile)}`,
+    );
+  } catch (e) {
+    // A broker that never came up (a port taken meanwhile, a timeout) must not linger detached.
+    if (exited === null && child.pid) await stopProcess(child.pid, 10_000).catch(() => undefined);
+    throw e;
+  }
   const pid = child.pid!;
   return {
     brokers,
     started: true,
     pid,
-    stop: () => stopProcess(pid, 30_000),
+    stop: async () => {
+      await stopProcess(pid, 30_000);
+      if (opts.throwaway) rmSync(home, { recursive: true, force: true });
+    },
   };
 }
 

@@ -17,10 +17,21 @@ export interface PostgresHandle {
 
 const PASSWORD = 'eddy';
 
-export async function startEmbeddedPostgres(dataDir: string, port: number, name = 'pg'): Promise<PostgresHandle> {
+export interface PostgresOptions {
+  /**
+   * Use a server already listening on the port (`npm start` after an earlier `npm start`). A test
+   * run says false: whatever listens there is not ours, so starting fails instead.
+   */
+  reuseRunning?: boolean;
+  /** Delete the data directory on stop (a test run's throwaway cluster). */
+  throwaway?: boolean;
+}
+
+export async function startEmbeddedPostgres(dataDir: string, port: number, name = 'pg', opts: PostgresOptions = {}): Promise<PostgresHandle> {
   const adminUrl = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`;
   const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/eddy`;
   if (await portOpen(port)) {
+    if (opts.reuseRunning === false) throw new Error(`Port ${port} is already in use by another process; not starting PostgreSQL there`);
     // Already running (e.g. another `npm start` left it up): reuse it.
     await ensureDatabase(adminUrl, 'eddy');
     return { url, adminUrl, stop: async () => undefined };
@@ -32,7 +43,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, name 
     user: 'postgres',
     password: PASSWORD,
     port,
-    persistent: true,
+    persistent: !opts.throwaway,
     createPostgresUser: true,
     postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${databaseDir}`],
     onLog: (m: string) => {

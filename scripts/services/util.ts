@@ -23,6 +23,28 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Pro
   });
 }
 
+/** A port nothing listens on right now, chosen by the OS (bind to port 0, read it, close). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True while a process with this pid exists (a directory named after a dead run can go). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, describeFailure: () => string): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
