@@ -38,6 +38,10 @@ const schema = z.object({
   COLLECT_DEADLINE_MS: z.coerce.number().int().min(50).max(30_000).default(2000),
   /** Who answers /api/collect in the web process: plain node:http before Next.js (edge, fast) or the Next.js route handler. */
   COLLECT_VIA: z.enum(['edge', 'next']).default('edge'),
+  /** Events per minute one client address (IPv6: one /64) may send, whatever the site; beyond it they are dropped as rate-limited. */
+  COLLECT_IP_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
+  /** Events per minute one visitor (site + visitor id) may send. */
+  COLLECT_VISITOR_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(240),
   /** Header carrying the client IP set by a proxy you trust (e.g. x-forwarded-for). Unset: use the socket address. */
   TRUSTED_PROXY_HEADER: z.string().toLowerCase().optional(),
   /** Header with the visitor's ISO country code set by a CDN you trust (e.g. cf-ipcountry). */
@@ -67,7 +71,8 @@ const schema = z.object({
    * Test builds only: a deliberately broken variant of the effectively-once runtime, so the fault
    * suite can prove it catches each mistake (negative controls). Never set in production.
    */
-  EDDY_TEST_BROKEN_VARIANT: z.enum(['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup', 'rethrow-apply-errors']).optional(),
+  EDDY_TEST_BROKEN_VARIANT: z.enum(['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup', 'no-poison-guards']).optional(),
+  // 'no-poison-guards' is Eddy before issue 13: strings are not made storable and apply errors are rethrown.
   /** Test builds only: crash at that point on the Nth batch (default 1st). */
   EDDY_TEST_CRASH_AFTER: z.coerce.number().int().min(1).default(1),
   /** Chromium for the browser tests (Debian's package). */

@@ -14,7 +14,7 @@ import { identify } from './identity/identify';
 import { IngestionLedger, type Outcome } from './ledger';
 import { collectBodySchema, type CollectEvent } from './payload';
 import { produceEvents } from './produce';
-import { RateLimiter } from './rate-limit';
+import { clientKey, RateLimiter } from './rate-limit';
 
 // The collect endpoint's domain logic: parse → validate → gate → identify → enrich → produce,
 // with every event's outcome booked in the ingestion ledger. The route handler only reads the
@@ -37,7 +37,10 @@ export interface IngestResult {
   dropped: number;
 }
 
-const limiter = new RateLimiter();
+// Three budgets (rate-limit.ts): client address, visitor, site — narrowest first.
+const ipLimiter = new RateLimiter();
+const visitorLimiter = new RateLimiter();
+const siteLimiter = new RateLimiter();
 let ledgerInstance: IngestionLedger | undefined;
 
 export function ingestionLedger(): IngestionLedger {
@@ -55,14 +58,21 @@ export async function ingest(req: IngestRequest): Promise<IngestResult> {
   const accepted: EventRecord[] = [];
   const outcomes: { siteId: string | null; outcome: Outcome }[] = [];
 
+  const config = env();
   for (const e of events) {
     const site = await findSiteByKey(e.s, req.now);
-    const verdict = gate(e, site, ua.bot, req.now);
+    const verdict = gate(e, site, ua.bot, req);
     if (verdict !== 'accepted' || !site) {
       outcomes.push({ siteId: site?.id ?? null, outcome: verdict });
       continue;
     }
-    accepted.push(await toRecord(e, site, req, ua));
+    const record = await toRecord(e, site, req, ua);
+    // The site's budget is spent last, and only by events every narrower budget let through.
+    if (!visitorLimiter.allow(`${site.id}|${record.visitorId}`, config.COLLECT_VISITOR_RATE_PER_MINUTE, req.now) || !siteLimiter.allow(site.id, site.rateLimitPerMinute, req.now)) {
+      outcomes.push({ siteId: site.id, outcome: 'rate_limited' });
+      continue;
+    }
+    accepted.push(record);
     outcomes.push({ siteId: site.id, outcome: 'accepted' });
   }
 
@@ -75,7 +85,9 @@ export async function ingest(req: IngestRequest): Promise<IngestResult> {
 async function parseBody(req: IngestRequest): Promise<CollectEvent[]> {
   let json: unknown;
   try {
-    json = JSON.parse(req.body);
+    // Normalised before validation, so the byte limits hold for what is stored (a NUL becomes
+    // a three-byte U+FFFD) and decode, which checks them again, accepts every record we produce.
+    json = storable(JSON.parse(req.body) as unknown);
   } catch {
     await bookMalformed(undefined, req.now);
     throw new EddyError('bad_request', 'Body is not valid JSON');
@@ -99,12 +111,12 @@ async function bookMalformed(json: unknown, now: number): Promise<void> {
   ingestionLedger().record(site?.id ?? null, now, 'malformed');
 }
 
-function gate(e: CollectEvent, site: SiteForIngest | null, bot: boolean, now: number): Outcome {
+function gate(e: CollectEvent, site: SiteForIngest | null, bot: boolean, req: IngestRequest): Outcome {
   if (!site) return 'unknown_site';
   if (!hostnameAllowed(site.allowedHostnames, new URL(e.u).hostname)) return 'hostname';
   if (bot) return 'bot';
   if (e.r && URL.canParse(e.r) && hostMatches(new URL(e.r).hostname, SPAM)) return 'spam';
-  if (!limiter.allow(site.id, site.rateLimitPerMinute, now)) return 'rate_limited';
+  if (!ipLimiter.allow(clientKey(req.ip), env().COLLECT_IP_RATE_PER_MINUTE, req.now)) return 'rate_limited';
   return 'accepted';
 }
 

@@ -62,9 +62,48 @@ export async function handleCollect(req: IncomingMessage, res: ServerResponse, i
     if (isEddyError(e)) {
       if (e.code === 'payload_too_large') res.setHeader('Connection', 'close'); // the rest of the body is not read
       sendJson(res, e.status, { error: { code: e.code, message: e.message } }, e.retryAfter ? { 'Retry-After': String(e.retryAfter) } : {});
+    } else if (clientWentAway(req, e)) {
+      // Nobody is left to answer, and a client can abort as often as it likes: one log line a
+      // minute with the count, never a stack per request (issue 13: log flooding).
+      abortedUploads.add();
     } else {
       console.error('[collect] unexpected error', e);
       sendJson(res, 500, { error: { code: 'internal', message: 'Internal error' } });
     }
   }
 }
+
+/** The upload ended because the client closed the connection, not because of anything here. */
+function clientWentAway(req: IncomingMessage, e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return req.destroyed || code === 'ECONNRESET' || code === 'ECONNABORTED' || (e instanceof Error && e.message === 'aborted');
+}
+
+/** Counts an event and logs the count at most once per interval. */
+export class RateLimitedLog {
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly message: (n: number) => string,
+    private readonly intervalMs = 60_000,
+    private readonly log: (line: string) => void = (line) => console.warn(line),
+  ) {}
+
+  add(): void {
+    this.count++;
+    this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
+    this.timer.unref?.();
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.count === 0) return;
+    const n = this.count;
+    this.count = 0;
+    this.log(this.message(n));
+  }
+}
+
+const abortedUploads = new RateLimitedLog((n) => `[collect] ${n} upload(s) aborted by the client in the last minute`);

@@ -33,4 +33,12 @@ describe('storable', () => {
   it('reaches keys and values at any depth of a JSON value', () => {
     expect(storable({ 'k\u0000': ['\ud800', { x: 'a\u0000' }], n: 1, b: true, z: null })).toEqual({ 'k\ufffd': ['\ufffd', { x: 'a\ufffd' }], n: 1, b: true, z: null });
   });
+
+  it('keeps properties named __proto__ and constructor as plain properties', () => {
+    const parsed = JSON.parse('{"__proto__":"x","constructor":{"a":1}}') as object;
+    const out = storable(parsed);
+    expect(Object.keys(out)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(JSON.stringify(out)).toBe('{"__proto__":"x","constructor":{"a":1}}');
+  });
 });

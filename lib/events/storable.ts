@@ -6,9 +6,12 @@
 // replacement character TextEncoder would also produce. Applied where records are made (collect)
 // and again where they are read (decode), so records already on the topic are safe too.
 
+import { env } from '../env';
+
 const REPLACEMENT = '\uFFFD';
 
 export function storableText(s: string): string {
+  if (unguarded()) return s; // the fault suite's negative control only
   // toWellFormed (ES2024, Node ≥ 20) replaces lone surrogates; NUL needs its own replace.
   const wellFormed = s.isWellFormed() ? s : s.toWellFormed();
   return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', REPLACEMENT) : wellFormed;
@@ -19,9 +22,12 @@ export function storable<T>(value: T): T {
   if (typeof value === 'string') return storableText(value) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => storable(v)) as T;
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[storableText(k)] = storable(v);
-    return out as T;
+    // fromEntries defines own properties: assigning out['__proto__'] would drop a property a
+    // client named "__proto__" (or, with an object value, change the prototype).
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [storableText(k), storable(v)])) as T;
   }
   return value;
 }
+
+let variant: boolean | undefined;
+const unguarded = () => (variant ??= env().EDDY_TEST_BROKEN_VARIANT === 'no-poison-guards');

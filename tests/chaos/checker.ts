@@ -262,7 +262,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
 
 /** The attempt whose payload produced this stored record: receivedAt − ts = c − t identifies it. */
 function producingAttempt(e: GeneratedEvent, r: StoredRow): Attempt | undefined {
-  if (r.site_id !== e.site.id || r.name !== e.name) return undefined;
+  if (r.site_id !== e.site.id || r.name !== e.storedName) return undefined;
   const received = r.received_at.getTime();
   const c = e.t + (received - r.ts.getTime());
   return e.attempts.find((a) => a.c === c && received >= a.c - 2 && received <= a.end + 2);

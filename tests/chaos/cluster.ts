@@ -19,7 +19,7 @@ import { repoRoot, sleep, type RunLog } from './util';
 
 export const CRASH_POINTS = ['before-tx', 'mid-tx', 'after-commit-before-offset', 'after-offset-before-live'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
-export const BROKEN_VARIANTS = ['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup'] as const;
+export const BROKEN_VARIANTS = ['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup', 'no-poison-guards'] as const;
 export type BrokenVariant = (typeof BROKEN_VARIANTS)[number];
 
 export const PARTITIONS = 4;
@@ -142,6 +142,14 @@ export class ChaosCluster {
             [t.rows[0]!.id, `Shop ${n}`, host, key],
           );
           this.sites.push({ id: s.rows[0]!.id, key, host, team });
+          // The first site's content groups are the ReDoS patterns of issue 13, which F10's
+          // slash-heavy paths would make a backtracking matcher chew on for seconds per event.
+          if (n === 1) {
+            await c.query(
+              "INSERT INTO content_groups (id, site_id, name, pattern, position) VALUES (gen_random_uuid(), $1, 'Nested', '/**/**/**/**/x', 0), (gen_random_uuid(), $1, 'Letters', '/*a*a*a*a*b', 1), (gen_random_uuid(), $1, 'Blog', '/blog/**', 2)",
+              [s.rows[0]!.id],
+            );
+          }
         }
       }
     } finally {
@@ -180,6 +188,11 @@ export class ChaosCluster {
         PUBLIC_URL: this.url,
         NEXTAUTH_URL: this.url,
         TRUSTED_PROXY_HEADER: 'x-forwarded-for',
+        // Like the sites' own limits: far above the generator's rate (a rate-limited event is acknowledged but dropped on purpose).
+        COLLECT_IP_RATE_PER_MINUTE: '1000000',
+        COLLECT_VISITOR_RATE_PER_MINUTE: '1000000',
+        // Collect's half of the no-poison-guards control (the other variants only change workers).
+        EDDY_TEST_BROKEN_VARIANT: this.opts.variant === 'no-poison-guards' ? this.opts.variant : undefined,
         PGAPPNAME: 'chaos-web',
         // The snapshot has no .eddy of its own.
         EDDY_DATA_DIR: path.resolve(repoRoot, env().EDDY_DATA_DIR),

@@ -1,6 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import http from 'node:http';
 import type { SiteSpec } from './cluster';
+import fc from 'fast-check';
+import { storableText } from '@/lib/events/storable';
 import { Random, sleep } from './util';
 
 // The client side of the experiment: posts events with unique ids to the collect endpoint across
@@ -35,8 +37,14 @@ export interface Attempt {
 export interface GeneratedEvent {
   id: string;
   site: SiteSpec;
-  name: 'pageview' | 'signup';
+  /** As sent. 'pageview' counts as a pageview; anything else as an event. */
+  name: string;
+  /** The name the archive must hold: collect trims it and makes it storable (F10's hostile names). */
+  storedName: string;
   path: string;
+  /** F10: the whole page URL and the properties, when not the plain https://host/path. */
+  url?: string;
+  props?: Record<string, string | number | boolean>;
   ip: string;
   /** Client event time, ms. */
   t: number;
@@ -128,6 +136,39 @@ export class Generator {
     return chosen.length;
   }
 
+  /**
+   * F10: hostile but valid events — names, URLs and properties drawn by fast-check from all of
+   * Unicode with NUL, lone surrogates, BOM and bidi controls over-represented, 2,000-character
+   * URLs, paths of ~2,000 slashes (against the pathological content groups the cluster's first
+   * site has), the most properties at their byte limits — sent and tracked like any other event,
+   * so every criterion holds for them too.
+   */
+  hostile(count: number): number {
+    const draws = fc.sample(hostileEvent, { seed: this.random.int(0, 2 ** 31 - 1), numRuns: count });
+    const site = this.opts.sites[0]!;
+    for (const d of draws) {
+      const v = this.random.int(0, VISITORS_PER_SITE - 1);
+      const url = hostileUrl(site.host, d.path);
+      const e: GeneratedEvent = {
+        id: this.random.uuid(),
+        site,
+        name: d.name,
+        storedName: storableText(d.name.trim()),
+        path: new URL(url).pathname,
+        url,
+        props: d.props,
+        ip: `10.1.${v >> 8}.${(v & 255) + 1}`,
+        t: Date.now() - this.random.int(0, 300),
+        attempts: [],
+        acked: false,
+        resent: false,
+      };
+      this.events.set(e.id, e);
+      this.launch({ events: [e], resend: false });
+    }
+    return draws.length;
+  }
+
   private tick(): void {
     const due = Math.floor(((Date.now() - this.startedAt) / 1000) * this.opts.eventsPerSecond);
     while (this.created < due) {
@@ -140,10 +181,12 @@ export class Generator {
       const now = Date.now();
       const events: GeneratedEvent[] = [];
       for (let i = 0; i < size; i++) {
+        const name = this.random.chance(0.85) ? 'pageview' : 'signup';
         const e: GeneratedEvent = {
           id: this.random.uuid(),
           site,
-          name: this.random.chance(0.85) ? 'pageview' : 'signup',
+          name,
+          storedName: name,
           path: this.random.pick(PATHS),
           ip,
           t: now - this.random.int(0, 300),
@@ -201,7 +244,7 @@ export class Generator {
 
   private attempt(send: Send): Promise<Attempt> {
     const c = Date.now();
-    const payloads = send.events.map((e) => ({ s: e.site.key, u: `https://${e.site.host}${e.path}`, i: e.id, n: e.name, t: e.t, c, w: 1440 }));
+    const payloads = send.events.map((e) => ({ s: e.site.key, u: e.url ?? `https://${e.site.host}${e.path}`, i: e.id, n: e.name, t: e.t, c, w: 1440, ...(e.props ? { p: e.props } : {}) }));
     const body = JSON.stringify(payloads.length === 1 ? payloads[0] : payloads);
     const ip = send.events[0]!.ip;
     return new Promise<Attempt>((resolve) => {
@@ -241,4 +284,34 @@ export class Generator {
       req.end(body);
     });
   }
+}
+
+// --- F10's hostile events
+
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+/** One UTF-16 unit or astral character, with what breaks storage and display over-represented. */
+const hostileUnit = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', '\u202e', '\u200f', '\u2066', '\ufeff', '\u0085', '\u2028', '\u001f', '%', '"', '\\', '/', '#', '?', ' ') },
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) },
+  { weight: 1, arbitrary: fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)) },
+);
+const hostileString = (min: number, max: number) => fc.string({ unit: hostileUnit, minLength: min, maxLength: max });
+const hostileEvent = fc.record({
+  // Never blank after trimming (that is a 400), never 'pageview' by accident.
+  name: fc.oneof(fc.constant('pageview'), hostileString(0, 110).map((s) => `x${s}`)),
+  path: fc.oneof(hostileString(0, 300), fc.integer({ min: 1, max: 1990 }).map((n) => '/'.repeat(n)), fc.constant('é'.repeat(2000))),
+  props: fc.option(
+    fc.dictionary(
+      hostileString(1, 24).filter((k) => bytes(k) <= 64),
+      fc.oneof(hostileString(0, 90).filter((v) => bytes(v) <= 256), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean()),
+      { maxKeys: 30 },
+    ),
+    { nil: undefined },
+  ),
+});
+
+/** An absolute URL on the site's host, at most 2,000 characters, that URL.canParse accepts. */
+function hostileUrl(host: string, path: string): string {
+  const url = `https://${host}/${path}`.slice(0, 2000);
+  return URL.canParse(url) ? url : `https://${host}/`;
 }

@@ -19,14 +19,15 @@ export const FAULTS = {
   F7: 'collect (web) process kill -9',
   F8: 're-send of 1 % of acknowledged events',
   F9: 'poison record produced straight to the topic',
+  F10: 'hostile but valid events (fast-check Unicode, NUL, lone surrogates, 2,000-character URLs, maximum properties) against pathological content groups',
 } as const;
 export type FaultKind = keyof typeof FAULTS;
 
 /** Rough wall time of each injection, so the schedule does not start one it cannot finish. */
-const COST_MS: Record<FaultKind, number> = { F1: 15_000, F2: 24_000, F3: 42_000, F4: 16_000, F5: 12_000, F6: 4_000, F7: 12_000, F8: 500, F9: 500 };
+const COST_MS: Record<FaultKind, number> = { F1: 15_000, F2: 24_000, F3: 42_000, F4: 16_000, F5: 12_000, F6: 4_000, F7: 12_000, F8: 500, F9: 500, F10: 500 };
 
 /** Extra faults after the required ones: cheap ones twice as likely. */
-export const FILL: readonly FaultKind[] = ['F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F6', 'F7', 'F8', 'F8', 'F9', 'F9'];
+export const FILL: readonly FaultKind[] = ['F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F6', 'F7', 'F8', 'F8', 'F9', 'F9', 'F10', 'F10'];
 /** Faults that touch the shared broker (F7 freezes it for 0.7 s half the time). */
 export const BROKER_FAULTS: readonly FaultKind[] = ['F4', 'F5', 'F7'];
 
@@ -125,6 +126,7 @@ export class Nemesis {
       const p = await this.producePoison();
       return `poison (${p.form}) at partition ${p.partition} offset ${p.offset}`;
     },
+    F10: async () => `sent ${this.gen.hostile(this.random.int(15, 40))} hostile event(s) to ${this.cluster.sites[0]!.host}`,
   };
 
   private normalWorker(): WorkerHandle | undefined {

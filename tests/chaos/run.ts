@@ -2,8 +2,8 @@ import { env } from '@/lib/env';
 import { buildIfNeeded } from '../../scripts/build-if-needed';
 import { DEFAULT_BASE_SEED, jsonLine, runChaos, type ChaosOptions } from './suite';
 
-// npm run test:chaos                  short: 2 seeds × 90 s + 3 negative controls (also in `npm test`)
-// npm run test:chaos -- --long        20 seeds × 5 min + 3 negative controls
+// npm run test:chaos                  short: 2 seeds × 90 s + 4 negative controls (also in `npm test`)
+// npm run test:chaos -- --long        20 seeds × 5 min + 4 negative controls
 // options: --seeds N  --duration S  --seed BASE  --no-controls  --controls-only  --faults F1,F6  --exclude F3  --no-build
 // Needs DATABASE_URL (a server where databases may be created) and the Kafka jars (scripts/services).
 // The last line printed is one JSON object with the totals.

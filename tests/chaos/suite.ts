@@ -73,6 +73,14 @@ const CONTROLS: Control[] = [
     caught: (c) => c.deadLetteredBooked > c.poisonInjected,
     spec: { durationMs: 55_000, must: ['F3'], fill: false, faultOptions: { zombieMidTransaction: true }, workers: 2, eventsPerSecond: 12 },
   },
+  {
+    // Eddy before issue 13: hostile strings reach PostgreSQL as sent and a failed apply is
+    // rethrown, so one NUL crash-loops the worker and its partition stops being counted.
+    variant: 'no-poison-guards',
+    expect: 'acknowledged events missing',
+    caught: (c) => c.lostIds > 0,
+    spec: { durationMs: 25_000, must: ['F10'], fill: false, workers: 1, eventsPerSecond: 12 },
+  },
 ];
 
 function positiveSpecs(o: Required<Pick<ChaosOptions, 'mode' | 'seeds' | 'durationS' | 'baseSeed'>> & { faults?: FaultKind[]; exclude?: FaultKind[] }): ScenarioSpec[] {
@@ -80,8 +88,8 @@ function positiveSpecs(o: Required<Pick<ChaosOptions, 'mode' | 'seeds' | 'durati
   const all = Object.keys(FAULTS) as FaultKind[];
   // Short runs split F1–F9 over the two seeds so each fault is injected at least once per run.
   const shortSplit: FaultKind[][] = [
-    ['F1', 'F3', 'F6', 'F8', 'F9'],
-    ['F2', 'F4', 'F5', 'F7', 'F8', 'F9'],
+    ['F1', 'F3', 'F6', 'F8', 'F9', 'F10'],
+    ['F2', 'F4', 'F5', 'F7', 'F8', 'F9', 'F10'],
   ];
   return Array.from({ length: o.seeds }, (_, i) => ({
     label: `${o.mode}-${i + 1}-seed${o.baseSeed + i}`,
@@ -109,7 +117,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosS
   const log = new RunLog(path.join(chaosArtifacts, `${stamp}-${mode}`), options.quiet);
   log.line(
     'suite',
-    `chaos ${mode}: ${o.seeds} seed(s) from ${o.baseSeed} × ${o.durationS} s${options.controls === false ? '' : ' + 3 negative controls'}${o.exclude?.length ? `, never ${o.exclude.join(' ')}` : ''}; logs in ${log.dir}`,
+    `chaos ${mode}: ${o.seeds} seed(s) from ${o.baseSeed} × ${o.durationS} s${options.controls === false ? '' : ' + 4 negative controls'}${o.exclude?.length ? `, never ${o.exclude.join(' ')}` : ''}; logs in ${log.dir}`,
   );
   const web = await snapshotWebBuild();
   log.line('suite', `web build ${web.buildId} snapshotted to ${web.root}`);

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { jsonLine, runChaos } from '../chaos/suite';
 
 // The fault-injection suite's short version (tests/chaos, docs/RELIABILITY.md) as part of
-// `npm test`: 2 seeds × 90 s of traffic through real processes under faults F1–F9, then the three
+// `npm test`: 2 seeds × 90 s of traffic through real processes under faults F1–F10, then the four
 // negative controls. Every acknowledged event must be counted exactly once, and each deliberately
 // broken worker build must be caught. Runs its own Kafka broker (it kills and freezes it).
 
 describe('fault injection (chaos, short)', () => {
-  it('counts every acknowledged event exactly once under F1–F9, and catches all three broken builds', { timeout: 20 * 60_000 }, async () => {
+  it('counts every acknowledged event exactly once under F1–F10, and catches all four broken builds', { timeout: 20 * 60_000 }, async () => {
     const { summary, results } = await runChaos({ mode: 'short' });
     console.log(jsonLine(summary));
     const failures = results.flatMap((r) => [
@@ -17,7 +17,7 @@ describe('fault injection (chaos, short)', () => {
     expect(failures).toEqual([]);
     expect({ lost: summary.lost, phantoms: summary.phantoms, double_counted: summary.double_counted }).toEqual({ lost: 0, phantoms: 0, double_counted: 0 });
     expect(summary.negative_controls_caught).toBe(summary.negative_controls);
-    expect(summary.negative_controls).toBe(3);
+    expect(summary.negative_controls).toBe(4);
     expect(summary.max_drain_s).toBeLessThanOrEqual(120);
     expect(summary.passed).toBe(true);
   });
