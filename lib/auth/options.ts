@@ -9,13 +9,15 @@ import { requestIp } from '../http/client-ip';
 import { oauthSignIn } from '../accounts/oauth-sign-in';
 import { attemptSucceeded, beginAttempt } from './attempts';
 import { verifyPassword } from './password';
+import { revokeSessionsOnSignOut } from './revoke-sessions';
 import { authSecret } from './secret';
 
 // next-auth with email + password, plus GitHub/Google when their settings are present.
 // Sessions are JWTs carrying the user's id and session version; every check compares the
 // version with the database (see current-user.ts), so bumping it revokes all of a user's
-// sessions. Sign-in is rate limited per IP and per account in PostgreSQL (attempts.ts); every
-// failure — unknown email, wrong password, throttled — looks the same to the client.
+// sessions — sign-out does (events.signOut), as do a password change and removal from a team.
+// Sign-in is rate limited per IP and per account in PostgreSQL (attempts.ts); every failure
+// — unknown email, wrong password, throttled — looks the same to the client.
 
 const credentialsSchema = z.object({ email: z.email().max(320), password: z.string().min(1).max(200) });
 
@@ -89,6 +91,13 @@ export function authOptions(): NextAuthOptions {
       },
       session({ session, token }) {
         return { ...session, uid: token.uid, sv: token.sv };
+      },
+    },
+    events: {
+      // Clearing the cookie is not enough: a copy of it would stay valid for 30 days. Bumping
+      // the session version revokes it server-side (on every device — one version per user).
+      async signOut({ token }) {
+        if (typeof token?.uid === 'string' && typeof token.sv === 'number') await revokeSessionsOnSignOut(token.uid, token.sv);
       },
     },
   };
