@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { db } from '../db/client';
 import { beginAttempt } from '../auth/attempts';
-import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password';
+import { hashPassword, newPasswordSchema } from '../auth/password';
 import { EddyError } from '../errors';
 
 export const signUpSchema = z.object({
   name: z.string().trim().max(100).optional(),
   email: z.email().max(320).transform((e) => e.trim().toLowerCase()),
-  password: z.string().min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`).max(PASSWORD_MAX_LENGTH),
+  password: newPasswordSchema(),
 });
 export type SignUpInput = z.infer<typeof signUpSchema>;
 

@@ -1,12 +1,13 @@
 import { pool } from '../db/client';
 
-// Rate limits for sign-in, sign-up and share-link passwords, kept in PostgreSQL so every web
-// process counts the same attempts. An attempt is recorded *before* the password is checked and
-// the failures in the window are counted including it, so concurrent guesses cannot slip past
-// the limit together. Throttled attempts never reach the password check and answer with the
-// same generic error as a wrong password.
+// Rate limits for sign-in, sign-up, share-link passwords and the current password of a
+// password change, kept in PostgreSQL so every web process counts the same attempts. An attempt
+// is recorded *before* the password is checked and the failures in the window are counted
+// including it, so concurrent guesses cannot slip past the limit together. Throttled attempts
+// never reach the password check; sign-in answers them with the same generic error as a wrong
+// password, a password change (the user is known) with 429 and Retry-After.
 
-export type AttemptKind = 'login' | 'signup' | 'share';
+export type AttemptKind = 'login' | 'signup' | 'share' | 'password';
 
 interface Limit {
   max: number;
@@ -18,7 +19,19 @@ export const ATTEMPT_LIMITS: Record<AttemptKind, { perIp: Limit; perSubject?: Li
   login: { perIp: { max: 20, windowMs: 15 * 60_000 }, perSubject: { max: 5, windowMs: 15 * 60_000 } },
   signup: { perIp: { max: 10, windowMs: 60 * 60_000 } },
   share: { perIp: { max: 20, windowMs: 15 * 60_000 }, perSubject: { max: 10, windowMs: 15 * 60_000 } },
+  // Change password, subject = user id: a stolen session must not become a way to guess the
+  // current password (and so learn a password the user may reuse elsewhere) without limit.
+  password: { perIp: { max: 20, windowMs: 15 * 60_000 }, perSubject: { max: 5, windowMs: 15 * 60_000 } },
 };
+
+/**
+ * Seconds until a throttled caller may try again. Throttled attempts are recorded as failures
+ * too, so waiting a whole window after the last one is what it takes (and always enough).
+ */
+export function retryAfterSeconds(kind: AttemptKind): number {
+  const l = ATTEMPT_LIMITS[kind];
+  return Math.ceil(Math.max(l.perIp.windowMs, l.perSubject?.windowMs ?? 0) / 1000);
+}
 
 export interface Attempt {
   id: string;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { db } from '../db/client';
 import type { MemberSite } from '../auth/access';
 import { isUuid } from '../auth/access';
-import { hashPassword, verifyPassword } from '../auth/password';
+import { hashPassword, newPasswordSchema, verifyPassword } from '../auth/password';
 import { authSecret } from '../auth/secret';
 import { EddyError } from '../errors';
 
@@ -14,7 +14,7 @@ import { EddyError } from '../errors';
 
 export const createShareLinkSchema = z.object({
   label: z.string().trim().max(80).default(''),
-  password: z.string().min(4).max(200).optional(),
+  password: newPasswordSchema(4).optional(),
 });
 
 export function shareCookieName(linkId: string): string {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ATTEMPT_LIMITS } from '@/lib/auth/attempts';
 import { startStack, type Stack } from '../helpers/stack';
 import { HttpSession } from './support/http-session';
 
@@ -74,5 +75,63 @@ describe('sign-out (item 9a)', () => {
     const staleCsrf = await stale.json<{ csrfToken: string }>('/api/auth/csrf');
     await stale.fetch('/api/auth/signout', { method: 'POST', body: new URLSearchParams({ csrfToken: staleCsrf.body.csrfToken, json: 'true' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect((await again.json('/api/sites')).status).toBe(200);
+  });
+});
+
+describe('change password (item 9b)', () => {
+  it(`after ${ATTEMPT_LIMITS.password.perSubject!.max} wrong current passwords: 429 with Retry-After, even for the right one`, async () => {
+    const { http, email } = await newUser('guessed');
+    const max = ATTEMPT_LIMITS.password.perSubject!.max;
+    for (let i = 0; i < max; i++) {
+      const r = await http.json<{ error: { message: string } }>('/api/account/password', { method: 'POST', json: { currentPassword: `guess ${i}`, newPassword: 'a new long password' } });
+      expect({ i, status: r.status, message: r.body.error.message }).toEqual({ i, status: 400, message: 'currentPassword: is not correct' });
+    }
+    const blocked = await http.fetch('/api/account/password', { method: 'POST', json: { currentPassword: PASSWORD, newPassword: 'a new long password' } });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(60);
+    // The guesses came from a session of this user; another IP does not reset the account's count.
+    const elsewhere = new HttpSession(stack.url, '203.0.113.52');
+    for (const [k, v] of http.cookies) elsewhere.cookies.set(k, v);
+    expect((await elsewhere.json('/api/account/password', { method: 'POST', json: { currentPassword: PASSWORD, newPassword: 'a new long password' } })).status).toBe(429);
+    // Nothing changed: the old password still signs in.
+    expect((await db.query('SELECT session_version FROM users WHERE email = $1', [email])).rows[0].session_version).toBe(0);
+  });
+
+  it('the right current password within the limit changes it (and clears the failures)', async () => {
+    const { http, email } = await newUser('changer');
+    expect((await http.json('/api/account/password', { method: 'POST', json: { currentPassword: 'wrong one', newPassword: 'a new long password' } })).status).toBe(400);
+    expect((await http.json('/api/account/password', { method: 'POST', json: { currentPassword: PASSWORD, newPassword: 'a new long password' } })).status).toBe(200);
+    expect(await session().signIn(email, 'a new long password')).toBe(true);
+  });
+});
+
+describe('password bytes (item 9d): bcrypt reads 72 bytes, so longer new passwords are refused', () => {
+  const base = 'p'.repeat(72);
+
+  it('two sign-up passwords that differ only after byte 72 are both refused with a clear 400', async () => {
+    for (const password of [`${base}X`, `${base}Y`]) {
+      const r = await session().json<{ error: { message: string } }>('/api/signup', { method: 'POST', json: { email: `long-${randomUUID().slice(0, 8)}@example.test`, password } });
+      expect(r.status).toBe(400);
+      expect(r.body.error.message).toMatch(/^password: must be at most 72 bytes in UTF-8/);
+    }
+  });
+
+  it('the limit is in bytes: 37 "é" (74 bytes) is refused, 36 (72 bytes) signs up and signs in, a 73rd byte does not matter', async () => {
+    const email = `accent-${randomUUID().slice(0, 8)}@example.test`;
+    expect((await session().json('/api/signup', { method: 'POST', json: { email, password: 'é'.repeat(37) } })).status).toBe(400);
+    expect((await session().json('/api/signup', { method: 'POST', json: { email, password: 'é'.repeat(36) } })).status).toBe(201);
+    expect(await session().signIn(email, 'é'.repeat(36))).toBe(true);
+    expect(await session().signIn(email, 'é'.repeat(35))).toBe(false);
+  });
+
+  it('change-password and share-link passwords have the same limit', async () => {
+    const { http, teamId } = await newUser('bytes');
+    const r = await http.json<{ error: { message: string } }>('/api/account/password', { method: 'POST', json: { currentPassword: PASSWORD, newPassword: `${base}Z` } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/^newPassword: must be at most 72 bytes/);
+    const site = await http.json<{ site: { id: string } }>('/api/sites', { method: 'POST', json: { teamId, name: 'bytes site', domain: 'bytes.example' } });
+    const link = await http.json<{ error: { message: string } }>(`/api/sites/${site.body.site.id}/share-links`, { method: 'POST', json: { label: 'x', password: `${base}Z` } });
+    expect(link.status).toBe(400);
+    expect(link.body.error.message).toMatch(/^password: must be at most 72 bytes/);
   });
 });
