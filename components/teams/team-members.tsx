@@ -19,6 +19,7 @@ interface Invite {
   id: string;
   role: Role;
   email: string | null;
+  anyoneWithLink: boolean;
   expiresAt: string;
 }
 
@@ -92,7 +93,7 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
   const [created, setCreated] = useState<{ url: string; role: Role; email: string | null; emailed: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const create = useMutation({
-    mutationFn: (input: { role: Role; email?: string }) =>
+    mutationFn: (input: { role: Role; email?: string; anyoneWithLink: boolean }) =>
       api<{ invite: { url: string; role: Role; email: string | null; emailed: boolean } }>(`/api/teams/${teamId}/invites`, { method: 'POST', json: input }),
     onSuccess: (r) => {
       setCreated(r.invite);
@@ -109,7 +110,7 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
     setError(null);
     const form = new FormData(e.currentTarget);
     const email = String(form.get('email') ?? '').trim();
-    create.mutate({ role: String(form.get('role')) as Role, ...(email ? { email } : {}) });
+    create.mutate({ role: String(form.get('role')) as Role, ...(email ? { email } : {}), anyoneWithLink: form.get('anyoneWithLink') === 'on' });
   }
   return (
     <div className="space-y-4">
@@ -127,10 +128,14 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
         <input
           name="email"
           type="email"
-          placeholder="email (optional)"
-          aria-label="Email to send the invite to (optional)"
+          placeholder="their email"
+          aria-label="Email of the person you invite"
           className="w-56 rounded-lg border border-slate-300 px-3 py-1.5 text-sm focus:border-indigo-500 focus:outline-none"
         />
+        <label className="flex items-center gap-1.5 text-sm text-slate-600">
+          <input type="checkbox" name="anyoneWithLink" className="rounded border-slate-300" />
+          Anyone with the link
+        </label>
         <button type="submit" className={buttonClass('primary')} disabled={create.isPending}>
           Create invite link
         </button>
@@ -148,7 +153,10 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
           </div>
         </div>
       )}
-      <p className="text-xs text-slate-500">With an email address the link is also mailed when this installation has SMTP configured (SMTP_URL); otherwise share it yourself.</p>
+      <p className="text-xs text-slate-500">
+        Only the account with this email address can accept the invitation, unless you tick “Anyone with the link”. The link is also mailed when this installation has SMTP configured (SMTP_URL); otherwise share it
+        yourself.
+      </p>
       {error && <Notice tone="error">{error}</Notice>}
       {invites.isPending ? (
         <Skeleton className="h-10" />
@@ -161,7 +169,7 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
           {invites.data.invites.map((i) => (
             <li key={i.id} className="flex items-center justify-between gap-2 py-2">
               <span>
-                {roleLabel[i.role]} invite <span className="text-xs text-slate-500">· expires {new Date(i.expiresAt).toLocaleDateString()}</span>
+                {roleLabel[i.role]} invite <span className="text-xs text-slate-500">· {i.anyoneWithLink ? 'anyone with the link' : `for ${i.email}`} · expires {new Date(i.expiresAt).toLocaleDateString()}</span>
               </span>
               <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(i.id)}>
                 Revoke

@@ -127,6 +127,8 @@ describe('site owner pages', () => {
     await signIn(page, stack.url, stack.user.email, stack.user.password);
     await page.goto(`${stack.url}/teams`);
     await page.getByRole('link', { name: /Test team/ }).click();
+    const inviteeEmail = `viewer-${Date.now()}@example.test`;
+    await page.getByLabel('Email of the person you invite').fill(inviteeEmail);
     await page.getByRole('button', { name: 'Create invite link' }).click();
     const inviteUrl = await page.getByLabel('Invite link').inputValue();
     await shoot(page, 'team');
@@ -137,7 +139,7 @@ describe('site owner pages', () => {
     await p.goto(inviteUrl);
     await shoot(p, 'invite');
     await p.getByRole('link', { name: 'Create an account to join' }).click();
-    await p.getByLabel('Email').fill(`viewer-${Date.now()}@example.test`);
+    await p.getByLabel('Email').fill(inviteeEmail);
     await p.getByLabel('Password').fill('another long password');
     await p.getByRole('button', { name: 'Create account' }).click();
     await p.waitForURL(/\/invite\//);

@@ -135,3 +135,47 @@ describe('password bytes (item 9d): bcrypt reads 72 bytes, so longer new passwor
     expect(link.body.error.message).toMatch(/^password: must be at most 72 bytes/);
   });
 });
+
+describe('invitations (item 9c)', () => {
+  it('an invite addressed to one email cannot be accepted by another account (403, not used up); its addressee can', async () => {
+    const owner = await newUser('inviter');
+    const inviteeEmail = `Invitee-${randomUUID().slice(0, 8)}@Example.test`;
+    const inv = await owner.http.json<{ invite: { token: string; anyoneWithLink: boolean } }>(`/api/teams/${owner.teamId}/invites`, { method: 'POST', json: { role: 'viewer', email: inviteeEmail } });
+    expect(inv.status).toBe(201);
+    expect(inv.body.invite.anyoneWithLink).toBe(false);
+    const token = inv.body.invite.token;
+
+    const other = await newUser('interloper');
+    const refused = await other.http.json<{ error: { code: string; message: string } }>(`/api/invites/${token}`, { method: 'POST' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/This invitation is for i•••@example\.test.*signed in as interloper-/);
+    expect(refused.body.error.message).not.toContain(inviteeEmail.toLowerCase());
+    expect((await owner.http.json<{ members: unknown[] }>(`/api/teams/${owner.teamId}/members`)).body.members).toHaveLength(1);
+    // The invite page tells the wrong account why, instead of offering the button.
+    const page = await (await other.http.fetch(`/invite/${token}`)).text();
+    expect(page).toContain('This invitation is for i•••@example.test');
+    expect(page).not.toContain('Join team');
+
+    // The addressee (address typed in another case) accepts; the link is then used up.
+    const invitee = await newUser('invitee', inviteeEmail.toLowerCase());
+    const accepted = await invitee.http.json<{ team: { teamId: string } }>(`/api/invites/${token}`, { method: 'POST' });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.team.teamId).toBe(owner.teamId);
+  });
+
+  it('"anyone with the link" is an explicit, stored choice; without it an invite needs an address', async () => {
+    const owner = await newUser('linker');
+    const bare = await owner.http.json<{ error: { message: string } }>(`/api/teams/${owner.teamId}/invites`, { method: 'POST', json: { role: 'viewer' } });
+    expect(bare.status).toBe(400);
+    expect(bare.body.error.message).toMatch(/^email: is required unless anyoneWithLink is true/);
+
+    const open = await owner.http.json<{ invite: { id: string; token: string; anyoneWithLink: boolean } }>(`/api/teams/${owner.teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true } });
+    expect(open.status).toBe(201);
+    const stored = await db.query('SELECT email, anyone_with_link FROM invites WHERE id = $1', [open.body.invite.id]);
+    expect(stored.rows[0]).toEqual({ email: null, anyone_with_link: true });
+    const listed = await owner.http.json<{ invites: { id: string; anyoneWithLink: boolean }[] }>(`/api/teams/${owner.teamId}/invites`);
+    expect(listed.body.invites.find((i) => i.id === open.body.invite.id)?.anyoneWithLink).toBe(true);
+    const anyone = await newUser('anyone');
+    expect((await anyone.http.json(`/api/invites/${open.body.invite.token}`, { method: 'POST' })).status).toBe(200);
+  });
+});

@@ -68,14 +68,14 @@ describe('team roles', () => {
       [admin, 'admin'],
       [viewer, 'viewer'],
     ] as const) {
-      const inv = await createInvite(owner, team, { role });
+      const inv = await createInvite(owner, team, { role, anyoneWithLink: true });
       await acceptInvite(u, inv.token);
     }
     const asAdmin = await teamForMember(admin.id, owner.teamId, 'admin');
     await expect(changeRole(asAdmin, owner.id, 'viewer')).rejects.toThrow(/Only owners/);
     await expect(changeRole(asAdmin, viewer.id, 'owner')).rejects.toThrow(/Only owners/);
     await expect(removeMember(admin, asAdmin, owner.id)).rejects.toThrow(/Only owners/);
-    await expect(createInvite(admin, asAdmin, { role: 'owner' })).rejects.toThrow(/Only owners/);
+    await expect(createInvite(admin, asAdmin, { role: 'owner', anyoneWithLink: true })).rejects.toThrow(/Only owners/);
     await changeRole(asAdmin, viewer.id, 'admin');
     await expect(changeRole(team, owner.id, 'admin')).rejects.toThrow(/at least one owner/);
     await expect(removeMember(owner, team, owner.id)).rejects.toThrow(/at least one owner/);
@@ -96,14 +96,14 @@ describe('team roles', () => {
     const owner = await user();
     const team = await teamForMember(owner.id, owner.teamId, 'owner');
     const member = await user();
-    const admin = await createInvite(owner, team, { role: 'admin' });
+    const admin = await createInvite(owner, team, { role: 'admin', anyoneWithLink: true });
     await acceptInvite(member, admin.token);
     await expect(acceptInvite(member, admin.token)).rejects.toThrow(/not valid/);
-    const weaker = await createInvite(owner, team, { role: 'viewer' });
+    const weaker = await createInvite(owner, team, { role: 'viewer', anyoneWithLink: true });
     await acceptInvite(member, weaker.token);
     expect((await teamForMember(member.id, owner.teamId)).role).toBe('admin');
     const t0 = Date.now();
-    const later = await createInvite(owner, team, { role: 'viewer' }, t0);
+    const later = await createInvite(owner, team, { role: 'viewer', anyoneWithLink: true }, t0);
     expect((await inviteByToken(later.token, t0 + INVITE_TTL_MS - 1000)).teamId).toBe(owner.teamId);
     await expect(inviteByToken(later.token, t0 + INVITE_TTL_MS + 1)).rejects.toThrow(/not valid/);
     expect((await listInvites(team, t0 + INVITE_TTL_MS + 1)).map((i) => i.id)).not.toContain(later.id);

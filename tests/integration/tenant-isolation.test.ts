@@ -42,7 +42,7 @@ async function tenant(label: string, ip: string): Promise<Tenant> {
   const site = await http.json<{ site: { id: string } }>('/api/sites', { method: 'POST', json: { teamId, name: `${label} site`, domain: `${label}.example` } });
   expect(site.status).toBe(201);
   const link = await http.json<{ link: { id: string; token: string } }>(`/api/sites/${site.body.site.id}/share-links`, { method: 'POST', json: { label: 'public' } });
-  const invite = await http.json<{ invite: { id: string } }>(`/api/teams/${teamId}/invites`, { method: 'POST', json: { role: 'viewer' } });
+  const invite = await http.json<{ invite: { id: string } }>(`/api/teams/${teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true } });
   const user = await db.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]);
   return { http, email, userId: user.rows[0]!.id, teamId, siteId: site.body.site.id, shareToken: link.body.link.token, shareLinkId: link.body.link.id, inviteId: invite.body.invite.id };
 }
@@ -173,7 +173,7 @@ describe('tenant isolation: A against B', () => {
     expect(u.rows[0].session_version).toBe(0);
     // Accepting an invite with a body naming another team or role changes nothing of that.
     expect(await c.signIn(email, PASSWORD)).toBe(true);
-    const inv = await A.http.json<{ invite: { token: string } }>(`/api/teams/${A.teamId}/invites`, { method: 'POST', json: { role: 'viewer', teamId: B.teamId } });
+    const inv = await A.http.json<{ invite: { token: string } }>(`/api/teams/${A.teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true, teamId: B.teamId } });
     const accepted = await c.json<{ team: { teamId: string } }>(`/api/invites/${inv.body.invite.token}`, { method: 'POST', json: { role: 'owner', teamId: B.teamId } });
     expect(accepted.status).toBe(200);
     expect(accepted.body.team.teamId).toBe(A.teamId);
@@ -287,7 +287,7 @@ describe('tenant isolation: live sockets', () => {
 
 describe('removal from a team revokes access', () => {
   it('A, invited into B’s team and then removed, loses HTTP access at once and the socket room within the sweep bound (5 s)', async () => {
-    const inv = await B.http.json<{ invite: { token: string } }>(`/api/teams/${B.teamId}/invites`, { method: 'POST', json: { role: 'viewer' } });
+    const inv = await B.http.json<{ invite: { token: string } }>(`/api/teams/${B.teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true } });
     expect((await A.http.json(`/api/invites/${inv.body.invite.token}`, { method: 'POST' })).status).toBe(200);
     expect((await A.http.json(`/api/sites/${B.siteId}/stats?range=today`)).status).toBe(200);
     // A viewer reads but cannot change.
