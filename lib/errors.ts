@@ -5,6 +5,8 @@ export const errorStatus = {
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  // A per-account cap (lib/accounts/limits.ts): allowed in general, not one more of these.
+  limit_reached: 403,
   not_found: 404,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -8,6 +8,7 @@ import { atLeast, ROLES, type Role } from '../auth/roles';
 import { env, publicUrl } from '../env';
 import { EddyError } from '../errors';
 import { sendEmail } from '../notify/channels';
+import { ACCOUNT_LIMITS, createWithinLimit } from './limits';
 
 // Invitations by link: the token is shown once to the inviter and only its SHA-256 is stored.
 // Single use, valid 7 days, revocable. With an email address and SMTP configured (SMTP_URL),
@@ -45,17 +46,26 @@ export async function createInvite(actor: CurrentUser, team: MemberTeam, input: 
   if (input.role === 'owner' && team.role !== 'owner') throw new EddyError('forbidden', 'Only owners can invite owners');
   if (!input.email && !input.anyoneWithLink) throw new EddyError('bad_request', 'email: is required unless anyoneWithLink is true');
   const token = randomBytes(24).toString('base64url');
-  const invite = await db().invite.create({
-    data: {
-      teamId: team.id,
-      role: input.role,
-      email: input.email ?? null,
-      anyoneWithLink: input.anyoneWithLink,
-      tokenHash: hashToken(token),
-      createdById: actor.id,
-      expiresAt: new Date(now + INVITE_TTL_MS),
-    },
-  });
+  const max = ACCOUNT_LIMITS.pendingInvitesPerTeam;
+  const pending = { teamId: team.id, acceptedAt: null, expiresAt: { gt: new Date(now) } };
+  const invite = await createWithinLimit(
+    `invites:${team.id}`,
+    max,
+    `A team can have at most ${max} pending invitations; revoke one or wait for some to be accepted`,
+    (tx) => tx.invite.count({ where: pending }),
+    (tx) =>
+      tx.invite.create({
+        data: {
+          teamId: team.id,
+          role: input.role,
+          email: input.email ?? null,
+          anyoneWithLink: input.anyoneWithLink,
+          tokenHash: hashToken(token),
+          createdById: actor.id,
+          expiresAt: new Date(now + INVITE_TTL_MS),
+        },
+      }),
+  );
   let emailed = false;
   if (invite.email && env().SMTP_URL) {
     const link = `${publicUrl()}/invite/${token}`;

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { db } from '../db/client';
+import { ACCOUNT_LIMITS, createWithinLimit } from '../accounts/limits';
 import type { MemberSite } from '../auth/access';
 import { isUuid } from '../auth/access';
 import { hashPassword, newPasswordSchema, verifyPassword } from '../auth/password';
@@ -34,15 +35,15 @@ export function isUnlocked(link: { id: string; passwordHash: string | null }, co
 }
 
 export async function createShareLink(site: MemberSite, createdById: string, input: z.infer<typeof createShareLinkSchema>) {
-  const link = await db().shareLink.create({
-    data: {
-      siteId: site.id,
-      token: randomBytes(18).toString('base64url'),
-      label: input.label,
-      passwordHash: input.password ? await hashPassword(input.password) : null,
-      createdById,
-    },
-  });
+  const passwordHash = input.password ? await hashPassword(input.password) : null;
+  const max = ACCOUNT_LIMITS.shareLinksPerSite;
+  const link = await createWithinLimit(
+    `share-links:${site.id}`,
+    max,
+    `A site can have at most ${max} share links; revoke one first`,
+    (tx) => tx.shareLink.count({ where: { siteId: site.id } }),
+    (tx) => tx.shareLink.create({ data: { siteId: site.id, token: randomBytes(18).toString('base64url'), label: input.label, passwordHash, createdById } }),
+  );
   return publicShareLink(link);
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCOUNT_LIMITS } from '@/lib/accounts/limits';
 import { ATTEMPT_LIMITS } from '@/lib/auth/attempts';
 import { startStack, type Stack } from '../helpers/stack';
 import { HttpSession } from './support/http-session';
@@ -177,5 +178,55 @@ describe('invitations (item 9c)', () => {
     expect(listed.body.invites.find((i) => i.id === open.body.invite.id)?.anyoneWithLink).toBe(true);
     const anyone = await newUser('anyone');
     expect((await anyone.http.json(`/api/invites/${open.body.invite.token}`, { method: 'POST' })).status).toBe(200);
+  });
+});
+
+describe('per-account caps (item 10a)', () => {
+  const createSite = (u: Awaited<ReturnType<typeof newUser>>, i: number) =>
+    u.http.json<{ error?: { code: string; message: string } }>('/api/sites', { method: 'POST', json: { teamId: u.teamId, name: `site ${i}`, domain: `s${i}.example` } });
+
+  it(`a team holds at most ${ACCOUNT_LIMITS.sitesPerTeam} sites, also when the last ones are created concurrently`, async () => {
+    const u = await newUser('sites');
+    const max = ACCOUNT_LIMITS.sitesPerTeam;
+    for (let i = 0; i < max - 1; i++) expect((await createSite(u, i)).status).toBe(201);
+    const racing = await Promise.all(Array.from({ length: 5 }, (_, k) => createSite(u, 1000 + k)));
+    expect(racing.map((r) => r.status).sort()).toEqual([201, 403, 403, 403, 403]);
+    const over = racing.find((r) => r.status === 403)!;
+    expect(over.body.error).toEqual({ code: 'limit_reached', message: `A team can have at most ${max} sites; delete one first` });
+    expect((await db.query('SELECT count(*)::int AS n FROM sites WHERE team_id = $1', [u.teamId])).rows[0].n).toBe(max);
+  });
+
+  it(`a user owns at most ${ACCOUNT_LIMITS.teamsOwnedPerUser} teams (the personal team counts)`, async () => {
+    const u = await newUser('teams');
+    for (let i = 1; i < ACCOUNT_LIMITS.teamsOwnedPerUser; i++) expect((await u.http.json('/api/teams', { method: 'POST', json: { name: `team ${i}` } })).status).toBe(201);
+    const over = await u.http.json<{ error: { code: string; message: string } }>('/api/teams', { method: 'POST', json: { name: 'one too many' } });
+    expect(over.status).toBe(403);
+    expect(over.body.error.code).toBe('limit_reached');
+    expect(over.body.error.message).toBe(`You can own at most ${ACCOUNT_LIMITS.teamsOwnedPerUser} teams; delete or hand over one first`);
+  });
+
+  it(`a site has at most ${ACCOUNT_LIMITS.shareLinksPerSite} share links; revoking one makes room`, async () => {
+    const u = await newUser('links');
+    const site = await createSite(u, 1);
+    const siteId = (site.body as unknown as { site: { id: string } }).site.id;
+    const ids: string[] = [];
+    for (let i = 0; i < ACCOUNT_LIMITS.shareLinksPerSite; i++) {
+      const r = await u.http.json<{ link: { id: string } }>(`/api/sites/${siteId}/share-links`, { method: 'POST', json: { label: `l${i}` } });
+      expect(r.status).toBe(201);
+      ids.push(r.body.link.id);
+    }
+    const over = await u.http.json<{ error: { code: string } }>(`/api/sites/${siteId}/share-links`, { method: 'POST', json: { label: 'over' } });
+    expect([over.status, over.body.error.code]).toEqual([403, 'limit_reached']);
+    expect((await u.http.json(`/api/sites/${siteId}/share-links/${ids[0]}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await u.http.json(`/api/sites/${siteId}/share-links`, { method: 'POST', json: { label: 'room again' } })).status).toBe(201);
+  });
+
+  it(`a team has at most ${ACCOUNT_LIMITS.pendingInvitesPerTeam} pending invitations`, async () => {
+    const u = await newUser('invites');
+    for (let i = 0; i < ACCOUNT_LIMITS.pendingInvitesPerTeam; i++) {
+      expect((await u.http.json(`/api/teams/${u.teamId}/invites`, { method: 'POST', json: { role: 'viewer', email: `p${i}@example.test` } })).status).toBe(201);
+    }
+    const over = await u.http.json<{ error: { code: string } }>(`/api/teams/${u.teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true } });
+    expect([over.status, over.body.error.code]).toEqual([403, 'limit_reached']);
   });
 });
