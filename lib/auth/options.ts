@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { db } from '../db/client';
 import { env } from '../env';
 import { requestIp } from '../http/client-ip';
+import { safeAuthRedirect } from '../http/safe-redirect';
 import { oauthSignIn } from '../accounts/oauth-sign-in';
 import { attemptSucceeded, beginAttempt } from './attempts';
 import { verifyPassword } from './password';
@@ -60,6 +61,10 @@ export function authOptions(): NextAuthOptions {
     pages: { signIn: '/login', error: '/login' },
     providers,
     callbacks: {
+      // Every post-sign-in/out redirect (OAuth callbackUrl cookie included) stays on our origin.
+      redirect({ url, baseUrl }) {
+        return safeAuthRedirect(url, baseUrl);
+      },
       async signIn({ user, account, profile }) {
         if (!account || account.provider === 'credentials') return true;
         // Google says whether the address is verified; GitHub only returns verified primary emails.
