@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { env, setEnv } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
 import { buildIfNeeded } from './build-if-needed';
@@ -92,13 +93,16 @@ async function main(): Promise<number> {
     step('build (tracker + web app, skipped when up to date)');
     buildIfNeeded();
 
-    step('vitest');
+    // EDDY_TEST_NOW=23:58 (or an ISO instant): every Node process of the run sees that wall clock
+    // (scripts/shifted-clock.mjs; docs/TESTING.md). The services keep the real time.
+    const shifted = process.env.EDDY_TEST_NOW ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(path.join(repoRoot, 'scripts/shifted-clock.mjs')).href}`.trim() } : {};
+    step(process.env.EDDY_TEST_NOW ? `vitest, with the clock shifted to EDDY_TEST_NOW=${process.env.EDDY_TEST_NOW}` : 'vitest');
     const vitestArgs = process.argv.slice(2);
     return await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...vitestArgs], {
         cwd: repoRoot,
         stdio: 'inherit',
-        env: { ...process.env, NODE_ENV: 'test', NEXT_TELEMETRY_DISABLED: '1' },
+        env: { ...process.env, NODE_ENV: 'test', NEXT_TELEMETRY_DISABLED: '1', ...shifted },
       });
       child.on('exit', (code) => resolve(code ?? 1));
     });
