@@ -39,12 +39,32 @@ interface Row {
   created_at: Date;
 }
 
+/**
+ * A webhook or Slack URL as a viewer sees it: scheme and host only. The path and query of such
+ * URLs are the credential (anyone holding a Slack incoming-webhook URL can post to the channel),
+ * and user:password may sit in the authority.
+ */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}/…`;
+  } catch {
+    return '…';
+  }
+}
+
+/** What a member of `role` may see of a channel: admins configure channels and see them whole. */
+function channelFor(c: Channel, role: Role): Channel {
+  if (atLeast(role, 'admin')) return c;
+  if (c.kind === 'webhook') return { kind: 'webhook', url: maskUrl(c.url) };
+  if (c.kind === 'slack') return { kind: 'slack', url: maskUrl(c.url) };
+  return c;
+}
+
 function view(r: Row, role: Role): RuleView {
   const channels = r.channels.flatMap((c) => {
     const p = channelSchema.safeParse(c);
-    if (!p.success) return [];
-    // Only admins see webhook secrets (they configure the receiver).
-    return [p.data.kind === 'webhook' && !atLeast(role, 'admin') ? { ...p.data, secret: undefined } : p.data];
+    return p.success ? [channelFor(p.data, role)] : [];
   });
   return {
     id: r.id,
@@ -154,7 +174,7 @@ export interface HistoryItem {
   deliveries: { channel: string; target: string; status: string; attempts: number; httpStatus: number | null; error: string | null }[];
 }
 
-export async function alertHistory(siteId: string, limit = 100): Promise<HistoryItem[]> {
+export async function alertHistory(siteId: string, role: Role, limit = 100): Promise<HistoryItem[]> {
   const r = await pool().query<{ id: string; rule_id: string; rule_name: string; kind: string; suppressed: string | null; message: string; created_at: Date; deliveries: HistoryItem['deliveries'] | null }>(
     `SELECT e.id::text, e.rule_id, r.name AS rule_name, e.kind, e.suppressed, e.message, e.created_at,
        (SELECT json_agg(json_build_object('channel', d.channel, 'target', d.target, 'status', d.status, 'attempts', d.attempts, 'httpStatus', d.http_status, 'error', d.error) ORDER BY d.id)
@@ -162,5 +182,9 @@ export async function alertHistory(siteId: string, limit = 100): Promise<History
      FROM alert_events e JOIN alert_rules r ON r.id = e.rule_id WHERE e.site_id = $1 ORDER BY e.id DESC LIMIT $2`,
     [siteId, limit],
   );
-  return r.rows.map((x) => ({ id: x.id, ruleId: x.rule_id, ruleName: x.rule_name, kind: x.kind, suppressed: x.suppressed, message: x.message, at: x.created_at.toISOString(), deliveries: x.deliveries ?? [] }));
+  // A delivery's target is the channel URL itself, so it is masked like the rule's channels.
+  const masked = !atLeast(role, 'admin');
+  const deliveries = (list: HistoryItem['deliveries'] | null) =>
+    (list ?? []).map((d) => (masked && (d.channel === 'webhook' || d.channel === 'slack') ? { ...d, target: maskUrl(d.target) } : d));
+  return r.rows.map((x) => ({ id: x.id, ruleId: x.rule_id, ruleName: x.rule_name, kind: x.kind, suppressed: x.suppressed, message: x.message, at: x.created_at.toISOString(), deliveries: deliveries(x.deliveries) }));
 }
