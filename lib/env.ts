@@ -81,6 +81,13 @@ const schema = z.object({
   /** SMTP server for alert and digest email, e.g. smtp://user:pass@mail.example.com:587. Unset: email channels are logged as failed. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   SMTP_FROM: z.string().default('Eddy <alerts@eddy.localhost>'),
+  /**
+   * Let alert webhooks and other user-supplied URLs reach loopback, private (RFC 1918, CGNAT,
+   * fc00::/7) and link-local addresses. Off by default: on a multi-tenant install those URLs are
+   * an SSRF path into your network. Turn on only for a self-hosted install whose receivers live
+   * there. Cloud metadata addresses stay refused either way.
+   */
+  OUTBOUND_ALLOW_PRIVATE: bool.default(false),
   /** How often the alerts job measures freshness and evaluates alert rules. */
   ALERTS_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(2000),
   /** Comma-separated emails allowed to see the pipeline page. Unset: every signed-in user (a self-hosted install). */

@@ -6,6 +6,7 @@ import { bus } from '../bus';
 import { pool } from '../db/client';
 import { EddyError } from '../errors';
 import { deliverDue, enqueueDeliveries } from '../notify/deliveries';
+import { validateOutboundUrl } from '../outbound/resolve-target';
 import { alertMessage, type AlertState, type Observation } from './evaluate';
 import { channelSchema, conditionSchema, ruleInputSchema, type Channel, type RuleInput } from './rules';
 
@@ -80,6 +81,13 @@ function view(r: Row, role: Role): RuleView {
   };
 }
 
+/** Refuses (400, naming the field) a channel URL that resolves to a target Eddy will not send to. */
+async function checkChannelTargets(channels: Channel[]): Promise<void> {
+  for (const [i, c] of channels.entries()) {
+    if (c.kind === 'webhook' || c.kind === 'slack') await validateOutboundUrl(c.url, `channels.${i}.url`);
+  }
+}
+
 /** Webhooks get a signing secret when none is given. */
 function withSecrets(channels: Channel[]): Channel[] {
   return channels.map((c) => (c.kind === 'webhook' && !c.secret ? { ...c, secret: `whsec_${randomBytes(24).toString('base64url')}` } : c));
@@ -95,6 +103,7 @@ export async function listRules(siteId: string, role: Role): Promise<RuleView[]>
 export async function createRule(siteId: string, input: RuleInput, role: Role): Promise<RuleView> {
   const count = await pool().query<{ n: string }>('SELECT count(*)::text AS n FROM alert_rules WHERE site_id = $1', [siteId]);
   if (Number(count.rows[0]!.n) >= 50) throw new EddyError('bad_request', 'name: a site can have at most 50 alert rules');
+  await checkChannelTargets(input.channels);
   const r = await pool().query<Row>(
     `INSERT INTO alert_rules (id, site_id, name, condition, for_seconds, cooldown_seconds, channels, muted) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7) RETURNING ${COLS}`,
     [siteId, input.name, JSON.stringify(input.condition), input.forSeconds, input.cooldownSeconds, JSON.stringify(withSecrets(input.channels)), input.muted],
@@ -111,6 +120,7 @@ async function ruleRow(siteId: string, ruleId: string): Promise<Row> {
 
 export async function updateRule(siteId: string, ruleId: string, patch: z.infer<typeof rulePatchSchema>, role: Role): Promise<RuleView> {
   const cur = await ruleRow(siteId, ruleId);
+  if (patch.channels) await checkChannelTargets(patch.channels);
   const conditionChanged = patch.condition !== undefined && JSON.stringify(patch.condition) !== JSON.stringify(cur.condition);
   // Keep the existing secret of a webhook whose URL is unchanged and whose secret was not resent.
   const oldChannels = cur.channels.flatMap((c) => {
@@ -144,21 +154,62 @@ export async function deleteRule(siteId: string, ruleId: string): Promise<void> 
   await pool().query('DELETE FROM alert_rules WHERE id = $1 AND site_id = $2', [ruleId, siteId]);
 }
 
+/**
+ * Test-fire limits. Each test sends one request per channel and the history shows the outcome, so
+ * without a limit it is a probe an admin can aim anywhere, as fast as they can click. Counted from
+ * the test events themselves (in PostgreSQL, so every web process sees the same count).
+ */
+export const TEST_FIRE_LIMITS = {
+  perRule: { max: 5, windowMs: 10 * 60_000 },
+  perUser: { max: 20, windowMs: 60 * 60_000 },
+};
+
 /** Sends a test notification through every channel of the rule now (and logs the deliveries). */
-export async function testFire(siteId: string, siteName: string, ruleId: string): Promise<{ eventId: string }> {
+export async function testFire(siteId: string, siteName: string, ruleId: string, userId: string): Promise<{ eventId: string }> {
   const r = await ruleRow(siteId, ruleId);
   const condition = conditionSchema.parse(r.condition);
   const obs: Observation = r.state?.observation ?? { value: null };
   const message = alertMessage({ name: r.name, condition }, obs, 'test', siteName);
-  const ins = await pool().query<{ id: string }>(
-    `INSERT INTO alert_events (rule_id, site_id, kind, dedup_key, value, message, payload) VALUES ($1, $2, 'test', $3, $4, $5, $6) RETURNING id::text`,
-    [ruleId, siteId, `test:${randomBytes(8).toString('hex')}`, obs.value, message, JSON.stringify({ baseline: obs.baseline ?? null, drivers: obs.drivers ?? [] })],
-  );
-  const eventId = ins.rows[0]!.id;
-  await enqueueDeliveries(pool(), eventId, r.channels.flatMap((c) => {
-    const p = channelSchema.safeParse(c);
-    return p.success ? [p.data] : [];
-  }));
+  const { perRule, perUser } = TEST_FIRE_LIMITS;
+  const client = await pool().connect();
+  let eventId: string;
+  try {
+    await client.query('BEGIN');
+    // Serialise tests of one rule and of one user (always in this order: no deadlock), so
+    // concurrent clicks cannot all pass the count together.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))', [`test-fire:rule:${ruleId}`, `test-fire:user:${userId}`]);
+    // A user can only test rules of sites they are a member of, so those sites hold all their tests.
+    const used = await client.query<{ by_rule: number; by_user: number }>(
+      `SELECT count(*) FILTER (WHERE e.rule_id = $1 AND e.created_at > now() - make_interval(secs => $4::float8 / 1000))::int AS by_rule,
+              count(*) FILTER (WHERE e.payload->>'firedBy' = $2 AND e.created_at > now() - make_interval(secs => $5::float8 / 1000))::int AS by_user
+         FROM alert_events e
+        WHERE e.kind = 'test' AND e.created_at > now() - make_interval(secs => greatest($4, $5)::float8 / 1000)
+          AND e.site_id IN (SELECT s.id FROM sites s JOIN memberships m ON m.team_id = s.team_id WHERE m.user_id = $3)`,
+      [ruleId, userId, userId, perRule.windowMs, perUser.windowMs],
+    );
+    const u = used.rows[0]!;
+    if (u.by_rule >= perRule.max || u.by_user >= perUser.max) {
+      const [limit, what] = u.by_rule >= perRule.max ? [perRule, 'this rule'] : [perUser, 'your account'];
+      throw new EddyError('rate_limited', `At most ${limit.max} test notifications per ${limit.windowMs / 60_000} minutes for ${what}; try again later`, {
+        retryAfter: Math.ceil(limit.windowMs / 1000),
+      });
+    }
+    const ins = await client.query<{ id: string }>(
+      `INSERT INTO alert_events (rule_id, site_id, kind, dedup_key, value, message, payload) VALUES ($1, $2, 'test', $3, $4, $5, $6) RETURNING id::text`,
+      [ruleId, siteId, `test:${randomBytes(8).toString('hex')}`, obs.value, message, JSON.stringify({ baseline: obs.baseline ?? null, drivers: obs.drivers ?? [], firedBy: userId })],
+    );
+    eventId = ins.rows[0]!.id;
+    await enqueueDeliveries(client, eventId, r.channels.flatMap((c) => {
+      const p = channelSchema.safeParse(c);
+      return p.success ? [p.data] : [];
+    }));
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
   await deliverDue(pool(), bus(), { eventId });
   return { eventId };
 }

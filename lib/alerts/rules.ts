@@ -37,9 +37,13 @@ export const conditionSchema = z.discriminatedUnion('type', [visitorsCondition, 
 export type Condition = z.infer<typeof conditionSchema>;
 export type RuleType = Condition['type'];
 
+// Outbound URLs: http(s) only here; which addresses they may reach is checked at save and at send
+// time by lib/outbound (it needs DNS, which a schema cannot do).
+const outboundUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).max(2000);
+
 export const channelSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('webhook'), url: z.url().max(2000), secret: z.string().min(16).max(200).optional() }),
-  z.object({ kind: z.literal('slack'), url: z.url().max(2000) }),
+  z.object({ kind: z.literal('webhook'), url: outboundUrl, secret: z.string().min(16).max(200).optional() }),
+  z.object({ kind: z.literal('slack'), url: outboundUrl }),
   z.object({ kind: z.literal('email'), to: z.array(z.email().max(320)).min(1).max(20) }),
   z.object({ kind: z.literal('inapp') }),
 ]);

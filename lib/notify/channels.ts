@@ -1,5 +1,7 @@
 import nodemailer from 'nodemailer';
 import { env } from '../env';
+import { isEddyError } from '../errors';
+import { sendOutbound } from '../outbound/send';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signPayload } from './sign';
 
 // The outbound channels. Each returns a result instead of throwing, so the delivery log can
@@ -9,6 +11,8 @@ export interface SendResult {
   ok: boolean;
   httpStatus?: number;
   error?: string;
+  /** The target was refused by the outbound guard: retrying cannot help. */
+  permanent?: boolean;
 }
 
 const TIMEOUT_MS = 5000;
@@ -26,12 +30,15 @@ export interface AlertPayload {
   url: string;
 }
 
+// Webhook and Slack URLs are user-supplied, so they go through the outbound guard (resolved,
+// checked, pinned, redirects checked hop by hop), never through a bare fetch.
 async function post(url: string, body: string, headers: Record<string, string>): Promise<SendResult> {
   try {
-    const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': 'Eddy-Alerts/1', ...headers }, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
-    await res.arrayBuffer().catch(() => undefined);
-    return res.ok ? { ok: true, httpStatus: res.status } : { ok: false, httpStatus: res.status, error: `HTTP ${res.status}` };
+    const res = await sendOutbound(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': 'Eddy-Alerts/1', ...headers }, timeoutMs: TIMEOUT_MS });
+    const ok = res.status >= 200 && res.status < 300;
+    return ok ? { ok: true, httpStatus: res.status } : { ok: false, httpStatus: res.status, error: `HTTP ${res.status}` };
   } catch (e) {
+    if (isEddyError(e)) return { ok: false, error: `refused: ${e.message}`.slice(0, 300), permanent: true };
     return { ok: false, error: (e as Error).message.slice(0, 300) };
   }
 }

@@ -97,7 +97,7 @@ async function deliverOne(p: pg.Pool, b: Bus, d: Claimed): Promise<void> {
       result = { ok: false, error: (e as Error).message };
     }
   }
-  const gaveUp = !result.ok && (d.attempts >= MAX_ATTEMPTS || !channel);
+  const gaveUp = !result.ok && (d.attempts >= MAX_ATTEMPTS || !channel || result.permanent === true);
   await p.query(
     `UPDATE alert_deliveries SET status = $2, http_status = $3, error = $4, next_attempt_at = now() + ($5::int * interval '1 millisecond'), updated_at = now() WHERE id = $1`,
     [d.id, result.ok ? 'ok' : gaveUp ? 'failed' : 'pending', result.httpStatus ?? null, result.error ?? null, result.ok || gaveUp ? 0 : retryDelayMs(d.attempts)],

@@ -27,6 +27,9 @@ let receiver: Server;
 let receiverUrl = '';
 let db: pg.Pool;
 const received: { at: number; headers: IncomingHttpHeaders; body: string }[] = [];
+// The webhook receiver is on loopback, which the outbound guard refuses by default (SSRF): the web
+// process (saving the rule) and the alerts worker (sending) run with the self-hosted setting.
+const ALLOW_LOOPBACK_RECEIVER = { OUTBOUND_ALLOW_PRIVATE: 'true' };
 
 function spawnWorker(name: string, args: string[]): ChildProcess {
   const env = childEnv({
@@ -37,6 +40,7 @@ function spawnWorker(name: string, args: string[]): ChildProcess {
     EVENTS_PARTITIONS: '3',
     PUBLIC_URL: stack.url,
     ALERTS_INTERVAL_MS: '1000',
+    OUTBOUND_ALLOW_PRIVATE: ALLOW_LOOPBACK_RECEIVER.OUTBOUND_ALLOW_PRIVATE,
   });
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/cli.ts', ...args], { cwd: path.resolve(import.meta.dirname, '../..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(path.join(artifactsDir, `alerts-${name}.log`), { flags: 'a' });
@@ -78,7 +82,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${port}/hooks/eddy`;
-  [browser, stack] = await Promise.all([launchChromium(), startStack({ bus: 'embedded', label: 'alerts', worker: false })]);
+  [browser, stack] = await Promise.all([launchChromium(), startStack({ bus: 'embedded', label: 'alerts', worker: false, env: ALLOW_LOOPBACK_RECEIVER })]);
   db = new pg.Pool({ connectionString: stack.db.url, max: 2 });
   jobs = spawnWorker('jobs', ['rollups', 'sessions', 'peaks', 'reconcile']);
   alerts = spawnWorker('alerts', ['alerts']);

@@ -56,7 +56,9 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
   smtp = await startSmtpSink();
-  setEnv({ SMTP_URL: smtp.url, SMTP_FROM: 'Eddy <eddy@example.test>' });
+  // The receivers are on loopback, which the outbound guard refuses by default (SSRF); this is
+  // the self-hosted setting that allows it. tests/integration/alert-channel-ssrf.test.ts covers the default.
+  setEnv({ SMTP_URL: smtp.url, SMTP_FROM: 'Eddy <eddy@example.test>', OUTBOUND_ALLOW_PRIVATE: 'true' });
 
   d = await freshDatabase('alert_deliveries');
   pool = new pg.Pool({ connectionString: d.url });
