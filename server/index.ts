@@ -8,6 +8,7 @@ import { handleCollect, isCollectPath } from '@/lib/collect/node-handler';
 import { closeDb } from '@/lib/db/client';
 import { env, publicUrl } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
+import { SECURITY_HEADERS } from '@/lib/http/security-headers.mjs';
 import { startLiveRelayWhenReady } from './live-relay';
 import { attachLiveSockets } from './live-sockets';
 
@@ -22,8 +23,12 @@ async function main(): Promise<void> {
   const server = createServer((req, res) => {
     // Resolved here, once, from the connection or the trusted proxy header; any client-sent value is overwritten.
     const ip = resolveClientIp(req.headers, req.socket.remoteAddress, e.TRUSTED_PROXY_HEADER);
-    // The hot path skips Next.js' request machinery (see lib/collect/node-handler.ts).
-    if (e.COLLECT_VIA === 'edge' && isCollectPath(req.url)) return void handleCollect(req, res, ip);
+    // The hot path skips Next.js' request machinery (see lib/collect/node-handler.ts), and so
+    // next.config.mjs' headers: the same security headers, set here (CORS is unaffected).
+    if (e.COLLECT_VIA === 'edge' && isCollectPath(req.url)) {
+      for (const h of SECURITY_HEADERS) res.setHeader(h.key, h.value);
+      return void handleCollect(req, res, ip);
+    }
     req.headers[CLIENT_IP_HEADER] = ip;
     void handle(req, res);
   });

@@ -230,3 +230,55 @@ describe('per-account caps (item 10a)', () => {
     expect([over.status, over.body.error.code]).toEqual([403, 'limit_reached']);
   });
 });
+
+describe('security headers (item 10b)', () => {
+  function expectSecurityHeaders(res: Response, what: string) {
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect({ what, frameAncestors: /frame-ancestors 'none'/.test(csp), scriptSrc: /script-src 'self'/.test(csp), objectSrc: /object-src 'none'/.test(csp) }).toEqual({
+      what,
+      frameAncestors: true,
+      scriptSrc: true,
+      objectSrc: true,
+    });
+    expect({ what, nosniff: res.headers.get('x-content-type-options'), referrer: res.headers.get('referrer-policy'), xfo: res.headers.get('x-frame-options') }).toEqual({
+      what,
+      nosniff: 'nosniff',
+      referrer: 'strict-origin-when-cross-origin',
+      xfo: 'DENY',
+    });
+  }
+
+  it('on pages, API routes (also errors), share pages and their API', async () => {
+    const site = await first.http.json<{ site: { id: string } }>('/api/sites', { method: 'POST', json: { teamId: first.teamId, name: 'headers', domain: 'headers.example' } });
+    const link = await first.http.json<{ link: { token: string } }>(`/api/sites/${site.body.site.id}/share-links`, { method: 'POST', json: { label: 'public' } });
+    const anon = session();
+    const cases: [string, Response][] = [
+      ['login page', await anon.fetch('/login')],
+      ['dashboard page', await first.http.fetch(`/sites/${site.body.site.id}`)],
+      ['API 200', await first.http.fetch('/api/sites')],
+      ['API 401', await anon.fetch('/api/sites')],
+      ['share page', await anon.fetch(`/share/${link.body.link.token}`)],
+      ['share API', await anon.fetch(`/api/share/${link.body.link.token}/stats?range=7d`)],
+      ['unknown page (404)', await anon.fetch('/no-such-page')],
+      ['tracker script', await anon.fetch('/t.js')],
+    ];
+    for (const [what, res] of cases) {
+      expect({ what, ok: res.status < 500 }).toEqual({ what, ok: true });
+      expectSecurityHeaders(res, what);
+    }
+  });
+
+  it('on the collect endpoint, with its CORS intact (preflight and POST from another origin)', async () => {
+    const preflight = await fetch(`${stack.url}/api/collect`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://customer.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expectSecurityHeaders(preflight, 'collect preflight');
+    const post = await fetch(`${stack.url}/api/collect`, { method: 'POST', headers: { origin: 'https://customer.example', 'content-type': 'text/plain' }, body: JSON.stringify({ s: 'nope', u: 'https://customer.example/' }) });
+    expect(post.status).toBeLessThan(500);
+    expect(post.headers.get('access-control-allow-origin')).toBe('*');
+    expectSecurityHeaders(post, 'collect POST');
+  });
+});
