@@ -90,7 +90,7 @@ const schema = z.object({
   OUTBOUND_ALLOW_PRIVATE: bool.default(false),
   /** How often the alerts job measures freshness and evaluates alert rules. */
   ALERTS_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(2000),
-  /** Comma-separated emails allowed to see the pipeline page. Unset: every signed-in user (a self-hosted install). */
+  /** Comma-separated emails allowed to see the pipeline page, besides the install's first account (users.is_operator). */
   EDDY_OPERATORS: z
     .string()
     .transform((s) => s.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean))

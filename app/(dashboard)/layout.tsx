@@ -5,6 +5,7 @@ import { NavLink } from '@/components/nav-link';
 import { NotificationBell } from '@/components/notifications/notification-bell';
 import { SignOutButton } from '@/components/sign-out-button';
 import { pageUser } from '@/lib/auth/page-access';
+import { isOperator } from '@/lib/pipeline/operators';
 
 export const dynamic = 'force-dynamic';
 
@@ -21,7 +22,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
             <NavLink href="/sites">Sites</NavLink>
             <NavLink href="/teams">Teams</NavLink>
             <NavLink href="/account">Account</NavLink>
-            <NavLink href="/pipeline">Pipeline</NavLink>
+            {isOperator(user) && <NavLink href="/pipeline">Pipeline</NavLink>}
           </nav>
           <span className="hidden max-w-[14rem] truncate text-sm text-slate-500 md:inline" data-testid="user-email">
             {user.email}

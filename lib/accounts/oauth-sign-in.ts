@@ -1,4 +1,5 @@
 import { db } from '../db/client';
+import { insertUser } from './create-user';
 import { personalTeamName } from './sign-up';
 
 // Sign-in through GitHub or Google. A known provider identity signs in its user; a new one
@@ -25,7 +26,7 @@ export async function oauthSignIn(p: OAuthProfile): Promise<OAuthResult> {
   const email = p.email.trim().toLowerCase();
   if (await db().user.findUnique({ where: { email }, select: { id: true } })) return { ok: false, reason: 'email_taken' };
   const user = await db().$transaction(async (tx) => {
-    const u = await tx.user.create({ data: { email, name: p.name, passwordHash: null, oauthAccounts: { create: { provider: p.provider, providerAccountId: p.providerAccountId } } } });
+    const u = await insertUser(tx, { email, name: p.name, passwordHash: null, oauthAccounts: { create: { provider: p.provider, providerAccountId: p.providerAccountId } } });
     await tx.team.create({ data: { name: personalTeamName(p.name, email), memberships: { create: { userId: u.id, role: 'owner' } } } });
     return u;
   });

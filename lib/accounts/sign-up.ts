@@ -3,6 +3,7 @@ import { db } from '../db/client';
 import { beginAttempt } from '../auth/attempts';
 import { hashPassword, newPasswordSchema } from '../auth/password';
 import { EddyError } from '../errors';
+import { insertUser } from './create-user';
 
 export const signUpSchema = z.object({
   name: z.string().trim().max(100).optional(),
@@ -24,7 +25,7 @@ export async function signUp(input: SignUpInput, ip: string): Promise<{ userId: 
   const passwordHash = await hashPassword(input.password);
   try {
     const result = await db().$transaction(async (tx) => {
-      const user = await tx.user.create({ data: { email: input.email, name: input.name || null, passwordHash } });
+      const user = await insertUser(tx, { email: input.email, name: input.name || null, passwordHash });
       const team = await tx.team.create({ data: { name: personalTeamName(input.name, input.email), memberships: { create: { userId: user.id, role: 'owner' } } } });
       return { userId: user.id, teamId: team.id };
     });

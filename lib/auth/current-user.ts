@@ -12,6 +12,8 @@ export interface CurrentUser {
   /** The session version the token carried (equal to the database's, or the user would be null). */
   sessionVersion: number;
   hasPassword: boolean;
+  /** Runs this install (sees the pipeline page); see lib/pipeline/operators.ts. */
+  isOperator: boolean;
 }
 
 /** The signed-in user, or null. A token whose session version is stale counts as signed out. */
@@ -36,9 +38,12 @@ export async function userFromSessionToken(token: string | undefined): Promise<C
 }
 
 async function userIfCurrent(id: string, sessionVersion: number): Promise<CurrentUser | null> {
-  const user = await db().user.findUnique({ where: { id }, select: { id: true, email: true, name: true, sessionVersion: true, passwordHash: true } });
+  const user = await db().user.findUnique({
+    where: { id },
+    select: { id: true, email: true, name: true, sessionVersion: true, passwordHash: true, isOperator: true },
+  });
   if (!user || user.sessionVersion !== sessionVersion) return null;
-  return { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion, hasPassword: user.passwordHash !== null };
+  return { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion, hasPassword: user.passwordHash !== null, isOperator: user.isOperator };
 }
 
 export const SESSION_COOKIES = ['__Secure-next-auth.session-token', 'next-auth.session-token'];

@@ -62,7 +62,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    const u = await c.query<{ id: string }>('INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, $2) RETURNING id', [
+    // The install's first account, hence its operator (lib/accounts/create-user.ts).
+    const u = await c.query<{ id: string }>('INSERT INTO users (id, email, password_hash, is_operator) VALUES (gen_random_uuid(), $1, $2, true) RETURNING id', [
       user.email,
       await hashPassword(user.password),
     ]);

@@ -282,3 +282,20 @@ describe('security headers (item 10b)', () => {
     expectSecurityHeaders(post, 'collect POST');
   });
 });
+
+describe('pipeline page (item 10c): operators only', () => {
+  it('the install’s first account is the operator; a later account gets 404 on the page and the API', async () => {
+    const flags = await db.query<{ email: string; is_operator: boolean }>('SELECT email, is_operator FROM users WHERE is_operator');
+    expect(flags.rows.map((r) => r.email)).toEqual([first.email]);
+    expect((await first.http.fetch('/pipeline')).status).toBe(200);
+    expect((await first.http.fetch('/api/pipeline')).status).toBe(200);
+
+    const later = await newUser('later');
+    expect((await later.http.fetch('/pipeline')).status).toBe(404);
+    const api = await later.http.json<{ error: { code: string } }>('/api/pipeline');
+    expect([api.status, api.body.error.code]).toEqual([404, 'not_found']);
+    // The nav does not offer the link either.
+    expect(await (await later.http.fetch('/sites')).text()).not.toMatch(/href="\/pipeline"/);
+    expect(await (await first.http.fetch('/sites')).text()).toMatch(/href="\/pipeline"/);
+  });
+});

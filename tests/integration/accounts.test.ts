@@ -34,7 +34,7 @@ afterAll(async () => {
 
 async function user(email = `u-${randomUUID().slice(0, 8)}@example.test`): Promise<CurrentUser & { teamId: string }> {
   const { userId, teamId } = await signUp({ email, password: 'long enough password' }, `10.0.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`);
-  return { id: userId, email, name: null, sessionVersion: 0, hasPassword: true, teamId };
+  return { id: userId, email, name: null, sessionVersion: 0, hasPassword: true, isOperator: false, teamId };
 }
 
 describe('OAuth sign-in', () => {

@@ -35,7 +35,7 @@ afterAll(async () => {
 describe('invite emails', () => {
   it('mail the invite link when the invite names an address and SMTP is configured', async () => {
     const team = await teamForMember(userId, teamId, 'admin');
-    const invite = await createInvite({ id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true }, team, { role: 'viewer', email: 'grace@example.test', anyoneWithLink: false });
+    const invite = await createInvite({ id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true, isOperator: false }, team, { role: 'viewer', email: 'grace@example.test', anyoneWithLink: false });
     expect(invite.emailed).toBe(true);
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0]!.to).toEqual(['grace@example.test']);
@@ -43,7 +43,7 @@ describe('invite emails', () => {
     expect(smtp.mails[0]!.body).toContain(`https://eddy.example.test/invite/${invite.token}`);
 
     // Without an address there is nothing to send: the inviter shares the link.
-    const linkOnly = await createInvite({ id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true }, team, { role: 'viewer', anyoneWithLink: true });
+    const linkOnly = await createInvite({ id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true, isOperator: false }, team, { role: 'viewer', anyoneWithLink: true });
     expect(linkOnly.emailed).toBe(false);
     expect(smtp.mails).toHaveLength(1);
   });

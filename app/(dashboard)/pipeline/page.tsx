@@ -6,7 +6,7 @@ import { requireOperator } from '@/lib/pipeline/operators';
 export default async function PipelinePage() {
   const user = await pageUser('/pipeline');
   try {
-    requireOperator(user.email);
+    requireOperator(user);
   } catch {
     notFound();
   }

@@ -6,6 +6,6 @@ export const runtime = 'nodejs';
 
 // GET /api/pipeline – jobs, partitions, lag, watermarks, checkpoints, workers, throughput
 export const GET = userRoute(async ({ user }) => {
-  requireOperator(user.email);
+  requireOperator(user);
   return pipelineOverview();
 });
