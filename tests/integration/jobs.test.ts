@@ -119,7 +119,11 @@ describe('stream jobs', () => {
     // for minutes long gone are late: new visitors, one event each, received now.
     clockOffset = 2 * 3_600_000;
     await eventually(async () => (await pool.query('SELECT count(*)::int AS n FROM sessions')).rows[0].n >= truthSessions(onTime, GAP).length, 60_000, 'sessions closed');
-    late = Array.from({ length: 12 }, (_, i) => ({ ...onTime[i]!, eventId: randomUUID(), visitorId: `late-${i}`, name: 'pageview', receivedAt: Date.now() }));
+    // Received two hours after the traffic, on the traffic's own time line: the replay orders the
+    // archive by receipt, so a wall-clock receipt time before the traffic (a clock set back, or
+    // EDDY_TEST_NOW before 2026-03-31) would replay them first, as on time.
+    const receivedAt = Math.max(...onTime.map((e) => e.ts)) + 2 * 3_600_000;
+    late = Array.from({ length: 12 }, (_, i) => ({ ...onTime[i]!, eventId: randomUUID(), visitorId: `late-${i}`, name: 'pageview', receivedAt }));
     await produce(late);
     await eventually(appliedEverything, 60_000, 'late records applied');
     await eventually(async () => (await pool.query('SELECT count(reconciled_at)::int AS n FROM late_events')).rows[0].n === 12, 30_000, 'late events reconciled');
