@@ -88,6 +88,14 @@ const schema = z.object({
    * there. Cloud metadata addresses stay refused either way.
    */
   OUTBOUND_ALLOW_PRIVATE: bool.default(false),
+  /** Connections for filtered dashboard queries (raw events), apart from the main pool of 10. */
+  ANALYTICS_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  /** Filtered queries one site may run at once (per web process); more wait, and past 32 waiting they get 429. */
+  ANALYTICS_SITE_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
+  /** Requests one public share link may have in flight at once (per web process); more wait, past 16 waiting 429. */
+  SHARE_LINK_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
+  /** Requests per minute one client address may make to one public share link. */
+  SHARE_LINK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
   /** How often the alerts job measures freshness and evaluates alert rules. */
   ALERTS_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(2000),
   /** Comma-separated emails allowed to see the pipeline page, besides the install's first account (users.is_operator). */

@@ -1,5 +1,7 @@
 import type pg from 'pg';
-import { pool, transaction } from '../db/client';
+import { analyticsPool, transaction } from '../db/client';
+import { env } from '../env';
+import { ConcurrencyGate } from './fair-reads';
 import { EddyError } from '../errors';
 import { activeFilters, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
 import { metricsFrom, type BreakdownRow, type Metrics, type SeriesPoint } from './metrics';
@@ -21,12 +23,20 @@ const ENGAGED_THRESHOLD_MS = 10_000;
 /** A filtered query that scans more raw events than this allows is stopped rather than left to hog the database. */
 export const FILTERED_QUERY_TIMEOUT_MS = 20_000;
 
-async function bounded<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
+// At most ANALYTICS_SITE_CONCURRENCY of these per site at once, on their own pool (fair-reads.ts).
+let siteGate: ConcurrencyGate | undefined;
+
+async function bounded<R extends pg.QueryResultRow>(siteId: string, sql: string, params: unknown[]): Promise<R[]> {
+  siteGate ??= new ConcurrencyGate(env().ANALYTICS_SITE_CONCURRENCY, 32, 'filtered queries for this site');
   try {
-    return await transaction(pool(), async (c) => {
-      await c.query(`SET LOCAL statement_timeout = ${FILTERED_QUERY_TIMEOUT_MS}`);
-      return (await c.query<R>(sql, params)).rows;
-    });
+    return await siteGate.run(siteId, () =>
+      transaction(analyticsPool(), async (c) => {
+        await c.query(`SET LOCAL statement_timeout = ${FILTERED_QUERY_TIMEOUT_MS}`);
+        // One core per query: parallel workers would let one site's scan take the whole machine.
+        await c.query('SET LOCAL max_parallel_workers_per_gather = 0');
+        return (await c.query<R>(sql, params)).rows;
+      }),
+    );
   } catch (e) {
     if ((e as { code?: string }).code === '57014') {
       throw new EddyError('bad_request', 'range: this filter needs too many raw events for this range; choose a shorter range');
@@ -135,6 +145,7 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
 export async function eventSeries(siteId: string, p: Period, gapMinutes: number, filters: Filters, now: number): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
   const b = base(siteId, p, gapMinutes, filters, true);
   const rows = await bounded<{ bucket: number | null; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
+    siteId,
     `${b.sql}
      SELECT bucket, sum(visitors)::float8 AS visitors, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions,
             sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
@@ -178,6 +189,7 @@ export async function eventBreakdown(siteId: string, p: Period, gapMinutes: numb
   const rank = rankMeasure(dimension);
   b.params.push(limit);
   const rows = await bounded<{ value: string; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
+    siteId,
     `${b.sql}
      SELECT value, sum(visitors) AS visitors, sum(pageviews) AS pageviews, sum(sessions) AS sessions, sum(bounces) AS bounces, sum(duration_ms) AS duration_ms
        FROM (${parts.join(' UNION ALL ')}) parts

@@ -12,6 +12,7 @@ export type Db = InstanceType<typeof PrismaClient>;
 
 let prisma: Db | undefined;
 let rawPool: pg.Pool | undefined;
+let heavyPool: pg.Pool | undefined;
 
 // BIGINT offsets are returned as strings by pg; keep them as strings end to end (like kafkajs).
 
@@ -36,12 +37,26 @@ export function pool(): pg.Pool {
   return rawPool;
 }
 
+/**
+ * The pool of the expensive analytical reads (filtered views from the raw events), kept apart
+ * so they can never take the connections every other request needs (lib/analytics/fair-reads.ts).
+ */
+export function analyticsPool(): pg.Pool {
+  if (!heavyPool) {
+    heavyPool = new pg.Pool({ connectionString: databaseUrl(), max: env().ANALYTICS_POOL_SIZE });
+    heavyPool.on('error', (e) => console.error(`[db] idle analytics connection lost: ${e.message}`));
+  }
+  return heavyPool;
+}
+
 export async function closeDb(): Promise<void> {
   const p = prisma;
   const r = rawPool;
+  const h = heavyPool;
   prisma = undefined;
   rawPool = undefined;
-  await Promise.all([p?.$disconnect(), r?.end()]);
+  heavyPool = undefined;
+  await Promise.all([p?.$disconnect(), r?.end(), h?.end()]);
 }
 
 /** Runs `fn` in one transaction on a pooled connection; rolls back on any error. */

@@ -1,4 +1,8 @@
 import { cookies } from 'next/headers';
+import { ConcurrencyGate } from '../analytics/fair-reads';
+import { clientKey, RateLimiter } from '../collect/rate-limit';
+import { env } from '../env';
+import { requestIp } from './client-ip';
 import { siteForMember, teamForMember, type MemberSite, type MemberTeam } from '../auth/access';
 import { requireUser, type CurrentUser } from '../auth/current-user';
 import type { Role } from '../auth/roles';
@@ -77,9 +81,21 @@ export function shareRoute<P extends { token: string }>(
 ): RouteHandler<P> {
   return wrap(async (req, params) => {
     const link = await shareLinkByToken(params.token);
-    if (!opts.allowLocked && !isUnlocked(link, (await cookies()).get(shareCookieName(link.id))?.value)) {
-      throw new EddyError('unauthorized', 'This dashboard is protected by a password');
+    // A share link is public: anyone holding it may load the dashboard, nobody may hammer it
+    // (per address: a request rate; per link: requests in flight — fair-reads.ts).
+    const e = env();
+    if (!shareRate.allow(`${link.id}|${clientKey(requestIp(req.headers))}`, e.SHARE_LINK_RATE_PER_MINUTE, Date.now())) {
+      throw new EddyError('rate_limited', 'Too many requests for this shared dashboard; try again in a minute', { retryAfter: 60 });
     }
-    return handler({ req, params, link });
+    shareGate ??= new ConcurrencyGate(e.SHARE_LINK_CONCURRENCY, 16, 'requests for this shared dashboard');
+    return shareGate.run(link.id, async () => {
+      if (!opts.allowLocked && !isUnlocked(link, (await cookies()).get(shareCookieName(link.id))?.value)) {
+        throw new EddyError('unauthorized', 'This dashboard is protected by a password');
+      }
+      return handler({ req, params, link });
+    });
   });
 }
+
+const shareRate = new RateLimiter();
+let shareGate: ConcurrencyGate | undefined;
