@@ -38,7 +38,10 @@ if (offset && globalThis.Date === RealDate) {
     return Reflect.construct(RealDate, args.length ? args : [RealDate.now() + offset], new.target === ShiftedDate ? RealDate : new.target);
   }
   ShiftedDate.prototype = RealDate.prototype;
-  Object.setPrototypeOf(ShiftedDate, RealDate); // Date.UTC, Date.parse
+  // Own copies of the statics (UTC, parse), not only inherited ones: code that wraps Date by
+  // copying its own properties (Next.js's server does) would otherwise lose them.
+  for (const key of ['UTC', 'parse']) Object.defineProperty(ShiftedDate, key, { value: RealDate[key], writable: true, configurable: true });
+  Object.setPrototypeOf(ShiftedDate, RealDate);
   ShiftedDate.now = () => RealDate.now() + offset;
   globalThis.Date = ShiftedDate;
 }
