@@ -86,8 +86,10 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
     WITH ev AS (
       SELECT e.visitor_id, e.ts, e.name,
              coalesce(e.record->>'path', '/') AS page,
-             coalesce(e.record->>'referrerHost', '(direct)') AS referrer,
-             coalesce(e.record->>'channel', 'direct') AS channel,
+             -- A navigation inside the site is no source (as in the rollups): no referrer, no channel
+             -- for the event, and a visit that starts with one (a tab left open past the gap) is direct.
+             CASE WHEN e.record->>'channel' = 'internal' THEN NULL ELSE coalesce(e.record->>'referrerHost', '(direct)') END AS referrer,
+             CASE WHEN e.record->>'channel' = 'internal' THEN NULL ELSE coalesce(e.record->>'channel', 'direct') END AS channel,
              e.record->'utm'->>'source' AS utm_source,
              e.record->'utm'->>'medium' AS utm_medium,
              e.record->'utm'->>'campaign' AS utm_campaign,
@@ -117,8 +119,8 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
              array_agg(page) FILTER (WHERE name = 'pageview') AS pages,
              (array_agg(page ORDER BY ts))[1] AS entry_page,
              (array_agg(page ORDER BY ts DESC))[1] AS exit_page,
-             (array_agg(referrer ORDER BY ts))[1] AS referrer,
-             (array_agg(channel ORDER BY ts))[1] AS channel,
+             coalesce((array_agg(referrer ORDER BY ts))[1], '(direct)') AS referrer,
+             coalesce((array_agg(channel ORDER BY ts))[1], 'direct') AS channel,
              (array_agg(utm_source ORDER BY ts))[1] AS utm_source,
              (array_agg(utm_medium ORDER BY ts))[1] AS utm_medium,
              (array_agg(utm_campaign ORDER BY ts))[1] AS utm_campaign,

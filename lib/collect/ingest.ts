@@ -140,7 +140,7 @@ async function toRecord(e: CollectEvent, site: SiteForIngest, req: IngestRequest
     path: (url.hash.startsWith('#/') || url.hash.startsWith('#!/') ? `${url.pathname}${url.hash}` : url.pathname).slice(0, 2000),
     referrer: e.r || undefined,
     referrerHost: referrer?.hostname.replace(/^www\./, ''),
-    channel: classifyChannel({ pageHost: url.hostname, referrerHost: referrer?.hostname, campaign }),
+    channel: classifyChannel({ pageHost: url.hostname, referrerHost: referrer?.hostname, campaign, siteHosts: site.allowedHostnames }),
     utm: campaign.utm,
     clickIds: campaign.clickIds,
     props: e.p,

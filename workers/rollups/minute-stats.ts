@@ -33,13 +33,15 @@ export function dimensionsOf({ record: e, contentGroup }: RollupInput): [string,
   const dims: [string, string][] = [
     ['', ''],
     ['page', e.path],
-    ['referrer', e.referrerHost ?? '(direct)'],
-    ['channel', e.channel],
     ['country', e.country ?? '(unknown)'],
     ['device', e.device],
     ['browser', e.browser],
     ['os', e.os],
   ];
+  // Sources are where visits come from: a navigation inside the site (an SPA's route change, a
+  // link between its own hosts) is no source, and would otherwise list the site as its own top
+  // referrer and make "internal" the top channel.
+  if (e.channel !== 'internal') dims.push(['referrer', e.referrerHost ?? '(direct)'], ['channel', e.channel]);
   if (e.utm?.source) dims.push(['utm_source', e.utm.source]);
   if (e.utm?.medium) dims.push(['utm_medium', e.utm.medium]);
   if (e.utm?.campaign) dims.push(['utm_campaign', e.utm.campaign]);

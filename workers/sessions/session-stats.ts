@@ -36,10 +36,13 @@ export function isBounce(s: SessionStats): boolean {
 }
 
 function attribution(e: EventRecord): SessionAttribution {
+  // A visit that starts with a navigation inside the site (a tab left open past the gap) came
+  // from nowhere new: direct, as the dashboard's filtered views count it too.
+  const internal = e.channel === 'internal';
   return {
     path: e.path,
-    channel: e.channel,
-    referrerHost: e.referrerHost ?? null,
+    channel: internal ? 'direct' : e.channel,
+    referrerHost: internal ? null : (e.referrerHost ?? null),
     utmSource: e.utm?.source ?? null,
     utmMedium: e.utm?.medium ?? null,
     utmCampaign: e.utm?.campaign ?? null,

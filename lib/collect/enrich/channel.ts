@@ -9,7 +9,14 @@ const PAID_MEDIUMS = /^(cpc|ppc|cpm|cpv|paid.*|display|banner|retargeting|affili
 const EMAIL_MEDIUMS = /^(e-?mail|newsletter)$/i;
 const SOCIAL_MEDIUMS = /^(social|social-?network|social-?media|sm)$/i;
 
-export function classifyChannel(input: { pageHost: string; referrerHost?: string; campaign: Campaign }): Channel {
+/** Host without a leading "www.": www.shop.test and shop.test are one site. */
+const bare = (host: string) => host.toLowerCase().replace(/^www\./, '');
+
+/**
+ * `siteHosts`: the site's own hostnames (its allowed list). A navigation from any of them — an
+ * SPA's own route changes, a shop's checkout subdomain — is internal: it is not a source.
+ */
+export function classifyChannel(input: { pageHost: string; referrerHost?: string; campaign: Campaign; siteHosts?: readonly string[] }): Channel {
   const medium = input.campaign.utm?.medium;
   if (input.campaign.clickIds?.length || (medium && PAID_MEDIUMS.test(medium))) return 'paid';
   if (medium && EMAIL_MEDIUMS.test(medium)) return 'email';
@@ -19,7 +26,7 @@ export function classifyChannel(input: { pageHost: string; referrerHost?: string
     const source = input.campaign.utm?.source;
     return source ? classifyHost(source) ?? 'referral' : 'direct';
   }
-  if (ref === input.pageHost) return 'internal';
+  if (bare(ref) === bare(input.pageHost) || input.siteHosts?.some((h) => bare(h) === bare(ref))) return 'internal';
   return classifyHost(ref) ?? 'referral';
 }
 

@@ -53,6 +53,15 @@ describe('channel classification', () => {
     expect(ch(ref, url)).toBe(channel);
   });
 
+  it("treats a navigation from the site's own hosts — with or without www, or another of its allowed hostnames — as internal", () => {
+    const own = (referrerHost: string, pageHost = 'shop.test') =>
+      classifyChannel({ pageHost, referrerHost, campaign: {}, siteHosts: ['shop.test', 'checkout.shop.test'] });
+    expect(own('www.shop.test')).toBe('internal');
+    expect(own('shop.test', 'www.shop.test')).toBe('internal');
+    expect(own('checkout.shop.test')).toBe('internal');
+    expect(own('shop.test.evil.example')).toBe('referral');
+  });
+
   it('matches referrer spam domains and their subdomains only', () => {
     expect(hostMatches('semalt.com', SPAM)).toBe(true);
     expect(hostMatches('www.semalt.com', SPAM)).toBe(true);

@@ -137,13 +137,13 @@ export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: num
     const dims: [string, string][] = [
       ['', ''],
       ['page', e.path],
-      ['referrer', e.referrerHost ?? '(direct)'],
-      ['channel', e.channel],
       ['country', e.country ?? '(unknown)'],
       ['device', e.device],
       ['browser', e.browser],
       ['os', e.os],
     ];
+    // Navigations inside the site are no source: not a referrer, not a channel.
+    if (e.channel !== 'internal') dims.push(['referrer', e.referrerHost ?? '(direct)'], ['channel', e.channel]);
     if (e.utm?.source) dims.push(['utm_source', e.utm.source]);
     if (e.utm?.medium) dims.push(['utm_medium', e.utm.medium]);
     if (e.utm?.campaign) dims.push(['utm_campaign', e.utm.campaign]);
