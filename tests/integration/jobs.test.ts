@@ -241,7 +241,25 @@ describe('stream jobs', () => {
 
   it('replaying the archive through the same job code reproduces the streaming output', { timeout: 120_000 }, async () => {
     const from = new Date(Math.min(...onTime.map((e) => e.ts)) - 3_600_000);
-    const r = await replay({ databaseUrl: db.url, from, to: new Date(Math.max(...onTime.map((e) => e.ts)) + 3_600_000), partitions: 3, schema: 'replay_test' });
+    // The live peaks job keeps running during a replay, as in production. Hold one of its passes
+    // mid-transaction for the whole replay (it has taken its lock and waits for its checkpoint
+    // row): the replay's peaks passes, in the scratch schema, must not wait for it or skip.
+    const holder = await pool.connect();
+    let r: Awaited<ReturnType<typeof replay>>;
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM consumer_progress WHERE job = 'peaks' AND topic = 'minute_partials' AND partition = 0 FOR UPDATE");
+      await eventually(
+        async () =>
+          (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%consumer_progress%FOR UPDATE%'")).rows[0]!.n > 0,
+        10_000,
+        'a live peaks pass waiting mid-transaction',
+      );
+      r = await replay({ databaseUrl: db.url, from, to: new Date(Math.max(...onTime.map((e) => e.ts)) + 3_600_000), partitions: 3, schema: 'replay_test' });
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+    }
     expect(r.events).toBe(onTime.length + late.length);
     // The replay set late events aside exactly as streaming did; reconcile them the same way.
     const scratch = new pg.Pool({ connectionString: db.url, options: '-c search_path=replay_test,public' });

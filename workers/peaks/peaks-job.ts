@@ -12,7 +12,10 @@ import { localDate, type SiteDimensionTable } from '../shared/dimensions';
 // (minute_partials), which re-keys the stream by site; each pass consumes a slice of it, feeds
 // the operators, keeps each day's busiest window (in the site's timezone) in peak_windows,
 // deletes what it consumed and checkpoints its operators — all in one transaction, so the
-// output is exactly once. One instance runs at a time (a transaction-level advisory lock).
+// output is exactly once. One instance runs at a time per schema (a transaction-level advisory
+// lock on (LOCK_ID, schema)): a replay (workers/ops/replay.ts) runs this job into a scratch
+// schema of the same database while the live job runs, and must not skip its passes whenever the
+// live one holds the lock (it once did, and replays then missed the last windows).
 
 export const PEAKS_JOB = 'peaks';
 export const PEAK_SIZES = [
@@ -91,7 +94,7 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
     let consumed = 0;
     const changed = new Set<string>();
     await transaction(deps.db, async (tx) => {
-      const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_ID]);
+      const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema())) AS ok', [LOCK_ID]);
       if (!lock.rows[0]!.ok) return;
       await tx.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, 'minute_partials', 0, 0) ON CONFLICT DO NOTHING", [PEAKS_JOB]);
       const progress = await tx.query<{ state: { operators: OperatorSnapshot[] } | null }>(
