@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isUuid } from '../auth/access';
 import { atLeast, type Role } from '../auth/roles';
 import { bus } from '../bus';
-import { pool } from '../db/client';
+import { pool, transaction } from '../db/client';
 import { EddyError } from '../errors';
 import { deliverDue, enqueueDeliveries } from '../notify/deliveries';
 import { validateOutboundUrl } from '../outbound/resolve-target';
@@ -171,10 +171,7 @@ export async function testFire(siteId: string, siteName: string, ruleId: string,
   const obs: Observation = r.state?.observation ?? { value: null };
   const message = alertMessage({ name: r.name, condition }, obs, 'test', siteName);
   const { perRule, perUser } = TEST_FIRE_LIMITS;
-  const client = await pool().connect();
-  let eventId: string;
-  try {
-    await client.query('BEGIN');
+  const eventId = await transaction(pool(), async (client) => {
     // Serialise tests of one rule and of one user (always in this order: no deadlock), so
     // concurrent clicks cannot all pass the count together.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))', [`test-fire:rule:${ruleId}`, `test-fire:user:${userId}`]);
@@ -198,18 +195,13 @@ export async function testFire(siteId: string, siteName: string, ruleId: string,
       `INSERT INTO alert_events (rule_id, site_id, kind, dedup_key, value, message, payload) VALUES ($1, $2, 'test', $3, $4, $5, $6) RETURNING id::text`,
       [ruleId, siteId, `test:${randomBytes(8).toString('hex')}`, obs.value, message, JSON.stringify({ baseline: obs.baseline ?? null, drivers: obs.drivers ?? [], firedBy: userId })],
     );
-    eventId = ins.rows[0]!.id;
-    await enqueueDeliveries(client, eventId, r.channels.flatMap((c) => {
+    const id = ins.rows[0]!.id;
+    await enqueueDeliveries(client, id, r.channels.flatMap((c) => {
       const p = channelSchema.safeParse(c);
       return p.success ? [p.data] : [];
     }));
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+    return id;
+  });
   await deliverDue(pool(), bus(), { eventId });
   return { eventId };
 }
