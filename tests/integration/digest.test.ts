@@ -14,6 +14,7 @@ let d: TestDatabase;
 let pool: pg.Pool;
 let smtp: SmtpSink;
 let siteId: string;
+let teamId: string;
 const TZ = 'Europe/Berlin';
 
 beforeAll(async () => {
@@ -31,7 +32,14 @@ beforeAll(async () => {
     const u = (await pool.query<{ id: string }>("INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, 'x') RETURNING id", [email])).rows[0]!.id;
     await pool.query('INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, $3)', [team, u, role]);
   }
-  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.test', $2, $3) RETURNING id", [team, `k-${randomUUID()}`, TZ])).rows[0]!.id;
+  teamId = team;
+  // Dated before the weeks under test: no digest goes out for weeks before a site existed.
+  siteId = (
+    await pool.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key, timezone, created_at) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.test', $2, $3, '2026-10-01T00:00:00Z') RETURNING id",
+      [team, `k-${randomUUID()}`, TZ],
+    )
+  ).rows[0]!.id;
 });
 afterAll(async () => {
   await pool?.end();
@@ -72,5 +80,43 @@ describe('weekly digest', () => {
     expect(body).toContain('33 pageviews');
     expect(await sendWeeklyDigests(pool, monday + 3_600_000, { force: true })).toBe(0); // once per week
     expect(smtp.mails).toHaveLength(1);
+  });
+
+  it('changing the site’s time zone does not resend the week’s digest; the next week still comes', async () => {
+    const sentBefore = smtp.mails.length;
+    const monday = Date.UTC(2026, 10, 23, 8, 30); // already sent for this site by the test above
+    expect(await sendWeeklyDigests(pool, monday, { force: true })).toBe(0);
+    // Los Angeles: its Monday 08:00 is 16:00Z, a different instant for the same week's start.
+    await pool.query("UPDATE sites SET timezone = 'America/Los_Angeles' WHERE id = $1", [siteId]);
+    const laMonday = Date.UTC(2026, 10, 23, 17, 0);
+    expect(localWeekStart(laMonday, 'America/Los_Angeles')).not.toBe(localWeekStart(monday, TZ));
+    expect(await sendWeeklyDigests(pool, laMonday, { force: true })).toBe(0);
+    // And east of Berlin, where the week began earlier.
+    await pool.query("UPDATE sites SET timezone = 'Pacific/Auckland' WHERE id = $1", [siteId]);
+    expect(await sendWeeklyDigests(pool, laMonday + 3_600_000, { force: true })).toBe(0);
+    expect(smtp.mails).toHaveLength(sentBefore);
+    // A week later the new zone's week is a new digest.
+    await pool.query("UPDATE sites SET timezone = 'America/Los_Angeles' WHERE id = $1", [siteId]);
+    expect(await sendWeeklyDigests(pool, laMonday + 7 * 86_400_000, { force: true })).toBe(1);
+    expect(smtp.mails).toHaveLength(sentBefore + 1);
+  });
+
+  it('sends no digest for a week that ended before the site existed', async () => {
+    const monday = Date.UTC(2026, 10, 23, 8, 30);
+    const created = Date.UTC(2026, 10, 23, 7, 0); // Monday morning: last week ended before it
+    const newSite = (
+      await pool.query<{ id: string }>(
+        "INSERT INTO sites (id, team_id, name, domain, public_key, timezone, created_at) VALUES (gen_random_uuid(), $1, 'New shop', 'new.test', $2, 'UTC', $3) RETURNING id",
+        [teamId, `k-${randomUUID()}`, new Date(created)],
+      )
+    ).rows[0]!.id;
+    const sentBefore = smtp.mails.length;
+    expect(await sendWeeklyDigests(pool, monday, { force: true })).toBe(0);
+    expect(smtp.mails).toHaveLength(sentBefore);
+    const weeks = await pool.query('SELECT week FROM digests_sent WHERE site_id = $1', [newSite]);
+    expect(weeks.rowCount).toBe(0);
+    // Its first week (which it existed in) gets one the Monday after.
+    expect(await sendWeeklyDigests(pool, monday + 7 * 86_400_000, { force: true })).toBeGreaterThanOrEqual(1);
+    expect((await pool.query('SELECT week FROM digests_sent WHERE site_id = $1', [newSite])).rowCount).toBe(1);
   });
 });

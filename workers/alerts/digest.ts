@@ -7,9 +7,15 @@ import { localDayStart } from '../shared/dimensions';
 // Weekly email digest per site: once a site's local Monday 08:00 has passed, last week's digest
 // goes to its team's owners and admins, once (digests_sent). Needs SMTP (SMTP_URL); without it
 // nothing is sent and nothing is recorded, so digests start when SMTP is configured.
+// A week is one digest whatever the site's time zone: the same local week starts at most 26 h
+// apart in two zones, distinct weeks 7 days apart, so a digest already sent for a week starting
+// within SAME_WEEK_MS of this one is this week's (a time-zone change does not resend it). Weeks
+// that ended before the site was created get none.
 
 const SEND_AFTER_LOCAL_MS = 8 * 3_600_000;
 const DAY = 86_400_000;
+const WEEK = 7 * DAY;
+const SAME_WEEK_MS = 2 * DAY;
 let lastCheck = 0;
 
 /** Start (local midnight, as an instant) of the Monday beginning the week that contains `ts`. */
@@ -27,13 +33,18 @@ export async function sendWeeklyDigests(db: pg.Pool, now: number, opts: { force?
   if (!env().SMTP_URL) return 0;
   if (!opts.force && now - lastCheck < 60_000) return 0; // checked at most once a minute
   lastCheck = now;
-  const sites = await db.query<{ id: string; timezone: string }>('SELECT id, timezone FROM sites');
+  const sites = await db.query<{ id: string; timezone: string; created_at: Date }>('SELECT id, timezone, created_at FROM sites');
   let sent = 0;
   for (const site of sites.rows) {
     const thisWeek = localWeekStart(now, site.timezone);
     if (now < thisWeek + SEND_AFTER_LOCAL_MS) continue;
     const lastWeek = localWeekStart(thisWeek - DAY, site.timezone);
-    const done = await db.query('SELECT 1 FROM digests_sent WHERE site_id = $1 AND week = $2', [site.id, new Date(lastWeek).toISOString()]);
+    if (lastWeek + WEEK <= site.created_at.getTime()) continue;
+    const done = await db.query('SELECT 1 FROM digests_sent WHERE site_id = $1 AND week > $2 AND week < $3', [
+      site.id,
+      new Date(lastWeek - SAME_WEEK_MS).toISOString(),
+      new Date(lastWeek + SAME_WEEK_MS).toISOString(),
+    ]);
     if (done.rowCount) continue;
     const to = await db.query<{ email: string }>(
       "SELECT DISTINCT u.email FROM sites s JOIN memberships m ON m.team_id = s.team_id AND m.role IN ('owner', 'admin') JOIN users u ON u.id = m.user_id WHERE s.id = $1 ORDER BY 1",
