@@ -132,7 +132,7 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
         partitionsCheckedAt = now;
       }
       const s = state(partition);
-      const events = await claimEventIds(tx, ROLLUPS_JOB, records.map((r) => r.record));
+      const events = await claimEventIds(tx, ROLLUPS_JOB, records.map((r) => r.record), { bookDuplicates: true });
       if (events.length) {
         await tx.query(
           `INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, received_at, record)
