@@ -22,9 +22,9 @@ export interface Driver {
 }
 
 export interface Observation {
-  /** visitors: current visitors; traffic/custom_event: count in the window; tracking_stopped: events in the window; sla: freshness ms (null: nothing to measure). */
+  /** visitors: current visitors; traffic/custom_event: count in the window; tracking_stopped: pageviews and events in the window; sla: freshness ms (null: nothing to measure). */
   value: number | null;
-  /** traffic: baseline count per window; tracking_stopped: usual events per window; sla: target ms. */
+  /** traffic: baseline count per window; tracking_stopped: usual pageviews and events per window; sla: target ms. */
   baseline?: number;
   drivers?: Driver[];
   /** sla: why it is breached (lag, stopped worker, late data). */
@@ -126,7 +126,7 @@ export function alertMessage(rule: Pick<Rule, 'name' | 'condition'>, o: Observat
       break;
     }
     case 'tracking_stopped':
-      body = `no events in the last ${c.minutes} min (usually ${fmt(o.baseline ?? 0)})`;
+      body = `no pageviews or events in the last ${c.minutes} min (usually ${fmt(o.baseline ?? 0)})`;
       break;
     case 'sla':
       body = v === null ? 'freshness not measured' : `data is ${fmt(v / 1000)} s behind (target ${fmt((o.baseline ?? 0) / 1000)} s)${o.cause ? `, cause: ${o.cause}` : ''}`;

@@ -54,9 +54,20 @@ export async function observe(q: Q, siteId: string, c: Exclude<Condition, { type
       return { value: m.get(`event\u001f${c.event}`)?.events ?? 0 };
     }
     case 'tracking_stopped': {
-      const recent = await sums(q, siteId, openMinute - (c.minutes - 1) * MINUTE, openMinute + MINUTE, ['']);
-      const day = await sums(q, siteId, openMinute - 24 * 60 * MINUTE, openMinute + MINUTE, ['']);
-      return { value: total(recent).events, baseline: (total(day).events * c.minutes) / (24 * 60) };
+      // Anything the tracker sends counts: a pageview-only site is the common case. The baseline is
+      // the usual traffic per window over the trailing 24 h before this window — over the part of
+      // it since the site's first traffic, so a site that started an hour ago is judged by its hour.
+      const recentStart = openMinute - (c.minutes - 1) * MINUTE;
+      const recent = total(await sums(q, siteId, recentStart, openMinute + MINUTE, ['']));
+      const before = await q.query<{ pageviews: string; events: string; first: Date | null }>(
+        `SELECT COALESCE(sum(pageviews), 0)::text AS pageviews, COALESCE(sum(events), 0)::text AS events, min(bucket) FILTER (WHERE pageviews + events > 0) AS first
+         FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = '' AND bucket >= $2 AND bucket < $3`,
+        [siteId, new Date(recentStart - 24 * 60 * MINUTE), new Date(recentStart)],
+      );
+      const b = before.rows[0];
+      const spanMinutes = b?.first ? Math.max(c.minutes, (recentStart - b.first.getTime()) / MINUTE) : 24 * 60;
+      const usual = Number(b?.pageviews ?? 0) + Number(b?.events ?? 0);
+      return { value: recent.pageviews + recent.events, baseline: Math.round(((usual * c.minutes) / spanMinutes) * 10) / 10 };
     }
     case 'traffic': {
       const W = c.windowMinutes * MINUTE;

@@ -21,7 +21,7 @@ export const trafficCondition = z.object({
 export const trackingStoppedCondition = z.object({
   type: z.literal('tracking_stopped'),
   minutes: windowMinutes.default(30),
-  /** "Usually active": the trailing 24 h averaged at least this many events per window of `minutes`. */
+  /** "Usually active": the trailing 24 h (since the site's first traffic) averaged at least this many pageviews and events per window of `minutes`. */
   minUsualEvents: z.coerce.number().min(0.1).max(1_000_000).default(1),
 });
 export const slaCondition = z.object({ type: z.literal('sla') });
@@ -73,7 +73,7 @@ export function describeCondition(c: Condition): string {
     case 'traffic':
       return `pageviews ${c.direction === 'spike' ? 'rise to' : 'fall to'} ${c.direction === 'spike' ? `${c.factor}×` : `1/${c.factor} of`} ${c.baseline === 'week' ? 'the same window a week earlier' : `the average of the previous ${c.trailingWindows} windows`} (${c.windowMinutes}-minute window)`;
     case 'tracking_stopped':
-      return `no events for ${c.minutes} min while the site is usually active`;
+      return `no pageviews or events for ${c.minutes} min while the site is usually active`;
     case 'sla':
       return 'freshness SLA breached';
     case 'custom_event':

@@ -29,6 +29,8 @@ export interface AlertsJobOptions {
   bus: Bus;
   intervalMs: number;
   now?: () => number;
+  /** The database the leader lock is taken on (default: DATABASE_URL); tests pass their own. */
+  databaseUrl?: string;
 }
 
 export function alertsJob(o: AlertsJobOptions) {
@@ -42,7 +44,7 @@ export function alertsJob(o: AlertsJobOptions) {
 
   async function lead(): Promise<boolean> {
     if (leader) return true;
-    const c = new pg.Client({ connectionString: databaseUrl() });
+    const c = new pg.Client({ connectionString: o.databaseUrl ?? databaseUrl() });
     c.on('error', () => undefined);
     try {
       await c.connect();
