@@ -146,7 +146,7 @@ function drive(op: WindowOperator<string, null, number>, input: Input, keys: 'si
     firings += emission.results.length;
     lateElements += emission.late.length;
     for (const r of emission.results) {
-      if (r.kind === 'late-firing') lateFirings++;
+      if (r.kind === 'late') lateFirings++;
       checksum = (checksum + r.value * ((r.windowStart / MINUTE) % 9973)) % 1_000_000_007;
     }
   };

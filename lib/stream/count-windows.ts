@@ -10,12 +10,14 @@ import type { Aggregate } from './aggregates';
 import type { CountWindows } from './assigners';
 import { SnapshotError } from './errors';
 import { asArray, asNumber, asObject, type Json } from './json';
-import { decodeKey, KeyedWindowOperator, type Key, type OpenWindow, type OperatorOptions } from './operator';
+import { decodeKey, KeyedWindowOperator, type DecodeContext, type EmittedPane, type Key, type OpenWindow, type OperatorOptions } from './operator';
 import { TimerHeap, type Timed } from './timer-heap';
 import type { PartitionId } from './watermarks';
 
 class CountWindow<K, A> implements Timed {
   heapIndex = -1;
+  /** Its last early firing (pane index, what to retract); null before. Checkpointed. */
+  emitted: EmittedPane<A> | null = null;
   constructor(
     readonly key: K,
     readonly start: number,
@@ -29,8 +31,11 @@ class CountWindow<K, A> implements Timed {
 export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOperator<K, V, A, R> {
   readonly count: number;
   readonly timeout: number;
+  /** The open window of each key. Checkpointed. */
   private readonly open = new Map<K, CountWindow<K, A>>();
   private readonly timers = new TimerHeap<CountWindow<K, A>>();
+  /** Open windows that received an element since their last (early) firing. Checkpointed (a flag per window). */
+  private readonly changed = new Set<CountWindow<K, A>>();
 
   constructor(assigner: CountWindows, aggregate: Aggregate<V, A, R>, options: OperatorOptions = {}) {
     super('count-windows', assigner, aggregate, options);
@@ -59,6 +64,18 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
     window.acc = this.aggregate.add(window.acc, value);
     window.size++;
     if (window.size >= this.count) this.close(window);
+    else this.changed.add(window);
+  }
+
+  protected fireChangedWindows(): void {
+    const wm = this.currentWatermark;
+    const due = [...this.changed].filter((w) => w.timerAt > wm);
+    due.sort((a, b) => a.timerAt - b.timerAt || (a.key === b.key ? 0 : String(a.key) < String(b.key) ? -1 : 1));
+    for (const w of due) {
+      w.emitted = this.firePane(w.key, w.start, w.start + this.timeout, 'early', w.acc, w.emitted);
+      if (this.discarding) w.acc = this.aggregate.create();
+    }
+    this.changed.clear();
   }
 
   protected fireTimersUpTo(wm: number): void {
@@ -75,13 +92,21 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
 
   protected encodeState(): Json {
     return {
-      windows: this.timers.toArray().map((w) => ({ key: w.key, start: w.start, size: w.size, acc: this.aggregate.toJSON(w.acc) })),
+      windows: this.timers.toArray().map((w) => ({
+        key: w.key,
+        start: w.start,
+        size: w.size,
+        acc: this.aggregate.toJSON(w.acc),
+        changed: this.changed.has(w),
+        emitted: this.encodeEmitted(w.emitted),
+      })),
     };
   }
 
-  protected decodeState(json: Json): void {
+  protected decodeState(json: Json, _context: DecodeContext): void {
     this.open.clear();
     this.timers.clear();
+    this.changed.clear();
     asArray(asObject(json, 'state').windows, 'state.windows').forEach((entry, i) => {
       const path = `state.windows[${i}]`;
       const e = asObject(entry, path);
@@ -89,6 +114,8 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
       if (this.open.has(key)) throw new SnapshotError(`${path}: key ${JSON.stringify(key)} has two open windows`);
       const start = asNumber(e.start, `${path}.start`);
       const window = new CountWindow<K, A>(key, start, asNumber(e.size, `${path}.size`), this.aggregate.fromJSON(e.acc ?? null), start + this.timeout - 1);
+      window.emitted = this.decodeEmitted(e.emitted, `${path}.emitted`);
+      if (e.changed === true) this.changed.add(window);
       this.open.set(key, window);
       this.timers.push(window);
     });
@@ -97,6 +124,7 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
   private close(window: CountWindow<K, A>): void {
     this.timers.remove(window);
     this.open.delete(window.key);
-    this.emitResult(window.key, window.start, window.start + this.timeout, 'on-time', this.aggregate.result(window.acc));
+    this.changed.delete(window);
+    this.firePane(window.key, window.start, window.start + this.timeout, 'on-time', window.acc, window.emitted);
   }
 }

@@ -3,9 +3,13 @@
 
 export { windowOperator } from './window-operator';
 export {
+  earlyFiringTrigger,
   KeyedWindowOperator,
+  onTimeTrigger,
   SNAPSHOT_VERSION,
+  type AccumulationMode,
   type AssignerJson,
+  type EmittedPane,
   type Emission,
   type FiringKind,
   type Key,
@@ -14,6 +18,8 @@ export {
   type OperatorName,
   type OperatorOptions,
   type OperatorSnapshot,
+  type Retraction,
+  type Trigger,
   type WindowOperator,
   type WindowResult,
 } from './operator';

@@ -7,13 +7,15 @@ import type { Aggregate } from './aggregates';
 import type { TimeWindows } from './assigners';
 import { SnapshotError } from './errors';
 import { asArray, asBoolean, asNumber, asObject, type Json } from './json';
-import { decodeKey, KeyedWindowOperator, type Key, type OpenWindow, type OperatorOptions } from './operator';
+import { decodeKey, KeyedWindowOperator, type EmittedPane, type Key, type OpenWindow, type OperatorOptions } from './operator';
 import { alignedStart } from './time';
 import { TimerHeap, type Timed } from './timer-heap';
 import type { PartitionId } from './watermarks';
 
 class NaiveWindow<K, A> implements Timed {
   heapIndex = -1;
+  /** Last firing, for the pane index (the baseline supports the default trigger and accumulation only). */
+  emitted: EmittedPane<A> | null = null;
   constructor(
     readonly key: K,
     readonly start: number,
@@ -35,6 +37,7 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
     this.size = assigner.size;
     this.slide = assigner.kind === 'sliding' ? assigner.slide : assigner.size;
     this.offset = assigner.offset;
+    if (this.trigger.early !== null || this.accumulation !== 'accumulating') throw new RangeError('the naive baseline supports only the on-time trigger and accumulating mode');
   }
 
   get openWindowCount(): number {
@@ -62,7 +65,7 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
       }
       window.acc = this.aggregate.add(window.acc, value);
       if (end - 1 <= wm) {
-        this.emitResult(key, start, end, 'late-firing', this.aggregate.result(window.acc));
+        window.emitted = this.firePane(key, start, end, 'late', window.acc, window.emitted);
         if (!window.fired) {
           window.fired = true;
           window.timerAt = end - 1 + lateness;
@@ -77,7 +80,7 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
     for (let window = this.timers.peek(); window !== undefined && window.timerAt <= wm; window = this.timers.peek()) {
       const end = window.start + this.size;
       if (!window.fired) {
-        this.emitResult(window.key, window.start, end, 'on-time', this.aggregate.result(window.acc));
+        window.emitted = this.firePane(window.key, window.start, end, 'on-time', window.acc, window.emitted);
         window.fired = true;
         window.timerAt = end - 1 + this.allowedLateness;
         this.timers.update(window);
@@ -90,6 +93,10 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
     }
   }
 
+  protected fireChangedWindows(): void {
+    throw new Error('the naive baseline has no early firings');
+  }
+
   openWindows(key: K): OpenWindow<R>[] {
     const byStart = this.windows.get(key);
     if (byStart === undefined) return [];
@@ -100,7 +107,7 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
 
   protected encodeState(): Json {
     return {
-      windows: this.timers.toArray().map((w) => ({ key: w.key, start: w.start, fired: w.fired, timerAt: w.timerAt, acc: this.aggregate.toJSON(w.acc) })),
+      windows: this.timers.toArray().map((w) => ({ key: w.key, start: w.start, fired: w.fired, timerAt: w.timerAt, acc: this.aggregate.toJSON(w.acc), emitted: this.encodeEmitted(w.emitted) })),
     };
   }
 
@@ -116,6 +123,7 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
       let byStart = this.windows.get(key);
       if (byStart === undefined) this.windows.set(key, (byStart = new Map()));
       if (byStart.has(start)) throw new SnapshotError(`${path}: window appears twice`);
+      window.emitted = this.decodeEmitted(e.emitted, `${path}.emitted`);
       byStart.set(start, window);
       this.timers.push(window);
     });

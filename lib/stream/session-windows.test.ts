@@ -25,7 +25,7 @@ describe('session windows', () => {
     const bridged = op.drain();
     expect(bridged.late).toEqual([]);
     expect(bridged.results.map(summary)).toEqual([
-      { start: 0, end: 30, kind: 'late-firing', value: 3, retracts: [{ start: 0, end: 10 }, { start: 20, end: 30 }] },
+      { start: 0, end: 30, kind: 'late', value: 3, retracts: [{ start: 0, end: 10 }, { start: 20, end: 30 }] },
     ]);
     expect(op.openWindows('v').map((w) => [w.start, w.end, w.fired])).toEqual([[0, 30, true]]);
   });
@@ -47,7 +47,7 @@ describe('session windows', () => {
     op.process(0, 'v', 5, null);
     op.advanceWatermarkTo(20);
     op.process(0, 'v', 3, null);
-    expect(op.drain().results.map(summary)).toEqual([{ start: 0, end: 15, kind: 'late-firing', value: 3, retracts: [] }]);
+    expect(op.drain().results.map(summary)).toEqual([{ start: 0, end: 15, kind: 'late', value: 3, retracts: [] }]);
   });
 
   it('an element whose own window is past cleanup and touches no live session goes to the late side output', () => {

@@ -8,14 +8,15 @@
 //
 // Lateness is judged on the merged window: an element whose own window is already past cleanup is
 // still accepted when it touches a live session. Merging after a firing changes the bounds that the
-// sink stored, so the session remembers the bounds it emitted and reports them as retractions with
-// its next firing (which always comes: a merged session is either due now or has a timer).
+// sink stored, so the session remembers what it emitted (and what the sessions merged into it
+// emitted) and reports it as retractions with its next firing (which always comes: a merged session
+// is either due now, or has a timer, or is changed and fires at the next early firing).
 
 import type { Aggregate } from './aggregates';
-import type { SessionWindows, WindowBounds } from './assigners';
+import type { SessionWindows } from './assigners';
 import { SnapshotError } from './errors';
 import { asArray, asBoolean, asNumber, asObject, type Json } from './json';
-import { decodeKey, KeyedWindowOperator, type Key, type OpenWindow, type OperatorOptions } from './operator';
+import { decodeKey, KeyedWindowOperator, type DecodeContext, type EmittedPane, type FiringKind, type Key, type OpenWindow, type OperatorOptions } from './operator';
 import { TimerHeap, type Timed } from './timer-heap';
 import type { PartitionId } from './watermarks';
 
@@ -23,25 +24,38 @@ class Session<K, A> implements Timed {
   heapIndex = -1;
   /** Next session of the same key (by start), or null. */
   next: Session<K, A> | null = null;
-  /** Bounds emitted earlier that this session has replaced and the sink still holds; null when none. */
-  retracts: WindowBounds[] | null = null;
+  /**
+   * This session's last firing (its bounds may since have grown): what its next firing replaces.
+   * Checkpointed; null when it never fired.
+   */
+  emitted: EmittedPane<A> | null = null;
+  /**
+   * Last firings of sessions merged into this one since its own last firing: the sink still holds
+   * them, so the next firing retracts them. Checkpointed; null when none.
+   */
+  superseded: EmittedPane<A>[] | null = null;
 
   constructor(
     readonly key: K,
     public start: number,
     public end: number,
+    /** Everything in the session (discarding mode: since its last firing). Checkpointed via the aggregate's codec. */
     public acc: A,
-    /** Whether a result for the current bounds was emitted; then the timer is cleanup, else the firing. */
+    /** Whether the on-time (or first late) firing for the current bounds happened; then the timer is cleanup, else the firing. Checkpointed. */
     public fired: boolean,
+    /** Derived from `fired`, the bounds and the configured lateness; recomputed on restore. */
     public timerAt: number,
   ) {}
 }
 
 export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOperator<K, V, A, R> {
   readonly gap: number;
-  /** First (earliest) session of each key. */
+  /** First (earliest) session of each key. Checkpointed (as the sessions themselves). */
   private readonly heads = new Map<K, Session<K, A>>();
+  /** Every live session once, by due time. Checkpointed in heap order, so ties break the same after a restore. */
   private readonly timers = new TimerHeap<Session<K, A>>();
+  /** Sessions that changed since their last firing and are not due: the next early firing's work. Checkpointed (a flag per session). */
+  private readonly changed = new Set<Session<K, A>>();
 
   constructor(assigner: SessionWindows, aggregate: Aggregate<V, A, R>, options: OperatorOptions = {}) {
     super('session-windows', assigner, aggregate, options);
@@ -75,13 +89,14 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
         this.emitLate(partition, key, ts, value);
         return;
       }
-      const fired = newEnd - 1 <= wm;
-      const created = new Session<K, A>(key, ts, newEnd, this.aggregate.add(this.aggregate.create(), value), fired, fired ? newEnd - 1 + lateness : newEnd - 1);
+      const due = newEnd - 1 <= wm;
+      const created = new Session<K, A>(key, ts, newEnd, this.aggregate.add(this.aggregate.create(), value), false, newEnd - 1);
       created.next = session;
       if (previous === null) this.heads.set(key, created);
       else previous.next = created;
+      if (due) this.fire(created, 'late');
+      else this.changed.add(created);
       this.timers.push(created);
-      if (fired) this.emitResult(key, ts, newEnd, 'late-firing', this.aggregate.result(created.acc));
       return;
     }
 
@@ -90,32 +105,31 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
     const start = ts < target.start ? ts : target.start;
     let end = newEnd > target.end ? newEnd : target.end;
     let absorbed = target.next;
-    let retracts = target.retracts;
+    let superseded = target.superseded;
     while (absorbed !== null && absorbed.start <= end) {
       if (absorbed.end > end) end = absorbed.end;
       target.acc = this.aggregate.merge(target.acc, absorbed.acc);
-      if (absorbed.fired || absorbed.retracts !== null) {
-        retracts ??= [];
-        if (absorbed.retracts !== null) retracts.push(...absorbed.retracts);
-        if (absorbed.fired) retracts.push({ start: absorbed.start, end: absorbed.end });
-      }
+      if (absorbed.superseded !== null) (superseded ??= []).push(...absorbed.superseded);
+      if (absorbed.emitted !== null) (superseded ??= []).push(absorbed.emitted);
       this.timers.remove(absorbed);
+      this.changed.delete(absorbed);
       absorbed = absorbed.next;
     }
     target.next = absorbed;
+    target.superseded = superseded;
     if (start !== target.start || end !== target.end) {
-      if (target.fired) (retracts ??= []).push({ start: target.start, end: target.end });
+      // New bounds: a new window that has not fired; `emitted` keeps the old bounds to retract.
       target.fired = false;
       target.start = start;
       target.end = end;
     }
-    target.retracts = retracts;
     target.acc = this.aggregate.add(target.acc, value);
 
     if (end - 1 <= wm) {
-      this.fire(target, 'late-firing');
+      this.fire(target, 'late');
     } else {
       target.timerAt = end - 1;
+      this.changed.add(target);
     }
     this.timers.update(target);
   }
@@ -130,6 +144,15 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
         this.unlink(session);
       }
     }
+  }
+
+  protected fireChangedWindows(): void {
+    if (this.changed.size === 0) return;
+    const wm = this.currentWatermark;
+    const due = [...this.changed].filter((s) => s.end - 1 > wm);
+    due.sort((a, b) => a.end - b.end || a.start - b.start || compareKeys(a.key, b.key));
+    for (const session of due) this.fire(session, 'early');
+    this.changed.clear();
   }
 
   openWindows(key: K): OpenWindow<R>[] {
@@ -147,47 +170,63 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
         start: s.start,
         end: s.end,
         fired: s.fired,
-        timerAt: s.timerAt,
         acc: this.aggregate.toJSON(s.acc),
-        retracts: s.retracts === null ? null : s.retracts.map((w) => ({ start: w.start, end: w.end })),
+        changed: this.changed.has(s),
+        emitted: this.encodeEmitted(s.emitted),
+        superseded: s.superseded === null ? null : s.superseded.map((e) => this.encodeEmitted(e)),
       })),
     };
   }
 
-  protected decodeState(json: Json): void {
+  protected decodeState(json: Json, context: DecodeContext): void {
     this.heads.clear();
     this.timers.clear();
+    this.changed.clear();
+    const wm = this.currentWatermark;
     asArray(asObject(json, 'state').sessions, 'state.sessions').forEach((entry, i) => {
       const path = `state.sessions[${i}]`;
       const e = asObject(entry, path);
-      const session = new Session<K, A>(
-        decodeKey<K>(e.key, `${path}.key`),
-        asNumber(e.start, `${path}.start`),
-        asNumber(e.end, `${path}.end`),
-        this.aggregate.fromJSON(e.acc ?? null),
-        asBoolean(e.fired, `${path}.fired`),
-        asNumber(e.timerAt, `${path}.timerAt`),
-      );
-      if (e.retracts !== null && e.retracts !== undefined) {
-        session.retracts = asArray(e.retracts, `${path}.retracts`).map((w, j) => {
-          const bounds = asObject(w, `${path}.retracts[${j}]`);
-          return { start: asNumber(bounds.start, `${path}.retracts[${j}].start`), end: asNumber(bounds.end, `${path}.retracts[${j}].end`) };
-        });
+      const start = asNumber(e.start, `${path}.start`);
+      const end = asNumber(e.end, `${path}.end`);
+      const fired = asBoolean(e.fired, `${path}.fired`);
+      // The configured lateness applies to every window, also those that fired under another one:
+      // a session already past its cleanup under this lateness is gone, as in a fresh operator.
+      if (fired && end - 1 + this.allowedLateness <= wm) return;
+      const session = new Session<K, A>(decodeKey<K>(e.key, `${path}.key`), start, end, this.aggregate.fromJSON(e.acc ?? null), fired, fired ? end - 1 + this.allowedLateness : end - 1);
+      if (context.version === 1) {
+        // Version 1 fired every change of a fired session at once, so it emitted exactly its current value.
+        if (fired) session.emitted = { start, end, pane: 0, acc: this.retracting ? this.copyAccumulator(session.acc) : null };
+        if (e.retracts !== null && e.retracts !== undefined) {
+          session.superseded = asArray(e.retracts, `${path}.retracts`).map((w, j) => {
+            const bounds = asObject(w, `${path}.retracts[${j}]`);
+            return { start: asNumber(bounds.start, `${path}.retracts[${j}].start`), end: asNumber(bounds.end, `${path}.retracts[${j}].end`), pane: 0, acc: null };
+          });
+        }
+      } else {
+        session.emitted = this.decodeEmitted(e.emitted, `${path}.emitted`);
+        if (e.superseded !== null && e.superseded !== undefined) {
+          session.superseded = asArray(e.superseded, `${path}.superseded`).flatMap((w, j) => this.decodeEmitted(w, `${path}.superseded[${j}]`) ?? []);
+        }
+        if (e.changed === true && !fired) this.changed.add(session);
       }
       this.link(session, path);
       this.timers.push(session);
     });
   }
 
-  private fire(session: Session<K, A>, kind: 'on-time' | 'late-firing'): void {
-    const retracts = session.retracts === null ? undefined : session.retracts.sort((a, b) => a.start - b.start);
-    session.retracts = null;
-    session.fired = true;
-    session.timerAt = session.end - 1 + this.allowedLateness;
-    this.emitResult(session.key, session.start, session.end, kind, this.aggregate.result(session.acc), retracts);
+  private fire(session: Session<K, A>, kind: FiringKind): void {
+    session.emitted = this.firePane(session.key, session.start, session.end, kind, session.acc, session.emitted, session.superseded);
+    session.superseded = null;
+    this.changed.delete(session);
+    if (this.discarding) session.acc = this.aggregate.create();
+    if (kind !== 'early') {
+      session.fired = true;
+      session.timerAt = session.end - 1 + this.allowedLateness;
+    }
   }
 
   private unlink(session: Session<K, A>): void {
+    this.changed.delete(session);
     const head = this.heads.get(session.key);
     if (head === session) {
       if (session.next === null) this.heads.delete(session.key);
@@ -217,4 +256,8 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
     if (previous === null) this.heads.set(session.key, session);
     else previous.next = session;
   }
+}
+
+function compareKeys(a: Key, b: Key): number {
+  return a === b ? 0 : String(a) < String(b) ? -1 : 1;
 }

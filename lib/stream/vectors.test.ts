@@ -52,7 +52,7 @@ describe('semantics guide test vectors', () => {
     op.process(0, 'site', 9500, null);
     const lateFiring = op.drain();
     expect(lateFiring.late).toEqual([]);
-    expect(lateFiring.results.map(pick)).toEqual([{ start: 0, end: 10_000, kind: 'late-firing', value: 2 }]);
+    expect(lateFiring.results.map(pick)).toEqual([{ start: 0, end: 10_000, kind: 'late', value: 2 }]);
 
     op.advanceWatermarkTo(11_998);
     expect(op.openWindows('site')).toHaveLength(1);

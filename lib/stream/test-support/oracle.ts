@@ -52,7 +52,7 @@ interface ExpectedResult {
   key: string;
   start: number;
   end: number;
-  kind: 'on-time' | 'late-firing';
+  kind: 'early' | 'on-time' | 'late';
   value: Stats;
   retracts?: { start: number; end: number }[];
 }
@@ -206,7 +206,7 @@ export function timeWindowOracle(assigner: TimeWindows, scenario: Scenario): Ora
       }
       const fired = accepted
         .filter((w) => w.end - 1 <= wm)
-        .map((w): ExpectedResult => ({ key: step.key, ...w, kind: 'late-firing', value: exactStats(contents(step.key, w)) }));
+        .map((w): ExpectedResult => ({ key: step.key, ...w, kind: 'late', value: exactStats(contents(step.key, w)) }));
       return expectedStep(fired, [], undefined);
     }
     const next = watermarks[i] as number;
@@ -245,7 +245,7 @@ export function sessionOracle(assigner: SessionWindows, scenario: Scenario): Ora
     start: Math.min(...elements.map((x) => x.ts)),
     end: Math.max(...elements.map((x) => x.ts)) + gap,
   });
-  const fire = (g: SessionGroup, kind: 'on-time' | 'late-firing'): ExpectedResult => {
+  const fire = (g: SessionGroup, kind: 'on-time' | 'late'): ExpectedResult => {
     const b = boundsOf(g.elements);
     const retracts = g.emitted.filter((w) => w.start !== b.start || w.end !== b.end);
     g.emitted = [b];
@@ -280,7 +280,7 @@ export function sessionOracle(assigner: SessionWindows, scenario: Scenario): Ora
       }
       acceptedBy.push(1);
       live.push(group);
-      return expectedStep(b.end - 1 <= wm ? [fire(group, 'late-firing')] : [], [], undefined);
+      return expectedStep(b.end - 1 <= wm ? [fire(group, 'late')] : [], [], undefined);
     }
     const next = watermarks[i] as number;
     const fired = live.filter((g) => boundsOf(g.elements).end - 1 > wm && boundsOf(g.elements).end - 1 <= next).map((g) => fire(g, 'on-time'));
