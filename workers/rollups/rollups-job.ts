@@ -3,7 +3,7 @@ import { topics, type Bus } from '@/lib/bus';
 import { ensureDailyPartitions } from '@/lib/events/archive';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { tumblingWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, tumblingWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
 import { claimEventIds, lockSiteRows, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
 import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
@@ -12,8 +12,9 @@ import { minuteStatsAggregate, type MinuteStats, type RollupInput } from './minu
 import { writeWindow } from './rollup-sink';
 
 // Rollups: tumbling 1-minute windows per site, with breakdowns (see minute-stats.ts), one
-// operator per events-topic partition. Besides on-time and late firings, the open minute is
-// written after every batch (an early firing), which is what keeps the live dashboard live.
+// operator per events-topic partition. Besides on-time and late firings, the operator's trigger
+// fires every minute the batch changed early (accumulating: the minute so far), which is what keeps
+// the live dashboard live; the sink replaces minute rows, so refinements need no retractions.
 // Events beyond allowed lateness go to late_events + the `late` topic and are counted in the
 // ledger; reconcile-job.ts folds them in exactly once. This job also archives raw events.
 
@@ -44,6 +45,7 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
       outOfOrdernessMs,
       allowedLatenessMs,
       dimensions: deps.dims.table,
+      trigger: earlyFiringTrigger({ everyBatch: true }),
     });
     operator.addPartition(partition);
     return { operator, lastRecordAt: lastRecordAt.get(partition) ?? clock(), maxEventTs: Number.NEGATIVE_INFINITY };
@@ -54,21 +56,14 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
     return s;
   };
 
-  async function emit(tx: pg.PoolClient, partition: number, emission: Emission<string, RollupInput, MinuteStats>, early: { siteId: string; minute: number }[]): Promise<JobBatchResult> {
+  async function emit(tx: pg.PoolClient, partition: number, emission: Emission<string, RollupInput, MinuteStats>): Promise<JobBatchResult> {
     const op = state(partition).operator;
-    await lockSiteRows(tx, partition, [...emission.results.map((r) => r.key), ...early.map((e) => e.siteId)]);
+    await lockSiteRows(tx, partition, emission.results.map((r) => r.key));
     const changed = new Set<string>();
-    const written = new Set<string>();
-    const write = async (siteId: string, minute: number, stats: MinuteStats) => {
-      const tz = deps.dims.site(siteId).timezone;
-      if (await writeWindow(tx, { siteId, minute, dayStart: localDayStart(minute, tz), partition, stats })) changed.add(siteId);
-      written.add(`${siteId}|${minute}`);
-    };
-    for (const r of emission.results) await write(r.key, r.windowStart, r.value);
-    for (const { siteId, minute } of early) {
-      if (written.has(`${siteId}|${minute}`)) continue;
-      const open = op.openWindows(siteId).find((w) => w.start === minute);
-      if (open) await write(siteId, minute, open.value);
+    // Late, on-time and early firings alike carry the whole minute so far: each replaces the row.
+    for (const r of emission.results) {
+      const tz = deps.dims.site(r.key).timezone;
+      if (await writeWindow(tx, { siteId: r.key, minute: r.windowStart, dayStart: localDayStart(r.windowStart, tz), partition, stats: r.value })) changed.add(r.key);
     }
     const late = emission.late;
     if (late.length) {
@@ -151,30 +146,24 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
           ],
         );
       }
-      const early: { siteId: string; minute: number }[] = [];
-      const seen = new Set<string>();
       for (const e of events) {
         if (e.ts > s.maxEventTs) s.maxEventTs = e.ts;
         s.operator.process(partition, e.siteId, e.ts, { record: e, contentGroup: contentGroupOf(deps.dims.site(e.siteId), e.path) });
-        const k = `${e.siteId}|${Math.floor(e.ts / MINUTE) * MINUTE}`;
-        if (!seen.has(k)) {
-          seen.add(k);
-          early.push({ siteId: e.siteId, minute: Math.floor(e.ts / MINUTE) * MINUTE });
-        }
       }
       if (records.length) lastRecordAt.set(partition, (s.lastRecordAt = now));
-      return emit(tx, partition, s.operator.advanceWatermark(), early);
+      // Once per batch: on-time and late firings, then early firings of the minutes it changed.
+      return emit(tx, partition, s.operator.advanceWatermark());
     },
     async flush(tx, partition) {
       const s = partitions.get(partition);
-      return s ? emit(tx, partition, s.operator.advanceWatermarkTo(Number.POSITIVE_INFINITY), []) : undefined;
+      return s ? emit(tx, partition, s.operator.advanceWatermarkTo(Number.POSITIVE_INFINITY)) : undefined;
     },
     async tick(tx, partition) {
       const s = partitions.get(partition);
       if (!s) return undefined;
       const target = idleWatermark(s.maxEventTs, s.lastRecordAt, clock());
       if (target === null || target <= s.operator.watermark || s.operator.openWindowCount === 0) return undefined;
-      return emit(tx, partition, s.operator.advanceWatermarkTo(target), []);
+      return emit(tx, partition, s.operator.advanceWatermarkTo(target));
     },
   };
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { topics, type Bus } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { sessionWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, sessionWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
 import { claimEventIds, lockSiteRows, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
@@ -10,11 +10,14 @@ import { eventTimeSettings, idleWatermark } from '../shared/event-time';
 import { isBounce, sessionStatsAggregate, type SessionStats } from './session-stats';
 
 // Sessionizer: session windows per (site, visitor), the gap from each site's settings (one
-// operator per distinct gap and partition). Every firing upserts the visit by
-// (site, visitor, start); when a late event grows a session or bridges two, the rows of the
-// absorbed sessions are retracted (deleted) in the same transaction — the Dataflow model's
-// retracting refinement — and their contribution to the rollups is subtracted, so a visitor is
-// never counted in two sessions that are really one.
+// operator per distinct gap and partition). Visits are live: the operators fire early after every
+// batch (accumulating and retracting), so an open visit is in the rollups from its first pageview
+// with its values so far. Every firing upserts the visit by (site, visitor, start) and adds its
+// contribution to the rollups; the values it replaces — its own previous firing, and the visits a
+// late event merged into it — come back as retractions and are subtracted in the same transaction,
+// while rows under bounds that no longer exist are deleted. What each visit last emitted is in the
+// operator snapshot, committed with those rows and the offsets, so a retried batch or a restored
+// worker subtracts exactly what the database holds: never twice, never a value it did not add.
 
 export const SESSIONS_JOB = 'sessions';
 const MINUTE = 60_000;
@@ -61,6 +64,8 @@ export function sessionsJob(deps: { bus: Bus; dims: SiteDimensionTable; clock?: 
       outOfOrdernessMs,
       allowedLatenessMs,
       dimensions: deps.dims.table,
+      trigger: earlyFiringTrigger({ everyBatch: true }),
+      accumulation: 'accumulating-and-retracting',
     });
     op.addPartition(partition);
     return op;
@@ -92,34 +97,33 @@ export function sessionsJob(deps: { bus: Bus; dims: SiteDimensionTable; clock?: 
         const [siteId, visitorId] = splitKey(r.key);
         changed.add(siteId);
         const tz = deps.dims.site(siteId).timezone;
+        // Subtract what earlier firings of this visit (and of the visits merged into it) added.
+        const retracted = new Set<number>();
+        for (const x of r.retractions) {
+          contributions.add(siteId, tz, storedSession(x.windowStart, x.value), -1);
+          retracted.add(x.windowStart);
+        }
+        // Bounds that no longer exist: delete their rows. A retraction without a value (a session
+        // restored from a checkpoint taken before values were recorded) subtracts the deleted row.
         for (const old of r.retracts) {
           const gone = await tx.query<StoredSession>('DELETE FROM sessions WHERE site_id = $1 AND visitor_id = $2 AND started_at = $3 RETURNING *', [
             siteId,
             visitorId,
             new Date(old.start).toISOString(),
           ]);
-          for (const row of gone.rows) contributions.add(siteId, tz, row, -1);
+          if (!retracted.has(old.start)) for (const row of gone.rows) contributions.add(siteId, tz, row, -1);
+          retracted.add(old.start);
         }
         const stats = r.value;
         const startedAt = new Date(r.windowStart).toISOString();
-        const previous = await tx.query<StoredSession>('SELECT * FROM sessions WHERE site_id = $1 AND visitor_id = $2 AND started_at = $3 FOR UPDATE', [siteId, visitorId, startedAt]);
-        for (const row of previous.rows) contributions.add(siteId, tz, row, -1);
-        const row: StoredSession = {
-          started_at: new Date(r.windowStart),
-          duration_ms: Math.max(0, stats.lastTs - stats.firstTs),
-          bounce: isBounce(stats),
-          entry_path: stats.first.path,
-          exit_path: stats.exitPath,
-          channel: stats.first.channel,
-          referrer_host: stats.first.referrerHost,
-          utm_source: stats.first.utmSource,
-          utm_medium: stats.first.utmMedium,
-          utm_campaign: stats.first.utmCampaign,
-          device: stats.first.device,
-          browser: stats.first.browser,
-          os: stats.first.os,
-          country: stats.first.country,
-        };
+        if (!retracted.has(r.windowStart)) {
+          // The operator never emitted a visit starting here, yet a row may exist: written under a
+          // version 1 checkpoint's bounds, or by the operator of the site's previous session gap.
+          // The row is what the rollups hold, so it is what this upsert replaces.
+          const previous = await tx.query<StoredSession>('SELECT * FROM sessions WHERE site_id = $1 AND visitor_id = $2 AND started_at = $3 FOR UPDATE', [siteId, visitorId, startedAt]);
+          for (const row of previous.rows) contributions.add(siteId, tz, row, -1);
+        }
+        const row = storedSession(r.windowStart, stats);
         await tx.query(
           `INSERT INTO sessions (site_id, visitor_id, started_at, ended_at, duration_ms, pageviews, events, engaged_ms, entry_path, exit_path, bounce, channel,
              referrer_host, utm_source, utm_medium, utm_campaign, device, browser, os, country, source_partition, updated_at)
@@ -202,6 +206,26 @@ export function sessionsJob(deps: { bus: Bus; dims: SiteDimensionTable; clock?: 
       if (target === null || ops.every((op) => target <= op.watermark || op.openWindowCount === 0)) return undefined;
       return emit(tx, partition, ops.map((op) => op.advanceWatermarkTo(Math.max(target, op.watermark))));
     },
+  };
+}
+
+/** The `sessions` row (and rollup contribution) of a visit with these stats: one definition for what is added and what is retracted. */
+function storedSession(windowStart: number, stats: SessionStats): StoredSession {
+  return {
+    started_at: new Date(windowStart),
+    duration_ms: Math.max(0, stats.lastTs - stats.firstTs),
+    bounce: isBounce(stats),
+    entry_path: stats.first.path,
+    exit_path: stats.exitPath,
+    channel: stats.first.channel,
+    referrer_host: stats.first.referrerHost,
+    utm_source: stats.first.utmSource,
+    utm_medium: stats.first.utmMedium,
+    utm_campaign: stats.first.utmCampaign,
+    device: stats.first.device,
+    browser: stats.first.browser,
+    os: stats.first.os,
+    country: stats.first.country,
   };
 }
 
