@@ -57,7 +57,10 @@ async function main(): Promise<void> {
     NEXTAUTH_SECRET: env().AUTH_SECRET,
   });
   const web = supervise('web', ['server/index.ts'], children, dataPath(dir, 'logs', 'web.log'));
-  const workers = supervise('worker', ['workers/cli.ts', 'all'], children, dataPath(dir, 'logs', 'worker.log'));
+  const workers = supervise('worker', ['workers/cli.ts', 'rollups', 'sessions', 'peaks', 'reconcile'], children, dataPath(dir, 'logs', 'worker.log'));
+  // The alerts job watches the others (freshness SLA, "tracking stopped"): in its own process, so
+  // a frozen or crashed stream worker cannot silence the alert about itself.
+  const alerts = supervise('alerts', ['workers/cli.ts', 'alerts'], children, dataPath(dir, 'logs', 'alerts.log'));
 
   const login = existsSync(loginFile) ? (JSON.parse(readFileSync(loginFile, 'utf8')) as { email: string; password: string }) : null;
   console.log('');
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
   console.log('');
 
   const shutdown = async () => {
-    await Promise.all([web.stop(), workers.stop()]);
+    await Promise.all([web.stop(), workers.stop(), alerts.stop()]);
     await pg?.stop();
     process.exit(0);
   };

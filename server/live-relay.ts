@@ -8,12 +8,16 @@ import { liveSnapshot } from '@/lib/live/snapshot';
 import { pool } from '@/lib/db/client';
 import { notifyMessageSchema } from '@/lib/notify/in-app';
 import { PushFreshness } from '@/lib/sla/push-samples';
+import { siteFreshnessMany } from '@/lib/sla/current';
 
 // Every web process reads the whole `live` topic (its own consumer group, from the latest offset)
 // and pushes a fresh snapshot to the rooms of changed sites — at most one per site per 250 ms,
 // and only for sites someone is watching.
 
 export const PUSH_INTERVAL_MS = 250;
+// A stopped pipeline sends no notices, so "how far behind" is pushed on its own clock: every
+// watched site's latest freshness measurement, as often as the alerts job measures.
+export const FRESHNESS_PUSH_MS = 2000;
 
 export function startLiveRelayWhenReady(io: Server, b: Bus, onCrash: (e: Error) => void): void {
   const attempt = () => {
@@ -48,6 +52,16 @@ export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
     scheduled.add(siteId);
     setTimeout(() => void push(siteId), wait);
   };
+  const freshnessTimer = setInterval(() => {
+    const watched = [...io.sockets.adapter.rooms.keys()].filter((r) => r.startsWith('site:')).map((r) => r.slice('site:'.length));
+    if (watched.length === 0) return;
+    siteFreshnessMany(watched)
+      .then((all) => {
+        for (const [siteId, f] of all) io.to(liveRoom(siteId)).emit('freshness', { siteId, ...f });
+      })
+      .catch((e: unknown) => console.error(`[web] freshness push failed: ${(e as Error).message}`));
+  }, FRESHNESS_PUSH_MS);
+  freshnessTimer.unref();
   const consumer = b.consumer({ groupId: groupId(`live-relay-${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`), topics: [topics.live], fromBeginning: false });
   await consumer.run(async (batch) => {
     for (const m of batch.messages) {
@@ -61,6 +75,7 @@ export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
     }
     batch.resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
   });
+  void consumer.crashed.then(() => clearInterval(freshnessTimer));
   return consumer;
 }
 

@@ -6,11 +6,25 @@ import { Field, Select } from '@/components/ui/field';
 import { Notice } from '@/components/ui/states';
 import type { SlaReport } from '@/lib/sla/report';
 import { SLA_TARGETS_MS, formatDuration } from '@/lib/sla/targets';
+import { formatBehind, type SlaState } from '@/lib/sla/behind';
 
 // The freshness SLA of one site: target, current freshness, compliance, the last hour per minute
 // and the breach timeline with causes. Refreshed every 2 s (the measurement runs every 2 s).
 
 const pct = (r: number | null) => (r === null ? '—' : `${(Math.floor(r * 10000) / 100).toFixed(2)} %`);
+
+function stateText(s: SlaState, cause: string | null): string {
+  switch (s.kind) {
+    case 'no target':
+      return 'no target set';
+    case 'not measured':
+      return s.sinceMs === null ? 'not measured yet (is the alerts worker running?)' : `not measured for ${formatDuration(s.sinceMs)} (is the alerts worker running?)`;
+    case 'breached':
+      return `breached${cause ? ` (${cause})` : ''}`;
+    case 'within':
+      return 'within target';
+  }
+}
 
 export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean }) {
   const [r, setR] = useState<SlaReport | null>(null);
@@ -36,11 +50,14 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
       <div className="grid gap-4 sm:grid-cols-4">
         <Card className="sm:col-span-1">
           <p className="text-xs uppercase tracking-wide text-slate-500">Freshness now</p>
-          <p className={`mt-1 text-2xl font-semibold ${r.current.breached ? 'text-rose-600' : 'text-slate-900'}`} data-testid="sla-current">
-            {r.current.ms === null ? 'idle' : `${formatDuration(r.current.ms)} behind`}
+          <p
+            className={`mt-1 text-2xl font-semibold ${r.current.state.kind === 'breached' ? 'text-rose-600' : r.current.state.kind === 'not measured' ? 'text-amber-600' : 'text-slate-900'}`}
+            data-testid="sla-current"
+          >
+            {r.current.state.kind === 'not measured' ? 'unknown' : r.current.ms === null ? 'up to date' : formatBehind(r.current.ms)}
           </p>
-          <p className="text-xs text-slate-500" data-testid="sla-state">
-            {r.targetMs === null ? 'no target set' : r.current.breached ? `breached (${r.current.cause})` : 'within target'}
+          <p className="text-xs text-slate-500" data-testid="sla-state" data-state={r.current.state.kind}>
+            {stateText(r.current.state, r.current.cause)}
           </p>
         </Card>
         {r.compliance.map((c) => (
@@ -83,6 +100,29 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
           {r.targetMs !== null && <p className="mt-2 text-xs text-slate-500">Target {formatDuration(r.targetMs)} · red minutes broke it</p>}
         </Card>
       </div>
+      <Card title="Compliance per day (minutes within target)">
+        <div className="flex h-24 items-end gap-1" aria-label="Compliance per day" data-testid="sla-daily">
+          {r.daily.map((d) => (
+            <div
+              key={d.day}
+              data-testid="sla-day"
+              data-ratio={d.ratio ?? ''}
+              title={`${new Intl.DateTimeFormat('en-GB', { timeZone: r.timeZone, day: 'numeric', month: 'short' }).format(new Date(d.day))}: ${
+                d.ratio === null ? 'not measured' : `${pct(d.ratio)} of ${d.measuredMinutes} measured minutes within target`
+              }`}
+              className={`flex-1 rounded-t-sm ${d.ratio === null ? 'bg-slate-100' : d.ratio >= 0.999 ? 'bg-emerald-500' : d.ratio >= 0.99 ? 'bg-amber-400' : 'bg-rose-500'}`}
+              style={{ height: `${d.ratio === null ? 4 : Math.max(4, d.ratio * 100)}%` }}
+            />
+          ))}
+        </div>
+        <div className="mt-2 flex justify-between text-xs text-slate-500">
+          <span>{new Intl.DateTimeFormat('en-GB', { timeZone: r.timeZone, day: 'numeric', month: 'short' }).format(new Date(r.daily[0]!.day))}</span>
+          <span data-testid="sla-today">
+            Today: {pct(r.daily[r.daily.length - 1]!.ratio)}
+            {r.daily[r.daily.length - 1]!.measuredMinutes ? ` of ${r.daily[r.daily.length - 1]!.measuredMinutes} measured minutes` : ''}
+          </span>
+        </div>
+      </Card>
       <Card title="Breaches">
         {r.breaches.length === 0 ? (
           <p className="text-sm text-slate-500">No breaches.</p>

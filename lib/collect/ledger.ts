@@ -3,6 +3,8 @@ import type pg from 'pg';
 // The ingestion ledger: per site and minute, how many events the collect endpoint received and
 // what became of each. Counted in memory and flushed as increments every second, so a request
 // never waits on it; a crash loses at most the last second of counts (never an event).
+// Each row also keeps the receive time of the newest accepted event: the alerts job compares it
+// with the newest event visible on the dashboard to tell that a site's events are waiting.
 
 export const NIL_SITE = '00000000-0000-0000-0000-000000000000';
 
@@ -20,22 +22,27 @@ const column: Record<Outcome, string> = {
 };
 
 export class IngestionLedger {
-  private pending = new Map<string, { siteId: string; minute: number; counts: Record<Outcome, number> }>();
+  private pending = new Map<string, { siteId: string; minute: number; counts: Record<Outcome, number>; lastAcceptedAt: number | null }>();
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly db: pg.Pool) {}
 
   record(siteId: string | null, at: number, outcome: Outcome, n = 1): void {
+    const entry = this.entry(siteId ?? NIL_SITE, at);
+    entry.counts[outcome] += n;
+    if (outcome === 'accepted' && n > 0) entry.lastAcceptedAt = Math.max(entry.lastAcceptedAt ?? at, at);
+  }
+
+  private entry(site: string, at: number) {
     const minute = Math.floor(at / 60_000) * 60_000;
-    const site = siteId ?? NIL_SITE;
     const key = `${site}|${minute}`;
     let entry = this.pending.get(key);
     if (!entry) {
-      entry = { siteId: site, minute, counts: Object.fromEntries(outcomes.map((o) => [o, 0])) as Record<Outcome, number> };
+      entry = { siteId: site, minute, counts: Object.fromEntries(outcomes.map((o) => [o, 0])) as Record<Outcome, number>, lastAcceptedAt: null };
       this.pending.set(key, entry);
     }
-    entry.counts[outcome] += n;
+    return entry;
   }
 
   start(intervalMs = 1000): void {
@@ -56,16 +63,26 @@ export class IngestionLedger {
     const arrays = outcomes.map((o) => batch.map((b) => b.counts[o]));
     try {
       await this.db.query(
-        `INSERT INTO ingestion_ledger (site_id, minute, received, ${cols.join(', ')})
-         SELECT u.site_id, u.minute, ${cols.map((c) => `u.${c}`).join(' + ')}, ${cols.map((c) => `u.${c}`).join(', ')}
-         FROM unnest($1::uuid[], $2::timestamptz[], ${cols.map((_, i) => `$${i + 3}::int[]`).join(', ')}) AS u(site_id, minute, ${cols.join(', ')})
+        `INSERT INTO ingestion_ledger (site_id, minute, last_accepted_at, received, ${cols.join(', ')})
+         SELECT u.site_id, u.minute, u.last_accepted_at, ${cols.map((c) => `u.${c}`).join(' + ')}, ${cols.map((c) => `u.${c}`).join(', ')}
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], ${cols.map((_, i) => `$${i + 4}::int[]`).join(', ')}) AS u(site_id, minute, last_accepted_at, ${cols.join(', ')})
          ON CONFLICT (site_id, minute) DO UPDATE SET received = ingestion_ledger.received + EXCLUDED.received,
+           last_accepted_at = GREATEST(ingestion_ledger.last_accepted_at, EXCLUDED.last_accepted_at),
            ${cols.map((c) => `${c} = ingestion_ledger.${c} + EXCLUDED.${c}`).join(', ')}`,
-        [batch.map((b) => b.siteId), batch.map((b) => new Date(b.minute).toISOString()), ...arrays],
+        [
+          batch.map((b) => b.siteId),
+          batch.map((b) => new Date(b.minute).toISOString()),
+          batch.map((b) => (b.lastAcceptedAt === null ? null : new Date(b.lastAcceptedAt).toISOString())),
+          ...arrays,
+        ],
       );
     } catch (e) {
       // Put the counts back so the next flush retries them.
-      for (const b of batch) for (const o of outcomes) this.record(b.siteId, b.minute, o, b.counts[o]);
+      for (const b of batch) {
+        const entry = this.entry(b.siteId, b.minute);
+        for (const o of outcomes) entry.counts[o] += b.counts[o];
+        if (b.lastAcceptedAt !== null) entry.lastAcceptedAt = Math.max(entry.lastAcceptedAt ?? b.lastAcceptedAt, b.lastAcceptedAt);
+      }
       throw e;
     }
   }

@@ -1,6 +1,8 @@
 import type { HyperLogLogJson } from '../stream';
 import { pool } from '../db/client';
 import { countVisitors } from '../analytics/visitors';
+import { siteFreshnessNow } from '../sla/current';
+import type { SiteFreshnessNow } from '../sla/behind';
 
 // What the live dashboard shows, computed from the rollups the workers keep current (they write
 // the open minute on every batch, not only when it closes). Pushed to a site's Socket.IO room at
@@ -30,8 +32,12 @@ export interface LiveSnapshot {
   topCountries: TopRow[];
   /** Busiest 5-minute window so far today (site timezone), if any. */
   peak: { windowStart: number; windowEnd: number; pageviews: number; visitors: number } | null;
-  /** Newest event time the rollups have seen for this site, ms (freshness). */
+  /** Newest event time the rollups have seen for this site, ms. */
   latestEventAt: number | null;
+  /** The collect endpoint's receive time of the newest event in this snapshot, ms (freshness). */
+  latestReceivedAt: number | null;
+  /** The site's freshness as last measured, for the tiles' "N s behind". */
+  freshness: SiteFreshnessNow;
 }
 
 export async function liveSnapshot(siteId: string, now: number): Promise<LiveSnapshot> {
@@ -75,7 +81,8 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
      WHERE site_id = $1 AND content_group = '' AND window_size_minutes = 5 ORDER BY day DESC LIMIT 1`,
     [siteId],
   );
-  const latest = await db.query<{ latest: Date | null }>("SELECT max(ts) AS latest FROM events WHERE site_id = $1 AND ts >= $2", [siteId, since30]);
+  const latest = await db.query<{ latest: Date | null; received: Date | null }>('SELECT max(ts) AS latest, max(received_at) AS received FROM events WHERE site_id = $1 AND ts >= $2', [siteId, since30]);
+  const freshness = await siteFreshnessNow(siteId);
   return {
     siteId,
     at: now,
@@ -91,5 +98,7 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
       ? { windowStart: peak.rows[0].window_start.getTime(), windowEnd: peak.rows[0].window_end.getTime(), pageviews: peak.rows[0].pageviews, visitors: peak.rows[0].visitors }
       : null,
     latestEventAt: latest.rows[0]?.latest?.getTime() ?? null,
+    latestReceivedAt: latest.rows[0]?.received?.getTime() ?? null,
+    freshness,
   };
 }

@@ -31,3 +31,13 @@ export async function recordFreshness(q: Q, siteId: string, targetMs: number, f:
   await q.query(`UPDATE sla_breaches SET ended_at = $2 WHERE site_id = $1 AND ended_at IS NULL`, [siteId, new Date(now)]);
   return { breached, openBreach: false };
 }
+
+/** The site's latest measurement: what the SLA page and the dashboard tiles read as "now". */
+export async function recordSiteFreshness(q: Q, siteId: string, f: Freshness & { targetMs: number | null; visibleReceivedAt: number | null }, now: number): Promise<void> {
+  await q.query(
+    `INSERT INTO site_freshness (site_id, measured_at, freshness_ms, cause, target_ms, visible_received_at) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (site_id) DO UPDATE SET measured_at = EXCLUDED.measured_at, freshness_ms = EXCLUDED.freshness_ms, cause = EXCLUDED.cause, target_ms = EXCLUDED.target_ms,
+       visible_received_at = GREATEST(site_freshness.visible_received_at, EXCLUDED.visible_received_at)`,
+    [siteId, new Date(now), f.ms === null ? null : Math.min(2_147_483_647, Math.round(f.ms)), f.cause, f.targetMs, f.visibleReceivedAt === null ? null : new Date(f.visibleReceivedAt)],
+  );
+}

@@ -1,14 +1,20 @@
 import { pool } from '../db/client';
+import { localDayStart } from '../analytics/time-zone';
+import { slaState, type SiteFreshnessNow, type SlaState } from './behind';
 import type { SlaBreachView } from './types';
 
-// What the SLA page shows: the target, current freshness, compliance over 24 h / 7 d / 30 d
-// (share of measured minutes that met the target), freshness per minute for the last hour and
-// the breach timeline with causes.
+// What the SLA page shows: the target, current freshness (the alerts job's latest measurement,
+// judged by slaState: a stale one is "not measured", never "within target"), compliance over
+// 24 h / 7 d / 30 d and per local day (share of measured minutes that met the target), freshness
+// per minute for the last hour and the breach timeline with causes.
 
 export interface SlaReport {
   targetMs: number | null;
-  current: { ms: number | null; at: number | null; breached: boolean; cause: string | null };
+  timeZone: string;
+  current: SiteFreshnessNow & { state: SlaState; cause: string | null };
   compliance: { window: '24h' | '7d' | '30d'; measuredMinutes: number; breachedMinutes: number; ratio: number | null }[];
+  /** The last 30 local days, oldest first; ratio null for a day without measured minutes. */
+  daily: { day: number; measuredMinutes: number; breachedMinutes: number; ratio: number | null }[];
   lastHour: { minute: number; freshnessMs: number | null; breached: boolean }[];
   breaches: SlaBreachView[];
 }
@@ -20,9 +26,15 @@ export async function setSlaTarget(siteId: string, targetMs: number): Promise<vo
   );
 }
 
+const DAILY_DAYS = 30;
+
 export async function slaReport(siteId: string, now = Date.now()): Promise<SlaReport> {
   const db = pool();
-  const [target, comp, hour, breaches, recent] = await Promise.all([
+  const site = await db.query<{ timezone: string }>('SELECT timezone FROM sites WHERE id = $1', [siteId]);
+  const timeZone = site.rows[0]?.timezone ?? 'UTC';
+  const days: number[] = [localDayStart(now, timeZone)];
+  while (days.length < DAILY_DAYS) days.unshift(localDayStart(days[0]! - 1, timeZone));
+  const [target, comp, hour, breaches, current, daily] = await Promise.all([
     db.query<{ target_ms: number }>('SELECT target_ms FROM site_slas WHERE site_id = $1', [siteId]),
     db.query<{ w: '24h' | '7d' | '30d'; measured: string; breached: string }>(
       `SELECT w, count(*)::text AS measured, count(*) FILTER (WHERE breached)::text AS breached FROM sla_minutes
@@ -38,24 +50,43 @@ export async function slaReport(siteId: string, now = Date.now()): Promise<SlaRe
       'SELECT id::text, started_at, ended_at, cause, worst_ms, target_ms FROM sla_breaches WHERE site_id = $1 ORDER BY started_at DESC LIMIT 50',
       [siteId],
     ),
-    db.query<{ delay: number | null; at: Date | null }>("SELECT max(delay_ms) AS delay, max(at) AS at FROM freshness_samples WHERE site_id = $1 AND at > $2", [siteId, new Date(now - 30_000)]),
+    db.query<{ measured_at: Date; freshness_ms: number | null; cause: string | null; visible_received_at: Date | null }>(
+      'SELECT measured_at, freshness_ms, cause, visible_received_at FROM site_freshness WHERE site_id = $1',
+      [siteId],
+    ),
+    // Days start at the site's local midnight with the offset in force then (23/25-hour DST days).
+    db.query<{ i: number; measured: number; breached: number }>(
+      `SELECT d.i, count(m.minute)::int AS measured, count(m.minute) FILTER (WHERE m.breached)::int AS breached
+       FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS d(start, stop, i)
+       LEFT JOIN sla_minutes m ON m.site_id = $1 AND m.minute >= d.start AND m.minute < d.stop GROUP BY d.i`,
+      [siteId, days.map((d) => new Date(d)), days.map((d, i) => new Date(days[i + 1] ?? d + 36 * 3_600_000))],
+    ),
   ]);
   const byMinute = new Map(hour.rows.map((r) => [r.minute.getTime(), r]));
-  const open = breaches.rows.find((b) => b.ended_at === null);
-  const currentMinute = byMinute.get(Math.floor(now / 60_000) * 60_000);
+  const c = current.rows[0];
+  const targetMs = target.rows[0]?.target_ms ?? null;
+  const now_: SiteFreshnessNow = {
+    ms: c?.freshness_ms ?? null,
+    measuredAt: c?.measured_at.getTime() ?? null,
+    targetMs,
+    visibleReceivedAt: c?.visible_received_at?.getTime() ?? null,
+  };
+  const state = slaState(now_, now);
   return {
-    targetMs: target.rows[0]?.target_ms ?? null,
-    current: {
-      ms: open ? Math.max(open.worst_ms, currentMinute?.freshness_ms ?? 0) : (recent.rows[0]?.delay ?? currentMinute?.freshness_ms ?? null),
-      at: recent.rows[0]?.at?.getTime() ?? null,
-      breached: Boolean(open),
-      cause: open?.cause ?? null,
-    },
+    targetMs,
+    timeZone,
+    current: { ...now_, state, cause: state.kind === 'breached' ? (c?.cause ?? null) : null },
     compliance: (['24h', '7d', '30d'] as const).map((w) => {
       const r = comp.rows.find((x) => x.w === w);
       const measured = Number(r?.measured ?? 0);
       const breached = Number(r?.breached ?? 0);
       return { window: w, measuredMinutes: measured, breachedMinutes: breached, ratio: measured ? (measured - breached) / measured : null };
+    }),
+    daily: days.map((day, i) => {
+      const r = daily.rows.find((x) => Number(x.i) === i + 1);
+      const measured = r?.measured ?? 0;
+      const breached = r?.breached ?? 0;
+      return { day, measuredMinutes: measured, breachedMinutes: breached, ratio: measured ? (measured - breached) / measured : null };
     }),
     lastHour: Array.from({ length: 60 }, (_, i) => {
       const minute = Math.floor(now / 60_000) * 60_000 - (59 - i) * 60_000;

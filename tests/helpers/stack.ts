@@ -28,6 +28,8 @@ export interface Stack {
   site: { id: string; key: string };
   web: ChildProcess;
   worker?: ChildProcess;
+  /** Every worker process, in the order of `workers` (the one `worker` is the first). */
+  workers: ChildProcess[];
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,8 @@ export interface StackOptions {
   /** Override the brokers (e.g. a broker the test stops and starts). */
   brokers?: string;
   worker?: boolean;
+  /** Worker processes and the jobs each runs (default: one process with `all`), e.g. [['rollups', 'sessions'], ['alerts']]. */
+  workers?: string[][];
   label?: string;
   env?: Record<string, string>;
 }
@@ -129,12 +133,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return { child, lines };
   };
   const web = spawnLogged('web', ['server/index.ts']);
-  const worker = opts.worker === false ? undefined : spawnLogged('worker', ['workers/cli.ts', 'all']);
+  const jobLists = opts.worker === false ? [] : (opts.workers ?? [['all']]);
+  const workers = jobLists.map((jobs, i) => spawnLogged(i === 0 ? 'worker' : `worker${i + 1}`, ['workers/cli.ts', ...jobs]));
+  const worker = workers[0];
   await eventually(() => web.lines.some((l) => l.includes('listening on')) || web.child.exitCode !== null, 60_000, 'web process listening');
   if (web.child.exitCode !== null) throw new Error(`web process exited: ${web.lines.join('\n')}`);
-  if (worker) {
-    await eventually(() => worker.lines.some((l) => l.includes('running')) || worker.child.exitCode !== null, 60_000, 'worker running');
-    if (worker.child.exitCode !== null) throw new Error(`worker exited: ${worker.lines.join('\n')}`);
+  for (const w of workers) {
+    await eventually(() => w.lines.some((l) => l.includes('running')) || w.child.exitCode !== null, 60_000, 'worker running');
+    if (w.child.exitCode !== null) throw new Error(`worker exited: ${w.lines.join('\n')}`);
   }
   const kill = (c?: ChildProcess) =>
     new Promise<void>((resolve) => {
@@ -152,8 +158,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     site,
     web: web.child,
     worker: worker?.child,
+    workers: workers.map((w) => w.child),
     stop: async () => {
-      await Promise.all([kill(web.child), kill(worker?.child)]);
+      await Promise.all([kill(web.child), ...workers.map((w) => kill(w.child))]);
       await db.drop();
     },
   };

@@ -7,7 +7,7 @@ import { databaseUrl } from '@/lib/db/client';
 import { enqueueDeliveries, deliverDue } from '@/lib/notify/deliveries';
 import { siteFreshness, quantile, type Freshness } from '@/lib/sla/freshness';
 import { LagClock, type PartitionLag } from '@/lib/sla/lag-clock';
-import { recordFreshness } from '@/lib/sla/record';
+import { recordFreshness, recordSiteFreshness } from '@/lib/sla/record';
 import { SLA_PERCENTILE } from '@/lib/sla/targets';
 import { ROLLUPS_JOB } from '../rollups/rollups-job';
 import { sendWeeklyDigests } from './digest';
@@ -23,6 +23,10 @@ const LEADER_LOCK = 0x45646479_0007n; // "Eddy", issue 7
 const RECENT_SAMPLES_MS = 10_000;
 // Healthy consumers apply a batch within ~100 ms; a position still for 3 s while behind is a stopped worker.
 const STOPPED_AFTER_MS = 3000;
+// How long before its commit a rollups transaction may have written its rows (see sampleCommits).
+const COMMIT_GRACE_MS = 2000;
+// The collect endpoint books last_accepted_at once a second.
+const LEDGER_FLUSH_MS = 1000;
 
 export interface AlertsJobOptions {
   db: pg.Pool;
@@ -41,6 +45,10 @@ export function alertsJob(o: AlertsJobOptions) {
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   let lastSampled = now() - RECENT_SAMPLES_MS;
+  // Newest visible receive time per site seen by this process (also stored in site_freshness).
+  const visibleReceivedAt = new Map<string, number>();
+  // Events sampled in the last COMMIT_GRACE_MS (event id → applied_at), so the overlap counts once.
+  const sampled = new Map<string, number>();
 
   async function lead(): Promise<boolean> {
     if (leader) return true;
@@ -72,35 +80,64 @@ export function alertsJob(o: AlertsJobOptions) {
     return ends.map((e) => lagClock.observe(e.partition, BigInt(e.high), next.get(e.partition) ?? BigInt(e.low), t));
   }
 
-  /** ack → committed delay of the events the rollups job archived since the last pass, per site. */
+  /**
+   * ack → committed delay of the events the rollups job archived since the last pass, per site:
+   * applied_at is the rollups transaction's clock_timestamp() when it wrote the row, received_at
+   * the collect endpoint's receive time. Also moves each site's newest visible receive time on.
+   * A row is written a little before its transaction commits, so each pass looks COMMIT_GRACE_MS
+   * further back than the last one and skips the events it already sampled.
+   */
   async function sampleCommits(t: number): Promise<void> {
     const since = lastSampled;
-    const r = await o.db.query<{ site_id: string; delays: number[] }>(
-      `SELECT site_id, array_agg(GREATEST(0, (extract(epoch FROM received_at) * 1000)::bigint - COALESCE((record->>'receivedAt')::bigint, (extract(epoch FROM ts) * 1000)::bigint))::int) AS delays
-       FROM events WHERE ts >= $1 AND received_at > $2 AND received_at <= $3 GROUP BY site_id`,
-      [new Date(since - 15 * 60_000), new Date(since), new Date(t)],
+    const r = await o.db.query<{ site_id: string; event_id: string; received_at: Date; applied_at: Date }>(
+      'SELECT site_id, event_id::text, received_at, applied_at FROM events WHERE ts >= $1 AND applied_at > $2 AND applied_at <= $3',
+      [new Date(since - 15 * 60_000), new Date(since - COMMIT_GRACE_MS), new Date(t)],
     );
     lastSampled = t;
-    if (r.rows.length === 0) return;
+    for (const [id, at] of sampled) if (at <= t - COMMIT_GRACE_MS) sampled.delete(id);
+    const perSite = new Map<string, { delays: number[]; visible: number }>();
+    for (const e of r.rows) {
+      if (sampled.has(e.event_id)) continue;
+      sampled.set(e.event_id, e.applied_at.getTime());
+      const s = perSite.get(e.site_id) ?? { delays: [], visible: 0 };
+      s.delays.push(Math.max(0, e.applied_at.getTime() - e.received_at.getTime()));
+      s.visible = Math.max(s.visible, e.received_at.getTime());
+      perSite.set(e.site_id, s);
+    }
+    if (perSite.size === 0) return;
+    const rows = [...perSite];
     await o.db.query(
       `INSERT INTO freshness_samples (site_id, at, delay_ms, events, source) SELECT s, $1, d, n, 'commit' FROM unnest($2::uuid[], $3::int[], $4::int[]) AS u(s, d, n)`,
-      [new Date(t), r.rows.map((x) => x.site_id), r.rows.map((x) => quantile(x.delays, SLA_PERCENTILE) ?? 0), r.rows.map((x) => x.delays.length)],
+      [new Date(t), rows.map(([site]) => site), rows.map(([, x]) => Math.min(2_147_483_647, quantile(x.delays, SLA_PERCENTILE) ?? 0)), rows.map(([, x]) => x.delays.length)],
     );
+    for (const [site, x] of rows) visibleReceivedAt.set(site, Math.max(visibleReceivedAt.get(site) ?? 0, x.visible));
   }
 
   async function measureSites(t: number, lags: PartitionLag[]): Promise<Map<string, Freshness & { targetMs: number | null }>> {
-    const sites = await o.db.query<{ id: string; target_ms: number | null; recent: number | null; late: string; waiting: boolean }>(
+    const sites = await o.db.query<{ id: string; target_ms: number | null; recent: number | null; late: string; visible: Date | null; accepted: Date | null }>(
       `SELECT s.id, sla.target_ms,
          (SELECT max(delay_ms) FROM freshness_samples f WHERE f.site_id = s.id AND f.at > $1) AS recent,
          (SELECT count(*) FROM late_events l WHERE l.site_id = s.id AND l.received_at > $2)::text AS late,
-         EXISTS (SELECT 1 FROM ingestion_ledger g WHERE g.site_id = s.id AND g.minute >= $3 AND g.accepted > 0) AS waiting
-       FROM sites s LEFT JOIN site_slas sla ON sla.site_id = s.id`,
-      [new Date(t - RECENT_SAMPLES_MS), new Date(t - 5 * 60_000), new Date(Math.floor((t - Math.max(0, ...lags.map((l) => l.ageMs))) / 60_000) * 60_000)],
+         sf.visible_received_at AS visible,
+         (SELECT max(last_accepted_at) FROM ingestion_ledger g WHERE g.site_id = s.id AND g.minute >= $3) AS accepted
+       FROM sites s LEFT JOIN site_slas sla ON sla.site_id = s.id LEFT JOIN site_freshness sf ON sf.site_id = s.id`,
+      [new Date(t - RECENT_SAMPLES_MS), new Date(t - 5 * 60_000), new Date(t - 24 * 3_600_000)],
     );
     const out = new Map<string, Freshness & { targetMs: number | null }>();
     for (const s of sites.rows) {
-      const f = siteFreshness({ recentP95Ms: s.recent, partitions: lags, siteHasWaitingEvents: s.waiting, recentLateEvents: Number(s.late), stoppedAfterMs: STOPPED_AFTER_MS });
+      const visible = Math.max(visibleReceivedAt.get(s.id) ?? 0, s.visible?.getTime() ?? 0) || null;
+      const f = siteFreshness({
+        now: t,
+        recentDelayMs: s.recent,
+        visibleReceivedAt: visible,
+        lastAcceptedAt: s.accepted?.getTime() ?? null,
+        partitions: lags,
+        recentLateEvents: Number(s.late),
+        stoppedAfterMs: STOPPED_AFTER_MS,
+        slackMs: o.intervalMs + LEDGER_FLUSH_MS,
+      });
       out.set(s.id, { ...f, targetMs: s.target_ms });
+      await recordSiteFreshness(o.db, s.id, { ...f, targetMs: s.target_ms, visibleReceivedAt: visible }, t);
       if (s.target_ms !== null) await recordFreshness(o.db, s.id, s.target_ms, f, t);
     }
     return out;
