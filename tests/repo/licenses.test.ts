@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { installedManifest, productionPackages, readManifest } from './package-facts';
+
+// Eddy is MIT (LICENSE). Everything shipped with it at run time — the production dependency tree,
+// every platform's optional packages included — must carry a licence that lets an MIT project
+// redistribute it. Copyleft that would reach Eddy's own code (GPL, AGPL: e.g. ua-parser-js v2, so
+// we stay on v1; SSPL, BUSL) fails this test; so does a package with no licence at all.
+const permissive = new Set(['MIT', 'MIT-0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'Apache-2.0', 'Unlicense', 'CC0-1.0', 'BlueOak-1.0.0']);
+
+/** Named packages allowed a licence beyond the list, each with the reason it is compatible. */
+const exceptions: { name: RegExp; license: string; why: string }[] = [
+  {
+    name: /^@img\/sharp-/,
+    license: 'LGPL-3.0-or-later',
+    why: "libvips, a separately packaged shared library that Next.js's optional image optimizer (sharp) loads dynamically; the LGPL allows that in an MIT app",
+  },
+  { name: /^caniuse-lite$/, license: 'CC-BY-4.0', why: 'browser-support data used by the CSS/JS build tooling; attribution is kept in the package' },
+];
+
+/** The licence ids of a manifest's `license` (SPDX) or legacy `licenses: [{ type }]` field. */
+function licenseOf(m: { license?: unknown; licenses?: unknown } | undefined): string | undefined {
+  if (!m) return undefined;
+  if (typeof m.license === 'string') return m.license;
+  if (m.license && typeof m.license === 'object' && 'type' in m.license) return String((m.license as { type: unknown }).type);
+  if (Array.isArray(m.licenses)) return m.licenses.map((l: { type?: unknown }) => String(l.type)).join(' OR ');
+  return undefined;
+}
+
+/** An SPDX expression (AND / OR, optional parentheses) is acceptable when some alternative is all acceptable ids. */
+function acceptable(name: string, expression: string): boolean {
+  const ok = (id: string) => permissive.has(id) || exceptions.some((e) => e.name.test(name) && e.license === id);
+  return expression
+    .replace(/[()]/g, ' ')
+    .split(/\s+OR\s+/)
+    .some((alt) => alt.split(/\s+AND\s+/).every((id) => ok(id.trim())));
+}
+
+describe('licences', () => {
+  it('Eddy is MIT: LICENSE file and package.json agree', () => {
+    expect(readManifest().license).toBe('MIT');
+  });
+
+  it('every runtime dependency has a licence compatible with MIT', () => {
+    const refused = productionPackages().flatMap(({ lockPath, name, entry }) => {
+      // The installed manifest when there is one (what is really shipped), else the lockfile's copy.
+      const license = licenseOf(installedManifest(lockPath)) ?? licenseOf(entry);
+      return license && acceptable(name, license) ? [] : [`${name}@${entry.version ?? '?'}: ${license ?? 'no licence'}`];
+    });
+    expect(refused).toEqual([]);
+  });
+
+  it('reads SPDX expressions', () => {
+    expect(acceptable('x', 'MIT OR GPL-3.0')).toBe(true);
+    expect(acceptable('x', '(MIT AND AGPL-3.0-or-later)')).toBe(false);
+    expect(acceptable('ua-parser-js', 'AGPL-3.0-or-later')).toBe(false);
+    expect(acceptable('@img/sharp-wasm32', 'Apache-2.0 AND LGPL-3.0-or-later AND MIT')).toBe(true);
+    expect(acceptable('other', 'LGPL-3.0-or-later')).toBe(false);
+  });
+});
