@@ -107,6 +107,9 @@ const schema = z.object({
 
 export type Env = z.infer<typeof schema>;
 
+/** Every setting's name (compose files and other launchers are checked against it). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
+
 /** Pure parser, exported for tests. Throws one EddyError whose message names the variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
   const cleaned: Record<string, string> = {};
