@@ -5,6 +5,7 @@ import { dimensionLabel, isEventDimension, isSessionDimension, rankMeasure, type
 import type { BreakdownRow } from '@/lib/analytics/metrics';
 import type { BreakdownResult } from '@/lib/analytics/stats';
 import { api } from '../api';
+import { BehindBadge } from '../live/behind-badge';
 import { countryName, formatDuration, formatExact, formatNumber, formatPercent } from '../format';
 import { EmptyState, ErrorState, Skeleton } from '../ui/states';
 import { toQuery, type DashboardParams } from './params';
@@ -21,7 +22,7 @@ function display(d: Dimension, v: string): string {
   return v;
 }
 
-export function BreakdownPanel({ title, dimensions, apiBase, params, onFilter }: { title: string; dimensions: Dimension[]; apiBase: string; params: DashboardParams; onFilter: (d: Dimension, v: string) => void }) {
+export function BreakdownPanel({ title, dimensions, apiBase, siteId, params, onFilter }: { title: string; dimensions: Dimension[]; apiBase: string; siteId: string; params: DashboardParams; onFilter: (d: Dimension, v: string) => void }) {
   const [dim, setDim] = useState<Dimension>(dimensions[0]!);
   const qs = toQuery(params, { dimension: dim, limit: '10' });
   const q = useQuery({
@@ -38,7 +39,10 @@ export function BreakdownPanel({ title, dimensions, apiBase, params, onFilter }:
   return (
     <section className="flex min-w-0 flex-col rounded-xl lg:min-h-[22rem] bg-white shadow-sm ring-1 ring-slate-200" data-testid={`breakdown-${title.toLowerCase()}`}>
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-100 px-4 py-2.5">
-        <h2 className="text-sm font-semibold text-slate-800">{title}</h2>
+        <h2 className="flex items-center gap-2 text-sm font-semibold text-slate-800">
+          {title}
+          <BehindBadge siteId={siteId} dataUpdatedAt={q.dataUpdatedAt} />
+        </h2>
         <div className="flex min-w-0 max-w-full items-center gap-1">
           {dimensions.length > 1 && (
             <div className="flex min-w-0 overflow-x-auto" role="tablist">

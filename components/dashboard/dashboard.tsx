@@ -6,6 +6,8 @@ import type { StatsResult } from '@/lib/analytics/stats';
 import { localDate } from '@/lib/analytics/time-zone';
 import type { LiveSnapshot } from '@/lib/live/snapshot';
 import { api } from '../api';
+import { BehindBadge } from '../live/behind-badge';
+import { useSiteFreshness } from '../live/freshness-store';
 import { LiveHeader } from '../live/live-header';
 import { EmptyState, ErrorState, Skeleton } from '../ui/states';
 import { BreakdownPanel } from './breakdown-panel';
@@ -29,7 +31,7 @@ export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareTok
   });
   const today = localDate(Date.now(), timezone);
   const includesToday = params.range === 'today' || params.range === '7d' || params.range === '30d' || (params.range === 'custom' && (params.to ?? '') >= today);
-  useRefreshOnLive(apiBase, includesToday);
+  useRefreshOnLive(apiBase, includesToday, useSiteFreshness(siteId).site.targetMs);
   const data = stats.data;
   const empty = data && data.summary.pageviews === 0 && data.summary.visitors === 0 && data.summary.sessions === 0;
   const peakDay = data && data.range.from === data.range.to ? data.range.from : today;
@@ -67,7 +69,8 @@ export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareTok
           )}
         </div>
         {data && (
-          <p className="border-t border-slate-100 px-4 py-2 text-[11px] text-slate-400">
+          <p className="flex flex-wrap items-center gap-x-2 border-t border-slate-100 px-4 py-2 text-[11px] text-slate-400">
+            <BehindBadge siteId={siteId} dataUpdatedAt={stats.dataUpdatedAt} />
             {data.range.label} ({data.range.from === data.range.to ? data.range.from : `${data.range.from} – ${data.range.to}`}, {data.range.timezone})
             {data.previousRange && ` · compared with ${data.previousRange.from === data.previousRange.to ? data.previousRange.from : `${data.previousRange.from} – ${data.previousRange.to}`}`}
             {data.source === 'rollups' && ' · visits, bounce rate and duration count visits once they end (after the session gap without activity)'}
@@ -76,28 +79,30 @@ export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareTok
       </section>
 
       <div className="grid gap-5 lg:grid-cols-2">
-        <BreakdownPanel title="Pages" dimensions={['page', 'entry_page', 'exit_page']} apiBase={apiBase} params={params} onFilter={setFilter} />
-        <BreakdownPanel title="Sources" dimensions={['channel', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign']} apiBase={apiBase} params={params} onFilter={setFilter} />
-        <BreakdownPanel title="Locations" dimensions={['country']} apiBase={apiBase} params={params} onFilter={setFilter} />
-        <BreakdownPanel title="Devices" dimensions={['device', 'browser', 'os']} apiBase={apiBase} params={params} onFilter={setFilter} />
+        <BreakdownPanel title="Pages" siteId={siteId} dimensions={['page', 'entry_page', 'exit_page']} apiBase={apiBase} params={params} onFilter={setFilter} />
+        <BreakdownPanel title="Sources" siteId={siteId} dimensions={['channel', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign']} apiBase={apiBase} params={params} onFilter={setFilter} />
+        <BreakdownPanel title="Locations" siteId={siteId} dimensions={['country']} apiBase={apiBase} params={params} onFilter={setFilter} />
+        <BreakdownPanel title="Devices" siteId={siteId} dimensions={['device', 'browser', 'os']} apiBase={apiBase} params={params} onFilter={setFilter} />
       </div>
 
-      <PeaksCard apiBase={apiBase} day={peakDay} isToday={peakDay === today} />
+      <PeaksCard apiBase={apiBase} siteId={siteId} day={peakDay} isToday={peakDay === today} />
     </div>
   );
 }
 
 /**
  * History that includes today goes stale as events arrive; rather than polling, refetch when
- * the live relay pushes, at most every 10 s.
+ * the live relay pushes, at most every 10 s — or every half SLA target, so that refreshing alone
+ * never puts a tile past the site's target (bounded below by 1 s).
  */
-function useRefreshOnLive(apiBase: string, includesToday: boolean) {
+function useRefreshOnLive(apiBase: string, includesToday: boolean, targetMs: number | null) {
+  const throttleMs = targetMs === null ? 10_000 : Math.min(10_000, Math.max(1000, targetMs / 2));
   const client = useQueryClient();
   const last = useRef(0);
   useEffect(() => {
     if (!includesToday) return;
     const onPush = () => {
-      if (Date.now() - last.current < 10_000) return;
+      if (Date.now() - last.current < throttleMs) return;
       last.current = Date.now();
       void client.invalidateQueries({ queryKey: ['stats', apiBase] });
       void client.invalidateQueries({ queryKey: ['breakdown', apiBase] });
@@ -105,5 +110,5 @@ function useRefreshOnLive(apiBase: string, includesToday: boolean) {
     };
     window.addEventListener('eddy:live', onPush);
     return () => window.removeEventListener('eddy:live', onPush);
-  }, [client, apiBase, includesToday]);
+  }, [client, apiBase, includesToday, throttleMs]);
 }

@@ -2,6 +2,7 @@
 import { useQuery } from '@tanstack/react-query';
 import type { PeakWindow } from '@/lib/analytics/peaks';
 import { api } from '../api';
+import { BehindBadge } from '../live/behind-badge';
 import { formatNumber, shortDate, timeOfDay } from '../format';
 import { EmptyState, ErrorState, Skeleton } from '../ui/states';
 
@@ -15,13 +16,14 @@ interface PeaksResult {
   windows: PeakWindow[];
 }
 
-export function PeaksCard({ apiBase, day, isToday }: { apiBase: string; day: string; isToday: boolean }) {
+export function PeaksCard({ apiBase, siteId, day, isToday }: { apiBase: string; siteId: string; day: string; isToday: boolean }) {
   const q = useQuery({ queryKey: ['peaks', apiBase, day], queryFn: () => api<PeaksResult>(`${apiBase}/peaks?day=${day}`) });
   const title = isToday ? 'Peak hours today' : `Peak hours, ${shortDate(day)}`;
   return (
     <section className="rounded-xl bg-white shadow-sm ring-1 ring-slate-200" data-testid="peaks">
-      <header className="border-b border-slate-100 px-4 py-2.5">
+      <header className="flex items-center gap-2 border-b border-slate-100 px-4 py-2.5">
         <h2 className="text-sm font-semibold text-slate-800">{title}</h2>
+        <BehindBadge siteId={siteId} dataUpdatedAt={q.dataUpdatedAt} />
       </header>
       <div className="p-4">
         {q.isPending ? (

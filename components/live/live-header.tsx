@@ -2,6 +2,7 @@
 import { useMemo } from 'react';
 import type { LiveSnapshot, TopRow } from '@/lib/live/snapshot';
 import { countryName, formatNumber, timeOfDay } from '../format';
+import { BehindBadge } from './behind-badge';
 import { useLive, useNow, type LiveStatus } from './use-live';
 
 // The live header: current visitors, the last 30 minutes per minute (the chart slides left as
@@ -46,6 +47,7 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
         <div className="shrink-0 text-right">
           <StatusPill status={status} />
           <Freshness receivedAt={receivedAt} />
+          <BehindBadge siteId={siteId} receivedThrough={snapshot.latestReceivedAt} className="mt-1" />
         </div>
       </div>
 

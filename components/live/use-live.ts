@@ -2,6 +2,8 @@
 import { useEffect, useState } from 'react';
 import { io } from 'socket.io-client';
 import type { LiveSnapshot } from '@/lib/live/snapshot';
+import type { SiteFreshnessNow } from '@/lib/sla/behind';
+import { publishFreshness } from './freshness-store';
 
 // The live connection: one Socket.IO socket, `join` answered with the current snapshot, then a
 // `live` push whenever the site changes (at most every 250 ms). No polling. Members authenticate
@@ -16,10 +18,12 @@ export function useLive(siteId: string, initial: LiveSnapshot, shareToken?: stri
   const [pushes, setPushes] = useState(0);
 
   useEffect(() => {
+    publishFreshness(siteId, { site: initial.freshness, liveReceivedAt: initial.latestReceivedAt });
     const socket = io({ path: '/socket.io', transports: ['websocket'], auth: shareToken ? { share: shareToken } : undefined });
     const accept = (s: LiveSnapshot) => {
       setSnapshot((prev) => (s.at >= prev.at ? s : prev));
       setReceivedAt(Date.now());
+      publishFreshness(siteId, { site: s.freshness, liveReceivedAt: s.latestReceivedAt });
     };
     socket.on('connect', () => {
       socket.emit('join', siteId, (res: { ok: boolean; snapshot?: LiveSnapshot }) => {
@@ -30,6 +34,10 @@ export function useLive(siteId: string, initial: LiveSnapshot, shareToken?: stri
     socket.on('connect_error', () => setStatus('offline'));
     socket.on('disconnect', () => setStatus('offline'));
     socket.on('revoked', () => setStatus('denied'));
+    // The pipeline's freshness, pushed every 2 s even when nothing changes (a stopped worker sends no notices).
+    socket.on('freshness', (f: SiteFreshnessNow & { siteId: string }) => {
+      if (f.siteId === siteId) publishFreshness(siteId, { site: { ms: f.ms, measuredAt: f.measuredAt, targetMs: f.targetMs, visibleReceivedAt: f.visibleReceivedAt } });
+    });
     socket.on('live', (s: LiveSnapshot) => {
       if (s.siteId !== siteId) return;
       accept(s);
@@ -39,7 +47,7 @@ export function useLive(siteId: string, initial: LiveSnapshot, shareToken?: stri
     return () => {
       socket.disconnect();
     };
-  }, [siteId, shareToken]);
+  }, [siteId, shareToken]); // `initial` only seeds the store: a new server render does not reconnect
 
   return { snapshot, status, receivedAt, pushes };
 }

@@ -32,7 +32,9 @@ describe('tile behind', () => {
   });
   it('reads as seconds', () => {
     expect(formatBehind(300)).toBe('< 1 s behind');
-    expect(formatBehind(3200)).toBe('3 s behind');
+    expect(formatBehind(3200)).toBe('3.2 s behind');
+    expect(formatBehind(5050)).toBe('5.0 s behind');
+    expect(formatBehind(12_700)).toBe('12 s behind');
     expect(formatBehind(125_000)).toBe('2 min behind');
   });
 });

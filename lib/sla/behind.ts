@@ -50,6 +50,8 @@ export function behindTone(ms: number, targetMs: number | null): BehindTone {
 
 export function formatBehind(ms: number): string {
   if (ms < 1000) return '< 1 s behind';
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s behind`;
+  // Tenths under 10 s, so a tile just past a 5 s target does not read "5 s behind" in red.
+  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)} s behind`;
+  if (ms < 60_000) return `${Math.floor(ms / 1000)} s behind`;
   return `${formatDuration(ms)} behind`;
 }
