@@ -258,9 +258,10 @@ export function clockEvents(template: GeneratedEvent, siteId: string, partitions
 }
 
 /**
- * Every difference between the sessions table (and the sessions counted in the minute rollups
- * by start minute) and sessions by definition of the distinct `events` with gap `gapMs`, for the
- * visitors `include` accepts (e.g. not the clock visitors, whose sessions are still open).
+ * Every difference between the sessions table (for the visitors `include` accepts) and the
+ * sessions counted in the minute rollups by start minute (for every visitor: visits are live, so
+ * an open one — e.g. a clock visitor's — counts from its first pageview), and sessions by
+ * definition of the distinct `events` with gap `gapMs`.
  */
 export async function sessionDifferences(db: pg.Pool, events: GeneratedEvent[], sites: string[], gapMs: number, include: (visitorId: string) => boolean): Promise<string[]> {
   const truth = truthSessions(distinct(events).filter((e) => sites.includes(e.siteId) && include(e.visitorId)), gapMs);
@@ -282,9 +283,9 @@ export async function sessionDifferences(db: pg.Pool, events: GeneratedEvent[], 
   if (missing.length) out.push(`sessions: ${missing.length} of ${want.length} missing or different, e.g. ${missing.slice(0, 2).join('; ')}`);
   if (extra.length) out.push(`sessions: ${extra.length} stored that are not in the truth, e.g. ${extra.slice(0, 2).join('; ')}`);
   if (got.length !== gotSet.size) out.push(`sessions: ${got.length - gotSet.size} duplicate row(s)`);
-  // The sessions counted in the rollups, per site and start minute.
+  // The sessions counted in the rollups, per site and start minute: open ones included.
   const perMinute = new Map<string, number>();
-  for (const x of truth) {
+  for (const x of truthSessions(distinct(events).filter((e) => sites.includes(e.siteId)), gapMs)) {
     const k = `${x.siteId}|${Math.floor(x.start / MINUTE) * MINUTE}`;
     perMinute.set(k, (perMinute.get(k) ?? 0) + 1);
   }
