@@ -148,7 +148,7 @@ describe('alerts end to end', () => {
     await signIn(page, stack.url, stack.user.email, stack.user.password);
     await page.goto(`${stack.url}/sites/${stack.site.id}/sla`);
     await page.getByTestId('sla-target').selectOption('2000');
-    await page.getByText('within target').or(page.getByText('idle')).first().waitFor();
+    await page.locator('[data-testid="sla-state"][data-state="within"]').waitFor();
     await page.goto(`${stack.url}/sites/${stack.site.id}/alerts`);
     await page.getByLabel('Rule name').fill('Freshness SLA');
     await page.getByLabel('Type').selectOption('sla');
