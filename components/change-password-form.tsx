@@ -42,7 +42,7 @@ export function ChangePasswordForm({ email, hasPassword }: { email: string; hasP
           <Input name="currentPassword" type="password" required autoComplete="current-password" />
         </Field>
       )}
-      <Field label="New password" hint="8 to 72 characters (accented letters count 2, emoji 4)" error={at('newPassword')}>
+      <Field label="New password" hint="At least 8 characters" error={at('newPassword')}>
         <Input name="newPassword" type="password" required minLength={8} autoComplete="new-password" />
       </Field>
       <Field label="Repeat new password" error={at('confirm')}>

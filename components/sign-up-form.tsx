@@ -39,7 +39,7 @@ export function SignUpForm({ callbackUrl }: { callbackUrl: string }) {
       <Field label="Email" error={at('email')}>
         <Input name="email" type="email" required autoComplete="email" />
       </Field>
-      <Field label="Password" hint="8 to 72 characters (accented letters count 2, emoji 4)" error={at('password')}>
+      <Field label="Password" hint="At least 8 characters" error={at('password')}>
         <Input name="password" type="password" required minLength={8} autoComplete="new-password" />
       </Field>
       {error && !error.field && <Notice tone="error">{error.message}</Notice>}

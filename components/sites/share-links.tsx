@@ -77,7 +77,7 @@ export function ShareLinks({ siteId, baseUrl }: { siteId: string; baseUrl: strin
           <Input name="label" maxLength={80} placeholder="For the newsletter team" />
         </Field>
         <Field label="Password (optional)">
-          <Input name="password" type="password" minLength={4} maxLength={72} autoComplete="new-password" />
+          <Input name="password" type="password" minLength={4} maxLength={1024} autoComplete="new-password" />
         </Field>
         <div className="sm:col-span-2">
           <button type="submit" className={buttonClass('secondary')} disabled={create.isPending}>

@@ -9,7 +9,8 @@ import { requestIp } from '../http/client-ip';
 import { safeAuthRedirect } from '../http/safe-redirect';
 import { oauthSignIn } from '../accounts/oauth-sign-in';
 import { attemptSucceeded, beginAttempt } from './attempts';
-import { verifyPassword } from './password';
+import { upgradePasswordHash } from '../accounts/upgrade-password-hash';
+import { PASSWORD_MAX_LENGTH, verifyPassword } from './password';
 import { revokeSessionsOnSignOut } from './revoke-sessions';
 import { authSecret } from './secret';
 
@@ -20,7 +21,7 @@ import { authSecret } from './secret';
 // Sign-in is rate limited per IP and per account in PostgreSQL (attempts.ts); every failure
 // — unknown email, wrong password, throttled — looks the same to the client.
 
-const credentialsSchema = z.object({ email: z.email().max(320), password: z.string().min(1).max(200) });
+const credentialsSchema = z.object({ email: z.email().max(320), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 
 export type OAuthProviderId = 'github' | 'google';
 
@@ -48,6 +49,9 @@ export function authOptions(): NextAuthOptions {
         const user = await db().user.findUnique({ where: { email } });
         if (!(await verifyPassword(parsed.data.password, user?.passwordHash))) return null;
         await attemptSucceeded('login', attempt, email);
+        // bcrypt hashes (from before argon2id) become argon2id now that we hold the password; a
+        // failure only delays that to the next sign-in, so it must not fail this one.
+        await upgradePasswordHash(user!.id, user!.passwordHash!, parsed.data.password).catch((err: unknown) => console.error('password hash upgrade failed:', err));
         return { id: user!.id, email: user!.email, name: user!.name, sessionVersion: user!.sessionVersion };
       },
     }),

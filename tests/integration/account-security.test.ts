@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_LIMITS } from '@/lib/accounts/limits';
@@ -8,7 +9,7 @@ import { HttpSession } from './support/http-session';
 
 // Issue 13, items 9 and 10, against a running Eddy: sign-out revokes the session server-side,
 // wrong current passwords are limited, invitations are bound to their address unless the
-// inviter chose "anyone with the link", new passwords are refused past bcrypt's 72 bytes,
+// inviter chose "anyone with the link", passwords are argon2id (every byte counts, up to 1024),
 // per-account caps, security headers on pages/API/share/collect, and the pipeline page is for
 // the install's first account only.
 
@@ -112,34 +113,52 @@ describe('change password (item 9b)', () => {
   });
 });
 
-describe('password bytes (item 9d): bcrypt reads 72 bytes, so longer new passwords are refused', () => {
+describe('passwords (item 9d; argon2id since issue 19): every byte counts, up to 1024', () => {
   const base = 'p'.repeat(72);
 
-  it('two sign-up passwords that differ only after byte 72 are both refused with a clear 400', async () => {
-    for (const password of [`${base}X`, `${base}Y`]) {
-      const r = await session().json<{ error: { message: string } }>('/api/signup', { method: 'POST', json: { email: `long-${randomUUID().slice(0, 8)}@example.test`, password } });
-      expect(r.status).toBe(400);
-      expect(r.body.error.message).toMatch(/^password: must be at most 72 bytes in UTF-8/);
-    }
+  it('two passwords that differ only after byte 72 are different passwords', async () => {
+    const email = `long-${randomUUID().slice(0, 8)}@example.test`;
+    expect((await session().json('/api/signup', { method: 'POST', json: { email, password: `${base}X` } })).status).toBe(201);
+    expect(await session().signIn(email, `${base}Y`)).toBe(false);
+    expect(await session().signIn(email, `${base}X`)).toBe(true);
   });
 
-  it('the limit is in bytes: 37 "é" (74 bytes) is refused, 36 (72 bytes) signs up and signs in, a 73rd byte does not matter', async () => {
+  it('the limit is 1024 bytes of UTF-8: 513 "é" is refused with a clear 400, 512 signs up and signs in', async () => {
     const email = `accent-${randomUUID().slice(0, 8)}@example.test`;
-    expect((await session().json('/api/signup', { method: 'POST', json: { email, password: 'é'.repeat(37) } })).status).toBe(400);
-    expect((await session().json('/api/signup', { method: 'POST', json: { email, password: 'é'.repeat(36) } })).status).toBe(201);
-    expect(await session().signIn(email, 'é'.repeat(36))).toBe(true);
-    expect(await session().signIn(email, 'é'.repeat(35))).toBe(false);
+    const r = await session().json<{ error: { message: string } }>('/api/signup', { method: 'POST', json: { email, password: 'é'.repeat(513) } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/^password: must be at most 1024 bytes in UTF-8/);
+    expect((await session().json('/api/signup', { method: 'POST', json: { email, password: 'é'.repeat(512) } })).status).toBe(201);
+    expect(await session().signIn(email, 'é'.repeat(512))).toBe(true);
+    expect(await session().signIn(email, 'é'.repeat(511))).toBe(false);
   });
 
   it('change-password and share-link passwords have the same limit', async () => {
     const { http, teamId } = await newUser('bytes');
-    const r = await http.json<{ error: { message: string } }>('/api/account/password', { method: 'POST', json: { currentPassword: PASSWORD, newPassword: `${base}Z` } });
+    const tooLong = 'p'.repeat(1025);
+    const r = await http.json<{ error: { message: string } }>('/api/account/password', { method: 'POST', json: { currentPassword: PASSWORD, newPassword: tooLong } });
     expect(r.status).toBe(400);
-    expect(r.body.error.message).toMatch(/^newPassword: must be at most 72 bytes/);
+    expect(r.body.error.message).toMatch(/^newPassword: must be at most 1024 bytes/);
     const site = await http.json<{ site: { id: string } }>('/api/sites', { method: 'POST', json: { teamId, name: 'bytes site', domain: 'bytes.example' } });
-    const link = await http.json<{ error: { message: string } }>(`/api/sites/${site.body.site.id}/share-links`, { method: 'POST', json: { label: 'x', password: `${base}Z` } });
+    const link = await http.json<{ error: { message: string } }>(`/api/sites/${site.body.site.id}/share-links`, { method: 'POST', json: { label: 'x', password: tooLong } });
     expect(link.status).toBe(400);
-    expect(link.body.error.message).toMatch(/^password: must be at most 72 bytes/);
+    expect(link.body.error.message).toMatch(/^password: must be at most 1024 bytes/);
+  });
+
+  it('a user whose stored hash is bcrypt signs in, the hash becomes argon2id, and the password still signs in', async () => {
+    const { email } = await newUser('legacy');
+    // What every account created before argon2id holds: bcrypt, cost 12 (bcryptjs, as Eddy used).
+    const legacy = await bcrypt.hash(PASSWORD, 12);
+    await db.query('UPDATE users SET password_hash = $1 WHERE email = $2', [legacy, email]);
+    expect(await session().signIn(email, 'not the password')).toBe(false);
+    expect((await db.query('SELECT password_hash FROM users WHERE email = $1', [email])).rows[0].password_hash).toBe(legacy);
+
+    expect(await session().signIn(email, PASSWORD)).toBe(true);
+    const upgraded: string = (await db.query('SELECT password_hash FROM users WHERE email = $1', [email])).rows[0].password_hash;
+    expect(upgraded).toMatch(/^\$argon2id\$/);
+    expect(await session().signIn(email, PASSWORD)).toBe(true);
+    expect(await session().signIn(email, 'not the password')).toBe(false);
+    expect((await db.query('SELECT password_hash FROM users WHERE email = $1', [email])).rows[0].password_hash).toBe(upgraded);
   });
 });
 
