@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { dataPath, portOpen, repoRoot, waitFor } from './util';
+import { dataPath, freePort, portOpen, repoRoot, waitFor } from './util';
 
 // Apache Kafka (KRaft, one node acting as broker and controller) from Maven Central jars: no
 // Docker and no tarball needed. The jars are resolved once into <dataDir>/kafka/<version>/libs
@@ -25,7 +25,11 @@ export interface KafkaOptions {
   dataDir: string;
   /** Separate log dirs let a test run its own throwaway broker. */
   name?: string;
-  /** Defaults to port + 1. */
+  /**
+   * Defaults to the one this broker's directory used last time if that is free (a restart on the
+   * same data keeps its quorum address), else a port the OS reports free — never blindly port + 1,
+   * which another process may hold.
+   */
   controllerPort?: number;
   /**
    * Use a broker already listening on the port (the default, for `npm start` and restarts on the
@@ -65,7 +69,7 @@ export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
   const name = opts.name ?? `node-${opts.port}`;
   const dir = dataPath(opts.dataDir, 'kafka', name, 'x');
   const home = path.dirname(dir);
-  const controllerPort = opts.controllerPort ?? opts.port + 1;
+  const controllerPort = opts.controllerPort ?? (await freeControllerPort(path.join(home, 'server.properties')));
   if (opts.reuseRunning === false && (await portOpen(controllerPort))) throw new Error(`Port ${controllerPort} is already in use by another process; not starting Kafka's controller there`);
   const props = path.join(home, 'server.properties');
   writeFileSync(
@@ -149,6 +153,12 @@ export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
       if (opts.throwaway) rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+async function freeControllerPort(previousProps: string): Promise<number> {
+  const previous = existsSync(previousProps) ? /CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(previousProps, 'utf8'))?.[1] : undefined;
+  if (previous && !(await portOpen(Number(previous)))) return Number(previous);
+  return freePort();
 }
 
 function tail(file: string): string {
