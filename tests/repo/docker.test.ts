@@ -72,7 +72,7 @@ describe('docker-compose.yml', () => {
     const nextAuth = new Set(['NEXTAUTH_URL', 'NEXTAUTH_SECRET']);
     const given = { AUTH_SECRET: 'x'.repeat(32) };
     const known = new Set(SETTING_NAMES);
-    expect(ourServices.map(([n]) => n).sort()).toEqual(['migrate', 'web', 'worker']);
+    expect(ourServices.map(([n]) => n).sort()).toEqual(['alerts', 'migrate', 'web', 'worker']);
     for (const [name, svc] of ourServices) {
       const environment = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, interpolate(v, given)]));
       expect({ name, unknown: Object.keys(environment).filter((k) => !known.has(k) && !nextAuth.has(k)) }).toEqual({ name, unknown: [] });
@@ -85,11 +85,11 @@ describe('docker-compose.yml', () => {
   });
 
   it('web and workers wait for a migrated database and a healthy Kafka, and report health with scripts/healthcheck.mjs', () => {
-    for (const name of ['web', 'worker']) {
+    for (const name of ['web', 'worker', 'alerts']) {
       const svc = services[name]!;
       expect(svc.depends_on?.migrate?.condition).toBe('service_completed_successfully');
       expect(svc.depends_on?.kafka?.condition).toBe('service_healthy');
-      expect(svc.healthcheck?.test).toEqual(['CMD', 'node', 'scripts/healthcheck.mjs', name]);
+      expect(svc.healthcheck?.test).toEqual(['CMD', 'node', 'scripts/healthcheck.mjs', name === 'alerts' ? 'worker' : name]);
     }
     expect(services.migrate!.depends_on?.postgres?.condition).toBe('service_healthy');
   });
