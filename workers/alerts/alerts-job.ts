@@ -88,7 +88,8 @@ export function alertsJob(o: AlertsJobOptions) {
    * further back than the last one and skips the events it already sampled.
    */
   async function sampleCommits(t: number): Promise<void> {
-    const since = lastSampled;
+    // A standby that just took over does not re-sample what the previous leader already did.
+    const since = Math.max(lastSampled, t - 60_000);
     const r = await o.db.query<{ site_id: string; event_id: string; received_at: Date; applied_at: Date }>(
       'SELECT site_id, event_id::text, received_at, applied_at FROM events WHERE ts >= $1 AND applied_at > $2 AND applied_at <= $3',
       [new Date(since - 15 * 60_000), new Date(since - COMMIT_GRACE_MS), new Date(t)],
