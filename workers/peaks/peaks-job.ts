@@ -3,7 +3,7 @@ import { transaction } from '@/lib/db/client';
 import type { Bus } from '@/lib/bus';
 import { env } from '@/lib/env';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { HyperLogLog, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, HyperLogLog, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
 import { localDate, type SiteDimensionTable } from '../shared/dimensions';
 
 // Peak-use windows: sliding windows per site and per content group ('' = whole site), 60 min
@@ -79,6 +79,11 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
         idleTimeoutMs: settings.idleTimeoutMs,
         clock,
         dimensions: deps.dims.table,
+        // Today's busiest windows are on the dashboard within a pass of the traffic that makes
+        // them (issue 12: "No traffic yet today" at 24 pageviews), not an hour later when the
+        // window closes. Accumulating: a firing carries the whole window so far, and a window's
+        // value only grows, so "keep the day's busiest" below stays right through refinements.
+        trigger: earlyFiringTrigger({ everyBatch: true }),
       });
       for (let p = 0; p < env().EVENTS_PARTITIONS; p++) op.addPartition(p);
       return op;
