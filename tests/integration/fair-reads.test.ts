@@ -90,12 +90,22 @@ describe('tenant-fair reads', () => {
   });
 
   it('answers 429 with Retry-After to one address hammering a share link, and other links stay open', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 61; i++) statuses.push((await get(`/api/share/${linkC}/peaks`)).status);
-    expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true);
-    const res = await get(`/api/share/${linkC}/peaks`);
+    // The bucket refills at 60 a minute while the requests run, so on a slow machine a few more
+    // than 60 get through; what must hold is that the hammering is cut off near the limit.
+    const started = Date.now();
+    let ok = 0;
+    let res = await get(`/api/share/${linkC}/peaks`);
+    while (res.status === 200 && ok < 200) {
+      ok++;
+      res = await get(`/api/share/${linkC}/peaks`);
+    }
+    const refilled = Math.ceil(((Date.now() - started) / 60_000) * 60);
+    expect(ok).toBeGreaterThanOrEqual(60);
+    expect(ok).toBeLessThanOrEqual(60 + refilled);
     expect(res.status).toBe(429);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    // The budget is per link and address: the same address still reads another link.
+    expect((await get(`/api/share/${linkB}/peaks`)).status).toBe(200);
   });
 });
