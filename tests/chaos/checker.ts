@@ -65,6 +65,7 @@ export interface CheckInput {
 interface StoredRow {
   event_id: string;
   site_id: string;
+  visitor_id: string;
   name: string;
   ts: Date;
   received_at: Date;
@@ -82,7 +83,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   const unacked = [...events.values()].filter((e) => !e.acked);
 
   // --- what is stored
-  const archive = (await pool.query<StoredRow>('SELECT event_id::text, site_id::text, name, ts, received_at FROM events')).rows;
+  const archive = (await pool.query<StoredRow>('SELECT event_id::text, site_id::text, visitor_id, name, ts, received_at FROM events')).rows;
   const byId = new Map<string, StoredRow[]>();
   for (const r of archive) byId.set(r.event_id, [...(byId.get(r.event_id) ?? []), r]);
   const seen = new Map<string, Set<string>>();
@@ -169,6 +170,54 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     dupRows || excess || deficit || coarse.length
       ? `duplicate rows ${dupRows}; minute cells over by ${excess}, under by ${deficit}: ${sample(diffs)}${coarse.length ? `; hour/day: ${sample(coarse)}` : ''}`
       : `${truth.size} site-minutes equal the truth (pageviews/events), hour and day rows agree`,
+  );
+
+  // 3b. visits: the sessions job fires every visit early and refines it with retractions, so at
+  // any moment the rollups' sessions and bounces per site and start minute must equal the visits
+  // the stored events make — open ones included — through crashes, re-sends and rebalances.
+  const gaps = new Map((await pool.query<{ id: string; gap: number }>('SELECT id::text, session_gap_minutes AS gap FROM sites')).rows.map((r) => [r.id, r.gap * MINUTE]));
+  const byVisitor = new Map<string, { site: string; ts: number; name: string }[]>();
+  for (const [id, rows] of byId) {
+    if (!events.has(id)) continue;
+    const r = rows.reduce((a, b) => (a.ts <= b.ts ? a : b));
+    const k = `${r.site_id}|${r.visitor_id}`;
+    byVisitor.set(k, [...(byVisitor.get(k) ?? []), { site: r.site_id, ts: r.ts.getTime(), name: r.name }]);
+  }
+  const visitTruth = new Map<string, { sessions: number; bounces: number }>();
+  for (const list of byVisitor.values()) {
+    list.sort((a, b) => a.ts - b.ts);
+    const gap = gaps.get(list[0]!.site) ?? 30 * MINUTE;
+    let start = 0;
+    for (let i = 1; i <= list.length; i++) {
+      // Touching session windows merge: a new visit only after more than the gap.
+      if (i < list.length && list[i]!.ts - list[i - 1]!.ts <= gap) continue;
+      const visit = list.slice(start, i);
+      const k = `${visit[0]!.site}|${Math.floor(visit[0]!.ts / MINUTE) * MINUTE}`;
+      const v = visitTruth.get(k) ?? { sessions: 0, bounces: 0 };
+      v.sessions++;
+      // The sessions job's bounce (session-stats.ts): at most one pageview and no custom event (no engagement is sent here).
+      if (visit.filter((e) => e.name === 'pageview').length <= 1 && visit.every((e) => e.name === 'pageview')) v.bounces++;
+      visitTruth.set(k, v);
+      start = i;
+    }
+  }
+  const visitRows = await pool.query<{ site_id: string; bucket: Date; sessions: number; bounces: number }>(
+    "SELECT site_id::text, bucket, sum(sessions)::int AS sessions, sum(bounces)::int AS bounces FROM rollups WHERE granularity = 'minute' AND dimension = '' GROUP BY 1, 2 HAVING sum(sessions) <> 0 OR sum(bounces) <> 0",
+  );
+  const visitGot = new Map(visitRows.rows.map((r) => [`${r.site_id}|${r.bucket.getTime()}`, { sessions: r.sessions, bounces: r.bounces }]));
+  const visitDiffs: string[] = [];
+  for (const k of new Set([...visitTruth.keys(), ...visitGot.keys()])) {
+    const want = visitTruth.get(k) ?? { sessions: 0, bounces: 0 };
+    const have = visitGot.get(k) ?? { sessions: 0, bounces: 0 };
+    if (want.sessions !== have.sessions || want.bounces !== have.bounces) {
+      visitDiffs.push(`${k.slice(0, 8)}…@${new Date(Number(k.split('|')[1])).toISOString().slice(11, 16)} truth ${want.sessions}/${want.bounces} rollups ${have.sessions}/${have.bounces}`);
+    }
+  }
+  const visitTotal = [...visitTruth.values()].reduce((n, v) => n + v.sessions, 0);
+  add(
+    'visits and bounces per site and start minute = the visits the stored events make (open ones included)',
+    visitDiffs.length === 0,
+    visitDiffs.length ? `visits/bounces differ: ${sample(visitDiffs)}` : `${visitTotal} visits in ${visitTruth.size} site-minutes equal the truth`,
   );
 
   // 4. offsets: stored next offsets = high watermarks; committed ≤ them
