@@ -3,7 +3,12 @@ import type { ReactNode } from 'react';
 import { Providers } from '@/components/providers';
 import './globals.css';
 
-export const metadata: Metadata = { title: 'Eddy — real-time web analytics', description: 'Cookieless, real-time web analytics.' };
+// Pages set their own title ("Sites", "Alerts" …); the template names the product after it. The
+// icon is app/icon.svg (Next.js links it).
+export const metadata: Metadata = {
+  title: { default: 'Eddy — real-time web analytics', template: '%s · Eddy' },
+  description: 'Cookieless, real-time web analytics.',
+};
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (

@@ -1,7 +1,10 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import Script from 'next/script';
 import { db } from '@/lib/db/client';
 import { DEMO_EMAIL } from '@/lib/accounts/create-demo-account';
+
+export const metadata: Metadata = { title: 'Demo page' };
 
 export const dynamic = 'force-dynamic';
 

@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import { AuthCard } from '@/components/auth-card';
@@ -5,6 +6,8 @@ import { LoginForm } from '@/components/login-form';
 import { currentUser } from '@/lib/auth/current-user';
 import { enabledOAuthProviders } from '@/lib/auth/options';
 import { safeCallbackPath } from '@/lib/http/safe-redirect';
+
+export const metadata: Metadata = { title: 'Sign in' };
 
 export const dynamic = 'force-dynamic';
 

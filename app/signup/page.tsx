@@ -1,9 +1,12 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import { AuthCard } from '@/components/auth-card';
 import { SignUpForm } from '@/components/sign-up-form';
 import { currentUser } from '@/lib/auth/current-user';
 import { safeCallbackPath } from '@/lib/http/safe-redirect';
+
+export const metadata: Metadata = { title: 'Sign up' };
 
 export const dynamic = 'force-dynamic';
 

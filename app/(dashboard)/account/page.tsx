@@ -1,7 +1,10 @@
+import type { Metadata } from 'next';
 import { ChangePasswordForm } from '@/components/change-password-form';
 import { SignOutButton } from '@/components/sign-out-button';
 import { Card } from '@/components/ui/card';
 import { pageUser } from '@/lib/auth/page-access';
+
+export const metadata: Metadata = { title: 'Account' };
 
 export default async function AccountPage() {
   const user = await pageUser('/account');

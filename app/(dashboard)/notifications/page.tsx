@@ -1,5 +1,8 @@
+import type { Metadata } from 'next';
 import { NotificationList } from '@/components/notifications/notification-list';
 import { pageUser } from '@/lib/auth/page-access';
+
+export const metadata: Metadata = { title: 'Notifications' };
 
 export default async function NotificationsPage() {
   await pageUser('/notifications');

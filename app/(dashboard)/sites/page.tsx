@@ -1,9 +1,12 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ButtonLink } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/states';
 import { sitesForMember } from '@/lib/auth/access';
 import { pageUser } from '@/lib/auth/page-access';
 import { roleLabel } from '@/lib/auth/roles';
+
+export const metadata: Metadata = { title: 'Sites' };
 
 export default async function SitesPage() {
   const user = await pageUser('/sites');

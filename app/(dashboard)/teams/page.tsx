@@ -1,9 +1,12 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import { CreateTeam } from '@/components/teams/create-team';
 import { Card } from '@/components/ui/card';
 import { teamsForMember } from '@/lib/auth/access';
 import { pageUser } from '@/lib/auth/page-access';
 import { roleLabel } from '@/lib/auth/roles';
+
+export const metadata: Metadata = { title: 'Teams' };
 
 export default async function TeamsPage() {
   const user = await pageUser('/teams');

@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import { AcceptInvite } from '@/components/teams/accept-invite';
 import { AuthCard } from '@/components/auth-card';
@@ -7,6 +8,8 @@ import { SignOutButton } from '@/components/sign-out-button';
 import { inviteByToken } from '@/lib/accounts/invites';
 import { currentUser } from '@/lib/auth/current-user';
 import { roleLabel } from '@/lib/auth/roles';
+
+export const metadata: Metadata = { title: 'Invitation' };
 
 export const dynamic = 'force-dynamic';
 

@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import { cookies } from 'next/headers';
 import { notFound } from 'next/navigation';
 import { Suspense } from 'react';
@@ -6,6 +7,8 @@ import { Logo } from '@/components/logo';
 import { SharePasswordForm } from '@/components/share-password-form';
 import { liveSnapshot } from '@/lib/live/snapshot';
 import { isUnlocked, shareCookieName, shareLinkByToken } from '@/lib/sites/share-links';
+
+export const metadata: Metadata = { title: 'Shared dashboard' };
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,10 @@
+import type { Metadata } from 'next';
 import { Suspense } from 'react';
 import { Dashboard } from '@/components/dashboard/dashboard';
 import { pageSite } from '@/lib/auth/page-access';
 import { liveSnapshot } from '@/lib/live/snapshot';
+
+export const metadata: Metadata = { title: 'Dashboard' };
 
 export default async function SiteDashboardPage({ params }: { params: Promise<{ siteId: string }> }) {
   const { siteId } = await params;

@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import { SiteForm } from '@/components/sites/site-form';
 import { Card } from '@/components/ui/card';
@@ -5,6 +6,8 @@ import { EmptyState } from '@/components/ui/states';
 import { teamsForMember } from '@/lib/auth/access';
 import { pageUser } from '@/lib/auth/page-access';
 import { atLeast } from '@/lib/auth/roles';
+
+export const metadata: Metadata = { title: 'New site' };
 
 export default async function NewSitePage() {
   const user = await pageUser('/sites/new');

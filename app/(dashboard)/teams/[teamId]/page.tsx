@@ -1,8 +1,11 @@
+import type { Metadata } from 'next';
 import Link from 'next/link';
 import { TeamInvites, TeamMembers } from '@/components/teams/team-members';
 import { Card } from '@/components/ui/card';
 import { pageTeam } from '@/lib/auth/page-access';
 import { atLeast, roleLabel } from '@/lib/auth/roles';
+
+export const metadata: Metadata = { title: 'Team' };
 
 export default async function TeamPage({ params }: { params: Promise<{ teamId: string }> }) {
   const { teamId } = await params;

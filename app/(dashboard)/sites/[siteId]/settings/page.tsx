@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import { DeleteSite } from '@/components/sites/delete-site';
 import { ShareLinks } from '@/components/sites/share-links';
 import { SiteForm } from '@/components/sites/site-form';
@@ -6,6 +7,8 @@ import { pageSite } from '@/lib/auth/page-access';
 import { publicUrl } from '@/lib/env';
 import type { SaltRotation } from '@/lib/sites/settings';
 import { contentGroupsOf } from '@/lib/sites/update-site';
+
+export const metadata: Metadata = { title: 'Site settings' };
 
 export default async function SiteSettingsPage({ params }: { params: Promise<{ siteId: string }> }) {
   const { siteId } = await params;

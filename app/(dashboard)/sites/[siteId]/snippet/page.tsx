@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import { SnippetCheck } from '@/components/sites/snippet-check';
 import { SnippetBox } from '@/components/snippet-box';
 import { Card } from '@/components/ui/card';
@@ -6,6 +7,8 @@ import { publicUrl } from '@/lib/env';
 import { liveSnapshot } from '@/lib/live/snapshot';
 import { siteHasData } from '@/lib/sites/site-has-data';
 import { snippetFor } from '@/lib/sites/settings';
+
+export const metadata: Metadata = { title: 'Tracking snippet' };
 
 export default async function SnippetPage({ params }: { params: Promise<{ siteId: string }> }) {
   const { siteId } = await params;
