@@ -7,7 +7,6 @@ import { localDate } from '@/lib/analytics/time-zone';
 import type { LiveSnapshot } from '@/lib/live/snapshot';
 import { api } from '../api';
 import { BehindBadge } from '../live/behind-badge';
-import { useSiteFreshness } from '../live/freshness-store';
 import { LiveHeader } from '../live/live-header';
 import { EmptyState, ErrorState, Skeleton } from '../ui/states';
 import { BreakdownPanel } from './breakdown-panel';
@@ -31,7 +30,7 @@ export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareTok
   });
   const today = localDate(Date.now(), timezone);
   const includesToday = params.range === 'today' || params.range === '7d' || params.range === '30d' || (params.range === 'custom' && (params.to ?? '') >= today);
-  useRefreshOnLive(apiBase, includesToday, useSiteFreshness(siteId).site.targetMs);
+  useRefreshOnLive(apiBase, includesToday);
   const data = stats.data;
   const empty = data && data.summary.pageviews === 0 && data.summary.visitors === 0 && data.summary.sessions === 0;
   const peakDay = data && data.range.from === data.range.to ? data.range.from : today;
@@ -73,7 +72,7 @@ export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareTok
             <BehindBadge siteId={siteId} dataUpdatedAt={stats.dataUpdatedAt} />
             {data.range.label} ({data.range.from === data.range.to ? data.range.from : `${data.range.from} – ${data.range.to}`}, {data.range.timezone})
             {data.previousRange && ` · compared with ${data.previousRange.from === data.previousRange.to ? data.previousRange.from : `${data.previousRange.from} – ${data.previousRange.to}`}`}
-            {data.source === 'rollups' && ' · visits, bounce rate and duration count visits once they end (after the session gap without activity)'}
+            {data.source === 'rollups' && ' · visits count from their first pageview, open ones included'}
           </p>
         )}
       </section>
@@ -92,23 +91,36 @@ export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareTok
 
 /**
  * History that includes today goes stale as events arrive; rather than polling, refetch when
- * the live relay pushes, at most every 10 s — or every half SLA target, so that refreshing alone
- * never puts a tile past the site's target (bounded below by 1 s).
+ * the live relay pushes — at most once a second (tighter than half of any sensible SLA target), and
+ * always once more after the last push of a burst: a
+ * push dropped by the throttle is caught up when it ends, so a visit's third pageview reaches
+ * Visits, Bounce rate and Pages / visit within a second of its push, not at the next push.
  */
-function useRefreshOnLive(apiBase: string, includesToday: boolean, targetMs: number | null) {
-  const throttleMs = targetMs === null ? 10_000 : Math.min(10_000, Math.max(1000, targetMs / 2));
+const REFRESH_AT_MOST_EVERY_MS = 1000;
+
+function useRefreshOnLive(apiBase: string, includesToday: boolean) {
+  const throttleMs = REFRESH_AT_MOST_EVERY_MS;
   const client = useQueryClient();
   const last = useRef(0);
   useEffect(() => {
     if (!includesToday) return;
-    const onPush = () => {
-      if (Date.now() - last.current < throttleMs) return;
+    let trailing: ReturnType<typeof setTimeout> | null = null;
+    const refresh = () => {
+      trailing = null;
       last.current = Date.now();
       void client.invalidateQueries({ queryKey: ['stats', apiBase] });
       void client.invalidateQueries({ queryKey: ['breakdown', apiBase] });
       void client.invalidateQueries({ queryKey: ['peaks', apiBase] });
     };
+    const onPush = () => {
+      const wait = last.current + throttleMs - Date.now();
+      if (wait <= 0) refresh();
+      else trailing ??= setTimeout(refresh, wait);
+    };
     window.addEventListener('eddy:live', onPush);
-    return () => window.removeEventListener('eddy:live', onPush);
+    return () => {
+      window.removeEventListener('eddy:live', onPush);
+      if (trailing) clearTimeout(trailing);
+    };
   }, [client, apiBase, includesToday, throttleMs]);
 }

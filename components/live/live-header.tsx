@@ -1,12 +1,13 @@
 'use client';
 import { useMemo } from 'react';
 import type { LiveSnapshot, TopRow } from '@/lib/live/snapshot';
-import { countryName, formatNumber, timeOfDay } from '../format';
+import { countryName, formatNumber, formatPercent, timeOfDay } from '../format';
 import { BehindBadge } from './behind-badge';
 import { useLive, useNow, type LiveStatus } from './use-live';
 
-// The live header: current visitors, the last 30 minutes per minute (the chart slides left as
-// minutes pass), what is being read right now, today's busiest 5 minutes, and how fresh it is.
+// The live header: current visitors, the last 30 minutes' pageviews, visits and bounce rate, its
+// pageviews per minute (the chart slides left as minutes pass), what is being read right now,
+// today's busiest 5 minutes, and how fresh it is.
 
 const MINUTE = 60_000;
 const WINDOW = 30;
@@ -41,6 +42,18 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
             <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Pageviews, last 30 min</p>
             <p data-testid="pageviews-30m" className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl">
               {total.toLocaleString('en-US')}
+            </p>
+          </div>
+          <div>
+            <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Visits, last 30 min</p>
+            <p data-testid="visits-30m" className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl">
+              {formatNumber(snapshot.visits ?? 0)}
+            </p>
+          </div>
+          <div>
+            <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Bounce rate, last 30 min</p>
+            <p data-testid="bounce-30m" className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl" title="Visits that started in the last 30 minutes, open ones included">
+              {formatPercent(snapshot.bounceRate ?? null)}
             </p>
           </div>
         </div>

@@ -44,6 +44,7 @@ export function metricsFrom(visitors: number, s: Sums): Metrics {
     sessions: s.sessions,
     bounceRate: s.sessions > 0 ? Math.min(1, s.bounces / s.sessions) : null,
     avgDurationMs: s.sessions > 0 ? s.durationMs / s.sessions : null,
+    // All pageviews in range ÷ visits started in range: exact inside a range, off by visits straddling its edges (ARCHITECTURE.md, visit tiles).
     pagesPerSession: s.sessions > 0 ? s.pageviews / s.sessions : null,
   };
 }

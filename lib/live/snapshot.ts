@@ -26,6 +26,14 @@ export interface LiveSnapshot {
   currentVisitors: number;
   /** Pageviews per minute for the last 30 minutes, oldest first, zero-filled. */
   minutes: { minute: number; pageviews: number }[];
+  /**
+   * Visits that started in the last 30 minutes — the header's window, like its pageviews — open
+   * ones included (the sessions job fires visits from their first pageview), and the share of
+   * them that bounced so far (null without visits). An open one-page visit counts as a bounce
+   * until its second pageview, custom event or 10 s of visible time retracts that.
+   */
+  visits: number;
+  bounceRate: number | null;
   /** Last 5 minutes. */
   topPages: TopRow[];
   topReferrers: TopRow[];
@@ -45,16 +53,20 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
   const currentMinute = Math.floor(now / MINUTE) * MINUTE;
   const since30 = new Date(currentMinute - (LIVE_WINDOW_MINUTES - 1) * MINUTE).toISOString();
   const since5 = currentMinute - (CURRENT_VISITORS_MINUTES - 1) * MINUTE;
-  const totals = await db.query<{ bucket: Date; pageviews: number; visitors: HyperLogLogJson | null; updated_at: Date }>(
-    `SELECT bucket, pageviews, visitors, updated_at FROM rollups
+  const totals = await db.query<{ bucket: Date; pageviews: number; sessions: number; bounces: number; visitors: HyperLogLogJson | null; updated_at: Date }>(
+    `SELECT bucket, pageviews, sessions, bounces, visitors, updated_at FROM rollups
      WHERE site_id = $1 AND granularity = 'minute' AND dimension = '' AND bucket >= $2`,
     [siteId, since30],
   );
   const perMinute = new Map<number, number>();
   const recentSketches: (HyperLogLogJson | null)[] = [];
+  let visits = 0;
+  let bounces = 0;
   for (const r of totals.rows) {
     const m = r.bucket.getTime();
     perMinute.set(m, (perMinute.get(m) ?? 0) + r.pageviews);
+    visits += r.sessions;
+    bounces += r.bounces;
     if (m >= since5) recentSketches.push(r.visitors);
   }
   const breakdown = await db.query<{ dimension: string; value: string; pageviews: number; visitors: HyperLogLogJson | null }>(
@@ -91,6 +103,8 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
       const minute = currentMinute - (LIVE_WINDOW_MINUTES - 1 - i) * MINUTE;
       return { minute, pageviews: perMinute.get(minute) ?? 0 };
     }),
+    visits,
+    bounceRate: visits > 0 ? Math.min(1, bounces / visits) : null,
     topPages: top('page'),
     topReferrers: top('referrer'),
     topCountries: top('country'),

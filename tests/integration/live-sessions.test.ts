@@ -3,6 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics, topics } from '@/lib/bus';
 import { KafkaBus } from '@/lib/bus/kafka';
+import { siteStats, statsQuerySchema } from '@/lib/analytics/stats';
+import { closeDb } from '@/lib/db/client';
 import { setEnv } from '@/lib/env';
 import { eventKey, type EventRecord } from '@/lib/events/record';
 import { rollupsJob } from '@/workers/rollups/rollups-job';
@@ -65,6 +67,26 @@ async function sessionRollups(granularity: string, dimension: string): Promise<R
   return Object.fromEntries(r.rows.map((row) => [row.value, { sessions: row.sessions, bounces: row.bounces, duration: row.duration }]));
 }
 
+/**
+ * The dashboard's summary tiles as the stats API answers them (the function behind
+ * GET /api/sites/:id/stats): unfiltered from the rollups, and filtered by a value the whole
+ * visit has (browser Firefox) from the raw events. 7 days, so a run just after midnight still
+ * holds the whole visit.
+ */
+async function dashboardTiles() {
+  const site = { id: siteId, timezone: 'UTC', sessionGapMinutes: GAP / MINUTE };
+  const pick = (m: { sessions: number; pageviews: number; pagesPerSession: number | null; bounceRate: number | null; avgDurationMs: number | null }) => ({
+    visits: m.sessions,
+    pageviews: m.pageviews,
+    pagesPerVisit: m.pagesPerSession,
+    bounceRate: m.bounceRate,
+    durationMs: m.avgDurationMs,
+  });
+  const unfiltered = await siteStats(site, statsQuerySchema.parse({ range: '7d', compare: 'none' }), clock());
+  const filtered = await siteStats(site, statsQuerySchema.parse({ range: '7d', compare: 'none', browser: 'Firefox' }), clock());
+  return { unfiltered: pick(unfiltered.summary), filtered: pick(filtered.summary) };
+}
+
 async function pageviewTotal(): Promise<number> {
   const r = await pool.query<{ n: number }>("SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = ''", [siteId]);
   return r.rows[0]!.n;
@@ -75,6 +97,7 @@ const startSessions = () => runJob(sessionsJob({ bus, dims, clock }), bus, pool,
 beforeAll(async () => {
   setEnv({ BUS_NAMESPACE: `live${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '1', OUT_OF_ORDERNESS_MS: '5000', ALLOWED_LATENESS_MS: '120000', IDLE_TIMEOUT_MS: '1500' });
   db = await freshDatabase('live');
+  setEnv({ DATABASE_URL: db.url });
   pool = new pg.Pool({ connectionString: db.url, max: 8 });
   pool.on('error', () => undefined);
   const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
@@ -98,6 +121,7 @@ afterAll(async () => {
   await Promise.allSettled([rollups?.stop(), sessions?.stop()]);
   await bus?.close();
   await pool?.end();
+  await closeDb();
   await db?.drop();
 });
 
@@ -139,10 +163,16 @@ describe('live sessions', () => {
     await eventually(async () => (await pageviewTotal()) === 24, 10_000, 'rollups job counted 24 pageviews');
     expect((await sessionRollups('day', 'exit_page'))).toEqual({ '/p23': { sessions: 1, bounces: 0, duration: last.ts - visitStart } });
     expect(Object.keys(await sessionRollups('day', 'entry_page'))).toEqual(['/p0']);
+
+    // Plausibility on the dashboard: pages per visit, bounce rate and duration of the same one
+    // open visit — Pages / visit 24, Bounce 0 %, filtered or not.
+    const visit = { visits: 1, pageviews: 24, pagesPerVisit: 24, bounceRate: 0, durationMs: last.ts - visitStart };
+    expect(await dashboardTiles()).toEqual({ unfiltered: visit, filtered: visit });
   });
 
   it('changes nothing when the gap closes: the totals equal the on-time-only result recomputed from the events', { timeout: 90_000 }, async () => {
     const before = await Promise.all(['minute', 'hour', 'day'].flatMap((g) => ['', 'entry_page', 'exit_page', 'channel', 'referrer', 'device', 'browser', 'os', 'country'].map((d) => sessionRollups(g, d))));
+    const tilesBefore = await dashboardTiles();
     // Event time moves at the pace of the (fast-forwarded) clock once the partition is quiet: past
     // the gap and the allowed lateness, so the visit fires on time and is cleaned up.
     clockOffset += GAP + 10 * MINUTE;
@@ -156,6 +186,9 @@ describe('live sessions', () => {
     );
     const after = await Promise.all(['minute', 'hour', 'day'].flatMap((g) => ['', 'entry_page', 'exit_page', 'channel', 'referrer', 'device', 'browser', 'os', 'country'].map((d) => sessionRollups(g, d))));
     expect(after).toEqual(before);
+    // Closing the gap changes nothing on the dashboard either.
+    expect(await dashboardTiles()).toEqual(tilesBefore);
+    expect(tilesBefore.unfiltered).toMatchObject({ visits: 1, pagesPerVisit: 24, bounceRate: 0 });
 
     // On-time only, from the events: one visit, entry and source from the first pageview, exit from the last.
     const first = sent[0]!;
