@@ -293,8 +293,12 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
           if (d.ok) good.push({ message, record: d.record });
           else dead.push({ message, reason: d.reason });
         }
-        const result = isolate ? await applyOneByOne(tx, batch.partition, good, row.state, dead) : await job.apply(tx, batch.partition, good);
+        // Unreadable records first, as always (the fault suite's F3 freezes a worker right there);
+        // records that fail to apply are known only after applying, and are booked after it.
         if (dead.length) await deadLetter(tx, job.name, dead, job.booksLedger ?? false);
+        const failed: DeadRecord[] = [];
+        const result = isolate ? await applyOneByOne(tx, batch.partition, good, row.state, failed) : await job.apply(tx, batch.partition, good);
+        if (failed.length) await deadLetter(tx, job.name, failed, job.booksLedger ?? false);
         crashPoint('mid-tx');
         const written = await tx.query<{ version: string }>(
           'UPDATE consumer_progress SET next_offset = $4, state = $5, version = version + 1, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3 RETURNING version::text AS version',
