@@ -25,20 +25,13 @@ import { buildIfNeeded } from '../scripts/build-if-needed';
 import type { LoadOptions, LoadResult } from './support/load-generator';
 import { cpuSeconds, freePort, machineCpu, pinning, repoRoot, spawnNode, type Child } from './support/processes';
 import { summariseProfile, type ProfileWindow } from './support/profile-summary';
+import { flag } from './support/args';
 import { benchServices, freshBenchDatabase } from './support/services';
 import { SITE_HOST } from './support/traffic';
 
 // route: Next.js route handler (COLLECT_VIA=next); edge: the same web process answering before Next.js
 // (COLLECT_VIA=edge, the default in production); bare: a bare node:http server with the same ingest().
 type Target = 'route' | 'bare' | 'edge';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
 
 const DURATION_S = flag('duration', 15);
 const WARMUP_S = flag('warmup', 3);

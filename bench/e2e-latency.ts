@@ -43,16 +43,9 @@ import {
 } from './support/e2e-pipeline';
 import { startE2eStack, type E2eStack } from './support/e2e-stack';
 import { cpuSeconds, machineCpu, repoRoot } from './support/processes';
+import { flag } from './support/args';
 import { benchServices, freshBenchDatabase, type BenchServices } from './support/services';
 import { CHROME_USER_AGENTS, SITE_HOST } from './support/traffic';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
 
 const RATE = flag('rate', 20);
 const DURATION_S = flag('duration', 20);

@@ -30,16 +30,9 @@ import { runJob, type RunningJob } from '../workers/runtime';
 import { sessionsJob } from '../workers/sessions/sessions-job';
 import { SiteDimensionTable } from '../workers/shared/dimensions';
 import { caughtUp, createPipelineTopics, createSites, installBatchLog, loggedBatches, pipelineTopics, produceEvents, sleep, type TruthEvent } from './support/e2e-pipeline';
+import { flag } from './support/args';
 import { benchServices, freshBenchDatabase, type BenchServices } from './support/services';
 import { SITE_HOST } from './support/traffic';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
 
 const RATE = flag('rate', 5);
 const DURATION_S = flag('duration', 20);

@@ -11,6 +11,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { compilePathPattern, stepsOf } from '../lib/analytics/path-pattern';
+import { legacyGlobToRegExp } from '../lib/analytics/test-support/legacy-glob';
 
 const SIZES = [100, 200, 400, 800, 2000];
 const budgetArg = process.argv.indexOf('--budget-ms');
@@ -32,18 +33,6 @@ const CASES: Case[] = [
 
 // The baseline, verbatim from workers/shared/dimensions.ts before the fix. It runs in a child
 // process (its source is passed as text) so that a runaway match can be killed.
-function legacyGlobToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
 
 const LEGACY = `
 const globToRegExp = ${legacyGlobToRegExp.toString()};

@@ -18,19 +18,12 @@ import { KafkaBus } from '@/lib/bus/kafka';
 import type { Bus, OutgoingMessage } from '@/lib/bus/types';
 import { env } from '@/lib/env';
 import { eventKey, type EventRecord } from '@/lib/events/record';
+import { flag } from './support/args';
 import { benchServices, freshBenchDatabase } from './support/services';
 import { CHROME_USER_AGENTS, prng, SITE_HOST } from './support/traffic';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
-
-const MESSAGES = flag('messages', 10_000);
-const IN_FLIGHT = flag('in-flight', 1000);
+const MESSAGES = flag('messages', 10_000, { integer: true });
+const IN_FLIGHT = flag('in-flight', 1000, { integer: true });
 const EMBEDDED = !process.argv.includes('--no-embedded');
 const PARTITIONS = env().EVENTS_PARTITIONS;
 

@@ -11,22 +11,11 @@ import {
   wildcardCount,
   withinPathPatternLimits,
 } from './path-pattern';
+import { legacyGlobToRegExp } from './test-support/legacy-glob';
 
 // The oracle: the backtracking translation the workers used until the ReDoS (issue 13, item 2).
 // Kept here only, to pin that the linear matcher has exactly its semantics; it is safe on the
 // small inputs the properties generate.
-function legacyGlobToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
 
 // Small alphabets make matches and near-misses common; the extra characters are the ones the
 // semantics single out (segment separator, line terminators, regex metacharacters, surrogates).

@@ -1,0 +1,9 @@
+/** `--name N` from the command line: a positive number (an integer with `integer`), or `fallback` when absent. */
+export function flag(name: string, fallback: number, opts: { integer?: boolean } = {}): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  const ok = opts.integer ? Number.isInteger(v) && v > 0 : Number.isFinite(v) && v > 0;
+  if (!ok) throw new Error(`--${name} needs a positive ${opts.integer ? 'integer' : 'number'}`);
+  return v;
+}
