@@ -34,7 +34,7 @@ export class ConcurrencyGate {
     }
   }
 
-  /** Tasks running and waiting for `key` (for tests and the pipeline page). */
+  /** Tasks running and waiting for `key`. */
   load(key: string): { active: number; waiting: number } {
     return { active: this.active.get(key) ?? 0, waiting: this.waiting.get(key)?.length ?? 0 };
   }

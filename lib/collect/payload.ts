@@ -17,7 +17,7 @@ const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const httpUrl = z
   .string()
   .max(2000)
-  .refine((u) => URL.canParse(u) && /^https?:/i.test(u) && new URL(u).hostname.length <= 253, 'must be an absolute http(s) URL of at most 2000 characters');
+  .refine((u) => URL.canParse(u) && /^https?:/i.test(u) && new URL(u).hostname.length <= 253, 'must be an absolute http(s) URL of at most 2000 characters, with a host name of at most 253');
 
 export const propsSchema = z
   .record(
