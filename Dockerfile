@@ -5,7 +5,7 @@
 # Node 20: the version CI tests (package.json engines; see README "Requirements").
 
 # 1. Build: every dependency (Next.js, Tailwind, esbuild, the Prisma CLI), then the tracker and the app.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 ENV NEXT_TELEMETRY_DISABLED=1
 COPY package.json package-lock.json prisma.config.ts ./
@@ -18,13 +18,13 @@ RUN npm run build && rm -rf .next/cache
 
 # 2. Production dependencies only. --ignore-scripts: the one postinstall left would be Prisma
 # generation (its CLI is a dev dependency); the generated client comes from the build stage.
-FROM node:20-bookworm-slim AS prod-deps
+FROM node:22-bookworm-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 # 3. Runtime. Files stay owned by root and read-only to the app; it runs as `node` (uid 1000).
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 HOST=0.0.0.0 PORT=3000 EDDY_DATA_DIR=/tmp/eddy
 COPY --from=prod-deps /app/node_modules node_modules

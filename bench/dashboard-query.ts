@@ -9,7 +9,9 @@
 // and its 30-day cost extrapolated linearly from the sample.
 //
 // Flags: --days-scale <0..1> seeds fewer pageviews (quick runs; the last line then says so),
-//        --rounds <n> query rounds (default 15), --keep keeps the database (for EXPLAIN).
+//        --rounds <n> query rounds (default 15), --keep keeps the database (for EXPLAIN),
+//        --filtered / --no-filtered, --filtered-rounds <n> (default 10): filtered loads — today's
+//        raw-events engine, the Umami peer (bench/support/umami-peer.ts) and the facts engine.
 // Human-readable lines first; the last line is one JSON object.
 
 import { performance } from 'node:perf_hooks';
@@ -25,7 +27,11 @@ import { addDays, localDate, zonedMidnight } from '@/lib/analytics/time-zone';
 import { closeDb } from '@/lib/db/client';
 import { setEnv } from '@/lib/env';
 import { HyperLogLog } from '@/lib/stream';
+import { backfillFacts } from '@/lib/analytics/fact-backfill';
+import { factLoad } from '@/lib/analytics/fact-engine';
+import type { Filters } from '@/lib/analytics/dimensions';
 import { benchServices, freshBenchDatabase } from './support/services';
+import { loadUmami, umamiLoad } from './support/umami-peer';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,6 +39,10 @@ const arg = (name: string, fallback: number) => {
 };
 
 const SCALE = arg('days-scale', 1);
+// Filtered loads need every day's raw events and visits (the old engine, the Umami peer and the facts):
+// on by default up to 1 M events (seeding 60 days of archive at full scale, 21 M events, takes hours
+// here); `--filtered` forces them, `--no-filtered` skips them.
+const FILTERED = !process.argv.includes('--no-filtered') && (process.argv.includes('--filtered') || SCALE <= 0.1);
 const ROUNDS = arg('rounds', 15);
 const DAYS = 30;
 const PAGEVIEWS_PER_DAY = Math.round(350_000 * SCALE);
@@ -99,7 +109,17 @@ interface RawEvent {
 }
 
 /** One day of traffic as rollup cells (day granularity), and optionally its raw events. */
-function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: Cell[]; pageviews: number; raw: RawEvent[] } {
+interface RawVisit {
+  visitorId: string;
+  start: number;
+  end: number;
+  pageviews: number;
+  entry: string;
+  exit: string;
+  first: RawEvent;
+}
+
+function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: Cell[]; pageviews: number; raw: RawEvent[]; visits: RawVisit[] } {
   const rnd = prng(1000 + day);
   const page = zipf(1000, 1.1, rnd);
   const referrer = zipf(200, 1.2, rnd);
@@ -115,6 +135,7 @@ function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: 
     return c;
   };
   const raw: RawEvent[] = [];
+  const visits: RawVisit[] = [];
   let pageviews = 0;
   while (pageviews < PAGEVIEWS_PER_DAY) {
     // Returning visitors: ids skewed towards the start of the pool.
@@ -159,10 +180,11 @@ function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: 
       c.durationMs += duration;
     }
     if (keepRaw) {
+      const firstIndex = raw.length;
       for (let i = 0; i < k; i++) {
         raw.push({
           visitorId,
-          ts: start + (i * duration) / Math.max(1, k - 1),
+          ts: start + Math.round((i * duration) / Math.max(1, k - 1)),
           path: paths[i]!,
           referrerHost: i === 0 && ref !== '(direct)' ? ref : undefined,
           channel: ch,
@@ -173,10 +195,11 @@ function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: 
           os: attrs[5]![1],
         });
       }
+      visits.push({ visitorId, start, end: start + duration, pageviews: k, entry: paths[0]!, exit: paths[k - 1]!, first: raw[firstIndex]! });
     }
     pageviews += k;
   }
-  return { cells: [...cells.values()], pageviews, raw };
+  return { cells: [...cells.values()], pageviews, raw, visits };
 }
 
 async function insertCells(db: pg.Pool, siteId: string, bucket: number, cells: Cell[]): Promise<void> {
@@ -197,6 +220,40 @@ async function insertCells(db: pg.Pool, siteId: string, bucket: number, cells: C
         chunk.map((c) => c.sessions),
         chunk.map((c) => c.bounces),
         chunk.map((c) => c.durationMs),
+      ],
+    );
+  }
+}
+
+async function insertVisits(db: pg.Pool, siteId: string, visits: RawVisit[]): Promise<void> {
+  for (let i = 0; i < visits.length; i += 5000) {
+    const chunk = visits.slice(i, i + 5000);
+    await db.query(
+      `INSERT INTO sessions (site_id, visitor_id, started_at, ended_at, duration_ms, pageviews, events, engaged_ms, entry_path, exit_path, bounce, channel,
+         referrer_host, utm_source, utm_medium, utm_campaign, device, browser, os, country, source_partition)
+       SELECT $1, u.visitor, u.started, u.ended, u.dur, u.pv, 0, 0, u.entry, u.exit, u.pv <= 1, u.channel, u.ref, u.us, u.um, u.uc, u.device, u.browser, u.os, u.country, 0
+         FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                     $14::text[], $15::text[], $16::text[], $17::text[])
+           AS u(visitor, started, ended, dur, pv, entry, exit, channel, ref, us, um, uc, device, browser, os, country)
+       ON CONFLICT DO NOTHING`,
+      [
+        siteId,
+        chunk.map((v) => v.visitorId),
+        chunk.map((v) => new Date(v.start).toISOString()),
+        chunk.map((v) => new Date(v.end).toISOString()),
+        chunk.map((v) => v.end - v.start),
+        chunk.map((v) => v.pageviews),
+        chunk.map((v) => v.entry),
+        chunk.map((v) => v.exit),
+        chunk.map((v) => v.first.channel),
+        chunk.map((v) => v.first.referrerHost ?? null),
+        chunk.map((v) => v.first.utm?.source ?? null),
+        chunk.map((v) => v.first.utm?.medium ?? null),
+        chunk.map((v) => v.first.utm?.campaign ?? null),
+        chunk.map((v) => v.first.device),
+        chunk.map((v) => v.first.browser),
+        chunk.map((v) => v.first.os),
+        chunk.map((v) => v.first.country),
       ],
     );
   }
@@ -264,9 +321,13 @@ async function main(): Promise<void> {
     let rawEvents: RawEvent[] = [];
     for (let i = 0; i < rangeDays.length; i++) {
       const day = rangeDays[i]!;
-      const { cells, pageviews, raw } = simulateDay(i, zonedMidnight(day, TZ), day === sampleDay);
+      const { cells, pageviews, raw, visits } = simulateDay(i, zonedMidnight(day, TZ), FILTERED || day === sampleDay);
       await insertCells(db, siteId, zonedMidnight(day, TZ), cells);
       if (day === sampleDay) rawEvents = raw;
+      if (FILTERED) {
+        await insertRaw(db, siteId, raw);
+        await insertVisits(db, siteId, visits);
+      }
       events += pageviews;
       rows += cells.length;
       if (i % 5 === 4) console.log(`[bench]   ${i + 1}/${DAYS} days, ${events.toLocaleString('en-US')} pageviews, ${rows.toLocaleString('en-US')} rollup rows (${((performance.now() - seedStart) / 1000).toFixed(0)} s)`);
@@ -285,7 +346,35 @@ async function main(): Promise<void> {
       [siteId, addDays(today, -2 * DAYS), today],
     );
     console.log(`[bench] raw-event sample for the baseline: ${rawEvents.length.toLocaleString('en-US')} events of ${sampleDay}`);
-    await insertRaw(db, siteId, rawEvents);
+    if (FILTERED) {
+      // The previous period's raw events and visits repeat the same traffic 30 days earlier, as its rollups do.
+      await db.query(
+        `INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record)
+         SELECT gen_random_uuid(), site_id, visitor_id, name, url, ts - interval '${DAYS} days', record FROM events WHERE site_id = $1`,
+        [siteId],
+      );
+      await db.query(
+        `INSERT INTO sessions (site_id, visitor_id, started_at, ended_at, duration_ms, pageviews, events, engaged_ms, entry_path, exit_path, bounce, channel,
+           referrer_host, utm_source, utm_medium, utm_campaign, device, browser, os, country, source_partition)
+         SELECT site_id, visitor_id, started_at - interval '${DAYS} days', ended_at - interval '${DAYS} days', duration_ms, pageviews, events, engaged_ms, entry_path, exit_path, bounce,
+                channel, referrer_host, utm_source, utm_medium, utm_campaign, device, browser, os, country, source_partition
+           FROM sessions WHERE site_id = $1 ON CONFLICT DO NOTHING`,
+        [siteId],
+      );
+      const t = performance.now();
+      await backfillFacts(db, siteId);
+      console.log(`[bench] facts written for ${(await db.query<{ n: string }>('SELECT count(*) AS n FROM event_facts')).rows[0]!.n} events and ${(await db.query<{ n: string }>('SELECT count(*) AS n FROM visit_facts')).rows[0]!.n} visits in ${((performance.now() - t) / 1000).toFixed(0)} s (lib/analytics/fact-backfill.ts)`);
+      const u = performance.now();
+      await loadUmami(db, siteId);
+      console.log(`[bench] Umami peer schema (umami_website_event + umami_session) loaded in ${((performance.now() - u) / 1000).toFixed(0)} s`);
+      await db.query('VACUUM ANALYZE event_facts');
+      await db.query('VACUUM ANALYZE visit_facts');
+      await db.query('VACUUM ANALYZE dimension_values');
+      await db.query('VACUUM ANALYZE umami_website_event');
+      await db.query('VACUUM ANALYZE umami_session');
+    } else {
+      await insertRaw(db, siteId, rawEvents);
+    }
     await db.query('VACUUM ANALYZE rollups');
     await db.query('VACUUM ANALYZE events');
     const size = await db.query<{ rows: string; bytes: string }>("SELECT count(*) AS rows, pg_size_pretty(pg_total_relation_size('rollups')) AS bytes FROM rollups");
@@ -377,6 +466,9 @@ async function main(): Promise<void> {
     console.log(`  rollups ${ms(rollupMs)}  vs  raw events ${ms(rawMs)}  →  ${ratioDay.toFixed(0)}× faster (pageviews ${check1.summary.pageviews} = ${check2.summary.pageviews})`);
     console.log(`  30 days: rollups ${ms(rollupMonthMs)}  vs  raw events ~${(extrapolated / 1000).toFixed(1)} s (extrapolated linearly from the sample)  →  ~${ratio30.toFixed(0)}× faster`);
     console.log(`  goal p95 ≤ 100 ms: ${p95 <= 100 ? 'met' : 'NOT met'}`);
+
+    // ---- filtered loads: today's engine, the Umami peer, the facts engine ----
+    const filtered = FILTERED ? await filteredLoads(db, s, now, month30, day, sampleDay) : null;
     console.log(
       JSON.stringify({
         bench: 'dashboard-query',
@@ -392,6 +484,7 @@ async function main(): Promise<void> {
         uncompacted_p50_ms: Number(percentile(direct, 50).toFixed(1)),
         uncompacted_p95_ms: Number(percentile(direct, 95).toFixed(1)),
         compaction_ms_per_day: Number((compactMs / settledDays.length).toFixed(0)),
+        ...(filtered ?? {}),
         ...(SCALE !== 1 ? { scale: SCALE } : {}),
       }),
     );
@@ -402,6 +495,101 @@ async function main(): Promise<void> {
     else await bench.drop();
     await services.stop();
   }
+}
+
+const FILTER_CASES: [string, Filters][] = [
+  ['country = C0', { country: 'C0' }],
+  ['page = /p/0', { page: '/p/0' }],
+  ['referrer = ref0.example', { referrer: 'ref0.example' }],
+  ['country = C1 + page = /p/1', { country: 'C1', page: '/p/1' }],
+];
+const FILTERED_ROUNDS = arg('filtered-rounds', 10);
+
+async function filteredLoads(db: pg.Pool, s: StatsSite, now: number, month: ReturnType<typeof resolveRange>, day: Period, sampleDay: string): Promise<Record<string, number>> {
+  const q = { range: '30d' as const, compare: 'previous' as const };
+  const wholeNew: number[] = [];
+  const wholeRoutes: number[] = [];
+  const wholeUmami: number[] = [];
+  const wholeOld: number[] = [];
+  const perQuery = new Map<string, number[]>();
+  const note = (name: string, t: number) => perQuery.set(name, [...(perQuery.get(name) ?? []), t]);
+  const stat = (ts: number[]) => {
+    const x = [...ts].sort((a, b) => a - b);
+    return `p50 ${ms(percentile(x, 50)).padStart(9)}   p95 ${ms(percentile(x, 95)).padStart(9)}`;
+  };
+  const dayBefore: Period = { ...day, from: addDays(sampleDay, -1), to: addDays(sampleDay, -1), start: day.start - 86_400_000, end: day.end - 86_400_000, points: day.points.map((pt) => ({ ...pt, start: pt.start - 86_400_000, end: pt.end - 86_400_000 })) };
+  for (const [label, filters] of FILTER_CASES) {
+    console.log(`\n[bench] filtered 30-day dashboard, ${label}:`);
+    // The facts engine, one pass: totals + series + 12 breakdowns of the range, totals + series of the previous period.
+    const onePass = async () => {
+      await Promise.all([
+        factLoad(s.id, month, filters, { series: true, breakdowns: [...DIMENSIONS], limit: 10, now }),
+        factLoad(s.id, month.previous, filters, { series: true, breakdowns: [], limit: 0, now }),
+      ]);
+    };
+    // The facts engine through the functions the route handlers call (stats + one call per table), in sequence.
+    const routes = async () => {
+      let t = performance.now();
+      await siteStats(s, { ...q, ...filters }, now);
+      note(`facts: stats (summary, series, previous)`, performance.now() - t);
+      for (const d of DIMENSIONS) {
+        t = performance.now();
+        await siteBreakdown(s, { ...q, ...filters }, d, 10, now);
+        note(`facts: breakdown ${d}`, performance.now() - t);
+      }
+    };
+    await onePass();
+    await routes();
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r < FILTERED_ROUNDS; r++) {
+      a.push((await timed(onePass))[0]);
+      b.push((await timed(routes))[0]);
+    }
+    wholeNew.push(...a);
+    wholeRoutes.push(...b);
+    console.log(`  facts engine, whole load in one pass (2 × 2 statements, current ∥ previous)  ${stat(a)}   (${FILTERED_ROUNDS} rounds)`);
+    console.log(`  facts engine, whole load as stats + 12 breakdown calls, sequential            ${stat(b)}`);
+    // The Umami peer.
+    const u: number[] = [];
+    let uq = new Map<string, number>();
+    for (let r = 0; r < Math.min(3, FILTERED_ROUNDS); r++) {
+      const t = performance.now();
+      uq = await umamiLoad(db, s.id, month, month.previous, filters);
+      u.push(performance.now() - t);
+      for (const [k, v] of uq) note(`umami: ${k}`, v);
+    }
+    wholeUmami.push(...u);
+    console.log(`  Umami peer (PostgreSQL schema and query shapes), whole load, 17 queries         ${stat(u)}`);
+    // Today's engine: sessions rebuilt from the raw events; one day (its 30 days would pass the 20 s cut-off), extrapolated ×30.
+    const t0 = performance.now();
+    await Promise.all([eventSeries(s.id, day, 30, filters, now), eventSeries(s.id, dayBefore, 30, filters, now)]);
+    for (const d of DIMENSIONS) await eventBreakdown(s.id, day, 30, filters, d, 10);
+    const oldDay = performance.now() - t0;
+    wholeOld.push(oldDay * DAYS);
+    console.log(`  today's engine (raw events), whole load of ONE day ${ms(oldDay)} → 30 days ~${(oldDay * DAYS / 1000).toFixed(1)} s (linear; each query passes the 20 s cut-off)`);
+    // Correctness at scale: the one-pass totals equal the per-route totals.
+    const [one, viaRoutes] = await Promise.all([factLoad(s.id, month, filters, { series: true, breakdowns: [], limit: 0, now }), siteStats(s, { ...q, ...filters }, now)]);
+    if (one.summary.pageviews !== viaRoutes.summary.pageviews || one.summary.sessions !== viaRoutes.summary.sessions) throw new Error('facts engine: one-pass and per-route totals differ');
+    console.log(`  filtered totals: ${one.summary.pageviews} pageviews, ${one.summary.sessions} visits, ${one.summary.visitors} visitors`);
+  }
+  console.log(`\n[bench] per query over all filter cases:`);
+  for (const [name, ts] of perQuery) console.log(`  ${name.padEnd(48)} ${stat(ts)}`);
+  const sorted = (x: number[]) => [...x].sort((p, q) => p - q);
+  const p = (x: number[], k: number) => Number(percentile(sorted(x), k).toFixed(1));
+  console.log(
+    `[bench] filtered whole loads: facts one pass p50 ${p(wholeNew, 50)} ms p95 ${p(wholeNew, 95)} ms; facts per route p50 ${p(wholeRoutes, 50)} p95 ${p(wholeRoutes, 95)}; Umami peer p50 ${p(wholeUmami, 50)} p95 ${p(wholeUmami, 95)}; today's engine ~${(p(wholeOld, 50) / 1000).toFixed(1)} s (extrapolated)`,
+  );
+  console.log(`  goal filtered p95 ≤ ${SCALE <= 0.1 ? 150 : 500} ms: ${p(wholeNew, 95) <= (SCALE <= 0.1 ? 150 : 500) ? 'met' : 'NOT met'}`);
+  return {
+    filtered_p50_ms: p(wholeNew, 50),
+    filtered_p95_ms: p(wholeNew, 95),
+    filtered_routes_p50_ms: p(wholeRoutes, 50),
+    filtered_routes_p95_ms: p(wholeRoutes, 95),
+    filtered_umami_p50_ms: p(wholeUmami, 50),
+    filtered_umami_p95_ms: p(wholeUmami, 95),
+    filtered_old_30d_extrapolated_ms: Math.round(percentile(sorted(wholeOld), 50)),
+  };
 }
 
 main().catch((e: unknown) => {

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { composite, count, sum } from '../lib/stream/aggregates';
 import { sessionWindows, slidingWindows } from '../lib/stream/assigners';
-import { NaiveSlidingWindowOperator } from '../lib/stream/naive-sliding-windows';
+import { NaiveSlidingWindowOperator } from '../lib/stream/test-support/naive-sliding-windows';
 import type { WindowOperator } from '../lib/stream/operator';
 import { SessionWindowOperator } from '../lib/stream/session-windows';
 import { TimeWindowOperator } from '../lib/stream/time-windows';
@@ -67,16 +67,15 @@ interface Input {
 function generateInput(): Input {
   const random = prng(42);
   const weights = Array.from({ length: SITES }, (_, i) => 1 / (i + 1) ** 0.8);
-  const cumulative: number[] = [];
-  weights.reduce((total, w, i) => (cumulative[i] = total + w), 0);
-  const totalWeight = cumulative[SITES - 1];
+  let totalWeight = 0;
+  const cumulative = weights.map((w) => (totalWeight += w));
   const pickSite = (): number => {
     const x = random() * totalWeight;
     let lo = 0;
     let hi = SITES - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (cumulative[mid] < x) lo = mid + 1;
+      if (cumulative[mid]! < x) lo = mid + 1; // lo ≤ mid < hi < SITES
       else hi = mid;
     }
     return lo;
@@ -106,7 +105,7 @@ function generateInput(): Input {
       t += Math.floor(-MINUTE * Math.log(1 - random()));
     }
   }
-  const order = Array.from({ length: EVENTS }, (_, i) => i).sort((a, b) => arrival[a] - arrival[b]);
+  const order = Array.from({ length: EVENTS }, (_, i) => i).sort((a, b) => arrival[a]! - arrival[b]!); // indexes < EVENTS
   const input: Input = {
     ts: new Float64Array(EVENTS),
     site: new Int32Array(EVENTS),
@@ -115,10 +114,11 @@ function generateInput(): Input {
     visitorKeys: Array.from({ length: visitors }, (_, i) => `visitor-${i.toString(36)}`),
     lateBeyondBound,
   };
+  // `order` is a permutation of 0..EVENTS − 1, the length of every array here.
   order.forEach((from, to) => {
-    input.ts[to] = eventTs[from];
-    input.site[to] = site[from];
-    input.visitor[to] = visitor[from];
+    input.ts[to] = eventTs[from]!;
+    input.site[to] = site[from]!;
+    input.visitor[to] = visitor[from]!;
   });
   return input;
 }
@@ -153,9 +153,9 @@ function drive(op: WindowOperator<string, null, number>, input: Input, keys: 'si
   const started = performance.now();
   for (let from = 0; from < limit; from += BATCH) {
     const to = Math.min(from + BATCH, limit);
+    // i < limit ≤ EVENTS, the length of the input arrays, whose key indexes are within keyOf.
     for (let i = from; i < to; i++) {
-      const siteIndex = input.site[i];
-      op.process(siteIndex % PARTITIONS, keyOf[keyIndex[i]], input.ts[i], null);
+      op.process(input.site[i]! % PARTITIONS, keyOf[keyIndex[i]!]!, input.ts[i]!, null);
     }
     collect(op.advanceWatermark());
   }
@@ -222,7 +222,11 @@ drive(sessions(), input, 'visitor', 100_000);
 
 // Three interleaved rounds per side; the median damps noise from the shared 2-core machine.
 const ROUNDS = 3;
-const median = (runs: RunStats[]): RunStats => [...runs].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[runs.length >> 1];
+const median = (runs: RunStats[]): RunStats => {
+  const middle = [...runs].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[runs.length >> 1];
+  if (middle === undefined) throw new Error('median of no runs');
+  return middle;
+};
 const panedRuns: RunStats[] = [];
 const naiveRuns: RunStats[] = [];
 for (let round = 0; round < ROUNDS; round++) {

@@ -6,7 +6,7 @@ describe('parseEnv', () => {
     const e = parseEnv({});
     expect(e.PORT).toBe(3000);
     expect(e.DATABASE_URL).toBeUndefined();
-    expect(e.KAFKA_VERSION).toBe('3.9.1');
+    expect(e.KAFKA_VERSION).toBe('4.4.0');
   });
 
   it('treats an empty string as unset', () => {

@@ -20,7 +20,14 @@ const schema = z.object({
     .regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, 'must be a comma-separated list of host:port')
     .transform((s) => s.split(','))
     .optional(),
-  KAFKA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 3.9.1').default('3.9.1'),
+  /** The Kafka `npm test`, the benches and the chaos suite start from Maven jars: the newest release supported. */
+  KAFKA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 4.4.0').default('4.4.0'),
+  /** Older Kafka releases `npm test` runs the Kafka-facing files against once more (scripts/kafka-compat.ts); `none` skips that. */
+  KAFKA_COMPAT_VERSIONS: z
+    .string()
+    .regex(/^(none|\d+\.\d+\.\d+(,\d+\.\d+\.\d+)*)$/, "must be 'none' or a comma-separated list like 3.9.1,4.0.2")
+    .transform((s) => (s === 'none' ? [] : s.split(',')))
+    .default(['3.9.1']),
   KAFKA_PORT: port.default(9092),
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
@@ -46,11 +53,13 @@ const schema = z.object({
   TRUSTED_PROXY_HEADER: z.string().toLowerCase().optional(),
   /** Header with the visitor's ISO country code set by a CDN you trust (e.g. cf-ipcountry). */
   TRUSTED_COUNTRY_HEADER: z.string().toLowerCase().optional(),
-  /** A MaxMind-format (.mmdb) country or city database, used when no trusted country header is present. */
+  /** A MaxMind-format (.mmdb) country or city database, used when no trusted country header is present; replaces the embedded default (lib/collect/enrich/country.ts). */
   GEOIP_DATABASE: z.string().optional(),
   /** Signs session JWTs. `npm start` generates and keeps one in EDDY_DATA_DIR when unset. */
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   EDDY_DEMO: bool.default(true),
+  /** Port of the demo Express server `npm start` runs beside Eddy (EDDY_DEMO), whose requests @eddy/node reports to the demo site. */
+  DEMO_SERVER_PORT: port.default(3001),
   /** Optional OAuth sign-in: a provider is offered only when both its id and secret are set. */
   GITHUB_ID: z.string().optional(),
   GITHUB_SECRET: z.string().optional(),
@@ -58,6 +67,10 @@ const schema = z.object({
   GOOGLE_SECRET: z.string().optional(),
   /** How often the workers reload their dimension table (sites, content groups, timezones). */
   DIMENSION_REFRESH_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
+  /** How often the insights and funnels jobs reload goals and funnels (a new goal counts from then; the backfill covers before). */
+  DEFINITIONS_REFRESH_MS: z.coerce.number().int().min(100).max(86_400_000).default(5000),
+  /** Roll up custom event properties (top values per key); off: event names only (fewer rows per event). */
+  EVENT_PROPERTY_BREAKDOWNS: bool.default(true),
   /** Event-time tolerance of the jobs: out-of-orderness bound and allowed lateness. */
   OUT_OF_ORDERNESS_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
   ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
@@ -96,8 +109,18 @@ const schema = z.object({
   SHARE_LINK_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
   /** Requests per minute one client address may make to one public share link. */
   SHARE_LINK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  /** Requests per minute one API key may make to the events and stats APIs (per web process); more get 429 + Retry-After. */
+  API_KEY_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** How often the alerts job measures freshness and evaluates alert rules. */
   ALERTS_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(2000),
+  /** How often the retention job drops raw events past each site's retention and measures the archive (issue 16). */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
+  /**
+   * Zero-config mode: how long the embedded log (bus_messages) keeps a record, by its timestamp,
+   * like Kafka's retention.ms (7 days). The retention job trims older records, but never one a
+   * consumer group has not committed past.
+   */
+  EMBEDDED_LOG_RETENTION_MS: z.coerce.number().int().min(60_000).max(31_536_000_000).default(604_800_000),
   /** Comma-separated emails allowed to see the pipeline page, besides the install's first account (users.is_operator). */
   EDDY_OPERATORS: z
     .string()

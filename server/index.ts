@@ -13,10 +13,15 @@ import { startLiveRelayWhenReady } from './live-relay';
 import { attachLiveSockets } from './live-sockets';
 
 // The web process: Next.js (pages + route handlers) and Socket.IO on one HTTP server.
+// NODE_ENV=development (`npm run dev`) runs Next.js' dev server: pages compile on request and
+// change in the browser as you save (Fast Refresh over the /_next/hmr WebSocket, which Next.js
+// answers on this server's upgrade event beside Socket.IO). Otherwise it serves the production
+// build (`npm run build`; `npm start` builds when stale).
 
 async function main(): Promise<void> {
   const e = env();
-  const app = next({ dev: false, dir: path.resolve(import.meta.dirname, '..'), hostname: e.HOST, port: e.PORT });
+  const dev = e.NODE_ENV === 'development';
+  const app = next({ dev, dir: path.resolve(import.meta.dirname, '..'), hostname: e.HOST, port: e.PORT });
   const handle = app.getRequestHandler();
   await app.prepare();
 
@@ -47,7 +52,8 @@ async function main(): Promise<void> {
   console.log(`[web] listening on ${publicUrl()} (bus: ${b.kind})`);
 
   const shutdown = async () => {
-    io.close();
+    // Not awaited: io.close() also waits for the HTTP server's keep-alive connections to end.
+    io.close().catch(() => undefined);
     server.close();
     await b.close();
     await closeDb();

@@ -9,6 +9,10 @@ const isUuid = (s: string) => z.uuid().safeParse(s).success;
 describe('event ids', () => {
   it('crypto.randomUUID is used when the context provides it', () => {
     expect(isUuid(uuid(webcrypto as Crypto))).toBe(true);
+    // Only the context's randomUUID can produce this one (the fallback would make a random v4).
+    const marker = '00000000-0000-4000-8000-00000000abcd';
+    const secure = { randomUUID: () => marker, getRandomValues: webcrypto.getRandomValues.bind(webcrypto) } as unknown as Crypto;
+    expect(uuid(secure)).toBe(marker);
   });
 
   it('without randomUUID (plain-http pages) getRandomValues gives valid, distinct version 4 UUIDs', () => {

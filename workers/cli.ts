@@ -1,5 +1,6 @@
 import { closeDb, databaseUrl, pool } from '@/lib/db/client';
-import { createBus, ensureTopics } from '@/lib/bus';
+import { createBus, ensureTopics, type Bus } from '@/lib/bus';
+import type { EventRecord } from '@/lib/events/record';
 import { alertsJob } from './alerts/alerts-job';
 import { workerPresence } from './presence';
 import { env } from '@/lib/env';
@@ -8,19 +9,60 @@ import { createSavepoint, restoreSavepoint } from './ops/savepoint';
 import { replay } from './ops/replay';
 import { peaksJob } from './peaks/peaks-job';
 import { reconcileJob } from './reconcile/reconcile-job';
+import { exportsJob } from './exports/exports-job';
+import { importsJob } from './imports/run-import';
+import { retentionJob } from './retention/retention-job';
 import { rollupsJob } from './rollups/rollups-job';
-import { runJob, type RunningJob, type StartMode } from './runtime';
+import { runJob, type Job, type RunningJob, type StartMode } from './runtime';
 import { sessionsJob } from './sessions/sessions-job';
+import { funnelsJob } from './funnels/funnels-job';
+import { DefinitionsTable } from './insights/definitions';
+import { insightsJob } from './insights/insights-job';
 import { SiteDimensionTable } from './shared/dimensions';
 
-// npm run worker -- [rollups|sessions|peaks|reconcile|alerts|all …] [--from checkpoint|earliest|latest|<ISO time>] [--from-savepoint <file>]
+// npm run worker -- [rollups|sessions|insights|funnels|peaks|reconcile|alerts|all …] [--from checkpoint|earliest|latest|<ISO time>] [--from-savepoint <file>]
 // npm run worker -- savepoint create <file>
 // npm run worker -- replay --from <date> --to <date> [--schema <name>]
 // Run more processes to scale out: rollups and sessions are consumer groups; peaks and reconcile
 // take turns through PostgreSQL locks.
 
-const JOBS = ['rollups', 'sessions', 'peaks', 'reconcile', 'alerts'] as const;
-type JobName = (typeof JOBS)[number];
+/** What a job is built from: the process's bus and side inputs (the pool is the process's one). */
+interface JobContext {
+  bus: Bus;
+  dims: SiteDimensionTable;
+  defs: DefinitionsTable;
+}
+
+/** A long-running loop job (peaks, reconcile, …): started once, stopped on shutdown. */
+interface Loop {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every job a worker process can run, by name: stream jobs are consumer-group members run by
+ * workers/runtime.ts; loops take turns through PostgreSQL locks. Order = start order of `all`.
+ */
+const REGISTRY = {
+  rollups: { stream: (c: JobContext) => rollupsJob({ bus: c.bus, db: pool(), dims: c.dims }) },
+  sessions: { stream: (c: JobContext) => sessionsJob({ bus: c.bus, db: pool(), dims: c.dims }) },
+  peaks: { loop: (c: JobContext): Loop => peaksJob({ db: pool(), bus: c.bus, dims: c.dims }) },
+  reconcile: { loop: (c: JobContext): Loop => reconcileJob({ db: pool(), bus: c.bus, dims: c.dims }) },
+  insights: { stream: (c: JobContext) => insightsJob({ bus: c.bus, dims: c.dims, defs: c.defs }) },
+  funnels: { stream: (c: JobContext) => funnelsJob({ bus: c.bus, defs: c.defs, dims: c.dims }) },
+  retention: {
+    // The embedded log's retention only when it is the bus (Kafka keeps its own).
+    loop: (c: JobContext): Loop => {
+      const j = retentionJob({ db: pool(), logRetentionMs: c.bus.kind === 'embedded' ? env().EMBEDDED_LOG_RETENTION_MS : undefined });
+      return { start: () => j.start(env().RETENTION_INTERVAL_MS), stop: () => j.stop() };
+    },
+  },
+  exports: { loop: (c: JobContext): Loop => exportsJob({ db: pool(), bus: c.bus }) },
+  imports: { loop: (c: JobContext): Loop => importsJob({ db: pool(), bus: c.bus }) },
+  alerts: { loop: (c: JobContext): Loop => alertsJob({ db: pool(), bus: c.bus, intervalMs: env().ALERTS_INTERVAL_MS }) },
+} satisfies Record<string, { stream: (c: JobContext) => Job<EventRecord> } | { loop: (c: JobContext) => Loop }>;
+type JobName = keyof typeof REGISTRY;
+const JOBS = Object.keys(REGISTRY) as JobName[];
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -72,28 +114,23 @@ async function main(): Promise<void> {
   const dims = new SiteDimensionTable(pool());
   await dims.refresh();
   dims.start(env().DIMENSION_REFRESH_MS);
+  // Goals and funnels (issue 14): their own side input, refreshed more often than site settings.
+  const defs = new DefinitionsTable(pool());
+  await defs.refresh();
+  defs.start(env().DEFINITIONS_REFRESH_MS);
 
   const presence = workerPresence({ db: pool(), jobs: names });
   const consumers: RunningJob[] = [];
-  const loops: { stop(): Promise<void> }[] = [];
+  const loops: Loop[] = [];
+  const context: JobContext = { bus: b, dims, defs };
   for (const n of names) {
     const runOptions = { start: from, sessionTimeoutMs: env().CONSUMER_SESSION_TIMEOUT_MS, workerId: presence.workerId };
-    if (n === 'rollups') consumers.push(await runJob(rollupsJob({ bus: b, db: pool(), dims }), b, pool(), runOptions));
-    if (n === 'sessions') consumers.push(await runJob(sessionsJob({ bus: b, dims }), b, pool(), runOptions));
-    if (n === 'peaks') {
-      const j = peaksJob({ db: pool(), bus: b, dims });
-      j.start();
-      loops.push(j);
-    }
-    if (n === 'reconcile') {
-      const j = reconcileJob({ db: pool(), bus: b, dims });
-      j.start();
-      loops.push(j);
-    }
-    if (n === 'alerts') {
-      const j = alertsJob({ db: pool(), bus: b, intervalMs: env().ALERTS_INTERVAL_MS });
-      j.start();
-      loops.push(j);
+    const entry: { stream: (c: JobContext) => Job<EventRecord> } | { loop: (c: JobContext) => Loop } = REGISTRY[n];
+    if ('stream' in entry) consumers.push(await runJob(entry.stream(context), b, pool(), runOptions));
+    else {
+      const loop = entry.loop(context);
+      loop.start();
+      loops.push(loop);
     }
     console.log(`[worker ${process.pid}] job ${n} running (bus: ${b.kind}, from: ${from.from})`);
   }
@@ -106,6 +143,7 @@ async function main(): Promise<void> {
   });
   const shutdown = async () => {
     dims.stop();
+    defs.stop();
     await Promise.allSettled([...consumers.map((r) => r.stop()), ...loops.map((l) => l.stop())]);
     await presence.stop();
     await b.close();

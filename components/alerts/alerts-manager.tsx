@@ -24,6 +24,8 @@ interface Draft {
   minPageviews: string;
   minutes: string;
   event: string;
+  goalId: string;
+  minConversions: string;
   forSeconds: string;
   cooldownSeconds: string;
   webhookUrl: string;
@@ -45,6 +47,8 @@ const blank: Draft = {
   minPageviews: '10',
   minutes: '30',
   event: '',
+  goalId: '',
+  minConversions: '5',
   forSeconds: '0',
   cooldownSeconds: '600',
   webhookUrl: '',
@@ -73,6 +77,8 @@ function toDraft(r: RuleView): Draft {
     minPageviews: s(c.minPageviews, blank.minPageviews),
     minutes: s(c.minutes, blank.minutes),
     event: s(c.event, ''),
+    goalId: s(c.goalId, ''),
+    minConversions: s(c.minConversions, blank.minConversions),
     forSeconds: String(r.forSeconds),
     cooldownSeconds: String(r.cooldownSeconds),
     webhookUrl: webhook?.kind === 'webhook' ? webhook.url : '',
@@ -92,7 +98,9 @@ function toBody(d: Draft) {
           ? { type: d.type, minutes: d.minutes }
           : d.type === 'sla'
             ? { type: d.type }
-            : { type: d.type, event: d.event, windowMinutes: d.windowMinutes, op: d.op, threshold: d.threshold };
+            : d.type === 'goal'
+              ? { type: d.type, goalId: d.goalId, direction: d.direction, windowMinutes: d.windowMinutes, baseline: d.baseline, trailingWindows: d.trailingWindows, factor: d.factor, minConversions: d.minConversions }
+              : { type: d.type, event: d.event, windowMinutes: d.windowMinutes, op: d.op, threshold: d.threshold };
   const channels: Channel[] = [];
   if (d.webhookUrl.trim()) channels.push({ kind: 'webhook', url: d.webhookUrl.trim() });
   if (d.slackUrl.trim()) channels.push({ kind: 'slack', url: d.slackUrl.trim() });
@@ -128,7 +136,16 @@ function RuleForm({ siteId, editing, onDone }: { siteId: string; editing: RuleVi
       setBusy(false);
     }
   };
-  const windowed = d.type === 'traffic' || d.type === 'custom_event';
+  const windowed = d.type === 'traffic' || d.type === 'custom_event' || d.type === 'goal';
+  const [goals, setGoals] = useState<{ id: string; name: string }[]>([]);
+  useEffect(() => {
+    void api<{ goals: { id: string; name: string }[] }>(`/api/sites/${siteId}/goals`)
+      .then((r) => {
+        setGoals(r.goals);
+        setD((x) => (x.goalId || !r.goals[0] ? x : { ...x, goalId: r.goals[0].id }));
+      })
+      .catch(() => undefined);
+  }, [siteId]);
   return (
     <form onSubmit={submit} className="space-y-3" aria-label={editing ? 'Edit alert rule' : 'New alert rule'}>
       <Field label="Rule name" error={err('name')}>
@@ -141,10 +158,28 @@ function RuleForm({ siteId, editing, onDone }: { siteId: string; editing: RuleVi
           <option value="tracking_stopped">Tracking stopped</option>
           <option value="sla">Freshness SLA breached</option>
           <option value="custom_event">Custom event count</option>
+          <option value="goal">Goal conversions spike or drop</option>
         </Select>
       </Field>
       <div className="grid gap-3 sm:grid-cols-2">
-        {d.type === 'traffic' && (
+        {d.type === 'goal' && (
+          <>
+            <Field label="Goal" error={err('condition.goalId')}>
+              <Select value={d.goalId} onChange={set('goalId')}>
+                {goals.length === 0 && <option value="">No goals yet (define one on the Goals page)</option>}
+                {goals.map((g) => (
+                  <option key={g.id} value={g.id}>
+                    {g.name}
+                  </option>
+                ))}
+              </Select>
+            </Field>
+            <Field label="Minimum conversions" error={err('condition.minConversions')}>
+              <Input type="number" min="1" value={d.minConversions} onChange={set('minConversions')} />
+            </Field>
+          </>
+        )}
+        {(d.type === 'traffic' || d.type === 'goal') && (
           <>
             <Field label="Direction">
               <Select value={d.direction} onChange={set('direction')}>
@@ -161,9 +196,11 @@ function RuleForm({ siteId, editing, onDone }: { siteId: string; editing: RuleVi
             <Field label="Factor" error={err('condition.factor')}>
               <Input type="number" step="0.1" min="1.1" value={d.factor} onChange={set('factor')} />
             </Field>
-            <Field label="Minimum pageviews" error={err('condition.minPageviews')}>
-              <Input type="number" min="1" value={d.minPageviews} onChange={set('minPageviews')} />
-            </Field>
+            {d.type === 'traffic' && (
+              <Field label="Minimum pageviews" error={err('condition.minPageviews')}>
+                <Input type="number" min="1" value={d.minPageviews} onChange={set('minPageviews')} />
+              </Field>
+            )}
             {d.baseline === 'trailing' && (
               <Field label="Trailing windows">
                 <Input type="number" min="1" max="48" value={d.trailingWindows} onChange={set('trailingWindows')} />

@@ -7,12 +7,14 @@ import { localDate } from '@/lib/analytics/time-zone';
 import type { LiveSnapshot } from '@/lib/live/snapshot';
 import { api } from '../api';
 import { BehindBadge } from '../live/behind-badge';
+import { BehaviourPanel, CustomEventsPanel, FunnelsPanel, GoalsPanel } from '../insights/insight-panels';
 import { LiveHeader } from '../live/live-header';
 import { EmptyState, ErrorState, Skeleton } from '../ui/states';
 import { BreakdownPanel } from './breakdown-panel';
 import { MetricCards, type ChartMetric } from './metric-cards';
 import { toQuery, useDashboardParams } from './params';
 import { PeaksCard } from './peaks-card';
+import { ServerRequestsCard } from './server-requests-card';
 import { FilterChips, RangeBar } from './range-bar';
 import { TimeSeriesChart } from './time-series-chart';
 
@@ -20,7 +22,7 @@ import { TimeSeriesChart } from './time-series-chart';
 // the live header pushed over Socket.IO, then history through React Query.
 
 export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareToken, snippetHref }: { apiBase: string; siteId: string; timezone: string; initialSnapshot: LiveSnapshot; shareToken?: string; snippetHref?: string }) {
-  const { params, update, setFilter } = useDashboardParams();
+  const { params, update, setFilter, setFilters } = useDashboardParams();
   const [metric, setMetric] = useState<ChartMetric>('visitors');
   const qs = toQuery(params);
   const stats = useQuery({
@@ -84,6 +86,17 @@ export function Dashboard({ apiBase, siteId, timezone, initialSnapshot, shareTok
         <BreakdownPanel title="Devices" siteId={siteId} dimensions={['device', 'browser', 'os']} apiBase={apiBase} params={params} onFilter={setFilter} />
       </div>
 
+      <ServerRequestsCard apiBase={apiBase} params={params} />
+
+      {/* Issue 14: what visitors do. With row filters, these count the visitors the filters select (lib/insights/report.ts). */}
+      {Object.keys(params.filters).length > 0 && <p className="text-xs text-slate-500">Goals, funnels, custom events and behaviour below count the visitors this filter selects, and all they did in the range.</p>}
+      <div className="grid gap-5 lg:grid-cols-2">
+        <GoalsPanel apiBase={apiBase} siteId={siteId} params={params} settingsHref={snippetHref ? snippetHref.replace(/\/snippet$/, '/goals') : undefined} />
+        <FunnelsPanel apiBase={apiBase} siteId={siteId} params={params} />
+        <CustomEventsPanel apiBase={apiBase} siteId={siteId} params={params} onFilter={setFilters} />
+        <BehaviourPanel apiBase={apiBase} siteId={siteId} params={params} />
+      </div>
+
       <PeaksCard apiBase={apiBase} siteId={siteId} day={peakDay} isToday={peakDay === today} />
     </div>
   );
@@ -111,6 +124,7 @@ function useRefreshOnLive(apiBase: string, includesToday: boolean) {
       void client.invalidateQueries({ queryKey: ['stats', apiBase] });
       void client.invalidateQueries({ queryKey: ['breakdown', apiBase] });
       void client.invalidateQueries({ queryKey: ['peaks', apiBase] });
+      void client.invalidateQueries({ queryKey: ['server-requests', apiBase] });
     };
     const onPush = () => {
       const wait = last.current + throttleMs - Date.now();

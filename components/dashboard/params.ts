@@ -1,7 +1,7 @@
 'use client';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useMemo } from 'react';
-import { DIMENSIONS, type Dimension, type Filters } from '@/lib/analytics/dimensions';
+import { FILTER_KEYS, type FilterKey, type Filters } from '@/lib/analytics/dimensions';
 import { RANGE_KEYS, type RangeKey } from '@/lib/analytics/range';
 
 // The dashboard's state lives in the URL (range, comparison, filters), so a view can be
@@ -23,7 +23,7 @@ export function toQuery(p: DashboardParams, extra: Record<string, string> = {}):
     q.set('to', p.to);
   }
   if (!p.compare) q.set('compare', 'none');
-  for (const d of DIMENSIONS) if (p.filters[d]) q.set(d, p.filters[d]!);
+  for (const d of FILTER_KEYS) if (p.filters[d]) q.set(d, p.filters[d]!);
   for (const [k, v] of Object.entries(extra)) q.set(k, v);
   return q.toString();
 }
@@ -36,7 +36,7 @@ export function useDashboardParams() {
     const r = sp.get('range');
     const range = (RANGE_KEYS as readonly string[]).includes(r ?? '') ? (r as RangeKey) : '7d';
     const filters: Filters = {};
-    for (const d of DIMENSIONS) {
+    for (const d of FILTER_KEYS) {
       const v = sp.get(d);
       if (v) filters[d] = v;
     }
@@ -50,11 +50,18 @@ export function useDashboardParams() {
     },
     [router, pathname, params],
   );
-  const setFilter = useCallback((d: Dimension, value: string | null) => {
-    const filters = { ...params.filters };
-    if (value === null) delete filters[d];
-    else filters[d] = value;
-    update({ filters });
-  }, [params, update]);
-  return { params, update, setFilter };
+  /** Sets (a value) or removes (null) several filters in one navigation. */
+  const setFilters = useCallback(
+    (patch: Partial<Record<FilterKey, string | null>>) => {
+      const filters = { ...params.filters };
+      for (const [d, value] of Object.entries(patch) as [FilterKey, string | null][]) {
+        if (value === null) delete filters[d];
+        else filters[d] = value;
+      }
+      update({ filters });
+    },
+    [params, update],
+  );
+  const setFilter = useCallback((d: FilterKey, value: string | null) => setFilters({ [d]: value }), [setFilters]);
+  return { params, update, setFilter, setFilters };
 }

@@ -53,7 +53,7 @@ function PeakList({ data }: { data: PeaksResult }) {
             <span className={group ? 'text-slate-600' : 'font-medium text-slate-900'}>{group || 'Whole site'}</span>
             {w ? (
               <span className="tabular-nums text-slate-700">
-                {timeOfDay(w.start, data.timezone)}–{timeOfDay(w.end, data.timezone)} <span className="text-slate-400">· {formatNumber(w.pageviews)} views</span>
+                {timeOfDay(w.start, data.timezone)}–{timeOfDay(w.end, data.timezone)} <span className="text-slate-400">· {formatNumber(w.pageviews)} {w.pageviews === 1 ? 'view' : 'views'}</span>
               </span>
             ) : (
               <span className="text-slate-400">—</span>
@@ -67,7 +67,7 @@ function PeakList({ data }: { data: PeaksResult }) {
           <p className="font-semibold tabular-nums">
             {timeOfDay(site5.start, data.timezone)}–{timeOfDay(site5.end, data.timezone)}
           </p>
-          <p className="text-xs tabular-nums">{formatNumber(site5.pageviews)} pageviews</p>
+          <p className="text-xs tabular-nums">{formatNumber(site5.pageviews)} {site5.pageviews === 1 ? 'pageview' : 'pageviews'}</p>
         </div>
       )}
     </div>

@@ -1,6 +1,6 @@
 'use client';
 import { useState } from 'react';
-import { dimensionLabel, type Dimension } from '@/lib/analytics/dimensions';
+import { allActiveFilters, filterLabel, splitEventProp, type FilterKey } from '@/lib/analytics/dimensions';
 import type { RangeKey } from '@/lib/analytics/range';
 import { countryName } from '../format';
 import type { DashboardParams } from './params';
@@ -67,18 +67,28 @@ export function RangeBar({ params, update, today }: { params: DashboardParams; u
   );
 }
 
-export function FilterChips({ params, setFilter, clear }: { params: DashboardParams; setFilter: (d: Dimension, v: string | null) => void; clear: () => void }) {
-  const entries = Object.entries(params.filters) as [Dimension, string][];
+/** How a filter's value reads in its chip. */
+function chipValue(d: FilterKey, v: string): string {
+  if (d === 'country') return countryName(v);
+  if (d === 'event_prop') {
+    const p = splitEventProp(v);
+    return p ? `${p.key} = ${p.value}` : v;
+  }
+  return v;
+}
+
+export function FilterChips({ params, setFilter, clear }: { params: DashboardParams; setFilter: (d: FilterKey, v: string | null) => void; clear: () => void }) {
+  const entries = allActiveFilters(params.filters);
   if (entries.length === 0) return null;
   return (
     <div className="flex flex-wrap items-center gap-2" data-testid="filters">
       <span className="text-xs font-medium text-slate-500">Filtered by</span>
       {entries.map(([d, v]) => (
-        <span key={d} className="inline-flex max-w-full items-center gap-1 rounded-full bg-indigo-50 py-1 pl-3 pr-1 text-xs text-indigo-800 ring-1 ring-indigo-200">
+        <span key={d} className="inline-flex max-w-full items-center gap-1 rounded-full bg-indigo-50 py-1 pl-3 pr-1 text-xs text-indigo-800 ring-1 ring-indigo-200" data-testid="filter-chip">
           <span className="truncate">
-            {dimensionLabel[d]} is <strong className="font-semibold">{d === 'country' ? countryName(v) : v}</strong>
+            {filterLabel[d]} is <strong className="font-semibold">{chipValue(d, v)}</strong>
           </span>
-          <button type="button" onClick={() => setFilter(d, null)} aria-label={`Remove filter ${dimensionLabel[d]}`} className="rounded-full px-1.5 text-indigo-500 hover:bg-indigo-100">
+          <button type="button" onClick={() => setFilter(d, null)} aria-label={`Remove filter ${filterLabel[d]}`} className="rounded-full px-1.5 text-indigo-500 hover:bg-indigo-100">
             ✕
           </button>
         </span>

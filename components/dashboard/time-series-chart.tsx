@@ -82,9 +82,9 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
               </linearGradient>
             </defs>
             {ticks.slice(0, -1).map((t) => (
-              <line key={t} x1="0" x2={W} y1={y(t)} y2={y(t)} stroke="rgb(226 232 240)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
+              <line key={t} x1="0" x2={W} y1={y(t)} y2={y(t)} stroke="var(--color-slate-200)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
             ))}
-            <line x1="0" x2={W} y1={H} y2={H} stroke="rgb(203 213 225)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
+            <line x1="0" x2={W} y1={H} y2={H} stroke="var(--color-slate-300)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
             {prevLine && <path d={prevLine} fill="none" stroke="rgb(148 163 184)" strokeWidth="1.5" strokeDasharray="4 4" vectorEffect="non-scaling-stroke" />}
             {area && <path d={area} fill="url(#eddy-area)" />}
             {line && <path d={line} fill="none" stroke="rgb(79 70 229)" strokeWidth="2.25" strokeLinejoin="round" vectorEffect="non-scaling-stroke" />}

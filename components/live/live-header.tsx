@@ -4,17 +4,18 @@ import type { LiveSnapshot, TopRow } from '@/lib/live/snapshot';
 import { countryName, formatNumber, formatPercent, timeOfDay } from '../format';
 import { BehindBadge } from './behind-badge';
 import { useLive, useNow, type LiveStatus } from './use-live';
+import { MINUTE } from '@/lib/time';
 
 // The live header: current visitors, the last 30 minutes' pageviews, visits and bounce rate, its
 // pageviews per minute (the chart slides left as minutes pass), what is being read right now,
 // today's busiest 5 minutes, and how fresh it is.
 
-const MINUTE = 60_000;
 const WINDOW = 30;
 
 export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: string; initial: LiveSnapshot; timezone: string; shareToken?: string }) {
   const { snapshot, status, receivedAt } = useLive(siteId, initial, shareToken);
-  const now = useNow(1000);
+  // The server rendered with its snapshot's time: hydrate with the same, then the real clock.
+  const now = useNow(1000, initial.at);
   const bars = useMemo(() => {
     const known = new Map(snapshot.minutes.map((m) => [m.minute, m.pageviews]));
     const current = Math.floor(now / MINUTE) * MINUTE;

@@ -15,7 +15,6 @@ export function useLive(siteId: string, initial: LiveSnapshot, shareToken?: stri
   const [snapshot, setSnapshot] = useState<LiveSnapshot>(initial);
   const [status, setStatus] = useState<LiveStatus>('connecting');
   const [receivedAt, setReceivedAt] = useState<number | null>(null);
-  const [pushes, setPushes] = useState(0);
 
   useEffect(() => {
     publishFreshness(siteId, { site: initial.freshness, liveReceivedAt: initial.latestReceivedAt });
@@ -41,7 +40,6 @@ export function useLive(siteId: string, initial: LiveSnapshot, shareToken?: stri
     socket.on('live', (s: LiveSnapshot) => {
       if (s.siteId !== siteId) return;
       accept(s);
-      setPushes((n) => n + 1);
       window.dispatchEvent(new CustomEvent('eddy:live', { detail: siteId }));
     });
     return () => {
@@ -49,13 +47,20 @@ export function useLive(siteId: string, initial: LiveSnapshot, shareToken?: stri
     };
   }, [siteId, shareToken]); // `initial` only seeds the store: a new server render does not reconnect
 
-  return { snapshot, status, receivedAt, pushes };
+  return { snapshot, status, receivedAt };
 }
 
-/** Re-renders every `ms` and returns the current time (for "updated 0.4 s ago" and moving charts). */
-export function useNow(ms: number): number {
-  const [now, setNow] = useState(() => Date.now());
+/**
+ * Re-renders every `ms` and returns the current time (for "updated 0.4 s ago" and moving charts).
+ * `initial` is the time the server rendered with (e.g. the server snapshot's `at`): hydration must
+ * render what the server did, and a clock read in both places differs — under load by seconds,
+ * enough to move the live chart by a minute and fail hydration (React error 418). The real
+ * clock takes over right after mount.
+ */
+export function useNow(ms: number, initial?: number): number {
+  const [now, setNow] = useState(() => initial ?? Date.now());
   useEffect(() => {
+    setNow(Date.now());
     const t = setInterval(() => setNow(Date.now()), ms);
     return () => clearInterval(t);
   }, [ms]);

@@ -11,6 +11,8 @@ const ago = (now: number, t: number) => {
   return s < 60 ? `${s.toFixed(1)} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 };
 
+const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`);
+
 export function PipelineView() {
   const [p, setP] = useState<PipelineOverview | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -139,6 +141,36 @@ export function PipelineView() {
           </div>
         </Card>
       ))}
+      <Card title="Raw archive per site" padded={false}>
+        <div className="overflow-x-auto">
+          <table className="w-full text-sm" data-testid="archive-sizes">
+            <thead className="bg-slate-50 text-left text-xs uppercase text-slate-500">
+              <tr>
+                <th className="px-4 py-2">Site</th>
+                <th className="px-4 py-2 text-right">Events</th>
+                <th className="px-4 py-2 text-right">Size</th>
+                <th className="px-4 py-2">Oldest</th>
+                <th className="px-4 py-2">Kept</th>
+                <th className="px-4 py-2">Measured</th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.archive.map((a) => (
+                <tr key={a.siteId} className="border-t border-slate-100">
+                  <td className="px-4 py-2">
+                    {a.name} <span className="text-slate-500">{a.domain}</span>
+                  </td>
+                  <td className="px-4 py-2 text-right tabular-nums">{a.rows.toLocaleString('en-US')}</td>
+                  <td className="px-4 py-2 text-right tabular-nums">{bytes(a.bytes)}</td>
+                  <td className="px-4 py-2">{a.oldest ? new Date(a.oldest).toISOString().slice(0, 10) : '—'}</td>
+                  <td className="px-4 py-2">{a.retentionDays === null ? 'forever' : `${a.retentionDays} days`}</td>
+                  <td className="px-4 py-2 text-slate-500">{a.measuredAt ? ago(p.at, a.measuredAt) : 'not yet (retention job)'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Card>
       <p className="text-xs text-slate-500">
         Site settings last changed {p.dimensionRefreshedAt ? ago(p.at, p.dimensionRefreshedAt) : 'never'}; workers reload them every refresh interval. A partition whose owner is not responding waits for the consumer group to expire that member (CONSUMER_SESSION_TIMEOUT_MS) and reassign it.
       </p>

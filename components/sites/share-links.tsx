@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { api, fieldError } from '../api';
 import { Button, buttonClass } from '../ui/button';
 import { Field, Input } from '../ui/field';
-import { EmptyState, ErrorState, Notice, Skeleton } from '../ui/states';
+import { EmptyState, Notice, QueryList } from '../ui/states';
 
 interface ShareLink {
   id: string;
@@ -41,37 +41,29 @@ export function ShareLinks({ siteId, baseUrl }: { siteId: string; baseUrl: strin
   return (
     <div className="space-y-4">
       <p className="text-sm text-slate-500">Anyone with a link sees a read-only dashboard of this site, live header included. Revoking a link stops it at once.</p>
-      {links.isPending ? (
-        <Skeleton className="h-12" />
-      ) : links.isError ? (
-        <ErrorState message={links.error.message} onRetry={() => void links.refetch()} />
-      ) : links.data.links.length === 0 ? (
-        <EmptyState title="No share links">Create one below to show your stats to someone without an account.</EmptyState>
-      ) : (
-        <ul className="divide-y divide-slate-100 rounded-lg ring-1 ring-slate-200" data-testid="share-links">
-          {links.data.links.map((l) => {
-            const url = `${baseUrl}/share/${l.token}`;
-            return (
-              <li key={l.id} className="flex flex-wrap items-center gap-2 px-3 py-2">
-                <div className="min-w-0 flex-1">
-                  <p className="text-sm font-medium text-slate-800">
-                    {l.label || 'Untitled link'} {l.hasPassword && <span className="ml-1 rounded bg-amber-50 px-1.5 py-0.5 text-[10px] font-medium text-amber-800 ring-1 ring-amber-200">password</span>}
-                  </p>
-                  <a href={url} target="_blank" rel="noreferrer" className="block truncate font-mono text-xs text-indigo-600 hover:underline">
-                    {url}
-                  </a>
-                </div>
-                <Button variant="secondary" size="sm" onClick={() => void navigator.clipboard?.writeText(url)}>
-                  Copy
-                </Button>
-                <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(l.id)} disabled={revoke.isPending}>
-                  Revoke
-                </Button>
-              </li>
-            );
-          })}
-        </ul>
-      )}
+      <QueryList query={links} items={(d) => d.links} testId="share-links" empty={<EmptyState title="No share links">Create one below to show your stats to someone without an account.</EmptyState>}>
+        {(l) => {
+          const url = `${baseUrl}/share/${l.token}`;
+          return (
+            <li key={l.id} className="flex flex-wrap items-center gap-2 px-3 py-2">
+              <div className="min-w-0 flex-1">
+                <p className="text-sm font-medium text-slate-800">
+                  {l.label || 'Untitled link'} {l.hasPassword && <span className="ml-1 rounded bg-amber-50 px-1.5 py-0.5 text-[10px] font-medium text-amber-800 ring-1 ring-amber-200">password</span>}
+                </p>
+                <a href={url} target="_blank" rel="noreferrer" className="block truncate font-mono text-xs text-indigo-600 hover:underline">
+                  {url}
+                </a>
+              </div>
+              <Button variant="secondary" size="sm" onClick={() => void navigator.clipboard?.writeText(url)}>
+                Copy
+              </Button>
+              <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(l.id)} disabled={revoke.isPending}>
+                Revoke
+              </Button>
+            </li>
+          );
+        }}
+      </QueryList>
       <form onSubmit={onSubmit} className="grid gap-3 sm:grid-cols-2">
         <Field label="Label">
           <Input name="label" maxLength={80} placeholder="For the newsletter team" />

@@ -1,6 +1,7 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { RETENTION_CHOICES, DEFAULT_RETENTION_DAYS } from '@/lib/events/retention';
 import { SALT_ROTATIONS, SESSION_GAP_MINUTES, defaultAllowedHostnames, normalizeHostname, type ContentGroupInput } from '@/lib/sites/settings';
 import { api, fieldError } from '../api';
 import { Button, buttonClass } from '../ui/button';
@@ -18,15 +19,18 @@ export interface SiteFormValues {
   sessionGapMinutes: number;
   saltRotation: (typeof SALT_ROTATIONS)[number];
   respectDnt: boolean;
+  retentionDays: number | null;
   contentGroups: ContentGroupInput[];
 }
+
+const retentionLabel = (days: number | null) => (days === null ? 'Forever' : days === DEFAULT_RETENTION_DAYS ? `${days} days (25 months, default)` : `${days} days`);
 
 const rotationLabel = { day: 'Daily (most private)', week: 'Weekly', month: 'Monthly (counts returning visitors longest)' } as const;
 
 export function SiteForm({ mode, siteId, teams, initial }: { mode: 'create' | 'edit'; siteId?: string; teams?: { id: string; name: string }[]; initial?: SiteFormValues }) {
   const router = useRouter();
   const [v, setV] = useState<SiteFormValues>(
-    initial ?? { name: '', domain: '', allowedHostnames: [], timezone: 'UTC', sessionGapMinutes: SESSION_GAP_MINUTES.default, saltRotation: 'day', respectDnt: true, contentGroups: [] },
+    initial ?? { name: '', domain: '', allowedHostnames: [], timezone: 'UTC', sessionGapMinutes: SESSION_GAP_MINUTES.default, saltRotation: 'day', respectDnt: true, retentionDays: DEFAULT_RETENTION_DAYS, contentGroups: [] },
   );
   const [teamId, setTeamId] = useState(teams?.[0]?.id ?? '');
   const [hostsText, setHostsText] = useState((initial?.allowedHostnames ?? []).join('\n'));
@@ -137,6 +141,15 @@ export function SiteForm({ mode, siteId, teams, initial }: { mode: 'create' | 'e
               </Select>
             </Field>
           </div>
+          <Field label="Keep raw events" hint="Older raw events and visits are deleted; the dashboard's totals stay. Filtered views and raw exports end here." error={at('retentionDays')}>
+            <Select value={v.retentionDays === null ? 'forever' : String(v.retentionDays)} onChange={(e) => set('retentionDays', e.target.value === 'forever' ? null : Number(e.target.value))}>
+              {[...new Set([...RETENTION_CHOICES, v.retentionDays])].map((d) => (
+                <option key={d ?? 'forever'} value={d === null ? 'forever' : String(d)}>
+                  {retentionLabel(d)}
+                </option>
+              ))}
+            </Select>
+          </Field>
           <label className="flex items-start gap-2 text-sm text-slate-700">
             <input type="checkbox" checked={v.respectDnt} onChange={(e) => set('respectDnt', e.target.checked)} className="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600" />
             <span>

@@ -36,7 +36,7 @@ export function SnippetCheck({ siteId, initial, alreadyReceiving, dashboardHref 
       <div>
         <p className="font-medium text-slate-800">Waiting for your first event…</p>
         <p className="text-sm text-slate-500">
-          {status === 'offline' ? 'Reconnecting to Eddy…' : status === 'denied' ? 'You no longer have access to this site.' : 'Open a page with the snippet; this turns green as soon as its pageview arrives.'}
+          {status === 'offline' ? 'Reconnecting to Eddy…' : status === 'denied' ? 'You no longer have access to this site.' : 'Open a page with the snippet; this turns green as soon as its pageview arrives. Nothing after a minute? “Received and dropped” below says why.'}
         </p>
       </div>
     </div>

@@ -46,6 +46,12 @@ export function LedgerView({ minutes, totals }: { minutes: LedgerMinute[]; total
               <td className="px-4 py-2">Received</td>
               <td className="px-4 py-2 text-right tabular-nums" data-testid="ledger-received">{totals.received}</td>
             </tr>
+            {totals.receivedApi > 0 && (
+              <tr className="text-slate-500">
+                <td className="px-4 py-2 pl-8">of which through the events API (your server)</td>
+                <td className="px-4 py-2 text-right tabular-nums" data-testid="ledger-received-api">{totals.receivedApi}</td>
+              </tr>
+            )}
             {parts.map((p) => (
               <tr key={p.key}>
                 <td className="px-4 py-2 pl-8">{p.key === 'accepted' ? 'Accepted' : `Dropped: ${p.label.toLowerCase()}`}</td>

@@ -6,7 +6,7 @@ import { atLeast, ROLES, roleLabel, type Role } from '@/lib/auth/roles';
 import { api } from '../api';
 import { Button, buttonClass } from '../ui/button';
 import { Select } from '../ui/field';
-import { EmptyState, ErrorState, Notice, Skeleton } from '../ui/states';
+import { EmptyState, ErrorState, Notice, QueryList, Skeleton } from '../ui/states';
 
 interface Member {
   userId: string;
@@ -158,26 +158,18 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
         yourself.
       </p>
       {error && <Notice tone="error">{error}</Notice>}
-      {invites.isPending ? (
-        <Skeleton className="h-10" />
-      ) : invites.isError ? (
-        <ErrorState message={invites.error.message} />
-      ) : invites.data.invites.length === 0 ? (
-        <EmptyState title="No pending invitations" />
-      ) : (
-        <ul className="divide-y divide-slate-100 text-sm">
-          {invites.data.invites.map((i) => (
-            <li key={i.id} className="flex items-center justify-between gap-2 py-2">
-              <span>
-                {roleLabel[i.role]} invite <span className="text-xs text-slate-500">· {i.anyoneWithLink ? 'anyone with the link' : `for ${i.email}`} · expires {new Date(i.expiresAt).toLocaleDateString()}</span>
-              </span>
-              <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(i.id)}>
-                Revoke
-              </Button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <QueryList query={invites} items={(d) => d.invites} skeletonClassName="h-10" className="divide-y divide-slate-100 text-sm" empty={<EmptyState title="No pending invitations" />}>
+        {(i) => (
+          <li key={i.id} className="flex items-center justify-between gap-2 py-2">
+            <span>
+              {roleLabel[i.role]} invite <span className="text-xs text-slate-500">· {i.anyoneWithLink ? 'anyone with the link' : `for ${i.email}`} · expires {new Date(i.expiresAt).toLocaleDateString()}</span>
+            </span>
+            <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(i.id)}>
+              Revoke
+            </Button>
+          </li>
+        )}
+      </QueryList>
     </div>
   );
 }

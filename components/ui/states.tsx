@@ -46,3 +46,36 @@ export function Notice({ tone = 'info', children }: { tone?: 'info' | 'success' 
     </div>
   );
 }
+
+/**
+ * A list loaded with React Query, in its four states: loading (a skeleton), failed (with retry),
+ * empty, and its items. Settings lists (API keys, share links, invitations) all look like this.
+ */
+export function QueryList<D, T>({
+  query,
+  items,
+  empty,
+  skeletonClassName = 'h-12',
+  className = 'divide-y divide-slate-100 rounded-lg ring-1 ring-slate-200',
+  testId,
+  children,
+}: {
+  query: { isPending: boolean; isError: boolean; error: Error | null; data: D | undefined; refetch: () => unknown };
+  /** The items in the loaded data. */
+  items: (data: D) => T[];
+  empty: ReactNode;
+  skeletonClassName?: string;
+  className?: string;
+  testId?: string;
+  children: (item: T) => ReactNode;
+}) {
+  if (query.isPending) return <Skeleton className={skeletonClassName} />;
+  if (query.isError || query.data === undefined) return <ErrorState message={query.error?.message} onRetry={() => void query.refetch()} />;
+  const list = items(query.data);
+  if (list.length === 0) return <>{empty}</>;
+  return (
+    <ul className={className} data-testid={testId}>
+      {list.map(children)}
+    </ul>
+  );
+}

@@ -31,6 +31,8 @@ const cases: { name: string; condition: Condition; on: Observation; off: Observa
   { name: 'tracking stopped', condition: c({ type: 'tracking_stopped', minutes: 15, minUsualEvents: 2 }), on: { value: 0, baseline: 5 }, off: { value: 1, baseline: 5 } },
   { name: 'SLA breached', condition: c({ type: 'sla' }), on: { value: 6000, baseline: 5000, cause: 'stopped worker' }, off: { value: 4000, baseline: 5000 } },
   { name: 'custom event above', condition: c({ type: 'custom_event', event: 'signup', op: 'above', threshold: 4, windowMinutes: 60 }), on: { value: 5 }, off: { value: 4 } },
+  { name: 'goal spike', condition: c({ type: 'goal', goalId: '00000000-0000-4000-8000-000000000001', direction: 'spike', factor: 2, minConversions: 4 }), on: { value: 4, baseline: 2, label: 'Signup' }, off: { value: 3, baseline: 1 } },
+  { name: 'goal drop', condition: c({ type: 'goal', goalId: '00000000-0000-4000-8000-000000000001', direction: 'drop', factor: 3, minConversions: 6 }), on: { value: 2, baseline: 6 }, off: { value: 3, baseline: 6 } },
   { name: 'custom event below', condition: c({ type: 'custom_event', event: 'purchase', op: 'below', threshold: 1, windowMinutes: 60 }), on: { value: 0 }, off: { value: 1 } },
 ];
 

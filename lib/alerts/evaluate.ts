@@ -29,6 +29,8 @@ export interface Observation {
   drivers?: Driver[];
   /** sla: why it is breached (lag, stopped worker, late data). */
   cause?: string;
+  /** goal: the goal's name. */
+  label?: string;
 }
 
 export type AlertStatus = 'ok' | 'pending' | 'firing';
@@ -66,6 +68,8 @@ export function conditionHolds(c: Condition, o: Observation): boolean {
       return c.op === 'above' ? v > c.threshold : v < c.threshold;
     case 'traffic':
       return c.direction === 'spike' ? v >= c.minPageviews && v >= c.factor * base : base >= c.minPageviews && v <= base / c.factor;
+    case 'goal':
+      return c.direction === 'spike' ? v >= c.minConversions && v >= c.factor * base : base >= c.minConversions && v <= base / c.factor;
     case 'tracking_stopped':
       return v === 0 && base >= c.minUsualEvents;
     case 'sla':
@@ -134,6 +138,11 @@ export function alertMessage(rule: Pick<Rule, 'name' | 'condition'>, o: Observat
     case 'custom_event':
       body = `${v ?? 0} "${c.event}" events in the last ${c.windowMinutes} min (threshold: ${c.op} ${c.threshold})`;
       break;
+    case 'goal': {
+      const ratio = o.baseline ? ` (${fmt((v ?? 0) / o.baseline)}× the baseline of ${fmt(o.baseline)})` : ` (baseline ${fmt(o.baseline ?? 0)})`;
+      body = `${v ?? 0} conversions${o.label ? ` of goal "${o.label}"` : ''} in the last ${c.windowMinutes} min${ratio}`;
+      break;
+    }
   }
   const drivers = (o.drivers ?? []).filter((d, i, all) => all.findIndex((x) => x.dimension === d.dimension) === i);
   const driven = drivers.length && kind !== 'resolved' ? `; driven by ${drivers.map((d) => `${d.dimension} ${d.value} (${d.delta > 0 ? '+' : ''}${fmt(d.delta)})`).join(', ')}` : '';

@@ -1,8 +1,9 @@
-import type pg from 'pg';
 import type { HyperLogLogJson } from '../stream';
 import { countVisitors } from '../analytics/visitors';
 import { topDrivers, type Driver, type Observation } from './evaluate';
 import type { Condition } from './rules';
+import { MINUTE } from '@/lib/time';
+import type { Queryable } from '@/lib/db/client';
 
 // Measures what a rule's condition is about, from the rollups the workers keep current (the open
 // minute is rewritten after every batch, so this sees traffic within a second or two of collect).
@@ -10,12 +11,10 @@ import type { Condition } from './rules';
 // except for drops, which use complete minutes only (a minute that just began would look like one).
 // An unknown country is not a driver worth naming.
 
-const MINUTE = 60_000;
 const WEEK = 7 * 24 * 60 * MINUTE;
-type Q = Pick<pg.Pool, 'query'>;
 
 /** Sum of pageviews and events per dimension value over [from, to) minute buckets. */
-async function sums(q: Q, siteId: string, from: number, to: number, dimensions: string[]): Promise<Map<string, { pageviews: number; events: number }>> {
+async function sums(q: Queryable, siteId: string, from: number, to: number, dimensions: string[]): Promise<Map<string, { pageviews: number; events: number }>> {
   const r = await q.query<{ dimension: string; value: string; pageviews: string; events: string }>(
     `SELECT dimension, value, sum(pageviews)::text AS pageviews, sum(events)::text AS events FROM rollups
      WHERE site_id = $1 AND granularity = 'minute' AND dimension = ANY($2) AND bucket >= $3 AND bucket < $4
@@ -34,7 +33,7 @@ function byValue(m: Map<string, { pageviews: number; events: number }>, dimensio
   return out;
 }
 
-export async function currentVisitors(q: Q, siteId: string, now: number): Promise<number> {
+export async function currentVisitors(q: Queryable, siteId: string, now: number): Promise<number> {
   const since = Math.floor(now / MINUTE) * MINUTE - 4 * MINUTE;
   const r = await q.query<{ visitors: HyperLogLogJson | null }>(
     `SELECT visitors FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = '' AND bucket >= $2`,
@@ -44,7 +43,7 @@ export async function currentVisitors(q: Q, siteId: string, now: number): Promis
 }
 
 /** The observation for one condition (not `sla`: the job measures freshness itself). */
-export async function observe(q: Q, siteId: string, c: Exclude<Condition, { type: 'sla' }>, now: number): Promise<Observation> {
+export async function observe(q: Queryable, siteId: string, c: Exclude<Condition, { type: 'sla' }>, now: number): Promise<Observation> {
   const openMinute = Math.floor(now / MINUTE) * MINUTE;
   switch (c.type) {
     case 'visitors':
@@ -68,6 +67,22 @@ export async function observe(q: Q, siteId: string, c: Exclude<Condition, { type
       const spanMinutes = b?.first ? Math.max(c.minutes, (recentStart - b.first.getTime()) / MINUTE) : 24 * 60;
       const usual = Number(b?.pageviews ?? 0) + Number(b?.events ?? 0);
       return { value: recent.pageviews + recent.events, baseline: Math.round(((usual * c.minutes) / spanMinutes) * 10) / 10 };
+    }
+    case 'goal': {
+      // Conversions (goal_conversions, written by the insights job in the batch's transaction)
+      // per window: the current one against the trailing average or the same window a week earlier.
+      const W = c.windowMinutes * MINUTE;
+      const end = c.direction === 'spike' ? openMinute + MINUTE : openMinute;
+      const start = end - W;
+      const count = async (from: number, to: number) =>
+        Number(
+          (await q.query<{ n: string }>('SELECT count(*)::text AS n FROM goal_conversions WHERE site_id = $1 AND goal_id = $2 AND ts >= $3 AND ts < $4', [siteId, c.goalId, new Date(from), new Date(to)]))
+            .rows[0]?.n ?? 0,
+        );
+      const goal = await q.query<{ name: string }>('SELECT name FROM goals WHERE id = $1 AND site_id = $2', [c.goalId, siteId]);
+      if (!goal.rows[0]) return { value: null };
+      const base = c.baseline === 'week' ? await count(start - WEEK, end - WEEK) : (await count(start - c.trailingWindows * W, start)) / c.trailingWindows;
+      return { value: await count(start, end), baseline: Math.round(base * 10) / 10, label: goal.rows[0].name };
     }
     case 'traffic': {
       const W = c.windowMinutes * MINUTE;

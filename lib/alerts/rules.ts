@@ -33,7 +33,20 @@ export const customEventCondition = z.object({
   threshold: z.coerce.number().int().min(0).max(10_000_000),
 });
 
-export const conditionSchema = z.discriminatedUnion('type', [visitorsCondition, trafficCondition, trackingStoppedCondition, slaCondition, customEventCondition]);
+/** Issue 14: a goal's conversions spike or drop against a baseline, like `traffic` for pageviews. */
+export const goalCondition = z.object({
+  type: z.literal('goal'),
+  goalId: z.uuid(),
+  direction: z.enum(['spike', 'drop']),
+  windowMinutes: windowMinutes.max(1440).default(60),
+  baseline: z.enum(['week', 'trailing']).default('trailing'),
+  trailingWindows: z.coerce.number().int().min(1).max(48).default(12),
+  factor: z.coerce.number().min(1.1).max(1000).default(3),
+  /** A spike needs at least this many conversions; a drop needs a baseline this big. */
+  minConversions: z.coerce.number().int().min(1).max(10_000_000).default(5),
+});
+
+export const conditionSchema = z.discriminatedUnion('type', [visitorsCondition, trafficCondition, trackingStoppedCondition, slaCondition, customEventCondition, goalCondition]);
 export type Condition = z.infer<typeof conditionSchema>;
 export type RuleType = Condition['type'];
 
@@ -78,5 +91,7 @@ export function describeCondition(c: Condition): string {
       return 'freshness SLA breached';
     case 'custom_event':
       return `"${c.event}" events in ${c.windowMinutes} min ${c.op} ${c.threshold}`;
+    case 'goal':
+      return `goal conversions ${c.direction === 'spike' ? `rise to ${c.factor}×` : `fall to 1/${c.factor} of`} ${c.baseline === 'week' ? 'the same window a week earlier' : `the average of the previous ${c.trailingWindows} windows`} (${c.windowMinutes}-minute window)`;
   }
 }

@@ -1,3 +1,5 @@
+import { MINUTE, HOUR } from '@/lib/time';
+
 // Which rollup rows answer a time range. The workers keep three granularities: minute and hour
 // buckets aligned to UTC, and day buckets starting at the site's local midnight. A range is
 // covered greedily by whole local days, then whole UTC hours, then minutes at the edges, so a
@@ -11,9 +13,6 @@ export interface Segment {
   start: number;
   end: number;
 }
-
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
 
 function hoursAndMinutes(a: number, b: number, out: Segment[]): void {
   if (a >= b) return;

@@ -44,6 +44,7 @@ interface DimensionRow {
   sessions: number;
   bounces: number;
   duration_ms: string;
+  visit_pageviews: number;
   sketches: unknown[] | null;
 }
 
@@ -73,7 +74,7 @@ export async function compactDay(siteId: string, day: number): Promise<number> {
     for (const { dimension } of dims.rows) {
       const { rows } = await c.query<DimensionRow>(
         `SELECT value, sum(pageviews)::int AS pageviews, sum(events)::int AS events, sum(sessions)::int AS sessions, sum(bounces)::int AS bounces,
-                sum(duration_ms)::text AS duration_ms, json_agg(visitors) FILTER (WHERE visitors IS NOT NULL) AS sketches
+                sum(duration_ms)::text AS duration_ms, sum(visit_pageviews)::int AS visit_pageviews, json_agg(visitors) FILTER (WHERE visitors IS NOT NULL) AS sketches
            FROM rollups WHERE site_id = $1 AND granularity = 'day' AND bucket = $2 AND dimension = $3
           GROUP BY value`,
         [siteId, dayIso, dimension],
@@ -94,9 +95,20 @@ async function insertDay(c: pg.PoolClient, siteId: string, dayIso: string, dimen
   for (let i = 0; i < rows.length; i += 2000) {
     const chunk = rows.slice(i, i + 2000);
     await c.query(
-      `INSERT INTO rollup_days (site_id, dimension, day, value, pageviews, events, sessions, bounces, duration_ms)
-       SELECT $1, $2, $3, u.v, u.pv, u.ev, u.s, u.b, u.d FROM unnest($4::text[], $5::int[], $6::int[], $7::int[], $8::int[], $9::bigint[]) AS u(v, pv, ev, s, b, d)`,
-      [siteId, dimension, dayIso, chunk.map((r) => r.value), chunk.map((r) => r.pageviews), chunk.map((r) => r.events), chunk.map((r) => r.sessions), chunk.map((r) => r.bounces), chunk.map((r) => r.duration_ms)],
+      `INSERT INTO rollup_days (site_id, dimension, day, value, pageviews, events, sessions, bounces, duration_ms, visit_pageviews)
+       SELECT $1, $2, $3, u.v, u.pv, u.ev, u.s, u.b, u.d, u.vp FROM unnest($4::text[], $5::int[], $6::int[], $7::int[], $8::int[], $9::bigint[], $10::int[]) AS u(v, pv, ev, s, b, d, vp)`,
+      [
+        siteId,
+        dimension,
+        dayIso,
+        chunk.map((r) => r.value),
+        chunk.map((r) => r.pageviews),
+        chunk.map((r) => r.events),
+        chunk.map((r) => r.sessions),
+        chunk.map((r) => r.bounces),
+        chunk.map((r) => r.duration_ms),
+        chunk.map((r) => r.visit_pageviews),
+      ],
     );
     const sketches = chunk
       .map((r) => {

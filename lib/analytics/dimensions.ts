@@ -38,10 +38,60 @@ export function rankMeasure(d: Dimension): 'pageviews' | 'sessions' {
 
 const filterValue = z.string().min(1).max(2000);
 
-/** Filters: at most one value per dimension, e.g. `?page=/pricing&country=DE`. */
-export const filtersSchema = z.object(Object.fromEntries(DIMENSIONS.map((d) => [d, filterValue.optional()])) as Record<Dimension, z.ZodOptional<typeof filterValue>>);
-export type Filters = Partial<Record<Dimension, string>>;
+/**
+ * Filters on what a visit did rather than on a dimension's value: `custom_event=Signup` selects
+ * the visits with that custom event, `event_prop=plan:pro` those with an event carrying that
+ * property (the key is what comes before the first colon; with custom_event, an event of that
+ * name). Not breakdowns: no panel is broken down by them.
+ */
+export const EVENT_FILTERS = ['custom_event', 'event_prop'] as const;
+export type EventFilterKey = (typeof EVENT_FILTERS)[number];
+export type FilterKey = Dimension | EventFilterKey;
+export const FILTER_KEYS: readonly FilterKey[] = [...DIMENSIONS, ...EVENT_FILTERS];
 
+export const filterLabel: Record<FilterKey, string> = { ...dimensionLabel, custom_event: 'Custom event', event_prop: 'Event property' };
+
+const eventFilterShape = {
+  custom_event: z.string().min(1).max(120).optional(),
+  event_prop: z
+    .string()
+    .min(2)
+    .max(2000)
+    .refine((v) => v.indexOf(':') > 0, 'must be key:value')
+    .optional(),
+};
+
+/** Filters: at most one value per dimension, e.g. `?page=/pricing&country=DE`, and the event filters. */
+export const filtersSchema = z.object({
+  ...(Object.fromEntries(DIMENSIONS.map((d) => [d, filterValue.optional()])) as Record<Dimension, z.ZodOptional<typeof filterValue>>),
+  ...eventFilterShape,
+});
+export type Filters = Partial<Record<FilterKey, string>>;
+
+/** The dimension filters that are set (the event filters: `eventFilterOf`). */
 export function activeFilters(f: Filters): [Dimension, string][] {
   return DIMENSIONS.filter((d) => f[d] !== undefined && f[d] !== '').map((d) => [d, f[d]!]);
+}
+
+/** Every filter that is set, dimensions first: what makes a view filtered, and its cache key. */
+export function allActiveFilters(f: Filters): [FilterKey, string][] {
+  return FILTER_KEYS.filter((k) => f[k] !== undefined && f[k] !== '').map((k) => [k, f[k]!]);
+}
+
+export interface EventFilter {
+  /** The custom event's name; null: any event with the property. */
+  name: string | null;
+  prop: { key: string; value: string } | null;
+}
+
+/** `event_prop=plan:pro` → plan, pro (split at the first colon: values may hold colons, e.g. URLs). */
+export function splitEventProp(v: string): { key: string; value: string } | null {
+  const i = v.indexOf(':');
+  return i > 0 ? { key: v.slice(0, i), value: v.slice(i + 1) } : null;
+}
+
+export function eventFilterOf(f: Filters): EventFilter | null {
+  const name = f.custom_event ? f.custom_event : null;
+  const prop = f.event_prop ? splitEventProp(f.event_prop) : null;
+  return name === null && prop === null ? null : { name, prop };
 }

@@ -3,7 +3,7 @@ import { analyticsPool, transaction } from '../db/client';
 import { env } from '../env';
 import { ConcurrencyGate } from './fair-reads';
 import { EddyError } from '../errors';
-import { activeFilters, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
+import { activeFilters, eventFilterOf, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
 import { metricsFrom, type BreakdownRow, type Metrics, type SeriesPoint } from './metrics';
 import type { Period } from './range';
 
@@ -26,7 +26,7 @@ export const FILTERED_QUERY_TIMEOUT_MS = 20_000;
 // At most ANALYTICS_SITE_CONCURRENCY of these per site at once, on their own pool (fair-reads.ts).
 let siteGate: ConcurrencyGate | undefined;
 
-async function bounded<R extends pg.QueryResultRow>(siteId: string, sql: string, params: unknown[]): Promise<R[]> {
+export async function bounded<R extends pg.QueryResultRow>(siteId: string, sql: string, params: unknown[]): Promise<R[]> {
   siteGate ??= new ConcurrencyGate(env().ANALYTICS_SITE_CONCURRENCY, 32, 'filtered queries for this site');
   try {
     return await siteGate.run(siteId, () =>
@@ -61,6 +61,9 @@ const eventColumn: Record<Dimension, string> = {
   os: 'n.os',
 };
 
+/** How far past a range's end its visits are followed (a visit is rarely active for longer). */
+const VISIT_LOOKAHEAD_HOURS = 6;
+
 interface Built {
   sql: string;
   params: unknown[];
@@ -73,6 +76,8 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
     params.push(v);
     return `$${params.length}`;
   };
+  // The reference engine knows the dimension filters only; answering without the event filters would be a wrong number.
+  if (eventFilterOf(filters)) throw new EddyError('bad_request', 'custom_event and event_prop are answered by the fact engine (fact-engine.ts)');
   const eventPreds: string[] = [];
   const sessionPreds: string[] = [];
   for (const [d, v] of activeFilters(filters)) {
@@ -99,7 +104,13 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
              coalesce(e.record->>'os', 'Unknown') AS os,
              CASE WHEN e.name = 'engagement' THEN coalesce((e.record->'engagement'->>'visibleMs')::bigint, 0) ELSE 0 END AS visible_ms
         FROM events e
-       WHERE e.site_id = $1 AND e.ts >= $2::timestamptz - make_interval(mins => $4::int) AND e.ts < $3
+       WHERE e.site_id = $1 AND e.ts >= $2::timestamptz - make_interval(mins => $4::int)
+         -- Past the range's end too: a visit that started in the range is counted whole — its
+         -- pages, duration and bounce — as the sessions job counts it (a visit from 23:57 to 00:02
+         -- read as a one-page bounce of 0 s otherwise). Visits go on for at most ${VISIT_LOOKAHEAD_HOURS} h after the range here.
+         AND e.ts < $3::timestamptz + make_interval(hours => ${VISIT_LOOKAHEAD_HOURS})
+         -- Server requests (events API) are neither pageviews, visitors nor part of visits, as in the rollups.
+         AND NOT (e.record ? 'request')
     ),
     lagged AS (
       SELECT ev.*, lag(ts) OVER (PARTITION BY visitor_id ORDER BY ts) AS prev_ts FROM ev
@@ -146,15 +157,16 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
 
 export async function eventSeries(siteId: string, p: Period, gapMinutes: number, filters: Filters, now: number): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
   const b = base(siteId, p, gapMinutes, filters, true);
-  const rows = await bounded<{ bucket: number | null; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
+  const rows = await bounded<{ bucket: number | null; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number; visit_pageviews: number }>(
     siteId,
     `${b.sql}
      SELECT bucket, sum(visitors)::float8 AS visitors, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions,
-            sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
+            sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms, sum(visit_pageviews)::float8 AS visit_pageviews
        FROM (
-         SELECT bucket, count(DISTINCT visitor_id) AS visitors, count(*) FILTER (WHERE name = 'pageview') AS pageviews, 0 AS sessions, 0 AS bounces, 0 AS duration_ms FROM fe GROUP BY GROUPING SETS ((bucket), ())
+         SELECT bucket, count(DISTINCT visitor_id) AS visitors, count(*) FILTER (WHERE name = 'pageview') AS pageviews, 0 AS sessions, 0 AS bounces, 0 AS duration_ms, 0 AS visit_pageviews
+           FROM fe GROUP BY GROUPING SETS ((bucket), ())
          UNION ALL
-         SELECT bucket, 0, 0, count(*), count(*) FILTER (WHERE bounce), coalesce(sum(duration_ms), 0) FROM fs GROUP BY GROUPING SETS ((bucket), ())
+         SELECT bucket, 0, 0, count(*), count(*) FILTER (WHERE bounce), coalesce(sum(duration_ms), 0), coalesce(sum(pageviews), 0) FROM fs GROUP BY GROUPING SETS ((bucket), ())
        ) parts
       GROUP BY bucket`,
     b.params,
@@ -171,11 +183,12 @@ export async function eventSeries(siteId: string, p: Period, gapMinutes: number,
     sessions: total?.sessions ?? 0,
     bounces: total?.bounces ?? 0,
     durationMs: total?.duration_ms ?? 0,
+    visitPageviews: total?.visit_pageviews ?? 0,
   });
   return { summary, series };
 }
 
-export async function eventBreakdown(siteId: string, p: Period, gapMinutes: number, filters: Filters, dimension: Dimension, limit: number): Promise<BreakdownRow[]> {
+export async function eventBreakdown(siteId: string, p: Period, gapMinutes: number, filters: Filters, dimension: Dimension, limit: number, offset = 0): Promise<BreakdownRow[]> {
   const b = base(siteId, p, gapMinutes, filters, false);
   const parts: string[] = [];
   if (isEventDimension(dimension)) {
@@ -189,7 +202,7 @@ export async function eventBreakdown(siteId: string, p: Period, gapMinutes: numb
                   FROM fs WHERE ${dimension} IS NOT NULL GROUP BY 1`);
   }
   const rank = rankMeasure(dimension);
-  b.params.push(limit);
+  b.params.push(limit, offset);
   const rows = await bounded<{ value: string; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
     siteId,
     `${b.sql}
@@ -198,13 +211,14 @@ export async function eventBreakdown(siteId: string, p: Period, gapMinutes: numb
       GROUP BY value
      HAVING sum(${rank}) > 0
       ORDER BY sum(${rank}) DESC, value
-      LIMIT $${b.params.length}`,
+      LIMIT $${b.params.length - 1} OFFSET $${b.params.length}`,
     b.params,
   );
   const session = isSessionDimension(dimension);
   const event = isEventDimension(dimension);
   return rows.map((r) => {
-    const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms });
+    // Breakdown rows show no pages per visit.
+    const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms, visitPageviews: 0 });
     return {
       value: r.value,
       visitors: event ? r.visitors : null,

@@ -35,6 +35,8 @@ export interface Sums {
   sessions: number;
   bounces: number;
   durationMs: number;
+  /** Pageviews of the visits counted in `sessions` (wherever those pageviews fell). */
+  visitPageviews: number;
 }
 
 export function metricsFrom(visitors: number, s: Sums): Metrics {
@@ -44,8 +46,10 @@ export function metricsFrom(visitors: number, s: Sums): Metrics {
     sessions: s.sessions,
     bounceRate: s.sessions > 0 ? Math.min(1, s.bounces / s.sessions) : null,
     avgDurationMs: s.sessions > 0 ? s.durationMs / s.sessions : null,
-    // All pageviews in range ÷ visits started in range: exact inside a range, off by visits straddling its edges (ARCHITECTURE.md, visit tiles).
-    pagesPerSession: s.sessions > 0 ? s.pageviews / s.sessions : null,
+    // The visits' own pageviews ÷ the visits: one set of visits for bounce, duration and pages, so a
+    // visit across midnight counts all its pages on the day it started (dividing the range's
+    // pageviews by its visits was off for every visit crossing the range's edge).
+    pagesPerSession: s.sessions > 0 ? s.visitPageviews / s.sessions : null,
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { addDays, daysBetween, isIsoDate, localDate, localParts, zonedMidnight } from './time-zone';
+import { HOUR } from '@/lib/time';
 
 // Date ranges in the site's time zone: which local days a range covers, its previous period
 // (the same number of days just before), and the chart's points (local hours for ranges of up
@@ -41,8 +42,6 @@ export interface ResolvedRange extends Period {
   interval: 'hour' | 'day';
   previous: Period;
 }
-
-const HOUR = 3_600_000;
 
 function period(from: string, to: string, tz: string, interval: 'hour' | 'day'): Period {
   const start = zonedMidnight(from, tz);

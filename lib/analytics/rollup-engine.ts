@@ -91,6 +91,7 @@ interface TotalsRow {
   sessions: number;
   bounces: number;
   duration_ms: number;
+  visit_pageviews: number;
   sketches: unknown[] | null;
 }
 
@@ -102,7 +103,8 @@ async function totalsRows(siteId: string, plan: Plan): Promise<TotalsRow[]> {
     plan.segments.length
       ? pool().query<TotalsRow>(
           `SELECT bucket, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces,
-                  sum(duration_ms)::float8 AS duration_ms, json_agg(visitors) FILTER (WHERE visitors IS NOT NULL) AS sketches
+                  sum(duration_ms)::float8 AS duration_ms, sum(visit_pageviews)::float8 AS visit_pageviews,
+                  json_agg(visitors) FILTER (WHERE visitors IS NOT NULL) AS sketches
              FROM rollups
             WHERE site_id = $1 AND dimension = '' AND value = '' AND ${where.sql}
             GROUP BY granularity, bucket`,
@@ -112,7 +114,7 @@ async function totalsRows(siteId: string, plan: Plan): Promise<TotalsRow[]> {
     plan.cachedDays.length
       ? pool().query<TotalsRow>(
           `SELECT d.day AS bucket, d.pageviews::float8 AS pageviews, d.sessions::float8 AS sessions, d.bounces::float8 AS bounces,
-                  d.duration_ms::float8 AS duration_ms, CASE WHEN k.visitors IS NULL THEN NULL ELSE json_build_array(k.visitors) END AS sketches
+                  d.duration_ms::float8 AS duration_ms, d.visit_pageviews::float8 AS visit_pageviews, CASE WHEN k.visitors IS NULL THEN NULL ELSE json_build_array(k.visitors) END AS sketches
              FROM rollup_days d
              LEFT JOIN rollup_day_sketches k ON k.site_id = d.site_id AND k.dimension = d.dimension AND k.day = d.day AND k.value = d.value
             WHERE d.site_id = $1 AND d.dimension = '' AND d.value = '' AND d.day = ANY($2::timestamptz[])`,
@@ -123,9 +125,11 @@ async function totalsRows(siteId: string, plan: Plan): Promise<TotalsRow[]> {
   return [...fromRollups.rows, ...fromCache.rows];
 }
 
+const emptySums = (): Sums => ({ pageviews: 0, sessions: 0, bounces: 0, durationMs: 0, visitPageviews: 0 });
+
 export async function rollupSeries(siteId: string, p: Period, tz: string, now: number, opts: { useCache?: boolean } = {}): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
   const rows = await totalsRows(siteId, await planPeriod(siteId, p, tz, now, opts));
-  const perPoint = p.points.map(() => ({ union: new VisitorUnion(), sums: { pageviews: 0, sessions: 0, bounces: 0, durationMs: 0 } as Sums }));
+  const perPoint = p.points.map(() => ({ union: new VisitorUnion(), sums: emptySums() }));
   for (const r of rows) {
     const i = pointIndex(p.points, r.bucket.getTime());
     if (i < 0) continue;
@@ -134,10 +138,11 @@ export async function rollupSeries(siteId: string, p: Period, tz: string, now: n
     acc.sums.sessions += r.sessions;
     acc.sums.bounces += r.bounces;
     acc.sums.durationMs += r.duration_ms;
+    acc.sums.visitPageviews += r.visit_pageviews;
     for (const s of r.sketches ?? []) acc.union.add(s);
   }
   const total = new VisitorUnion();
-  const sums: Sums = { pageviews: 0, sessions: 0, bounces: 0, durationMs: 0 };
+  const sums = emptySums();
   const series = p.points.map((pt, i) => {
     const acc = perPoint[i]!;
     total.merge(acc.union);
@@ -145,6 +150,7 @@ export async function rollupSeries(siteId: string, p: Period, tz: string, now: n
     sums.sessions += acc.sums.sessions;
     sums.bounces += acc.sums.bounces;
     sums.durationMs += acc.sums.durationMs;
+    sums.visitPageviews += acc.sums.visitPageviews;
     return { start: pt.start, label: pt.label, visitors: acc.union.estimate(), pageviews: acc.sums.pageviews, sessions: acc.sums.sessions, future: pt.start > now };
   });
   return { summary: metricsFrom(total.estimate(), sums), series };
@@ -158,7 +164,7 @@ interface SumRow {
   duration_ms: number;
 }
 
-export async function rollupBreakdown(siteId: string, p: Period, tz: string, dimension: Dimension, limit: number, now = Date.now(), opts: { useCache?: boolean } = {}): Promise<BreakdownRow[]> {
+export async function rollupBreakdown(siteId: string, p: Period, tz: string, dimension: Dimension, limit: number, now = Date.now(), opts: { useCache?: boolean; offset?: number } = {}): Promise<BreakdownRow[]> {
   const plan = await planPeriod(siteId, p, tz, now, opts);
   const where = segmentPredicate(plan.segments, 3);
   const days = isoDays(plan.cachedDays);
@@ -193,7 +199,7 @@ export async function rollupBreakdown(siteId: string, p: Period, tz: string, dim
   const rows = [...byValue.values()]
     .filter((r) => r[rank] > 0)
     .sort((x, y) => y[rank] - x[rank] || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0))
-    .slice(0, limit);
+    .slice(opts.offset ?? 0, (opts.offset ?? 0) + limit);
 
   const unions = new Map<string, VisitorUnion>();
   if (isEventDimension(dimension) && rows.length) {
@@ -220,7 +226,8 @@ export async function rollupBreakdown(siteId: string, p: Period, tz: string, dim
     }
   }
   return rows.map((r) => {
-    const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms });
+    // Breakdown rows show no pages per visit.
+    const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms, visitPageviews: 0 });
     const session = isSessionDimension(dimension);
     return {
       value: r.value,

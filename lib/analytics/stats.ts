@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { EddyError } from '../errors';
-import { activeFilters, DIMENSIONS, filtersSchema, type Dimension, type Filters } from './dimensions';
-import { eventBreakdown, eventSeries } from './event-engine';
+import { allActiveFilters, DIMENSIONS, filtersSchema, type Dimension, type Filters } from './dimensions';
+import { factBreakdown, factSeries } from './fact-engine';
 import type { BreakdownRow, Metrics, SeriesPoint } from './metrics';
 import { rangeQuerySchema, resolveRange, type RangeKey, type ResolvedRange } from './range';
 import { rollupBreakdown, rollupSeries } from './rollup-engine';
 
 // The dashboard's history queries for one site. The caller has already resolved the site
 // through the data-access layer (membership or share link); nothing here takes a site id
-// from the request. Unfiltered views read the rollups; filtered views read the raw events.
+// from the request. Unfiltered views read the rollups; filtered views read the facts the workers
+// write per event and per visit (fact-engine.ts; the raw-events engine, event-engine.ts, is kept as
+// the reference the tests and the benchmark compare with).
 
 export interface StatsSite {
   id: string;
@@ -46,14 +48,14 @@ function rangeOf(site: StatsSite, q: StatsQuery, now: number): ResolvedRange {
 }
 
 function filtersOf(q: StatsQuery): Filters {
-  return Object.fromEntries(activeFilters(q));
+  return Object.fromEntries(allActiveFilters(q));
 }
 
 export async function siteStats(site: StatsSite, q: StatsQuery, now = Date.now()): Promise<StatsResult> {
   const r = rangeOf(site, q, now);
   const filters = filtersOf(q);
   const filtered = Object.keys(filters).length > 0;
-  const run = (p: typeof r.previous) => (filtered ? eventSeries(site.id, p, site.sessionGapMinutes, filters, now) : rollupSeries(site.id, p, site.timezone, now));
+  const run = (p: typeof r.previous) => (filtered ? factSeries(site.id, p, filters, now) : rollupSeries(site.id, p, site.timezone, now));
   const [current, previous] = await Promise.all([run(r), q.compare === 'previous' ? run(r.previous) : Promise.resolve(null)]);
   return {
     range: { key: r.key, label: r.label, from: r.from, to: r.to, timezone: r.timezone, interval: r.interval },
@@ -74,12 +76,13 @@ export interface BreakdownResult {
   rows: BreakdownRow[];
 }
 
-export async function siteBreakdown(site: StatsSite, q: StatsQuery, dimension: Dimension, limit: number, now = Date.now()): Promise<BreakdownResult> {
+/** `offset` skips that many ranked rows (the stats API's pages; the dashboard shows the first). */
+export async function siteBreakdown(site: StatsSite, q: StatsQuery, dimension: Dimension, limit: number, now = Date.now(), offset = 0): Promise<BreakdownResult> {
   const r = rangeOf(site, q, now);
   const filters = filtersOf(q);
   const filtered = Object.keys(filters).length > 0;
   const rows = filtered
-    ? await eventBreakdown(site.id, r, site.sessionGapMinutes, filters, dimension, limit)
-    : await rollupBreakdown(site.id, r, site.timezone, dimension, limit, now);
+    ? await factBreakdown(site.id, r, filters, dimension, limit, offset)
+    : await rollupBreakdown(site.id, r, site.timezone, dimension, limit, now, { offset });
   return { dimension, range: { from: r.from, to: r.to }, source: filtered ? 'events' : 'rollups', rows };
 }

@@ -14,12 +14,15 @@ export interface CurrentUser {
   hasPassword: boolean;
   /** Runs this install (sees the pipeline page); see lib/pipeline/operators.ts. */
   isOperator: boolean;
+  /** When this session signed in (ms), if the token says; older tokens do not. */
+  signedInAt?: number;
 }
 
 /** The signed-in user, or null. A token whose session version is stale counts as signed out. */
 export async function currentUser(): Promise<CurrentUser | null> {
-  const session = (await getServerSession(authOptions())) as { uid?: string; sv?: number } | null;
-  return session?.uid ? userIfCurrent(session.uid, session.sv ?? 0) : null;
+  const session = (await getServerSession(authOptions())) as { uid?: string; sv?: number; at?: number } | null;
+  const user = session?.uid ? await userIfCurrent(session.uid, session.sv ?? 0) : null;
+  return user && typeof session?.at === 'number' ? { ...user, signedInAt: session.at } : user;
 }
 
 /** For route handlers: the signed-in user or a 401. */

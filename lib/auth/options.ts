@@ -91,15 +91,18 @@ export function authOptions(): NextAuthOptions {
           if (link) {
             token.uid = link.user.id;
             token.sv = link.user.sessionVersion;
+            token.at = Date.now();
           }
         } else if (user) {
           token.uid = user.id;
           token.sv = (user as { sessionVersion?: number }).sessionVersion ?? 0;
+          token.at = Date.now();
         }
         return token;
       },
       session({ session, token }) {
-        return { ...session, uid: token.uid, sv: token.sv };
+        // at: when this session signed in (account deletion asks an account without a password for a recent one).
+        return { ...session, uid: token.uid, sv: token.sv, at: token.at };
       },
     },
     events: {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { transaction } from '../db/transaction';
+import { HOUR } from '../time';
 import { EddyError } from '../errors';
 import { SendCoalescer } from './coalesce';
 import { partitionFor } from './partitioner';
@@ -101,6 +103,14 @@ export class EmbeddedBus implements Bus {
     return r.rows;
   }
 
+  async firstStoredOffset(topic: string, partition: number, from: string): Promise<string | null> {
+    const r = await this.pool.query<{ offset: string | null }>(
+      'SELECT min("offset")::text AS offset FROM bus_messages WHERE topic = $1 AND partition = $2 AND "offset" >= $3',
+      [topic, partition, from],
+    );
+    return r.rows[0]?.offset ?? null;
+  }
+
   async committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string | null }[]> {
     const r = await this.pool.query<{ partition: number; offset: string | null }>(
       `SELECT p.partition, o."offset"::text AS offset FROM bus_partitions p
@@ -114,6 +124,118 @@ export class EmbeddedBus implements Bus {
   async close(): Promise<void> {
     await Promise.allSettled([...this.consumers].map((c) => c.stop()));
   }
+}
+
+export interface LogTrimReport {
+  /** Records deleted. */
+  deleted: number;
+  /** Partitions where records past retention were kept because a group has not consumed them yet. */
+  heldBack: { topic: string; partition: number; slowest: string }[];
+}
+
+const TRIM_CHUNK = 10_000;
+
+/**
+ * Retention of the embedded log, like Kafka's retention.ms: per partition, deletes the records
+ * before the first one younger than `retentionMs` (by record timestamp) — a prefix, as Kafka drops
+ * whole segments, so the log stays contiguous — but never a record some consumer group has not
+ * committed past. A group's position is the slower of its bus commit (bus_group_offsets) and,
+ * for the stream jobs, their stored position (consumer_progress, the one they resume from); a
+ * group with a position on some partition of a topic but none on this one has consumed nothing
+ * here. A topic no group commits on (`live`, `late`: read from the end by each web process, or
+ * not at all) is trimmed by age alone. Pure of wall-clock time: `now` is passed in.
+ */
+export async function trimLog(db: pg.Pool, opts: { now: number; retentionMs: number }): Promise<LogTrimReport> {
+  const report: LogTrimReport = { deleted: 0, heldBack: [] };
+  const cutoff = opts.now - opts.retentionMs;
+  const partitions = await db.query<{ topic: string; partition: number; next_offset: string; slowest: string | null }>(
+    `SELECT p.topic, p.partition, p.next_offset::text AS next_offset,
+            (SELECT min(pos) FROM (
+               SELECT COALESCE(o."offset", 0) AS pos FROM (SELECT DISTINCT group_id FROM bus_group_offsets WHERE topic = p.topic) g
+                 LEFT JOIN bus_group_offsets o ON o.group_id = g.group_id AND o.topic = p.topic AND o.partition = p.partition
+               UNION ALL
+               SELECT COALESCE(c.next_offset, 0) FROM (SELECT DISTINCT job FROM consumer_progress WHERE topic = p.topic) j
+                 LEFT JOIN consumer_progress c ON c.job = j.job AND c.topic = p.topic AND c.partition = p.partition
+             ) x)::text AS slowest
+       FROM bus_partitions p ORDER BY p.topic, p.partition`,
+  );
+  for (const p of partitions.rows) {
+    // Scanning in offset order from the start stops at the first young record: what it passes over is what goes.
+    const young = await db.query<{ offset: string }>(
+      'SELECT m."offset"::text AS offset FROM bus_messages m WHERE m.topic = $1 AND m.partition = $2 AND m.timestamp >= $3 ORDER BY m."offset" LIMIT 1',
+      [p.topic, p.partition, cutoff],
+    );
+    const byAge = BigInt(young.rows[0]?.offset ?? p.next_offset);
+    let cut = byAge;
+    if (p.slowest !== null && BigInt(p.slowest) < cut) cut = BigInt(p.slowest);
+    const low = await db.query<{ offset: string | null }>('SELECT min("offset")::text AS offset FROM bus_messages WHERE topic = $1 AND partition = $2', [
+      p.topic,
+      p.partition,
+    ]);
+    if (low.rows[0]?.offset == null) continue;
+    let from = BigInt(low.rows[0].offset);
+    if (cut < byAge && from < byAge) report.heldBack.push({ topic: p.topic, partition: p.partition, slowest: cut.toString() });
+    // In chunks, so no one statement holds many row locks or a long transaction.
+    while (from < cut) {
+      const to = from + BigInt(TRIM_CHUNK) < cut ? from + BigInt(TRIM_CHUNK) : cut;
+      const r = await db.query('DELETE FROM bus_messages WHERE topic = $1 AND partition = $2 AND "offset" >= $3 AND "offset" < $4', [
+        p.topic,
+        p.partition,
+        from.toString(),
+        to.toString(),
+      ]);
+      report.deleted += r.rowCount ?? 0;
+      from = to;
+    }
+  }
+  return report;
+}
+
+// A site's records in the log are keyed by its id: `<site id>:<visitor id>` on `events`,
+// `<site id>` on `live` and `late` (lib/events/record.ts eventKey, lib/live/publish.ts).
+
+/**
+ * Erases a site's records from the log, consumed or not (site deletion, lib/sites/site-data.ts).
+ * Offsets are not reused, so this leaves holes; a stream job reading across one finds nothing
+ * missing (`firstStoredOffset`) and reads on. Returns the records deleted.
+ */
+export async function eraseSiteFromLog(db: pg.Pool | pg.PoolClient, siteId: string): Promise<number> {
+  const r = await db.query('DELETE FROM bus_messages WHERE key = $1 OR substring(key FROM 1 FOR $2) = $3', [
+    Buffer.from(siteId),
+    Buffer.byteLength(siteId) + 1,
+    Buffer.from(`${siteId}:`),
+  ]);
+  return r.rowCount ?? 0;
+}
+
+/** How long after its deletion a site's records can still arrive in the log (collect caches site keys for 30 s; sends retry for seconds). */
+const IN_FLIGHT_MARGIN_MS = HOUR;
+
+/**
+ * Erases records of deleted sites that reached the log after their site's erasure (in flight
+ * while it ran, or accepted by collect before its site-key cache expired); run by the retention
+ * job. deleted_sites holds only SHA-256 hashes of the ids (lib/sites/site-data.ts siteHash: of
+ * the lower-case id, as PostgreSQL prints uuids), so each key's site id is hashed here the same way.
+ * That scans the log, so only while it can hold such records: a deletion less than the margin
+ * older than the log's oldest record (record timestamps are event times, at most the time the
+ * record was sent). Returns the records deleted.
+ */
+export async function eraseDeletedSitesFromLog(db: pg.Pool): Promise<number> {
+  const recent = await db.query<{ site_hash: Buffer }>(
+    `SELECT d.site_hash FROM deleted_sites d
+      WHERE d.deleted_at >= to_timestamp((
+        SELECT min(x.ts) FROM bus_partitions p
+        CROSS JOIN LATERAL (SELECT min(m.timestamp) AS ts FROM bus_messages m WHERE m.topic = p.topic AND m.partition = p.partition) x
+      )::float8 / 1000) - make_interval(secs => $1::float8 / 1000)`,
+    [IN_FLIGHT_MARGIN_MS],
+  );
+  if (recent.rows.length === 0) return 0;
+  const r = await db.query(
+    `DELETE FROM bus_messages m
+      WHERE sha256(CASE WHEN position('\\x3a'::bytea IN m.key) > 0 THEN substring(m.key FROM 1 FOR position('\\x3a'::bytea IN m.key) - 1) ELSE m.key END) = ANY($1)`,
+    [recent.rows.map((x) => x.site_hash)],
+  );
+  return r.rowCount ?? 0;
 }
 
 class EmbeddedProducer implements BusProducer {
@@ -139,9 +261,7 @@ class EmbeddedProducer implements BusProducer {
       groups.set(k, g);
     }
     const reports: DeliveryReport[] = new Array<DeliveryReport>(items.length);
-    const client = await this.bus.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await transaction(this.bus.pool, async (client) => {
       // Lock partition rows in one global order so concurrent producers never deadlock.
       for (const k of [...groups.keys()].sort()) {
         const g = groups.get(k)!;
@@ -175,13 +295,7 @@ class EmbeddedProducer implements BusProducer {
       for (const topic of new Set(items.map((i) => i.topic))) {
         await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, topic]);
       }
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
     return reports;
   }
 }

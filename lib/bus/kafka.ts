@@ -104,6 +104,20 @@ export class KafkaBus implements Bus {
         existing = new Set(await admin.listTopics());
       }
     }
+    // waitForLeaders reads the leaders from metadata, which a KRaft broker publishes before its
+    // partitions take leadership: a ListOffsets right after could answer "not the leader" (seen on
+    // Kafka 4.4 on a loaded machine). A created topic is ready when its offsets can be read.
+    for (const t of topics.filter((t) => !before.has(t.name))) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await admin.fetchTopicOffsets(t.name);
+          break;
+        } catch (e) {
+          if (!(e as { retriable?: boolean }).retriable || attempt >= 50) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
     const present = topics.filter((t) => before.has(t.name));
     if (present.length) {
       const meta = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
@@ -149,6 +163,15 @@ export class KafkaBus implements Bus {
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
     const offsets = await (await this.admin()).fetchTopicOffsets(topic);
     return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((a, b) => a.partition - b.partition);
+  }
+
+  async firstStoredOffset(topic: string, partition: number, from: string): Promise<string | null> {
+    const o = (await this.topicOffsets(topic)).find((x) => x.partition === partition);
+    if (!o) throw new EddyError('bad_request', `No partition ${partition} in ${topic}`);
+    // Kafka removes only whole segments from the start (no compaction, no transactions here):
+    // between the low and high watermarks every offset is a record.
+    const first = BigInt(from) < BigInt(o.low) ? o.low : from;
+    return BigInt(first) < BigInt(o.high) ? first : null;
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string | null }[]> {

@@ -96,6 +96,12 @@ export interface Bus {
   producer(): BusProducer;
   consumer(options: ConsumerOptions): BusConsumer;
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /**
+   * The first offset at or after `from` that the log still holds, or null if none yet. Above
+   * `from` when records were removed: a retention trim (Kafka and the embedded log) or a deleted
+   * site's records (the embedded log erases them in place, so its offsets can have holes).
+   */
+  firstStoredOffset(topic: string, partition: number, from: string): Promise<string | null>;
   committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string | null }[]>;
   close(): Promise<void>;
 }

@@ -43,6 +43,11 @@ const visitorLimiter = new RateLimiter();
 const siteLimiter = new RateLimiter();
 let ledgerInstance: IngestionLedger | undefined;
 
+/** Spends one event of the site's budget; the collect endpoint and the events API share it. */
+export function siteBudgetAllows(site: SiteForIngest, now: number): boolean {
+  return siteLimiter.allow(site.id, site.rateLimitPerMinute, now);
+}
+
 export function ingestionLedger(): IngestionLedger {
   if (!ledgerInstance) {
     ledgerInstance = new IngestionLedger(pool());
@@ -66,9 +71,23 @@ export async function ingest(req: IngestRequest): Promise<IngestResult> {
       outcomes.push({ siteId: site?.id ?? null, outcome: verdict });
       continue;
     }
-    const record = await toRecord(e, site, req, ua);
+    const record = await buildRecord({
+      eventId: e.i,
+      name: e.n,
+      url: e.u,
+      referrer: e.r,
+      props: e.p,
+      engagement: e.e ? { visibleMs: e.e.v, scrollDepth: e.e.d } : undefined,
+      ts: eventTime(req.now, e.t, e.c),
+      site,
+      ip: req.ip,
+      userAgent: req.userAgent,
+      ua,
+      countryHeader: req.countryHeader,
+      now: req.now,
+    });
     // The site's budget is spent last, and only by events every narrower budget let through.
-    if (!visitorLimiter.allow(`${site.id}|${record.visitorId}`, config.COLLECT_VISITOR_RATE_PER_MINUTE, req.now) || !siteLimiter.allow(site.id, site.rateLimitPerMinute, req.now)) {
+    if (!visitorLimiter.allow(`${site.id}|${record.visitorId}`, config.COLLECT_VISITOR_RATE_PER_MINUTE, req.now) || !siteBudgetAllows(site, req.now)) {
       outcomes.push({ siteId: site.id, outcome: 'rate_limited' });
       continue;
     }
@@ -120,36 +139,59 @@ function gate(e: CollectEvent, site: SiteForIngest | null, bot: boolean, req: In
   return 'accepted';
 }
 
-async function toRecord(e: CollectEvent, site: SiteForIngest, req: IngestRequest, ua: ReturnType<typeof parseUserAgent>): Promise<EventRecord> {
-  const url = new URL(e.u);
-  const referrer = e.r ? new URL(e.r) : undefined;
+/** What an event needs to become a record; the collect endpoint and the events API both build it. */
+export interface RecordInput {
+  eventId?: string;
+  name: string;
+  url: string;
+  referrer?: string;
+  props?: EventRecord['props'];
+  engagement?: EventRecord['engagement'];
+  request?: EventRecord['request'];
+  /** Event time on the server's clock (eventTime()). */
+  ts: number;
+  site: SiteForIngest;
+  /** The end user's address and user agent: from the connection (collect) or the authenticated caller (events API). */
+  ip: string;
+  userAgent: string;
+  ua: ReturnType<typeof parseUserAgent>;
+  countryHeader?: string | null;
+  now: number;
+}
+
+/** Identify and enrich one validated event into the record every job consumes. */
+export async function buildRecord(e: RecordInput): Promise<EventRecord> {
+  const { site } = e;
+  const url = new URL(e.url);
+  const referrer = e.referrer ? new URL(e.referrer) : undefined;
   const campaign = campaignFrom(url);
   const config = env();
   // Every string PostgreSQL will be asked to store, made storable (lib/events/storable.ts): raw
   // payload strings and values decoded from the URL (utm_source=%00) alike.
   return storable({
     v: 1,
-    eventId: e.i ?? crypto.randomUUID(),
+    eventId: e.eventId ?? crypto.randomUUID(),
     siteId: site.id,
-    visitorId: await identify(pool(), { siteId: site.id, rotation: site.saltRotation, ip: req.ip, userAgent: req.userAgent, now: req.now }),
-    name: e.n,
-    url: e.u,
+    visitorId: await identify(pool(), { siteId: site.id, rotation: site.saltRotation, ip: e.ip, userAgent: e.userAgent, now: e.now }),
+    name: e.name,
+    url: e.url,
     hostname: url.hostname,
     // Hash routes ("#/pricing") are pages of their own; the tracker only keeps the hash when the site opted in (data-hash).
     // Capped like the URL: percent-encoding can make a 2000-character URL's path longer than it.
     path: (url.hash.startsWith('#/') || url.hash.startsWith('#!/') ? `${url.pathname}${url.hash}` : url.pathname).slice(0, 2000),
-    referrer: e.r || undefined,
+    referrer: e.referrer || undefined,
     referrerHost: referrer?.hostname.replace(/^www\./, ''),
     channel: classifyChannel({ pageHost: url.hostname, referrerHost: referrer?.hostname, campaign, siteHosts: site.allowedHostnames }),
     utm: campaign.utm,
     clickIds: campaign.clickIds,
-    props: e.p,
-    engagement: e.e ? { visibleMs: e.e.v, scrollDepth: e.e.d } : undefined,
-    device: ua.device,
-    browser: ua.browser,
-    os: ua.os,
-    country: countryFor({ headerValue: req.countryHeader, ip: req.ip, geoDatabase: config.GEOIP_DATABASE }),
-    ts: eventTime(req.now, e.t, e.c),
-    receivedAt: req.now,
+    props: e.props,
+    engagement: e.engagement,
+    request: e.request,
+    device: e.ua.device,
+    browser: e.ua.browser,
+    os: e.ua.os,
+    country: countryFor({ headerValue: e.countryHeader, ip: e.ip, geoDatabase: config.GEOIP_DATABASE }),
+    ts: e.ts,
+    receivedAt: e.now,
   } satisfies EventRecord);
 }

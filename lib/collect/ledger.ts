@@ -10,6 +10,8 @@ export const NIL_SITE = '00000000-0000-0000-0000-000000000000';
 
 export const outcomes = ['accepted', 'bot', 'spam', 'hostname', 'rate_limited', 'unknown_site', 'malformed'] as const;
 export type Outcome = (typeof outcomes)[number];
+/** Where an event came in: the tracker (POST /api/collect) or the events API (POST /api/v1/events). */
+export type LedgerSource = 'tracker' | 'api';
 
 const column: Record<Outcome, string> = {
   accepted: 'accepted',
@@ -22,15 +24,16 @@ const column: Record<Outcome, string> = {
 };
 
 export class IngestionLedger {
-  private pending = new Map<string, { siteId: string; minute: number; counts: Record<Outcome, number>; lastAcceptedAt: number | null }>();
+  private pending = new Map<string, { siteId: string; minute: number; counts: Record<Outcome, number>; receivedApi: number; lastAcceptedAt: number | null }>();
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly db: pg.Pool) {}
 
-  record(siteId: string | null, at: number, outcome: Outcome, n = 1): void {
+  record(siteId: string | null, at: number, outcome: Outcome, n = 1, source: LedgerSource = 'tracker'): void {
     const entry = this.entry(siteId ?? NIL_SITE, at);
     entry.counts[outcome] += n;
+    if (source === 'api') entry.receivedApi += n;
     if (outcome === 'accepted' && n > 0) entry.lastAcceptedAt = Math.max(entry.lastAcceptedAt ?? at, at);
   }
 
@@ -39,7 +42,7 @@ export class IngestionLedger {
     const key = `${site}|${minute}`;
     let entry = this.pending.get(key);
     if (!entry) {
-      entry = { siteId: site, minute, counts: Object.fromEntries(outcomes.map((o) => [o, 0])) as Record<Outcome, number>, lastAcceptedAt: null };
+      entry = { siteId: site, minute, counts: Object.fromEntries(outcomes.map((o) => [o, 0])) as Record<Outcome, number>, receivedApi: 0, lastAcceptedAt: null };
       this.pending.set(key, entry);
     }
     return entry;
@@ -63,16 +66,18 @@ export class IngestionLedger {
     const arrays = outcomes.map((o) => batch.map((b) => b.counts[o]));
     try {
       await this.db.query(
-        `INSERT INTO ingestion_ledger (site_id, minute, last_accepted_at, received, ${cols.join(', ')})
-         SELECT u.site_id, u.minute, u.last_accepted_at, ${cols.map((c) => `u.${c}`).join(' + ')}, ${cols.map((c) => `u.${c}`).join(', ')}
-         FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], ${cols.map((_, i) => `$${i + 4}::int[]`).join(', ')}) AS u(site_id, minute, last_accepted_at, ${cols.join(', ')})
+        `INSERT INTO ingestion_ledger (site_id, minute, last_accepted_at, received_api, received, ${cols.join(', ')})
+         SELECT u.site_id, u.minute, u.last_accepted_at, u.received_api, ${cols.map((c) => `u.${c}`).join(' + ')}, ${cols.map((c) => `u.${c}`).join(', ')}
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int[], ${cols.map((_, i) => `$${i + 5}::int[]`).join(', ')}) AS u(site_id, minute, last_accepted_at, received_api, ${cols.join(', ')})
          ON CONFLICT (site_id, minute) DO UPDATE SET received = ingestion_ledger.received + EXCLUDED.received,
+           received_api = ingestion_ledger.received_api + EXCLUDED.received_api,
            last_accepted_at = GREATEST(ingestion_ledger.last_accepted_at, EXCLUDED.last_accepted_at),
            ${cols.map((c) => `${c} = ingestion_ledger.${c} + EXCLUDED.${c}`).join(', ')}`,
         [
           batch.map((b) => b.siteId),
           batch.map((b) => new Date(b.minute).toISOString()),
           batch.map((b) => (b.lastAcceptedAt === null ? null : new Date(b.lastAcceptedAt).toISOString())),
+          batch.map((b) => b.receivedApi),
           ...arrays,
         ],
       );
@@ -81,6 +86,7 @@ export class IngestionLedger {
       for (const b of batch) {
         const entry = this.entry(b.siteId, b.minute);
         for (const o of outcomes) entry.counts[o] += b.counts[o];
+        entry.receivedApi += b.receivedApi;
         if (b.lastAcceptedAt !== null) entry.lastAcceptedAt = Math.max(entry.lastAcceptedAt ?? b.lastAcceptedAt, b.lastAcceptedAt);
       }
       throw e;

@@ -14,7 +14,7 @@ export const MAX_CLIENT_AGE_MS = 15 * 60_000;
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 // A host name longer than DNS allows (253) parses as a URL but names no real site, and the
 // stored record keeps hosts to 255 characters: refused here rather than dead-lettered later.
-const httpUrl = z
+export const httpUrl = z
   .string()
   .max(2000)
   .refine((u) => URL.canParse(u) && /^https?:/i.test(u) && new URL(u).hostname.length <= 253, 'must be an absolute http(s) URL of at most 2000 characters, with a host name of at most 253');
@@ -48,7 +48,7 @@ export const collectEventSchema = z.object({
   /** Client clock: when the event happened (t) and when it was sent (c). Only c − t is used, to date retried events without trusting the clock. */
   t: z.number().int().nonnegative().optional(),
   c: z.number().int().nonnegative().optional(),
-  /** Viewport width in CSS pixels (a device-class hint). */
+  /** Viewport width, sent by trackers before 2026-12-06 and read by nothing: still accepted (cached old trackers), ignored. */
   w: z.number().int().min(0).max(100_000).optional(),
 });
 

@@ -9,6 +9,8 @@ import { EddyError } from '../errors';
 // transactions with exact control.
 
 export type Db = InstanceType<typeof PrismaClient>;
+/** Anything that runs one statement: the pool, a pool client, a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'>;
 
 let prisma: Db | undefined;
 let rawPool: pg.Pool | undefined;
@@ -59,23 +61,4 @@ export async function closeDb(): Promise<void> {
   await Promise.all([p?.$disconnect(), r?.end(), h?.end()]);
 }
 
-/** Runs `fn` in one transaction on a pooled connection; rolls back on any error. */
-export async function transaction<T>(p: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await p.connect();
-  // Between two queries a terminated backend surfaces as an 'error' event on the client; the
-  // failing query rejects anyway, so the listener only keeps the process alive.
-  const onError = (e: Error) => console.error(`[db] connection lost in a transaction: ${e.message}`);
-  client.on('error', onError);
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.off('error', onError);
-    client.release();
-  }
-}
+export { transaction, type TransactionOptions } from './transaction';

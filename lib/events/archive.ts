@@ -1,9 +1,8 @@
 import type pg from 'pg';
+import { DAY } from '@/lib/time';
 
 // The raw events archive is range-partitioned by day. Partitions are created ahead of time by
 // the workers; anything outside them lands in events_default (never lost, just less pruned).
-
-const DAY = 86_400_000;
 
 export function partitionName(dayStart: number): string {
   return `events_${new Date(dayStart).toISOString().slice(0, 10).replace(/-/g, '_')}`;

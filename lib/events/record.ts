@@ -41,6 +41,12 @@ export const eventRecordSchema = z.object({
     .refine((p) => Object.keys(p).length <= MAX_PROPS, `at most ${MAX_PROPS} properties`)
     .optional(),
   engagement: z.object({ visibleMs: z.number().int(), scrollDepth: z.number().int() }).optional(),
+  /**
+   * A server-side request (the events API's `request` events, sent by @eddy/node): counted as a
+   * server request only — never a pageview, visitor or visit (workers/rollups/minute-stats.ts,
+   * workers/sessions, lib/analytics/event-engine.ts). Optional, so version 1 records stay valid.
+   */
+  request: z.object({ method: z.string().min(1).max(16), status: z.number().int().min(100).max(599), durationMs: z.number().min(0).max(86_400_000) }).optional(),
   device: z.enum(['desktop', 'mobile', 'tablet', 'other']).default('other'),
   browser: z.string().max(60).default('Unknown'),
   os: z.string().max(60).default('Unknown'),

@@ -3,6 +3,7 @@ import { ConcurrencyGate } from '../analytics/fair-reads';
 import { clientKey, RateLimiter } from '../collect/rate-limit';
 import { env } from '../env';
 import { requestIp } from './client-ip';
+import { authenticateApiKey, type ApiPrincipal, type ApiScope } from '../api-keys/keys';
 import { siteForMember, teamForMember, type MemberSite, type MemberTeam } from '../auth/access';
 import { requireUser, type CurrentUser } from '../auth/current-user';
 import type { Role } from '../auth/roles';
@@ -97,5 +98,41 @@ export function shareRoute<P extends { token: string }>(
   });
 }
 
+/**
+ * The public API (/api/v1): an API key with `scope` in `Authorization: Bearer …` instead of a
+ * session. No Origin check — no cookie is read, so there is no ambient credential to forge a
+ * request with. The key is checked (401 unknown/revoked, 403 scope), rate-limited per key
+ * (429 + Retry-After), and a `site_id` in the query must be the key's site (404 otherwise, as for
+ * any site that is not yours). The key itself never reaches a log: errors carry no header values.
+ */
+export function apiKeyRoute<P>(scope: ApiScope, handler: (c: { req: Request; params: P; principal: ApiPrincipal }) => Promise<Result>): RouteHandler<P> {
+  return async (req, ctx) => {
+    try {
+      const now = Date.now();
+      const principal = await authenticateApiKey(req.headers.get('authorization'), scope, now);
+      if (!apiKeyRate.allow(principal.keyId, env().API_KEY_RATE_PER_MINUTE, now)) {
+        throw new EddyError('rate_limited', 'Too many requests for this API key; try again shortly', { retryAfter: 10 });
+      }
+      requireKeySite(principal, new URL(req.url).searchParams.get('site_id'));
+      const out = await handler({ req, params: await ctx.params, principal });
+      if (out instanceof Response) {
+        if (!out.headers.has('Cache-Control')) out.headers.set('Cache-Control', NO_STORE['Cache-Control']);
+        return out;
+      }
+      return Response.json(out ?? { ok: true }, { headers: NO_STORE });
+    } catch (e) {
+      const headers: Record<string, string> = { ...NO_STORE };
+      if (e instanceof EddyError && e.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer';
+      return errorResponse(e, headers);
+    }
+  };
+}
+
+/** A site named by an API request must be the key's own: anything else is "not found", never "forbidden". */
+export function requireKeySite(principal: ApiPrincipal, siteId: string | null | undefined): void {
+  if (siteId !== null && siteId !== undefined && siteId !== principal.site.id) throw new EddyError('not_found', 'Site not found');
+}
+
+const apiKeyRate = new RateLimiter();
 const shareRate = new RateLimiter();
 let shareGate: ConcurrencyGate | undefined;

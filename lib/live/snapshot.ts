@@ -3,6 +3,7 @@ import { pool } from '../db/client';
 import { countVisitors } from '../analytics/visitors';
 import { siteFreshnessNow } from '../sla/current';
 import type { SiteFreshnessNow } from '../sla/behind';
+import { MINUTE } from '@/lib/time';
 
 // What the live dashboard shows, computed from the rollups the workers keep current (they write
 // the open minute on every batch, not only when it closes). Pushed to a site's Socket.IO room at
@@ -10,7 +11,6 @@ import type { SiteFreshnessNow } from '../sla/behind';
 
 export const LIVE_WINDOW_MINUTES = 30;
 export const CURRENT_VISITORS_MINUTES = 5;
-const MINUTE = 60_000;
 
 export interface TopRow {
   value: string;

@@ -5,12 +5,12 @@ import { channelSchema, type Channel } from '../alerts/rules';
 import { MAX_ATTEMPTS, retryDelayMs } from './backoff';
 import { sendEmail, sendSlack, sendWebhook, type AlertPayload, type SendResult } from './channels';
 import { notifyTeam } from './in-app';
+import type { Queryable } from '@/lib/db/client';
 
 // The delivery log and its sender. An alert event gets one delivery row per channel; the sender
 // claims due rows (SKIP LOCKED, with a lease so a crashed sender's claim expires), sends, and
 // records the outcome — ok, or a retry at 2 s, 4 s, 8 s … until MAX_ATTEMPTS, then failed.
 
-type Queryable = Pick<pg.Pool, 'query'>;
 
 /** What a delivery row shows as its target (never a secret). */
 export function channelTarget(c: Channel): string {

@@ -18,6 +18,8 @@ export interface WeeklyDigest {
   topPages: { path: string; pageviews: number }[];
   peak: { windowStart: number; windowEnd: number; pageviews: number } | null;
   slaCompliance: number | null;
+  /** Issue 14: each goal's conversions, unique converters and conversion rate (converters ÷ visitors) for the week. */
+  goals: { name: string; conversions: number; converters: number; conversionRate: number | null }[];
 }
 
 const WEEK = 7 * 86_400_000;
@@ -25,7 +27,7 @@ const WEEK = 7 * 86_400_000;
 export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: number): Promise<WeeklyDigest> {
   const weekEnd = weekStart + WEEK;
   const range = [siteId, new Date(weekStart).toISOString(), new Date(weekEnd).toISOString()];
-  const [site, totals, previous, pages, peak, sla] = await Promise.all([
+  const [site, totals, previous, pages, peak, sla, goals] = await Promise.all([
     db.query<{ name: string; domain: string }>('SELECT name, domain FROM sites WHERE id = $1', [siteId]),
     db.query<{ pageviews: number; sessions: number; bounces: number; visitors: HyperLogLogJson | null }>(
       "SELECT pageviews, sessions, bounces, visitors FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = '' AND bucket >= $2 AND bucket < $3",
@@ -49,16 +51,23 @@ export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: numbe
       'SELECT count(*)::int AS measured, count(*) FILTER (WHERE NOT breached)::int AS ok FROM sla_minutes WHERE site_id = $1 AND minute >= $2 AND minute < $3',
       range,
     ),
+    db.query<{ name: string; conversions: number; converters: number }>(
+      `SELECT g.name, count(c.event_id)::int AS conversions, count(DISTINCT c.visitor_id)::int AS converters
+         FROM goals g LEFT JOIN goal_conversions c ON c.goal_id = g.id AND c.ts >= $2 AND c.ts < $3
+        WHERE g.site_id = $1 GROUP BY g.id, g.name, g.created_at ORDER BY g.created_at, g.id`,
+      range,
+    ),
   ]);
   const sum = (k: 'pageviews' | 'sessions' | 'bounces') => totals.rows.reduce((n, r) => n + r[k], 0);
   const sessions = sum('sessions');
+  const visitors = countVisitors(totals.rows.map((r) => r.visitors));
   const measured = sla.rows[0]?.measured ?? 0;
   return {
     siteName: site.rows[0]?.name ?? 'Your site',
     domain: site.rows[0]?.domain ?? '',
     weekStart,
     weekEnd,
-    visitors: countVisitors(totals.rows.map((r) => r.visitors)),
+    visitors,
     pageviews: sum('pageviews'),
     sessions,
     bounceRate: sessions ? sum('bounces') / sessions : null,
@@ -66,6 +75,7 @@ export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: numbe
     topPages: pages.rows,
     peak: peak.rows[0] ? { windowStart: peak.rows[0].window_start.getTime(), windowEnd: peak.rows[0].window_end.getTime(), pageviews: peak.rows[0].pageviews } : null,
     slaCompliance: measured ? (sla.rows[0]!.ok / measured) : null,
+    goals: goals.rows.map((g) => ({ ...g, conversionRate: visitors ? g.converters / Math.max(visitors, g.converters) : null })),
   };
 }
 
@@ -86,6 +96,9 @@ export function digestText(d: WeeklyDigest, timeZone: string): { subject: string
     '',
     'Top pages:',
     ...(d.topPages.length ? d.topPages.map((p) => `  ${p.path} — ${fmt(p.pageviews)}`) : ['  (none)']),
+    ...(d.goals.length
+      ? ['', 'Goals:', ...d.goals.map((g) => `  ${g.name} — ${fmt(g.converters)} converted (${g.conversionRate === null ? '—' : `${(g.conversionRate * 100).toFixed(1)} %`}), ${fmt(g.conversions)} conversions`)]
+      : []),
   ];
   return { subject: `Eddy weekly: ${fmt(d.visitors)} visitors on ${d.siteName}`, text: `${lines.join('\n')}\n` };
 }

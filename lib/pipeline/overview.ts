@@ -40,11 +40,13 @@ export interface PipelineOverview {
   deadLetters: { job: string; count: number }[];
   lateEvents: { pending: number; reconciled: number };
   dimensionRefreshedAt: number | null;
+  /** The raw archive per site as the retention job last measured it (issue 16), largest first. */
+  archive: { siteId: string; name: string; domain: string; retentionDays: number | null; rows: number; bytes: number; oldest: number | null; measuredAt: number | null }[];
 }
 
 export async function pipelineOverview(now = Date.now()): Promise<PipelineOverview> {
   const db = pool();
-  const [progress, workers, rates, dead, late, dims, owners] = await Promise.all([
+  const [progress, workers, rates, dead, late, dims, owners, archive] = await Promise.all([
     db.query<{ job: string; topic: string; partition: number; next_offset: string; updated_at: Date; bytes: number; watermark: string | null; dimension_version: string | null }>(
       `SELECT job, topic, partition, next_offset::text, updated_at, COALESCE(octet_length(state::text), 0) AS bytes,
          jsonb_path_query_first(state, 'strict $.**.watermark') #>> '{}' AS watermark,
@@ -63,6 +65,10 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
     db.query<{ job: string; topic: string; partition: number; worker_id: string; assigned_at: Date; host: string | null; pid: number | null; seen_at: Date | null }>(
       `SELECT o.job, o.topic, o.partition, o.worker_id, o.assigned_at, w.host, w.pid, w.seen_at
        FROM partition_owners o LEFT JOIN worker_heartbeats w ON w.worker_id = o.worker_id`,
+    ),
+    db.query<{ id: string; name: string; domain: string; retention_days: number | null; rows: string | null; bytes: string | null; oldest: Date | null; measured_at: Date | null }>(
+      `SELECT s.id, s.name, s.domain, s.retention_days, a.rows::text, a.bytes::text, a.oldest, a.measured_at
+       FROM sites s LEFT JOIN site_archive_stats a ON a.site_id = s.id ORDER BY a.bytes DESC NULLS LAST, s.name LIMIT 200`,
     ),
   ]);
   const isAlive = (seenAt: Date | null) => !!seenAt && now - seenAt.getTime() < ALIVE_MS;
@@ -113,5 +119,15 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
     deadLetters: dead.rows.map((d) => ({ job: d.job, count: Number(d.n) })),
     lateEvents: { pending: Number(late.rows[0]!.pending), reconciled: Number(late.rows[0]!.reconciled) },
     dimensionRefreshedAt: dims.rows[0]?.at?.getTime() ?? null,
+    archive: archive.rows.map((a) => ({
+      siteId: a.id,
+      name: a.name,
+      domain: a.domain,
+      retentionDays: a.retention_days,
+      rows: Number(a.rows ?? 0),
+      bytes: Number(a.bytes ?? 0),
+      oldest: a.oldest?.getTime() ?? null,
+      measuredAt: a.measured_at?.getTime() ?? null,
+    })),
   };
 }

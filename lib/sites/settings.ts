@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PATH_PATTERN_MAX_LENGTH, PATH_PATTERN_MAX_WILDCARDS, SITE_MAX_PATH_WILDCARDS, wildcardCount } from '../analytics/path-pattern';
 import { isValidTimeZone } from '../analytics/time-zone';
+import { DEFAULT_RETENTION_DAYS } from '../events/retention';
 
 // What a site owner can set, validated once for the API and reused by the forms. Pure (no
 // database), so client components can import it.
@@ -27,6 +28,8 @@ const allowedHostname = z
   .max(300)
   .transform(normalizeHostname)
   .refine((h) => HOSTNAME.test(h.startsWith('*.') ? h.slice(2) : h), 'must be a hostname, or *.example.com for all subdomains');
+
+const retentionDays = z.number().int().min(1).max(36_500).nullable();
 
 export const SESSION_GAP_MINUTES = { min: 1, max: 720, default: 30 } as const;
 export const SALT_ROTATIONS = ['day', 'week', 'month'] as const;
@@ -62,6 +65,8 @@ export const siteSettingsSchema = z.object({
   // Honour Do-Not-Track / Global Privacy Control by default.
   respectDnt: z.boolean().default(true),
   contentGroups: contentGroupList.default([]),
+  // Days raw events are kept (lib/events/retention.ts); null = forever. Rollups stay regardless.
+  retentionDays: retentionDays.default(DEFAULT_RETENTION_DAYS),
 });
 
 export const createSiteSchema = siteSettingsSchema.extend({ teamId: z.uuid() });
@@ -76,6 +81,7 @@ export const updateSiteSchema = siteSettingsSchema.partial().extend({
   saltRotation: z.enum(SALT_ROTATIONS).optional(),
   respectDnt: z.boolean().optional(),
   contentGroups: contentGroupList.optional(),
+  retentionDays: retentionDays.optional(),
 });
 export type UpdateSiteInput = z.infer<typeof updateSiteSchema>;
 

@@ -16,6 +16,7 @@ interface SiteRow {
   sessionGapMinutes: number;
   saltRotation: string;
   respectDnt: boolean;
+  retentionDays: number | null;
   createdAt: Date;
 }
 
@@ -32,6 +33,7 @@ export async function siteView(site: SiteRow & { teamName?: string; role?: Role 
     sessionGapMinutes: site.sessionGapMinutes,
     saltRotation: site.saltRotation,
     respectDnt: site.respectDnt,
+    retentionDays: site.retentionDays,
     contentGroups: (await contentGroupsOf(site.id)).map((g) => ({ name: g.name, pattern: g.pattern })),
     snippet: snippetFor(site, publicUrl()),
     createdAt: site.createdAt.toISOString(),

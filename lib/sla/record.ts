@@ -1,13 +1,12 @@
-import type pg from 'pg';
 import type { Freshness } from './freshness';
+import type { Queryable } from '@/lib/db/client';
 
 // Stores one measurement of a site's freshness against its target: the minute's worst value
 // (compliance = share of measured minutes that met the target) and the breach timeline (a breach
 // opens on the first measurement over the target and closes on the first one back under it).
 
-type Q = Pick<pg.Pool, 'query'>;
 
-export async function recordFreshness(q: Q, siteId: string, targetMs: number, f: Freshness, now: number): Promise<{ breached: boolean; openBreach: boolean }> {
+export async function recordFreshness(q: Queryable, siteId: string, targetMs: number, f: Freshness, now: number): Promise<{ breached: boolean; openBreach: boolean }> {
   const breached = f.ms !== null && f.ms > targetMs;
   if (f.ms !== null) {
     await q.query(
@@ -33,7 +32,7 @@ export async function recordFreshness(q: Q, siteId: string, targetMs: number, f:
 }
 
 /** The site's latest measurement: what the SLA page and the dashboard tiles read as "now". */
-export async function recordSiteFreshness(q: Q, siteId: string, f: Freshness & { targetMs: number | null; visibleReceivedAt: number | null }, now: number): Promise<void> {
+export async function recordSiteFreshness(q: Queryable, siteId: string, f: Freshness & { targetMs: number | null; visibleReceivedAt: number | null }, now: number): Promise<void> {
   await q.query(
     `INSERT INTO site_freshness (site_id, measured_at, freshness_ms, cause, target_ms, visible_received_at) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (site_id) DO UPDATE SET measured_at = EXCLUDED.measured_at, freshness_ms = EXCLUDED.freshness_ms, cause = EXCLUDED.cause, target_ms = EXCLUDED.target_ms,

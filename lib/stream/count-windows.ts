@@ -5,6 +5,11 @@
 // Bounds are [first timestamp, first timestamp + timeout), so a timed-out window fires exactly like
 // a time window ending there. Count windows purge when they fire, so each fires once, always
 // 'on-time'; allowed lateness only decides whether a late element may still open a new window.
+//
+// `extend(key, end)` moves an open window's end later: its timer is then the caller's, measured
+// from activity the window does not count (a funnel attempt that lasts as long as the visit, whose
+// pageviews are not steps). The end is checkpointed per window; a snapshot written before it
+// existed restores with the end its timeout gave.
 
 import type { Aggregate } from './aggregates';
 import type { CountWindows } from './assigners';
@@ -23,8 +28,10 @@ class CountWindow<K, A> implements Timed {
     readonly start: number,
     public size: number,
     public acc: A,
-    /** Timeout firing time: start + timeout − 1. */
-    public timerAt: number,
+    /** Exclusive end: start + timeout, or later once extended. Checkpointed. */
+    public end: number,
+    /** Firing time: end − 1. */
+    public timerAt: number = end - 1,
   ) {}
 }
 
@@ -57,7 +64,7 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
       }
       // If the timeout is already behind the watermark (late, within lateness) the window still
       // collects this batch's elements and fires at the next watermark advance.
-      window = new CountWindow<K, A>(key, ts, 0, this.aggregate.create(), end - 1);
+      window = new CountWindow<K, A>(key, ts, 0, this.aggregate.create(), end);
       this.open.set(key, window);
       this.timers.push(window);
     }
@@ -72,7 +79,7 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
     const due = [...this.changed].filter((w) => w.timerAt > wm);
     due.sort((a, b) => a.timerAt - b.timerAt || (a.key === b.key ? 0 : String(a.key) < String(b.key) ? -1 : 1));
     for (const w of due) {
-      w.emitted = this.firePane(w.key, w.start, w.start + this.timeout, 'early', w.acc, w.emitted);
+      w.emitted = this.firePane(w.key, w.start, w.end, 'early', w.acc, w.emitted);
       if (this.discarding) w.acc = this.aggregate.create();
     }
     this.changed.clear();
@@ -87,7 +94,25 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
   openWindows(key: K): OpenWindow<R>[] {
     const window = this.open.get(key);
     if (window === undefined) return [];
-    return [{ start: window.start, end: window.start + this.timeout, fired: false, value: this.aggregate.result(window.acc) }];
+    return [{ start: window.start, end: window.end, fired: false, value: this.aggregate.result(window.acc) }];
+  }
+
+  /** Every open window (any key) with its element count, in timer order. */
+  openWindowsOfAllKeys(): { key: K; start: number; end: number; size: number }[] {
+    return this.timers.toArray().map((w) => ({ key: w.key, start: w.start, end: w.end, size: w.size }));
+  }
+
+  /**
+   * Keeps the open window of `key` open until `end` (exclusive) in event time, never shortening it;
+   * no open window: nothing. A window already due stays due until the next watermark advance fires
+   * it, unless this moves its end past the watermark.
+   */
+  extend(key: K, end: number): void {
+    const window = this.open.get(key);
+    if (window === undefined || end <= window.end) return;
+    window.end = end;
+    window.timerAt = end - 1;
+    this.timers.update(window);
   }
 
   protected encodeState(): Json {
@@ -95,6 +120,7 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
       windows: this.timers.toArray().map((w) => ({
         key: w.key,
         start: w.start,
+        end: w.end,
         size: w.size,
         acc: this.aggregate.toJSON(w.acc),
         changed: this.changed.has(w),
@@ -113,7 +139,9 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
       const key = decodeKey<K>(e.key, `${path}.key`);
       if (this.open.has(key)) throw new SnapshotError(`${path}: key ${JSON.stringify(key)} has two open windows`);
       const start = asNumber(e.start, `${path}.start`);
-      const window = new CountWindow<K, A>(key, start, asNumber(e.size, `${path}.size`), this.aggregate.fromJSON(e.acc ?? null), start + this.timeout - 1);
+      // Snapshots from before `extend` have no end: their windows ended at the timeout.
+      const end = e.end === undefined ? start + this.timeout : asNumber(e.end, `${path}.end`);
+      const window = new CountWindow<K, A>(key, start, asNumber(e.size, `${path}.size`), this.aggregate.fromJSON(e.acc ?? null), end);
       window.emitted = this.decodeEmitted(e.emitted, `${path}.emitted`);
       if (e.changed === true) this.changed.add(window);
       this.open.set(key, window);
@@ -125,6 +153,6 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
     this.timers.remove(window);
     this.open.delete(window.key);
     this.changed.delete(window);
-    this.firePane(window.key, window.start, window.start + this.timeout, 'on-time', window.acc, window.emitted);
+    this.firePane(window.key, window.start, window.end, 'on-time', window.acc, window.emitted);
   }
 }

@@ -120,23 +120,26 @@ export class HyperLogLog {
     if (other.dense !== null) {
       const registers = this.densify();
       const theirs = other.dense;
-      for (let i = 0; i < registers.length; i++) if (theirs[i] > registers[i]) registers[i] = theirs[i];
+      // Same precision: both arrays hold registerCount registers.
+      for (let i = 0; i < registers.length; i++) {
+        const r = theirs[i]!;
+        if (r > registers[i]!) registers[i] = r;
+      }
     } else {
-      const entries = other.sparse as Uint32Array;
-      for (let i = 0; i < other.sparseLength; i++) this.raise(entries[i] >>> 6, entries[i] & 63);
+      for (const entry of other.sparseEntries()) this.raise(entry >>> 6, entry & 63);
     }
     return this;
   }
 
   estimate(): number {
     const m = this.registerCount;
-    const histogram = new Array<number>(RANK_BITS + 2).fill(0);
+    // Ranks are 0..RANK_BITS + 1, so every increment lands inside the histogram.
+    const histogram = new Uint32Array(HISTOGRAM_SIZE);
     if (this.dense !== null) {
-      for (const r of this.dense) histogram[r]++;
+      for (const r of this.dense) histogram[r]!++;
     } else {
-      const entries = this.sparse as Uint32Array;
       histogram[0] = m - this.sparseLength;
-      for (let i = 0; i < this.sparseLength; i++) histogram[entries[i] & 63]++;
+      for (const entry of this.sparseEntries()) histogram[entry & 63]!++;
     }
     return estimateFromHistogram(histogram, m);
   }
@@ -173,7 +176,7 @@ export class HyperLogLog {
       if (json.dense.length !== m) throw aggregateCodecError('HyperLogLog', `dense form must have ${m} registers`);
       const registers = new Uint8Array(m);
       for (let i = 0; i < m; i++) {
-        const r = REGISTER_ALPHABET.indexOf(json.dense[i]);
+        const r = REGISTER_ALPHABET.indexOf(json.dense.charAt(i));
         if (r < 0 || r > RANK_BITS + 1) throw aggregateCodecError('HyperLogLog', `bad register at ${i}`);
         registers[i] = r;
       }
@@ -192,11 +195,18 @@ export class HyperLogLog {
     return sketch;
   }
 
+  /** The used part of the sparse list (empty once dense). */
+  private sparseEntries(): Uint32Array {
+    return this.sparse === null ? new Uint32Array(0) : this.sparse.subarray(0, this.sparseLength);
+  }
+
+  // `index` < registerCount: add() takes it from p hash bits, fromJSON() checked it, merge() reads
+  // it from a sketch of the same precision; binary-search positions stay below sparseLength.
   private raise(index: number, rank: number): void {
     if (rank === 0) return;
     const dense = this.dense;
     if (dense !== null) {
-      if (rank > dense[index]) dense[index] = rank;
+      if (rank > dense[index]!) dense[index] = rank;
       return;
     }
     let entries = this.sparse as Uint32Array;
@@ -204,12 +214,15 @@ export class HyperLogLog {
     let hi = this.sparseLength;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (entries[mid] >>> 6 < index) lo = mid + 1;
+      if (entries[mid]! >>> 6 < index) lo = mid + 1;
       else hi = mid;
     }
-    if (lo < this.sparseLength && entries[lo] >>> 6 === index) {
-      if (rank > (entries[lo] & 63)) entries[lo] = (index << 6) | rank;
-      return;
+    if (lo < this.sparseLength) {
+      const found = entries[lo]!;
+      if (found >>> 6 === index) {
+        if (rank > (found & 63)) entries[lo] = (index << 6) | rank;
+        return;
+      }
     }
     // Past m/8 entries the packed list costs half the dense bytes and inserts get slow: switch.
     if (this.sparseLength + 1 > this.registerCount >>> 3) {
@@ -229,8 +242,7 @@ export class HyperLogLog {
   private densify(): Uint8Array {
     if (this.dense !== null) return this.dense;
     const registers = new Uint8Array(this.registerCount);
-    const entries = this.sparse as Uint32Array;
-    for (let i = 0; i < this.sparseLength; i++) registers[entries[i] >>> 6] = entries[i] & 63;
+    for (const entry of this.sparseEntries()) registers[entry >>> 6] = entry & 63;
     this.dense = registers;
     this.sparse = null;
     this.sparseLength = 0;

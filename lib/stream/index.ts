@@ -23,6 +23,7 @@ export {
   type WindowOperator,
   type WindowResult,
 } from './operator';
+export { SilenceProgress, type SilenceOptions } from './silence';
 export { TimeWindowOperator } from './time-windows';
 export { SessionWindowOperator } from './session-windows';
 export { CountWindowOperator } from './count-windows';
@@ -57,3 +58,4 @@ export { DimensionTable, type DeepReadonly, type DimensionSnapshot } from './dim
 export { SnapshotError } from './errors';
 export { alignedStart, mod, NO_WATERMARK } from './time';
 export type { Json } from './json';
+export { forgetKeys, forgetKeysDeep } from './forget-keys';

@@ -24,7 +24,3 @@ export function asBoolean(json: Json | undefined, path: string): boolean {
   return json;
 }
 
-export function asString(json: Json | undefined, path: string): string {
-  if (typeof json !== 'string') throw new TypeError(`snapshot: ${path} must be a string`);
-  return json;
-}

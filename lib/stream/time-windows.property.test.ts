@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TimeWindows } from './assigners';
-import { NaiveSlidingWindowOperator } from './naive-sliding-windows';
+import { NaiveSlidingWindowOperator } from './test-support/naive-sliding-windows';
 import type { Emission, OperatorOptions } from './operator';
 import { scenarios, slidingAssigners, tumblingAssigners } from './test-support/arbitraries';
 import { canonical, runScenario, stats, timeWindowOracle, type Scenario, type Stats, type StatsOperator } from './test-support/oracle';

@@ -25,7 +25,7 @@ export class TimerHeap<T extends Timed> {
   push(item: T): void {
     item.heapIndex = this.items.length;
     this.items.push(item);
-    this.siftUp(item.heapIndex);
+    this.siftUp(item);
   }
 
   pop(): T | undefined {
@@ -37,9 +37,10 @@ export class TimerHeap<T extends Timed> {
   remove(item: T): void {
     const i = item.heapIndex;
     if (i < 0) return;
-    const last = this.items.pop() as T;
+    const last = this.items.pop();
     item.heapIndex = -1;
-    if (last === item) return;
+    // A queued item means a non-empty heap, so `last` is never undefined here.
+    if (last === undefined || last === item) return;
     this.items[i] = last;
     last.heapIndex = i;
     this.update(last);
@@ -51,7 +52,7 @@ export class TimerHeap<T extends Timed> {
       this.push(item);
       return;
     }
-    if (!this.siftUp(item.heapIndex)) this.siftDown(item.heapIndex);
+    if (!this.siftUp(item)) this.siftDown(item);
   }
 
   /** The items in heap-array order; pushing them back in this order rebuilds the identical heap. */
@@ -64,13 +65,15 @@ export class TimerHeap<T extends Timed> {
     this.items.length = 0;
   }
 
-  private siftUp(start: number): boolean {
+  // Both sifts move `item` from its own heapIndex; every index they read is below items.length
+  // (a parent sits above a valid index; the left child is checked against n), hence the `!`s.
+  private siftUp(item: T): boolean {
     const items = this.items;
-    const item = items[start];
+    const start = item.heapIndex;
     let i = start;
     while (i > 0) {
       const parentIndex = (i - 1) >> 1;
-      const parent = items[parentIndex];
+      const parent = items[parentIndex]!;
       if (parent.timerAt <= item.timerAt) break;
       items[i] = parent;
       parent.heapIndex = i;
@@ -81,20 +84,24 @@ export class TimerHeap<T extends Timed> {
     return i !== start;
   }
 
-  private siftDown(start: number): void {
+  private siftDown(item: T): void {
     const items = this.items;
     const n = items.length;
-    const item = items[start];
-    let i = start;
+    let i = item.heapIndex;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
-      const right = left + 1;
-      const child = right < n && items[right].timerAt < items[left].timerAt ? right : left;
-      if (items[child].timerAt >= item.timerAt) break;
-      items[i] = items[child];
-      items[i].heapIndex = i;
-      i = child;
+      let childIndex = left;
+      let child = items[left]!;
+      const right = left + 1 < n ? items[left + 1] : undefined;
+      if (right !== undefined && right.timerAt < child.timerAt) {
+        childIndex = left + 1;
+        child = right;
+      }
+      if (child.timerAt >= item.timerAt) break;
+      items[i] = child;
+      child.heapIndex = i;
+      i = childIndex;
     }
     items[i] = item;
     item.heapIndex = i;

@@ -70,7 +70,7 @@ describe('semantics guide vectors 9 and 10 (triggers and accumulation)', () => {
         retractions: [{ window: [0, 30 * MINUTE], pane: 0, value: { visits: 1, pageviews: 1, bounces: 1 } }],
       },
     ]);
-    expect(batch2.results[0].retracts).toEqual([{ start: 0, end: 30 * MINUTE }]);
+    expect(batch2.results[0]?.retracts).toEqual([{ start: 0, end: 30 * MINUTE }]);
     expect(netVisits(batch2.results)).toEqual({ visits: 0, pageviews: 1, bounces: -1 });
 
     expect(op.advanceWatermarkTo(35 * MINUTE - 2).results).toEqual([]);
@@ -113,7 +113,7 @@ describe('semantics guide vectors 9 and 10 (triggers and accumulation)', () => {
         ],
       },
     ]);
-    expect(bridged.results[0].retracts).toEqual([
+    expect(bridged.results[0]?.retracts).toEqual([
       { start: 0, end: 30 * MINUTE },
       { start: 40 * MINUTE, end: 70 * MINUTE },
     ]);
@@ -244,7 +244,7 @@ describe('restoring', () => {
     for (const o of [op, copy]) o.process(0, 'visitor', MINUTE, null);
     const original = op.advanceWatermark();
     expect(copy.advanceWatermark()).toEqual(original);
-    expect(original.results[0].retractions.map((x) => x.value)).toEqual([{ visits: 1, pageviews: 1, bounces: 1 }]);
+    expect(original.results[0]?.retractions.map((x) => x.value)).toEqual([{ visits: 1, pageviews: 1, bounces: 1 }]);
   });
 
   it('a session operator restored with a smaller allowed lateness treats an event like a fresh operator does: late output, no late firing', () => {

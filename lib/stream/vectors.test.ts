@@ -36,7 +36,7 @@ describe('semantics guide test vectors', () => {
     expect(op.advanceWatermarkTo(9998).results).toEqual([]);
     const fired = op.advanceWatermarkTo(9999);
     expect(fired.results.map(pick)).toEqual([{ start: 0, end: 10_000, kind: 'on-time', value: 1 }]);
-    expect(fired.results[0].timestamp).toBe(9999);
+    expect(fired.results[0]?.timestamp).toBe(9999);
 
     op.process(0, 'site', 9500, 'late pageview');
     const after = op.drain();

@@ -40,6 +40,11 @@ export interface KafkaOptions {
   throwaway?: boolean;
 }
 
+/** Kafka 4 moved from log4j 1 to log4j 2: the logging backend and its configuration differ. */
+function logsWithLog4j2(version: string): boolean {
+  return Number(version.split('.')[0]) >= 4;
+}
+
 export function kafkaLibs(version: string, dataDir: string): string {
   const libs = dataPath(dataDir, 'kafka', version, 'libs');
   if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13'))) return libs;
@@ -48,7 +53,17 @@ export function kafkaLibs(version: string, dataDir: string): string {
   console.log(`[kafka] resolving Apache Kafka ${version} jars from Maven Central (first run only)…`);
   const r = spawnSync(
     'mvn',
-    ['-q', '-B', '-f', path.join(repoRoot, 'scripts/kafka/pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-Dkafka.version=${version}`, `-DoutputDirectory=${libs}`],
+    [
+      '-q',
+      '-B',
+      '-f',
+      path.join(repoRoot, 'scripts/kafka/pom.xml'),
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-Dkafka.version=${version}`,
+      ...(logsWithLog4j2(version) ? ['-Dkafka.log4j2'] : []),
+      `-DoutputDirectory=${libs}`,
+    ],
     { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] },
   );
   if (r.error || r.status !== 0) {
@@ -98,29 +113,43 @@ export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
       '',
     ].join('\n'),
   );
-  const log4j = path.join(home, 'log4j.properties');
+  // The same levels either way: INFO (for "Kafka Server started"), quieter for the chatty loggers.
+  const quiet = ['org.apache.kafka', 'kafka.coordinator', 'state.change.logger'];
+  const loggingFlag = logsWithLog4j2(opts.version) ? '-Dlog4j2.configurationFile' : '-Dlog4j.configuration';
+  const loggingConfig = path.join(home, logsWithLog4j2(opts.version) ? 'log4j2.properties' : 'log4j.properties');
   writeFileSync(
-    log4j,
-    [
-      'log4j.rootLogger=INFO, stdout',
-      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-      'log4j.logger.org.apache.kafka=WARN',
-      'log4j.logger.kafka.coordinator=WARN',
-      'log4j.logger.state.change.logger=WARN',
-      '',
-    ].join('\n'),
+    loggingConfig,
+    (logsWithLog4j2(opts.version)
+      ? [
+          'appender.stdout.type=Console',
+          'appender.stdout.name=STDOUT',
+          'appender.stdout.layout.type=PatternLayout',
+          'appender.stdout.layout.pattern=[%d] %p %m (%c)%n',
+          'rootLogger.level=INFO',
+          'rootLogger.appenderRef.stdout.ref=STDOUT',
+          ...quiet.flatMap((name, i) => [`logger.q${i}.name=${name}`, `logger.q${i}.level=WARN`]),
+        ]
+      : [
+          'log4j.rootLogger=INFO, stdout',
+          'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+          'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+          'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+          ...quiet.map((name) => `log4j.logger.${name}=WARN`),
+        ]
+    )
+      .concat('')
+      .join('\n'),
   );
+  const logging = `${loggingFlag}=file:${loggingConfig}`;
   const cp = `${libs}/*`;
   const logFile = dataPath(opts.dataDir, 'logs', `kafka-${name}.log`);
-  const format = spawnSync('java', ['-cp', cp, `-Dlog4j.configuration=file:${log4j}`, 'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', props, '--ignore-formatted'], {
+  const format = spawnSync('java', ['-cp', cp, logging, 'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', props, '--ignore-formatted'], {
     encoding: 'utf8',
   });
   if (format.status !== 0) throw new Error(`Kafka storage format failed: ${(format.stderr || format.stdout || String(format.error)).trim().split('\n').slice(-3).join(' | ')}`);
 
   const out = openSync(logFile, 'w');
-  const child = spawn('java', ['-Xmx512m', '-Xms128m', '-cp', cp, `-Dlog4j.configuration=file:${log4j}`, 'kafka.Kafka', props], {
+  const child = spawn('java', ['-Xmx512m', '-Xms128m', '-cp', cp, logging, 'kafka.Kafka', props], {
     stdio: ['ignore', out, out],
     detached: true,
   });

@@ -98,9 +98,11 @@ describe('site owner pages', () => {
     const page = await owner.newPage();
     await signIn(page, stack.url, stack.user.email, stack.user.password);
     await page.goto(`${stack.url}/sites/${stack.site.id}/settings`);
-    await page.getByLabel('Label').fill('Investors');
-    await page.getByLabel('Password (optional)').fill('open sesame');
-    await page.getByRole('button', { name: 'Create link' }).click();
+    // The share-link form: the API keys card on the same page has a "Label" field too.
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Create link' }) });
+    await form.getByLabel('Label').fill('Investors');
+    await form.getByLabel('Password (optional)').fill('open sesame');
+    await form.getByRole('button', { name: 'Create link' }).click();
     const link = page.getByTestId('share-links').getByRole('link');
     await link.waitFor();
     const url = (await link.textContent())!;

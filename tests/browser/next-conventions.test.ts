@@ -1,16 +1,21 @@
 import path from 'node:path';
+import pg from 'pg';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '@/lib/auth/password';
 import { launchChromium, signIn } from '../helpers/browser';
 import { artifactsDir, startStack, type Stack } from '../helpers/stack';
 
 // Next.js conventions a user notices: each page names itself in the tab ("Sites · Eddy"), the
 // app has an icon, and an unknown page or a site you may not see is Eddy's own 404 page.
 // Screenshot: tests/artifacts/conventions-not-found.png.
-// There is deliberately no route-level loading.tsx: with one, Next.js streams the page shell (200)
-// before the page can call notFound(), so another tenant's site and the operator-only page would
-// answer 200 instead of 404 (seen with app/(dashboard)/loading.tsx); the dashboard shows its own
-// loading states per panel. app/error.tsx is not exercised here (no page can be made to throw).
+// Loading UI (loading.tsx) only where it cannot turn a 404 into a 200: Next.js streams the 200
+// shell at a loading boundary before what is inside it runs, so a notFound() below a boundary
+// answers 200 (seen with app/(dashboard)/loading.tsx: another tenant's site and the operator-only
+// page answered 200). So the boundaries sit below the layouts that check access — the site
+// dashboard's in the (overview) route group, which keeps the admin-only settings page out — and
+// the last test pins every 404 and the redirect around them.
+// app/error.tsx is not exercised here (no page can be made to throw).
 
 let browser: Browser;
 let stack: Stack;
@@ -61,5 +66,42 @@ describe('Next.js conventions', () => {
     const other = await page.goto(`${stack.url}/sites/00000000-0000-4000-8000-000000000000`);
     expect(other?.status()).toBe(404);
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  });
+
+  it('pages with loading UI send it, and every 404 and sign-in redirect around them keeps its status', async () => {
+    // A viewer of the stack's site: it may see the dashboard, not the settings.
+    const viewer = { email: `viewer-${Date.now()}@example.test`, password: 'correct horse battery staple' };
+    const c = new pg.Client({ connectionString: stack.db.url });
+    await c.connect();
+    try {
+      const u = await c.query<{ id: string }>('INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, $2) RETURNING id', [viewer.email, await hashPassword(viewer.password)]);
+      await c.query("INSERT INTO memberships (team_id, user_id, role) SELECT team_id, $1, 'viewer' FROM sites WHERE id = $2", [u.rows[0]!.id, stack.site.id]);
+    } finally {
+      await c.end();
+    }
+    const foreign = '/sites/00000000-0000-4000-8000-000000000000';
+    const site = `/sites/${stack.site.id}`;
+    // The page's RSC payload names its loading component whenever its route has one (also in a
+    // redirect's or a 404's body), so "has loading UI" is checked on the pages that answer 200.
+    const get = async (request: { get(url: string, o: { maxRedirects: number }): Promise<{ status(): number; text(): Promise<string> }> }, p: string) => {
+      const res = await request.get(`${stack.url}${p}`, { maxRedirects: 0 });
+      return { status: res.status(), loading: (await res.text()).includes('page-loading') };
+    };
+
+    const anonymous = (await browser.newContext()).request;
+    expect((await get(anonymous, site)).status).toBe(307);
+    expect((await get(anonymous, '/account')).status).toBe(307);
+
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, stack.url, viewer.email, viewer.password);
+    const withLoading = [site, `${site}/alerts`, `${site}/sla`, `${site}/ledger`, `${site}/snippet`, '/account', '/notifications'];
+    const missing = [`${site}/settings` /* admin only */, foreign, `${foreign}/alerts`, `${foreign}/sla`, `${foreign}/ledger`, `${foreign}/snippet`, `${foreign}/settings`, '/pipeline' /* operators only */, '/teams/00000000-0000-4000-8000-000000000000'];
+    const seen: Record<string, { status: number; loading: boolean } | number> = {};
+    for (const p of withLoading) seen[p] = await get(page.request, p);
+    for (const p of missing) seen[p] = (await get(page.request, p)).status;
+    expect(seen).toEqual({
+      ...Object.fromEntries(withLoading.map((p) => [p, { status: 200, loading: true }])),
+      ...Object.fromEntries(missing.map((p) => [p, 404])),
+    });
   });
 });

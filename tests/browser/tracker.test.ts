@@ -22,7 +22,6 @@ interface Wire {
   i: string;
   t: number;
   c: number;
-  w: number;
   r?: string;
   p?: Record<string, unknown>;
   e?: { v: number; d: number };
@@ -173,7 +172,7 @@ async function setVisibility(page: Page, hidden: boolean): Promise<void> {
 }
 
 describe('tracker in Chromium against a whole Eddy', () => {
-  it('a page load sends one pageview with url, path, referrer, event id and viewport width', async () => {
+  it('a page load sends one pageview with url, path, referrer and event id (no viewport width: nothing read it)', async () => {
     const s = await site();
     const v = await visitor();
     await v.page.goto(`${s.url}/`);
@@ -189,8 +188,8 @@ describe('tracker in Chromium against a whole Eddy', () => {
     expect(req.method()).toBe('POST');
     expect(req.headers()['content-type']).toMatch(/^text\/plain/);
     const body = v.sent[0]!;
-    expect(Object.keys(body).sort()).toEqual(['c', 'i', 'n', 'r', 's', 't', 'u', 'w']);
-    expect(body).toMatchObject({ s: stack.site.key, n: 'pageview', u: `${s.url}/`, r: '', i: pv!.eventId, w: 1280 });
+    expect(Object.keys(body).sort()).toEqual(['c', 'i', 'n', 'r', 's', 't', 'u']);
+    expect(body).toMatchObject({ s: stack.site.key, n: 'pageview', u: `${s.url}/`, r: '', i: pv!.eventId });
     expect(body.c).toBeGreaterThanOrEqual(body.t);
     expect(Math.abs(body.t - Date.now())).toBeLessThan(60_000);
 

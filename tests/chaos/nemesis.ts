@@ -183,6 +183,7 @@ export class Nemesis {
     let victim: WorkerHandle | undefined;
     let how = 'between batches';
     let frozenXid: string | null = null;
+    let frozenPid: number | null = null;
     if (midTransaction) {
       // The trap needs a rollups consumer at work: after a crash the group may wait out a dead member.
       for (let i = 0; i < 90 && !(await this.rollupsActive()); i++) await sleep(500);
@@ -202,14 +203,15 @@ export class Nemesis {
         const until = Date.now() + 12_000;
         while (!victim && Date.now() < until) {
           // Polled on another connection: within one transaction pg_stat_activity is a frozen snapshot.
-          const r = await this.cluster.pool.query<{ application_name: string; xid: string | null }>(
-            "SELECT application_name, backend_xid::text AS xid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%dead_lettered%' AND application_name LIKE 'chaos-w%'",
+          const r = await this.cluster.pool.query<{ application_name: string; xid: string | null; pid: number }>(
+            "SELECT application_name, backend_xid::text AS xid, pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%dead_lettered%' AND application_name LIKE 'chaos-w%'",
           );
           const name = r.rows[0]?.application_name.slice('chaos-'.length);
           victim = name ? this.cluster.workers.get(name) : undefined;
           if (victim) {
             victim.proc.signal('SIGSTOP');
             frozenXid = r.rows[0]!.xid;
+            frozenPid = r.rows[0]!.pid;
             how = `inside the batch transaction that dead-letters the poison record at partition ${p.partition} offset ${p.offset}`;
           } else await sleep(50);
         }
@@ -226,6 +228,14 @@ export class Nemesis {
       victim.proc.signal('SIGSTOP');
     }
     await sleep(hold);
+    if (frozenPid !== null) {
+      // A zombie needs the other side: a member that took the partition over and now waits for the
+      // frozen transaction. On a loaded machine the rebalance can outlast the hold (the
+      // no-offset-filter control then went uncaught: the taker arrived after the commit and read
+      // the new position). So the freeze lasts until such a member waits, up to 60 s more.
+      const taker = await this.waitForTaker(frozenPid, victim.name, 60_000);
+      how += taker ? `, until ${taker} (which took the partition over) waited for it` : ', and no other member reached the partition meanwhile';
+    }
     victim.proc.signal('SIGCONT');
     if (frozenXid) {
       // How many events the frozen batch carried (rows its transaction archived), once it committed.
@@ -237,6 +247,22 @@ export class Nemesis {
       how += ` (its transaction archived ${n} event(s) besides the poison)`;
     }
     return `worker ${victim.name} frozen ${(hold / 1000).toFixed(0)} s ${how}, then SIGCONT`;
+  }
+
+  /** The worker waiting to lock a progress row the frozen backend holds, once there is one (else null after `ms`). */
+  private async waitForTaker(frozenPid: number, victim: string, ms: number): Promise<string | null> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const r = await this.cluster.pool
+        .query<{ application_name: string }>(
+          "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'chaos-w%' AND application_name <> $2 AND query LIKE '%FROM consumer_progress%' AND $1 = ANY(pg_blocking_pids(pid))",
+          [frozenPid, `chaos-${victim}`],
+        )
+        .catch(() => ({ rows: [] as { application_name: string }[] }));
+      if (r.rows[0]) return r.rows[0].application_name.slice('chaos-'.length);
+      if (Date.now() >= until) return null;
+      await sleep(200);
+    }
   }
 
   /** Every partition of the events topic had a rollups batch committed within the last 3 s. */

@@ -30,6 +30,10 @@ export interface Stack {
   worker?: ChildProcess;
   /** Every worker process, in the order of `workers` (the one `worker` is the first). */
   workers: ChildProcess[];
+  /** Stops the web process (SIGTERM, SIGKILL after 5 s): Eddy unreachable, workers untouched. */
+  stopWeb(): Promise<void>;
+  /** Starts a new web process on the same port (after stopWeb) and waits until it listens. */
+  startWeb(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +57,12 @@ export interface StackOptions {
   workers?: string[][];
   label?: string;
   env?: Record<string, string>;
+  /**
+   * Restart a worker process that exits by itself, as `npm start`'s supervisor does (a worker exits
+   * on purpose when its consumer crashes, e.g. when the broker stays away past kafkajs' retries).
+   * For tests that take the broker down; off by default so a test that kills a worker sees it stay dead.
+   */
+  superviseWorkers?: boolean;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -120,9 +130,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 
   mkdirSync(artifactsDir, { recursive: true });
-  const spawnLogged = (name: string, args: string[]) => {
+  const spawnLogged = (name: string, args: string[], append = false) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const log = createWriteStream(path.join(artifactsDir, `${label}-${name}.log`));
+    const log = createWriteStream(path.join(artifactsDir, `${label}-${name}.log`), { flags: append ? 'a' : 'w' });
     const lines: string[] = [];
     const onData = (d: Buffer) => {
       log.write(d);
@@ -132,12 +142,31 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     child.stderr!.on('data', onData);
     return { child, lines };
   };
-  const web = spawnLogged('web', ['server/index.ts']);
+  let web = spawnLogged('web', ['server/index.ts']);
   const jobLists = opts.worker === false ? [] : (opts.workers ?? [['all']]);
-  const workers = jobLists.map((jobs, i) => spawnLogged(i === 0 ? 'worker' : `worker${i + 1}`, ['workers/cli.ts', ...jobs]));
+  let stopping = false;
+  const workers = jobLists.map((jobs, i) => {
+    const name = i === 0 ? 'worker' : `worker${i + 1}`;
+    const args = ['workers/cli.ts', ...jobs];
+    const entry = spawnLogged(name, args);
+    const watch = () =>
+      entry.child.once('exit', () => {
+        if (stopping) return;
+        setTimeout(() => {
+          if (stopping) return;
+          Object.assign(entry, spawnLogged(name, args, true));
+          watch();
+        }, 500);
+      });
+    if (opts.superviseWorkers) watch();
+    return entry;
+  });
   const worker = workers[0];
-  await eventually(() => web.lines.some((l) => l.includes('listening on')) || web.child.exitCode !== null, 60_000, 'web process listening');
-  if (web.child.exitCode !== null) throw new Error(`web process exited: ${web.lines.join('\n')}`);
+  const webListening = async () => {
+    await eventually(() => web.lines.some((l) => l.includes('listening on')) || web.child.exitCode !== null, 60_000, 'web process listening');
+    if (web.child.exitCode !== null) throw new Error(`web process exited: ${web.lines.join('\n')}`);
+  };
+  await webListening();
   for (const w of workers) {
     await eventually(() => w.lines.some((l) => l.includes('running')) || w.child.exitCode !== null, 60_000, 'worker running');
     if (w.child.exitCode !== null) throw new Error(`worker exited: ${w.lines.join('\n')}`);
@@ -156,10 +185,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     namespace,
     user,
     site,
-    web: web.child,
+    get web() {
+      return web.child;
+    },
     worker: worker?.child,
     workers: workers.map((w) => w.child),
+    stopWeb: () => kill(web.child),
+    startWeb: async () => {
+      web = spawnLogged('web', ['server/index.ts']);
+      await webListening();
+    },
     stop: async () => {
+      stopping = true;
       await Promise.all([kill(web.child), ...workers.map((w) => kill(w.child))]);
       await db.drop();
     },

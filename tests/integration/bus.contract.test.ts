@@ -95,6 +95,14 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
     expect(high).toBe(5);
   });
 
+  it('firstStoredOffset is the first offset at or after the one asked for, and null past the end', async () => {
+    const topic = await newTopic(1);
+    await b.producer().send(topic, ['a', 'b', 'c'].map((key) => ({ key, value: key })));
+    expect(await b.firstStoredOffset(topic, 0, '0')).toBe('0');
+    expect(await b.firstStoredOffset(topic, 0, '2')).toBe('2');
+    expect(await b.firstStoredOffset(topic, 0, '3')).toBeNull();
+  });
+
   it('concurrent sends all resolve with distinct offsets (coalesced into few requests)', async () => {
     const topic = await newTopic(2);
     const reports = (await Promise.all(Array.from({ length: 300 }, (_, i) => b.producer().send(topic, [{ key: `k${i % 7}`, value: String(i) }])))).flat();

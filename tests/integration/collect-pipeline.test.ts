@@ -28,7 +28,8 @@ let ledgerId: string;
 
 beforeAll(async () => {
   const geo = path.join(mkdtempSync(path.join(os.tmpdir(), 'eddy-geo-')), 'country.mmdb');
-  writeFileSync(geo, writeCountryMmdb([{ cidr: '81.2.69.0/24', country: 'GB' }]));
+  // 8.8.8.0/24 is deliberately not the embedded database's US: the operator's file must win.
+  writeFileSync(geo, writeCountryMmdb([{ cidr: '81.2.69.0/24', country: 'GB' }, { cidr: '8.8.8.0/24', country: 'SE' }]));
   stack = await startStack({
     bus: 'embedded',
     worker: false,
@@ -107,7 +108,7 @@ describe('collect pipeline', () => {
     expect(recs.get(id)!.visitorId).toBe(recs.get(eng)!.visitorId);
   });
 
-  it('takes the country from the trusted CDN header before the database, and the IP from the trusted proxy header', async () => {
+  it("takes the country from the trusted CDN header, then the operator's database (not the embedded one), and the IP from the trusted proxy header", async () => {
     const a = randomUUID();
     const b = randomUUID();
     await post(JSON.stringify({ s: stack.site.key, i: a, u: 'http://127.0.0.1/' }), { 'cf-ipcountry': 'FR', 'x-forwarded-for': '81.2.69.142' });
@@ -115,6 +116,9 @@ describe('collect pipeline', () => {
     const recs = await recordsById([a, b]);
     expect(recs.get(a)!.country).toBe('FR');
     expect(recs.get(b)!.country).toBe('GB');
+    const c = randomUUID();
+    await post(JSON.stringify({ s: stack.site.key, i: c, u: 'http://127.0.0.1/' }), { 'x-forwarded-for': '8.8.8.8' });
+    expect((await recordsById([c])).get(c)!.country).toBe('SE'); // GEOIP_DATABASE replaces the embedded database
     // Different client IPs behind the proxy are different visitors.
     expect(recs.get(a)!.visitorId).not.toBe(recs.get(b)!.visitorId);
   });

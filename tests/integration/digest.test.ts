@@ -68,6 +68,13 @@ describe('weekly digest', () => {
       [siteId, day(1).slice(0, 10), new Date(lastWeek + 86_400_000 + 14 * 3_600_000).toISOString(), new Date(lastWeek + 86_400_000 + 15 * 3_600_000).toISOString()],
     );
 
+    // Issue 14: a goal with two conversions by one visitor last week, one the week before (not counted).
+    const goal = (await pool.query<{ id: string }>("INSERT INTO goals (id, site_id, name, kind, event_name) VALUES (gen_random_uuid(), $1, 'Signup', 'event', 'Signup') RETURNING id", [siteId])).rows[0]!.id;
+    await pool.query(
+      `INSERT INTO goal_conversions (goal_id, event_id, site_id, visitor_id, ts) VALUES ($1, gen_random_uuid(), $2, 'a', $3), ($1, gen_random_uuid(), $2, 'a', $4), ($1, gen_random_uuid(), $2, 'z', $5)`,
+      [goal, siteId, day(1), day(3), day(-3)],
+    );
+
     expect(await sendWeeklyDigests(pool, thisWeek + 7 * 3_600_000, { force: true })).toBe(0); // 07:00 local: not yet
     expect(await sendWeeklyDigests(pool, monday, { force: true })).toBe(1);
     expect(smtp.mails).toHaveLength(1);
@@ -78,6 +85,7 @@ describe('weekly digest', () => {
     expect(body).toContain('Visits: 20, bounce rate 25 %');
     expect(body).toContain('/pricing — 70');
     expect(body).toContain('33 pageviews');
+    expect(body).toContain('Signup — 1 converted (33.3 %), 2 conversions');
     expect(await sendWeeklyDigests(pool, monday + 3_600_000, { force: true })).toBe(0); // once per week
     expect(smtp.mails).toHaveLength(1);
   });

@@ -70,7 +70,7 @@ beforeAll(async () => {
   dims = new SiteDimensionTable(pool);
   await dims.refresh();
   running.push(await runJob(rollupsJob({ bus, db: pool, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 }));
-  running.push(await runJob(sessionsJob({ bus, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 }));
+  running.push(await runJob(sessionsJob({ bus, db: pool, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 }));
   const peaks = peaksJob({ db: pool, bus, dims, clock });
   peaks.start(500);
   const reconcile = reconcileJob({ db: pool, bus, dims });
@@ -273,6 +273,14 @@ describe('stream jobs', () => {
       expect((await scratch.query(q)).rows).toEqual((await pool.query(q)).rows);
       const p = "SELECT site_id, day, content_group, window_size_minutes, pageviews FROM peak_windows ORDER BY 1, 2, 3, 4";
       expect((await scratch.query(p)).rows).toEqual((await pool.query(p)).rows);
+      // The facts filtered views read (issue 17), by value: the two dictionaries number values apart.
+      const v = (col: string) => `(SELECT value FROM dimension_values d WHERE d.id = f.${col})`;
+      const ef = `SELECT f.site_id, f.ts, f.event_id, f.visitor, f.kind, ${['page', 'referrer', 'channel', 'utm_source', 'country', 'device', 'browser', 'os'].map(v).join(', ')} FROM event_facts f ORDER BY 1, 2, 3`;
+      expect((await scratch.query(ef)).rows).toEqual((await pool.query(ef)).rows);
+      expect((await pool.query(ef)).rows.length).toBe(onTime.length + late.length);
+      const vf = `SELECT f.site_id, f.started_at, f.visitor, f.ended_at, f.pageviews, f.duration_ms, f.bounce, ${['entry_page', 'exit_page', 'referrer', 'channel', 'country', 'device'].map(v).join(', ')} FROM visit_facts f ORDER BY 1, 2, 3`;
+      expect((await scratch.query(vf)).rows).toEqual((await pool.query(vf)).rows);
+      expect((await pool.query(vf)).rows.length).toBe((await pool.query('SELECT 1 FROM sessions')).rows.length);
     } finally {
       await scratch.end();
     }

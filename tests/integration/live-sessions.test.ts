@@ -92,7 +92,7 @@ async function pageviewTotal(): Promise<number> {
   return r.rows[0]!.n;
 }
 
-const startSessions = () => runJob(sessionsJob({ bus, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 });
+const startSessions = () => runJob(sessionsJob({ bus, db: pool, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 });
 
 beforeAll(async () => {
   setEnv({ BUS_NAMESPACE: `live${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '1', OUT_OF_ORDERNESS_MS: '5000', ALLOWED_LATENESS_MS: '120000', IDLE_TIMEOUT_MS: '1500' });

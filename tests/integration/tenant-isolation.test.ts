@@ -26,6 +26,9 @@ interface Tenant {
   shareToken: string;
   shareLinkId: string;
   inviteId: string;
+  apiKeyId: string;
+  goalId: string;
+  funnelId: string;
 }
 
 let stack: Stack;
@@ -43,8 +46,29 @@ async function tenant(label: string, ip: string): Promise<Tenant> {
   expect(site.status).toBe(201);
   const link = await http.json<{ link: { id: string; token: string } }>(`/api/sites/${site.body.site.id}/share-links`, { method: 'POST', json: { label: 'public' } });
   const invite = await http.json<{ invite: { id: string } }>(`/api/teams/${teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true } });
+  const key = await http.json<{ apiKey: { id: string } }>(`/api/sites/${site.body.site.id}/api-keys`, { method: 'POST', json: { label: 'server', scopes: ['events:write'] } });
+  expect(key.status).toBe(201);
   const user = await db.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]);
-  return { http, email, userId: user.rows[0]!.id, teamId, siteId: site.body.site.id, shareToken: link.body.link.token, shareLinkId: link.body.link.id, inviteId: invite.body.invite.id };
+  const goal = await http.json<{ goal: { id: string } }>(`/api/sites/${site.body.site.id}/goals`, { method: 'POST', json: { name: 'Signup', kind: 'event', eventName: 'Signup' } });
+  expect(goal.status).toBe(200);
+  const funnel = await http.json<{ funnel: { id: string } }>(`/api/sites/${site.body.site.id}/funnels`, {
+    method: 'POST',
+    json: { name: 'Buy', steps: [{ kind: 'page', pathPattern: '/' }, { kind: 'event', eventName: 'Signup' }] },
+  });
+  expect(funnel.status).toBe(200);
+  return {
+    http,
+    email,
+    userId: user.rows[0]!.id,
+    teamId,
+    siteId: site.body.site.id,
+    shareToken: link.body.link.token,
+    shareLinkId: link.body.link.id,
+    inviteId: invite.body.invite.id,
+    goalId: goal.body.goal.id,
+    funnelId: funnel.body.funnel.id,
+    apiKeyId: key.body.apiKey.id,
+  };
 }
 
 beforeAll(async () => {
@@ -76,8 +100,34 @@ function routesOnB(): [string, string, unknown?][] {
     ['DELETE', `/api/sites/${B.siteId}/share-links/${B.shareLinkId}`],
     // A's own site in the path, B's nested object id: still not found.
     ['DELETE', `/api/sites/${A.siteId}/share-links/${B.shareLinkId}`],
+    ['GET', `/api/sites/${B.siteId}/server-requests?range=7d`],
+    ['GET', `/api/sites/${B.siteId}/api-keys`],
+    ['POST', `/api/sites/${B.siteId}/api-keys`, { label: 'mine now', scopes: ['stats:read'] }],
+    ['DELETE', `/api/sites/${B.siteId}/api-keys/${B.apiKeyId}`],
+    ['DELETE', `/api/sites/${A.siteId}/api-keys/${B.apiKeyId}`],
+    // Issue 14: goals, funnels, insights, the snippet page's activity.
+    ['GET', `/api/sites/${B.siteId}/goals`],
+    ['POST', `/api/sites/${B.siteId}/goals`, { name: 'x', kind: 'event', eventName: 'x' }],
+    ['DELETE', `/api/sites/${B.siteId}/goals/${B.goalId}`],
+    ['DELETE', `/api/sites/${A.siteId}/goals/${B.goalId}`],
+    ['GET', `/api/sites/${B.siteId}/funnels`],
+    ['POST', `/api/sites/${B.siteId}/funnels`, { name: 'x', steps: [{ kind: 'page', pathPattern: '/' }, { kind: 'page', pathPattern: '/x' }] }],
+    ['DELETE', `/api/sites/${B.siteId}/funnels/${B.funnelId}`],
+    ['DELETE', `/api/sites/${A.siteId}/funnels/${B.funnelId}`],
+    ['GET', `/api/sites/${B.siteId}/insights?kind=goals`],
+    ['GET', `/api/sites/${B.siteId}/insights?kind=funnels`],
+    ['GET', `/api/sites/${A.siteId}/insights?kind=goal_breakdown&goal=${B.goalId}`],
+    ['GET', `/api/sites/${B.siteId}/insights/export?kind=event`],
+    ['GET', `/api/sites/${B.siteId}/activity`],
     ['GET', `/api/teams/${B.teamId}`],
     ['PATCH', `/api/teams/${B.teamId}`, { name: 'pwned' }],
+    // Issue 16: data ownership.
+    ['DELETE', `/api/teams/${B.teamId}`, { confirm: 'bob' }],
+    ['GET', `/api/sites/${B.siteId}/exports`],
+    ['POST', `/api/sites/${B.siteId}/exports`, { kind: 'events', format: 'csv', from: '2026-01-01', to: '2026-01-31' }],
+    ['GET', `/api/sites/${B.siteId}/exports/download?kind=events&format=ndjson&from=2026-01-01&to=2026-01-31`],
+    ['GET', `/api/sites/${B.siteId}/imports`],
+    ['POST', `/api/sites/${B.siteId}/imports?source=umami&filename=x.csv`, { not: 'a file' }],
     ['GET', `/api/teams/${B.teamId}/members`],
     ['PATCH', `/api/teams/${B.teamId}/members/${B.userId}`, { role: 'viewer' }],
     ['DELETE', `/api/teams/${B.teamId}/members/${B.userId}`],
@@ -95,9 +145,21 @@ describe('tenant isolation: A against B', () => {
     for (const t of [A, B]) {
       expect((await t.http.json(`/api/sites/${t.siteId}`)).status).toBe(200);
       expect((await t.http.json(`/api/sites/${t.siteId}/stats?range=7d`)).status).toBe(200);
+      expect((await t.http.json(`/api/sites/${t.siteId}/api-keys`)).status).toBe(200);
+      expect((await t.http.json(`/api/sites/${t.siteId}/server-requests?range=7d`)).status).toBe(200);
       expect((await t.http.json(`/api/teams/${t.teamId}/members`)).status).toBe(200);
       expect((await t.http.json(`/api/teams/${t.teamId}/invites`)).status).toBe(200);
+      expect((await t.http.json(`/api/sites/${t.siteId}/exports`)).status).toBe(200);
+      expect((await t.http.json(`/api/sites/${t.siteId}/imports`)).status).toBe(200);
     }
+    // Hostile parameters on one's own site: a 400 that says which, never a 500.
+    const bad = await A.http.json<{ error: string }>(`/api/sites/${A.siteId}/exports/download?kind=events&format=xml&from=2026-13-01&to=x`);
+    expect(bad.status).toBe(400);
+    const badImport = await A.http.json<{ error: string }>(`/api/sites/${A.siteId}/imports?source=matomo&filename=x.csv`, { method: 'POST', json: {} });
+    expect(badImport.status).toBe(400);
+    const download = await A.http.fetch(`/api/sites/${A.siteId}/exports/download?kind=events&format=csv&from=2026-01-01&to=2026-01-31`);
+    expect(download.status).toBe(200);
+    expect((await download.text()).split('\r\n')[0]).toMatch(/^event_id,timestamp,/);
   });
 
   it('every id-taking route answers 404 for B’s objects, with and without a forged x-middleware-subrequest', async () => {
@@ -110,11 +172,41 @@ describe('tenant isolation: A against B', () => {
     }
   });
 
+  it('hostile goal, funnel and insights input gets a 400 with a JSON error, never a 500', async () => {
+    const bad: [string, string, unknown?][] = [
+      ['POST', `/api/sites/${A.siteId}/goals`, { name: 'x', kind: 'page', pathPattern: `/${'*/'.repeat(9)}x` }],
+      ['POST', `/api/sites/${A.siteId}/goals`, { name: 'x', kind: 'page', pathPattern: 'no-slash' }],
+      ['POST', `/api/sites/${A.siteId}/goals`, { name: 'x', kind: 'regex', eventName: 'x' }],
+      ['POST', `/api/sites/${A.siteId}/goals`, { name: 'x'.repeat(500), kind: 'event', eventName: 'x' }],
+      ['POST', `/api/sites/${A.siteId}/funnels`, { name: 'x', steps: [{ kind: 'page', pathPattern: '/' }] }],
+      ['POST', `/api/sites/${A.siteId}/funnels`, { name: 'x', windowMinutes: -5, steps: [{ kind: 'page', pathPattern: '/' }, { kind: 'page', pathPattern: '/a' }] }],
+      ['GET', `/api/sites/${A.siteId}/insights?kind=bogus`],
+      ['GET', `/api/sites/${A.siteId}/insights?kind=prop`],
+      ['GET', `/api/sites/${A.siteId}/insights?kind=goal_breakdown&goal=not-a-uuid`],
+      ['GET', `/api/sites/${A.siteId}/insights?kind=event&limit=100000`],
+    ];
+    for (const [method, path, json] of bad) {
+      const r = await A.http.json<{ error?: { code: string } }>(path, { method, json });
+      expect({ path, json, status: r.status, code: r.body.error?.code }).toEqual({ path, json, status: 400, code: 'bad_request' });
+    }
+    // The goal of another site, through one's own site: not found, as for any nested id.
+    expect((await A.http.json(`/api/sites/${A.siteId}/insights?kind=goal_breakdown&goal=${A.goalId}`)).status).toBe(200);
+    // Share pages get the same panels, read-only.
+    const anon = new HttpSession(stack.url, '198.51.100.77');
+    const goals = await anon.json<{ goals: { name: string }[] }>(`/api/share/${A.shareToken}/insights?kind=goals`);
+    expect(goals.status).toBe(200);
+    expect(goals.body.goals.map((g) => g.name)).toEqual(['Signup']);
+    expect((await anon.json(`/api/share/${A.shareToken}/insights/export?kind=funnels`)).status).toBe(200);
+    expect((await anon.json(`/api/sites/${A.siteId}/goals`, { method: 'POST', json: { name: 'y', kind: 'event', eventName: 'y' } })).status).toBe(401);
+  });
+
   it('nothing of B’s changed after A’s attempts', async () => {
     const site = await B.http.json<{ site: { name: string; teamId: string } }>(`/api/sites/${B.siteId}`);
     expect(site.body.site.name).toBe('bob site');
     const links = await B.http.json<{ links: { id: string; label: string }[] }>(`/api/sites/${B.siteId}/share-links`);
     expect(links.body.links.map((l) => l.id)).toEqual([B.shareLinkId]);
+    const keys = await B.http.json<{ apiKeys: { id: string; revokedAt: string | null }[] }>(`/api/sites/${B.siteId}/api-keys`);
+    expect(keys.body.apiKeys).toEqual([expect.objectContaining({ id: B.apiKeyId, revokedAt: null })]);
     const members = await B.http.json<{ members: { userId: string; role: string }[] }>(`/api/teams/${B.teamId}/members`);
     expect(members.body.members).toEqual([expect.objectContaining({ userId: B.userId, role: 'owner' })]);
     const invites = await B.http.json<{ invites: { id: string }[] }>(`/api/teams/${B.teamId}/invites`);

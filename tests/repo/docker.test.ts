@@ -50,6 +50,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs the Kafka release the test suite runs on (KAFKA_VERSION, 4.x)', () => {
+    expect(services.kafka!.image).toBe(`apache/kafka:${parseEnv({}).KAFKA_VERSION}`);
+  });
+
   it("Kafka keeps its log (topics and committed offsets) in the volume: KAFKA_LOG_DIRS is the volume's mount point", () => {
     const kafka = services.kafka!;
     const dir = String(kafka.environment?.KAFKA_LOG_DIRS ?? '');
@@ -225,7 +229,10 @@ describe('scripts/healthcheck.mjs', () => {
       // spawnSync blocks this thread, so the child is run asynchronously while the server answers.
       const run = () =>
         new Promise<number | null>((resolve) => {
-          import('node:child_process').then(({ spawn }) => spawn(process.execPath, [path.join(repoRoot, 'scripts/healthcheck.mjs'), 'web'], { env: { ...process.env, PORT: port } }).on('exit', resolve));
+          import('node:child_process').then(
+            ({ spawn }) => spawn(process.execPath, [path.join(repoRoot, 'scripts/healthcheck.mjs'), 'web'], { env: { ...process.env, PORT: port } }).on('exit', resolve),
+            () => resolve(null),
+          );
         });
       expect(await run()).toBe(0);
       status = 503;

@@ -1,5 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { installedManifest, productionPackages, readManifest } from './package-facts';
+import { EMBEDDED_COUNTRY_PACKAGE } from '@/lib/collect/enrich/country';
+import { installedManifest, productionPackages, readManifest, repoRoot } from './package-facts';
 
 // Eddy is MIT (LICENSE). Everything shipped with it at run time — the production dependency tree,
 // every platform's optional packages included — must carry a licence that lets an MIT project
@@ -47,6 +50,20 @@ describe('licences', () => {
       return license && acceptable(name, license) ? [] : [`${name}@${entry.version ?? '?'}: ${license ?? 'no licence'}`];
     });
     expect(refused).toEqual([]);
+  });
+
+  it('attributes the embedded country data as its licence asks (CC BY 4.0, NRO), whatever its manifest says', () => {
+    // The manifest says CC0-1.0; the data's own licence file says CC BY 4.0 with attribution to the NRO.
+    const notice = path.join(repoRoot, 'node_modules', EMBEDDED_COUNTRY_PACKAGE, 'NRO_LICENSE');
+    expect(existsSync(notice), `${EMBEDDED_COUNTRY_PACKAGE} ships NRO_LICENSE`).toBe(true);
+    expect(readFileSync(notice, 'utf8')).toMatch(/Creative Commons Attribution 4\.0/);
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    expect(readme).toContain(EMBEDDED_COUNTRY_PACKAGE);
+    expect(readme).toContain('IP-to-country data from the Number Resource Organization (https://www.nro.net/), CC BY 4.0');
+  });
+
+  it('stays on ua-parser-js v1 (v2 is AGPL-3.0)', () => {
+    expect(readManifest(path.join('node_modules', 'ua-parser-js', 'package.json')).version).toMatch(/^1\./);
   });
 
   it('reads SPDX expressions', () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TEST_NODE_VERSION } from '@/scripts/test-node';
 import { outside, readManifest, repoRoot, satisfies } from './package-facts';
 
 const pkg = readManifest();
@@ -16,8 +17,19 @@ describe('package.json engines', () => {
     }
   });
 
-  it('includes the Node.js that runs this suite (CI tests the oldest version claimed)', () => {
-    expect(satisfies(process.version, pkg.engines!.node!)).toBe(true);
+  it('includes the Node.js that runs this suite (npm test switches to the oldest claimed when it does not)', () => {
+    expect(satisfies(process.version, pkg.engines!.node!), `Node ${process.version} is outside engines.node; run through npm test`).toBe(true);
+  });
+
+  it('claims only maintained Node.js lines (22 LTS and 24 on), and npm test falls back to the oldest of them', () => {
+    expect(satisfies('20.19.0', pkg.engines!.node!)).toBe(false); // end of life since April 2026
+    expect(satisfies(TEST_NODE_VERSION, pkg.engines!.node!)).toBe(true);
+    const [major, minor, patch] = TEST_NODE_VERSION.split('.').map(Number) as [number, number, number];
+    // The oldest: the versions just below it (previous minor, previous major, previous patch) are outside.
+    const olders = [`${major}.${minor - 1}.99`, `${major - 1}.99.99`, ...(patch > 0 ? [`${major}.${minor}.${patch - 1}`] : [])];
+    for (const older of olders) {
+      expect(satisfies(older, pkg.engines!.node!), older).toBe(false);
+    }
   });
 
   it('requires npm 11 (allowScripts) and names the package manager', () => {

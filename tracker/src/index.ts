@@ -14,7 +14,6 @@ interface Wire {
   i: string;
   t: number;
   c?: number;
-  w: number;
   r?: string;
   p?: Props;
   e?: { v: number; d: number };
@@ -68,7 +67,7 @@ if (script) {
     fetch(api, { method: 'POST', body: JSON.stringify(ev), keepalive: true }).then((r) => r.status > 501 && retry(), retry);
   };
   const send = (n: string, x?: Partial<Wire>) => {
-    if (!off) post({ s: site!, n, u: url, i: uuid(), t: now(), w: w.innerWidth, ...x }, 0);
+    if (!off) post({ s: site!, n, u: url, i: uuid(), t: now(), ...x }, 0);
   };
 
   const here = () => clip(hashRouting ? l.href : l.href.split('#')[0]!);

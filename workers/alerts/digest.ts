@@ -3,6 +3,7 @@ import { env } from '@/lib/env';
 import { digestText, weeklyDigest } from '@/lib/notify/digest';
 import { sendEmail } from '@/lib/notify/channels';
 import { localDayStart } from '../shared/dimensions';
+import { DAY } from '@/lib/time';
 
 // Weekly email digest per site: once a site's local Monday 08:00 has passed, last week's digest
 // goes to its team's owners and admins, once (digests_sent). Needs SMTP (SMTP_URL); without it
@@ -13,7 +14,6 @@ import { localDayStart } from '../shared/dimensions';
 // that ended before the site was created get none.
 
 const SEND_AFTER_LOCAL_MS = 8 * 3_600_000;
-const DAY = 86_400_000;
 const WEEK = 7 * DAY;
 const SAME_WEEK_MS = 2 * DAY;
 let lastCheck = 0;

@@ -1,18 +1,22 @@
 import pg from 'pg';
 import { partitionFor } from '@/lib/bus';
+import { transaction } from '@/lib/db/transaction';
 import type { Bus, BusMessage } from '@/lib/bus';
 import { eventKey, eventRecordSchema, type EventRecord } from '@/lib/events/record';
 import { peaksJob } from '../peaks/peaks-job';
 import { rollupsJob } from '../rollups/rollups-job';
 import type { Job } from '../runtime';
 import { sessionsJob } from '../sessions/sessions-job';
+import { funnelsJob } from '../funnels/funnels-job';
+import { DefinitionsTable } from '../insights/definitions';
+import { insightsJob } from '../insights/insights-job';
 import { SiteDimensionTable } from '../shared/dimensions';
 
 // Replay (the Kappa answer to backfills): the same job code re-runs over the raw events archive
 // into a scratch schema. One code path for streaming and backfill. Records are fed per source
 // partition in the order they were received, exactly as the streaming jobs consumed them.
 
-const OUTPUT_TABLES = ['rollups', 'sessions', 'peak_windows', 'minute_partials', 'late_events', 'dead_letters', 'event_ids', 'consumer_progress', 'ingestion_ledger', 'events'];
+const OUTPUT_TABLES = ['rollups', 'sessions', 'event_facts', 'visit_facts', 'dimension_values', 'peak_windows', 'minute_partials', 'late_events', 'dead_letters', 'event_ids', 'consumer_progress', 'ingestion_ledger', 'events', 'event_rollups', 'goal_conversions', 'funnel_attempts'];
 
 /** A bus stand-in that swallows side effects (live notices, the late topic) during a replay. */
 const silentBus = { producer: () => ({ send: async () => [] }) } as unknown as Bus;
@@ -31,20 +35,34 @@ export async function replay(opts: { databaseUrl: string; from: Date; to: Date; 
     // Primary keys (the upserts rely on them); sequences for bigserial ids.
     await admin.query(`ALTER TABLE "${schema}".rollups ADD PRIMARY KEY (site_id, granularity, bucket, dimension, value, source_partition)`);
     await admin.query(`ALTER TABLE "${schema}".sessions ADD PRIMARY KEY (site_id, visitor_id, started_at)`);
+    await admin.query(`ALTER TABLE "${schema}".event_facts ADD PRIMARY KEY (site_id, ts, event_id)`);
+    await admin.query(`ALTER TABLE "${schema}".visit_facts ADD PRIMARY KEY (site_id, started_at, visitor)`);
+    await admin.query(`ALTER TABLE "${schema}".dimension_values ADD PRIMARY KEY (id), ADD UNIQUE (site_id, dimension, value)`);
     await admin.query(`ALTER TABLE "${schema}".peak_windows ADD PRIMARY KEY (site_id, day, content_group, window_size_minutes)`);
     await admin.query(`ALTER TABLE "${schema}".late_events ADD PRIMARY KEY (event_id)`);
     await admin.query(`ALTER TABLE "${schema}".event_ids ADD PRIMARY KEY (job, event_id)`);
     await admin.query(`ALTER TABLE "${schema}".consumer_progress ADD PRIMARY KEY (job, topic, partition)`);
     await admin.query(`ALTER TABLE "${schema}".ingestion_ledger ADD PRIMARY KEY (site_id, minute)`);
     await admin.query(`ALTER TABLE "${schema}".dead_letters ADD UNIQUE (job, topic, partition, "offset")`);
-    for (const t of ['minute_partials', 'dead_letters']) {
+    await admin.query(`ALTER TABLE "${schema}".event_rollups ADD PRIMARY KEY (site_id, granularity, bucket, kind, value, source_partition)`);
+    await admin.query(`ALTER TABLE "${schema}".goal_conversions ADD PRIMARY KEY (goal_id, event_id)`);
+    await admin.query(`ALTER TABLE "${schema}".funnel_attempts ADD PRIMARY KEY (funnel_id, visitor_id, started_at)`);
+    for (const t of ['minute_partials', 'dead_letters', 'dimension_values']) {
       await admin.query(`CREATE SEQUENCE IF NOT EXISTS "${schema}"."${t}_id_seq"`);
       await admin.query(`ALTER TABLE "${schema}"."${t}" ALTER COLUMN id SET DEFAULT nextval('"${schema}"."${t}_id_seq"')`);
     }
 
     const dims = new SiteDimensionTable(admin);
     await dims.refresh();
-    const jobs: Job<EventRecord>[] = [rollupsJob({ bus: silentBus, db: scratch, dims }), sessionsJob({ bus: silentBus, dims })];
+    // Goals and funnels as defined now: a funnel defined today is backfilled over the archive by the same code.
+    const defs = new DefinitionsTable(admin);
+    await defs.refresh();
+    const jobs: Job<EventRecord>[] = [
+      rollupsJob({ bus: silentBus, db: scratch, dims }),
+      sessionsJob({ bus: silentBus, db: scratch, dims }),
+      insightsJob({ bus: silentBus, dims, defs }),
+      funnelsJob({ bus: silentBus, defs, dims }),
+    ];
     for (const j of jobs) for (let p = 0; p < opts.partitions; p++) j.restore(p, null);
 
     const rows = await admin.query<{ record: unknown }>('SELECT record FROM public.events WHERE ts >= $1 AND ts < $2 ORDER BY received_at, event_id', [
@@ -65,9 +83,9 @@ export async function replay(opts: { databaseUrl: string; from: Date; to: Date; 
     for (const [partition, list] of byPartition) {
       for (let i = 0; i < list.length; i += size) {
         const chunk = list.slice(i, i + size);
-        for (const j of jobs) await inTx(scratch, (tx) => j.apply(tx, partition, chunk));
+        for (const j of jobs) await transaction(scratch, (tx) => j.apply(tx, partition, chunk));
       }
-      for (const j of jobs) await inTx(scratch, async (tx) => j.flush?.(tx, partition));
+      for (const j of jobs) await transaction(scratch, async (tx) => j.flush?.(tx, partition));
     }
     // End of input: consume every partial, then let event time run out so every window fires.
     let replayClock = Date.now();
@@ -79,20 +97,5 @@ export async function replay(opts: { databaseUrl: string; from: Date; to: Date; 
   } finally {
     await scratch.end();
     await admin.end();
-  }
-}
-
-async function inTx<T>(p: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await p.connect();
-  try {
-    await c.query('BEGIN');
-    const r = await fn(c);
-    await c.query('COMMIT');
-    return r;
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.release();
   }
 }

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type pg from 'pg';
 import { z } from 'zod';
+import { transaction } from '@/lib/db/transaction';
 import { EddyError } from '@/lib/errors';
 
 // Savepoints: every job's per-partition positions and checkpoint state (operator snapshots,
@@ -22,24 +23,22 @@ export type Savepoint = z.infer<typeof savepointSchema>;
 
 export async function createSavepoint(db: pg.Pool, file: string): Promise<Savepoint> {
   // One snapshot-isolated read, so every job's rows are from the same moment.
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const r = await client.query<{ job: string; topic: string; partition: number; next_offset: string; state: unknown }>(
-      'SELECT job, topic, partition, next_offset::text AS next_offset, state FROM consumer_progress ORDER BY job, topic, partition',
-    );
-    await client.query('COMMIT');
-    const sp: Savepoint = {
-      format: SAVEPOINT_FORMAT,
-      version: SAVEPOINT_VERSION,
-      createdAt: new Date().toISOString(),
-      progress: r.rows.map((x) => ({ job: x.job, topic: x.topic, partition: x.partition, nextOffset: x.next_offset, state: x.state })),
-    };
-    await writeFile(file, JSON.stringify(sp, null, 1));
-    return sp;
-  } finally {
-    client.release();
-  }
+  const r = await transaction(
+    db,
+    (client) =>
+      client.query<{ job: string; topic: string; partition: number; next_offset: string; state: unknown }>(
+        'SELECT job, topic, partition, next_offset::text AS next_offset, state FROM consumer_progress ORDER BY job, topic, partition',
+      ),
+    { isolation: 'repeatable read', readOnly: true },
+  );
+  const sp: Savepoint = {
+    format: SAVEPOINT_FORMAT,
+    version: SAVEPOINT_VERSION,
+    createdAt: new Date().toISOString(),
+    progress: r.rows.map((x) => ({ job: x.job, topic: x.topic, partition: x.partition, nextOffset: x.next_offset, state: x.state })),
+  };
+  await writeFile(file, JSON.stringify(sp, null, 1));
+  return sp;
 }
 
 export async function restoreSavepoint(db: pg.Pool, file: string): Promise<Savepoint> {
@@ -52,9 +51,7 @@ export async function restoreSavepoint(db: pg.Pool, file: string): Promise<Savep
   const parsed = savepointSchema.safeParse(json);
   if (!parsed.success) throw new EddyError('bad_request', `${file} is not an Eddy savepoint v${SAVEPOINT_VERSION}: ${parsed.error.issues[0]?.message}`);
   const sp = parsed.data;
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  await transaction(db, async (client) => {
     await client.query('DELETE FROM consumer_progress WHERE job = ANY($1)', [[...new Set(sp.progress.map((p) => p.job))]]);
     for (const p of sp.progress) {
       await client.query('INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ($1, $2, $3, $4, $5)', [
@@ -65,12 +62,6 @@ export async function restoreSavepoint(db: pg.Pool, file: string): Promise<Savep
         p.state === undefined || p.state === null ? null : JSON.stringify(p.state),
       ]);
     }
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
   return sp;
 }

@@ -3,8 +3,11 @@ import { transaction } from '@/lib/db/client';
 import type { Bus } from '@/lib/bus';
 import { env } from '@/lib/env';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, HyperLogLog, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, HyperLogLog, SilenceProgress, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
 import { localDate, type SiteDimensionTable } from '../shared/dimensions';
+import { rederiveSitePeaks } from './rederive';
+import { MINUTE } from '@/lib/time';
+import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
 
 // Peak-use windows: sliding windows per site and per content group ('' = whole site), 60 min
 // sliding by 5 min and 5 min sliding by 1 min (the live view). Input is the changelog of
@@ -22,7 +25,6 @@ export const PEAK_SIZES = [
   { sizeMin: 60, slideMin: 5 },
   { sizeMin: 5, slideMin: 1 },
 ] as const;
-const MINUTE = 60_000;
 const LOCK_ID = 0x0eddbea7;
 
 interface Traffic {
@@ -40,7 +42,7 @@ function trafficAggregate(): Aggregate<Partial, Traffic, { pageviews: number; vi
     create: () => ({ pageviews: 0, visitors: new HyperLogLog(14) }),
     add(acc, p) {
       acc.pageviews += p.pageviews;
-      if (p.visitors) acc.visitors.merge(HyperLogLog.fromJSON(p.visitors as unknown as Json));
+      if (p.visitors) acc.visitors.merge(HyperLogLog.fromJSON(p.visitors));
       return acc;
     },
     merge(into, other) {
@@ -49,7 +51,7 @@ function trafficAggregate(): Aggregate<Partial, Traffic, { pageviews: number; vi
       return into;
     },
     result: (acc) => ({ pageviews: acc.pageviews, visitors: acc.visitors.estimate() }),
-    toJSON: (acc) => ({ pageviews: acc.pageviews, visitors: acc.visitors.toJSON() as unknown as Json }),
+    toJSON: (acc) => ({ pageviews: acc.pageviews, visitors: acc.visitors.toJSON() }),
     fromJSON: (json) => {
       const j = json as { pageviews: number; visitors: Json };
       return { pageviews: j.pageviews, visitors: HyperLogLog.fromJSON(j.visitors) };
@@ -57,12 +59,17 @@ function trafficAggregate(): Aggregate<Partial, Traffic, { pageviews: number; vi
   };
 }
 
-export interface PeaksJob {
-  /** One pass: consume up to `limit` partials. Returns how many were consumed. */
-  runOnce(now?: number, limit?: number): Promise<number>;
-  start(everyMs?: number): void;
-  stop(): Promise<void>;
+/**
+ * Rebuilds one site's busiest windows from its minute rollups, serialised with the job's passes
+ * (its lock): after an import of history, whose minutes are far behind the live job's event time.
+ */
+export async function rebuildSitePeaks(tx: pg.PoolClient, siteId: string, timezone: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [LOCK_ID]);
+  await rederiveSitePeaks(tx, siteId, timezone, PEAK_SIZES);
 }
+
+/** `runOnce(now?, limit?)`: one pass, consuming up to `limit` partials; returns how many it consumed. */
+export type PeaksJob = ScheduledJob<[now?: number, limit?: number], number>;
 
 export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable; clock?: () => number }): PeaksJob {
   const clock = deps.clock ?? Date.now;
@@ -89,11 +96,9 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
       return op;
     });
   let ops: Op[] | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  // Processing time of the last partial seen and the newest minute seen (see shared/event-time.ts).
-  let lastPartialAt = clock();
-  let maxMinute = Number.NEGATIVE_INFINITY;
-  let running: Promise<unknown> = Promise.resolve();
+  // With no partials for a while, event time advances at the pace of the silence, so the last
+  // windows close without making a backlog late (lib/stream/silence.ts).
+  const silence = new SilenceProgress({ idleTimeoutMs: settings.idleTimeoutMs, outOfOrdernessMs: settings.outOfOrdernessMs, clock });
 
   async function pass(now: number, limit: number): Promise<number> {
     let consumed = 0;
@@ -102,7 +107,7 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
       const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema())) AS ok', [LOCK_ID]);
       if (!lock.rows[0]!.ok) return;
       await tx.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, 'minute_partials', 0, 0) ON CONFLICT DO NOTHING", [PEAKS_JOB]);
-      const progress = await tx.query<{ state: { operators: OperatorSnapshot[] } | null }>(
+      const progress = await tx.query<{ state: { operators: OperatorSnapshot[]; timezones?: Record<string, string> } | null }>(
         "SELECT state FROM consumer_progress WHERE job = $1 AND topic = 'minute_partials' AND partition = 0 FOR UPDATE",
         [PEAKS_JOB],
       );
@@ -110,20 +115,36 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
       ops = make();
       const saved = progress.rows[0]?.state?.operators;
       if (saved) saved.forEach((snap, i) => ops![i]!.restore(snap as unknown as Json));
+      // The zone each site's rows were cut with. A site whose zone changed since has its days
+      // rebuilt in the new zone before this pass fires anything (rederive.ts); a site seen for the
+      // first time (or a checkpoint from before this was kept) is taken as consistent.
+      const seen = progress.rows[0]?.state?.timezones ?? {};
+      const sites = deps.dims.table.data.sites;
+      // Before the first refresh the table is empty: keep what was seen rather than forget it.
+      const timezones: Record<string, string> = sites.size ? {} : { ...seen };
+      // Only sites that still exist: the table can be a refresh behind a deletion, and a deleted
+      // site's id must not come back into the checkpoint (lib/sites/site-data.ts).
+      const existing = new Set((await tx.query<{ id: string }>('SELECT id FROM sites')).rows.map((r) => r.id));
+      for (const [id, site] of sites) {
+        if (!existing.has(id)) continue;
+        const before = seen[id];
+        if (before !== undefined && before !== site.timezone) {
+          await rederiveSitePeaks(tx, id, site.timezone, PEAK_SIZES);
+          changed.add(id);
+        }
+        timezones[id] = site.timezone;
+      }
       const rows = await tx.query<{ id: string; site_id: string; content_group: string; minute: Date; source_partition: number; pageviews_delta: number; visitors: HyperLogLogJson | null }>(
         'SELECT id::text, site_id, content_group, minute, source_partition, pageviews_delta, visitors FROM minute_partials ORDER BY id LIMIT $1',
         [limit],
       );
-      if (saved && !Number.isFinite(maxMinute)) maxMinute = ops[0]!.watermark + settings.outOfOrdernessMs + 1;
-      if (rows.rows.length) lastPartialAt = now;
+      if (saved) silence.resumeFrom(ops[0]!.watermark);
+      if (rows.rows.length) silence.records(now);
       for (const r of rows.rows) {
-        maxMinute = Math.max(maxMinute, r.minute.getTime());
+        silence.observe(r.minute.getTime());
         for (const op of ops) op.process(r.source_partition, `${r.site_id}|${r.content_group}`, r.minute.getTime(), { pageviews: r.pageviews_delta, visitors: r.visitors });
       }
-      // With no partials for a while, event time advances at the pace of the silence, so the
-      // last windows close without making a backlog late.
-      const silence = now - lastPartialAt;
-      const idleTarget = silence >= settings.idleTimeoutMs && Number.isFinite(maxMinute) ? maxMinute + silence - settings.idleTimeoutMs - settings.outOfOrdernessMs - 1 : null;
+      const idleTarget = silence.target(now);
       const results = ops.flatMap((op, i) => {
         const e = rows.rows.length || idleTarget === null ? op.advanceWatermark() : op.advanceWatermarkTo(Math.max(op.watermark, idleTarget));
         return e.results.map((res) => ({ res, size: PEAK_SIZES[i]!.sizeMin }));
@@ -148,7 +169,7 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
       if (rows.rows.length) await tx.query('DELETE FROM minute_partials WHERE id = ANY($1::bigint[])', [rows.rows.map((r) => r.id)]);
       await tx.query("UPDATE consumer_progress SET state = $2, updated_at = now() WHERE job = $1 AND topic = 'minute_partials' AND partition = 0", [
         PEAKS_JOB,
-        JSON.stringify({ operators: ops.map((op) => op.snapshot()), dimensionVersion: deps.dims.table.version }),
+        JSON.stringify({ operators: ops.map((op) => op.snapshot()), dimensionVersion: deps.dims.table.version, timezones }),
       ]);
       consumed = rows.rows.length;
     });
@@ -156,20 +177,5 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
     return consumed;
   }
 
-  return {
-    runOnce(now = clock(), limit = 5000) {
-      const next = running.catch(() => undefined).then(() => pass(now, limit));
-      running = next;
-      return next;
-    },
-    start(everyMs = 1000) {
-      timer ??= setInterval(() => {
-        void this.runOnce().catch((e: unknown) => console.error(`[peaks] pass failed: ${(e as Error).message}`));
-      }, everyMs);
-    },
-    async stop() {
-      clearInterval(timer);
-      await running.catch(() => undefined);
-    },
-  };
+  return scheduledJob<[now?: number, limit?: number], number>('peaks', (now = clock(), limit = 5000) => pass(now, limit), { everyMs: 1000 });
 }

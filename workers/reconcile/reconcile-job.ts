@@ -6,9 +6,10 @@ import { storable, storableText } from '@/lib/events/storable';
 import { classifyFailure } from '../failure';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
-import { minuteStatsAggregate } from '../rollups/minute-stats';
+import { minuteStatsAggregate, splitKey } from '../rollups/minute-stats';
 import { upsertAdd } from '../rollups/rollup-sink';
-import { splitKey } from '../rollups/minute-stats';
+import { MINUTE, HOUR } from '@/lib/time';
+import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
 
 // Folds late events (beyond allowed lateness, set aside by the rollups job) into the rollups
 // exactly once: rows of source partition −1 receive them (no operator owns those rows, so no
@@ -22,18 +23,11 @@ interface LateRow {
   event_id: string;
   record: unknown;
 }
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
 
-export interface ReconcileJob {
-  runOnce(limit?: number): Promise<number>;
-  start(everyMs?: number): void;
-  stop(): Promise<void>;
-}
+/** `runOnce(limit?)`: one pass over up to `limit` late events; returns how many it folded in. */
+export type ReconcileJob = ScheduledJob<[limit?: number], number>;
 
 export function reconcileJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable }): ReconcileJob {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
   const aggregate = minuteStatsAggregate();
 
   async function pass(limit: number): Promise<number> {
@@ -101,18 +95,5 @@ export function reconcileJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionT
     return n;
   }
 
-  return {
-    runOnce(limit = 1000) {
-      const next = running.catch(() => undefined).then(() => pass(limit));
-      running = next;
-      return next;
-    },
-    start(everyMs = 5000) {
-      timer ??= setInterval(() => void this.runOnce().catch((e: unknown) => console.error(`[reconcile] pass failed: ${(e as Error).message}`)), everyMs);
-    },
-    async stop() {
-      clearInterval(timer);
-      await running.catch(() => undefined);
-    },
-  };
+  return scheduledJob<[limit?: number], number>('reconcile', (limit = 1000) => pass(limit), { everyMs: 5000 });
 }

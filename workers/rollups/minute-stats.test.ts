@@ -25,4 +25,15 @@ describe('rollup dimensions of an event', () => {
     expect(dims).toContainEqual(['channel', 'search']);
     expect(dimensionsOf({ record: event({}), contentGroup: '' })).toContainEqual(['referrer', '(direct)']);
   });
+
+  it('count a server request (events API) only as a server request: no totals, page or visit dimension', () => {
+    const dims = dimensionsOf({ record: event({ name: 'request', path: '/api/orders', request: { method: 'GET', status: 503, durationMs: 4 } }), contentGroup: 'shop' });
+    expect(dims).toEqual([
+      ['event', 'request'],
+      ['request_path', '/api/orders'],
+      ['request_status', '5xx'],
+    ]);
+    // The same path as a custom event from the tracker still counts in the totals and the page.
+    expect(dimensionsOf({ record: event({ name: 'request', path: '/api/orders' }), contentGroup: '' })).toContainEqual(['', '']);
+  });
 });

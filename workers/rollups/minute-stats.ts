@@ -30,6 +30,11 @@ export const splitKey = (key: string): [string, string] => {
 
 /** The dimension values one event contributes to. */
 export function dimensionsOf({ record: e, contentGroup }: RollupInput): [string, string][] {
+  // A server request (events API, @eddy/node) is counted as a server request and nothing else:
+  // not in the totals (pageviews, visitors) nor any visit dimension, so a site with both the
+  // tracker and the middleware does not see each page twice. Its own cells: the custom-event
+  // dimension (event = "request"), its path and its status class (2xx…5xx).
+  if (e.request) return [['event', 'request'], ['request_path', e.path], ['request_status', `${Math.floor(e.request.status / 100)}xx`]];
   const dims: [string, string][] = [
     ['', ''],
     ['page', e.path],
@@ -97,11 +102,11 @@ export function minuteStatsAggregate(): Aggregate<RollupInput, MinuteStats, Minu
       for (const [k, c] of acc) copy.set(k, { pageviews: c.pageviews, events: c.events, visitors: c.visitors.clone() });
       return copy;
     },
-    toJSON: (acc) => [...acc].map(([k, c]) => [k, c.pageviews, c.events, c.visitors.toJSON() as unknown as Json]) as Json,
+    toJSON: (acc) => [...acc].map(([k, c]) => [k, c.pageviews, c.events, c.visitors.toJSON()]) as Json,
     fromJSON(json) {
       const acc: MinuteStats = new Map();
       for (const [k, pv, ev, hll] of json as [string, number, number, HyperLogLogJson][]) {
-        acc.set(k, { pageviews: pv, events: ev, visitors: HyperLogLog.fromJSON(hll as unknown as Json) });
+        acc.set(k, { pageviews: pv, events: ev, visitors: HyperLogLog.fromJSON(hll) });
       }
       return acc;
     },

@@ -1,14 +1,13 @@
 import type pg from 'pg';
 import { HyperLogLog, type HyperLogLogJson, type Json } from '@/lib/stream';
 import { splitKey, type MinuteStats } from './minute-stats';
+import { HOUR } from '@/lib/time';
 
 // Writes one window's value for one source partition. Minute rows are *replaced* (the window's
 // value is complete for this partition, whether early, on time or a late firing). Hour and day
 // rows receive the *difference* to what the minute rows held before, and visitor sketches are
 // merged into them (a union, so merging twice is harmless). Changes of totals and content
 // groups also go to minute_partials for the peaks job. All inside the caller's transaction.
-
-const HOUR = 3_600_000;
 
 export interface WindowWrite {
   siteId: string;
@@ -96,7 +95,7 @@ export async function upsertAdd(
   const merged = deltas.map((d) => {
     const prev = sketches.get(`${d.dimension}\u001f${d.value}`);
     if (!prev) return d.visitors;
-    return JSON.stringify(HyperLogLog.fromJSON(prev as unknown as Json).merge(HyperLogLog.fromJSON(JSON.parse(d.visitors) as Json)).toJSON());
+    return JSON.stringify(HyperLogLog.fromJSON(prev).merge(HyperLogLog.fromJSON(JSON.parse(d.visitors) as Json)).toJSON());
   });
   await tx.query(
     `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, events, visitors, updated_at)

@@ -3,13 +3,16 @@ import { topics, type Bus } from '@/lib/bus';
 import { ensureDailyPartitions } from '@/lib/events/archive';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, tumblingWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { withoutDeletedSites } from '@/lib/sites/site-data';
 import { claimEventIds, lockSiteRows, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
 import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
-import { eventTimeSettings, idleWatermark } from '../shared/event-time';
+import { eventTimeSettings } from '../shared/event-time';
+import { eventKind, eventValues, key, ValueDictionary, type ValueKind } from '../shared/value-dictionary';
 import { minuteStatsAggregate, type MinuteStats, type RollupInput } from './minute-stats';
 import { writeWindow } from './rollup-sink';
+import { MINUTE } from '@/lib/time';
 
 // Rollups: tumbling 1-minute windows per site, with breakdowns (see minute-stats.ts), one
 // operator per events-topic partition. Besides on-time and late firings, the operator's trigger
@@ -18,13 +21,11 @@ import { writeWindow } from './rollup-sink';
 // Events beyond allowed lateness go to late_events + the `late` topic and are counted in the
 // ledger; reconcile-job.ts folds them in exactly once. This job also archives raw events.
 
-const MINUTE = 60_000;
 export const ROLLUPS_JOB = 'rollups';
 
 interface PartitionState {
   operator: WindowOperator<string, RollupInput, MinuteStats>;
-  lastRecordAt: number;
-  maxEventTs: number;
+  silence: SilenceProgress;
 }
 
 interface Checkpoint {
@@ -38,9 +39,10 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
   // When this process last saw records per partition: survives re-assignment (see sessions-job.ts).
   const lastRecordAt = new Map<number, number>();
   let partitionsCheckedAt = 0;
+  const dictionary = new ValueDictionary(deps.db);
 
   const fresh = (partition: number): PartitionState => {
-    const { outOfOrdernessMs, allowedLatenessMs } = eventTimeSettings();
+    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings();
     const operator = windowOperator<RollupInput, MinuteStats, MinuteStats>(tumblingWindows(MINUTE), minuteStatsAggregate(), {
       outOfOrdernessMs,
       allowedLatenessMs,
@@ -48,7 +50,7 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
       trigger: earlyFiringTrigger({ everyBatch: true }),
     });
     operator.addPartition(partition);
-    return { operator, lastRecordAt: lastRecordAt.get(partition) ?? clock(), maxEventTs: Number.NEGATIVE_INFINITY };
+    return { operator, silence: new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock }, lastRecordAt.get(partition)) };
   };
   const state = (partition: number) => {
     let s = partitions.get(partition);
@@ -113,7 +115,7 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
       const s = fresh(partition);
       if (json) {
         s.operator.restore((json as unknown as Checkpoint).operator as unknown as Json);
-        s.maxEventTs = s.operator.watermark + eventTimeSettings().outOfOrdernessMs + 1;
+        s.silence.resumeFrom(s.operator.watermark);
       }
       partitions.set(partition, s);
     },
@@ -127,7 +129,8 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
         partitionsCheckedAt = now;
       }
       const s = state(partition);
-      const events = await claimEventIds(tx, ROLLUPS_JOB, records.map((r) => r.record), { bookDuplicates: true });
+      // A deleted site's records still in the bus are dropped, not archived or counted.
+      const events = await claimEventIds(tx, ROLLUPS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record), { bookDuplicates: true });
       if (events.length) {
         await tx.query(
           `INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, received_at, record)
@@ -146,13 +149,25 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
           ],
         );
       }
+      // Server requests (events API) are in no filtered view, as in the rollups' totals.
+      const learnt = await writeEventFacts(tx, dictionary, events.filter((e) => !e.request));
       for (const e of events) {
-        if (e.ts > s.maxEventTs) s.maxEventTs = e.ts;
+        s.silence.observe(e.ts);
         s.operator.process(partition, e.siteId, e.ts, { record: e, contentGroup: contentGroupOf(deps.dims.site(e.siteId), e.path) });
       }
-      if (records.length) lastRecordAt.set(partition, (s.lastRecordAt = now));
+      if (records.length) {
+        s.silence.records(now);
+        lastRecordAt.set(partition, now);
+      }
       // Once per batch: on-time and late firings, then early firings of the minutes it changed.
-      return emit(tx, partition, s.operator.advanceWatermark());
+      const result = await emit(tx, partition, s.operator.advanceWatermark());
+      return {
+        ...result,
+        after: async () => {
+          dictionary.commit(learnt);
+          await result.after?.();
+        },
+      };
     },
     async flush(tx, partition) {
       const s = partitions.get(partition);
@@ -161,9 +176,43 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
     async tick(tx, partition) {
       const s = partitions.get(partition);
       if (!s) return undefined;
-      const target = idleWatermark(s.maxEventTs, s.lastRecordAt, clock());
+      const target = s.silence.target();
       if (target === null || target <= s.operator.watermark || s.operator.openWindowCount === 0) return undefined;
       return emit(tx, partition, s.operator.advanceWatermarkTo(target));
     },
   };
+}
+
+/**
+ * The archived events' narrow copy for filtered views (event_facts), in the archive's transaction:
+ * the same claimed events, so exactly once like the archive. Returns the dictionary ids learnt.
+ */
+async function writeEventFacts(tx: pg.PoolClient, dictionary: ValueDictionary, events: EventRecord[]): Promise<Map<string, number>> {
+  if (events.length === 0) return new Map();
+  const values = events.map((e) => eventValues(e));
+  const wanted: [string, ValueKind, string][] = [];
+  events.forEach((e, i) => {
+    for (const [kind, v] of values[i]!) if (v !== null) wanted.push([e.siteId, kind, v]);
+  });
+  const { ids, learnt } = await dictionary.resolve(tx, wanted);
+  // Column order of eventValues(): page, referrer, channel, utm_source, utm_medium, utm_campaign, country, device, browser, os.
+  const columns: (number | null)[][] = Array.from({ length: 10 }, () => []);
+  events.forEach((e, i) => {
+    values[i]!.forEach(([kind, v], c) => columns[c]!.push(v === null ? null : ids.get(key(e.siteId, kind, v))!));
+  });
+  await tx.query(
+    `INSERT INTO event_facts (site_id, ts, event_id, visitor, kind, page, referrer, channel, utm_source, utm_medium, utm_campaign, country, device, browser, os)
+     SELECT u.site, u.ts, u.id, hashtextextended(u.visitor, 0), u.kind, u.page, u.referrer, u.channel, u.us, u.um, u.uc, u.country, u.device, u.browser, u.os
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::int[], $15::int[])
+         AS u(site, ts, id, visitor, kind, page, referrer, channel, us, um, uc, country, device, browser, os)`,
+    [
+      events.map((e) => e.siteId),
+      events.map((e) => new Date(e.ts).toISOString()),
+      events.map((e) => e.eventId),
+      events.map((e) => e.visitorId),
+      events.map((e) => eventKind(e.name)),
+      ...columns,
+    ],
+  );
+  return learnt;
 }

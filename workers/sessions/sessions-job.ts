@@ -2,12 +2,16 @@ import type pg from 'pg';
 import { topics, type Bus } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, sessionWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, sessionWindows, SilenceProgress, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { withoutDeletedSites } from '@/lib/sites/site-data';
 import { claimEventIds, lockSiteRows, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
-import { eventTimeSettings, idleWatermark } from '../shared/event-time';
+import { eventTimeSettings } from '../shared/event-time';
+import { key as valueKey, ValueDictionary, type ValueKind } from '../shared/value-dictionary';
 import { isBounce, sessionStatsAggregate, type SessionStats } from './session-stats';
+import { MINUTE, HOUR } from '@/lib/time';
+import type { Queryable } from '@/lib/db/client';
 
 // Sessionizer: session windows per (site, visitor), the gap from each site's settings (one
 // operator per distinct gap and partition). Visits are live: the operators fire early after every
@@ -20,14 +24,12 @@ import { isBounce, sessionStatsAggregate, type SessionStats } from './session-st
 // worker subtracts exactly what the database holds: never twice, never a value it did not add.
 
 export const SESSIONS_JOB = 'sessions';
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
 
 type Op = WindowOperator<string, EventRecord, SessionStats>;
 interface PartitionState {
   byGap: Map<number, Op>;
-  lastRecordAt: number;
-  maxEventTs: number;
+  /** One silence per partition: its operators (one per session gap) see the same records. */
+  silence: SilenceProgress;
 }
 interface Checkpoint {
   operators: [number, OperatorSnapshot][];
@@ -37,6 +39,7 @@ interface Checkpoint {
 interface StoredSession {
   started_at: Date;
   duration_ms: number;
+  pageviews: number;
   bounce: boolean;
   entry_path: string;
   exit_path: string;
@@ -55,10 +58,11 @@ interface StoredSession {
  * `earlyFiring: false` is the job before live visits (a visit is written when its gap closes):
  * the baseline the live-sessions benchmark runs side by side. Production leaves it on.
  */
-export function sessionsJob(deps: { bus: Bus; dims: Pick<SiteDimensionTable, 'table' | 'site'>; clock?: () => number; earlyFiring?: boolean }): Job<EventRecord> {
+export function sessionsJob(deps: { bus: Bus; db: Queryable; dims: Pick<SiteDimensionTable, 'table' | 'site'>; clock?: () => number; earlyFiring?: boolean }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const trigger = deps.earlyFiring === false ? undefined : earlyFiringTrigger({ everyBatch: true });
   const partitions = new Map<number, PartitionState>();
+  const dictionary = new ValueDictionary(deps.db);
   // When this process last saw records per partition: a fact about the process, not the
   // checkpoint, so a re-assignment (rebalance) does not restart the idle clock.
   const lastRecordAt = new Map<number, number>();
@@ -75,9 +79,13 @@ export function sessionsJob(deps: { bus: Bus; dims: Pick<SiteDimensionTable, 'ta
     op.addPartition(partition);
     return op;
   };
+  const silence = (partition: number) => {
+    const { outOfOrdernessMs, idleTimeoutMs } = eventTimeSettings();
+    return new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock }, lastRecordAt.get(partition));
+  };
   const state = (partition: number): PartitionState => {
     let s = partitions.get(partition);
-    if (!s) partitions.set(partition, (s = { byGap: new Map(), lastRecordAt: clock(), maxEventTs: Number.NEGATIVE_INFINITY }));
+    if (!s) partitions.set(partition, (s = { byGap: new Map(), silence: silence(partition) }));
     return s;
   };
   const opFor = (partition: number, gapMs: number): Op => {
@@ -96,79 +104,93 @@ export function sessionsJob(deps: { bus: Bus; dims: Pick<SiteDimensionTable, 'ta
   async function emit(tx: pg.PoolClient, partition: number, emissions: Emission<string, EventRecord, SessionStats>[]): Promise<JobBatchResult> {
     const contributions = new Contributions();
     const changed = new Set<string>();
+    // Dictionary ids before the site locks (see value-dictionary.ts); the final row per visit key.
+    const { ids, learnt } = await dictionary.resolve(
+      tx,
+      emissions.flatMap((e) =>
+        e.results.flatMap((r) => {
+          const site = splitKey(r.key)[0];
+          return visitValues(storedSession(r.windowStart, r.value)).flatMap(([, kind, v]): [string, ValueKind, string][] => (v === null ? [] : [[site, kind, v]]));
+        }),
+      ),
+    );
+    const facts = new Map<string, VisitFactChange>();
     await lockSiteRows(tx, partition, emissions.flatMap((e) => e.results.map((r) => splitKey(r.key)[0])));
-    for (const emission of emissions) {
-      for (const r of emission.results) {
-        const [siteId, visitorId] = splitKey(r.key);
-        changed.add(siteId);
-        const tz = deps.dims.site(siteId).timezone;
-        // Subtract what earlier firings of this visit (and of the visits merged into it) added.
-        const retracted = new Set<number>();
-        for (const x of r.retractions) {
-          contributions.add(siteId, tz, storedSession(x.windowStart, x.value), -1);
-          retracted.add(x.windowStart);
-        }
-        // Bounds that no longer exist: delete their rows. A retraction without a value (a session
-        // restored from a checkpoint taken before values were recorded) subtracts the deleted row.
-        for (const old of r.retracts) {
-          const gone = await tx.query<StoredSession>('DELETE FROM sessions WHERE site_id = $1 AND visitor_id = $2 AND started_at = $3 RETURNING *', [
-            siteId,
-            visitorId,
-            new Date(old.start).toISOString(),
-          ]);
-          if (!retracted.has(old.start)) for (const row of gone.rows) contributions.add(siteId, tz, row, -1);
-          retracted.add(old.start);
-        }
-        const stats = r.value;
-        const startedAt = new Date(r.windowStart).toISOString();
-        if (!retracted.has(r.windowStart)) {
-          // The operator never emitted a visit starting here, yet a row may exist: written under a
-          // version 1 checkpoint's bounds, or by the operator of the site's previous session gap.
-          // The row is what the rollups hold, so it is what this upsert replaces.
-          const previous = await tx.query<StoredSession>('SELECT * FROM sessions WHERE site_id = $1 AND visitor_id = $2 AND started_at = $3 FOR UPDATE', [siteId, visitorId, startedAt]);
-          for (const row of previous.rows) contributions.add(siteId, tz, row, -1);
-        }
-        const row = storedSession(r.windowStart, stats);
-        await tx.query(
-          `INSERT INTO sessions (site_id, visitor_id, started_at, ended_at, duration_ms, pageviews, events, engaged_ms, entry_path, exit_path, bounce, channel,
-             referrer_host, utm_source, utm_medium, utm_campaign, device, browser, os, country, source_partition, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, now())
-           ON CONFLICT (site_id, visitor_id, started_at) DO UPDATE SET ended_at = EXCLUDED.ended_at, duration_ms = EXCLUDED.duration_ms,
-             pageviews = EXCLUDED.pageviews, events = EXCLUDED.events, engaged_ms = EXCLUDED.engaged_ms, entry_path = EXCLUDED.entry_path,
-             exit_path = EXCLUDED.exit_path, bounce = EXCLUDED.bounce, channel = EXCLUDED.channel, referrer_host = EXCLUDED.referrer_host,
-             utm_source = EXCLUDED.utm_source, utm_medium = EXCLUDED.utm_medium, utm_campaign = EXCLUDED.utm_campaign, device = EXCLUDED.device,
-             browser = EXCLUDED.browser, os = EXCLUDED.os, country = EXCLUDED.country, updated_at = now()`,
-          [
-            siteId,
-            visitorId,
-            startedAt,
-            new Date(stats.lastTs).toISOString(),
-            row.duration_ms,
-            stats.pageviews,
-            stats.events,
-            stats.engagedMs,
-            row.entry_path,
-            row.exit_path,
-            row.bounce,
-            row.channel,
-            row.referrer_host,
-            row.utm_source,
-            row.utm_medium,
-            row.utm_campaign,
-            row.device,
-            row.browser,
-            row.os,
-            row.country,
-            partition,
-          ],
-        );
-        contributions.add(siteId, tz, row, +1);
+    // One round trip per kind of statement, not one per visit: at 1,000 events/s a batch carries
+    // hundreds of changed visits. The rows this batch replaces are read first (one SELECT … FOR
+    // UPDATE), the firings are then applied in order against that snapshot in memory — exactly as
+    // row-by-row statements would have seen it, including a visit written twice in one batch — and
+    // the final state of each visit key is written with one DELETE and one upsert.
+    const results = emissions.flatMap((e) => e.results);
+    const stored = await storedRows(tx, results.flatMap((r) => rowsToRead(r)));
+    const final = new Map<string, { siteId: string; visitorId: string; start: number; row: StoredSession | null; endedAt: number; stats: SessionStats | null }>();
+    const current = (siteId: string, visitorId: string, start: number): StoredSession | null => {
+      const k = visitKey(siteId, visitorId, start);
+      const pending = final.get(k);
+      return pending ? pending.row : (stored.get(k) ?? null);
+    };
+    for (const r of results) {
+      const [siteId, visitorId] = splitKey(r.key);
+      changed.add(siteId);
+      const tz = deps.dims.site(siteId).timezone;
+      // Subtract what earlier firings of this visit (and of the visits merged into it) added.
+      const retracted = new Set<number>();
+      for (const x of r.retractions) {
+        contributions.add(siteId, tz, storedSession(x.windowStart, x.value), -1);
+        retracted.add(x.windowStart);
       }
+      // Bounds that no longer exist: delete their rows. A retraction without a value (a session
+      // restored from a checkpoint taken before values were recorded) subtracts the deleted row.
+      // (A visit that only grew keeps its start: its row is replaced by the upsert below.)
+      for (const old of r.retracts) {
+        const gone = current(siteId, visitorId, old.start);
+        if (!retracted.has(old.start) && gone) contributions.add(siteId, tz, gone, -1);
+        retracted.add(old.start);
+        final.set(visitKey(siteId, visitorId, old.start), { siteId, visitorId, start: old.start, row: null, endedAt: 0, stats: null });
+      }
+      if (!retracted.has(r.windowStart)) {
+        // The operator never emitted a visit starting here, yet a row may exist: written under a
+        // version 1 checkpoint's bounds, or by the operator of the site's previous session gap.
+        // The row is what the rollups hold, so it is what this upsert replaces.
+        const previous = current(siteId, visitorId, r.windowStart);
+        if (previous) contributions.add(siteId, tz, previous, -1);
+      }
+      const row = storedSession(r.windowStart, r.value);
+      contributions.add(siteId, tz, row, +1);
+      final.set(visitKey(siteId, visitorId, r.windowStart), { siteId, visitorId, start: r.windowStart, row, endedAt: r.value.lastTs, stats: r.value });
+    }
+    const gone = [...final.values()].filter((f) => f.row === null);
+    if (gone.length) {
+      await tx.query(
+        `DELETE FROM sessions s USING unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(site, visitor, started)
+          WHERE s.site_id = u.site AND s.visitor_id = u.visitor AND s.started_at = u.started`,
+        [gone.map((g) => g.siteId), gone.map((g) => g.visitorId), gone.map((g) => new Date(g.start).toISOString())],
+      );
+    }
+    const kept = [...final.values()].flatMap((f) => (f.row === null || f.stats === null ? [] : [{ ...f, row: f.row, stats: f.stats }]));
+    await upsertSessions(tx, partition, kept);
+    for (const f of final.values()) {
+      const startedAt = new Date(f.start).toISOString();
+      const k = `${f.siteId}|${f.start}|${f.visitorId}`;
+      if (f.row === null) {
+        facts.set(k, { siteId: f.siteId, visitorId: f.visitorId, startedAt, fact: null });
+        continue;
+      }
+      const row = f.row;
+      const factIds = Object.fromEntries(visitValues(row).map(([col, kind, v]) => [col, v === null ? null : ids.get(valueKey(f.siteId, kind, v))!]));
+      facts.set(k, { siteId: f.siteId, visitorId: f.visitorId, startedAt, fact: { endedAt: new Date(f.endedAt).toISOString(), row, ids: factIds } });
     }
     await contributions.write(tx, partition);
+    await writeVisitFacts(tx, facts);
     const s = state(partition);
     const checkpoint: Checkpoint = { operators: [...s.byGap].map(([gap, op]) => [gap, op.snapshot()]), dimensionVersion: deps.dims.table.version };
-    return { state: checkpoint as unknown as Json, after: () => publishSiteChanges(deps.bus, changed) };
+    return {
+      state: checkpoint as unknown as Json,
+      after: async () => {
+        dictionary.commit(learnt);
+        await publishSiteChanges(deps.bus, changed);
+      },
+    };
   }
 
   return {
@@ -177,13 +199,13 @@ export function sessionsJob(deps: { bus: Bus; dims: Pick<SiteDimensionTable, 'ta
     decode: decodeEvent,
     siteOf: (record) => record.siteId,
     restore(partition, json) {
-      const s: PartitionState = { byGap: new Map(), lastRecordAt: lastRecordAt.get(partition) ?? clock(), maxEventTs: Number.NEGATIVE_INFINITY };
+      const s: PartitionState = { byGap: new Map(), silence: silence(partition) };
       partitions.set(partition, s);
       for (const [gap, snap] of (json as unknown as Checkpoint | null)?.operators ?? []) {
         const op = makeOp(partition, gap);
         op.restore(snap as unknown as Json);
         s.byGap.set(gap, op);
-        s.maxEventTs = Math.max(s.maxEventTs, op.watermark + eventTimeSettings().outOfOrdernessMs + 1);
+        s.silence.resumeFrom(op.watermark);
       }
     },
     release(partition) {
@@ -191,12 +213,20 @@ export function sessionsJob(deps: { bus: Bus; dims: Pick<SiteDimensionTable, 'ta
     },
     async apply(tx, partition, records) {
       const s0 = state(partition);
-      for (const e of await claimEventIds(tx, SESSIONS_JOB, records.map((r) => r.record))) {
-        if (e.ts > s0.maxEventTs) s0.maxEventTs = e.ts;
+      // A deleted site's records still in the bus are dropped (lib/sites/site-data.ts).
+      for (const e of await claimEventIds(tx, SESSIONS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record))) {
+        s0.silence.observe(e.ts);
+        // Server requests (events API) are not part of visits (they still move event time): a
+        // browser visit whose page the server also logged would otherwise never bounce.
+        if (e.request) continue;
         opFor(partition, deps.dims.site(e.siteId).sessionGapMs).process(partition, `${e.siteId}|${e.visitorId}`, e.ts, e);
       }
       const s = state(partition);
-      if (records.length) lastRecordAt.set(partition, (s.lastRecordAt = clock()));
+      if (records.length) {
+        const now = clock();
+        s.silence.records(now);
+        lastRecordAt.set(partition, now);
+      }
       return emit(tx, partition, [...s.byGap.values()].map((op) => op.advanceWatermark()));
     },
     async flush(tx, partition) {
@@ -206,7 +236,7 @@ export function sessionsJob(deps: { bus: Bus; dims: Pick<SiteDimensionTable, 'ta
     async tick(tx, partition) {
       const s = partitions.get(partition);
       if (!s || s.byGap.size === 0) return undefined;
-      const target = idleWatermark(s.maxEventTs, s.lastRecordAt, clock());
+      const target = s.silence.target();
       const ops = [...s.byGap.values()];
       if (target === null || ops.every((op) => target <= op.watermark || op.openWindowCount === 0)) return undefined;
       return emit(tx, partition, ops.map((op) => op.advanceWatermarkTo(Math.max(target, op.watermark))));
@@ -219,6 +249,7 @@ function storedSession(windowStart: number, stats: SessionStats): StoredSession 
   return {
     started_at: new Date(windowStart),
     duration_ms: Math.max(0, stats.lastTs - stats.firstTs),
+    pageviews: stats.pageviews,
     bounce: isBounce(stats),
     entry_path: stats.first.path,
     exit_path: stats.exitPath,
@@ -234,14 +265,161 @@ function storedSession(windowStart: number, stats: SessionStats): StoredSession 
   };
 }
 
+function visitKey(siteId: string, visitorId: string, start: number): string {
+  return `${siteId}|${visitorId}|${start}`;
+}
+
+/** Visit keys whose stored rows a firing may replace without knowing their values (see emit). */
+function rowsToRead(r: { key: string; windowStart: number; retracts: readonly { start: number }[]; retractions: readonly { windowStart: number }[] }): [string, string, number][] {
+  const [siteId, visitorId] = splitKey(r.key);
+  const known = new Set(r.retractions.map((x) => x.windowStart));
+  const starts = new Set(r.retracts.map((b) => b.start).filter((start) => !known.has(start)));
+  if (!known.has(r.windowStart)) starts.add(r.windowStart);
+  return [...starts].map((start) => [siteId, visitorId, start]);
+}
+
+/** The stored rows of these visits (locked for this transaction), by visitKey. */
+async function storedRows(tx: pg.PoolClient, keys: [string, string, number][]): Promise<Map<string, StoredSession>> {
+  const out = new Map<string, StoredSession>();
+  if (keys.length === 0) return out;
+  const r = await tx.query<StoredSession & { site_id: string; visitor_id: string }>(
+    `SELECT s.* FROM sessions s JOIN unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(site, visitor, started)
+        ON s.site_id = u.site AND s.visitor_id = u.visitor AND s.started_at = u.started
+      FOR UPDATE OF s`,
+    [keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => new Date(k[2]).toISOString())],
+  );
+  for (const row of r.rows) out.set(visitKey(row.site_id, row.visitor_id, row.started_at.getTime()), row);
+  return out;
+}
+
+/** Upserts the visits' `sessions` rows in one statement (each key once). */
+async function upsertSessions(
+  tx: pg.PoolClient,
+  partition: number,
+  visits: { siteId: string; visitorId: string; start: number; row: StoredSession; stats: SessionStats }[],
+): Promise<void> {
+  if (visits.length === 0) return;
+  const col = <T>(f: (v: (typeof visits)[number]) => T): T[] => visits.map(f);
+  await tx.query(
+    `INSERT INTO sessions (site_id, visitor_id, started_at, ended_at, duration_ms, pageviews, events, engaged_ms, entry_path, exit_path, bounce, channel,
+       referrer_host, utm_source, utm_medium, utm_campaign, device, browser, os, country, source_partition, updated_at)
+     SELECT u.*, $21::int, now()
+       FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::int[], $7::int[], $8::int[], $9::text[], $10::text[], $11::bool[],
+                   $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[]) AS u
+     ON CONFLICT (site_id, visitor_id, started_at) DO UPDATE SET ended_at = EXCLUDED.ended_at, duration_ms = EXCLUDED.duration_ms,
+       pageviews = EXCLUDED.pageviews, events = EXCLUDED.events, engaged_ms = EXCLUDED.engaged_ms, entry_path = EXCLUDED.entry_path,
+       exit_path = EXCLUDED.exit_path, bounce = EXCLUDED.bounce, channel = EXCLUDED.channel, referrer_host = EXCLUDED.referrer_host,
+       utm_source = EXCLUDED.utm_source, utm_medium = EXCLUDED.utm_medium, utm_campaign = EXCLUDED.utm_campaign, device = EXCLUDED.device,
+       browser = EXCLUDED.browser, os = EXCLUDED.os, country = EXCLUDED.country, updated_at = now()`,
+    [
+      col((v) => v.siteId),
+      col((v) => v.visitorId),
+      col((v) => new Date(v.start).toISOString()),
+      col((v) => new Date(v.stats.lastTs).toISOString()),
+      col((v) => v.row.duration_ms),
+      col((v) => v.stats.pageviews),
+      col((v) => v.stats.events),
+      col((v) => v.stats.engagedMs),
+      col((v) => v.row.entry_path),
+      col((v) => v.row.exit_path),
+      col((v) => v.row.bounce),
+      col((v) => v.row.channel),
+      col((v) => v.row.referrer_host),
+      col((v) => v.row.utm_source),
+      col((v) => v.row.utm_medium),
+      col((v) => v.row.utm_campaign),
+      col((v) => v.row.device),
+      col((v) => v.row.browser),
+      col((v) => v.row.os),
+      col((v) => v.row.country),
+      partition,
+    ],
+  );
+}
+
+/** A visit's dictionary-encoded values (visit_facts), as the rollups label them. */
+function visitValues(s: StoredSession): [string, ValueKind, string | null][] {
+  return [
+    ['entry_page', 'page', s.entry_path],
+    ['exit_page', 'page', s.exit_path],
+    ['referrer', 'referrer', s.referrer_host ?? '(direct)'],
+    ['channel', 'channel', s.channel],
+    ['utm_source', 'utm_source', s.utm_source],
+    ['utm_medium', 'utm_medium', s.utm_medium],
+    ['utm_campaign', 'utm_campaign', s.utm_campaign],
+    ['country', 'country', s.country ?? '(unknown)'],
+    ['device', 'device', s.device],
+    ['browser', 'browser', s.browser],
+    ['os', 'os', s.os],
+  ];
+}
+
+interface VisitFactChange {
+  siteId: string;
+  visitorId: string;
+  startedAt: string;
+  /** null: the visit's bounds no longer exist. */
+  fact: { endedAt: string; row: StoredSession; ids: Record<string, number | null> } | null;
+}
+
+/**
+ * visit_facts follows the `sessions` rows written in this transaction: the last state per visit
+ * key, deleted where the visit's bounds no longer exist. Two statements per batch.
+ */
+async function writeVisitFacts(tx: pg.PoolClient, facts: Map<string, VisitFactChange>): Promise<void> {
+  const gone = [...facts.values()].filter((f) => f.fact === null);
+  if (gone.length) {
+    await tx.query(
+      `DELETE FROM visit_facts f USING unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(site, visitor, started)
+        WHERE f.site_id = u.site AND f.visitor = hashtextextended(u.visitor, 0) AND f.started_at = u.started`,
+      [gone.map((g) => g.siteId), gone.map((g) => g.visitorId), gone.map((g) => g.startedAt)],
+    );
+  }
+  const rows = [...facts.values()].flatMap((f) => (f.fact === null ? [] : [{ ...f, ...f.fact }]));
+  if (rows.length === 0) return;
+  const col = (c: string) => rows.map((f) => f.ids[c] ?? null);
+  await tx.query(
+    `INSERT INTO visit_facts (site_id, started_at, visitor, ended_at, pageviews, duration_ms, bounce, entry_page, exit_page, referrer, channel,
+       utm_source, utm_medium, utm_campaign, country, device, browser, os)
+     SELECT u.site, u.started, hashtextextended(u.visitor, 0), u.ended, u.pv, u.dur, u.bounce, u.entry, u.exit, u.referrer, u.channel, u.us, u.um, u.uc, u.country, u.device, u.browser, u.os
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::timestamptz[], $5::int[], $6::int[], $7::bool[], $8::int[], $9::int[], $10::int[], $11::int[],
+                   $12::int[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[], $18::int[])
+         AS u(site, started, visitor, ended, pv, dur, bounce, entry, exit, referrer, channel, us, um, uc, country, device, browser, os)
+     ON CONFLICT (site_id, started_at, visitor) DO UPDATE SET ended_at = EXCLUDED.ended_at, pageviews = EXCLUDED.pageviews, duration_ms = EXCLUDED.duration_ms,
+       bounce = EXCLUDED.bounce, entry_page = EXCLUDED.entry_page, exit_page = EXCLUDED.exit_page, referrer = EXCLUDED.referrer, channel = EXCLUDED.channel,
+       utm_source = EXCLUDED.utm_source, utm_medium = EXCLUDED.utm_medium, utm_campaign = EXCLUDED.utm_campaign, country = EXCLUDED.country,
+       device = EXCLUDED.device, browser = EXCLUDED.browser, os = EXCLUDED.os`,
+    [
+      rows.map((f) => f.siteId),
+      rows.map((f) => f.startedAt),
+      rows.map((f) => f.visitorId),
+      rows.map((f) => f.endedAt),
+      rows.map((f) => f.row.pageviews),
+      rows.map((f) => f.row.duration_ms),
+      rows.map((f) => f.row.bounce),
+      col('entry_page'),
+      col('exit_page'),
+      col('referrer'),
+      col('channel'),
+      col('utm_source'),
+      col('utm_medium'),
+      col('utm_campaign'),
+      col('country'),
+      col('device'),
+      col('browser'),
+      col('os'),
+    ],
+  );
+}
+
 function splitKey(key: string): [string, string] {
   const i = key.indexOf('|');
   return [key.slice(0, i), key.slice(i + 1)];
 }
 
-/** Signed session contributions to the rollups (sessions, bounces, duration), written in one statement. */
+/** Signed session contributions to the rollups (sessions, bounces, duration, the visits' pageviews), written in one statement. */
 class Contributions {
-  private rows = new Map<string, { site: string; granularity: string; bucket: number; dimension: string; value: string; sessions: number; bounces: number; duration: number }>();
+  private rows = new Map<string, { site: string; granularity: string; bucket: number; dimension: string; value: string; sessions: number; bounces: number; duration: number; pageviews: number }>();
 
   add(siteId: string, tz: string, s: StoredSession, sign: 1 | -1): void {
     const start = s.started_at.getTime();
@@ -267,8 +445,9 @@ class Contributions {
     for (const [granularity, bucket] of buckets) {
       for (const [dimension, value] of dims) {
         const k = `${siteId}|${granularity}|${bucket}|${dimension}|${value}`;
-        const r = this.rows.get(k) ?? { site: siteId, granularity, bucket, dimension, value, sessions: 0, bounces: 0, duration: 0 };
+        const r = this.rows.get(k) ?? { site: siteId, granularity, bucket, dimension, value, sessions: 0, bounces: 0, duration: 0, pageviews: 0 };
         r.sessions += sign;
+        r.pageviews += sign * s.pageviews;
         r.bounces += s.bounce ? sign : 0;
         r.duration += sign * s.duration_ms;
         this.rows.set(k, r);
@@ -277,16 +456,16 @@ class Contributions {
   }
 
   async write(tx: pg.PoolClient, partition: number): Promise<void> {
-    const list = [...this.rows.values()].filter((r) => r.sessions !== 0 || r.bounces !== 0 || r.duration !== 0);
+    const list = [...this.rows.values()].filter((r) => r.sessions !== 0 || r.bounces !== 0 || r.duration !== 0 || r.pageviews !== 0);
     if (list.length === 0) return;
     await tx.query(
-      `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, sessions, bounces, duration_ms, updated_at)
-       SELECT u.site, u.granularity::"Granularity", u.bucket, u.dimension, u.value, $1, u.sessions, u.bounces, u.duration, now()
-       FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::int[], $9::bigint[])
-         AS u(site, granularity, bucket, dimension, value, sessions, bounces, duration)
+      `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, sessions, bounces, duration_ms, visit_pageviews, updated_at)
+       SELECT u.site, u.granularity::"Granularity", u.bucket, u.dimension, u.value, $1, u.sessions, u.bounces, u.duration, u.pageviews, now()
+       FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::int[], $9::bigint[], $10::int[])
+         AS u(site, granularity, bucket, dimension, value, sessions, bounces, duration, pageviews)
        ON CONFLICT (site_id, granularity, bucket, dimension, value, source_partition) DO UPDATE
          SET sessions = rollups.sessions + EXCLUDED.sessions, bounces = rollups.bounces + EXCLUDED.bounces,
-             duration_ms = rollups.duration_ms + EXCLUDED.duration_ms, updated_at = now()`,
+             duration_ms = rollups.duration_ms + EXCLUDED.duration_ms, visit_pageviews = rollups.visit_pageviews + EXCLUDED.visit_pageviews, updated_at = now()`,
       [
         partition,
         list.map((r) => r.site),
@@ -297,6 +476,7 @@ class Contributions {
         list.map((r) => r.sessions),
         list.map((r) => r.bounces),
         list.map((r) => r.duration),
+        list.map((r) => r.pageviews),
       ],
     );
   }

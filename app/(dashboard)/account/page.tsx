@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
 import { ChangePasswordForm } from '@/components/change-password-form';
+import { DeleteAccountForm } from '@/components/delete-account-form';
+import { accountDeletionPlan } from '@/lib/accounts/delete-account';
 import { SignOutButton } from '@/components/sign-out-button';
 import { Card } from '@/components/ui/card';
 import { pageUser } from '@/lib/auth/page-access';
@@ -8,6 +10,7 @@ export const metadata: Metadata = { title: 'Account' };
 
 export default async function AccountPage() {
   const user = await pageUser('/account');
+  const plan = await accountDeletionPlan(user.id);
   return (
     <section className="max-w-2xl space-y-5">
       <h1 className="text-2xl font-semibold tracking-tight">Account</h1>
@@ -25,6 +28,9 @@ export default async function AccountPage() {
       <Card title="Sign out">
         <p className="mb-3 text-sm text-slate-500">Signs this browser out. Changing your password signs out every device.</p>
         <SignOutButton className="ring-1 ring-slate-300" />
+      </Card>
+      <Card title="Delete account">
+        <DeleteAccountForm email={user.email} hasPassword={user.hasPassword} deletes={plan.deletes} blockers={plan.blockers} />
       </Card>
     </section>
   );

@@ -5,6 +5,7 @@ import { Suspense } from 'react';
 import { Dashboard } from '@/components/dashboard/dashboard';
 import { Logo } from '@/components/logo';
 import { SharePasswordForm } from '@/components/share-password-form';
+import { ThemeToggle } from '@/components/theme-toggle';
 import { liveSnapshot } from '@/lib/live/snapshot';
 import { isUnlocked, shareCookieName, shareLinkByToken } from '@/lib/sites/share-links';
 
@@ -27,6 +28,7 @@ export default async function SharePage({ params }: { params: Promise<{ token: s
             <h1 className="truncate text-lg font-semibold tracking-tight">{link.site.name}</h1>
             <p className="truncate text-xs text-slate-500">{link.site.domain} · shared read-only dashboard</p>
           </div>
+          <ThemeToggle />
           <a href="/" className="shrink-0 text-sm text-slate-500">
             <span className="hidden sm:inline">Powered by </span>
             <Logo />

@@ -66,7 +66,9 @@ function lateText(key: string, ts: number, value: number): string {
   return JSON.stringify([key, ts, value]);
 }
 
-export function canonical(emission: Emission<string, number, Stats>, step: Step): CanonicalStep {
+/** `emission` is the operator's output for `step`; a missing one (the run stopped short) fails the comparison. */
+export function canonical(emission: Emission<string, number, Stats> | undefined, step: Step): CanonicalStep {
+  if (emission === undefined) throw new Error(`no emission for step ${JSON.stringify(step)}`);
   return {
     results: emission.results
       .map((r) => resultText({ key: r.key, start: r.windowStart, end: r.windowEnd, kind: r.kind, value: r.value, retracts: [...r.retracts] }))
@@ -147,7 +149,7 @@ export function watermarkOracle(scenario: Scenario): (number | undefined)[] {
       if (scenario.idleTimeoutMs !== undefined) {
         for (let i = r; i < j && !idle; i++) {
           const silent = events.every((c) => c < i || c > j);
-          if (silent && checkTimes[j] - checkTimes[i] > scenario.idleTimeoutMs) idle = true;
+          if (silent && now - checkTimes[i]! > scenario.idleTimeoutMs) idle = true; // i < j: pushed; checkTimes[j] is now
         }
       }
       if (!idle) active.push(p);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { HyperLogLog, type Json } from '@/lib/stream';
 import { zonedMidnight, localDate } from '@/lib/analytics/time-zone';
+import { backfillFacts } from '@/lib/analytics/fact-backfill';
 
 // Synthetic traffic for the dashboard tests: raw events (the archive the filtered views read)
 // and the rollups the workers would derive from them, with the workers' semantics
@@ -109,6 +110,7 @@ interface RollupCell {
   sessions: number;
   bounces: number;
   durationMs: number;
+  visitPageviews: number;
 }
 
 const partitionOf = (visitorId: string, partitions: number) => [...visitorId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % partitions;
@@ -124,7 +126,7 @@ export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: num
   const cell = (g: RollupCell['granularity'], bucket: number, dimension: string, value: string, partition: number) => {
     const k = `${g}|${bucket}|${dimension}|${value}|${partition}`;
     let c = cells.get(k);
-    if (!c) cells.set(k, (c = { granularity: g, bucket, dimension, value, partition, pageviews: 0, events: 0, visitors: null, sessions: 0, bounces: 0, durationMs: 0 }));
+    if (!c) cells.set(k, (c = { granularity: g, bucket, dimension, value, partition, pageviews: 0, events: 0, visitors: null, sessions: 0, bounces: 0, durationMs: 0, visitPageviews: 0 }));
     return c;
   };
   const buckets = (ts: number): [RollupCell['granularity'], number][] => [
@@ -190,6 +192,7 @@ export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: num
           c.sessions++;
           c.bounces += bounce ? 1 : 0;
           c.durationMs += last.ts - first.ts;
+          c.visitPageviews += pageviews;
         }
       }
       session = [];
@@ -203,7 +206,76 @@ export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: num
   return [...cells.values()];
 }
 
-export async function insertTraffic(db: pg.Pool, siteId: string, events: SeedEvent[], cells: RollupCell[]): Promise<void> {
+/** The visits of the traffic as the sessions job would store them (`sessions` rows). */
+export function visitsOf(events: SeedEvent[], gapMinutes: number): SeedEvent[][] {
+  const byVisitor = new Map<string, SeedEvent[]>();
+  for (const e of events) byVisitor.set(e.visitorId, [...(byVisitor.get(e.visitorId) ?? []), e]);
+  const visits: SeedEvent[][] = [];
+  for (const list of byVisitor.values()) {
+    let session: SeedEvent[] = [];
+    for (const e of list) {
+      if (session.length && e.ts - session[session.length - 1]!.ts > gapMinutes * 60_000) {
+        visits.push(session);
+        session = [];
+      }
+      session.push(e);
+    }
+    if (session.length) visits.push(session);
+  }
+  return visits;
+}
+
+/**
+ * Events (archive), rollups, the visits (`sessions`) and the facts filtered views read — the facts
+ * through lib/analytics/fact-backfill.ts, which derives them as the jobs do.
+ */
+export async function insertTraffic(db: pg.Pool, siteId: string, events: SeedEvent[], cells: RollupCell[], gapMinutes = 30): Promise<void> {
+  const visits = visitsOf(events, gapMinutes);
+  for (let i = 0; i < visits.length; i += 2000) {
+    const chunk = visits.slice(i, i + 2000).map((v) => {
+      const first = v[0]!;
+      const last = v[v.length - 1]!;
+      const pageviews = v.filter((e) => e.name === 'pageview').length;
+      const custom = v.filter((e) => e.name !== 'pageview' && e.name !== 'engagement').length;
+      const engaged = v.reduce((n, e) => n + (e.name === 'engagement' ? (e.visibleMs ?? 0) : 0), 0);
+      return { first, last, pageviews, custom, engaged, bounce: pageviews <= 1 && custom === 0 && engaged < 10_000 };
+    });
+    await db.query(
+      `INSERT INTO sessions (site_id, visitor_id, started_at, ended_at, duration_ms, pageviews, events, engaged_ms, entry_path, exit_path, bounce, channel,
+         referrer_host, utm_source, utm_medium, utm_campaign, device, browser, os, country, source_partition)
+       SELECT $1, u.visitor, u.started, u.ended, u.dur, u.pv, u.ev, u.eng, u.entry, u.exit, u.bounce, u.channel, u.ref, u.us, u.um, u.uc, u.device, u.browser, u.os, u.country, 0
+         FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::int[], $7::int[], $8::int[], $9::text[], $10::text[], $11::bool[], $12::text[],
+                     $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[])
+           AS u(visitor, started, ended, dur, pv, ev, eng, entry, exit, bounce, channel, ref, us, um, uc, device, browser, os, country)`,
+      [
+        siteId,
+        chunk.map((v) => v.first.visitorId),
+        chunk.map((v) => new Date(v.first.ts).toISOString()),
+        chunk.map((v) => new Date(v.last.ts).toISOString()),
+        chunk.map((v) => v.last.ts - v.first.ts),
+        chunk.map((v) => v.pageviews),
+        chunk.map((v) => v.custom),
+        chunk.map((v) => v.engaged),
+        chunk.map((v) => v.first.path),
+        chunk.map((v) => v.last.path),
+        chunk.map((v) => v.bounce),
+        chunk.map((v) => (v.first.channel === 'internal' ? 'direct' : v.first.channel)),
+        chunk.map((v) => (v.first.channel === 'internal' ? null : (v.first.referrerHost ?? null))),
+        chunk.map((v) => v.first.utm?.source ?? null),
+        chunk.map((v) => v.first.utm?.medium ?? null),
+        chunk.map((v) => v.first.utm?.campaign ?? null),
+        chunk.map((v) => v.first.device),
+        chunk.map((v) => v.first.browser),
+        chunk.map((v) => v.first.os),
+        chunk.map((v) => v.first.country ?? null),
+      ],
+    );
+  }
+  await insertArchive(db, siteId, events, cells);
+  await backfillFacts(db, siteId);
+}
+
+async function insertArchive(db: pg.Pool, siteId: string, events: SeedEvent[], cells: RollupCell[]): Promise<void> {
   for (let i = 0; i < events.length; i += 2000) {
     const chunk = events.slice(i, i + 2000);
     await db.query(
@@ -244,10 +316,10 @@ export async function insertTraffic(db: pg.Pool, siteId: string, events: SeedEve
   for (let i = 0; i < cells.length; i += 2000) {
     const chunk = cells.slice(i, i + 2000);
     await db.query(
-      `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, events, visitors, sessions, bounces, duration_ms, updated_at)
-       SELECT $1, u.g::"Granularity", u.b, u.d, u.v, u.p, u.pv, u.ev, u.vis, u.s, u.bo, u.du, least(now(), u.b + interval '1 day')
-         FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::jsonb[], $10::int[], $11::int[], $12::bigint[])
-           AS u(g, b, d, v, p, pv, ev, vis, s, bo, du)`,
+      `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, events, visitors, sessions, bounces, duration_ms, visit_pageviews, updated_at)
+       SELECT $1, u.g::"Granularity", u.b, u.d, u.v, u.p, u.pv, u.ev, u.vis, u.s, u.bo, u.du, u.vp, least(now(), u.b + interval '1 day')
+         FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::jsonb[], $10::int[], $11::int[], $12::bigint[], $13::int[])
+           AS u(g, b, d, v, p, pv, ev, vis, s, bo, du, vp)`,
       [
         siteId,
         chunk.map((c) => c.granularity),
@@ -261,6 +333,7 @@ export async function insertTraffic(db: pg.Pool, siteId: string, events: SeedEve
         chunk.map((c) => c.sessions),
         chunk.map((c) => c.bounces),
         chunk.map((c) => c.durationMs),
+        chunk.map((c) => c.visitPageviews),
       ],
     );
   }

@@ -20,10 +20,11 @@ export default async function SiteLayout({ children, params }: { children: React
           </h1>
           <p className="truncate text-sm text-slate-500">{site.domain}</p>
         </div>
-        <nav className="flex gap-1 overflow-x-auto rounded-lg bg-white p-1 ring-1 ring-slate-200" aria-label="Site">
+        <nav className="flex flex-wrap gap-1 rounded-lg bg-white p-1 ring-1 ring-slate-200" aria-label="Site">
           <NavLink href={base} exact>
             Dashboard
           </NavLink>
+          <NavLink href={`${base}/goals`}>Goals</NavLink>
           <NavLink href={`${base}/snippet`}>Snippet</NavLink>
           <NavLink href={`${base}/alerts`}>Alerts</NavLink>
           <NavLink href={`${base}/sla`}>SLA</NavLink>

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { DeleteTeam } from '@/components/teams/delete-team';
 import { TeamInvites, TeamMembers } from '@/components/teams/team-members';
 import { Card } from '@/components/ui/card';
 import { pageTeam } from '@/lib/auth/page-access';
@@ -29,6 +30,11 @@ export default async function TeamPage({ params }: { params: Promise<{ teamId: s
           </Card>
         )}
       </div>
+      {team.role === 'owner' && (
+        <Card title="Delete team">
+          <DeleteTeam teamId={team.id} name={team.name} />
+        </Card>
+      )}
     </section>
   );
 }

@@ -1,3 +1,4 @@
+import { deleteTeam, deleteTeamSchema } from '@/lib/accounts/delete-team';
 import { renameTeam, teamNameSchema } from '@/lib/accounts/teams';
 import { readJson } from '@/lib/http/parse';
 import { teamRoute } from '@/lib/http/policy';
@@ -11,3 +12,6 @@ export const GET = teamRoute<P>('viewer', async ({ team }) => ({ team: { id: tea
 
 // PATCH /api/teams/:teamId – rename (admin)
 export const PATCH = teamRoute<P>('admin', async ({ req, team }) => ({ team: await renameTeam(team, (await readJson(req, teamNameSchema)).name) }));
+
+// DELETE /api/teams/:teamId – delete the team, its sites and all their data (owner; body confirms the name)
+export const DELETE = teamRoute<P>('owner', async ({ req, team }) => ({ ok: true, ...(await deleteTeam(team, (await readJson(req, deleteTeamSchema)).confirm)) }));

@@ -1,5 +1,9 @@
 import type { Metadata } from 'next';
+import { ApiKeys } from '@/components/sites/api-keys';
 import { DeleteSite } from '@/components/sites/delete-site';
+import { ExportData } from '@/components/sites/export-data';
+import { ImportData } from '@/components/sites/import-data';
+import { localDate } from '@/lib/analytics/time-zone';
 import { ShareLinks } from '@/components/sites/share-links';
 import { SiteForm } from '@/components/sites/site-form';
 import { Card } from '@/components/ui/card';
@@ -28,6 +32,7 @@ export default async function SiteSettingsPage({ params }: { params: Promise<{ s
             sessionGapMinutes: site.sessionGapMinutes,
             saltRotation: site.saltRotation as SaltRotation,
             respectDnt: site.respectDnt,
+            retentionDays: site.retentionDays,
             contentGroups: groups.map((g) => ({ name: g.name, pattern: g.pattern })),
           }}
         />
@@ -36,6 +41,17 @@ export default async function SiteSettingsPage({ params }: { params: Promise<{ s
         <Card title="Share links">
           <ShareLinks siteId={site.id} baseUrl={publicUrl()} />
         </Card>
+        <Card title="API keys">
+          <ApiKeys siteId={site.id} />
+        </Card>
+        <Card title="Import history">
+          <ImportData siteId={site.id} />
+        </Card>
+        {site.role === 'owner' && (
+          <Card title="Export data">
+            <ExportData siteId={site.id} today={localDate(Date.now(), site.timezone)} />
+          </Card>
+        )}
         <Card title="Danger zone">
           <DeleteSite siteId={site.id} domain={site.domain} />
         </Card>

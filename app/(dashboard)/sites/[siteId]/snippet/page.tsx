@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
+import { RecentActivityList } from '@/components/sites/recent-activity';
 import { SnippetCheck } from '@/components/sites/snippet-check';
+import { LOCALHOST_TIP } from '@/lib/sites/recent-activity';
 import { SnippetBox } from '@/components/snippet-box';
 import { Card } from '@/components/ui/card';
 import { pageSite } from '@/lib/auth/page-access';
@@ -22,6 +24,9 @@ export default async function SnippetPage({ params }: { params: Promise<{ siteId
         <Card title="Check the installation">
           <SnippetCheck siteId={site.id} initial={snapshot} alreadyReceiving={hasData} dashboardHref={`/sites/${site.id}`} />
         </Card>
+        <Card title="Received and dropped">
+          <RecentActivityList siteId={site.id} localhostTip={LOCALHOST_TIP} />
+        </Card>
       </div>
       <Card title="How it works" className="lg:col-span-2">
         <ol className="list-decimal space-y-2 pl-5 text-sm text-slate-600">
@@ -31,6 +36,26 @@ export default async function SnippetPage({ params }: { params: Promise<{ siteId
           <li>Open one of those pages in a browser (ad blockers may block it, like any analytics script).</li>
           <li>This page turns green the moment the first event arrives — pushed to you, nothing to reload.</li>
         </ol>
+        <h3 className="mt-5 text-sm font-semibold text-slate-800">Tracker options</h3>
+        <ul className="mt-1 space-y-1 text-xs text-slate-600" data-testid="tracker-options">
+          <li>
+            <code>eddy(&apos;Signup&apos;, {'{'} plan: &apos;pro&apos; {'}'})</code> — a custom event with properties (for goals and funnels)
+          </li>
+          <li>
+            <code>data-eddy-event=&quot;Signup&quot; data-eddy-prop-plan=&quot;pro&quot;</code> on a button — the same without code
+          </li>
+          <li>
+            <code>data-404</code> on the tag of your 404 page · <code>data-hash</code> for hash routing · <code>data-allow-localhost</code> to test locally
+          </li>
+          <li>Outbound links, file downloads, scroll depth and engaged time are sent automatically.</li>
+        </ul>
+        <p className="mt-1 text-xs text-slate-500">
+          Every option:{' '}
+          <a className="font-medium text-indigo-600 underline" href="/tracker-options.txt" data-testid="tracker-options-link">
+            tracker options
+          </a>{' '}
+          (<code>tracker/README.md</code>).
+        </p>
         <p className="mt-4 text-xs text-slate-500">
           No cookies and nothing stored in the visitor’s browser. Events are accepted only from {site.allowedHostnames.length ? site.allowedHostnames.join(', ') : 'any hostname'}.
         </p>

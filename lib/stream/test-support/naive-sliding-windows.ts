@@ -3,14 +3,14 @@
 // accumulator and timer, as in Flink's WindowOperator. Same semantics as TimeWindowOperator, which
 // the property tests check; not exported from index.ts.
 
-import type { Aggregate } from './aggregates';
-import type { TimeWindows } from './assigners';
-import { SnapshotError } from './errors';
-import { asArray, asBoolean, asNumber, asObject, type Json } from './json';
-import { decodeKey, KeyedWindowOperator, type EmittedPane, type Key, type OpenWindow, type OperatorOptions } from './operator';
-import { alignedStart } from './time';
-import { TimerHeap, type Timed } from './timer-heap';
-import type { PartitionId } from './watermarks';
+import type { Aggregate } from '../aggregates';
+import type { TimeWindows } from '../assigners';
+import { SnapshotError } from '../errors';
+import { asArray, asBoolean, asNumber, asObject, type Json } from '../json';
+import { decodeKey, KeyedWindowOperator, type EmittedPane, type Key, type OpenWindow, type OperatorOptions } from '../operator';
+import { alignedStart } from '../time';
+import { TimerHeap, type Timed } from '../timer-heap';
+import type { PartitionId } from '../watermarks';
 
 class NaiveWindow<K, A> implements Timed {
   heapIndex = -1;

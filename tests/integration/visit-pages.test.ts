@@ -1,0 +1,112 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTopics, topics } from '@/lib/bus';
+import { KafkaBus } from '@/lib/bus/kafka';
+import { siteStats, statsQuerySchema } from '@/lib/analytics/stats';
+import { closeDb } from '@/lib/db/client';
+import { setEnv } from '@/lib/env';
+import { eventKey, type EventRecord } from '@/lib/events/record';
+import { rollupsJob } from '@/workers/rollups/rollups-job';
+import { runJob, type RunningJob } from '@/workers/runtime';
+import { sessionsJob } from '@/workers/sessions/sessions-job';
+import { SiteDimensionTable } from '@/workers/shared/dimensions';
+import { freshDatabase, type TestDatabase } from '../helpers/db';
+import { kafkaBrokers } from '../helpers/kafka';
+import { eventually } from '../helpers/wait';
+
+// Pages per visit from the visits themselves (issue 12 §2, "computed from the same set of
+// visits"), through the real jobs on real Kafka. A visit that starts at 23:57 in Berlin and
+// goes on past midnight has all three of its pages on the day it started: the dashboard used to
+// divide the day's pageviews by the day's visits, which gave 2.00 for that day and 2.00 for the
+// next (one page left over, divided by the next day's single-page visit). Fixed instants in
+// March 2026, so the test means the same at any hour it runs; the jobs' event time starts from
+// these events (a fresh namespace), so nothing is late.
+
+const Z = (iso: string) => Date.parse(iso);
+const NOW = Z('2026-03-11T12:00:00Z');
+let db: TestDatabase;
+let pool: pg.Pool;
+let bus: KafkaBus;
+let dims: SiteDimensionTable;
+let jobs: RunningJob[] = [];
+let siteId: string;
+const site = () => ({ id: siteId, timezone: 'Europe/Berlin', sessionGapMinutes: 30 });
+
+const pageview = (visitorId: string, path: string, ts: number): EventRecord => ({
+  v: 1,
+  eventId: randomUUID(),
+  siteId,
+  visitorId,
+  name: 'pageview',
+  url: `https://pages.test${path}`,
+  hostname: 'pages.test',
+  path,
+  channel: 'direct',
+  device: 'desktop',
+  browser: 'Firefox',
+  os: 'Linux',
+  ts,
+});
+const produce = (events: EventRecord[]) => bus.producer().send(topics.events, events.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })));
+
+beforeAll(async () => {
+  setEnv({ BUS_NAMESPACE: `vpages${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '1', OUT_OF_ORDERNESS_MS: '5000', ALLOWED_LATENESS_MS: '120000', IDLE_TIMEOUT_MS: '60000' });
+  db = await freshDatabase('vpages');
+  setEnv({ DATABASE_URL: db.url });
+  pool = new pg.Pool({ connectionString: db.url, max: 8 });
+  pool.on('error', () => undefined);
+  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
+  siteId = (
+    await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, 'p', 'pages.test', $2, 'Europe/Berlin') RETURNING id", [
+      team,
+      `k-${randomUUID()}`,
+    ])
+  ).rows[0]!.id;
+  bus = new KafkaBus(kafkaBrokers());
+  await ensureTopics(bus);
+  dims = new SiteDimensionTable(pool);
+  await dims.refresh();
+  jobs = [
+    await runJob(rollupsJob({ bus, db: pool, dims }), bus, pool, { sessionTimeoutMs: 6000 }),
+    await runJob(sessionsJob({ bus, db: pool, dims }), bus, pool, { sessionTimeoutMs: 6000 }),
+  ];
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.allSettled(jobs.map((j) => j.stop()));
+  await bus?.close();
+  await pool?.end();
+  await closeDb();
+  await db?.drop();
+});
+
+const tiles = async (from: string, to: string, filtered = false) => {
+  const q = statsQuerySchema.parse({ range: 'custom', from, to, compare: 'none', ...(filtered ? { browser: 'Firefox' } : {}) });
+  const { summary: m } = await siteStats(site(), q, NOW);
+  return { visits: m.sessions, pageviews: m.pageviews, pagesPerVisit: m.pagesPerSession, bounceRate: m.bounceRate };
+};
+
+describe('pages per visit', () => {
+  it('counts a visit across midnight with all its pages on the day it started, filtered or not', { timeout: 90_000 }, async () => {
+    // 23:57, 23:58 and 00:02 Berlin time (UTC+1 in March): one visit of three pages.
+    await produce([pageview('a', '/', Z('2026-03-09T22:57:00Z')), pageview('a', '/pricing', Z('2026-03-09T22:58:00Z')), pageview('a', '/signup', Z('2026-03-09T23:02:00Z'))]);
+    await eventually(async () => (await pool.query('SELECT count(*)::int AS n FROM events WHERE site_id = $1', [siteId])).rows[0].n === 3, 30_000, 'visit A archived');
+    await eventually(async () => (await pool.query('SELECT pageviews FROM sessions WHERE site_id = $1', [siteId])).rows[0]?.pageviews === 3, 30_000, 'visit A live with 3 pages');
+    // The next morning, a single-page visit.
+    await produce([pageview('b', '/blog', Z('2026-03-10T08:00:00Z'))]);
+    await eventually(async () => (await pool.query('SELECT count(*)::int AS n FROM sessions WHERE site_id = $1', [siteId])).rows[0].n === 2, 30_000, 'visit B live');
+    await eventually(async () => (await tiles('2026-03-10', '2026-03-10')).pageviews === 2, 30_000, 'day 2 pageviews in the rollups');
+
+    const day1 = { visits: 1, pageviews: 2, pagesPerVisit: 3, bounceRate: 0 };
+    const day2 = { visits: 1, pageviews: 2, pagesPerVisit: 1, bounceRate: 1 };
+    const both = { visits: 2, pageviews: 4, pagesPerVisit: 2, bounceRate: 0.5 };
+    expect(await tiles('2026-03-09', '2026-03-09')).toEqual(day1);
+    expect(await tiles('2026-03-10', '2026-03-10')).toEqual(day2);
+    expect(await tiles('2026-03-09', '2026-03-10')).toEqual(both);
+    // One definition of a visit: a filter every event matches reads the raw events and gives the same tiles.
+    expect(await tiles('2026-03-09', '2026-03-09', true)).toEqual(day1);
+    expect(await tiles('2026-03-10', '2026-03-10', true)).toEqual(day2);
+    expect(await tiles('2026-03-09', '2026-03-10', true)).toEqual(both);
+  });
+});

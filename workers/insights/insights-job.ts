@@ -1,0 +1,145 @@
+import type pg from 'pg';
+import { topics, type Bus } from '@/lib/bus';
+import type { EventRecord } from '@/lib/events/record';
+import { env } from '@/lib/env';
+import { matches } from '@/lib/goals/definition';
+import { publishSiteChanges } from '@/lib/live/publish';
+import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { claimEventIds, type Job, type JobBatchResult } from '../runtime';
+import { decodeEvent } from '../shared/decode-event';
+import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
+import { eventTimeSettings } from '../shared/event-time';
+import type { DefinitionsTable } from './definitions';
+import { insightStatsAggregate, type InsightStats } from './event-stats';
+import { writeInsightDelta, writeInsightWindow } from './insight-sink';
+import { withoutDeletedSites } from '@/lib/sites/site-data';
+import { MINUTE } from '@/lib/time';
+
+// Insights: what visitors do besides viewing pages — custom events and their properties,
+// outbound links, downloads, 404s, engagement per page — as tumbling 1-minute windows per site
+// (the rollups job's shape: early firing after every batch, minute rows replaced, hour/day rows
+// by difference), plus goal conversions, one row per (goal, event), matched against the
+// definitions side input. Its own consumer group on `events`, so it can be added, replayed or
+// scaled without touching the pageview rollups. Events beyond allowed lateness are folded into
+// the rows of source partition −1 (which no operator replaces) in the same transaction.
+
+export const INSIGHTS_JOB = 'insights';
+/** Source partition of late events folded in directly (as reconcile does for `rollups`). */
+const LATE_PARTITION = -1;
+
+interface PartitionState {
+  operator: WindowOperator<string, EventRecord, InsightStats>;
+  silence: SilenceProgress;
+}
+
+interface Checkpoint {
+  operator: OperatorSnapshot;
+  dimensionVersion: number;
+  definitionsVersion: number;
+}
+
+export function insightsJob(deps: { bus: Bus; dims: SiteDimensionTable; defs: DefinitionsTable; clock?: () => number }): Job<EventRecord> {
+  const clock = deps.clock ?? Date.now;
+  const partitions = new Map<number, PartitionState>();
+  const lastRecordAt = new Map<number, number>();
+  const aggregate = () => insightStatsAggregate({ propertyBreakdowns: env().EVENT_PROPERTY_BREAKDOWNS });
+
+  const fresh = (partition: number): PartitionState => {
+    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings();
+    const operator = windowOperator<EventRecord, InsightStats, InsightStats>(tumblingWindows(MINUTE), aggregate(), {
+      outOfOrdernessMs,
+      allowedLatenessMs,
+      dimensions: deps.defs.table,
+      trigger: earlyFiringTrigger({ everyBatch: true }),
+    });
+    operator.addPartition(partition);
+    return { operator, silence: new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock }, lastRecordAt.get(partition)) };
+  };
+  const state = (partition: number) => {
+    let s = partitions.get(partition);
+    if (!s) partitions.set(partition, (s = fresh(partition)));
+    return s;
+  };
+
+  async function emit(tx: pg.PoolClient, partition: number, emission: Emission<string, EventRecord, InsightStats>, touched: Set<string>): Promise<JobBatchResult> {
+    const s = state(partition);
+    for (const r of emission.results) {
+      const tz = deps.dims.site(r.key).timezone;
+      if (await writeInsightWindow(tx, { siteId: r.key, minute: r.windowStart, dayStart: localDayStart(r.windowStart, tz), partition, stats: r.value })) touched.add(r.key);
+    }
+    for (const l of emission.late) {
+      const agg = aggregate();
+      const minute = Math.floor(l.timestamp / MINUTE) * MINUTE;
+      const stats = agg.add(agg.create(), l.value);
+      if (stats.cells.size === 0) continue;
+      await foldLate(tx, l.key, minute, localDayStart(minute, deps.dims.site(l.key).timezone), stats);
+      touched.add(l.key);
+    }
+    const checkpoint: Checkpoint = { operator: s.operator.snapshot(), dimensionVersion: deps.dims.table.version, definitionsVersion: deps.defs.table.version };
+    return { state: checkpoint as unknown as Json, after: () => publishSiteChanges(deps.bus, touched) };
+  }
+
+  return {
+    name: INSIGHTS_JOB,
+    topic: topics.events,
+    decode: decodeEvent,
+    siteOf: (record) => record.siteId,
+    restore(partition, json) {
+      const s = fresh(partition);
+      if (json) {
+        s.operator.restore((json as unknown as Checkpoint).operator as unknown as Json);
+        s.silence.resumeFrom(s.operator.watermark);
+      }
+      partitions.set(partition, s);
+    },
+    release(partition) {
+      partitions.delete(partition);
+    },
+    async apply(tx, partition, records) {
+      const now = clock();
+      const s = state(partition);
+      // A deleted site's records still in the bus are dropped (lib/sites/site-data.ts).
+      const events = await claimEventIds(tx, INSIGHTS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record));
+      const touched = new Set<string>();
+      const conversions: { goal: string; event: string; site: string; visitor: string; ts: string }[] = [];
+      for (const e of events) {
+        s.silence.observe(e.ts);
+        s.operator.process(partition, e.siteId, e.ts, e);
+        for (const g of deps.defs.goals(e.siteId)) {
+          if (matches(g.matcher, e)) conversions.push({ goal: g.id, event: e.eventId, site: e.siteId, visitor: e.visitorId, ts: new Date(e.ts).toISOString() });
+        }
+      }
+      if (conversions.length) {
+        // Keyed by (goal, event): the web process's backfill of a new goal may have written some already.
+        await tx.query(
+          `INSERT INTO goal_conversions (goal_id, event_id, site_id, visitor_id, ts)
+           SELECT u.g, u.e, u.s, u.v, u.t FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[]) AS u(g, e, s, v, t)
+           JOIN goals ON goals.id = u.g
+           ON CONFLICT DO NOTHING`,
+          [conversions.map((c) => c.goal), conversions.map((c) => c.event), conversions.map((c) => c.site), conversions.map((c) => c.visitor), conversions.map((c) => c.ts)],
+        );
+        for (const c of conversions) touched.add(c.site);
+      }
+      if (records.length) {
+        s.silence.records(now);
+        lastRecordAt.set(partition, now);
+      }
+      return emit(tx, partition, s.operator.advanceWatermark(), touched);
+    },
+    async flush(tx, partition) {
+      const s = partitions.get(partition);
+      return s ? emit(tx, partition, s.operator.advanceWatermarkTo(Number.POSITIVE_INFINITY), new Set()) : undefined;
+    },
+    async tick(tx, partition) {
+      const s = partitions.get(partition);
+      if (!s) return undefined;
+      const target = s.silence.target();
+      if (target === null || target <= s.operator.watermark || s.operator.openWindowCount === 0) return undefined;
+      return emit(tx, partition, s.operator.advanceWatermarkTo(target), new Set());
+    },
+  };
+}
+
+// Partition −1's rows are only ever added to: replacing would overwrite earlier late events of the minute.
+const foldLate = (tx: pg.PoolClient, siteId: string, minute: number, dayStart: number, stats: InsightStats) =>
+  writeInsightDelta(tx, { siteId, minute, dayStart, partition: LATE_PARTITION, stats });
