@@ -121,7 +121,12 @@ export class Nemesis {
     F5: () => this.brokerPause(),
     F6: () => this.terminateBackends(),
     F7: () => this.killWeb(),
-    F8: async () => `re-sent ${this.gen.resend(0.01)} acknowledged event(s) with their ids`,
+    F8: async () => {
+      // Early in a run on a loaded machine nothing may be acknowledged yet, and a re-send of
+      // nothing tests nothing (the no-event-id-dedup control then went uncaught): wait for one.
+      for (let i = 0; i < 60 && !this.gen.acked.some((e) => !e.resent); i++) await sleep(500);
+      return `re-sent ${this.gen.resend(0.01)} acknowledged event(s) with their ids`;
+    },
     F9: async () => {
       const p = await this.producePoison();
       return `poison (${p.form}) at partition ${p.partition} offset ${p.offset}`;
@@ -139,13 +144,14 @@ export class Nemesis {
     const replaced = this.normalWorker();
     if (replaced) await replaced.proc.stop();
     const crash = await this.cluster.startWorker({ point, after });
-    const outcome = await Promise.race([crash.proc.exited, sleep(60_000).then(() => null)]);
+    // 120 s: a worker's start on a loaded machine (tsx, group join) can take most of a minute.
+    const outcome = await Promise.race([crash.proc.exited, sleep(120_000).then(() => null)]);
     let what: string;
     if (outcome?.signal === 'SIGKILL') what = `died at ${point} on batch ${after}`;
     else if (outcome) what = `exited with code ${outcome.code} before reaching ${point}`;
     else {
       await crash.proc.stop();
-      what = `did not reach ${point} within 60 s (stopped)`;
+      what = `did not reach ${point} within 120 s (stopped)`;
     }
     await this.cluster.startWorker();
     return `${crash.name} ${what}; a normal worker started in its place`;
