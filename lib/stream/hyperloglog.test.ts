@@ -68,8 +68,25 @@ describe('HyperLogLog distinct count', () => {
     expect(sketchOf(range(30_000, (i) => `u${i}`)).byteSize).toBe(16384);
   });
 
+  it('mergeRaised says whether the merge changed the sketch (the rollups job skips re-writing unchanged ones)', () => {
+    for (const n of [300, 40_000]) {
+      const whole = sketchOf(range(n, (i) => `a${i}`));
+      // A subset (dense or sparse) raises nothing, and leaves the registers as they were.
+      const before = JSON.stringify(whole.toJSON());
+      expect(whole.mergeRaised(sketchOf(range(Math.min(n, 50), (i) => `a${i}`)))).toBe(false);
+      expect(whole.mergeRaised(sketchOf(range(n, (i) => `a${i}`)))).toBe(false);
+      expect(JSON.stringify(whole.toJSON())).toBe(before);
+      // New values raise some register, and the merged sketch is the sketch of the union.
+      expect(whole.mergeRaised(sketchOf(range(40, (i) => `new${i}`)))).toBe(true);
+      expect(whole.toJSON()).toEqual(sketchOf([...range(n, (i) => `a${i}`), ...range(40, (i) => `new${i}`)]).toJSON());
+    }
+  });
+
   it('rejects corrupt JSON and sketches of different precision', () => {
     expect(() => HyperLogLog.fromJSON({ p: 14, dense: 'AAA' })).toThrow(TypeError);
+    // Right length, characters outside the alphabet (ASCII, non-ASCII, and 'i', rank 34, one past the highest).
+    for (const bad of ['*', 'é', '\u{1F600}'.slice(0, 1), 'i', 'z']) expect(() => HyperLogLog.fromJSON({ p: 4, dense: 'A'.repeat(15) + bad })).toThrow(TypeError);
+    expect(HyperLogLog.fromJSON({ p: 4, dense: 'A'.repeat(15) + 'h' }).toJSON()).toEqual({ p: 4, dense: 'A'.repeat(15) + 'h' });
     expect(() => HyperLogLog.fromJSON({ p: 14, sparse: [-1] })).toThrow(TypeError);
     expect(() => HyperLogLog.fromJSON(null)).toThrow(TypeError);
     expect(() => new HyperLogLog(14).merge(new HyperLogLog(12))).toThrow(RangeError);

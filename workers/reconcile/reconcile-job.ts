@@ -62,13 +62,17 @@ export function reconcileJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionT
         const tz = deps.dims.site(g.siteId).timezone;
         await tx.query('SAVEPOINT reconcile_group');
         try {
-          for (const [granularity, bucket] of [
-            ['minute', g.minute],
-            ['hour', Math.floor(g.minute / HOUR) * HOUR],
-            ['day', localDayStart(g.minute, tz)],
-          ] as const) {
-            await upsertAdd(tx, g.siteId, granularity, bucket, RECONCILED_PARTITION, deltas);
-          }
+          await upsertAdd(
+            tx,
+            g.siteId,
+            [
+              ['minute', g.minute],
+              ['hour', Math.floor(g.minute / HOUR) * HOUR],
+              ['day', localDayStart(g.minute, tz)],
+            ],
+            RECONCILED_PARTITION,
+            deltas,
+          );
           await tx.query('RELEASE SAVEPOINT reconcile_group');
           changed.add(g.siteId);
         } catch (e) {

@@ -48,12 +48,16 @@ export async function writeWindow(tx: pg.PoolClient, w: WindowWrite): Promise<bo
   }
   if (rows.length === 0) return false;
   await upsertReplace(tx, w.siteId, 'minute', w.minute, w.partition, rows);
-  for (const [granularity, bucket] of [
-    ['hour', Math.floor(w.minute / HOUR) * HOUR],
-    ['day', w.dayStart],
-  ] as const) {
-    await upsertAdd(tx, w.siteId, granularity, bucket, w.partition, deltas);
-  }
+  await upsertAdd(
+    tx,
+    w.siteId,
+    [
+      ['hour', Math.floor(w.minute / HOUR) * HOUR],
+      ['day', w.dayStart],
+    ],
+    w.partition,
+    deltas,
+  );
   const partials = deltas.filter((d) => (d.dimension === '' || d.dimension === 'content_group') && (d.dPageviews !== 0 || d.dimension === ''));
   if (partials.length) {
     await tx.query(
@@ -76,42 +80,54 @@ async function upsertReplace(tx: pg.PoolClient, siteId: string, granularity: str
   );
 }
 
-/** Adds count deltas and merges visitor sketches into coarser rows. */
+export type Granularity = 'minute' | 'hour' | 'day';
+export type AddDelta = { dimension: string; value: string; dPageviews: number; dEvents: number; visitors: string };
+
+/**
+ * Adds count deltas and merges visitor sketches into the rows of each (granularity, bucket) target
+ * — one locking read and one upsert for all of them (a window writes its hour and its day together).
+ */
 export async function upsertAdd(
   tx: pg.PoolClient,
   siteId: string,
-  granularity: 'hour' | 'day' | 'minute',
-  bucket: number,
+  targets: readonly (readonly [Granularity, number])[],
   partition: number,
-  deltas: { dimension: string; value: string; dPageviews: number; dEvents: number; visitors: string }[],
+  deltas: AddDelta[],
 ): Promise<void> {
-  const existing = await tx.query<{ dimension: string; value: string; visitors: HyperLogLogJson | null }>(
-    `SELECT r.dimension, r.value, r.visitors FROM rollups r
-     JOIN unnest($5::text[], $6::text[]) AS k(dimension, value) ON k.dimension = r.dimension AND k.value = r.value
-     WHERE r.site_id = $1 AND r.granularity = $2::"Granularity" AND r.bucket = $3 AND r.source_partition = $4 FOR UPDATE OF r`,
-    [siteId, granularity, new Date(bucket).toISOString(), partition, deltas.map((d) => d.dimension), deltas.map((d) => d.value)],
+  const rows = targets.flatMap(([granularity, ms]) => deltas.map((d) => ({ ...d, granularity, ms, bucket: new Date(ms).toISOString() })));
+  const existing = await tx.query<{ granularity: string; ms: number; dimension: string; value: string; visitors: HyperLogLogJson | null }>(
+    `SELECT r.granularity::text, (extract(epoch FROM r.bucket) * 1000)::float8 AS ms, r.dimension, r.value, r.visitors FROM rollups r
+     JOIN unnest($3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS k(granularity, bucket, dimension, value)
+       ON k.granularity::"Granularity" = r.granularity AND k.bucket = r.bucket AND k.dimension = r.dimension AND k.value = r.value
+     WHERE r.site_id = $1 AND r.source_partition = $2 FOR UPDATE OF r`,
+    [siteId, partition, rows.map((r) => r.granularity), rows.map((r) => r.bucket), rows.map((r) => r.dimension), rows.map((r) => r.value)],
   );
-  const sketches = new Map(existing.rows.map((r) => [`${r.dimension}\u001f${r.value}`, r.visitors]));
-  const merged = deltas.map((d) => {
-    const prev = sketches.get(`${d.dimension}\u001f${d.value}`);
+  const sketchKey = (granularity: string, bucket: number, dimension: string, value: string) => `${granularity}\u001f${bucket}\u001f${dimension}\u001f${value}`;
+  const sketches = new Map(existing.rows.map((r) => [sketchKey(r.granularity, r.ms, r.dimension, r.value), r.visitors]));
+  // null: the stored sketch already holds every visitor of the delta (no register rose), so it is
+  // kept as it is rather than re-encoded and re-written (a dense sketch is 16 kB of TOASTed JSON).
+  const merged = rows.map((d) => {
+    const prev = sketches.get(sketchKey(d.granularity, d.ms, d.dimension, d.value));
     if (!prev) return d.visitors;
-    return JSON.stringify(HyperLogLog.fromJSON(prev).merge(HyperLogLog.fromJSON(JSON.parse(d.visitors) as Json)).toJSON());
+    const sketch = HyperLogLog.fromJSON(prev);
+    return sketch.mergeRaised(HyperLogLog.fromJSON(JSON.parse(d.visitors) as Json)) ? JSON.stringify(sketch.toJSON()) : null;
   });
   await tx.query(
     `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, events, visitors, updated_at)
-     SELECT $1, $2::"Granularity", $3, u.dimension, u.value, $4, u.pageviews, u.events, u.visitors, now()
-     FROM unnest($5::text[], $6::text[], $7::int[], $8::int[], $9::jsonb[]) AS u(dimension, value, pageviews, events, visitors)
+     SELECT $1, u.granularity::"Granularity", u.bucket, u.dimension, u.value, $2, u.pageviews, u.events, u.visitors, now()
+     FROM unnest($3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::int[], $9::jsonb[]) AS u(granularity, bucket, dimension, value, pageviews, events, visitors)
      ON CONFLICT (site_id, granularity, bucket, dimension, value, source_partition) DO UPDATE
-       SET pageviews = rollups.pageviews + EXCLUDED.pageviews, events = rollups.events + EXCLUDED.events, visitors = EXCLUDED.visitors, updated_at = now()`,
+       SET pageviews = rollups.pageviews + EXCLUDED.pageviews, events = rollups.events + EXCLUDED.events,
+           visitors = COALESCE(EXCLUDED.visitors, rollups.visitors), updated_at = now()`,
     [
       siteId,
-      granularity,
-      new Date(bucket).toISOString(),
       partition,
-      deltas.map((d) => d.dimension),
-      deltas.map((d) => d.value),
-      deltas.map((d) => d.dPageviews),
-      deltas.map((d) => d.dEvents),
+      rows.map((r) => r.granularity),
+      rows.map((r) => r.bucket),
+      rows.map((r) => r.dimension),
+      rows.map((r) => r.value),
+      rows.map((r) => r.dPageviews),
+      rows.map((r) => r.dEvents),
       merged,
     ],
   );
