@@ -2,12 +2,15 @@ import { env } from '../env';
 import { databaseUrl, pool } from '../db/client';
 import { EmbeddedBus } from './embedded';
 import { KafkaBus } from './kafka';
-import type { Bus } from './types';
+import type { Bus, Publisher } from './types';
 
 export type * from './types';
 export { partitionFor } from './partitioner';
 
 /** Topics of the pipeline, under BUS_NAMESPACE. `events` is keyed by site and visitor so one visitor's events stay in order. */
+/** A publisher that drops everything: replays and imports recompute state nobody is watching live. */
+export const silentPublisher: Publisher = { producer: () => ({ send: async () => [] }) };
+
 export const topics = {
   get events(): string {
     return `${env().BUS_NAMESPACE}events`;

@@ -89,6 +89,9 @@ export interface BusProducer {
   send(topic: string, messages: OutgoingMessage[]): Promise<DeliveryReport[]>;
 }
 
+/** What a job needs of the bus: to publish (live notices, late records), never to consume. */
+export type Publisher = Pick<Bus, 'producer'>;
+
 export interface Bus {
   readonly kind: 'kafka' | 'embedded';
   createTopics(topics: { name: string; partitions: number }[]): Promise<void>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { topics, type Bus } from '../bus';
+import { topics, type Publisher } from '../bus';
 
 // The `live` topic carries "site X changed" notices from the workers (after their transaction
 // commits) to every web process, which then pushes a fresh LiveSnapshot to the site's room.
@@ -9,7 +9,7 @@ import { topics, type Bus } from '../bus';
 export const siteChangedSchema = z.object({ type: z.literal('changed'), siteId: z.string(), at: z.number().int() });
 export type SiteChanged = z.infer<typeof siteChangedSchema>;
 
-export async function publishSiteChanges(b: Bus, siteIds: Iterable<string>, now = Date.now()): Promise<void> {
+export async function publishSiteChanges(b: Publisher, siteIds: Iterable<string>, now = Date.now()): Promise<void> {
   const unique = [...new Set(siteIds)];
   if (unique.length === 0) return;
   await b.producer().send(

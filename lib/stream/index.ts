@@ -57,5 +57,6 @@ export { distinctCount, HyperLogLog, type HyperLogLogJson } from './hyperloglog'
 export { DimensionTable, type DeepReadonly, type DimensionSnapshot } from './dimension-table';
 export { SnapshotError } from './errors';
 export { alignedStart, mod, NO_WATERMARK } from './time';
-export type { Json } from './json';
+export { asArray, asNumber, asObject, type Json } from './json';
+export { stateCodec, type Fields, type JsonObject, type StateCodec } from './state-codec';
 export { forgetKeys, forgetKeysDeep } from './forget-keys';

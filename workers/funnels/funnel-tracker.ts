@@ -1,4 +1,4 @@
-import { CountWindowOperator, countWindows, earlyFiringTrigger, type Json, type WindowResult } from '@/lib/stream';
+import { asArray, asNumber, asObject, CountWindowOperator, countWindows, earlyFiringTrigger, SnapshotError, type Json, type WindowResult } from '@/lib/stream';
 import { matches, type CompiledMatcher, type MatchableEvent } from '@/lib/goals/definition';
 import type { FunnelScope } from '@/lib/funnels/definition';
 
@@ -213,7 +213,7 @@ export class FunnelTracker {
     return {
       maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null,
       lateCount: this.lateCount,
-      operators: [...this.operators].map(([id, op]) => [id, op.snapshot() as unknown as Json]),
+      operators: [...this.operators].map(([id, op]) => [id, op.snapshot()]),
     };
   }
 
@@ -223,10 +223,13 @@ export class FunnelTracker {
     this.maxTs = Number.NEGATIVE_INFINITY;
     this.lateCount = 0;
     if (json === null) return;
-    const s = json as { maxTs: number | null; lateCount?: number; operators: [string, Json][] };
-    this.maxTs = s.maxTs ?? Number.NEGATIVE_INFINITY;
-    this.lateCount = s.lateCount ?? 0;
-    for (const [id, snap] of s.operators) {
+    const s = asObject(json, 'funnel tracker');
+    this.maxTs = s.maxTs === null || s.maxTs === undefined ? Number.NEGATIVE_INFINITY : asNumber(s.maxTs, 'funnel tracker.maxTs');
+    this.lateCount = s.lateCount === undefined ? 0 : asNumber(s.lateCount, 'funnel tracker.lateCount');
+    for (const [i, entry] of asArray(s.operators, 'funnel tracker.operators').entries()) {
+      const pair = asArray(entry, `funnel tracker.operators[${i}]`);
+      if (pair.length !== 2 || typeof pair[0] !== 'string') throw new SnapshotError(`funnel tracker.operators[${i}] must be [id, snapshot]`);
+      const [id, snap] = [pair[0], pair[1]!];
       const [steps, timeout, scope] = id.split(':') as [string, string, string | undefined];
       const visit = scope === 'visit';
       const op = this.operator(Number(steps), Number(timeout), visit ? 'visit' : 'window');

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { topics, type Bus } from '@/lib/bus';
+import { topics, type Publisher } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { SilenceProgress, type Json } from '@/lib/stream';
+import { SilenceProgress, stateCodec, type Json } from '@/lib/stream';
 import { claimEventIds, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
 import { eventTimeSettings } from '../shared/event-time';
@@ -21,13 +21,15 @@ import { withoutDeletedSites } from '@/lib/sites/site-data';
 
 export const FUNNELS_JOB = 'funnels';
 
-interface Checkpoint {
-  tracker: Json;
-  definitionsVersion: number;
-  lastRecordAt?: number;
-}
+// The tracker's own snapshot (workers/funnels/funnel-tracker.ts) checks its shape on restore.
+type Checkpoint = { tracker: Json; definitionsVersion: number };
+const CHECKPOINT = stateCodec<Checkpoint>({
+  name: 'funnels checkpoint',
+  version: 1,
+  decode: (f) => ({ tracker: f.object('tracker'), definitionsVersion: f.number('definitionsVersion') }),
+});
 
-export function funnelsJob(deps: { bus: Bus; defs: DefinitionsTable; dims: Pick<SiteDimensionTable, 'site'>; clock?: () => number }): Job<EventRecord> {
+export function funnelsJob(deps: { bus: Publisher; defs: DefinitionsTable; dims: Pick<SiteDimensionTable, 'site'>; clock?: () => number }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const trackers = new Map<number, { tracker: FunnelTracker; silence: SilenceProgress }>();
   const lastRecordAt = new Map<number, number>();
@@ -75,7 +77,7 @@ export function funnelsJob(deps: { bus: Bus; defs: DefinitionsTable; dims: Pick<
       for (const row of r.rows) touched.add(row.site_id);
     }
     const checkpoint: Checkpoint = { tracker: s.tracker.snapshot(), definitionsVersion: deps.defs.table.version };
-    return { state: checkpoint as unknown as Json, after: () => publishSiteChanges(deps.bus, touched) };
+    return { state: CHECKPOINT.encode(checkpoint), after: () => publishSiteChanges(deps.bus, touched) };
   }
 
   return {
@@ -85,7 +87,7 @@ export function funnelsJob(deps: { bus: Bus; defs: DefinitionsTable; dims: Pick<
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       const s = fresh(partition);
-      if (json) s.tracker.restore((json as unknown as Checkpoint).tracker);
+      if (json) s.tracker.restore(CHECKPOINT.decode(json).tracker);
       trackers.set(partition, s);
     },
     release(partition) {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { localDate, zonedMidnight } from '@/lib/analytics/time-zone';
-import { partitionFor, type Bus, type BusMessage } from '@/lib/bus';
+import { partitionFor, silentPublisher as silentBus, type Bus, type BusMessage } from '@/lib/bus';
 import { eventKey, type EventRecord } from '@/lib/events/record';
 import { IMPORTED_PARTITION } from '@/lib/exports/stream';
 import { publishSiteChanges } from '@/lib/live/publish';
@@ -38,7 +38,6 @@ const BATCH = 500;
 const STALE_CLAIM_MS = 10 * 60_000;
 
 /** A bus stand-in: imports publish one change notice at the end, not one per batch. */
-const silentBus = { producer: () => ({ send: async () => [] }) } as unknown as Bus;
 
 export interface RunHooks {
   /** Test hook: called after each committed batch; throwing stops the import there as a crash would. */

@@ -1,4 +1,4 @@
-import { HyperLogLog, type Aggregate, type HyperLogLogJson, type Json } from '@/lib/stream';
+import { asArray, asNumber, HyperLogLog, type Aggregate } from '@/lib/stream';
 import type { EventRecord } from '@/lib/events/record';
 import { AUTOMATIC_EVENTS, INSIGHT_CAPS, OTHER, propValueKey, type InsightKind } from '@/lib/insights/kinds';
 
@@ -115,11 +115,15 @@ export function insightStatsAggregate(opts: { propertyBreakdowns: boolean }): Ag
       for (const [k, c] of acc.cells) cells.set(k, { ...c, visitors: c.visitors.clone() });
       return { cells, perKind: new Map(acc.perKind) };
     },
-    toJSON: (acc) => [...acc.cells].map(([k, c]) => [k, c.count, c.visibleMs, c.scroll, c.scrollSamples, c.visitors.toJSON() as unknown as Json]) as Json,
+    toJSON: (acc) => [...acc.cells].map(([k, c]) => [k, c.count, c.visibleMs, c.scroll, c.scrollSamples, c.visitors.toJSON()]),
     fromJSON(json) {
       const acc: InsightStats = { cells: new Map(), perKind: new Map() };
-      for (const [k, n, vis, scroll, samples, hll] of json as [string, number, number, number, number, HyperLogLogJson][]) {
-        acc.cells.set(k, { count: n, visibleMs: vis, scroll, scrollSamples: samples, visitors: HyperLogLog.fromJSON(hll as unknown as Json) });
+      for (const [i, entry] of asArray(json, 'insight stats').entries()) {
+        const cell = asArray(entry, `insight stats[${i}]`);
+        const k = cell[0];
+        if (typeof k !== 'string') throw new TypeError(`snapshot: insight stats[${i}][0] must be a string`);
+        const [n, vis, scroll, samples] = [1, 2, 3, 4].map((c) => asNumber(cell[c], `insight stats[${i}][${c}]`)) as [number, number, number, number];
+        acc.cells.set(k, { count: n, visibleMs: vis, scroll, scrollSamples: samples, visitors: HyperLogLog.fromJSON(cell[5] ?? null) });
         count(acc, k, 1);
       }
       return acc;

@@ -74,7 +74,7 @@ async function upsert(tx: pg.PoolClient, siteId: string, granularity: 'minute' |
     const prev = new Map(existing.rows.map((r) => [`${r.kind}\u001f${r.value}`, r.visitors]));
     sketches = rows.map((r) => {
       const p = prev.get(`${r.kind}\u001f${r.value}`);
-      return p ? JSON.stringify(HyperLogLog.fromJSON(p as unknown as Json).merge(HyperLogLog.fromJSON(JSON.parse(r.visitors) as Json)).toJSON()) : r.visitors;
+      return p ? JSON.stringify(HyperLogLog.fromJSON(p).merge(HyperLogLog.fromJSON(JSON.parse(r.visitors) as Json)).toJSON()) : r.visitors;
     });
   }
   const set =

@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { topics, type Bus } from '@/lib/bus';
+import { topics, type Publisher } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { env } from '@/lib/env';
 import { matches } from '@/lib/goals/definition';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, stateCodec, type Json, type WindowOperator } from '@/lib/stream';
 import { claimEventIds, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
@@ -32,13 +32,15 @@ interface PartitionState {
   silence: SilenceProgress;
 }
 
-interface Checkpoint {
-  operator: OperatorSnapshot;
-  dimensionVersion: number;
-  definitionsVersion: number;
-}
+// The operator's snapshot is versioned by lib/stream and checked by its restore().
+type Checkpoint = { operator: Json; dimensionVersion: number; definitionsVersion: number };
+const CHECKPOINT = stateCodec<Checkpoint>({
+  name: 'insights checkpoint',
+  version: 1,
+  decode: (f) => ({ operator: f.object('operator'), dimensionVersion: f.number('dimensionVersion'), definitionsVersion: f.number('definitionsVersion') }),
+});
 
-export function insightsJob(deps: { bus: Bus; dims: SiteDimensionTable; defs: DefinitionsTable; clock?: () => number }): Job<EventRecord> {
+export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; defs: DefinitionsTable; clock?: () => number }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const partitions = new Map<number, PartitionState>();
   const lastRecordAt = new Map<number, number>();
@@ -76,7 +78,7 @@ export function insightsJob(deps: { bus: Bus; dims: SiteDimensionTable; defs: De
       touched.add(l.key);
     }
     const checkpoint: Checkpoint = { operator: s.operator.snapshot(), dimensionVersion: deps.dims.table.version, definitionsVersion: deps.defs.table.version };
-    return { state: checkpoint as unknown as Json, after: () => publishSiteChanges(deps.bus, touched) };
+    return { state: CHECKPOINT.encode(checkpoint), after: () => publishSiteChanges(deps.bus, touched) };
   }
 
   return {
@@ -87,7 +89,7 @@ export function insightsJob(deps: { bus: Bus; dims: SiteDimensionTable; defs: De
     restore(partition, json) {
       const s = fresh(partition);
       if (json) {
-        s.operator.restore((json as unknown as Checkpoint).operator as unknown as Json);
+        s.operator.restore(CHECKPOINT.decode(json).operator);
         s.silence.resumeFrom(s.operator.watermark);
       }
       partitions.set(partition, s);

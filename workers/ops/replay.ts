@@ -1,7 +1,6 @@
 import pg from 'pg';
-import { partitionFor } from '@/lib/bus';
+import { partitionFor, silentPublisher as silentBus, type BusMessage } from '@/lib/bus';
 import { transaction } from '@/lib/db/transaction';
-import type { Bus, BusMessage } from '@/lib/bus';
 import { eventKey, eventRecordSchema, type EventRecord } from '@/lib/events/record';
 import { peaksJob } from '../peaks/peaks-job';
 import { rollupsJob } from '../rollups/rollups-job';
@@ -19,7 +18,6 @@ import { SiteDimensionTable } from '../shared/dimensions';
 const OUTPUT_TABLES = ['rollups', 'sessions', 'event_facts', 'visit_facts', 'dimension_values', 'peak_windows', 'minute_partials', 'late_events', 'dead_letters', 'event_ids', 'consumer_progress', 'ingestion_ledger', 'events', 'event_rollups', 'goal_conversions', 'funnel_attempts'];
 
 /** A bus stand-in that swallows side effects (live notices, the late topic) during a replay. */
-const silentBus = { producer: () => ({ send: async () => [] }) } as unknown as Bus;
 
 export async function replay(opts: { databaseUrl: string; from: Date; to: Date; partitions: number; schema?: string; batchSize?: number }): Promise<{ schema: string; events: number }> {
   const schema = opts.schema ?? `replay_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;

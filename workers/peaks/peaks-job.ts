@@ -1,13 +1,27 @@
 import type pg from 'pg';
 import { transaction } from '@/lib/db/client';
-import type { Bus } from '@/lib/bus';
+import type { Publisher } from '@/lib/bus';
 import { env } from '@/lib/env';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, HyperLogLog, SilenceProgress, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, HyperLogLog, SilenceProgress, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, stateCodec, type WindowOperator } from '@/lib/stream';
 import { localDate, type SiteDimensionTable } from '../shared/dimensions';
 import { rederiveSitePeaks } from './rederive';
 import { MINUTE } from '@/lib/time';
 import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
+
+// One snapshot per sliding-window operator (versioned by lib/stream, checked by restore()), and the
+// zone each site's peak rows were cut with (absent in checkpoints from before it was kept).
+type Checkpoint = { operators: Json[]; dimensionVersion: number; timezones: { [siteId: string]: string } };
+const CHECKPOINT = stateCodec<Checkpoint>({
+  name: 'peaks checkpoint',
+  version: 1,
+  decode: (f) => {
+    const zones = f.has('timezones') ? f.object('timezones') : {};
+    const timezones: Checkpoint['timezones'] = {};
+    for (const [site, zone] of Object.entries(zones)) if (typeof zone === 'string') timezones[site] = zone;
+    return { operators: f.array('operators'), dimensionVersion: f.has('dimensionVersion') ? f.number('dimensionVersion') : 0, timezones };
+  },
+});
 
 // Peak-use windows: sliding windows per site and per content group ('' = whole site), 60 min
 // sliding by 5 min and 5 min sliding by 1 min (the live view). Input is the changelog of
@@ -71,7 +85,7 @@ export async function rebuildSitePeaks(tx: pg.PoolClient, siteId: string, timezo
 /** `runOnce(now?, limit?)`: one pass, consuming up to `limit` partials; returns how many it consumed. */
 export type PeaksJob = ScheduledJob<[now?: number, limit?: number], number>;
 
-export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable; clock?: () => number }): PeaksJob {
+export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensionTable; clock?: () => number }): PeaksJob {
   const clock = deps.clock ?? Date.now;
   // Partials can be rewritten by late firings up to the rollups' allowed lateness after a minute.
   const settings = { outOfOrdernessMs: 7 * MINUTE, allowedLatenessMs: 10 * MINUTE, idleTimeoutMs: 30_000 };
@@ -107,18 +121,19 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
       const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema())) AS ok', [LOCK_ID]);
       if (!lock.rows[0]!.ok) return;
       await tx.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, 'minute_partials', 0, 0) ON CONFLICT DO NOTHING", [PEAKS_JOB]);
-      const progress = await tx.query<{ state: { operators: OperatorSnapshot[]; timezones?: Record<string, string> } | null }>(
+      const progress = await tx.query<{ state: Json | null }>(
         "SELECT state FROM consumer_progress WHERE job = $1 AND topic = 'minute_partials' AND partition = 0 FOR UPDATE",
         [PEAKS_JOB],
       );
       // Always rebuild from the stored checkpoint: another instance may have run since our last pass.
       ops = make();
-      const saved = progress.rows[0]?.state?.operators;
-      if (saved) saved.forEach((snap, i) => ops![i]!.restore(snap as unknown as Json));
+      const stored = progress.rows[0]?.state;
+      const saved = stored ? CHECKPOINT.decode(stored) : null;
+      saved?.operators.forEach((snap, i) => ops![i]!.restore(snap));
       // The zone each site's rows were cut with. A site whose zone changed since has its days
       // rebuilt in the new zone before this pass fires anything (rederive.ts); a site seen for the
       // first time (or a checkpoint from before this was kept) is taken as consistent.
-      const seen = progress.rows[0]?.state?.timezones ?? {};
+      const seen = saved?.timezones ?? {};
       const sites = deps.dims.table.data.sites;
       // Before the first refresh the table is empty: keep what was seen rather than forget it.
       const timezones: Record<string, string> = sites.size ? {} : { ...seen };
@@ -169,7 +184,7 @@ export function peaksJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionTable
       if (rows.rows.length) await tx.query('DELETE FROM minute_partials WHERE id = ANY($1::bigint[])', [rows.rows.map((r) => r.id)]);
       await tx.query("UPDATE consumer_progress SET state = $2, updated_at = now() WHERE job = $1 AND topic = 'minute_partials' AND partition = 0", [
         PEAKS_JOB,
-        JSON.stringify({ operators: ops.map((op) => op.snapshot()), dimensionVersion: deps.dims.table.version, timezones }),
+        JSON.stringify(CHECKPOINT.encode({ operators: ops.map((op) => op.snapshot()), dimensionVersion: deps.dims.table.version, timezones })),
       ]);
       consumed = rows.rows.length;
     });

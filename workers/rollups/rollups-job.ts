@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { topics, type Bus } from '@/lib/bus';
+import { topics, type Publisher } from '@/lib/bus';
 import { ensureDailyPartitions } from '@/lib/events/archive';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, stateCodec, type Json, type WindowOperator } from '@/lib/stream';
 import { withoutDeletedSites } from '@/lib/sites/site-data';
 import { claimEventIds, lockSiteRows, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
@@ -28,12 +28,15 @@ interface PartitionState {
   silence: SilenceProgress;
 }
 
-interface Checkpoint {
-  operator: OperatorSnapshot;
-  dimensionVersion: number;
-}
+// The operator's snapshot is versioned by lib/stream and checked by its restore().
+type Checkpoint = { operator: Json; dimensionVersion: number };
+const CHECKPOINT = stateCodec<Checkpoint>({
+  name: 'rollups checkpoint',
+  version: 1,
+  decode: (f) => ({ operator: f.object('operator'), dimensionVersion: f.number('dimensionVersion') }),
+});
 
-export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTable; clock?: () => number }): Job<EventRecord> {
+export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimensionTable; clock?: () => number }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const partitions = new Map<number, PartitionState>();
   // When this process last saw records per partition: survives re-assignment (see sessions-job.ts).
@@ -92,7 +95,7 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
     }
     const checkpoint: Checkpoint = { operator: op.snapshot(), dimensionVersion: deps.dims.table.version };
     return {
-      state: checkpoint as unknown as Json,
+      state: CHECKPOINT.encode(checkpoint),
       after: async () => {
         if (late.length) {
           await deps.bus.producer().send(
@@ -114,7 +117,7 @@ export function rollupsJob(deps: { bus: Bus; db: pg.Pool; dims: SiteDimensionTab
     restore(partition, json) {
       const s = fresh(partition);
       if (json) {
-        s.operator.restore((json as unknown as Checkpoint).operator as unknown as Json);
+        s.operator.restore(CHECKPOINT.decode(json).operator);
         s.silence.resumeFrom(s.operator.watermark);
       }
       partitions.set(partition, s);

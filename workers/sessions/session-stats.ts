@@ -1,10 +1,11 @@
-import type { Aggregate, Json } from '@/lib/stream';
+import { asNumber, asObject, type Aggregate, type Json } from '@/lib/stream';
 import type { EventRecord } from '@/lib/events/record';
 
 // What a visit adds up to. Mergeable: a late event can join or bridge sessions, and the
 // library merges their accumulators.
 
-export interface SessionAttribution {
+// Type aliases, not interfaces: plain JSON-shaped objects, so the accumulator encodes without a cast.
+export type SessionAttribution = {
   path: string;
   channel: string;
   referrerHost: string | null;
@@ -15,9 +16,9 @@ export interface SessionAttribution {
   browser: string;
   os: string;
   country: string | null;
-}
+};
 
-export interface SessionStats {
+export type SessionStats = {
   firstTs: number;
   /** Source, landing page and device come from the first event of the visit. */
   first: SessionAttribution;
@@ -26,7 +27,7 @@ export interface SessionStats {
   pageviews: number;
   events: number;
   engagedMs: number;
-}
+};
 
 /** A visit with at most one pageview, no custom event and under 10 s of visible time is a bounce. */
 export const ENGAGED_THRESHOLD_MS = 10_000;
@@ -95,10 +96,37 @@ export function sessionStatsAggregate(): Aggregate<EventRecord, SessionStats, Se
       return into;
     },
     result: (acc) => ({ ...acc, first: { ...acc.first } }),
-    toJSON: (acc) => ({ ...acc, first: { ...acc.first } }) as unknown as Json,
-    fromJSON: (json) => {
-      const j = json as unknown as SessionStats;
-      return { ...j, first: { ...j.first } };
+    toJSON: (acc) => ({ ...acc, first: { ...acc.first } }),
+    fromJSON: decodeSessionStats,
+  };
+}
+
+function decodeSessionStats(json: Json): SessionStats {
+  const j = asObject(json, 'session stats');
+  const f = asObject(j.first, 'session stats.first');
+  const text = (x: Json | undefined, path: string): string => {
+    if (typeof x !== 'string') throw new TypeError(`snapshot: ${path} must be a string`);
+    return x;
+  };
+  const maybe = (x: Json | undefined, path: string): string | null => (x === null || x === undefined ? null : text(x, path));
+  return {
+    firstTs: asNumber(j.firstTs, 'session stats.firstTs'),
+    first: {
+      path: text(f.path, 'first.path'),
+      channel: text(f.channel, 'first.channel'),
+      referrerHost: maybe(f.referrerHost, 'first.referrerHost'),
+      utmSource: maybe(f.utmSource, 'first.utmSource'),
+      utmMedium: maybe(f.utmMedium, 'first.utmMedium'),
+      utmCampaign: maybe(f.utmCampaign, 'first.utmCampaign'),
+      device: text(f.device, 'first.device'),
+      browser: text(f.browser, 'first.browser'),
+      os: text(f.os, 'first.os'),
+      country: maybe(f.country, 'first.country'),
     },
+    lastTs: asNumber(j.lastTs, 'session stats.lastTs'),
+    exitPath: text(j.exitPath, 'session stats.exitPath'),
+    pageviews: asNumber(j.pageviews, 'session stats.pageviews'),
+    events: asNumber(j.events, 'session stats.events'),
+    engagedMs: asNumber(j.engagedMs, 'session stats.engagedMs'),
   };
 }

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { topics, type Bus } from '@/lib/bus';
+import { topics, type Publisher } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, sessionWindows, SilenceProgress, windowOperator, type Emission, type Json, type OperatorSnapshot, type WindowOperator } from '@/lib/stream';
+import { earlyFiringTrigger, sessionWindows, SilenceProgress, windowOperator, type Emission, SnapshotError, stateCodec, type Json, type WindowOperator } from '@/lib/stream';
 import { withoutDeletedSites } from '@/lib/sites/site-data';
 import { claimEventIds, lockSiteRows, type Job, type JobBatchResult } from '../runtime';
 import { decodeEvent } from '../shared/decode-event';
@@ -31,10 +31,20 @@ interface PartitionState {
   /** One silence per partition: its operators (one per session gap) see the same records. */
   silence: SilenceProgress;
 }
-interface Checkpoint {
-  operators: [number, OperatorSnapshot][];
-  dimensionVersion: number;
-}
+// One operator per session gap in use, as [gap ms, snapshot]; each snapshot is versioned by
+// lib/stream and checked by its restore().
+type Checkpoint = { operators: [number, Json][]; dimensionVersion: number };
+const CHECKPOINT = stateCodec<Checkpoint>({
+  name: 'sessions checkpoint',
+  version: 1,
+  decode: (f) => ({
+    operators: f.array('operators').map((entry, i): [number, Json] => {
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'number') throw new SnapshotError(`sessions checkpoint: operators[${i}] must be [gap, snapshot]`);
+      return [entry[0], entry[1]!];
+    }),
+    dimensionVersion: f.number('dimensionVersion'),
+  }),
+});
 
 interface StoredSession {
   started_at: Date;
@@ -58,7 +68,7 @@ interface StoredSession {
  * `earlyFiring: false` is the job before live visits (a visit is written when its gap closes):
  * the baseline the live-sessions benchmark runs side by side. Production leaves it on.
  */
-export function sessionsJob(deps: { bus: Bus; db: Queryable; dims: Pick<SiteDimensionTable, 'table' | 'site'>; clock?: () => number; earlyFiring?: boolean }): Job<EventRecord> {
+export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<SiteDimensionTable, 'table' | 'site'>; clock?: () => number; earlyFiring?: boolean }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const trigger = deps.earlyFiring === false ? undefined : earlyFiringTrigger({ everyBatch: true });
   const partitions = new Map<number, PartitionState>();
@@ -185,7 +195,7 @@ export function sessionsJob(deps: { bus: Bus; db: Queryable; dims: Pick<SiteDime
     const s = state(partition);
     const checkpoint: Checkpoint = { operators: [...s.byGap].map(([gap, op]) => [gap, op.snapshot()]), dimensionVersion: deps.dims.table.version };
     return {
-      state: checkpoint as unknown as Json,
+      state: CHECKPOINT.encode(checkpoint),
       after: async () => {
         dictionary.commit(learnt);
         await publishSiteChanges(deps.bus, changed);
@@ -201,9 +211,9 @@ export function sessionsJob(deps: { bus: Bus; db: Queryable; dims: Pick<SiteDime
     restore(partition, json) {
       const s: PartitionState = { byGap: new Map(), silence: silence(partition) };
       partitions.set(partition, s);
-      for (const [gap, snap] of (json as unknown as Checkpoint | null)?.operators ?? []) {
+      for (const [gap, snap] of json === null ? [] : CHECKPOINT.decode(json).operators) {
         const op = makeOp(partition, gap);
-        op.restore(snap as unknown as Json);
+        op.restore(snap);
         s.byGap.set(gap, op);
         s.silence.resumeFrom(op.watermark);
       }
