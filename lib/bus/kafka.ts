@@ -28,7 +28,8 @@ const kafkaLog = (level: number) => {
   const name = ['NOTHING', 'ERROR', 'WARN', 'INFO', 'DEBUG'][level] ?? 'LOG';
   return ({ namespace, log }: LogEntry) => {
     // Rebalances and broker restarts are routine; the job decides what is an error.
-    const error = (log as unknown as { error?: unknown }).error;
+    // kafkajs puts the broker's error text beside the message; its LogEntry type does not declare it.
+    const error: unknown = 'error' in log ? log.error : undefined;
     const detail = typeof error === 'string' ? ` — ${error}` : '';
     if (level <= logLevel.WARN) console.error(`[kafka ${name}] ${namespace}: ${log.message}${detail}`);
   };

@@ -21,7 +21,8 @@ export type LinkCheck = { ok: true; exportId: string; expiresAt: number } | { ok
 export function verifyExportLink(token: string, userId: string, now: number): LinkCheck {
   const m = /^([0-9a-f-]{36})\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!m) return { ok: false, reason: 'malformed' };
-  const [, exportId, exp, sig] = m as unknown as [string, string, string, string];
+  // The pattern's three groups always take part in a match.
+  const [, exportId = '', exp = '', sig = ''] = m;
   const expiresAt = Number(exp);
   const want = mac(exportId, userId, expiresAt);
   const got = Buffer.from(sig, 'base64url');

@@ -108,7 +108,7 @@ export function composite<S extends Record<string, SomeAggregate>>(
   type V = InputOfAll<S>;
   type Acc = CompositeAccumulator<S>;
   // Parts are stored once as (name, aggregate) pairs so each call walks an array, not object keys.
-  const entries = Object.keys(parts).map((name) => [name, parts[name] as unknown as Aggregate<V, unknown, unknown>] as const);
+  const entries = Object.keys(parts).map((name) => [name, parts[name] as Aggregate<V, unknown, unknown>] as const);
   const fresh = (): Record<string, unknown> => ({});
   return {
     create() {
