@@ -10,6 +10,7 @@ import { LagClock, type PartitionLag } from '@/lib/sla/lag-clock';
 import { recordFreshness, recordSiteFreshness } from '@/lib/sla/record';
 import { SLA_PERCENTILE } from '@/lib/sla/targets';
 import { ROLLUPS_JOB } from '../rollups/rollups-job';
+import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
 import { sendWeeklyDigests } from './digest';
 
 // The alerts job: every ALERTS_INTERVAL_MS (2 s) it measures each site's freshness, books it
@@ -37,13 +38,10 @@ export interface AlertsJobOptions {
   databaseUrl?: string;
 }
 
-export function alertsJob(o: AlertsJobOptions) {
+export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
   const now = o.now ?? Date.now;
   const lagClock = new LagClock();
   let leader: pg.Client | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
   let lastSampled = now() - RECENT_SAMPLES_MS;
   // Newest visible receive time per site seen by this process (also stored in site_freshness).
   const visibleReceivedAt = new Map<string, number>();
@@ -196,24 +194,12 @@ export function alertsJob(o: AlertsJobOptions) {
     await sendWeeklyDigests(o.db, t);
   }
 
-  const loop = () => {
-    if (stopped) return;
-    running = tick()
-      .catch((e: unknown) => console.error(`[alerts] pass failed: ${(e as Error).message}`))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(loop, o.intervalMs);
-      });
-  };
-
-  return {
-    start(): void {
-      loop();
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+  return scheduledJob<[], void>('alerts', tick, {
+    everyMs: o.intervalMs,
+    immediately: true,
+    // The leader lock goes with its connection: ending it lets a waiting process take over now.
+    onStop: async () => {
       await leader?.end().catch(() => undefined);
     },
-  };
+  });
 }
