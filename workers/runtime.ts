@@ -1,16 +1,17 @@
 import type pg from 'pg';
-import { transaction } from '@/lib/db/client';
-import { env } from '@/lib/env';
 import { groupId as namespacedGroup, type Bus, type BusConsumer, type BusMessage, type SeekTarget } from '@/lib/bus';
 import type { Json } from '@/lib/stream';
-import { storableText } from '@/lib/events/storable';
+import { checkpointedTransaction, type Checkpointed } from './consumer/checkpoint';
+import { deadLetter, type DeadRecord } from './consumer/dead-letters';
+import { hooksFromEnv, type RuntimeHooks } from './consumer/hooks';
+import { partitionOwnership } from './consumer/ownership';
 import { classifyFailure } from './failure';
 
 // Runs a job as a consumer-group member with effectively-once output (ARCHITECTURE.md). Per
 // batch and partition, one PostgreSQL transaction:
 //   1. locks the partition's progress row and skips records below its next offset;
 //   2. lets the job decode records (unreadable ones go to dead_letters with their bytes) and
-//      write its output — jobs dedup by event id via `claimEventIds`;
+//      write its output — jobs dedup by event id via `claimEventIds` (shared/event-ids.ts);
 //   3. stores the next offset and the job's checkpoint state (operator snapshots) with it.
 // Only after COMMIT are the bus offsets resolved and committed and side effects run. If the
 // transaction fails, the job's in-memory state is put back to the last committed checkpoint.
@@ -59,63 +60,18 @@ export interface RunningJob {
   stop(): Promise<void>;
 }
 
-/**
- * Inserts event ids this job has not applied yet and returns the records that are new. Everything a
- * job counts must come from the returned set: that is what makes re-sends and replays harmless.
- * `bookDuplicates`: the job that books the ingestion ledger counts what it dropped there, per site,
- * in the same transaction (a rolled-back batch or record books nothing).
- */
-export async function claimEventIds<T extends { eventId: string; siteId?: string }>(tx: pg.PoolClient, job: string, records: T[], opts: { bookDuplicates?: boolean } = {}): Promise<T[]> {
-  if (records.length === 0) return [];
-  if (env().EDDY_TEST_BROKEN_VARIANT === 'no-event-id-dedup') return records; // negative control only
-  const r = await tx.query<{ event_id: string }>(
-    `INSERT INTO event_ids (job, event_id) SELECT $1, id FROM unnest($2::uuid[]) AS id ON CONFLICT DO NOTHING RETURNING event_id`,
-    [job, records.map((x) => x.eventId)],
-  );
-  const fresh = new Set(r.rows.map((x) => x.event_id));
-  // A re-send can sit in the same batch as its original: only the first occurrence is new.
-  const claimed = records.filter((x) => fresh.delete(x.eventId));
-  if (opts.bookDuplicates && claimed.length < records.length) {
-    const kept = new Set(claimed);
-    const perSite = new Map<string, number>();
-    for (const x of records) if (!kept.has(x)) perSite.set(x.siteId ?? NO_SITE, (perSite.get(x.siteId ?? NO_SITE) ?? 0) + 1);
-    await tx.query(
-      `INSERT INTO ingestion_ledger (site_id, minute, duplicates) SELECT u.site, date_trunc('minute', now()), u.n FROM unnest($1::uuid[], $2::int[]) AS u(site, n)
-       ON CONFLICT (site_id, minute) DO UPDATE SET duplicates = ingestion_ledger.duplicates + EXCLUDED.duplicates`,
-      [[...perSite.keys()], [...perSite.values()]],
-    );
-  }
-  return claimed;
-}
-
-/**
- * The rollups and sessions jobs write the same rollup rows (different columns). Taking a
- * transaction-level advisory lock per (site, partition), always in the same sorted order, before
- * writing any row keeps their transactions from deadlocking on each other.
- */
-export async function lockSiteRows(tx: pg.PoolClient, partition: number, siteIds: Iterable<string>): Promise<void> {
-  const keys = [...new Set(siteIds)].sort();
-  for (const site of keys) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), $2)', [site, partition]);
-}
-
-let batchesSeen = 0;
-function crashPoint(point: NonNullable<ReturnType<typeof env>['EDDY_TEST_CRASH_POINT']>): void {
-  const e = env();
-  if (e.EDDY_TEST_CRASH_POINT !== point) return;
-  if (batchesSeen < e.EDDY_TEST_CRASH_AFTER) return;
-  console.error(`[crash-test] dying at ${point}`);
-  process.kill(process.pid, 'SIGKILL');
-}
-
 export interface RunJobOptions {
   sessionTimeoutMs?: number;
   start?: StartMode;
   /** This process's id in worker_heartbeats (workers/presence.ts): partition ownership is recorded under it. */
   workerId?: string;
+  /** Fault injection (crash points, negative controls); default: what the environment asks for. */
+  hooks?: RuntimeHooks;
 }
 
 export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions = {}): Promise<RunningJob> {
   const groupId = namespacedGroup(`job-${job.name}`);
+  const hooks = opts.hooks ?? hooksFromEnv();
   // The last checkpoint this process's memory corresponds to, per partition (version + state).
   const committed = new Map<number, { version: string; state: Json | null }>();
   const restoreCommitted = (partition: number) => job.restore(partition, committed.get(partition)?.state ?? null);
@@ -135,37 +91,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     return next;
   };
   let start = opts.start ?? { from: 'checkpoint' };
-  // For the pipeline page only: nothing reads it to decide anything, so a failed write is logged
-  // and the assignment goes on (a terminated backend must not cost a rebalance). Writes are
-  // chained, so the final delete on stop comes after any assignment still being recorded.
-  let ownership: Promise<void> = Promise.resolve();
-  let stopping = false;
-  const writeOwnership = async (partitions: number[]) => {
-    if (!opts.workerId || (stopping && partitions.length > 0)) return;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await p.query('DELETE FROM partition_owners WHERE job = $1 AND topic = $2 AND worker_id = $3 AND NOT (partition = ANY($4::int[]))', [
-          job.name,
-          job.topic,
-          opts.workerId,
-          partitions,
-        ]);
-        if (partitions.length === 0) return;
-        await p.query(
-          `INSERT INTO partition_owners (job, topic, partition, worker_id, assigned_at) SELECT $1, $2, unnest($4::int[]), $3, now()
-           ON CONFLICT (job, topic, partition) DO UPDATE SET worker_id = EXCLUDED.worker_id, assigned_at = EXCLUDED.assigned_at`,
-          [job.name, job.topic, opts.workerId, [...partitions].sort((x, y) => x - y)],
-        );
-        return;
-      } catch (e) {
-        // Two members recording a rebalance at once can deadlock on these rows: one retry settles it.
-        if ((e as { code?: string }).code === '40P01' && attempt === 1) continue;
-        console.error(`[${job.name}] could not record partition ownership: ${(e as Error).message}`);
-        return;
-      }
-    }
-  };
-  const recordOwnership = (partitions: number[]) => (ownership = ownership.then(() => writeOwnership(partitions)));
+  const ownership = partitionOwnership(p, job.name, job.topic, opts.workerId);
   const consumer: BusConsumer = b.consumer({
     groupId,
     topics: [job.topic],
@@ -176,7 +102,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
       const partitions = assigned.filter((a) => a.topic === job.topic).map((a) => a.partition);
       for (const gone of owned) if (!partitions.includes(gone)) job.release(gone);
       owned = new Set(partitions);
-      await recordOwnership(partitions);
+      await ownership.record(partitions);
       if (partitions.length === 0) return;
       const r = await p.query<{ partition: number; next_offset: string; state: Json | null; version: string }>(
         'SELECT partition, next_offset::text AS next_offset, state, version::text AS version FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = ANY($3)',
@@ -184,7 +110,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
       );
       const stored = new Map(r.rows.map((row) => [row.partition, row]));
       // The at-most-once negative control trusts the broker's committed offsets, as naive consumers do.
-      const trustBroker = env().EDDY_TEST_BROKEN_VARIANT === 'commit-offset-before-tx';
+      const trustBroker = hooks.variant === 'commit-offset-before-tx';
       for (const partition of partitions) {
         const row = stored.get(partition);
         job.restore(partition, row?.state ?? null);
@@ -255,44 +181,34 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
 
   await consumer.run((batch) => serially(batch.partition, async () => {
     if (batch.isStale()) return;
-    batchesSeen++;
+    hooks.batchStarted();
     const last = batch.messages[batch.messages.length - 1]!;
     const nextOffset = (BigInt(last.offset) + 1n).toString();
-    if (env().EDDY_TEST_BROKEN_VARIANT === 'commit-offset-before-tx') {
+    if (hooks.variant === 'commit-offset-before-tx') {
       // Negative control only: the classic at-most-once bug.
       batch.resolveOffset(last.offset);
       await batch.commit(nextOffset);
     }
-    crashPoint('before-tx');
+    hooks.crashAt('before-tx');
     // isolate = false: the whole batch in one apply (the normal path). isolate = true: one record
     // at a time under savepoints, after the batch failed in a way that is the data's fault.
     const applyBatch = (isolate: boolean) =>
-      transaction(p, async (tx): Promise<(JobBatchResult & { version: string }) | { gapFrom: string } | undefined> => {
-        await tx.query('INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', [
-          job.name,
-          batch.topic,
-          batch.partition,
-        ]);
-        const progress = await tx.query<{ next_offset: string; version: string; state: Json | null }>(
-          'SELECT next_offset::text AS next_offset, version::text AS version, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
-          [job.name, batch.topic, batch.partition],
-        );
-        const row = progress.rows[0]!;
+      checkpointedTransaction<JobBatchResult, { gapFrom: string } | 'nothing-new'>(p, { job: job.name, topic: batch.topic, partition: batch.partition }, { create: true }, async (tx, row) => {
         fence(batch.partition, row);
         const applied = BigInt(row.next_offset);
         // Contiguity: a batch that starts beyond the stored position would skip records for good.
         // (The negative controls model consumers without these checks, so they skip it.)
-        const naive = env().EDDY_TEST_BROKEN_VARIANT === 'no-offset-filter' || env().EDDY_TEST_BROKEN_VARIANT === 'commit-offset-before-tx';
+        const naive = hooks.variant === 'no-offset-filter' || hooks.variant === 'commit-offset-before-tx';
         const first = BigInt(batch.messages[0]!.offset);
         if (first > applied && !naive) {
           // Unless the log no longer holds anything in between: trimmed past its retention (a job
           // that starts after a trim) or a deleted site's records erased. Seeking back would only
           // fetch this same batch again, forever.
           const stored = await b.firstStoredOffset(batch.topic, batch.partition, applied.toString());
-          if (stored === null || BigInt(stored) < first) return { gapFrom: applied.toString() };
+          if (stored === null || BigInt(stored) < first) return { skip: { gapFrom: applied.toString() } };
         }
-        const fresh = env().EDDY_TEST_BROKEN_VARIANT === 'no-offset-filter' ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= applied);
-        if (fresh.length === 0) return undefined;
+        const fresh = hooks.variant === 'no-offset-filter' ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= applied);
+        if (fresh.length === 0) return { skip: 'nothing-new' };
         const good: { message: BusMessage; record: unknown }[] = [];
         const dead: DeadRecord[] = [];
         for (const message of fresh) {
@@ -306,14 +222,10 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
         const failed: DeadRecord[] = [];
         const result = isolate ? await applyOneByOne(tx, batch.partition, good, row.state, failed) : await job.apply(tx, batch.partition, good);
         if (failed.length) await deadLetter(tx, job.name, failed, job.booksLedger ?? false);
-        crashPoint('mid-tx');
-        const written = await tx.query<{ version: string }>(
-          'UPDATE consumer_progress SET next_offset = $4, state = $5, version = version + 1, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3 RETURNING version::text AS version',
-          [job.name, batch.topic, batch.partition, nextOffset, result.state === undefined ? null : JSON.stringify(result.state)],
-        );
-        return { ...result, version: written.rows[0]!.version };
+        hooks.crashAt('mid-tx');
+        return { write: result, state: result.state, nextOffset };
       });
-    let outcome: (JobBatchResult & { version: string }) | { gapFrom: string } | undefined;
+    let outcome: Awaited<ReturnType<typeof applyBatch>>;
     try {
       try {
         outcome = await applyBatch(false);
@@ -321,25 +233,25 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
         // Memory ran ahead of the database: put the partition back to its last checkpoint.
         restoreCommitted(batch.partition);
         // Retrying a batch that fails because of what it holds fails the same way forever.
-        if (classifyFailure(e) === 'transient' || env().EDDY_TEST_BROKEN_VARIANT === 'no-poison-guards') throw e;
+        if (classifyFailure(e) === 'transient' || hooks.variant === 'no-poison-guards') throw e;
         console.error(`[${job.name}] batch on ${batch.topic}/${batch.partition} failed on its data (${(e as Error).message}); applying it one record at a time`);
         outcome = await applyBatch(true);
       }
       // Only now is the checkpoint committed: recording it inside the callback would let a failed
       // COMMIT restore state the database never got, and the retried batch would count twice.
-      if (outcome && 'version' in outcome) committed.set(batch.partition, { version: outcome.version, state: outcome.state ?? null });
+      if ('written' in outcome) committed.set(batch.partition, { version: outcome.version, state: outcome.state });
     } catch (e) {
       restoreCommitted(batch.partition);
       console.error(`[${job.name}] batch on ${batch.topic}/${batch.partition} failed, will be retried: ${(e as Error).message}`);
       throw e;
     }
-    if (outcome && 'gapFrom' in outcome) {
+    if ('skip' in outcome && typeof outcome.skip === 'object') {
       // Fetched ahead of what is stored (e.g. a zombie's stale position): read from the stored one.
-      console.error(`[${job.name}] partition ${batch.partition}: batch starts past the stored position ${outcome.gapFrom}; seeking back`);
-      await consumer.seek(batch.topic, batch.partition, outcome.gapFrom);
+      console.error(`[${job.name}] partition ${batch.partition}: batch starts past the stored position ${outcome.skip.gapFrom}; seeking back`);
+      await consumer.seek(batch.topic, batch.partition, outcome.skip.gapFrom);
       return;
     }
-    crashPoint('after-commit-before-offset');
+    hooks.crashAt('after-commit-before-offset');
     batch.resolveOffset(last.offset);
     // The bus's committed offset is advisory — assignment seeks to the stored position. A member
     // expelled from the group while this batch ran (a rebalance, an expired session) fails this
@@ -349,8 +261,8 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     await batch.commit(nextOffset).catch((e: unknown) => {
       console.error(`[${job.name}] partition ${batch.partition}: offset commit to the bus failed (the stored position stands): ${(e as Error).message}`);
     });
-    crashPoint('after-offset-before-live');
-    if (outcome?.after) await outcome.after().catch((e: unknown) => console.error(`[${job.name}] after-commit effect failed: ${(e as Error).message}`));
+    hooks.crashAt('after-offset-before-live');
+    if ('written' in outcome && outcome.written.after) await outcome.written.after().catch((e: unknown) => console.error(`[${job.name}] after-commit effect failed: ${(e as Error).message}`));
   }));
 
   const tick = job.tick?.bind(job);
@@ -358,32 +270,22 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     ? setInterval(() => {
         for (const partition of owned) {
           void serially(partition, async () => {
-            let outcome: (JobBatchResult & { version: string }) | undefined;
+            let outcome: Checkpointed<JobBatchResult, 'adopted' | 'idle'>;
             try {
-              outcome = await transaction(p, async (tx) => {
-                const progress = await tx.query<{ version: string; state: Json | null }>(
-                  'SELECT version::text AS version, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
-                  [job.name, job.topic, partition],
-                );
-                if (!progress.rowCount) return undefined; // nothing applied yet: nothing to close
+              outcome = await checkpointedTransaction<JobBatchResult, 'adopted' | 'idle'>(p, { job: job.name, topic: job.topic, partition }, { create: false }, async (tx, row) => {
                 const before = committed.get(partition)?.version;
-                fence(partition, progress.rows[0]!);
-                if (before !== progress.rows[0]!.version) return undefined; // adopted another worker's checkpoint: tick next time
+                fence(partition, row);
+                if (before !== row.version) return { skip: 'adopted' }; // another worker's checkpoint: tick next time
                 const result = await tick(tx, partition, Date.now());
-                if (!result) return undefined;
-                const written = await tx.query<{ version: string }>(
-                  'UPDATE consumer_progress SET state = $4, version = version + 1, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3 RETURNING version::text AS version',
-                  [job.name, job.topic, partition, result.state === undefined ? null : JSON.stringify(result.state)],
-                );
-                return { ...result, version: written.rows[0]!.version };
+                return result ? { write: result, state: result.state } : { skip: 'idle' };
               });
-              if (outcome) committed.set(partition, { version: outcome.version, state: outcome.state ?? null });
+              if ('written' in outcome) committed.set(partition, { version: outcome.version, state: outcome.state });
             } catch (e) {
               restoreCommitted(partition);
               console.error(`[${job.name}] tick on partition ${partition} failed: ${(e as Error).message}`);
               return;
             }
-            if (outcome?.after) await outcome.after().catch((e: unknown) => console.error(`[${job.name}] after-tick effect failed: ${(e as Error).message}`));
+            if ('written' in outcome && outcome.written.after) await outcome.written.after().catch((e: unknown) => console.error(`[${job.name}] after-tick effect failed: ${(e as Error).message}`));
           });
         }
       }, TICK_MS)
@@ -394,49 +296,10 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     consumer,
     stop: async () => {
       clearInterval(ticker);
-      stopping = true;
+      ownership.stopping();
       await consumer.stop();
       await Promise.allSettled(chains.values());
-      await recordOwnership([]);
+      await ownership.record([]);
     },
   };
-}
-
-interface DeadRecord {
-  message: BusMessage;
-  reason: string;
-  /** Known when the record decoded (it failed to apply); unknown for a record that cannot be read. */
-  siteId?: string;
-}
-
-const NO_SITE = '00000000-0000-0000-0000-000000000000';
-
-async function deadLetter(tx: pg.PoolClient, job: string, dead: DeadRecord[], booksLedger: boolean): Promise<void> {
-  await tx.query(
-    `INSERT INTO dead_letters (job, topic, partition, "offset", key, value, reason, site_id)
-     SELECT $1, u.topic, u.partition, u.off, u.key, u.value, u.reason, u.site
-     FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[], $8::uuid[]) AS u(topic, partition, off, key, value, reason, site)
-     ON CONFLICT DO NOTHING`,
-    [
-      job,
-      dead.map((d) => d.message.topic),
-      dead.map((d) => d.message.partition),
-      dead.map((d) => d.message.offset),
-      dead.map((d) => d.message.key),
-      dead.map((d) => d.message.value),
-      // The reason can quote the record (a property key in a validation path): keep it storable.
-      dead.map((d) => storableText(d.reason).slice(0, 500)),
-      dead.map((d) => d.siteId ?? null),
-    ],
-  );
-  if (!booksLedger) return;
-  // A record we cannot read names no site we can trust: booked against no site. One that decoded
-  // but failed to apply is booked against its own site, so its owner sees it in the ledger.
-  const perSite = new Map<string, number>();
-  for (const d of dead) perSite.set(d.siteId ?? NO_SITE, (perSite.get(d.siteId ?? NO_SITE) ?? 0) + 1);
-  await tx.query(
-    `INSERT INTO ingestion_ledger (site_id, minute, dead_lettered) SELECT u.site, date_trunc('minute', now()), u.n FROM unnest($1::uuid[], $2::int[]) AS u(site, n)
-     ON CONFLICT (site_id, minute) DO UPDATE SET dead_lettered = ingestion_ledger.dead_lettered + EXCLUDED.dead_lettered`,
-    [[...perSite.keys()], [...perSite.values()]],
-  );
 }

@@ -1,0 +1,53 @@
+import type pg from 'pg';
+import { transaction } from '@/lib/db/client';
+import type { Json } from '@/lib/stream';
+
+// The checkpointed transaction every batch and every tick of a job runs in: lock the partition's
+// progress row (creating it for a first batch), let the work read it and write its output, then
+// store the new position and checkpoint with `version + 1` — all in one PostgreSQL transaction, so
+// output, position and state commit together or not at all. The row lock is the fence: a zombie
+// that lost its partition and a member that took it over queue on the same row, and whoever comes
+// second sees the first one's version (and, for a batch, its next offset) before doing anything.
+
+export interface ProgressKey {
+  job: string;
+  topic: string;
+  partition: number;
+}
+
+export interface ProgressRow {
+  next_offset: string;
+  version: string;
+  state: Json | null;
+}
+
+/** What the work decided: store a new checkpoint (and, for a batch, a new position), or nothing. */
+export type Work<W, S> = { write: W; state: Json | undefined; nextOffset?: string } | { skip: S };
+
+export type Checkpointed<W, S> = { written: W; version: string; state: Json | null } | { skip: S | 'no-progress-row' };
+
+export async function checkpointedTransaction<W, S>(
+  p: pg.Pool,
+  key: ProgressKey,
+  opts: { create: boolean },
+  work: (tx: pg.PoolClient, row: ProgressRow) => Promise<Work<W, S>>,
+): Promise<Checkpointed<W, S>> {
+  return transaction(p, async (tx): Promise<Checkpointed<W, S>> => {
+    const at = [key.job, key.topic, key.partition];
+    if (opts.create) await tx.query('INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', at);
+    const progress = await tx.query<ProgressRow>(
+      'SELECT next_offset::text AS next_offset, version::text AS version, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
+      at,
+    );
+    if (!progress.rowCount) return { skip: 'no-progress-row' };
+    const done = await work(tx, progress.rows[0]!);
+    if ('skip' in done) return done;
+    const state = done.state === undefined ? null : done.state;
+    const written = await tx.query<{ version: string }>(
+      `UPDATE consumer_progress SET next_offset = coalesce($4::bigint, next_offset), state = $5, version = version + 1, updated_at = now()
+       WHERE job = $1 AND topic = $2 AND partition = $3 RETURNING version::text AS version`,
+      [...at, done.nextOffset ?? null, state === null ? null : JSON.stringify(state)],
+    );
+    return { written: done.write, version: written.rows[0]!.version, state };
+  });
+}

@@ -1,0 +1,47 @@
+import type pg from 'pg';
+import type { BusMessage } from '@/lib/bus';
+import { storableText } from '@/lib/events/storable';
+
+// The dead-letter outcome: a record that cannot be read, or that fails to apply on its own data,
+// is stored with its bytes, the reason and (when it decoded) its site — in the batch's transaction,
+// so it is booked exactly once with the offsets that skip it.
+
+export interface DeadRecord {
+  message: BusMessage;
+  reason: string;
+  /** Known when the record decoded (it failed to apply); unknown for a record that cannot be read. */
+  siteId?: string;
+}
+
+/** The ledger's site for what names no site we can trust. */
+export const NO_SITE = '00000000-0000-0000-0000-000000000000';
+
+export async function deadLetter(tx: pg.PoolClient, job: string, dead: DeadRecord[], booksLedger: boolean): Promise<void> {
+  await tx.query(
+    `INSERT INTO dead_letters (job, topic, partition, "offset", key, value, reason, site_id)
+     SELECT $1, u.topic, u.partition, u.off, u.key, u.value, u.reason, u.site
+     FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[], $8::uuid[]) AS u(topic, partition, off, key, value, reason, site)
+     ON CONFLICT DO NOTHING`,
+    [
+      job,
+      dead.map((d) => d.message.topic),
+      dead.map((d) => d.message.partition),
+      dead.map((d) => d.message.offset),
+      dead.map((d) => d.message.key),
+      dead.map((d) => d.message.value),
+      // The reason can quote the record (a property key in a validation path): keep it storable.
+      dead.map((d) => storableText(d.reason).slice(0, 500)),
+      dead.map((d) => d.siteId ?? null),
+    ],
+  );
+  if (!booksLedger) return;
+  // A record we cannot read names no site we can trust: booked against no site. One that decoded
+  // but failed to apply is booked against its own site, so its owner sees it in the ledger.
+  const perSite = new Map<string, number>();
+  for (const d of dead) perSite.set(d.siteId ?? NO_SITE, (perSite.get(d.siteId ?? NO_SITE) ?? 0) + 1);
+  await tx.query(
+    `INSERT INTO ingestion_ledger (site_id, minute, dead_lettered) SELECT u.site, date_trunc('minute', now()), u.n FROM unnest($1::uuid[], $2::int[]) AS u(site, n)
+     ON CONFLICT (site_id, minute) DO UPDATE SET dead_lettered = ingestion_ledger.dead_lettered + EXCLUDED.dead_lettered`,
+    [[...perSite.keys()], [...perSite.values()]],
+  );
+}
