@@ -51,3 +51,43 @@ export async function checkpointedTransaction<W, S>(
     return { written: done.write, version: written.rows[0]!.version, state };
   });
 }
+
+/**
+ * Which checkpoint this process's in-memory job state corresponds to, per partition. The runtime
+ * records a checkpoint only after COMMIT (recording it inside the transaction would let a failed
+ * COMMIT leave memory at a state the database never got, and the retried batch would count twice).
+ */
+export class MemoryCheckpoints {
+  private readonly byPartition = new Map<number, { version: string; state: Json | null }>();
+
+  constructor(private readonly job: { name: string; restore(partition: number, state: Json | null): void }) {}
+
+  version(partition: number): string | undefined {
+    return this.byPartition.get(partition)?.version;
+  }
+
+  /** On assignment: restore the stored checkpoint ('none' when the partition was never applied). */
+  assign(partition: number, row: { version: string; state: Json | null } | undefined): void {
+    this.job.restore(partition, row?.state ?? null);
+    this.byPartition.set(partition, { version: row?.version ?? 'none', state: row?.state ?? null });
+  }
+
+  /** Under the row lock: if the stored checkpoint is not the one memory came from, adopt it. */
+  fence(partition: number, row: { version: string; state: Json | null }): void {
+    const mine = this.byPartition.get(partition);
+    if (mine?.version === row.version) return;
+    if (mine && mine.version !== 'none') console.error(`[${this.job.name}] partition ${partition}: checkpoint moved on elsewhere (v${mine.version} → v${row.version}); restoring before applying`);
+    this.job.restore(partition, row.state);
+    this.byPartition.set(partition, { version: row.version, state: row.state });
+  }
+
+  /** After COMMIT. */
+  committed(partition: number, c: { version: string; state: Json | null }): void {
+    this.byPartition.set(partition, { version: c.version, state: c.state });
+  }
+
+  /** After a failed transaction: memory ran ahead of the database; put it back. */
+  rollback(partition: number): void {
+    this.job.restore(partition, this.byPartition.get(partition)?.state ?? null);
+  }
+}
