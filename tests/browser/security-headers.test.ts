@@ -36,7 +36,14 @@ async function watchViolations(context: BrowserContext, page: Page): Promise<Wat
   page.on('console', (m) => {
     if (/Content Security Policy|Refused to/i.test(m.text())) consoleLines.push(m.text());
   });
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  page.on('pageerror', (e) => {
+    // React's recoverable hydration mismatch (#418/#423/#425: the server HTML differed, React
+    // re-rendered on the client) is not a CSP matter. It was seen once on the share page, on a CI
+    // machine at load ~10 with the chaos suite beside it, and not in 30 reloads without that load;
+    // it is reported here rather than failing this test (docs/TESTING.md, open findings).
+    if (/Minified React error #(418|423|425)\b/.test(e.message)) console.warn(`[csp test] hydration mismatch on ${page.url()}: ${e.message.slice(0, 120)}`);
+    else consoleLines.push(`pageerror: ${e.message}`);
+  });
   return { violations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp), console: consoleLines };
 }
 
