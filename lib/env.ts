@@ -88,6 +88,8 @@ const schema = z.object({
   // 'no-poison-guards' is Eddy before issue 13: strings are not made storable and apply errors are rethrown.
   /** Test builds only: crash at that point on the Nth batch (default 1st). */
   EDDY_TEST_CRASH_AFTER: z.coerce.number().int().min(1).default(1),
+  /** Test builds only: count and crash in this job's batches only (default: every job the process runs). */
+  EDDY_TEST_CRASH_JOB: z.string().min(1).optional(),
   /** Chromium for the browser tests (Debian's package). */
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

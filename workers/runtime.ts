@@ -93,7 +93,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
 
   await consumer.run((batch) => serially(batch.partition, async () => {
     if (batch.isStale()) return;
-    hooks.batchStarted();
+    hooks.batchStarted(job.name);
     const last = batch.messages[batch.messages.length - 1]!;
     const nextOffset = (BigInt(last.offset) + 1n).toString();
     if (hooks.variant === 'commit-offset-before-tx') {
@@ -101,7 +101,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
       batch.resolveOffset(last.offset);
       await batch.commit(nextOffset);
     }
-    hooks.crashAt('before-tx');
+    hooks.crashAt('before-tx', job.name);
     // isolate = false: the whole batch in one apply (the normal path). isolate = true: one record
     // at a time under savepoints, after the batch failed in a way that is the data's fault.
     const applyBatch = (isolate: boolean) =>
@@ -134,7 +134,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
         const failed: DeadRecord[] = [];
         const result = isolate ? await applyIsolated(job, tx, batch.partition, good, row.state, failed) : await job.apply(tx, batch.partition, good);
         if (failed.length) await deadLetter(tx, job.name, failed, job.booksLedger ?? false);
-        hooks.crashAt('mid-tx');
+        hooks.crashAt('mid-tx', job.name);
         return { write: result, state: result.state, nextOffset };
       });
     let outcome: Awaited<ReturnType<typeof applyBatch>>;
@@ -163,7 +163,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
       await consumer.seek(batch.topic, batch.partition, outcome.skip.gapFrom);
       return;
     }
-    hooks.crashAt('after-commit-before-offset');
+    hooks.crashAt('after-commit-before-offset', job.name);
     batch.resolveOffset(last.offset);
     // The bus's committed offset is advisory — assignment seeks to the stored position. A member
     // expelled from the group while this batch ran (a rebalance, an expired session) fails this
@@ -173,7 +173,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     await batch.commit(nextOffset).catch((e: unknown) => {
       console.error(`[${job.name}] partition ${batch.partition}: offset commit to the bus failed (the stored position stands): ${(e as Error).message}`);
     });
-    hooks.crashAt('after-offset-before-live');
+    hooks.crashAt('after-offset-before-live', job.name);
     if ('written' in outcome && outcome.written.after) await outcome.written.after().catch((e: unknown) => console.error(`[${job.name}] after-commit effect failed: ${(e as Error).message}`));
   }));
 

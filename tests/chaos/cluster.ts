@@ -213,7 +213,7 @@ export class ChaosCluster {
     if (this.supervising) void sleep(this.backoff('web')).then(() => (this.supervising && this.web === web ? this.startWeb().catch((e: unknown) => this.opts.log.line(this.opts.label, `web restart failed: ${(e as Error).message}`)) : undefined));
   }
 
-  async startWorker(crash?: { point: CrashPoint; after: number }): Promise<WorkerHandle> {
+  async startWorker(crash?: { point: CrashPoint; after: number; job?: string }): Promise<WorkerHandle> {
     const name = `w${++this.workerSeq}${crash ? `-crash-${crash.point}` : ''}`;
     const proc = new ManagedProcess(
       `worker ${name}`,
@@ -223,6 +223,7 @@ export class ChaosCluster {
         EDDY_TEST_BROKEN_VARIANT: this.opts.variant,
         EDDY_TEST_CRASH_POINT: crash?.point,
         EDDY_TEST_CRASH_AFTER: crash ? String(crash.after) : undefined,
+        EDDY_TEST_CRASH_JOB: crash?.job,
       }),
       this.logPath(`worker-${name}`),
     );

@@ -53,6 +53,8 @@ export interface PoisonRecord {
 export interface FaultOptions {
   crashPoint?: CrashPoint;
   crashAfter?: number;
+  /** F1: count and crash in this job's batches only (default: any job of the worker process). */
+  crashJob?: string;
   /** F3: freeze the worker inside a batch transaction holding a poison record (default true). */
   zombieMidTransaction?: boolean;
 }
@@ -114,7 +116,7 @@ export class Nemesis {
   }
 
   private readonly faultFns: Record<FaultKind, (o: FaultOptions) => Promise<string>> = {
-    F1: (o) => this.crashAtPoint(o.crashPoint ?? this.random.pick(CRASH_POINTS), o.crashAfter ?? this.random.int(1, 6)),
+    F1: (o) => this.crashAtPoint(o.crashPoint ?? this.random.pick(CRASH_POINTS), o.crashAfter ?? this.random.int(1, 6), o.crashJob),
     F2: () => this.scaleStorm(),
     F3: (o) => this.zombie(o.zombieMidTransaction ?? true),
     F4: () => this.brokerCrash(),
@@ -140,10 +142,10 @@ export class Nemesis {
   }
 
   /** F1: a worker restarted with EDDY_TEST_CRASH_POINT kills itself (SIGKILL) at that point of its Nth batch; then it starts normally. */
-  private async crashAtPoint(point: CrashPoint, after: number): Promise<string> {
+  private async crashAtPoint(point: CrashPoint, after: number, job?: string): Promise<string> {
     const replaced = this.normalWorker();
     if (replaced) await replaced.proc.stop();
-    const crash = await this.cluster.startWorker({ point, after });
+    const crash = await this.cluster.startWorker({ point, after, job });
     // 120 s: a worker's start on a loaded machine (tsx, group join) can take most of a minute.
     const outcome = await Promise.race([crash.proc.exited, sleep(120_000).then(() => null)]);
     let what: string;

@@ -9,10 +9,10 @@ export type CrashPoint = NonNullable<ReturnType<typeof env>['EDDY_TEST_CRASH_POI
 export type BrokenVariant = NonNullable<ReturnType<typeof env>['EDDY_TEST_BROKEN_VARIANT']>;
 
 export interface RuntimeHooks {
-  /** Called at each crash point; the test build kills the process there (SIGKILL, no cleanup). */
-  crashAt(point: CrashPoint): void;
+  /** Called at each crash point of `job`'s batch; the test build kills the process there (SIGKILL, no cleanup). */
+  crashAt(point: CrashPoint, job: string): void;
   /** Called once per batch before anything else, so `crashAt` can count to its Nth batch. */
-  batchStarted(): void;
+  batchStarted(job: string): void;
   /** A negative control's deliberately broken behaviour; undefined in every real build. */
   readonly variant: BrokenVariant | undefined;
 }
@@ -36,8 +36,13 @@ function build(): RuntimeHooks {
   let batches = 0;
   return {
     variant: e.EDDY_TEST_BROKEN_VARIANT,
-    batchStarted: () => void batches++,
-    crashAt(point) {
+    // With EDDY_TEST_CRASH_JOB, only that job's batches count and crash: a negative control whose
+    // loss must be seen needs the crash in a job whose output the checker reads.
+    batchStarted: (job) => {
+      if (!e.EDDY_TEST_CRASH_JOB || job === e.EDDY_TEST_CRASH_JOB) batches++;
+    },
+    crashAt(point, job) {
+      if (e.EDDY_TEST_CRASH_JOB && job !== e.EDDY_TEST_CRASH_JOB) return;
       if (e.EDDY_TEST_CRASH_POINT !== point || batches < e.EDDY_TEST_CRASH_AFTER) return;
       console.error(`[crash-test] dying at ${point}`);
       process.kill(process.pid, 'SIGKILL');
