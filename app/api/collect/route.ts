@@ -1,40 +1,32 @@
 import { CLIENT_IP_HEADER } from '@/lib/collect/client-ip';
-import { ingest, MAX_BODY_BYTES } from '@/lib/collect/ingest';
-import { readBodyCapped } from '@/lib/http/read-body';
-import { errorResponse } from '@/lib/http/respond';
-import { env } from '@/lib/env';
+import { answerCollect } from '@/lib/collect/endpoint';
+import { requestBody } from '@/lib/http/read-body';
+import { toResponse } from '@/lib/http/respond';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-// Any site may post here; no credentials, and the session cookie is never read.
-const cors = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Content-Type',
-  'Access-Control-Max-Age': '86400',
-};
-
-// OPTIONS /api/collect – CORS preflight (the tracker sends text/plain and needs none)
-export function OPTIONS(): Response {
-  return new Response(null, { status: 204, headers: cors });
+// A shim over lib/collect/endpoint.ts, which also answers on plain node:http
+// (lib/collect/node-handler.ts): status codes, bodies and CORS are the endpoint's, not this file's.
+async function collect(req: Request): Promise<Response> {
+  const reply = await answerCollect({
+    method: req.method,
+    header: (name) => req.headers.get(name) ?? undefined,
+    body: requestBody(req),
+    // Set by server/index.ts from the connection or the trusted proxy header (lib/collect/client-ip.ts).
+    ip: req.headers.get(CLIENT_IP_HEADER) ?? '0.0.0.0',
+    aborted: () => req.signal.aborted,
+  });
+  // null: the client went away; nobody reads this answer.
+  return reply ? toResponse(reply) : new Response(null, { status: 400 });
 }
 
 // POST /api/collect – accept a tracker event; 202 once the bus has it (or it was dropped on purpose)
-export async function POST(req: Request): Promise<Response> {
-  try {
-    const body = await readBodyCapped(req, MAX_BODY_BYTES);
-    const countryHeader = env().TRUSTED_COUNTRY_HEADER;
-    await ingest({
-      body,
-      ip: req.headers.get(CLIENT_IP_HEADER) ?? '0.0.0.0',
-      userAgent: req.headers.get('user-agent') ?? '',
-      countryHeader: countryHeader ? req.headers.get(countryHeader) : null,
-      now: Date.now(),
-    });
-    // Same answer whether events were accepted or dropped on purpose: bots learn nothing.
-    return Response.json({ ok: true }, { status: 202, headers: cors });
-  } catch (e) {
-    return errorResponse(e, cors);
-  }
-}
+export const POST = collect;
+// OPTIONS /api/collect – CORS preflight (the tracker sends text/plain and needs none)
+export const OPTIONS = collect;
+// Other methods get the endpoint's own 405 (with CORS and Allow), not Next.js' bare one.
+export const GET = collect;
+export const PUT = collect;
+export const PATCH = collect;
+export const DELETE = collect;
