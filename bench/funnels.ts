@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Bus, BusMessage } from '@/lib/bus';
-import { setEnv } from '@/lib/env';
+import { env, setEnv } from '@/lib/env';
 import type { EventRecord } from '@/lib/events/record';
 import { compileMatcher, type CompiledMatcher } from '@/lib/goals/definition';
 import { FunnelTracker, type FunnelSpec } from '@/workers/funnels/funnel-tracker';
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
 
     // ---- the job ------------------------------------------------------------------------------
     const silentBus = { producer: () => ({ send: async () => [] }) } as unknown as Bus;
-    const job = funnelsJob({ bus: silentBus, defs, dims: { site: () => DEFAULT_SITE }, clock: () => 0 });
+    const job = funnelsJob({ bus: silentBus, defs, dims: { site: () => DEFAULT_SITE }, settings: env(), clock: () => 0 });
     job.restore(0, null);
     await pool.query("INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ('funnels', 'bench', 0, 0, NULL)");
     const latencies: number[] = [];

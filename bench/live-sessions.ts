@@ -136,7 +136,7 @@ async function latency(services: BenchServices, mode: Mode): Promise<LatencyResu
     const visits = async () => (await siteStats(site, query)).summary.sessions;
 
     const rowsBefore = await rowsWritten(side.pool);
-    side.job = await runJob(sessionsJob({ bus: side.bus, db: side.pool, dims: side.dims, earlyFiring: mode === 'early' }), side.bus, side.pool, { start: { from: 'earliest' } });
+    side.job = await runJob(sessionsJob({ bus: side.bus, db: side.pool, dims: side.dims, settings: env(), earlyFiring: mode === 'early' }), side.bus, side.pool, { start: { from: 'earliest' } });
     const topic = pipelineTopics(side.namespace).events;
 
     // Other traffic throughout: visitors of the other site on every partition, CLOCK_PER_SEC/s.
@@ -242,7 +242,7 @@ async function cost(services: BenchServices, mode: Mode, count: number): Promise
     }).sort((a, b) => a.ts - b.ts);
     for (let i = 0; i < events.length; i += 1000) await produceEvents(side.bus, topic, events.slice(i, i + 1000));
     const before = await rowsWritten(side.pool);
-    side.job = await runJob(sessionsJob({ bus: side.bus, db: side.pool, dims: side.dims, earlyFiring: mode === 'early' }), side.bus, side.pool, { start: { from: 'earliest' } });
+    side.job = await runJob(sessionsJob({ bus: side.bus, db: side.pool, dims: side.dims, settings: env(), earlyFiring: mode === 'early' }), side.bus, side.pool, { start: { from: 'earliest' } });
     const deadline = Date.now() + 300_000;
     while (!(await caughtUp(side.bus, side.pool, topic, ['sessions']))) {
       if (Date.now() > deadline) throw new Error(`[${mode}] sessions job did not catch up within 5 minutes`);

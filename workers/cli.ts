@@ -3,7 +3,7 @@ import { createBus, ensureTopics, type Bus } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { alertsJob } from './alerts/alerts-job';
 import { workerPresence } from './presence';
-import { env } from '@/lib/env';
+import { env, type Env } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
 import { createSavepoint, restoreSavepoint } from './ops/savepoint';
 import { replay } from './ops/replay';
@@ -26,9 +26,11 @@ import { SiteDimensionTable } from './shared/dimensions';
 // Run more processes to scale out: rollups and sessions are consumer groups; peaks and reconcile
 // take turns through PostgreSQL locks.
 
-/** What a job is built from: the process's bus and side inputs (the pool is the process's one). */
+/** What a job is built from: the process's bus, settings and side inputs (the pool is the process's one). */
 interface JobContext {
   bus: Bus;
+  /** The parsed settings: each job factory takes the slice it reads, so no job calls env() itself. */
+  settings: Env;
   dims: SiteDimensionTable;
   defs: DefinitionsTable;
 }
@@ -44,22 +46,22 @@ interface Loop {
  * workers/runtime.ts; loops take turns through PostgreSQL locks. Order = start order of `all`.
  */
 const REGISTRY = {
-  rollups: { stream: (c: JobContext) => rollupsJob({ bus: c.bus, db: pool(), dims: c.dims }) },
-  sessions: { stream: (c: JobContext) => sessionsJob({ bus: c.bus, db: pool(), dims: c.dims }) },
-  peaks: { loop: (c: JobContext): Loop => peaksJob({ db: pool(), bus: c.bus, dims: c.dims }) },
+  rollups: { stream: (c: JobContext) => rollupsJob({ bus: c.bus, db: pool(), dims: c.dims, settings: c.settings }) },
+  sessions: { stream: (c: JobContext) => sessionsJob({ bus: c.bus, db: pool(), dims: c.dims, settings: c.settings }) },
+  peaks: { loop: (c: JobContext): Loop => peaksJob({ db: pool(), bus: c.bus, dims: c.dims, settings: c.settings }) },
   reconcile: { loop: (c: JobContext): Loop => reconcileJob({ db: pool(), bus: c.bus, dims: c.dims }) },
-  insights: { stream: (c: JobContext) => insightsJob({ bus: c.bus, dims: c.dims, defs: c.defs }) },
-  funnels: { stream: (c: JobContext) => funnelsJob({ bus: c.bus, defs: c.defs, dims: c.dims }) },
+  insights: { stream: (c: JobContext) => insightsJob({ bus: c.bus, dims: c.dims, defs: c.defs, settings: c.settings }) },
+  funnels: { stream: (c: JobContext) => funnelsJob({ bus: c.bus, defs: c.defs, dims: c.dims, settings: c.settings }) },
   retention: {
     // The embedded log's retention only when it is the bus (Kafka keeps its own).
     loop: (c: JobContext): Loop => {
-      const j = retentionJob({ db: pool(), logRetentionMs: c.bus.kind === 'embedded' ? env().EMBEDDED_LOG_RETENTION_MS : undefined });
-      return { start: () => j.start(env().RETENTION_INTERVAL_MS), stop: () => j.stop() };
+      const j = retentionJob({ db: pool(), logRetentionMs: c.bus.kind === 'embedded' ? c.settings.EMBEDDED_LOG_RETENTION_MS : undefined });
+      return { start: () => j.start(c.settings.RETENTION_INTERVAL_MS), stop: () => j.stop() };
     },
   },
   exports: { loop: (c: JobContext): Loop => exportsJob({ db: pool(), bus: c.bus }) },
-  imports: { loop: (c: JobContext): Loop => importsJob({ db: pool(), bus: c.bus }) },
-  alerts: { loop: (c: JobContext): Loop => alertsJob({ db: pool(), bus: c.bus, intervalMs: env().ALERTS_INTERVAL_MS }) },
+  imports: { loop: (c: JobContext): Loop => importsJob({ db: pool(), bus: c.bus, settings: c.settings }) },
+  alerts: { loop: (c: JobContext): Loop => alertsJob({ db: pool(), bus: c.bus, intervalMs: c.settings.ALERTS_INTERVAL_MS, settings: c.settings }) },
 } satisfies Record<string, { stream: (c: JobContext) => Job<EventRecord> } | { loop: (c: JobContext) => Loop }>;
 type JobName = keyof typeof REGISTRY;
 const JOBS = Object.keys(REGISTRY) as JobName[];
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
     const from = flag(args, '--from');
     const to = flag(args, '--to');
     if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to))) throw new Error('Usage: npm run worker -- replay --from <date> --to <date> [--schema <name>]');
-    const r = await replay({ databaseUrl: databaseUrl(), from: new Date(from), to: new Date(to), partitions: env().EVENTS_PARTITIONS, schema: flag(args, '--schema') });
+    const r = await replay({ databaseUrl: databaseUrl(), from: new Date(from), to: new Date(to), settings: env(), schema: flag(args, '--schema') });
     console.log(`[replay] ${r.events} archived event(s) replayed into schema ${r.schema}`);
     await closeDb();
     return;
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   const presence = workerPresence({ db: pool(), jobs: names });
   const consumers: RunningJob[] = [];
   const loops: Loop[] = [];
-  const context: JobContext = { bus: b, dims, defs };
+  const context: JobContext = { bus: b, settings: env(), dims, defs };
   for (const n of names) {
     const runOptions = { start: from, sessionTimeoutMs: env().CONSUMER_SESSION_TIMEOUT_MS, workerId: presence.workerId };
     const entry: { stream: (c: JobContext) => Job<EventRecord> } | { loop: (c: JobContext) => Loop } = REGISTRY[n];

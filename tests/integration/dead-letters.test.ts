@@ -11,6 +11,7 @@ import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 
 // A poison record produced straight to the topic lands in dead_letters with its original bytes,
 // key and the reason, is booked in the ledger, and the partition keeps flowing. So does a record
@@ -37,7 +38,7 @@ beforeAll(async () => {
   await dims.refresh();
   // The real rollups job, except that two marked records fail the way data can make a job fail: a
   // value PostgreSQL refuses (SQLSTATE 22P02), and an exception thrown by the job's own code.
-  const real = rollupsJob({ bus, db: pool, dims });
+  const real = rollupsJob({ bus, db: pool, dims, settings: jobSettings() });
   const job_: Job<EventRecord> = {
     ...real,
     async apply(tx, partition, records) {

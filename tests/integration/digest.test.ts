@@ -75,8 +75,8 @@ describe('weekly digest', () => {
       [goal, siteId, day(1), day(3), day(-3)],
     );
 
-    expect(await sendWeeklyDigests(pool, thisWeek + 7 * 3_600_000, { force: true })).toBe(0); // 07:00 local: not yet
-    expect(await sendWeeklyDigests(pool, monday, { force: true })).toBe(1);
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, thisWeek + 7 * 3_600_000, { force: true })).toBe(0); // 07:00 local: not yet
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, monday, { force: true })).toBe(1);
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0]!.to).toEqual(['admin@example.test', 'owner@example.test']);
     const body = smtp.mails[0]!.body;
@@ -86,26 +86,26 @@ describe('weekly digest', () => {
     expect(body).toContain('/pricing — 70');
     expect(body).toContain('33 pageviews');
     expect(body).toContain('Signup — 1 converted (33.3 %), 2 conversions');
-    expect(await sendWeeklyDigests(pool, monday + 3_600_000, { force: true })).toBe(0); // once per week
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, monday + 3_600_000, { force: true })).toBe(0); // once per week
     expect(smtp.mails).toHaveLength(1);
   });
 
   it('changing the site’s time zone does not resend the week’s digest; the next week still comes', async () => {
     const sentBefore = smtp.mails.length;
     const monday = Date.UTC(2026, 10, 23, 8, 30); // already sent for this site by the test above
-    expect(await sendWeeklyDigests(pool, monday, { force: true })).toBe(0);
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, monday, { force: true })).toBe(0);
     // Los Angeles: its Monday 08:00 is 16:00Z, a different instant for the same week's start.
     await pool.query("UPDATE sites SET timezone = 'America/Los_Angeles' WHERE id = $1", [siteId]);
     const laMonday = Date.UTC(2026, 10, 23, 17, 0);
     expect(localWeekStart(laMonday, 'America/Los_Angeles')).not.toBe(localWeekStart(monday, TZ));
-    expect(await sendWeeklyDigests(pool, laMonday, { force: true })).toBe(0);
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, laMonday, { force: true })).toBe(0);
     // And east of Berlin, where the week began earlier.
     await pool.query("UPDATE sites SET timezone = 'Pacific/Auckland' WHERE id = $1", [siteId]);
-    expect(await sendWeeklyDigests(pool, laMonday + 3_600_000, { force: true })).toBe(0);
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, laMonday + 3_600_000, { force: true })).toBe(0);
     expect(smtp.mails).toHaveLength(sentBefore);
     // A week later the new zone's week is a new digest.
     await pool.query("UPDATE sites SET timezone = 'America/Los_Angeles' WHERE id = $1", [siteId]);
-    expect(await sendWeeklyDigests(pool, laMonday + 7 * 86_400_000, { force: true })).toBe(1);
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, laMonday + 7 * 86_400_000, { force: true })).toBe(1);
     expect(smtp.mails).toHaveLength(sentBefore + 1);
   });
 
@@ -119,12 +119,12 @@ describe('weekly digest', () => {
       )
     ).rows[0]!.id;
     const sentBefore = smtp.mails.length;
-    expect(await sendWeeklyDigests(pool, monday, { force: true })).toBe(0);
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, monday, { force: true })).toBe(0);
     expect(smtp.mails).toHaveLength(sentBefore);
     const weeks = await pool.query('SELECT week FROM digests_sent WHERE site_id = $1', [newSite]);
     expect(weeks.rowCount).toBe(0);
     // Its first week (which it existed in) gets one the Monday after.
-    expect(await sendWeeklyDigests(pool, monday + 7 * 86_400_000, { force: true })).toBeGreaterThanOrEqual(1);
+    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, monday + 7 * 86_400_000, { force: true })).toBeGreaterThanOrEqual(1);
     expect((await pool.query('SELECT week FROM digests_sent WHERE site_id = $1', [newSite])).rowCount).toBe(1);
   });
 });

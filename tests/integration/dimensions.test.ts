@@ -6,6 +6,7 @@ import type { EventRecord } from '@/lib/events/record';
 import { rollupsJob } from '@/workers/rollups/rollups-job';
 import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
+import { jobSettings } from './support/job-settings';
 
 // The dimension table (side input) refreshes on a cadence; here the test drives the refreshes
 // and the job's clock itself. A new content group shows up in results after the next refresh,
@@ -55,7 +56,7 @@ describe('dimension table refresh', () => {
     const dims = new SiteDimensionTable(pool);
     let now = Date.UTC(2026, 10, 21, 12, 0);
     await dims.refresh(now);
-    const job = rollupsJob({ bus: silentBus, db: pool, dims, clock: () => now });
+    const job = rollupsJob({ bus: silentBus, db: pool, dims, settings: jobSettings(), clock: () => now });
     job.restore(0, null);
     const v0 = dims.table.version;
 

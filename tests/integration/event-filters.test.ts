@@ -15,6 +15,7 @@ import { sessionsJob } from '@/workers/sessions/sessions-job';
 import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { applyThroughJobs } from './support/apply-jobs';
+import { jobSettings } from './support/job-settings';
 
 // The dashboard filtered by a custom event (`custom_event=Signup`) and by one of its properties
 // (`event_prop=plan:pro`): a handful of fixed events through the real rollups, sessions and
@@ -86,10 +87,11 @@ async function runJobs(records: EventRecord[]): Promise<void> {
   await dims.refresh(NOW);
   const defs = new DefinitionsTable(pool);
   await defs.refresh();
+  const settings = jobSettings();
   const jobs: Job<EventRecord>[] = [
-    rollupsJob({ bus: silentBus, db: pool, dims, clock: () => NOW }),
-    sessionsJob({ bus: silentBus, db: pool, dims, clock: () => NOW }),
-    insightsJob({ bus: silentBus, dims, defs, clock: () => NOW }),
+    rollupsJob({ bus: silentBus, db: pool, dims, settings, clock: () => NOW }),
+    sessionsJob({ bus: silentBus, db: pool, dims, settings, clock: () => NOW }),
+    insightsJob({ bus: silentBus, dims, defs, settings, clock: () => NOW }),
   ];
   await applyThroughJobs(pool, jobs, records, { partitions: PARTITIONS });
 }

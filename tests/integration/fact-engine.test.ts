@@ -19,6 +19,7 @@ import { sessionsJob } from '@/workers/sessions/sessions-job';
 import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { applyThroughJobs } from './support/apply-jobs';
+import { jobSettings } from './support/job-settings';
 import { generateTraffic, type SeedEvent } from './support/seed-traffic';
 
 // The facts engine (filtered views from event_facts/visit_facts, written by the real rollups and
@@ -77,7 +78,8 @@ function recordOf(e: SeedEvent): EventRecord {
 async function runJobs(events: SeedEvent[]): Promise<void> {
   const dims = new SiteDimensionTable(pool);
   await dims.refresh(NOW);
-  const jobs: Job<EventRecord>[] = [rollupsJob({ bus: silentBus, db: pool, dims, clock: () => NOW }), sessionsJob({ bus: silentBus, db: pool, dims, clock: () => NOW })];
+  const settings = jobSettings();
+  const jobs: Job<EventRecord>[] = [rollupsJob({ bus: silentBus, db: pool, dims, settings, clock: () => NOW }), sessionsJob({ bus: silentBus, db: pool, dims, settings, clock: () => NOW })];
   await applyThroughJobs(pool, jobs, events.map(recordOf), { partitions: PARTITIONS, batch: 150 });
 }
 

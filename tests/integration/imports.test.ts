@@ -12,6 +12,7 @@ import { insightsQuerySchema, siteInsights } from '@/lib/insights/report';
 import { runNextImport } from '@/workers/imports/run-import';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { zip } from '../helpers/zip';
+import { jobSettings } from './support/job-settings';
 
 // Imports (issue 16 §4) from small exports the test writes in each tool's documented format —
 // Umami's website_event CSV, GA4's BigQuery NDJSON, Plausible's zip of imported_*.csv — with
@@ -35,7 +36,7 @@ async function newSite(): Promise<MemberSite> {
 
 async function importFile(site: MemberSite, source: Source, filename: string, data: string | Buffer, hooks = {}): Promise<ImportView> {
   const created = await createImport(pool, site, user, { source, filename }, Buffer.isBuffer(data) ? data : Buffer.from(data));
-  await runNextImport(pool, null, NOW, hooks).catch((e: Error) => {
+  await runNextImport(pool, null, jobSettings(), NOW, hooks).catch((e: Error) => {
     if (e.name !== 'ImportInterrupted') throw e;
   });
   return (await listImports(pool, site.id)).find((i) => i.id === created.id)!;
@@ -162,7 +163,7 @@ describe('import from Umami', () => {
     // The claim of a dead worker expires; the next pass resumes from the stored checkpoint.
     // Relative to the run's injected clock, not the database's: NOW is a fixed instant.
     await pool.query('UPDATE imports SET claimed_at = $2 WHERE id = $1', [first.id, new Date(NOW - 3_600_000)]);
-    await runNextImport(pool, null, NOW);
+    await runNextImport(pool, null, jobSettings(), NOW);
     const done = (await listImports(pool, crashed.id))[0]!;
     expect(done).toMatchObject({ status: 'done', rowsImported: 3600, rowsSkipped: 0 });
     const want = await dayTotals(clean.id);

@@ -27,6 +27,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { rng } from '../helpers/traffic';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 
 // Issue 14 end to end on real Kafka and PostgreSQL: seeded traffic with custom events and
 // properties, outbound clicks, downloads, 404s and engagement goes through the rollups, sessions,
@@ -103,8 +104,9 @@ const claimed = async (job: string) => (await pool.query<{ n: number }>('SELECT 
 const query = (q: Record<string, string | number>) => siteInsights(site(), insightsQuerySchema.parse({ ...range, ...q }), BASE + 3_600_000);
 const rowsOf = (r: InsightsResult): InsightRow[] => (r.kind !== 'goals' && r.kind !== 'goal_breakdown' && r.kind !== 'funnels' ? r.rows : []);
 
+const settings = jobSettings({ EVENTS_PARTITIONS: 3, OUT_OF_ORDERNESS_MS: 5000, ALLOWED_LATENESS_MS: 120_000, IDLE_TIMEOUT_MS: 1500 });
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `ins${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '3', OUT_OF_ORDERNESS_MS: '5000', ALLOWED_LATENESS_MS: '120000', IDLE_TIMEOUT_MS: '1500' });
+  setEnv({ BUS_NAMESPACE: `ins${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS) });
   db = await freshDatabase('insights');
   setEnv({ DATABASE_URL: db.url });
   pool = new pg.Pool({ connectionString: db.url, max: 8 });
@@ -127,7 +129,7 @@ beforeAll(async () => {
   await dims.refresh();
   defs = new DefinitionsTable(pool);
   await defs.refresh();
-  for (const job of [rollupsJob({ bus, db: pool, dims }), sessionsJob({ bus, db: pool, dims }), insightsJob({ bus, dims, defs }), funnelsJob({ bus, defs, dims })]) {
+  for (const job of [rollupsJob({ bus, db: pool, dims, settings }), sessionsJob({ bus, db: pool, dims, settings }), insightsJob({ bus, dims, defs, settings }), funnelsJob({ bus, defs, dims, settings })]) {
     jobs.push(await runJob(job, bus, pool, { sessionTimeoutMs: 6000 }));
   }
   const events = traffic();
@@ -335,7 +337,7 @@ describe('funnels job restart', () => {
     sent.push(signup);
     await produce([signup]);
     for (const job of ['rollups', 'sessions', 'insights']) await eventually(async () => (await claimed(job)) === before + 3, 60_000, `${job} applied the signup`);
-    jobs[3] = await runJob(funnelsJob({ bus, defs, dims }), bus, pool, { sessionTimeoutMs: 6000 });
+    jobs[3] = await runJob(funnelsJob({ bus, defs, dims, settings }), bus, pool, { sessionTimeoutMs: 6000 });
     await eventually(async () => (await claimed('funnels')) === before + 3, 60_000, 'the restarted funnels job applied the signup');
     expect(await row()).toEqual([{ steps_reached: 3, closed: true, step_ms: [0, 10_000, 25_000] }]);
   }, 120_000);
@@ -390,7 +392,7 @@ describe('funnel scopes', () => {
 
 describe('replay', () => {
   it('re-running the jobs over the archive reproduces the funnel attempts, the event rollups and the goal conversions (Kappa backfill)', async () => {
-    const r = await replay({ databaseUrl: db.url, from: new Date(DAY_START), to: new Date(DAY_START + 86_400_000), partitions: 3, schema: 'replay_insights' });
+    const r = await replay({ databaseUrl: db.url, from: new Date(DAY_START), to: new Date(DAY_START + 86_400_000), settings, schema: 'replay_insights' });
     expect(r.events).toBe(sent.length);
     const attempts = (schema: string) =>
       pool.query(`SELECT funnel_id, visitor_id, started_at, steps_reached, step_ms, closed FROM ${schema}.funnel_attempts ORDER BY funnel_id, visitor_id, started_at`).then((x) => x.rows);

@@ -18,6 +18,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { generateVisits, MINUTE, outOfOrder, truthPeak, truthPeaksByDay, truthPerMinute, truthSessions, type GeneratedEvent } from '../helpers/traffic';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 
 // The stream jobs on real Kafka (3 partitions) and real PostgreSQL, against ground truth
 // computed independently from the generator's output: rollups per site and minute, sessions,
@@ -48,8 +49,9 @@ const clock = () => Date.now() + clockOffset;
 let onTime: GeneratedEvent[] = [];
 let late: GeneratedEvent[] = [];
 
+const settings = jobSettings({ EVENTS_PARTITIONS: 3, OUT_OF_ORDERNESS_MS: 5000, ALLOWED_LATENESS_MS: 120_000, IDLE_TIMEOUT_MS: 1500 });
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `jobs${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '3', OUT_OF_ORDERNESS_MS: '5000', ALLOWED_LATENESS_MS: '120000', IDLE_TIMEOUT_MS: '1500' });
+  setEnv({ BUS_NAMESPACE: `jobs${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS) });
   db = await freshDatabase('jobs');
   pool = new pg.Pool({ connectionString: db.url, max: 12 });
   pool.on('error', () => undefined);
@@ -69,9 +71,9 @@ beforeAll(async () => {
   await ensureTopics(bus);
   dims = new SiteDimensionTable(pool);
   await dims.refresh();
-  running.push(await runJob(rollupsJob({ bus, db: pool, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 }));
-  running.push(await runJob(sessionsJob({ bus, db: pool, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 }));
-  const peaks = peaksJob({ db: pool, bus, dims, clock });
+  running.push(await runJob(rollupsJob({ bus, db: pool, dims, settings, clock }), bus, pool, { sessionTimeoutMs: 6000 }));
+  running.push(await runJob(sessionsJob({ bus, db: pool, dims, settings, clock }), bus, pool, { sessionTimeoutMs: 6000 }));
+  const peaks = peaksJob({ db: pool, bus, dims, settings, clock });
   peaks.start(500);
   const reconcile = reconcileJob({ db: pool, bus, dims });
   reconcile.start(500);
@@ -255,7 +257,7 @@ describe('stream jobs', () => {
         10_000,
         'a live peaks pass waiting mid-transaction',
       );
-      r = await replay({ databaseUrl: db.url, from, to: new Date(Math.max(...onTime.map((e) => e.ts)) + 3_600_000), partitions: 3, schema: 'replay_test' });
+      r = await replay({ databaseUrl: db.url, from, to: new Date(Math.max(...onTime.map((e) => e.ts)) + 3_600_000), settings, schema: 'replay_test' });
     } finally {
       await holder.query('COMMIT');
       holder.release();

@@ -11,6 +11,7 @@ import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 
 // The ingestion ledger's "duplicates removed" is what the rollups job actually dropped, per site:
 // re-sends of applied events and twins inside one batch count, a batch that was rolled back and
@@ -37,7 +38,7 @@ beforeAll(async () => {
   await dims.refresh();
   // The real rollups job; a record named "poison" fails in the job's code, which makes the runtime
   // roll the batch back and apply it again one record at a time.
-  const real = rollupsJob({ bus, db: pool, dims });
+  const real = rollupsJob({ bus, db: pool, dims, settings: jobSettings() });
   const wrapped: Job<EventRecord> = {
     ...real,
     async apply(tx, partition, records) {

@@ -12,6 +12,7 @@ import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 import { localDate } from '@/lib/analytics/time-zone';
 import { sitePeaks } from '@/lib/analytics/peaks';
 import { siteStats, statsQuerySchema } from '@/lib/analytics/stats';
@@ -34,8 +35,9 @@ let clockOffset = 0;
 let trafficMinute = 0;
 const clock = () => Date.now() + clockOffset;
 
+const settings = jobSettings({ EVENTS_PARTITIONS: 1, OUT_OF_ORDERNESS_MS: 5000, ALLOWED_LATENESS_MS: 60_000, IDLE_TIMEOUT_MS: 1500 });
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `peaks${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '1', OUT_OF_ORDERNESS_MS: '5000', ALLOWED_LATENESS_MS: '60000', IDLE_TIMEOUT_MS: '1500' });
+  setEnv({ BUS_NAMESPACE: `peaks${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS) });
   db = await freshDatabase('livepeaks');
   // The dashboard's queries (sitePeaks, siteStats) read through the app's pool.
   setEnv({ DATABASE_URL: db.url });
@@ -49,8 +51,8 @@ beforeAll(async () => {
   await ensureTopics(bus);
   dims = new SiteDimensionTable(pool);
   await dims.refresh();
-  rollups = await runJob(rollupsJob({ bus, db: pool, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 });
-  peaks = peaksJob({ db: pool, bus, dims, clock });
+  rollups = await runJob(rollupsJob({ bus, db: pool, dims, settings, clock }), bus, pool, { sessionTimeoutMs: 6000 });
+  peaks = peaksJob({ db: pool, bus, dims, settings, clock });
 }, 120_000);
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 
 // Live visits (issue 12 §2) on real Kafka and PostgreSQL: the sessions job fires early after every
 // batch with accumulate-and-retract, so an open visit is in the rollups within a second of its
@@ -92,10 +93,11 @@ async function pageviewTotal(): Promise<number> {
   return r.rows[0]!.n;
 }
 
-const startSessions = () => runJob(sessionsJob({ bus, db: pool, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 });
+const settings = jobSettings({ EVENTS_PARTITIONS: 1, OUT_OF_ORDERNESS_MS: 5000, ALLOWED_LATENESS_MS: 120_000, IDLE_TIMEOUT_MS: 1500 });
+const startSessions = () => runJob(sessionsJob({ bus, db: pool, dims, settings, clock }), bus, pool, { sessionTimeoutMs: 6000 });
 
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `live${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '1', OUT_OF_ORDERNESS_MS: '5000', ALLOWED_LATENESS_MS: '120000', IDLE_TIMEOUT_MS: '1500' });
+  setEnv({ BUS_NAMESPACE: `live${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS) });
   db = await freshDatabase('live');
   setEnv({ DATABASE_URL: db.url });
   pool = new pg.Pool({ connectionString: db.url, max: 8 });
@@ -109,7 +111,7 @@ beforeAll(async () => {
   await ensureTopics(bus);
   dims = new SiteDimensionTable(pool);
   await dims.refresh();
-  rollups = await runJob(rollupsJob({ bus, db: pool, dims, clock }), bus, pool, { sessionTimeoutMs: 6000 });
+  rollups = await runJob(rollupsJob({ bus, db: pool, dims, settings, clock }), bus, pool, { sessionTimeoutMs: 6000 });
   sessions = await startSessions();
   // Both jobs own the partition and are polling before anything is timed.
   await produce([pageview(warmSiteId, 'warm', 0, Date.now() - 11 * MINUTE)]);

@@ -16,6 +16,7 @@ import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 
 // Site deletion (issue 16): every row of the site goes, in every table — checked table by table
 // from the migrated schema, not from a list — while the stream jobs keep running and keep
@@ -104,9 +105,11 @@ async function pageviewsOf(site: string): Promise<number> {
   return r.rows[0]!.n;
 }
 
+const settings = jobSettings({ EVENTS_PARTITIONS: 2 });
+
 describe.each(['kafka', 'embedded'] as const)('with the %s bus', (kind) => {
   beforeAll(async () => {
-    setEnv({ BUS_NAMESPACE: `del${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '2' });
+    setEnv({ BUS_NAMESPACE: `del${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS) });
     d = await freshDatabase(`site_deletion_${kind}`);
     pool = new pg.Pool({ connectionString: d.url });
     pool.on('error', () => undefined);
@@ -122,7 +125,7 @@ describe.each(['kafka', 'embedded'] as const)('with the %s bus', (kind) => {
     await ensureTopics(bus);
     const dims = new SiteDimensionTable(pool);
     await dims.refresh();
-    jobs = [await runJob(rollupsJob({ bus, db: pool, dims }), bus, pool, { sessionTimeoutMs: 6000 }), await runJob(sessionsJob({ bus, db: pool, dims }), bus, pool, { sessionTimeoutMs: 6000 })];
+    jobs = [await runJob(rollupsJob({ bus, db: pool, dims, settings }), bus, pool, { sessionTimeoutMs: 6000 }), await runJob(sessionsJob({ bus, db: pool, dims, settings }), bus, pool, { sessionTimeoutMs: 6000 })];
   }, 90_000);
 
   afterAll(async () => {
@@ -154,7 +157,7 @@ describe.each(['kafka', 'embedded'] as const)('with the %s bus', (kind) => {
       await eventually(async () => (await pool.query('SELECT count(*)::int AS n FROM sessions WHERE site_id = ANY($1)', [[siteA, siteB]])).rows[0].n >= 10, 30_000, 'visits written');
       const dims = new SiteDimensionTable(pool);
       await dims.refresh();
-      const peaks = peaksJob({ db: pool, bus, dims, clock: () => T0 + 3_600_000 });
+      const peaks = peaksJob({ db: pool, bus, dims, settings, clock: () => T0 + 3_600_000 });
       await peaks.runOnce(T0 + 3_600_000);
       await seedSideTables(siteA);
       await seedSideTables(siteB);

@@ -12,6 +12,7 @@ import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 
 // "Tracking stopped" on a pageview-only site (the common case: no custom events at all): a steady
 // pageview stream through the real rollups job on Kafka, then silence; the alerts job, on an
@@ -44,7 +45,7 @@ beforeAll(async () => {
   await ensureTopics(bus);
   const dims = new SiteDimensionTable(pool);
   await dims.refresh();
-  job = await runJob(rollupsJob({ bus, db: pool, dims }), bus, pool, { sessionTimeoutMs: 6000 });
+  job = await runJob(rollupsJob({ bus, db: pool, dims, settings: jobSettings() }), bus, pool, { sessionTimeoutMs: 6000 });
 }, 60_000);
 afterAll(async () => {
   await job?.stop();
@@ -65,7 +66,7 @@ describe('tracking stopped', () => {
     await eventually(async () => (await pool.query<{ n: number }>("SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = ''", [siteId])).rows[0]!.n === stream.length, 30_000, 'stream in the rollups');
 
     let now = T0 + 30_000;
-    const alerts = alertsJob({ db: pool, bus, intervalMs: 200, now: () => now, databaseUrl: d.url });
+    const alerts = alertsJob({ db: pool, bus, intervalMs: 200, settings: jobSettings(), now: () => now, databaseUrl: d.url });
     const evaluatedAt = async () => ((await pool.query<{ state: { at?: number } | null }>('SELECT state FROM alert_rules WHERE id = $1', [ruleId])).rows[0]!.state?.at ?? 0);
     const firings = async () => (await pool.query<{ message: string }>("SELECT message FROM alert_events WHERE rule_id = $1 AND kind = 'firing'", [ruleId])).rows;
     alerts.start();

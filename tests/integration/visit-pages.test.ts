@@ -14,6 +14,7 @@ import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
+import { jobSettings } from './support/job-settings';
 
 // Pages per visit from the visits themselves (issue 12 §2, "computed from the same set of
 // visits"), through the real jobs on real Kafka. A visit that starts at 23:57 in Berlin and
@@ -50,8 +51,9 @@ const pageview = (visitorId: string, path: string, ts: number): EventRecord => (
 });
 const produce = (events: EventRecord[]) => bus.producer().send(topics.events, events.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })));
 
+const settings = jobSettings({ EVENTS_PARTITIONS: 1, OUT_OF_ORDERNESS_MS: 5000, ALLOWED_LATENESS_MS: 120_000, IDLE_TIMEOUT_MS: 60_000 });
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `vpages${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '1', OUT_OF_ORDERNESS_MS: '5000', ALLOWED_LATENESS_MS: '120000', IDLE_TIMEOUT_MS: '60000' });
+  setEnv({ BUS_NAMESPACE: `vpages${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS) });
   db = await freshDatabase('vpages');
   setEnv({ DATABASE_URL: db.url });
   pool = new pg.Pool({ connectionString: db.url, max: 8 });
@@ -68,8 +70,8 @@ beforeAll(async () => {
   dims = new SiteDimensionTable(pool);
   await dims.refresh();
   jobs = [
-    await runJob(rollupsJob({ bus, db: pool, dims }), bus, pool, { sessionTimeoutMs: 6000 }),
-    await runJob(sessionsJob({ bus, db: pool, dims }), bus, pool, { sessionTimeoutMs: 6000 }),
+    await runJob(rollupsJob({ bus, db: pool, dims, settings }), bus, pool, { sessionTimeoutMs: 6000 }),
+    await runJob(sessionsJob({ bus, db: pool, dims, settings }), bus, pool, { sessionTimeoutMs: 6000 }),
   ];
 }, 120_000);
 

@@ -11,7 +11,7 @@ import { recordFreshness, recordSiteFreshness } from '@/lib/sla/record';
 import { SLA_PERCENTILE } from '@/lib/sla/targets';
 import { ROLLUPS_JOB } from '../rollups/rollups-job';
 import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
-import { sendWeeklyDigests } from './digest';
+import { sendWeeklyDigests, type DigestSettings } from './digest';
 
 // The alerts job: every ALERTS_INTERVAL_MS (2 s) it measures each site's freshness, books it
 // against the site's SLA, evaluates every alert rule on the rollups the stream jobs keep current,
@@ -33,6 +33,7 @@ export interface AlertsJobOptions {
   db: pg.Pool;
   bus: Bus;
   intervalMs: number;
+  settings: DigestSettings;
   now?: () => number;
   /** The database the leader lock is taken on (default: DATABASE_URL); tests pass their own. */
   databaseUrl?: string;
@@ -191,7 +192,7 @@ export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
     const freshness = await measureSites(t, lags);
     await evaluateRules(t, freshness);
     await deliverDue(o.db, o.bus);
-    await sendWeeklyDigests(o.db, t);
+    await sendWeeklyDigests(o.db, o.settings, t);
   }
 
   return scheduledJob<[], void>('alerts', tick, {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { env } from '@/lib/env';
+import type { Env } from '@/lib/env';
 import { digestText, weeklyDigest } from '@/lib/notify/digest';
 import { sendEmail } from '@/lib/notify/channels';
 import { localDayStart } from '../shared/dimensions';
@@ -29,8 +29,11 @@ export function localWeekStart(ts: number, timeZone: string): number {
   return day;
 }
 
-export async function sendWeeklyDigests(db: pg.Pool, now: number, opts: { force?: boolean } = {}): Promise<number> {
-  if (!env().SMTP_URL) return 0;
+/** What the digest reads of the settings: whether SMTP is configured at all. */
+export type DigestSettings = Pick<Env, 'SMTP_URL'>;
+
+export async function sendWeeklyDigests(db: pg.Pool, settings: DigestSettings, now: number, opts: { force?: boolean } = {}): Promise<number> {
+  if (!settings.SMTP_URL) return 0;
   if (!opts.force && now - lastCheck < 60_000) return 0; // checked at most once a minute
   lastCheck = now;
   const sites = await db.query<{ id: string; timezone: string; created_at: Date }>('SELECT id, timezone, created_at FROM sites');

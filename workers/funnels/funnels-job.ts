@@ -6,7 +6,7 @@ import { SilenceProgress, stateCodec, type Json } from '@/lib/stream';
 import type { Job, JobBatchResult } from '../runtime';
 import { claimEventIds } from '../shared/event-ids';
 import { decodeEvent } from '../shared/decode-event';
-import { eventTimeSettings } from '../shared/event-time';
+import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
 import type { DefinitionsTable } from '../insights/definitions';
 import type { SiteDimensionTable } from '../shared/dimensions';
 import { FunnelTracker, type AttemptUpdate } from './funnel-tracker';
@@ -30,13 +30,13 @@ const CHECKPOINT = stateCodec<Checkpoint>({
   decode: (f) => ({ tracker: f.object('tracker'), definitionsVersion: f.number('definitionsVersion') }),
 });
 
-export function funnelsJob(deps: { bus: Publisher; defs: DefinitionsTable; dims: Pick<SiteDimensionTable, 'site'>; clock?: () => number }): Job<EventRecord> {
+export function funnelsJob(deps: { bus: Publisher; defs: DefinitionsTable; dims: Pick<SiteDimensionTable, 'site'>; settings: EventTimeEnv; clock?: () => number }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const trackers = new Map<number, { tracker: FunnelTracker; silence: SilenceProgress }>();
   const lastRecordAt = new Map<number, number>();
 
   const fresh = (partition: number) => {
-    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings();
+    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings(deps.settings);
     return {
       tracker: new FunnelTracker({ outOfOrdernessMs, allowedLatenessMs, partition }),
       silence: new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock }, lastRecordAt.get(partition)),

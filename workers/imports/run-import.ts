@@ -8,6 +8,7 @@ import { HyperLogLog, type Json } from '@/lib/stream';
 import { rollupsJob } from '../rollups/rollups-job';
 import { sessionsJob } from '../sessions/sessions-job';
 import { SiteDimensionTable } from '../shared/dimensions';
+import type { EventTimeEnv } from '../shared/event-time';
 import { IMPORT_PARTITIONS, MAX_IMPORT_BYTES } from '@/lib/imports/manage';
 import { isZip, readZip } from '@/lib/imports/zip';
 import { IMPORTED_DIMENSIONS, IMPORTED_EVENT_KINDS, parseGa4, parsePlausible, parseUmami, Skips, type ParsedAggregates, type ParsedEvents, type Source } from '@/lib/imports/sources';
@@ -46,7 +47,7 @@ export interface RunHooks {
 
 type ImportRow = { id: string; site_id: string; source: Source; file: Buffer | null; partition_base: number; rows_read: number };
 
-export async function runNextImport(p: pg.Pool, b: Bus | null, now: number, hooks: RunHooks = {}): Promise<string | null> {
+export async function runNextImport(p: pg.Pool, b: Bus | null, settings: EventTimeEnv, now: number, hooks: RunHooks = {}): Promise<string | null> {
   const claimed = await p.query<ImportRow>(
     `UPDATE imports SET status = 'running', claimed_at = $1
       WHERE id = (SELECT id FROM imports WHERE status = 'pending' OR (status = 'running' AND claimed_at < $2) ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -55,12 +56,12 @@ export async function runNextImport(p: pg.Pool, b: Bus | null, now: number, hook
   );
   const job = claimed.rows[0];
   if (!job) return null;
-  await runImport(p, b, job.id, now, hooks);
+  await runImport(p, b, settings, job.id, now, hooks);
   return job.id;
 }
 
 /** Runs (or resumes) one claimed import. */
-export async function runImport(p: pg.Pool, b: Bus | null, importId: string, now: number, hooks: RunHooks = {}): Promise<void> {
+export async function runImport(p: pg.Pool, b: Bus | null, settings: EventTimeEnv, importId: string, now: number, hooks: RunHooks = {}): Promise<void> {
   const r = await p.query<ImportRow & { timezone: string; domain: string; allowed_hostnames: string[] }>(
     'SELECT i.id, i.site_id, i.source, i.file, i.partition_base, i.rows_read, s.timezone, s.domain, s.allowed_hostnames FROM imports i JOIN sites s ON s.id = i.site_id WHERE i.id = $1',
     [importId],
@@ -92,7 +93,7 @@ export async function runImport(p: pg.Pool, b: Bus | null, importId: string, now
         parsed.records = parsed.records.filter((e) => e.ts < since);
         if (parsed.records.length < before) parsed.skips.add(`on or after ${new Date(since).toISOString().slice(0, 16).replace('T', ' ')} UTC, when Eddy began counting this site`, before - parsed.records.length);
       }
-      await replayEvents(p, importId, job.partition_base, parsed, now, hooks);
+      await replayEvents(p, settings, importId, job.partition_base, parsed, now, hooks);
     }
     if (b) await publishSiteChanges(b, [site.id]).catch(() => undefined);
   } catch (e) {
@@ -122,10 +123,10 @@ function dayRange(records: { ts: number }[], tz: string): { first: string | null
   return { first: localDate(lo, tz), last: localDate(hi, tz) };
 }
 
-async function replayEvents(p: pg.Pool, importId: string, base: number, parsed: ParsedEvents, now: number, hooks: RunHooks): Promise<void> {
+async function replayEvents(p: pg.Pool, settings: EventTimeEnv, importId: string, base: number, parsed: ParsedEvents, now: number, hooks: RunHooks): Promise<void> {
   const dims = new SiteDimensionTable(p);
   await dims.refresh();
-  const jobs = [rollupsJob({ bus: silentBus, db: p, dims, clock: () => now }), sessionsJob({ bus: silentBus, db: p, dims, clock: () => now })];
+  const jobs = [rollupsJob({ bus: silentBus, db: p, dims, settings, clock: () => now }), sessionsJob({ bus: silentBus, db: p, dims, settings, clock: () => now })];
   const names = jobs.map((j) => `import-${j.name}:${importId}`);
   const byPartition = new Map<number, EventRecord[]>();
   for (const rec of parsed.records) {
@@ -288,7 +289,7 @@ async function writeAggregates(p: pg.Pool, importId: string, site: { id: string;
 }
 
 /** The imports job: runs queued imports one after another, polling every `everyMs`. */
-export function importsJob(deps: { db: pg.Pool; bus: Bus | null; clock?: () => number }): QueueJob {
+export function importsJob(deps: { db: pg.Pool; bus: Bus | null; settings: EventTimeEnv; clock?: () => number }): QueueJob {
   const clock = deps.clock ?? Date.now;
-  return queueJob('imports', () => runNextImport(deps.db, deps.bus, clock()));
+  return queueJob('imports', () => runNextImport(deps.db, deps.bus, deps.settings, clock()));
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { topics, type Publisher } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
-import { env } from '@/lib/env';
+import type { Env } from '@/lib/env';
 import { matches } from '@/lib/goals/definition';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, stateCodec, type Json, type WindowOperator } from '@/lib/stream';
@@ -9,7 +9,7 @@ import type { Job, JobBatchResult } from '../runtime';
 import { claimEventIds } from '../shared/event-ids';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
-import { eventTimeSettings } from '../shared/event-time';
+import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
 import type { DefinitionsTable } from './definitions';
 import { insightStatsAggregate, type InsightStats } from './event-stats';
 import { writeInsightDelta, writeInsightWindow } from './insight-sink';
@@ -41,14 +41,17 @@ const CHECKPOINT = stateCodec<Checkpoint>({
   decode: (f) => ({ operator: f.object('operator'), dimensionVersion: f.number('dimensionVersion'), definitionsVersion: f.number('definitionsVersion') }),
 });
 
-export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; defs: DefinitionsTable; clock?: () => number }): Job<EventRecord> {
+/** What the insights job reads of the settings: event time, and whether custom event properties are broken down. */
+export type InsightsSettings = EventTimeEnv & Pick<Env, 'EVENT_PROPERTY_BREAKDOWNS'>;
+
+export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; defs: DefinitionsTable; settings: InsightsSettings; clock?: () => number }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const partitions = new Map<number, PartitionState>();
   const lastRecordAt = new Map<number, number>();
-  const aggregate = () => insightStatsAggregate({ propertyBreakdowns: env().EVENT_PROPERTY_BREAKDOWNS });
+  const aggregate = () => insightStatsAggregate({ propertyBreakdowns: deps.settings.EVENT_PROPERTY_BREAKDOWNS });
 
   const fresh = (partition: number): PartitionState => {
-    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings();
+    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings(deps.settings);
     const operator = windowOperator<EventRecord, InsightStats, InsightStats>(tumblingWindows(MINUTE), aggregate(), {
       outOfOrdernessMs,
       allowedLatenessMs,

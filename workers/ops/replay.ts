@@ -1,14 +1,15 @@
 import pg from 'pg';
 import { partitionFor, silentPublisher as silentBus, type BusMessage } from '@/lib/bus';
 import { transaction } from '@/lib/db/transaction';
+import type { Env } from '@/lib/env';
 import { eventKey, eventRecordSchema, type EventRecord } from '@/lib/events/record';
-import { peaksJob } from '../peaks/peaks-job';
+import { peaksJob, type PeaksSettings } from '../peaks/peaks-job';
 import { rollupsJob } from '../rollups/rollups-job';
 import type { Job } from '../runtime';
 import { sessionsJob } from '../sessions/sessions-job';
 import { funnelsJob } from '../funnels/funnels-job';
 import { DefinitionsTable } from '../insights/definitions';
-import { insightsJob } from '../insights/insights-job';
+import { insightsJob, type InsightsSettings } from '../insights/insights-job';
 import { SiteDimensionTable } from '../shared/dimensions';
 
 // Replay (the Kappa answer to backfills): the same job code re-runs over the raw events archive
@@ -19,7 +20,12 @@ const OUTPUT_TABLES = ['rollups', 'sessions', 'event_facts', 'visit_facts', 'dim
 
 /** A bus stand-in that swallows side effects (live notices, the late topic) during a replay. */
 
-export async function replay(opts: { databaseUrl: string; from: Date; to: Date; partitions: number; schema?: string; batchSize?: number }): Promise<{ schema: string; events: number }> {
+/** What a replay reads of the settings: every replayed job's, and the partition count records are split by. */
+export type ReplaySettings = InsightsSettings & PeaksSettings & Pick<Env, 'EVENTS_PARTITIONS'>;
+
+export async function replay(opts: { databaseUrl: string; from: Date; to: Date; settings: ReplaySettings; schema?: string; batchSize?: number }): Promise<{ schema: string; events: number }> {
+  const { settings } = opts;
+  const partitions = settings.EVENTS_PARTITIONS;
   const schema = opts.schema ?? `replay_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid schema name ${schema}`);
   const admin = new pg.Pool({ connectionString: opts.databaseUrl, max: 2 });
@@ -56,12 +62,12 @@ export async function replay(opts: { databaseUrl: string; from: Date; to: Date; 
     const defs = new DefinitionsTable(admin);
     await defs.refresh();
     const jobs: Job<EventRecord>[] = [
-      rollupsJob({ bus: silentBus, db: scratch, dims }),
-      sessionsJob({ bus: silentBus, db: scratch, dims }),
-      insightsJob({ bus: silentBus, dims, defs }),
-      funnelsJob({ bus: silentBus, defs, dims }),
+      rollupsJob({ bus: silentBus, db: scratch, dims, settings }),
+      sessionsJob({ bus: silentBus, db: scratch, dims, settings }),
+      insightsJob({ bus: silentBus, dims, defs, settings }),
+      funnelsJob({ bus: silentBus, defs, dims, settings }),
     ];
-    for (const j of jobs) for (let p = 0; p < opts.partitions; p++) j.restore(p, null);
+    for (const j of jobs) for (let p = 0; p < partitions; p++) j.restore(p, null);
 
     const rows = await admin.query<{ record: unknown }>('SELECT record FROM public.events WHERE ts >= $1 AND ts < $2 ORDER BY received_at, event_id', [
       opts.from.toISOString(),
@@ -71,7 +77,7 @@ export async function replay(opts: { databaseUrl: string; from: Date; to: Date; 
     let offset = 0;
     for (const row of rows.rows) {
       const record = eventRecordSchema.parse(row.record);
-      const partition = partitionFor(eventKey(record), opts.partitions);
+      const partition = partitionFor(eventKey(record), partitions);
       const message: BusMessage = { topic: 'replay', partition, offset: String(offset++), key: null, value: null, timestamp: record.ts, headers: {} };
       const list = byPartition.get(partition) ?? [];
       list.push({ message, record });
@@ -87,7 +93,7 @@ export async function replay(opts: { databaseUrl: string; from: Date; to: Date; 
     }
     // End of input: consume every partial, then let event time run out so every window fires.
     let replayClock = Date.now();
-    const peaks = peaksJob({ db: scratch, bus: silentBus, dims, clock: () => replayClock });
+    const peaks = peaksJob({ db: scratch, bus: silentBus, dims, settings, clock: () => replayClock });
     while ((await peaks.runOnce(replayClock, 5000)) > 0);
     replayClock += 365 * 86_400_000;
     await peaks.runOnce(replayClock, 5000);

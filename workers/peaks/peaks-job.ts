@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { transaction } from '@/lib/db/client';
 import type { Publisher } from '@/lib/bus';
-import { env } from '@/lib/env';
+import type { Env } from '@/lib/env';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { earlyFiringTrigger, HyperLogLog, SilenceProgress, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, stateCodec, type WindowOperator } from '@/lib/stream';
 import { localDate, type SiteDimensionTable } from '../shared/dimensions';
@@ -85,7 +85,10 @@ export async function rebuildSitePeaks(tx: pg.PoolClient, siteId: string, timezo
 /** `runOnce(now?, limit?)`: one pass, consuming up to `limit` partials; returns how many it consumed. */
 export type PeaksJob = ScheduledJob<[now?: number, limit?: number], number>;
 
-export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensionTable; clock?: () => number }): PeaksJob {
+/** What the peaks job reads of the settings: how many source partitions' watermarks its operators follow. */
+export type PeaksSettings = Pick<Env, 'EVENTS_PARTITIONS'>;
+
+export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensionTable; settings: PeaksSettings; clock?: () => number }): PeaksJob {
   const clock = deps.clock ?? Date.now;
   // Partials can be rewritten by late firings up to the rollups' allowed lateness after a minute.
   const settings = { outOfOrdernessMs: 7 * MINUTE, allowedLatenessMs: 10 * MINUTE, idleTimeoutMs: 30_000 };
@@ -106,7 +109,7 @@ export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensio
         // value only grows, so "keep the day's busiest" below stays right through refinements.
         trigger: earlyFiringTrigger({ everyBatch: true }),
       });
-      for (let p = 0; p < env().EVENTS_PARTITIONS; p++) op.addPartition(p);
+      for (let p = 0; p < deps.settings.EVENTS_PARTITIONS; p++) op.addPartition(p);
       return op;
     });
   let ops: Op[] | null = null;

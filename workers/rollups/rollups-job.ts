@@ -10,7 +10,7 @@ import { claimEventIds } from '../shared/event-ids';
 import { lockSiteRows } from '../shared/site-locks';
 import { decodeEvent } from '../shared/decode-event';
 import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
-import { eventTimeSettings } from '../shared/event-time';
+import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
 import { eventKind, eventValues, key, ValueDictionary, type ValueKind } from '../shared/value-dictionary';
 import { minuteStatsAggregate, type MinuteStats, type RollupInput } from './minute-stats';
 import { writeWindow } from './rollup-sink';
@@ -38,7 +38,7 @@ const CHECKPOINT = stateCodec<Checkpoint>({
   decode: (f) => ({ operator: f.object('operator'), dimensionVersion: f.number('dimensionVersion') }),
 });
 
-export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimensionTable; clock?: () => number }): Job<EventRecord> {
+export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimensionTable; settings: EventTimeEnv; clock?: () => number }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const partitions = new Map<number, PartitionState>();
   // When this process last saw records per partition: survives re-assignment (see sessions-job.ts).
@@ -47,7 +47,7 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
   const dictionary = new ValueDictionary(deps.db);
 
   const fresh = (partition: number): PartitionState => {
-    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings();
+    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings(deps.settings);
     const operator = windowOperator<RollupInput, MinuteStats, MinuteStats>(tumblingWindows(MINUTE), minuteStatsAggregate(), {
       outOfOrdernessMs,
       allowedLatenessMs,

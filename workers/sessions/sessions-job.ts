@@ -9,7 +9,7 @@ import { claimEventIds } from '../shared/event-ids';
 import { lockSiteRows } from '../shared/site-locks';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
-import { eventTimeSettings } from '../shared/event-time';
+import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
 import { key as valueKey, ValueDictionary, type ValueKind } from '../shared/value-dictionary';
 import { isBounce, sessionStatsAggregate, type SessionStats } from './session-stats';
 import { MINUTE, HOUR } from '@/lib/time';
@@ -70,7 +70,7 @@ interface StoredSession {
  * `earlyFiring: false` is the job before live visits (a visit is written when its gap closes):
  * the baseline the live-sessions benchmark runs side by side. Production leaves it on.
  */
-export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<SiteDimensionTable, 'table' | 'site'>; clock?: () => number; earlyFiring?: boolean }): Job<EventRecord> {
+export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<SiteDimensionTable, 'table' | 'site'>; settings: EventTimeEnv; clock?: () => number; earlyFiring?: boolean }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const trigger = deps.earlyFiring === false ? undefined : earlyFiringTrigger({ everyBatch: true });
   const partitions = new Map<number, PartitionState>();
@@ -80,7 +80,7 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
   const lastRecordAt = new Map<number, number>();
 
   const makeOp = (partition: number, gapMs: number): Op => {
-    const { outOfOrdernessMs, allowedLatenessMs } = eventTimeSettings();
+    const { outOfOrdernessMs, allowedLatenessMs } = eventTimeSettings(deps.settings);
     const op = windowOperator<EventRecord, SessionStats, SessionStats>(sessionWindows(gapMs), sessionStatsAggregate(), {
       outOfOrdernessMs,
       allowedLatenessMs,
@@ -92,7 +92,7 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
     return op;
   };
   const silence = (partition: number) => {
-    const { outOfOrdernessMs, idleTimeoutMs } = eventTimeSettings();
+    const { outOfOrdernessMs, idleTimeoutMs } = eventTimeSettings(deps.settings);
     return new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock }, lastRecordAt.get(partition));
   };
   const state = (partition: number): PartitionState => {
