@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hostnameAllowed } from '../sites/find-site-by-key';
 import { eventTime } from './event-time';
-import { periodStart, previousPeriodStart } from './identity/periods';
+import { nextPeriodStart, periodStart, previousPeriodStart } from './identity/periods';
 import { visitorId } from './identity/visitor-id';
 import { collectBodySchema, MAX_CLIENT_AGE_MS } from './payload';
 import { RateLimiter } from './rate-limit';
@@ -32,6 +32,15 @@ describe('salt periods', () => {
     expect(previousPeriodStart('day', t)).toBe(Date.UTC(2026, 10, 20));
     expect(previousPeriodStart('week', t)).toBe(Date.UTC(2026, 10, 9));
     expect(previousPeriodStart('month', t)).toBe(Date.UTC(2026, 9, 1));
+  });
+  it('knows when the period rotates', () => {
+    expect(nextPeriodStart('day', t)).toBe(Date.UTC(2026, 10, 22));
+    expect(nextPeriodStart('week', t)).toBe(Date.UTC(2026, 10, 23));
+    expect(nextPeriodStart('month', t)).toBe(Date.UTC(2026, 11, 1));
+    // At the rotation itself the next one is a whole period away; a short month ends on time.
+    expect(nextPeriodStart('day', Date.UTC(2026, 10, 22))).toBe(Date.UTC(2026, 10, 23));
+    expect(nextPeriodStart('month', Date.UTC(2027, 1, 28, 23))).toBe(Date.UTC(2027, 2, 1));
+    expect(nextPeriodStart('month', Date.UTC(2027, 0, 31, 23))).toBe(Date.UTC(2027, 1, 1));
   });
 });
 

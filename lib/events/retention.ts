@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { forgetExpiredHandovers } from '@/lib/collect/identity/handover';
 import { DAY } from '@/lib/time';
 
 // Retention of the raw archive (issue 16). Owner of `site_archive_stats`.
@@ -11,7 +12,8 @@ import { DAY } from '@/lib/time';
 //     row-by-row delete, no bloat, and the disk space is back at once;
 //   - a site whose horizon is shorter than the longest one gets its older rows deleted (by the
 //     (site_id, ts) index, partition by partition).
-// Then the archive's size per site is measured for the pipeline page. Pure of wall-clock time:
+// Then expired visitor-id handovers go (lib/collect/identity/handover.ts owns them) and the
+// archive's size per site is measured for the pipeline page. Pure of wall-clock time:
 // `now` is passed in.
 
 /** The retention a new site gets: 25 months (the CNIL's bound for audience-measurement data). */
@@ -83,6 +85,8 @@ export async function enforceRetention(p: pg.Pool, now: number): Promise<Retenti
     // Late events wait for the reconcile job; once folded in they are raw rows like the archive.
     await p.query('DELETE FROM late_events WHERE site_id = $1 AND ts < $2 AND reconciled_at IS NOT NULL', [s.id, at]);
   }
+  // Not by a site's retention: a handover is useless minutes after its rotation (collect sweeps too).
+  await forgetExpiredHandovers(p, now);
   await measureArchive(p, now);
   return report;
 }

@@ -16,7 +16,7 @@ import { transaction } from '../db/transaction';
 //
 // Order, so that the pipeline keeps running for every other site and nothing is written back:
 //   1. one short transaction: the site row goes (foreign keys cascade to content groups, share
-//      links, alert rules and their history, SLA settings) and its hash goes into deleted_sites —
+//      links, alert rules and their history, SLA settings, visitor-id handovers) and its hash goes into deleted_sites —
 //      from then on the stream jobs drop the site's records still in the bus (collect stops
 //      producing them within its 30 s site-key cache);
 //   2. each job checkpoint (consumer_progress) in its own short transaction under the row lock

@@ -5,13 +5,10 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identify, ROTATION_GRACE_MS } from '@/lib/collect/identity/identify';
-import { clearSaltCache } from '@/lib/collect/identity/salts';
 import { NIL_SITE } from '@/lib/collect/ledger';
 import { writeCountryMmdb } from '../helpers/mmdb';
 import { startStack, type Stack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
-import { freshDatabase, type TestDatabase } from '../helpers/db';
 
 // The collect pipeline through the real endpoint: what each kind of request becomes on the
 // events topic and in the ingestion ledger.
@@ -210,47 +207,5 @@ describe('collect pipeline', () => {
       const json = (await res.json()) as { error: { message: string } };
       expect(json.error.message.length).toBeGreaterThan(5);
     }
-  });
-});
-
-describe('visitor id salts', () => {
-  let d: TestDatabase;
-  let p: pg.Pool;
-  beforeAll(async () => {
-    d = await freshDatabase('salts');
-    p = new pg.Pool({ connectionString: d.url });
-  });
-  afterAll(async () => {
-    await p?.end();
-    await d?.drop();
-  });
-
-  it('rotate daily, keep a live visitor’s id through midnight, and forget salts two periods old', async () => {
-    clearSaltCache();
-    const siteId = randomUUID();
-    const who = { siteId, rotation: 'day' as const, ip: '203.0.113.9', userAgent: CHROME };
-    const evening = Date.UTC(2026, 10, 21, 23, 50);
-    const idBefore = await identify(p, { ...who, now: evening });
-    // The visitor was active at 23:50 (the workers store events; here we insert the row they would).
-    await p.query("INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record) VALUES ($1, $2, $3, $4, $5, $6, '{}')", [
-      randomUUID(),
-      siteId,
-      idBefore,
-      'pageview',
-      'http://x/',
-      new Date(evening).toISOString(),
-    ]);
-    const afterMidnight = Date.UTC(2026, 10, 22, 0, 10);
-    expect(await identify(p, { ...who, now: afterMidnight })).toBe(idBefore);
-    // Someone not seen before midnight gets a new-salt id; after the grace period everyone does.
-    const stranger = await identify(p, { ...who, ip: '198.51.100.1', now: afterMidnight });
-    const strangerYesterday = await identify(p, { ...who, ip: '198.51.100.1', now: evening });
-    expect(stranger).not.toBe(strangerYesterday);
-    const later = Date.UTC(2026, 10, 22, 0, 0) + ROTATION_GRACE_MS;
-    expect(await identify(p, { ...who, now: later })).not.toBe(idBefore);
-    // Two days on, the salt of the 21st is gone: those ids can never be recomputed.
-    await identify(p, { ...who, now: Date.UTC(2026, 10, 23, 12) });
-    const salts = await p.query<{ period_start: Date }>("SELECT period_start FROM salts WHERE rotation = 'day' ORDER BY period_start");
-    expect(salts.rows.map((r) => r.period_start.toISOString())).toEqual(['2026-11-22T00:00:00.000Z', '2026-11-23T00:00:00.000Z']);
   });
 });
