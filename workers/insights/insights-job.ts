@@ -4,12 +4,13 @@ import type { EventRecord } from '@/lib/events/record';
 import type { Env } from '@/lib/env';
 import { matches } from '@/lib/goals/definition';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, stateCodec, type Json, type WindowOperator } from '@/lib/stream';
+import { type Emission, stateCodec, type Json } from '@/lib/stream';
 import type { Job, JobBatchResult } from '../runtime';
 import { claimEventIds } from '../shared/event-ids';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
-import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
+import type { EventTimeEnv } from '../shared/event-time';
+import { minutePartitions } from '../shared/minute-partitions';
 import type { DefinitionsTable } from './definitions';
 import { insightStatsAggregate, type InsightStats } from './event-stats';
 import { writeInsightDelta, writeInsightWindow } from './insight-sink';
@@ -28,11 +29,6 @@ export const INSIGHTS_JOB = 'insights';
 /** Source partition of late events folded in directly (as reconcile does for `rollups`). */
 const LATE_PARTITION = -1;
 
-interface PartitionState {
-  operator: WindowOperator<string, EventRecord, InsightStats>;
-  silence: SilenceProgress;
-}
-
 // The operator's snapshot is versioned by lib/stream and checked by its restore().
 type Checkpoint = { operator: Json; dimensionVersion: number; definitionsVersion: number };
 const CHECKPOINT = stateCodec<Checkpoint>({
@@ -46,29 +42,11 @@ export type InsightsSettings = EventTimeEnv & Pick<Env, 'EVENT_PROPERTY_BREAKDOW
 
 export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; defs: DefinitionsTable; settings: InsightsSettings; clock?: () => number }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
-  const partitions = new Map<number, PartitionState>();
-  const lastRecordAt = new Map<number, number>();
   const aggregate = () => insightStatsAggregate({ propertyBreakdowns: deps.settings.EVENT_PROPERTY_BREAKDOWNS });
-
-  const fresh = (partition: number): PartitionState => {
-    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings(deps.settings);
-    const operator = windowOperator<EventRecord, InsightStats, InsightStats>(tumblingWindows(MINUTE), aggregate(), {
-      outOfOrdernessMs,
-      allowedLatenessMs,
-      dimensions: deps.defs.table,
-      trigger: earlyFiringTrigger({ everyBatch: true }),
-    });
-    operator.addPartition(partition);
-    return { operator, silence: new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock }, lastRecordAt.get(partition)) };
-  };
-  const state = (partition: number) => {
-    let s = partitions.get(partition);
-    if (!s) partitions.set(partition, (s = fresh(partition)));
-    return s;
-  };
+  const minutes = minutePartitions({ aggregate, dimensions: deps.defs.table, settings: deps.settings, clock });
 
   async function emit(tx: pg.PoolClient, partition: number, emission: Emission<string, EventRecord, InsightStats>, touched: Set<string>): Promise<JobBatchResult> {
-    const s = state(partition);
+    const s = minutes.state(partition);
     for (const r of emission.results) {
       const tz = deps.dims.site(r.key).timezone;
       if (await writeInsightWindow(tx, { siteId: r.key, minute: r.windowStart, dayStart: localDayStart(r.windowStart, tz), partition, stats: r.value })) touched.add(r.key);
@@ -91,19 +69,14 @@ export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; de
     decode: decodeEvent,
     siteOf: (record) => record.siteId,
     restore(partition, json) {
-      const s = fresh(partition);
-      if (json) {
-        s.operator.restore(CHECKPOINT.decode(json).operator);
-        s.silence.resumeFrom(s.operator.watermark);
-      }
-      partitions.set(partition, s);
+      minutes.restore(partition, json ? CHECKPOINT.decode(json).operator : null);
     },
     release(partition) {
-      partitions.delete(partition);
+      minutes.release(partition);
     },
     async apply(tx, partition, records) {
       const now = clock();
-      const s = state(partition);
+      const s = minutes.state(partition);
       // A deleted site's records still in the bus are dropped (lib/sites/site-data.ts).
       const events = await claimEventIds(tx, INSIGHTS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record));
       const touched = new Set<string>();
@@ -126,22 +99,16 @@ export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; de
         );
         for (const c of conversions) touched.add(c.site);
       }
-      if (records.length) {
-        s.silence.records(now);
-        lastRecordAt.set(partition, now);
-      }
+      if (records.length) minutes.records(partition, now);
       return emit(tx, partition, s.operator.advanceWatermark(), touched);
     },
     async flush(tx, partition) {
-      const s = partitions.get(partition);
-      return s ? emit(tx, partition, s.operator.advanceWatermarkTo(Number.POSITIVE_INFINITY), new Set()) : undefined;
+      const emission = minutes.flush(partition);
+      return emission ? emit(tx, partition, emission, new Set()) : undefined;
     },
     async tick(tx, partition) {
-      const s = partitions.get(partition);
-      if (!s) return undefined;
-      const target = s.silence.target();
-      if (target === null || target <= s.operator.watermark || s.operator.openWindowCount === 0) return undefined;
-      return emit(tx, partition, s.operator.advanceWatermarkTo(target), new Set());
+      const emission = minutes.tick(partition);
+      return emission ? emit(tx, partition, emission, new Set()) : undefined;
     },
   };
 }

@@ -3,18 +3,18 @@ import { topics, type Publisher } from '@/lib/bus';
 import { ensureDailyPartitions } from '@/lib/events/archive';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Emission, stateCodec, type Json, type WindowOperator } from '@/lib/stream';
+import { type Emission, stateCodec, type Json } from '@/lib/stream';
 import { withoutDeletedSites } from '@/lib/sites/site-data';
 import type { Job, JobBatchResult } from '../runtime';
 import { claimEventIds } from '../shared/event-ids';
 import { lockSiteRows } from '../shared/site-locks';
 import { decodeEvent } from '../shared/decode-event';
 import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
-import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
+import type { EventTimeEnv } from '../shared/event-time';
+import { minutePartitions } from '../shared/minute-partitions';
 import { eventKind, eventValues, key, ValueDictionary, type ValueKind } from '../shared/value-dictionary';
 import { minuteStatsAggregate, type MinuteStats, type RollupInput } from './minute-stats';
 import { writeWindow } from './rollup-sink';
-import { MINUTE } from '@/lib/time';
 
 // Rollups: tumbling 1-minute windows per site, with breakdowns (see minute-stats.ts), one
 // operator per events-topic partition. Besides on-time and late firings, the operator's trigger
@@ -24,11 +24,6 @@ import { MINUTE } from '@/lib/time';
 // ledger; reconcile-job.ts folds them in exactly once. This job also archives raw events.
 
 export const ROLLUPS_JOB = 'rollups';
-
-interface PartitionState {
-  operator: WindowOperator<string, RollupInput, MinuteStats>;
-  silence: SilenceProgress;
-}
 
 // The operator's snapshot is versioned by lib/stream and checked by its restore().
 type Checkpoint = { operator: Json; dimensionVersion: number };
@@ -40,31 +35,12 @@ const CHECKPOINT = stateCodec<Checkpoint>({
 
 export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimensionTable; settings: EventTimeEnv; clock?: () => number }): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
-  const partitions = new Map<number, PartitionState>();
-  // When this process last saw records per partition: survives re-assignment (see sessions-job.ts).
-  const lastRecordAt = new Map<number, number>();
+  const minutes = minutePartitions({ aggregate: minuteStatsAggregate, dimensions: deps.dims.table, settings: deps.settings, clock });
   let partitionsCheckedAt = 0;
   const dictionary = new ValueDictionary(deps.db);
 
-  const fresh = (partition: number): PartitionState => {
-    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings(deps.settings);
-    const operator = windowOperator<RollupInput, MinuteStats, MinuteStats>(tumblingWindows(MINUTE), minuteStatsAggregate(), {
-      outOfOrdernessMs,
-      allowedLatenessMs,
-      dimensions: deps.dims.table,
-      trigger: earlyFiringTrigger({ everyBatch: true }),
-    });
-    operator.addPartition(partition);
-    return { operator, silence: new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock }, lastRecordAt.get(partition)) };
-  };
-  const state = (partition: number) => {
-    let s = partitions.get(partition);
-    if (!s) partitions.set(partition, (s = fresh(partition)));
-    return s;
-  };
-
   async function emit(tx: pg.PoolClient, partition: number, emission: Emission<string, RollupInput, MinuteStats>): Promise<JobBatchResult> {
-    const op = state(partition).operator;
+    const op = minutes.state(partition).operator;
     await lockSiteRows(tx, partition, emission.results.map((r) => r.key));
     const changed = new Set<string>();
     // Late, on-time and early firings alike carry the whole minute so far: each replaces the row.
@@ -117,23 +93,22 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
     decode: decodeEvent,
     siteOf: (record) => record.siteId,
     restore(partition, json) {
-      const s = fresh(partition);
-      if (json) {
-        s.operator.restore(CHECKPOINT.decode(json).operator);
-        s.silence.resumeFrom(s.operator.watermark);
-      }
-      partitions.set(partition, s);
+      minutes.restore(partition, json ? CHECKPOINT.decode(json).operator : null);
     },
     release(partition) {
-      partitions.delete(partition);
+      minutes.release(partition);
     },
     async apply(tx, partition, records) {
       const now = clock();
       if (now - partitionsCheckedAt > 3_600_000) {
-        await ensureDailyPartitions(deps.db, now);
+        // Claimed before the await: partitions applied at once would otherwise all run the DDL.
         partitionsCheckedAt = now;
+        await ensureDailyPartitions(deps.db, now).catch((e: unknown) => {
+          partitionsCheckedAt = 0;
+          throw e;
+        });
       }
-      const s = state(partition);
+      const s = minutes.state(partition);
       // A deleted site's records still in the bus are dropped, not archived or counted.
       const events = await claimEventIds(tx, ROLLUPS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record), { bookDuplicates: true });
       if (events.length) {
@@ -160,10 +135,7 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
         s.silence.observe(e.ts);
         s.operator.process(partition, e.siteId, e.ts, { record: e, contentGroup: contentGroupOf(deps.dims.site(e.siteId), e.path) });
       }
-      if (records.length) {
-        s.silence.records(now);
-        lastRecordAt.set(partition, now);
-      }
+      if (records.length) minutes.records(partition, now);
       // Once per batch: on-time and late firings, then early firings of the minutes it changed.
       const result = await emit(tx, partition, s.operator.advanceWatermark());
       return {
@@ -175,15 +147,12 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
       };
     },
     async flush(tx, partition) {
-      const s = partitions.get(partition);
-      return s ? emit(tx, partition, s.operator.advanceWatermarkTo(Number.POSITIVE_INFINITY)) : undefined;
+      const emission = minutes.flush(partition);
+      return emission ? emit(tx, partition, emission) : undefined;
     },
     async tick(tx, partition) {
-      const s = partitions.get(partition);
-      if (!s) return undefined;
-      const target = s.silence.target();
-      if (target === null || target <= s.operator.watermark || s.operator.openWindowCount === 0) return undefined;
-      return emit(tx, partition, s.operator.advanceWatermarkTo(target));
+      const emission = minutes.tick(partition);
+      return emission ? emit(tx, partition, emission) : undefined;
     },
   };
 }
