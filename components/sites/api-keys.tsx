@@ -2,9 +2,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, fieldError } from '../api';
-import { Button, buttonClass } from '../ui/button';
+import { buttonClass } from '../ui/button';
 import { Field, Input } from '../ui/field';
 import { EmptyState, Notice, QueryList } from '../ui/states';
+import { RevocableRow, Tag, useRevoke } from './revocable-row';
 
 interface ApiKey {
   id: string;
@@ -34,10 +35,7 @@ export function ApiKeys({ siteId }: { siteId: string }) {
     },
     onError: (e) => setError(fieldError(e).message),
   });
-  const revoke = useMutation({
-    mutationFn: (id: string) => api(`/api/sites/${siteId}/api-keys/${id}`, { method: 'DELETE' }),
-    onSuccess: () => client.invalidateQueries({ queryKey }),
-  });
+  const revoke = useRevoke(`/api/sites/${siteId}/api-keys`, queryKey);
 
   function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -66,22 +64,19 @@ export function ApiKeys({ siteId }: { siteId: string }) {
       )}
       <QueryList query={keys} items={(d) => d.apiKeys} testId="api-keys" empty={<EmptyState title="No API keys">Create one below to send events from your server or read stats.</EmptyState>}>
         {(k) => (
-          <li key={k.id} className="flex flex-wrap items-center gap-2 px-3 py-2">
-            <div className="min-w-0 flex-1">
-              <p className="text-sm font-medium text-slate-800">
+          <RevocableRow
+            key={k.id}
+            id={k.id}
+            label={
+              <>
                 {k.label || 'Untitled key'} <span className="font-mono text-xs text-slate-500">{k.prefix}…</span>
-                {k.revokedAt && <span className="ml-1 rounded bg-rose-50 px-1.5 py-0.5 text-[10px] font-medium text-rose-700 ring-1 ring-rose-200">revoked</span>}
-              </p>
-              <p className="text-xs text-slate-500">
-                {k.scopes.join(', ')} · created {when(k.createdAt)} · last used {when(k.lastUsedAt)}
-              </p>
-            </div>
-            {!k.revokedAt && (
-              <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(k.id)} disabled={revoke.isPending}>
-                Revoke
-              </Button>
-            )}
-          </li>
+              </>
+            }
+            tag={k.revokedAt && <Tag tone="rose">revoked</Tag>}
+            revoked={Boolean(k.revokedAt)}
+            detail={<p className="text-xs text-slate-500">{`${k.scopes.join(', ')} · created ${when(k.createdAt)} · last used ${when(k.lastUsedAt)}`}</p>}
+            revoke={revoke}
+          />
         )}
       </QueryList>
       <form onSubmit={onSubmit} className="grid gap-3">

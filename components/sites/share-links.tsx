@@ -5,6 +5,7 @@ import { api, fieldError } from '../api';
 import { Button, buttonClass } from '../ui/button';
 import { Field, Input } from '../ui/field';
 import { EmptyState, Notice, QueryList } from '../ui/states';
+import { RevocableRow, Tag, useRevoke } from './revocable-row';
 
 interface ShareLink {
   id: string;
@@ -24,10 +25,7 @@ export function ShareLinks({ siteId, baseUrl }: { siteId: string; baseUrl: strin
     onSuccess: () => client.invalidateQueries({ queryKey: key }),
     onError: (e) => setError(fieldError(e).message),
   });
-  const revoke = useMutation({
-    mutationFn: (id: string) => api(`/api/sites/${siteId}/share-links/${id}`, { method: 'DELETE' }),
-    onSuccess: () => client.invalidateQueries({ queryKey: key }),
-  });
+  const revoke = useRevoke(`/api/sites/${siteId}/share-links`, key);
 
   function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -44,24 +42,17 @@ export function ShareLinks({ siteId, baseUrl }: { siteId: string; baseUrl: strin
       <QueryList query={links} items={(d) => d.links} testId="share-links" empty={<EmptyState title="No share links">Create one below to show your stats to someone without an account.</EmptyState>}>
         {(l) => {
           const url = `${baseUrl}/share/${l.token}`;
-          return (
-            <li key={l.id} className="flex flex-wrap items-center gap-2 px-3 py-2">
-              <div className="min-w-0 flex-1">
-                <p className="text-sm font-medium text-slate-800">
-                  {l.label || 'Untitled link'} {l.hasPassword && <span className="ml-1 rounded bg-amber-50 px-1.5 py-0.5 text-[10px] font-medium text-amber-800 ring-1 ring-amber-200">password</span>}
-                </p>
-                <a href={url} target="_blank" rel="noreferrer" className="block truncate font-mono text-xs text-indigo-600 hover:underline">
-                  {url}
-                </a>
-              </div>
-              <Button variant="secondary" size="sm" onClick={() => void navigator.clipboard?.writeText(url)}>
-                Copy
-              </Button>
-              <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(l.id)} disabled={revoke.isPending}>
-                Revoke
-              </Button>
-            </li>
+          const copy = (
+            <Button variant="secondary" size="sm" onClick={() => void navigator.clipboard?.writeText(url)}>
+              Copy
+            </Button>
           );
+          const link = (
+            <a href={url} target="_blank" rel="noreferrer" className="block truncate font-mono text-xs text-indigo-600 hover:underline">
+              {url}
+            </a>
+          );
+          return <RevocableRow key={l.id} id={l.id} label={l.label || 'Untitled link'} tag={l.hasPassword && <Tag tone="amber">password</Tag>} detail={link} actions={copy} revoke={revoke} />;
         }}
       </QueryList>
       <form onSubmit={onSubmit} className="grid gap-3 sm:grid-cols-2">
