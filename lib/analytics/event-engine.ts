@@ -1,10 +1,9 @@
 import type pg from 'pg';
-import { analyticsPool, transaction } from '../db/client';
-import { env } from '../env';
-import { ConcurrencyGate } from './fair-reads';
+import { boundedReads } from './bounded-reads';
 import { EddyError } from '../errors';
 import { activeFilters, eventFilterOf, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
-import { metricsFrom, type BreakdownRow, type Metrics, type SeriesPoint } from './metrics';
+import { EVENT_SPECS, sqlText, VISIT_SPECS } from './dimension-registry';
+import { breakdownRowOf, metricsOfSums, type BreakdownRow, type Metrics, type SeriesPoint } from './metrics';
 import type { Period } from './range';
 
 // Filtered dashboard queries, answered from the raw events archive. Rollups are one-dimensional
@@ -23,43 +22,21 @@ const ENGAGED_THRESHOLD_MS = 10_000;
 /** A filtered query that scans more raw events than this allows is stopped rather than left to hog the database. */
 export const FILTERED_QUERY_TIMEOUT_MS = 20_000;
 
-// At most ANALYTICS_SITE_CONCURRENCY of these per site at once, on their own pool (fair-reads.ts).
-let siteGate: ConcurrencyGate | undefined;
+const reads = boundedReads({ timeoutMs: FILTERED_QUERY_TIMEOUT_MS, tooLong: 'range: this filter needs too many raw events for this range; choose a shorter range' });
 
 export async function bounded<R extends pg.QueryResultRow>(siteId: string, sql: string, params: unknown[]): Promise<R[]> {
-  siteGate ??= new ConcurrencyGate(env().ANALYTICS_SITE_CONCURRENCY, 32, 'filtered queries for this site');
-  try {
-    return await siteGate.run(siteId, () =>
-      transaction(analyticsPool(), async (c) => {
-        await c.query(`SET LOCAL statement_timeout = ${FILTERED_QUERY_TIMEOUT_MS}`);
-        // One core per query: parallel workers would let one site's scan take the whole machine.
-        await c.query('SET LOCAL max_parallel_workers_per_gather = 0');
-        return (await c.query<R>(sql, params)).rows;
-      }),
-    );
-  } catch (e) {
-    if ((e as { code?: string }).code === '57014') {
-      throw new EddyError('bad_request', 'range: this filter needs too many raw events for this range; choose a shorter range');
-    }
-    throw e;
-  }
+  return reads(siteId, async (c) => (await c.query<R>(sql, params)).rows);
 }
 
-/** Column of `numbered` (per event) holding each dimension's value. */
-const eventColumn: Record<Dimension, string> = {
-  page: 'n.page',
-  entry_page: 's.entry_page',
-  exit_page: 's.exit_page',
-  referrer: 'n.referrer',
-  channel: 'n.channel',
-  utm_source: 'n.utm_source',
-  utm_medium: 'n.utm_medium',
-  utm_campaign: 'n.utm_campaign',
-  country: 'n.country',
-  device: 'n.device',
-  browser: 'n.browser',
-  os: 'n.os',
-};
+/** Column holding each dimension's value: the event's own (`numbered`), or its visit's (entry and exit page). */
+const eventColumn = (d: Dimension) => (isEventDimension(d) ? `n.${d}` : `s.${d}`);
+
+// The event's own values (ev) and its visit's (visits): the sessions job's rules, from the registry.
+const eventValuesSql = EVENT_SPECS.map((d) => `${d.event.sql('e.record')} AS ${d.name}`).join(',\n             ');
+const visitValuesSql = VISIT_SPECS.map(({ name, visit: { fromEvents: f } }) => {
+  const pick = `(array_agg(${f.event} ORDER BY ts${f.pick === 'last' ? ' DESC' : ''}))[1]`;
+  return `${f.orElse === null ? pick : `coalesce(${pick}, ${sqlText(f.orElse)})`} AS ${name}`;
+}).join(',\n             ');
 
 /** How far past a range's end its visits are followed (a visit is rarely active for longer). */
 const VISIT_LOOKAHEAD_HOURS = 6;
@@ -82,7 +59,7 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
   const sessionPreds: string[] = [];
   for (const [d, v] of activeFilters(filters)) {
     const ph = add(v);
-    eventPreds.push(`${eventColumn[d]} = ${ph}`);
+    eventPreds.push(`${eventColumn(d)} = ${ph}`);
     if (d === 'page') sessionPreds.push(`${ph} = ANY(s.pages)`);
     else sessionPreds.push(`s.${d} = ${ph}`);
   }
@@ -90,18 +67,9 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
   const sql = `
     WITH ev AS (
       SELECT e.visitor_id, e.ts, e.name,
-             coalesce(e.record->>'path', '/') AS page,
              -- A navigation inside the site is no source (as in the rollups): no referrer, no channel
              -- for the event, and a visit that starts with one (a tab left open past the gap) is direct.
-             CASE WHEN e.record->>'channel' = 'internal' THEN NULL ELSE coalesce(e.record->>'referrerHost', '(direct)') END AS referrer,
-             CASE WHEN e.record->>'channel' = 'internal' THEN NULL ELSE coalesce(e.record->>'channel', 'direct') END AS channel,
-             e.record->'utm'->>'source' AS utm_source,
-             e.record->'utm'->>'medium' AS utm_medium,
-             e.record->'utm'->>'campaign' AS utm_campaign,
-             coalesce(e.record->>'country', '(unknown)') AS country,
-             coalesce(e.record->>'device', 'other') AS device,
-             coalesce(e.record->>'browser', 'Unknown') AS browser,
-             coalesce(e.record->>'os', 'Unknown') AS os,
+             ${eventValuesSql},
              CASE WHEN e.name = 'engagement' THEN coalesce((e.record->'engagement'->>'visibleMs')::bigint, 0) ELSE 0 END AS visible_ms
         FROM events e
        WHERE e.site_id = $1 AND e.ts >= $2::timestamptz - make_interval(mins => $4::int)
@@ -128,17 +96,7 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
              count(*) FILTER (WHERE name NOT IN ('pageview', 'engagement')) AS custom_events,
              sum(visible_ms) AS engaged_ms,
              array_agg(page) FILTER (WHERE name = 'pageview') AS pages,
-             (array_agg(page ORDER BY ts))[1] AS entry_page,
-             (array_agg(page ORDER BY ts DESC))[1] AS exit_page,
-             coalesce((array_agg(referrer ORDER BY ts))[1], '(direct)') AS referrer,
-             coalesce((array_agg(channel ORDER BY ts))[1], 'direct') AS channel,
-             (array_agg(utm_source ORDER BY ts))[1] AS utm_source,
-             (array_agg(utm_medium ORDER BY ts))[1] AS utm_medium,
-             (array_agg(utm_campaign ORDER BY ts))[1] AS utm_campaign,
-             (array_agg(country ORDER BY ts))[1] AS country,
-             (array_agg(device ORDER BY ts))[1] AS device,
-             (array_agg(browser ORDER BY ts))[1] AS browser,
-             (array_agg(os ORDER BY ts))[1] AS os
+             ${visitValuesSql}
         FROM numbered
        GROUP BY visitor_id, session_no
     ),
@@ -178,14 +136,7 @@ export async function eventSeries(siteId: string, p: Period, gapMinutes: number,
     const r = byBucket.get(i + 1);
     return { start: pt.start, label: pt.label, visitors: r?.visitors ?? 0, pageviews: r?.pageviews ?? 0, sessions: r?.sessions ?? 0, future: pt.start > now };
   });
-  const summary = metricsFrom(total?.visitors ?? 0, {
-    pageviews: total?.pageviews ?? 0,
-    sessions: total?.sessions ?? 0,
-    bounces: total?.bounces ?? 0,
-    durationMs: total?.duration_ms ?? 0,
-    visitPageviews: total?.visit_pageviews ?? 0,
-  });
-  return { summary, series };
+  return { summary: metricsOfSums(total), series };
 }
 
 export async function eventBreakdown(siteId: string, p: Period, gapMinutes: number, filters: Filters, dimension: Dimension, limit: number, offset = 0): Promise<BreakdownRow[]> {
@@ -214,18 +165,5 @@ export async function eventBreakdown(siteId: string, p: Period, gapMinutes: numb
       LIMIT $${b.params.length - 1} OFFSET $${b.params.length}`,
     b.params,
   );
-  const session = isSessionDimension(dimension);
-  const event = isEventDimension(dimension);
-  return rows.map((r) => {
-    // Breakdown rows show no pages per visit.
-    const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms, visitPageviews: 0 });
-    return {
-      value: r.value,
-      visitors: event ? r.visitors : null,
-      pageviews: event ? r.pageviews : null,
-      sessions: session ? r.sessions : null,
-      bounceRate: session ? m.bounceRate : null,
-      avgDurationMs: session ? m.avgDurationMs : null,
-    };
-  });
+  return rows.map((r) => breakdownRowOf(dimension, r.value, r));
 }

@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { analyticsPool, transaction } from '../db/client';
-import { EddyError } from '../errors';
-import { env } from '../env';
 import { activeFilters, allActiveFilters, DIMENSIONS, eventFilterOf, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
-import { ConcurrencyGate } from './fair-reads';
-import { metricsFrom, type BreakdownRow, type Metrics, type SeriesPoint } from './metrics';
+import { dimensionSpec } from './dimension-registry';
+import { boundedReads } from './bounded-reads';
+import { breakdownRowOf, metricsOfSums, type BreakdownRow, type SqlSums, type Metrics, type SeriesPoint } from './metrics';
 import type { Period } from './range';
 
 // Filtered dashboard queries from the facts the workers write (issue 17): `event_facts` (one narrow
@@ -32,45 +30,17 @@ import type { Period } from './range';
 const VISIT_REACH_HOURS = 6;
 const TIMEOUT_MS = 20_000;
 
-let siteGate: ConcurrencyGate | undefined;
+// GROUPING SETS with distinct visitors sorts the matching rows once per set; with the default
+// 4 MB each sort of ~300,000 rows spilled to disk (EXPLAIN on the 1 M-event benchmark).
+const reads = boundedReads({ timeoutMs: TIMEOUT_MS, workMem: '32MB', tooLong: 'range: this filter takes too long for this range; choose a shorter range' });
 
 async function bounded<R extends pg.QueryResultRow>(siteId: string, statements: { sql: string; params: unknown[] }[]): Promise<R[][]> {
-  siteGate ??= new ConcurrencyGate(env().ANALYTICS_SITE_CONCURRENCY, 32, 'filtered queries for this site');
-  try {
-    return await siteGate.run(siteId, () =>
-      transaction(analyticsPool(), async (c) => {
-        await c.query(`SET LOCAL statement_timeout = ${TIMEOUT_MS}`);
-        // One core per query: parallel workers would let one site's reads take the whole machine.
-        await c.query('SET LOCAL max_parallel_workers_per_gather = 0');
-        // GROUPING SETS with distinct visitors sorts the matching rows once per set; with the default
-        // 4 MB each sort of ~300,000 rows spilled to disk (EXPLAIN on the 1 M-event benchmark).
-        await c.query("SET LOCAL work_mem = '32MB'");
-        const out: R[][] = [];
-        for (const s of statements) out.push((await c.query<R>(s.sql, s.params)).rows);
-        return out;
-      }),
-    );
-  } catch (e) {
-    if ((e as { code?: string }).code === '57014') throw new EddyError('bad_request', 'range: this filter takes too long for this range; choose a shorter range');
-    throw e;
-  }
+  return reads(siteId, async (c) => {
+    const out: R[][] = [];
+    for (const s of statements) out.push((await c.query<R>(s.sql, s.params)).rows);
+    return out;
+  });
 }
-
-/** The dictionary kind of each dimension's values (entry and exit pages are pages). */
-const kindOf: Record<Dimension, string> = {
-  page: 'page',
-  entry_page: 'page',
-  exit_page: 'page',
-  referrer: 'referrer',
-  channel: 'channel',
-  utm_source: 'utm_source',
-  utm_medium: 'utm_medium',
-  utm_campaign: 'utm_campaign',
-  country: 'country',
-  device: 'device',
-  browser: 'browser',
-  os: 'os',
-};
 
 const EVENT_DIMS = DIMENSIONS.filter(isEventDimension);
 const VISIT_DIMS = DIMENSIONS.filter(isSessionDimension);
@@ -81,16 +51,10 @@ interface Want {
   breakdowns: Dimension[];
 }
 
-interface GroupRow {
+interface GroupRow extends SqlSums {
   set: string;
   key: number | null;
   label: string | null;
-  visitors: number;
-  pageviews: number;
-  sessions: number;
-  bounces: number;
-  duration_ms: number;
-  visit_pageviews: number;
 }
 
 function statements(siteId: string, p: Period, filters: Filters, want: Want): { sql: string; params: unknown[] }[] {
@@ -100,7 +64,7 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
     return `$${params.length}`;
   };
   // A filter value the dictionary does not know matches nothing (-1 is never an id).
-  const idOf = (d: Dimension, v: string) => `coalesce((SELECT id FROM dimension_values WHERE site_id = $1 AND dimension = '${kindOf[d]}' AND value = ${add(v)}), -1)`;
+  const idOf = (d: Dimension, v: string) => `coalesce((SELECT id FROM dimension_values WHERE site_id = $1 AND dimension = '${dimensionSpec(d).kind}' AND value = ${add(v)}), -1)`;
   const eventPreds: string[] = [];
   const visitPreds: string[] = [];
   const entryExit: string[] = [];
@@ -233,13 +197,7 @@ export async function factLoad(siteId: string, p: Period, filters: Filters, opts
     }
   }
   const total = merged.get('|null');
-  const summary = metricsFrom(total?.visitors ?? 0, {
-    pageviews: total?.pageviews ?? 0,
-    sessions: total?.sessions ?? 0,
-    bounces: total?.bounces ?? 0,
-    durationMs: total?.duration_ms ?? 0,
-    visitPageviews: total?.visit_pageviews ?? 0,
-  });
+  const summary = metricsOfSums(total);
   const series = opts.series
     ? p.points.map((pt, i) => {
         const r = merged.get(`bucket|${i + 1}`);
@@ -249,25 +207,12 @@ export async function factLoad(siteId: string, p: Period, filters: Filters, opts
   const breakdowns: Partial<Record<Dimension, BreakdownRow[]>> = {};
   for (const d of opts.breakdowns) {
     const rank = rankMeasure(d);
-    const event = isEventDimension(d);
-    const session = isSessionDimension(d);
     breakdowns[d] = [...merged.values()]
       .filter((r) => r.set === d && r[rank] > 0)
       .map((r) => ({ ...r, label: r.label ?? '' }))
       .sort((x, y) => y[rank] - x[rank] || (x.label < y.label ? -1 : x.label > y.label ? 1 : 0))
       .slice(0, opts.limit)
-      .map((r) => {
-        // Breakdown rows show no pages per visit.
-        const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms, visitPageviews: 0 });
-        return {
-          value: r.label,
-          visitors: event ? r.visitors : null,
-          pageviews: event ? r.pageviews : null,
-          sessions: session ? r.sessions : null,
-          bounceRate: session ? m.bounceRate : null,
-          avgDurationMs: session ? m.avgDurationMs : null,
-        };
-      });
+      .map((r) => breakdownRowOf(d, r.label, r));
   }
   return { summary, series, breakdowns };
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { pool } from '../db/client';
 import { EddyError } from '../errors';
 import { bounded } from '../analytics/event-engine';
-import { activeFilters, eventFilterOf, filtersSchema, type Dimension } from '../analytics/dimensions';
+import { activeFilters, eventFilterOf, filtersSchema, isEventDimension } from '../analytics/dimensions';
+import { eventReading, NO_REFERRER, sqlText, visitReading } from '../analytics/dimension-registry';
 import { rangeQuerySchema, resolveRange, type ResolvedRange } from '../analytics/range';
 import { rollupSeries, segmentPredicate, segmentsFor } from '../analytics/rollup-engine';
 import { VisitorUnion } from '../analytics/sketches';
@@ -145,7 +146,7 @@ async function kindRows(site: InsightsSite, r: ResolvedRange, q: InsightsQuery &
     if (q.kind === '404_referrer') {
       const [path, referrer] = t.value.split('\u001f') as [string, string | undefined];
       row.value = path;
-      row.key = referrer ?? '(direct)';
+      row.key = referrer ?? NO_REFERRER;
     }
     if (q.kind === 'event') row.conversionRate = rate(visitors, totalVisitors);
     if (q.kind === 'engagement') {
@@ -203,13 +204,6 @@ async function goalRows(site: InsightsSite, r: ResolvedRange, totalVisitors: num
   });
 }
 
-const sessionColumn: Record<(typeof GOAL_BREAKDOWNS)[number], string> = {
-  channel: 's.channel',
-  referrer: "coalesce(s.referrer_host, '(direct)')",
-  country: "coalesce(s.country, '(unknown)')",
-  device: 's.device',
-};
-
 /**
  * Conversion rate per source, country or device: of the visitors whose visits in the range had
  * that value, those who converted during such a visit. A visit's source is its first event's
@@ -221,7 +215,7 @@ async function goalBreakdown(site: InsightsSite, r: ResolvedRange, goalId: strin
   const rows = await bounded<{ value: string; visitors: number; converters: number }>(
     site.id,
     `WITH ${seg ? `seg AS (${renumber(seg.sql, 5)}),` : ''} v AS (
-       SELECT s.visitor_id, s.started_at, s.ended_at, ${sessionColumn[by]} AS value
+       SELECT s.visitor_id, s.started_at, s.ended_at, ${visitReading(by).sql('s')} AS value
          FROM sessions s WHERE s.site_id = $1 AND s.started_at >= $2 AND s.started_at < $3${seg ? ' AND s.visitor_id IN (SELECT visitor_id FROM seg)' : ''}
      ),
      conv AS (
@@ -295,19 +289,6 @@ interface Segment {
   params: unknown[];
 }
 
-const EVENT_FILTER: Partial<Record<Dimension, string>> = {
-  page: "coalesce(record->>'path', '/')",
-  referrer: "CASE WHEN record->>'channel' = 'internal' THEN NULL ELSE coalesce(record->>'referrerHost', '(direct)') END",
-  channel: "CASE WHEN record->>'channel' = 'internal' THEN NULL ELSE coalesce(record->>'channel', 'direct') END",
-  utm_source: "record->'utm'->>'source'",
-  utm_medium: "record->'utm'->>'medium'",
-  utm_campaign: "record->'utm'->>'campaign'",
-  country: "coalesce(record->>'country', '(unknown)')",
-  device: "coalesce(record->>'device', 'other')",
-  browser: "coalesce(record->>'browser', 'Unknown')",
-  os: "coalesce(record->>'os', 'Unknown')",
-};
-
 function segment(q: InsightsQuery, r: ResolvedRange): Segment | null {
   const active = activeFilters(q);
   const eventFilter = eventFilterOf(q);
@@ -319,10 +300,10 @@ function segment(q: InsightsQuery, r: ResolvedRange): Segment | null {
   };
   const parts = active.map(([d, v]) => {
     const ph = add(v);
-    if (d === 'entry_page' || d === 'exit_page') {
-      return `SELECT DISTINCT visitor_id FROM sessions WHERE site_id = $1 AND started_at >= $2 AND started_at < $3 AND ${d === 'entry_page' ? 'entry_path' : 'exit_path'} = ${ph}`;
+    if (!isEventDimension(d)) {
+      return `SELECT DISTINCT visitor_id FROM sessions WHERE site_id = $1 AND started_at >= $2 AND started_at < $3 AND ${visitReading(d).column} = ${ph}`;
     }
-    return `SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ${EVENT_FILTER[d]} = ${ph}`;
+    return `SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ${eventReading(d).sql('record')} = ${ph}`;
   });
   // custom_event / event_prop: the visitors who sent such an event in the range (properties compare as text, as goals do).
   if (eventFilter) {
@@ -372,7 +353,7 @@ async function filteredKindRows(site: InsightsSite, q: InsightsQuery & { kind: I
       break;
     case '404':
     case '404_referrer':
-      select = `coalesce(e.record->'props'->>'path', e.record->>'path', '/') AS value, ${q.kind === '404' ? 'NULL' : "coalesce(e.record->>'referrerHost', '(direct)')"} AS key`;
+      select = `coalesce(e.record->'props'->>'path', e.record->>'path', '/') AS value, ${q.kind === '404' ? 'NULL' : `coalesce(e.record->>'referrerHost', ${sqlText(NO_REFERRER)})`} AS key`;
       where = "e.name = '404'";
       break;
     case 'engagement':

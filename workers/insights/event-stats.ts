@@ -1,5 +1,6 @@
 import { asArray, asNumber, HyperLogLog, type Aggregate } from '@/lib/stream';
 import type { EventRecord } from '@/lib/events/record';
+import { NO_REFERRER } from '@/lib/analytics/dimension-registry';
 import { AUTOMATIC_EVENTS, INSIGHT_CAPS, OTHER, propValueKey, type InsightKind } from '@/lib/insights/kinds';
 
 // The insights job's aggregate: per site and minute, one cell per (kind, value) with a count, a
@@ -39,7 +40,7 @@ export function insightsOf(e: EventRecord, opts: { propertyBreakdowns: boolean }
   else if (e.name === 'download') out.push(['download', url || '(unknown)']);
   else if (e.name === '404') {
     const path = typeof e.props?.path === 'string' ? e.props.path : e.path;
-    out.push(['404', path], ['404_referrer', `${path}\u001f${e.referrerHost ?? '(direct)'}`]);
+    out.push(['404', path], ['404_referrer', `${path}\u001f${e.referrerHost ?? NO_REFERRER}`]);
   } else if (e.name === 'engagement') out.push(['engagement', e.path]);
   else if (!AUTOMATIC_EVENTS.has(e.name)) {
     out.push(['event', e.name]);

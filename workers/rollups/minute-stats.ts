@@ -1,5 +1,6 @@
 import { HyperLogLog, type Aggregate, type HyperLogLogJson, type Json } from '@/lib/stream';
 import type { EventRecord } from '@/lib/events/record';
+import { eventDimensionValues } from '@/lib/analytics/dimension-registry';
 
 // The rollups job's aggregate: per window, totals plus one cell per dimension value, each with
 // pageviews, events and a visitor sketch. Mergeable (the library builds windows from slices).
@@ -35,21 +36,9 @@ export function dimensionsOf({ record: e, contentGroup }: RollupInput): [string,
   // tracker and the middleware does not see each page twice. Its own cells: the custom-event
   // dimension (event = "request"), its path and its status class (2xx…5xx).
   if (e.request) return [['event', 'request'], ['request_path', e.path], ['request_status', `${Math.floor(e.request.status / 100)}xx`]];
-  const dims: [string, string][] = [
-    ['', ''],
-    ['page', e.path],
-    ['country', e.country ?? '(unknown)'],
-    ['device', e.device],
-    ['browser', e.browser],
-    ['os', e.os],
-  ];
-  // Sources are where visits come from: a navigation inside the site (an SPA's route change, a
-  // link between its own hosts) is no source, and would otherwise list the site as its own top
-  // referrer and make "internal" the top channel.
-  if (e.channel !== 'internal') dims.push(['referrer', e.referrerHost ?? '(direct)'], ['channel', e.channel]);
-  if (e.utm?.source) dims.push(['utm_source', e.utm.source]);
-  if (e.utm?.medium) dims.push(['utm_medium', e.utm.medium]);
-  if (e.utm?.campaign) dims.push(['utm_campaign', e.utm.campaign]);
+  const dims: [string, string][] = [['', '']];
+  // An event dimension without a value (an internal navigation's source, no UTM) gets no cell.
+  for (const [d, v] of eventDimensionValues(e)) if (v !== null) dims.push([d.name, v]);
   if (contentGroup) dims.push(['content_group', contentGroup]);
   if (!AUTOMATIC.has(e.name)) dims.push(['event', e.name]);
   return dims;

@@ -13,6 +13,8 @@ import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
 import { key as valueKey, ValueDictionary, type ValueKind } from '../shared/value-dictionary';
 import { isBounce, sessionStatsAggregate, type SessionStats } from './session-stats';
 import { MINUTE, HOUR } from '@/lib/time';
+import type { Dimension } from '@/lib/analytics/dimensions';
+import { visitDimensionValues, type VisitColumns } from '@/lib/analytics/dimension-registry';
 import type { Queryable } from '@/lib/db/client';
 
 // Sessionizer: session windows per (site, visitor), the gap from each site's settings (one
@@ -48,22 +50,11 @@ const CHECKPOINT = stateCodec<Checkpoint>({
   }),
 });
 
-interface StoredSession {
+interface StoredSession extends VisitColumns {
   started_at: Date;
   duration_ms: number;
   pageviews: number;
   bounce: boolean;
-  entry_path: string;
-  exit_path: string;
-  channel: string;
-  referrer_host: string | null;
-  utm_source: string | null;
-  utm_medium: string | null;
-  utm_campaign: string | null;
-  device: string;
-  browser: string;
-  os: string;
-  country: string | null;
 }
 
 /**
@@ -349,21 +340,9 @@ async function upsertSessions(
   );
 }
 
-/** A visit's dictionary-encoded values (visit_facts), as the rollups label them. */
-function visitValues(s: StoredSession): [string, ValueKind, string | null][] {
-  return [
-    ['entry_page', 'page', s.entry_path],
-    ['exit_page', 'page', s.exit_path],
-    ['referrer', 'referrer', s.referrer_host ?? '(direct)'],
-    ['channel', 'channel', s.channel],
-    ['utm_source', 'utm_source', s.utm_source],
-    ['utm_medium', 'utm_medium', s.utm_medium],
-    ['utm_campaign', 'utm_campaign', s.utm_campaign],
-    ['country', 'country', s.country ?? '(unknown)'],
-    ['device', 'device', s.device],
-    ['browser', 'browser', s.browser],
-    ['os', 'os', s.os],
-  ];
+/** A visit's dictionary-encoded values (visit_facts) by column, as the rollups label them (null: none). */
+function visitValues(s: StoredSession): [Dimension, ValueKind, string | null][] {
+  return visitDimensionValues(s).map(([d, v]) => [d.name, d.kind, v]);
 }
 
 interface VisitFactChange {
@@ -440,20 +419,9 @@ class Contributions {
       ['hour', Math.floor(start / HOUR) * HOUR],
       ['day', localDayStart(start, tz)],
     ];
-    const dims: [string, string][] = [
-      ['', ''],
-      ['entry_page', s.entry_path],
-      ['exit_page', s.exit_path],
-      ['channel', s.channel],
-      ['referrer', s.referrer_host ?? '(direct)'],
-      ['country', s.country ?? '(unknown)'],
-      ['device', s.device],
-      ['browser', s.browser],
-      ['os', s.os],
-    ];
-    if (s.utm_source) dims.push(['utm_source', s.utm_source]);
-    if (s.utm_medium) dims.push(['utm_medium', s.utm_medium]);
-    if (s.utm_campaign) dims.push(['utm_campaign', s.utm_campaign]);
+    const dims: [string, string][] = [['', '']];
+    // A visit dimension without a value (no UTM) gets no row.
+    for (const [d, v] of visitDimensionValues(s)) if (v !== null) dims.push([d.name, v]);
     for (const [granularity, bucket] of buckets) {
       for (const [dimension, value] of dims) {
         const k = `${siteId}|${granularity}|${bucket}|${dimension}|${value}`;

@@ -1,6 +1,9 @@
 import type pg from 'pg';
 import type { EventRecord } from '@/lib/events/record';
 import type { Queryable } from '@/lib/db/client';
+import { eventDimensionValues, type ValueKind } from '@/lib/analytics/dimension-registry';
+
+export type { ValueKind };
 
 // The dictionary of dimension values (owner of `dimension_values`): one integer per distinct
 // (site, kind, string), so the fact tables the filtered dashboard reads (event_facts, visit_facts)
@@ -14,9 +17,6 @@ import type { Queryable } from '@/lib/db/client';
 // a value it had just seen (the fault suite's F3 zombie held the whole group that way). A batch
 // that rolls back leaves its new values in the dictionary: harmless, they name real values.
 // Ids are still cached only after the job's commit (`commit()` from its after-commit hook).
-
-/** The kinds of values; entry and exit pages are pages. */
-export type ValueKind = 'page' | 'referrer' | 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'country' | 'device' | 'browser' | 'os';
 
 /** Cached ids per process; a bound keeps a process with many sites from growing without limit. */
 const MAX_CACHED = 500_000;
@@ -86,24 +86,9 @@ export class ValueDictionary {
 
 export const key = (siteId: string, kind: ValueKind, value: string) => `${siteId}\u0000${kind}\u0000${value}`;
 
-/**
- * An event's own values, derived as the rollups derive them (workers/rollups/minute-stats.ts):
- * a navigation inside the site has no referrer and no channel.
- */
+/** An event's own values per event dimension, as its kind (lib/analytics/dimension-registry.ts: as the rollups derive them). */
 export function eventValues(e: EventRecord): [ValueKind, string | null][] {
-  const internal = e.channel === 'internal';
-  return [
-    ['page', e.path],
-    ['referrer', internal ? null : (e.referrerHost ?? '(direct)')],
-    ['channel', internal ? null : e.channel],
-    ['utm_source', e.utm?.source || null],
-    ['utm_medium', e.utm?.medium || null],
-    ['utm_campaign', e.utm?.campaign || null],
-    ['country', e.country ?? '(unknown)'],
-    ['device', e.device],
-    ['browser', e.browser],
-    ['os', e.os],
-  ];
+  return eventDimensionValues(e).map(([d, v]) => [d.kind, v]);
 }
 
 /** 0 pageview, 1 engagement, 2 custom event (event_facts.kind). */

@@ -3,6 +3,8 @@ import type pg from 'pg';
 import { HyperLogLog, type Json } from '@/lib/stream';
 import { zonedMidnight, localDate } from '@/lib/analytics/time-zone';
 import { backfillFacts } from '@/lib/analytics/fact-backfill';
+import type { Dimension } from '@/lib/analytics/dimensions';
+import { EVENT_SPECS, NO_COUNTRY, NO_REFERRER, VISIT_SPECS, type DimensionSpec } from '@/lib/analytics/dimension-registry';
 
 // Synthetic traffic for the dashboard tests: raw events (the archive the filtered views read)
 // and the rollups the workers would derive from them, with the workers' semantics
@@ -113,6 +115,32 @@ interface RollupCell {
   visitPageviews: number;
 }
 
+/**
+ * The totals cell and one cell per dimension with a value. The values are the oracle's own reading
+ * (an independent check of the jobs'); the dimensions and empty labels are the registry's.
+ */
+function cellsOf(dims: readonly DimensionSpec[], values: Partial<Record<Dimension, string>>): [string, string][] {
+  return [['', ''], ...dims.flatMap((d): [string, string][] => (values[d.name] ? [[d.name, values[d.name]!]] : []))];
+}
+
+/** An event's own values, as the oracle reads them. */
+function ownValues(e: SeedEvent): Partial<Record<Dimension, string>> {
+  // Navigations inside the site are no source: not a referrer, not a channel.
+  const source = e.channel !== 'internal';
+  return {
+    page: e.path,
+    referrer: source ? (e.referrerHost ?? NO_REFERRER) : undefined,
+    channel: source ? e.channel : undefined,
+    utm_source: e.utm?.source,
+    utm_medium: e.utm?.medium,
+    utm_campaign: e.utm?.campaign,
+    country: e.country ?? NO_COUNTRY,
+    device: e.device,
+    browser: e.browser,
+    os: e.os,
+  };
+}
+
 const partitionOf = (visitorId: string, partitions: number) => [...visitorId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % partitions;
 
 export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: number, partitions = 3): RollupCell[] {
@@ -136,19 +164,7 @@ export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: num
   ];
   for (const e of events) {
     const part = partitionOf(e.visitorId, partitions);
-    const dims: [string, string][] = [
-      ['', ''],
-      ['page', e.path],
-      ['country', e.country ?? '(unknown)'],
-      ['device', e.device],
-      ['browser', e.browser],
-      ['os', e.os],
-    ];
-    // Navigations inside the site are no source: not a referrer, not a channel.
-    if (e.channel !== 'internal') dims.push(['referrer', e.referrerHost ?? '(direct)'], ['channel', e.channel]);
-    if (e.utm?.source) dims.push(['utm_source', e.utm.source]);
-    if (e.utm?.medium) dims.push(['utm_medium', e.utm.medium]);
-    if (e.utm?.campaign) dims.push(['utm_campaign', e.utm.campaign]);
+    const dims = cellsOf(EVENT_SPECS, ownValues(e));
     for (const [g, b] of buckets(e.ts)) {
       for (const [d, v] of dims) {
         const c = cell(g, b, d, v, part);
@@ -172,20 +188,8 @@ export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: num
       const custom = session.filter((e) => e.name !== 'pageview' && e.name !== 'engagement').length;
       const engaged = session.reduce((n, e) => n + (e.name === 'engagement' ? (e.visibleMs ?? 0) : 0), 0);
       const bounce = pageviews <= 1 && custom === 0 && engaged < 10_000;
-      const dims: [string, string][] = [
-        ['', ''],
-        ['entry_page', first.path],
-        ['exit_page', last.path],
-        ['channel', first.channel],
-        ['referrer', first.referrerHost ?? '(direct)'],
-        ['country', first.country ?? '(unknown)'],
-        ['device', first.device],
-        ['browser', first.browser],
-        ['os', first.os],
-      ];
-      if (first.utm?.source) dims.push(['utm_source', first.utm.source]);
-      if (first.utm?.medium) dims.push(['utm_medium', first.utm.medium]);
-      if (first.utm?.campaign) dims.push(['utm_campaign', first.utm.campaign]);
+      // Its first event's values (a generated visit never begins with a navigation inside the site), entry and exit page.
+      const dims = cellsOf(VISIT_SPECS, { ...ownValues(first), entry_page: first.path, exit_page: last.path });
       for (const [g, b] of buckets(first.ts)) {
         for (const [d, v] of dims) {
           const c = cell(g, b, d, v, part);
