@@ -23,4 +23,23 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true }],
     },
   },
+  {
+    // What `server-only` would say, without its import: that package throws outside Next's
+    // react-server build, and lib/db serves the workers and scripts too (plain Node). Components
+    // render in the browser or are shared with it, so the database, the raw pool and the settings
+    // (secrets) are out of their reach; data comes through a route handler or a server page.
+    files: ['components/**/*.ts', 'components/**/*.tsx', 'tracker/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'pg', message: 'Database access belongs to lib/ and route handlers, not to code that can run in a browser.' },
+            { name: '@/lib/env', message: 'Settings (and their secrets) are server-side; pass what a component needs as props.' },
+          ],
+          patterns: [{ group: ['@/lib/db/*', '@prisma/*', '**/lib/db/*'], message: 'Database access belongs to lib/ and route handlers, not to code that can run in a browser.' }],
+        },
+      ],
+    },
+  },
 );
