@@ -76,6 +76,11 @@ const schema = z.object({
   ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
   /** A worker silent this long loses its partitions to the rest of its consumer group (failover time after a crash). */
   CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
+  /**
+   * How many partitions a worker applies at once, per stream job. Each is one transaction on its
+   * own connection; with 1 a partition's batch waits behind every other partition's (issue 12).
+   */
+  CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
   /** A partition silent this long stops holding the watermark back. */
   IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   /** Test builds only: a named point where a worker kills itself (kill -9 semantics), for crash tests. */

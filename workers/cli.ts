@@ -1,4 +1,4 @@
-import { closeDb, databaseUrl, pool } from '@/lib/db/client';
+import { closeDb, databaseUrl, pool, sizePool } from '@/lib/db/client';
 import { createBus, ensureTopics, type Bus } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { alertsJob } from './alerts/alerts-job';
@@ -106,6 +106,9 @@ async function main(): Promise<void> {
   const savepoint = flag(args, '--from-savepoint');
   const names = (args.length === 0 || args.includes('all') ? [...JOBS] : args) as JobName[];
   for (const n of names) if (!JOBS.includes(n)) throw new Error(`Unknown job "${n}". Jobs: ${JOBS.join(', ')}, all`);
+  const streams = names.filter((n) => 'stream' in REGISTRY[n]).length;
+  // Per stream job: a transaction per partition applied at once and a dictionary insert beside it; plus the loops and side inputs.
+  sizePool(Math.max(10, streams * env().CONSUMER_CONCURRENCY * 2 + 6));
   if (savepoint) {
     const sp = await restoreSavepoint(pool(), savepoint);
     console.log(`[worker] restored savepoint ${savepoint} from ${sp.createdAt}`);
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
   const loops: Loop[] = [];
   const context: JobContext = { bus: b, settings: env(), dims, defs };
   for (const n of names) {
-    const runOptions = { start: from, sessionTimeoutMs: env().CONSUMER_SESSION_TIMEOUT_MS, workerId: presence.workerId };
+    const runOptions = { start: from, sessionTimeoutMs: env().CONSUMER_SESSION_TIMEOUT_MS, workerId: presence.workerId, partitionsConcurrently: env().CONSUMER_CONCURRENCY };
     const entry: { stream: (c: JobContext) => Job<EventRecord> } | { loop: (c: JobContext) => Loop } = REGISTRY[n];
     if ('stream' in entry) consumers.push(await runJob(entry.stream(context), b, pool(), runOptions));
     else {

@@ -36,6 +36,12 @@ export interface RunJobOptions {
   workerId?: string;
   /** Fault injection (crash points, negative controls); default: what the environment asks for. */
   hooks?: RuntimeHooks;
+  /**
+   * How many of its partitions this member applies at once (default 1). Each batch is its own
+   * transaction on its own connection; the partitions' output rows are disjoint (keyed by source
+   * partition or by visitor, which the partition key includes), so they do not wait on each other.
+   */
+  partitionsConcurrently?: number;
 }
 
 export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions = {}): Promise<RunningJob> {
@@ -57,6 +63,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     topics: [job.topic],
     fromBeginning: true,
     sessionTimeoutMs: opts.sessionTimeoutMs,
+    partitionsConcurrently: opts.partitionsConcurrently,
     // The database, not the bus, knows how far each partition was applied: resume there.
     onAssigned: async (assigned) => {
       const partitions = assigned.filter((a) => a.topic === job.topic).map((a) => a.partition);

@@ -330,6 +330,7 @@ class KafkaConsumer implements BusConsumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
         // kafkajs heartbeats only between batches (or when asked). A batch that waits — on a row
         // lock a frozen zombie holds, on a slow database — would let this member's session expire

@@ -71,6 +71,11 @@ export interface ConsumerOptions {
    * max.poll.interval.ms); a batch stuck for longer lets the group reassign its partitions.
    */
   maxBatchMs?: number;
+  /**
+   * How many partitions' batches the handler may be given at once (default 1). Batches of one
+   * partition always come one after another; only different partitions overlap.
+   */
+  partitionsConcurrently?: number;
   /** Called with the complete new assignment, before any batch of a newly assigned partition. */
   onAssigned?: (assigned: TopicPartition[]) => Promise<void> | void;
 }

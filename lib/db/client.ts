@@ -15,6 +15,18 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 let prisma: Db | undefined;
 let rawPool: pg.Pool | undefined;
 let heavyPool: pg.Pool | undefined;
+let rawPoolSize = 10;
+
+/**
+ * Sizes this process's raw pool before its first use. A worker needs a connection per partition
+ * it applies at once, per job, plus one beside each for the dictionary's autocommitted inserts
+ * (workers/shared/value-dictionary.ts): a pool smaller than that would leave transactions waiting
+ * for a connection that only another waiting transaction could give back.
+ */
+export function sizePool(max: number): void {
+  if (rawPool) throw new EddyError('config', 'sizePool() must run before the pool is first used');
+  rawPoolSize = max;
+}
 
 // BIGINT offsets are returned as strings by pg; keep them as strings end to end (like kafkajs).
 
@@ -31,7 +43,7 @@ export function db(): Db {
 
 export function pool(): pg.Pool {
   if (!rawPool) {
-    rawPool = new pg.Pool({ connectionString: databaseUrl(), max: 10 });
+    rawPool = new pg.Pool({ connectionString: databaseUrl(), max: rawPoolSize });
     // A backend terminated while its connection idles in the pool must not crash the process
     // (an unhandled 'error' event would): pg discards that client and the next query reconnects.
     rawPool.on('error', (e) => console.error(`[db] idle connection lost: ${e.message}`));
