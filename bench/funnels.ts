@@ -21,6 +21,7 @@ import type { Bus, BusMessage } from '@/lib/bus';
 import { env, setEnv } from '@/lib/env';
 import type { EventRecord } from '@/lib/events/record';
 import { compileMatcher, type CompiledMatcher } from '@/lib/goals/definition';
+import { applyRecords } from '@/workers/consumer/steps';
 import { FunnelTracker, type FunnelSpec } from '@/workers/funnels/funnel-tracker';
 import { funnelsJob } from '@/workers/funnels/funnels-job';
 import type { DefinitionsTable } from '@/workers/insights/definitions';
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
       try {
         await c.query('BEGIN');
         await c.query("SELECT next_offset FROM consumer_progress WHERE job = 'funnels' AND topic = 'bench' AND partition = 0 FOR UPDATE");
-        const r = await job.apply(c, 0, records);
+        const { result: r } = await applyRecords(job, c, 0, records);
         await c.query("UPDATE consumer_progress SET next_offset = $1, state = $2 WHERE job = 'funnels' AND topic = 'bench' AND partition = 0", [i + records.length, JSON.stringify(r.state ?? null)]);
         await c.query('COMMIT');
       } finally {

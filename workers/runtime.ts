@@ -11,8 +11,9 @@ import { startTicker } from './consumer/ticker';
 // Runs a job as a consumer-group member with effectively-once output (ARCHITECTURE.md). Per
 // batch and partition, one PostgreSQL transaction:
 //   1. locks the partition's progress row and skips records below its next offset;
-//   2. lets the job decode records (unreadable ones go to dead_letters with their bytes) and
-//      write its output — jobs dedup by event id via `claimEventIds` (shared/event-ids.ts);
+//   2. decodes records and runs the job's steps (dedup by event id, deleted sites), each saying
+//      per record ok | drop | dead-letter (consumer/outcome.ts); the job writes output for the
+//      `ok` ones, and the runtime books the rest (dead_letters, the ledger);
 //   3. stores the next offset and the job's checkpoint state (operator snapshots) with it.
 // Only after COMMIT are the bus offsets resolved and committed and side effects run. If the
 // transaction fails, the job's in-memory state is put back to the last committed checkpoint.
@@ -20,7 +21,8 @@ import { startTicker } from './consumer/ticker';
 // again one record at a time, each under a savepoint, and a record that fails alone goes to
 // dead_letters with its bytes, the error and its site — a poison record never stops a partition.
 
-export type { Decoded, Job, JobBatchResult } from './consumer/job';
+export type { Job, JobBatchResult } from './consumer/job';
+export type { Outcome } from './consumer/outcome';
 
 export type StartMode = { from: 'checkpoint' } | { from: 'earliest' } | { from: 'latest' } | { from: 'timestamp'; at: number };
 

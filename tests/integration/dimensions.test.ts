@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus, BusMessage } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
+import { applyRecords } from '@/workers/consumer/steps';
 import { rollupsJob } from '@/workers/rollups/rollups-job';
 import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
@@ -40,7 +41,7 @@ async function apply(job: ReturnType<typeof rollupsJob>, e: ReturnType<typeof ev
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
-    const r = await job.apply(c, 0, [e]);
+    const { result: r } = await applyRecords(job, c, 0, [e]);
     await c.query('COMMIT');
     return r;
   } finally {

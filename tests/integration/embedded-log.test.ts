@@ -9,6 +9,7 @@ import { DAY, HOUR } from '@/lib/time';
 import { siteHash } from '@/lib/sites/site-data';
 import { retentionJob } from '@/workers/retention/retention-job';
 import { runJob, type Job, type RunningJob } from '@/workers/runtime';
+import { ok } from '@/workers/consumer/outcome';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { eventually } from '../helpers/wait';
 
@@ -91,7 +92,7 @@ async function reader(t: string): Promise<{ job: Job<string>; seen: number[] }> 
   const job: Job<string> = {
     name: `reader-${t}`,
     topic: t,
-    decode: (m) => ({ ok: true, record: m.value?.toString('utf8') ?? '' }),
+    decode: (m) => ok(m.value?.toString('utf8') ?? ''),
     restore: () => undefined,
     release: () => undefined,
     apply: async (_tx, _partition, records) => {

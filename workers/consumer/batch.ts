@@ -1,11 +1,13 @@
 import type pg from 'pg';
-import type { Bus, BusConsumer, BusMessage, ConsumedBatch } from '@/lib/bus';
+import type { Bus, BusConsumer, ConsumedBatch } from '@/lib/bus';
 import { classifyFailure } from '../failure';
 import { checkpointedTransaction, type MemoryCheckpoints } from './checkpoint';
-import { deadLetter, type DeadRecord } from './dead-letters';
+import { bookDrops, deadLetter, type DeadRecord } from './dead-letters';
 import type { RuntimeHooks } from './hooks';
 import { applyIsolated } from './isolate';
 import type { Job, JobBatchResult } from './job';
+import type { Dropped } from './outcome';
+import { applyRecords, type Ready } from './steps';
 
 // One batch of one partition, the heart of effectively-once (ARCHITECTURE.md): in one checkpointed
 // transaction, fence on the progress row, skip what was applied, dead-letter what cannot be read,
@@ -51,19 +53,30 @@ export async function applyBatchStep({ job, bus: b, pool: p, hooks, memory, cons
       }
       const fresh = hooks.variant === 'no-offset-filter' ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= applied);
       if (fresh.length === 0) return { skip: 'nothing-new' };
-      const good: { message: BusMessage; record: unknown }[] = [];
+      const good: Ready<unknown>[] = [];
       const dead: DeadRecord[] = [];
+      const dropped: Dropped[] = [];
       for (const message of fresh) {
         const d = job.decode(message);
-        if (d.ok) good.push({ message, record: d.record });
-        else dead.push({ message, reason: d.reason });
+        if (d.kind === 'ok') good.push({ message, record: d.record });
+        else if (d.kind === 'drop') dropped.push({ message, reason: d.reason, siteId: d.siteId });
+        else dead.push({ message, reason: d.reason, siteId: d.siteId });
       }
       // Unreadable records first, as always (the fault suite's F3 freezes a worker right there);
-      // records that fail to apply are known only after applying, and are booked after it.
-      if (dead.length) await deadLetter(tx, job.name, dead, job.booksLedger ?? false);
+      // the steps' and apply's outcomes are known only after applying, and are booked after it.
+      const books = job.booksLedger ?? false;
+      if (dead.length) await deadLetter(tx, job.name, dead, books);
       const failed: DeadRecord[] = [];
-      const result = isolate ? await applyIsolated(job, tx, batch.partition, good, row.state, failed) : await job.apply(tx, batch.partition, good);
-      if (failed.length) await deadLetter(tx, job.name, failed, job.booksLedger ?? false);
+      let result: JobBatchResult;
+      if (isolate) result = await applyIsolated(job, tx, batch.partition, good, row.state, failed, dropped);
+      else {
+        const applied = await applyRecords(job, tx, batch.partition, good);
+        result = applied.result;
+        failed.push(...applied.dead);
+        dropped.push(...applied.dropped);
+      }
+      if (failed.length) await deadLetter(tx, job.name, failed, books);
+      await bookDrops(tx, dropped, books);
       hooks.crashAt('mid-tx', job.name);
       return { write: result, state: result.state, nextOffset };
     });

@@ -1,10 +1,12 @@
 import type pg from 'pg';
 import type { BusMessage } from '@/lib/bus';
 import { storableText } from '@/lib/events/storable';
+import type { Dropped } from './outcome';
 
-// The dead-letter outcome: a record that cannot be read, or that fails to apply on its own data,
-// is stored with its bytes, the reason and (when it decoded) its site — in the batch's transaction,
-// so it is booked exactly once with the offsets that skip it.
+// The dead-letter and drop outcomes (outcome.ts), booked. A dead letter — a record that cannot be
+// read, or that fails to apply on its own data — is stored with its bytes, the reason and (when it
+// decoded) its site, in the batch's transaction, so it is booked exactly once with the offsets
+// that skip it.
 
 export interface DeadRecord {
   message: BusMessage;
@@ -37,11 +39,25 @@ export async function deadLetter(tx: pg.PoolClient, job: string, dead: DeadRecor
   if (!booksLedger) return;
   // A record we cannot read names no site we can trust: booked against no site. One that decoded
   // but failed to apply is booked against its own site, so its owner sees it in the ledger.
+  await bookPerSite(tx, 'dead_lettered', dead);
+}
+
+/**
+ * The drop outcome: nothing is stored for a dropped record, but the job that books the ledger
+ * counts its duplicates there, per site, in the batch's transaction (a rolled-back batch or record
+ * books nothing). A deleted site's records are not booked: the site and its ledger are gone.
+ */
+export async function bookDrops(tx: pg.PoolClient, dropped: Dropped[], booksLedger: boolean): Promise<void> {
+  const duplicates = dropped.filter((d) => d.reason === 'duplicate');
+  if (booksLedger && duplicates.length) await bookPerSite(tx, 'duplicates', duplicates);
+}
+
+async function bookPerSite(tx: pg.PoolClient, column: 'dead_lettered' | 'duplicates', records: { siteId?: string }[]): Promise<void> {
   const perSite = new Map<string, number>();
-  for (const d of dead) perSite.set(d.siteId ?? NO_SITE, (perSite.get(d.siteId ?? NO_SITE) ?? 0) + 1);
+  for (const d of records) perSite.set(d.siteId ?? NO_SITE, (perSite.get(d.siteId ?? NO_SITE) ?? 0) + 1);
   await tx.query(
-    `INSERT INTO ingestion_ledger (site_id, minute, dead_lettered) SELECT u.site, date_trunc('minute', now()), u.n FROM unnest($1::uuid[], $2::int[]) AS u(site, n)
-     ON CONFLICT (site_id, minute) DO UPDATE SET dead_lettered = ingestion_ledger.dead_lettered + EXCLUDED.dead_lettered`,
+    `INSERT INTO ingestion_ledger (site_id, minute, ${column}) SELECT u.site, date_trunc('minute', now()), u.n FROM unnest($1::uuid[], $2::int[]) AS u(site, n)
+     ON CONFLICT (site_id, minute) DO UPDATE SET ${column} = ingestion_ledger.${column} + EXCLUDED.${column}`,
     [[...perSite.keys()], [...perSite.values()]],
   );
 }

@@ -1,12 +1,13 @@
 import type pg from 'pg';
-import type { BusMessage } from '@/lib/bus';
 import type { Json } from '@/lib/stream';
 import { classifyFailure } from '../failure';
 import type { DeadRecord } from './dead-letters';
 import type { Job, JobBatchResult } from './job';
+import type { Dropped } from './outcome';
+import { applyRecords, type Ready } from './steps';
 
 /**
- * Applies records one by one, each under a savepoint. A record whose apply fails on its data is
+ * Applies records one by one (steps and apply), each under a savepoint. A record whose apply fails on its data is
  * rolled back alone, the job's memory is put back to the state after the last record that
  * applied, and the record joins `dead`. A transient failure still fails the whole batch.
  */
@@ -14,16 +15,17 @@ export async function applyIsolated(
   job: Job,
   tx: pg.PoolClient,
   partition: number,
-  records: { message: BusMessage; record: unknown }[],
+  records: Ready<unknown>[],
   before: Json | null,
   dead: DeadRecord[],
+  dropped: Dropped[],
 ): Promise<JobBatchResult> {
   let state: Json | null = before;
   const effects: (() => Promise<void>)[] = [];
   for (const r of records) {
     await tx.query('SAVEPOINT eddy_record');
     try {
-      const result = await job.apply(tx, partition, [r]);
+      const { result, dropped: d, dead: stepDead } = await applyRecords(job, tx, partition, [r]);
       // The record may sit in the job's state without being written anywhere yet (an open
       // session): store the checkpoint now, so a record the checkpoint cannot hold fails here,
       // alone, and not in the batch's final write where it would fail the batch again.
@@ -36,6 +38,9 @@ export async function applyIsolated(
       await tx.query('RELEASE SAVEPOINT eddy_record');
       state = result.state ?? null;
       if (result.after) effects.push(result.after);
+      // Booked by the caller only now: a record rolled back to its savepoint was neither.
+      dropped.push(...d);
+      dead.push(...stepDead);
     } catch (e) {
       if (classifyFailure(e) === 'transient') throw e;
       await tx.query('ROLLBACK TO SAVEPOINT eddy_record');

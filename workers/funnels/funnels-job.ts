@@ -4,13 +4,12 @@ import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { SilenceProgress, stateCodec, type Json } from '@/lib/stream';
 import type { Job, JobBatchResult } from '../runtime';
-import { claimEventIds } from '../shared/event-ids';
+import { eventSteps } from '../shared/event-steps';
 import { decodeEvent } from '../shared/decode-event';
 import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
 import type { DefinitionsTable } from '../insights/definitions';
 import type { SiteDimensionTable } from '../shared/dimensions';
 import { FunnelTracker, type AttemptUpdate } from './funnel-tracker';
-import { withoutDeletedSites } from '@/lib/sites/site-data';
 
 // Funnels: count windows with an event-time timeout (funnel-tracker.ts), one tracker per
 // events-topic partition (a visitor's events all land on one partition, so an attempt is
@@ -85,6 +84,8 @@ export function funnelsJob(deps: { bus: Publisher; defs: DefinitionsTable; dims:
     name: FUNNELS_JOB,
     topic: topics.events,
     decode: decodeEvent,
+    // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
+    steps: eventSteps(FUNNELS_JOB),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       const s = fresh(partition);
@@ -96,8 +97,7 @@ export function funnelsJob(deps: { bus: Publisher; defs: DefinitionsTable; dims:
     },
     async apply(tx, partition, records) {
       const s = state(partition);
-      // A deleted site's records still in the bus are dropped (lib/sites/site-data.ts).
-      const events = await claimEventIds(tx, FUNNELS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record));
+      const events = records.map((r) => r.record);
       for (const e of events) {
         const funnels = deps.defs.funnels(e.siteId);
         if (funnels.length) s.tracker.process(e, funnels, deps.dims.site(e.siteId).sessionGapMs);

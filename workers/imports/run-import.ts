@@ -5,6 +5,7 @@ import { eventKey, type EventRecord } from '@/lib/events/record';
 import { IMPORTED_PARTITION } from '@/lib/exports/stream';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { HyperLogLog, type Json } from '@/lib/stream';
+import { applyRecords } from '../consumer/steps';
 import { rollupsJob } from '../rollups/rollups-job';
 import { sessionsJob } from '../sessions/sessions-job';
 import { SiteDimensionTable } from '../shared/dimensions';
@@ -159,7 +160,7 @@ async function replayEvents(p: pg.Pool, settings: EventTimeEnv, importId: string
         const fresh = chunk.filter((e) => !dup.has(e.eventId));
         const messages = fresh.map((record, k) => ({ message: { topic: 'import', partition: sp, offset: String(offset + k), key: null, value: null, timestamp: record.ts, headers: {} } satisfies BusMessage, record }));
         const states: (Json | null)[] = [];
-        for (const j of jobs) states.push((await j.apply(tx, sp, messages)).state ?? null);
+        for (const j of jobs) states.push((await applyRecords(j, tx, sp, messages)).result.state ?? null);
         await saveProgress(tx, names, sp, next, states);
         await tx.query('DELETE FROM minute_partials WHERE source_partition = $1', [sp]);
         const skips = new Skips();

@@ -6,7 +6,7 @@ import { matches } from '@/lib/goals/definition';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { type Emission, stateCodec, type Json } from '@/lib/stream';
 import type { Job, JobBatchResult } from '../runtime';
-import { claimEventIds } from '../shared/event-ids';
+import { eventSteps } from '../shared/event-steps';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
 import type { EventTimeEnv } from '../shared/event-time';
@@ -14,7 +14,6 @@ import { minutePartitions } from '../shared/minute-partitions';
 import type { DefinitionsTable } from './definitions';
 import { insightStatsAggregate, type InsightStats } from './event-stats';
 import { writeInsightDelta, writeInsightWindow } from './insight-sink';
-import { withoutDeletedSites } from '@/lib/sites/site-data';
 import { MINUTE } from '@/lib/time';
 
 // Insights: what visitors do besides viewing pages — custom events and their properties,
@@ -67,6 +66,8 @@ export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; de
     name: INSIGHTS_JOB,
     topic: topics.events,
     decode: decodeEvent,
+    // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
+    steps: eventSteps(INSIGHTS_JOB),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       minutes.restore(partition, json ? CHECKPOINT.decode(json).operator : null);
@@ -77,8 +78,7 @@ export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; de
     async apply(tx, partition, records) {
       const now = clock();
       const s = minutes.state(partition);
-      // A deleted site's records still in the bus are dropped (lib/sites/site-data.ts).
-      const events = await claimEventIds(tx, INSIGHTS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record));
+      const events = records.map((r) => r.record);
       const touched = new Set<string>();
       const conversions: { goal: string; event: string; site: string; visitor: string; ts: string }[] = [];
       for (const e of events) {

@@ -6,6 +6,7 @@ import { eventKey, eventRecordSchema, type EventRecord } from '@/lib/events/reco
 import { peaksJob, type PeaksSettings } from '../peaks/peaks-job';
 import { rollupsJob } from '../rollups/rollups-job';
 import type { Job } from '../runtime';
+import { applyRecords } from '../consumer/steps';
 import { sessionsJob } from '../sessions/sessions-job';
 import { funnelsJob } from '../funnels/funnels-job';
 import { DefinitionsTable } from '../insights/definitions';
@@ -87,7 +88,7 @@ export async function replay(opts: { databaseUrl: string; from: Date; to: Date; 
     for (const [partition, list] of byPartition) {
       for (let i = 0; i < list.length; i += size) {
         const chunk = list.slice(i, i + size);
-        for (const j of jobs) await transaction(scratch, (tx) => j.apply(tx, partition, chunk));
+        for (const j of jobs) await transaction(scratch, (tx) => applyRecords(j, tx, partition, chunk));
       }
       for (const j of jobs) await transaction(scratch, async (tx) => j.flush?.(tx, partition));
     }

@@ -4,9 +4,8 @@ import { ensureDailyPartitions } from '@/lib/events/archive';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { type Emission, stateCodec, type Json } from '@/lib/stream';
-import { withoutDeletedSites } from '@/lib/sites/site-data';
 import type { Job, JobBatchResult } from '../runtime';
-import { claimEventIds } from '../shared/event-ids';
+import { eventSteps } from '../shared/event-steps';
 import { lockSiteRows } from '../shared/site-locks';
 import { decodeEvent } from '../shared/decode-event';
 import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
@@ -91,6 +90,8 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
     topic: topics.events,
     booksLedger: true,
     decode: decodeEvent,
+    // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
+    steps: eventSteps(ROLLUPS_JOB),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       minutes.restore(partition, json ? CHECKPOINT.decode(json).operator : null);
@@ -109,8 +110,7 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
         });
       }
       const s = minutes.state(partition);
-      // A deleted site's records still in the bus are dropped, not archived or counted.
-      const events = await claimEventIds(tx, ROLLUPS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record), { bookDuplicates: true });
+      const events = records.map((r) => r.record);
       if (events.length) {
         await tx.query(
           `INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, received_at, record)

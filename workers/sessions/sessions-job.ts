@@ -3,9 +3,8 @@ import { topics, type Publisher } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { earlyFiringTrigger, sessionWindows, SilenceProgress, windowOperator, type Emission, SnapshotError, stateCodec, type Json, type WindowOperator } from '@/lib/stream';
-import { withoutDeletedSites } from '@/lib/sites/site-data';
 import type { Job, JobBatchResult } from '../runtime';
-import { claimEventIds } from '../shared/event-ids';
+import { eventSteps } from '../shared/event-steps';
 import { lockSiteRows } from '../shared/site-locks';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
@@ -200,6 +199,8 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
     name: SESSIONS_JOB,
     topic: topics.events,
     decode: decodeEvent,
+    // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
+    steps: eventSteps(SESSIONS_JOB),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       const s: PartitionState = { byGap: new Map(), silence: silence(partition) };
@@ -216,8 +217,7 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
     },
     async apply(tx, partition, records) {
       const s0 = state(partition);
-      // A deleted site's records still in the bus are dropped (lib/sites/site-data.ts).
-      for (const e of await claimEventIds(tx, SESSIONS_JOB, (await withoutDeletedSites(tx, records)).map((r) => r.record))) {
+      for (const { record: e } of records) {
         s0.silence.observe(e.ts);
         // Server requests (events API) are not part of visits (they still move event time): a
         // browser visit whose page the server also logged would otherwise never bounce.

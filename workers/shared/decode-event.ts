@@ -1,23 +1,23 @@
 import type { BusMessage } from '@/lib/bus';
 import { eventRecordSchema, type EventRecord } from '@/lib/events/record';
 import { storable } from '@/lib/events/storable';
-import type { Decoded } from '../runtime';
+import { deadLetter, ok, type Outcome } from '../consumer/outcome';
 
 /** An events-topic record, or why it cannot be read (the runtime dead-letters it with its bytes). */
-export function decodeEvent(message: BusMessage): Decoded<EventRecord> {
-  if (!message.value) return { ok: false, reason: 'empty value' };
+export function decodeEvent(message: BusMessage): Outcome<EventRecord> {
+  if (!message.value) return deadLetter('empty value');
   let json: unknown;
   try {
     // Storable before anything else: a record produced before collect normalised its strings (or
     // by another producer) must not carry a NUL or a lone surrogate into PostgreSQL.
     json = storable(JSON.parse(message.value.toString('utf8')) as unknown);
   } catch {
-    return { ok: false, reason: 'value is not JSON' };
+    return deadLetter('value is not JSON');
   }
   const parsed = eventRecordSchema.safeParse(json);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
-    return { ok: false, reason: `not an event record: ${i.path.join('.') || 'value'}: ${i.message}` };
+    return deadLetter(`not an event record: ${i.path.join('.') || 'value'}: ${i.message}`);
   }
-  return { ok: true, record: parsed.data };
+  return ok(parsed.data);
 }

@@ -1,0 +1,27 @@
+import type { EventRecord } from '@/lib/events/record';
+import { withoutDeletedSites } from '@/lib/sites/site-data';
+import { drop, ok } from '../consumer/outcome';
+import type { Ready, RecordStep } from '../consumer/steps';
+import { claimEventIds } from './event-ids';
+
+// The steps every events-topic job runs before its apply (workers/consumer/steps.ts).
+
+/** A deleted site's records still in the bus are dropped, not archived or counted (lib/sites/site-data.ts). */
+export const dropDeletedSites: RecordStep<EventRecord> = {
+  name: 'deleted-sites',
+  async judge(tx, records) {
+    const kept = new Set(await withoutDeletedSites(tx, records));
+    return records.map((r) => (kept.has(r) ? ok(r.record) : drop('deleted-site', r.record.siteId)));
+  },
+};
+
+/** Re-sends and replays are harmless: an event id this job applied before is a duplicate. */
+export const dropDuplicates = (job: string): RecordStep<EventRecord> => ({
+  name: 'event-ids',
+  async judge(tx, records) {
+    const fresh = new Set<Ready<EventRecord>>(await claimEventIds(tx, job, records));
+    return records.map((r) => (fresh.has(r) ? ok(r.record) : drop('duplicate', r.record.siteId)));
+  },
+});
+
+export const eventSteps = (job: string): RecordStep<EventRecord>[] => [dropDeletedSites, dropDuplicates(job)];
