@@ -1,24 +1,19 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTopics, topics } from '@/lib/bus';
-import { KafkaBus } from '@/lib/bus/kafka';
-import { setEnv } from '@/lib/env';
+import { topics } from '@/lib/bus';
+import type { KafkaBus } from '@/lib/bus/kafka';
 import { eventKey, type EventRecord } from '@/lib/events/record';
-import { rollupsJob } from '@/workers/rollups/rollups-job';
-import { runJob, type Job, type RunningJob } from '@/workers/runtime';
-import { SiteDimensionTable } from '@/workers/shared/dimensions';
-import { freshDatabase, type TestDatabase } from '../helpers/db';
-import { kafkaBrokers } from '../helpers/kafka';
+import type { RunningJob } from '@/workers/runtime';
 import { eventually } from '../helpers/wait';
-import { jobSettings } from './support/job-settings';
+import { insertSite, startRollupsOnKafka, type RollupsOnKafka } from './support/rollups-on-kafka';
 
 // A poison record produced straight to the topic lands in dead_letters with its original bytes,
 // key and the reason, is booked in the ledger, and the partition keeps flowing. So does a record
 // that decodes but fails to *apply* (issue 13: one such record used to crash-loop the worker and
 // freeze its partition): the rest of its batch is applied, each event counted once.
 
-let d: TestDatabase;
+let stack: RollupsOnKafka;
 let pool: pg.Pool;
 let bus: KafkaBus;
 let job: RunningJob;
@@ -26,22 +21,15 @@ let siteId: string;
 const poisonCount = { sql: 0, code: 0 };
 
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `dlq${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '1' });
-  d = await freshDatabase('dlq');
-  pool = new pg.Pool({ connectionString: d.url });
-  pool.on('error', () => undefined);
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
-  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 's', 's.test', $2) RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;
-  bus = new KafkaBus(kafkaBrokers());
-  await ensureTopics(bus);
-  const dims = new SiteDimensionTable(pool);
-  await dims.refresh();
-  // The real rollups job, except that two marked records fail the way data can make a job fail: a
-  // value PostgreSQL refuses (SQLSTATE 22P02), and an exception thrown by the job's own code.
-  const real = rollupsJob({ bus, db: pool, dims, settings: jobSettings() });
-  const job_: Job<EventRecord> = {
-    ...real,
-    async apply(tx, partition, records) {
+  stack = await startRollupsOnKafka({
+    name: 'dlq',
+    partitions: 1,
+    seed: async (p, team) => {
+      siteId = await insertSite(p, team, 's', 's.test');
+    },
+    // The real rollups job, except that two marked records fail the way data can make a job fail: a
+    // value PostgreSQL refuses (SQLSTATE 22P02), and an exception thrown by the job's own code.
+    beforeApply: async (tx, _partition, records) => {
       for (const r of records) {
         if (r.record.name === 'poison-sql') {
           poisonCount.sql++;
@@ -52,17 +40,11 @@ beforeAll(async () => {
           throw new TypeError(`Cannot read properties of undefined (reading 'x')`);
         }
       }
-      return real.apply(tx, partition, records);
     },
-  };
-  job = await runJob(job_, bus, pool, { sessionTimeoutMs: 6000 });
+  });
+  ({ pool, bus, job } = stack);
 }, 60_000);
-afterAll(async () => {
-  await job?.stop();
-  await bus?.close();
-  await pool?.end();
-  await d?.drop();
-});
+afterAll(() => stack?.stop());
 
 describe('dead letters', () => {
   it('keeps the original bytes, key and reason of unreadable records and keeps the partition flowing', { timeout: 60_000 }, async () => {

@@ -1,59 +1,37 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTopics, topics } from '@/lib/bus';
-import { KafkaBus } from '@/lib/bus/kafka';
-import { setEnv } from '@/lib/env';
+import { topics } from '@/lib/bus';
+import type { KafkaBus } from '@/lib/bus/kafka';
 import { eventKey, type EventRecord } from '@/lib/events/record';
-import { rollupsJob } from '@/workers/rollups/rollups-job';
-import { runJob, type Job, type RunningJob } from '@/workers/runtime';
-import { SiteDimensionTable } from '@/workers/shared/dimensions';
-import { freshDatabase, type TestDatabase } from '../helpers/db';
-import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
-import { jobSettings } from './support/job-settings';
+import { insertSite, startRollupsOnKafka, type RollupsOnKafka } from './support/rollups-on-kafka';
 
 // The ingestion ledger's "duplicates removed" is what the rollups job actually dropped, per site:
 // re-sends of applied events and twins inside one batch count, a batch that was rolled back and
 // applied again one record at a time counts its duplicates once. Real Kafka, real PostgreSQL.
 
-let d: TestDatabase;
+let stack: RollupsOnKafka;
 let pool: pg.Pool;
 let bus: KafkaBus;
-let job: RunningJob;
 const sites: string[] = [];
 
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `ledger${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '1' });
-  d = await freshDatabase('ledger');
-  pool = new pg.Pool({ connectionString: d.url });
-  pool.on('error', () => undefined);
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
-  for (const name of ['a', 'b']) {
-    sites.push((await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, $2, 's.test', $3) RETURNING id", [team, name, `k-${randomUUID()}`])).rows[0]!.id);
-  }
-  bus = new KafkaBus(kafkaBrokers());
-  await ensureTopics(bus);
-  const dims = new SiteDimensionTable(pool);
-  await dims.refresh();
-  // The real rollups job; a record named "poison" fails in the job's code, which makes the runtime
-  // roll the batch back and apply it again one record at a time.
-  const real = rollupsJob({ bus, db: pool, dims, settings: jobSettings() });
-  const wrapped: Job<EventRecord> = {
-    ...real,
-    async apply(tx, partition, records) {
-      if (records.some((r) => r.record.name === 'poison')) throw new TypeError('poison record');
-      return real.apply(tx, partition, records);
+  stack = await startRollupsOnKafka({
+    name: 'ledger',
+    partitions: 1,
+    seed: async (p, team) => {
+      for (const name of ['a', 'b']) sites.push(await insertSite(p, team, name, 's.test'));
     },
-  };
-  job = await runJob(wrapped, bus, pool, { sessionTimeoutMs: 6000 });
+    // The real rollups job; a record named "poison" fails in the job's code, which makes the runtime
+    // roll the batch back and apply it again one record at a time.
+    beforeApply: async (_tx, _partition, records) => {
+      if (records.some((r) => r.record.name === 'poison')) throw new TypeError('poison record');
+    },
+  });
+  ({ pool, bus } = stack);
 }, 60_000);
-afterAll(async () => {
-  await job?.stop();
-  await bus?.close();
-  await pool?.end();
-  await d?.drop();
-});
+afterAll(() => stack?.stop());
 
 const ev = (site: string, path: string, name = 'pageview'): EventRecord => ({
   v: 1, eventId: randomUUID(), siteId: site, visitorId: `v-${path}`, name, url: `https://s.test${path}`, hostname: 's.test', path,

@@ -1,18 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTopics, topics } from '@/lib/bus';
-import { KafkaBus } from '@/lib/bus/kafka';
-import { setEnv } from '@/lib/env';
+import { topics } from '@/lib/bus';
+import type { KafkaBus } from '@/lib/bus/kafka';
 import { eventKey, type EventRecord } from '@/lib/events/record';
 import { alertsJob } from '@/workers/alerts/alerts-job';
-import { rollupsJob } from '@/workers/rollups/rollups-job';
-import { runJob, type RunningJob } from '@/workers/runtime';
-import { SiteDimensionTable } from '@/workers/shared/dimensions';
-import { freshDatabase, type TestDatabase } from '../helpers/db';
-import { kafkaBrokers } from '../helpers/kafka';
 import { eventually } from '../helpers/wait';
 import { jobSettings } from './support/job-settings';
+import { insertSite, startRollupsOnKafka, type RollupsOnKafka } from './support/rollups-on-kafka';
 
 // "Tracking stopped" on a pageview-only site (the common case: no custom events at all): a steady
 // pageview stream through the real rollups job on Kafka, then silence; the alerts job, on an
@@ -21,38 +16,29 @@ import { jobSettings } from './support/job-settings';
 
 const T0 = Date.parse('2026-03-10T10:00:00Z'); // the last pageview of the stream
 const MINUTE = 60_000;
-let d: TestDatabase;
+let stack: RollupsOnKafka;
 let pool: pg.Pool;
 let bus: KafkaBus;
-let job: RunningJob;
 let siteId: string;
 let ruleId: string;
 
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `stopped${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: '2' });
-  d = await freshDatabase('tracking-stopped');
-  pool = new pg.Pool({ connectionString: d.url });
-  pool.on('error', () => undefined);
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
-  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 'Blog', 'blog.test', $2) RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;
-  ruleId = (
-    await pool.query<{ id: string }>(
-      `INSERT INTO alert_rules (id, site_id, name, condition, channels, for_seconds, cooldown_seconds) VALUES (gen_random_uuid(), $1, 'Tracking stopped', $2, '[]', 0, 600) RETURNING id`,
-      [siteId, JSON.stringify({ type: 'tracking_stopped', minutes: 2, minUsualEvents: 1 })],
-    )
-  ).rows[0]!.id;
-  bus = new KafkaBus(kafkaBrokers());
-  await ensureTopics(bus);
-  const dims = new SiteDimensionTable(pool);
-  await dims.refresh();
-  job = await runJob(rollupsJob({ bus, db: pool, dims, settings: jobSettings() }), bus, pool, { sessionTimeoutMs: 6000 });
+  stack = await startRollupsOnKafka({
+    name: 'stopped',
+    partitions: 2,
+    seed: async (p, team) => {
+      siteId = await insertSite(p, team, 'Blog', 'blog.test');
+      ruleId = (
+        await p.query<{ id: string }>(
+          `INSERT INTO alert_rules (id, site_id, name, condition, channels, for_seconds, cooldown_seconds) VALUES (gen_random_uuid(), $1, 'Tracking stopped', $2, '[]', 0, 600) RETURNING id`,
+          [siteId, JSON.stringify({ type: 'tracking_stopped', minutes: 2, minUsualEvents: 1 })],
+        )
+      ).rows[0]!.id;
+    },
+  });
+  ({ pool, bus } = stack);
 }, 60_000);
-afterAll(async () => {
-  await job?.stop();
-  await bus?.close();
-  await pool?.end();
-  await d?.drop();
-});
+afterAll(() => stack?.stop());
 
 describe('tracking stopped', () => {
   it('fires when a steady pageview stream stops, within its window', { timeout: 90_000 }, async () => {
@@ -66,7 +52,7 @@ describe('tracking stopped', () => {
     await eventually(async () => (await pool.query<{ n: number }>("SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = ''", [siteId])).rows[0]!.n === stream.length, 30_000, 'stream in the rollups');
 
     let now = T0 + 30_000;
-    const alerts = alertsJob({ db: pool, bus, intervalMs: 200, settings: jobSettings(), now: () => now, databaseUrl: d.url });
+    const alerts = alertsJob({ db: pool, bus, intervalMs: 200, settings: jobSettings(), now: () => now, databaseUrl: stack.db.url });
     const evaluatedAt = async () => ((await pool.query<{ state: { at?: number } | null }>('SELECT state FROM alert_rules WHERE id = $1', [ruleId])).rows[0]!.state?.at ?? 0);
     const firings = async () => (await pool.query<{ message: string }>("SELECT message FROM alert_events WHERE rule_id = $1 AND kind = 'firing'", [ruleId])).rows;
     alerts.start();
