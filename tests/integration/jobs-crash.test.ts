@@ -31,6 +31,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { generateVisits, MINUTE, outOfOrder, rng, type GeneratedEvent } from '../helpers/traffic';
 import { eventually } from '../helpers/wait';
+import { pipelineWorkerEnv } from './support/pipeline-worker';
 
 // Crash recovery of the stream jobs as separate processes, on real Kafka (3 partitions) and real
 // PostgreSQL. For each test crash point of workers/runtime.ts, a `rollups sessions` worker kills
@@ -82,12 +83,7 @@ afterAll(async () => {
 
 function workerEnv(s: Scenario, crash?: CrashPoint): Record<string, string | undefined> {
   return {
-    DATABASE_URL: s.db.url,
-    KAFKA_BROKERS: kafkaBrokers().join(','),
-    BUS_NAMESPACE: s.namespace,
-    EVENTS_PARTITIONS: '3',
-    // Traffic spans the last ~12 minutes and arrives up to 20 s out of order: late firings, never "too late".
-    ALLOWED_LATENESS_MS: '3600000',
+    ...pipelineWorkerEnv(s.db.url, s.namespace),
     EDDY_TEST_CRASH_POINT: crash,
     EDDY_TEST_CRASH_AFTER: crash ? String(CRASH_AFTER) : undefined,
   };

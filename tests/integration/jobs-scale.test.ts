@@ -30,6 +30,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { kafkaBrokers } from '../helpers/kafka';
 import { generateVisits, MINUTE, outOfOrder, rng, type GeneratedEvent } from '../helpers/traffic';
 import { eventually } from '../helpers/wait';
+import { pipelineWorkerEnv } from './support/pipeline-worker';
 
 // Scale-out of the stream jobs: two `rollups sessions` worker processes in one consumer group
 // share the events topic's 3 partitions on real Kafka while a seeded stream (with re-sends of
@@ -72,15 +73,7 @@ function startWorker(name: string): WorkerProcess {
   const w = spawnWorker({
     name,
     jobs: ['rollups', 'sessions'],
-    env: {
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      BUS_NAMESPACE: namespace,
-      EVENTS_PARTITIONS: '3',
-      // Traffic spans the last ~12 minutes and arrives up to 20 s out of order: late firings, never "too late".
-      ALLOWED_LATENESS_MS: '3600000',
-      EDDY_TEST_CRASH_POINT: undefined,
-    },
+    env: { ...pipelineWorkerEnv(db.url, namespace), EDDY_TEST_CRASH_POINT: undefined },
     logFile: path.join(logDir, `jobs-scale-${name}.log`),
   });
   workers.push(w);
