@@ -26,11 +26,14 @@ import { dataPath, freePort, pidAlive, repoRoot } from './services/util';
 
 /** Per-run directories of runs whose process is gone (killed before its cleanup) are swept. */
 function sweepDeadRuns(dataDir: string): void {
-  for (const parent of [dataPath(dataDir, 'kafka', 'x'), dataPath(dataDir, 'test-runs', 'x')].map((p) => path.dirname(p))) {
+  for (const parent of [dataPath(dataDir, 'kafka', 'x'), dataPath(dataDir, 'test-runs', 'x')].map((p) =>
+    path.dirname(p),
+  )) {
     if (!existsSync(parent)) continue;
     for (const entry of readdirSync(parent)) {
       const m = /^test-run-(\d+)(?:-kafka-[\d.]+)?$/.exec(entry);
-      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(path.join(parent, entry), { recursive: true, force: true });
+      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1])))
+        rmSync(path.join(parent, entry), { recursive: true, force: true });
     }
   }
 }
@@ -48,7 +51,9 @@ async function onFreePorts<T>(what: string, start: (ports: number[]) => Promise<
       return await start(ports);
     } catch (e) {
       last = e;
-      console.log(`[test] ${what} did not start on ${ports.join(', ')} (${(e as Error).message.split('\n')[0]}); trying other ports`);
+      console.log(
+        `[test] ${what} did not start on ${ports.join(', ')} (${(e as Error).message.split('\n')[0]}); trying other ports`,
+      );
     }
   }
   throw last;
@@ -62,7 +67,9 @@ function step(what: string): void {
 async function onClaimedNode(): Promise<number | null> {
   const bin = testNodeBin(env().EDDY_DATA_DIR);
   if (bin === null) return null;
-  step(`Node.js ${process.version} is outside engines.node (${enginesNode()}): running the suite on ${path.join(bin, 'node')}`);
+  step(
+    `Node.js ${process.version} is outside engines.node (${enginesNode()}): running the suite on ${path.join(bin, 'node')}`,
+  );
   // PATH first: npm, npx and every child spawned by name (the build, the dev server) use it too.
   const child = spawn(path.join(bin, 'node'), ['--import', 'tsx', 'scripts/test.ts', ...process.argv.slice(2)], {
     cwd: repoRoot,
@@ -81,13 +88,26 @@ async function main(): Promise<number> {
   step(`Node.js ${process.version}`);
   try {
     step('type check (tsc --noEmit)');
-    const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], { cwd: repoRoot, stdio: 'inherit' });
+    const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    });
     if (tsc.status !== 0) return tsc.status ?? 1;
     // The whole suite (no file arguments, as CI runs it) also lints: eslint.config.mjs.
     if (process.argv.length <= 2) {
       step('lint (eslint: no any, no duplicate imports, no floating promises)');
-      const lint = spawnSync(process.execPath, ['node_modules/eslint/bin/eslint.js', '.'], { cwd: repoRoot, stdio: 'inherit' });
+      const lint = spawnSync(process.execPath, ['node_modules/eslint/bin/eslint.js', '.'], {
+        cwd: repoRoot,
+        stdio: 'inherit',
+      });
       if (lint.status !== 0) return lint.status ?? 1;
+      step('format (prettier --check: code at 120 columns, .prettierrc.json; `npm run format` fixes)');
+      const format = spawnSync(
+        process.execPath,
+        ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level', 'warn', '**/*.{ts,tsx,mts,mjs}'],
+        { cwd: repoRoot, stdio: 'inherit' },
+      );
+      if (format.status !== 0) return format.status ?? 1;
     }
 
     const runName = `test-run-${process.pid}`;
@@ -98,7 +118,10 @@ async function main(): Promise<number> {
         'PostgreSQL',
         async ([port]) => {
           step(`PostgreSQL: starting embedded PostgreSQL on 127.0.0.1:${port!} (this run's own, deleted on stop)`);
-          return startEmbeddedPostgres(e.EDDY_DATA_DIR, port!, path.join('test-runs', runName), { reuseRunning: false, throwaway: true });
+          return startEmbeddedPostgres(e.EDDY_DATA_DIR, port!, path.join('test-runs', runName), {
+            reuseRunning: false,
+            throwaway: true,
+          });
         },
         1,
       );
@@ -120,8 +143,17 @@ async function main(): Promise<number> {
 
     // EDDY_TEST_NOW=23:58 (or an ISO instant): every Node process of the run sees that wall clock
     // (scripts/shifted-clock.mjs; docs/TESTING.md). The services keep the real time.
-    const shifted = process.env.EDDY_TEST_NOW ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(path.join(repoRoot, 'scripts/shifted-clock.mjs')).href}`.trim() } : {};
-    step(process.env.EDDY_TEST_NOW ? `vitest, with the clock shifted to EDDY_TEST_NOW=${process.env.EDDY_TEST_NOW}` : 'vitest');
+    const shifted = process.env.EDDY_TEST_NOW
+      ? {
+          NODE_OPTIONS:
+            `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(path.join(repoRoot, 'scripts/shifted-clock.mjs')).href}`.trim(),
+        }
+      : {};
+    step(
+      process.env.EDDY_TEST_NOW
+        ? `vitest, with the clock shifted to EDDY_TEST_NOW=${process.env.EDDY_TEST_NOW}`
+        : 'vitest',
+    );
     const vitestArgs = process.argv.slice(2);
     const vitest = (args: string[], extraEnv: Record<string, string> = {}) =>
       new Promise<number>((resolve) => {
@@ -136,7 +168,8 @@ async function main(): Promise<number> {
 
     const compatFiles = compatFilesFor(vitestArgs);
     if (compatFiles.length > 0 && e.KAFKA_COMPAT_VERSIONS.length > 0) {
-      if (!ownKafka) step(`Kafka compatibility pass skipped: KAFKA_BROKERS is set, so the run has no broker versions of its own`);
+      if (!ownKafka)
+        step(`Kafka compatibility pass skipped: KAFKA_BROKERS is set, so the run has no broker versions of its own`);
       else {
         for (const version of e.KAFKA_COMPAT_VERSIONS) {
           const name = `${runName}-kafka-${version}`;
@@ -144,7 +177,10 @@ async function main(): Promise<number> {
           started.push(kafka);
           step(`vitest on Kafka ${version} (oldest supported): ${compatFiles.join(' ')}`);
           // KAFKA_VERSION too: the producer-fault file starts a broker of its own, of that version.
-          const code = await vitest(['--project', 'integration', ...compatFiles], { KAFKA_BROKERS: kafka.brokers, KAFKA_VERSION: version });
+          const code = await vitest(['--project', 'integration', ...compatFiles], {
+            KAFKA_BROKERS: kafka.brokers,
+            KAFKA_VERSION: version,
+          });
           if (status === 0) status = code;
           await stopStarted(kafka);
         }
@@ -162,7 +198,15 @@ async function startKafka(version: string, name: string): Promise<KafkaHandle> {
     'Kafka',
     async ([port, controllerPort]) => {
       step(`Kafka: starting Apache Kafka ${version} (KRaft) on 127.0.0.1:${port!} (this run's own, deleted on stop)`);
-      return ensureKafka({ version, port: port!, controllerPort, dataDir: env().EDDY_DATA_DIR, name, reuseRunning: false, throwaway: true });
+      return ensureKafka({
+        version,
+        port: port!,
+        controllerPort,
+        dataDir: env().EDDY_DATA_DIR,
+        name,
+        reuseRunning: false,
+        throwaway: true,
+      });
     },
     2,
   );
@@ -176,20 +220,33 @@ async function stopStarted(service: { stop(): Promise<void> }): Promise<void> {
 }
 async function stopAll(): Promise<void> {
   for (const s of started.splice(0).reverse()) await s.stop().catch(() => undefined);
-  rmSync(path.join(repoRoot, env().EDDY_DATA_DIR, 'test-runs', `test-run-${process.pid}`), { recursive: true, force: true });
+  rmSync(path.join(repoRoot, env().EDDY_DATA_DIR, 'test-runs', `test-run-${process.pid}`), {
+    recursive: true,
+    force: true,
+  });
 }
 // Ctrl-C or a CI timeout: the broker runs detached, so stop what this run started before going.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopAll().finally(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
 
 function ensureChromium(path: string): void {
   if (existsSync(path)) return;
   step(`Chromium not found at ${path}: installing Debian's chromium package`);
   const root = process.getuid?.() === 0;
-  const r = spawnSync(root ? 'apt-get' : 'sudo', root ? ['install', '-y', 'chromium'] : ['apt-get', 'install', '-y', 'chromium'], { stdio: 'inherit' });
+  const r = spawnSync(
+    root ? 'apt-get' : 'sudo',
+    root ? ['install', '-y', 'chromium'] : ['apt-get', 'install', '-y', 'chromium'],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0 || !existsSync(path)) {
     spawnSync(root ? 'apt-get' : 'sudo', root ? ['update'] : ['apt-get', 'update'], { stdio: 'inherit' });
-    const again = spawnSync(root ? 'apt-get' : 'sudo', root ? ['install', '-y', 'chromium'] : ['apt-get', 'install', '-y', 'chromium'], { stdio: 'inherit' });
-    if (again.status !== 0 || !existsSync(path)) throw new Error(`Could not install Chromium; install it (apt-get install chromium) or set CHROMIUM_PATH`);
+    const again = spawnSync(
+      root ? 'apt-get' : 'sudo',
+      root ? ['install', '-y', 'chromium'] : ['apt-get', 'install', '-y', 'chromium'],
+      { stdio: 'inherit' },
+    );
+    if (again.status !== 0 || !existsSync(path))
+      throw new Error(`Could not install Chromium; install it (apt-get install chromium) or set CHROMIUM_PATH`);
   }
 }
 
