@@ -7,7 +7,16 @@ import tseslint from 'typescript-eslint';
 // Mark a deliberate fire-and-forget with `void`.
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', '.next/**', '.eddy/**', 'lib/db/generated/**', 'public/**', 'next-env.d.ts', 'tests/artifacts/**', '**/dist/**'],
+    ignores: [
+      'node_modules/**',
+      '.next/**',
+      '.eddy/**',
+      'lib/db/generated/**',
+      'public/**',
+      'next-env.d.ts',
+      'tests/artifacts/**',
+      '**/dist/**',
+    ],
   },
   {
     files: ['**/*.ts', '**/*.tsx', '**/*.mts'],
@@ -34,10 +43,21 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            { name: 'pg', message: 'Database access belongs to lib/ and route handlers, not to code that can run in a browser.' },
-            { name: '@/lib/env', message: 'Settings (and their secrets) are server-side; pass what a component needs as props.' },
+            {
+              name: 'pg',
+              message: 'Database access belongs to lib/ and route handlers, not to code that can run in a browser.',
+            },
+            {
+              name: '@/lib/env',
+              message: 'Settings (and their secrets) are server-side; pass what a component needs as props.',
+            },
           ],
-          patterns: [{ group: ['@/lib/db/*', '@prisma/*', '**/lib/db/*'], message: 'Database access belongs to lib/ and route handlers, not to code that can run in a browser.' }],
+          patterns: [
+            {
+              group: ['@/lib/db/*', '@prisma/*', '**/lib/db/*'],
+              message: 'Database access belongs to lib/ and route handlers, not to code that can run in a browser.',
+            },
+          ],
         },
       ],
     },

@@ -13,8 +13,15 @@ export default function PageError({ error, reset }: { error: Error & { digest?: 
     <main className="mx-auto flex max-w-md flex-col items-center gap-3 px-4 py-16 text-center">
       <title>Something went wrong · Eddy</title>
       <h1 className="text-xl font-semibold">Something went wrong</h1>
-      <p className="text-sm text-slate-600">This page could not be shown. Try again; if it keeps failing, the server log has the details{error.digest ? ` (reference ${error.digest})` : ''}.</p>
-      <button type="button" onClick={reset} className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700">
+      <p className="text-sm text-slate-600">
+        This page could not be shown. Try again; if it keeps failing, the server log has the details
+        {error.digest ? ` (reference ${error.digest})` : ''}.
+      </p>
+      <button
+        type="button"
+        onClick={reset}
+        className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700"
+      >
         Try again
       </button>
     </main>

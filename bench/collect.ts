@@ -42,7 +42,8 @@ const PROFILE = process.argv.includes('--profile');
 const ONLY = ((): Target | undefined => {
   const i = process.argv.indexOf('--only');
   const v = i >= 0 ? process.argv[i + 1] : undefined;
-  if (v !== undefined && v !== 'route' && v !== 'bare' && v !== 'edge') throw new Error('--only needs route, edge or bare');
+  if (v !== undefined && v !== 'route' && v !== 'bare' && v !== 'edge')
+    throw new Error('--only needs route, edge or bare');
   return v;
 })();
 const PREVIOUS_SALT = process.argv.includes('--previous-salt');
@@ -120,7 +121,9 @@ async function setUp(adminUrl: string, brokers: string[]): Promise<Setup & { dro
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   const siteKey = `s_bench${randomBytes(8).toString('hex')}`;
-  const team = await c.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Bench team') RETURNING id");
+  const team = await c.query<{ id: string }>(
+    "INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Bench team') RETURNING id",
+  );
   const site = await c.query<{ id: string }>(
     `INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames)
      VALUES (gen_random_uuid(), $1, 'Bench shop', $2, $3, ARRAY[$2]) RETURNING id`,
@@ -129,7 +132,10 @@ async function setUp(adminUrl: string, brokers: string[]): Promise<Setup & { dro
   // High enough never to limit: every request of the benchmark must be accepted.
   await c.query('UPDATE sites SET rate_limit_per_minute = 100000000 WHERE id = $1', [site.rows[0]!.id]);
   if (PREVIOUS_SALT) {
-    await c.query("INSERT INTO salts (rotation, period_start, salt) VALUES ('day', $1, $2)", [new Date(previousPeriodStart('day', Date.now())).toISOString(), randomBytes(32)]);
+    await c.query("INSERT INTO salts (rotation, period_start, salt) VALUES ('day', $1, $2)", [
+      new Date(previousPeriodStart('day', Date.now())).toISOString(),
+      randomBytes(32),
+    ]);
   }
   await c.end();
   const namespace = `bench${randomBytes(4).toString('hex')}.`;
@@ -139,7 +145,15 @@ async function setUp(adminUrl: string, brokers: string[]): Promise<Setup & { dro
     { name: `${namespace}live`, partitions: 1 },
   ]);
   await bus.close();
-  return { dbUrl: db.url, brokers, namespace, siteKey, siteId: site.rows[0]!.id, secret: randomBytes(32).toString('base64url'), dropDb: db.drop };
+  return {
+    dbUrl: db.url,
+    brokers,
+    namespace,
+    siteKey,
+    siteId: site.rows[0]!.id,
+    secret: randomBytes(32).toString('base64url'),
+    dropDb: db.drop,
+  };
 }
 
 async function startServer(target: Target, setup: Setup, round: number): Promise<{ child: Child; url: string }> {
@@ -185,7 +199,8 @@ async function smokeTest(url: string, setup: Setup, bus: KafkaBus, topic: string
       method: 'POST',
       headers: {
         'content-type': 'text/plain',
-        'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+        'user-agent':
+          'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
         'x-forwarded-for': '198.18.255.1',
       },
       body: JSON.stringify({ s: setup.siteKey, u: `https://${SITE_HOST}/smoke`, i: crypto.randomUUID() }),
@@ -195,11 +210,19 @@ async function smokeTest(url: string, setup: Setup, bus: KafkaBus, topic: string
   }
   const after = await eventsOnTopic(bus, topic);
   if (res?.status !== 202 || after < before + 1) {
-    throw new Error(`smoke test failed: status ${res?.status} (${await res?.text()}), topic grew by ${after - before} (expected at least 1)`);
+    throw new Error(
+      `smoke test failed: status ${res?.status} (${await res?.text()}), topic grew by ${after - before} (expected at least 1)`,
+    );
   }
 }
 
-async function measure(target: Target, setup: Setup, bus: KafkaBus, round: number, kafkaPid: number | undefined): Promise<Measurement> {
+async function measure(
+  target: Target,
+  setup: Setup,
+  bus: KafkaBus,
+  round: number,
+  kafkaPid: number | undefined,
+): Promise<Measurement> {
   const topic = `${setup.namespace}events`;
   const pin = pinning();
   console.log(`\n[${target}] round ${round}: starting the server${pin ? ` on core ${pin.server}` : ''}…`);
@@ -208,8 +231,17 @@ async function measure(target: Target, setup: Setup, bus: KafkaBus, round: numbe
     await smokeTest(server.url, setup, bus, topic);
     const topicBefore = await eventsOnTopic(bus, topic);
     const ledgerBefore = await ledgerTotals(setup.dbUrl, setup.siteId);
-    const options: LoadOptions = { url: `${server.url}/api/collect`, siteKey: setup.siteKey, concurrency: CONCURRENCY, warmupS: WARMUP_S, durationS: DURATION_S, seed: round * 7 + (target === 'route' ? 1 : target === 'bare' ? 2 : 3) };
-    console.log(`[${target}] load: ${CONCURRENCY} keep-alive connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured${pin ? `, generator on core ${pin.load}` : ''}`);
+    const options: LoadOptions = {
+      url: `${server.url}/api/collect`,
+      siteKey: setup.siteKey,
+      concurrency: CONCURRENCY,
+      warmupS: WARMUP_S,
+      durationS: DURATION_S,
+      seed: round * 7 + (target === 'route' ? 1 : target === 'bare' ? 2 : 3),
+    };
+    console.log(
+      `[${target}] load: ${CONCURRENCY} keep-alive connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured${pin ? `, generator on core ${pin.load}` : ''}`,
+    );
     const load = spawnNode('load', ['--import', 'tsx', 'bench/support/load-generator.ts', JSON.stringify(options)], {
       env: childEnv({ NODE_ENV: 'production' }),
       cpu: pin?.load,
@@ -246,11 +278,16 @@ async function measure(target: Target, setup: Setup, bus: KafkaBus, round: numbe
       machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total),
       window: { startUs: w0, endUs: w1 },
       topicGrowth,
-      ledger: { accepted: ledgerAfter.accepted - ledgerBefore.accepted, dropped: ledgerAfter.dropped - ledgerBefore.dropped },
+      ledger: {
+        accepted: ledgerAfter.accepted - ledgerBefore.accepted,
+        dropped: ledgerAfter.dropped - ledgerBefore.dropped,
+      },
     };
     report(m);
     if (topicGrowth < result.acceptedTotal) {
-      throw new Error(`[${target}] the events topic grew by ${topicGrowth}, fewer than the ${result.acceptedTotal} events answered 202`);
+      throw new Error(
+        `[${target}] the events topic grew by ${topicGrowth}, fewer than the ${result.acceptedTotal} events answered 202`,
+      );
     }
     return m;
   } finally {
@@ -267,7 +304,9 @@ function report(m: Measurement): void {
   console.log(
     `[${m.target}] ${round1(m.eventsPerSec)} accepted events/s (${l.accepted} × 202 in ${l.windowS} s${other ? `; also ${other}` : ''}${l.firstError ? `; first error: ${l.firstError}` : ''})`,
   );
-  console.log(`[${m.target}] latency of 202s: p50 ${l.latencyMs.p50} ms, p90 ${l.latencyMs.p90} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms`);
+  console.log(
+    `[${m.target}] latency of 202s: p50 ${l.latencyMs.p50} ms, p90 ${l.latencyMs.p90} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms`,
+  );
   console.log(
     `[${m.target}] server CPU ${round3(m.serverCpuMsPerEvent)} ms per event (${Math.round(m.serverCpuUtil * 100)}% of a core); load generator ${Math.round((l.cpuS / l.windowS) * 100)}% of a core; Kafka ${Number.isNaN(m.kafkaCpuUtil) ? 'n/a (not started here)' : `${Math.round(m.kafkaCpuUtil * 100)}% of a core`}; machine ${Math.round(m.machineBusy * 100)}% busy (both cores, everything on it)`,
   );
@@ -286,7 +325,12 @@ async function main(): Promise<void> {
     dropDb = setup.dropDb;
     const pin = pinning();
     console.log(
-      `[bench] collect: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; Kafka ${services.brokers.join(',')}, events topic with ${PARTITIONS} partitions; ${pin ? `server pinned to core ${pin.server}, load generator to core ${pin.load}` : 'no pinning possible'}; outputs in ${path.relative(repoRoot, outDir)}`,
+      `[bench] collect: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(
+          ' ',
+        )}; Kafka ${services.brokers.join(',')}, events topic with ${PARTITIONS} partitions; ${pin ? `server pinned to core ${pin.server}, load generator to core ${pin.load}` : 'no pinning possible'}; outputs in ${path.relative(repoRoot, outDir)}`,
     );
     const results: Measurement[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
@@ -305,16 +349,28 @@ async function main(): Promise<void> {
     const ratio = route / bare;
     console.log('');
     if (ROUNDS > 1) console.log(`[bench] medians over ${ROUNDS} rounds`);
-    console.log(`[bench] route ${round1(route)} events/s vs bare ${round1(bare)} events/s: ratio ${round3(ratio)} (goal ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'MISSED'})`);
-    console.log(`[bench] route into Kafka: ${round1(route)} accepted events/s (goal ≥ 3,000: ${route >= 3000 ? 'met' : 'MISSED'}); p99 route ${routeP99} ms, bare ${bareP99} ms`);
-    console.log(`[bench] edge (production path, COLLECT_VIA=edge) ${round1(edge)} events/s: ${round3(edge / bare)} of bare, ${round3(edge / route)}× the Next.js route; p99 ${edgeP99} ms (goal ≥ 3,000/s: ${edge >= 3000 ? 'met' : 'MISSED'})`);
+    console.log(
+      `[bench] route ${round1(route)} events/s vs bare ${round1(bare)} events/s: ratio ${round3(ratio)} (goal ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'MISSED'})`,
+    );
+    console.log(
+      `[bench] route into Kafka: ${round1(route)} accepted events/s (goal ≥ 3,000: ${route >= 3000 ? 'met' : 'MISSED'}); p99 route ${routeP99} ms, bare ${bareP99} ms`,
+    );
+    console.log(
+      `[bench] edge (production path, COLLECT_VIA=edge) ${round1(edge)} events/s: ${round3(edge / bare)} of bare, ${round3(edge / route)}× the Next.js route; p99 ${edgeP99} ms (goal ≥ 3,000/s: ${edge >= 3000 ? 'met' : 'MISSED'})`,
+    );
     console.log(
       `[bench] server CPU per event: route ${round3(median(of('route').map((m) => m.serverCpuMsPerEvent)))} ms, bare ${round3(median(of('bare').map((m) => m.serverCpuMsPerEvent)))} ms`,
     );
     if (PROFILE) {
       for (const m of results) {
         console.log(`\n[${m.target}] round ${m.round}: CPU profile`);
-        for (const line of summariseProfile(path.join(outDir, `${m.target}-${m.round}-profile`), m.window, 25, m.load.accepted)) console.log(`  ${line}`);
+        for (const line of summariseProfile(
+          path.join(outDir, `${m.target}-${m.round}-profile`),
+          m.window,
+          25,
+          m.load.accepted,
+        ))
+          console.log(`  ${line}`);
       }
     }
     console.log(

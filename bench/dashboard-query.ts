@@ -119,7 +119,11 @@ interface RawVisit {
   first: RawEvent;
 }
 
-function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: Cell[]; pageviews: number; raw: RawEvent[]; visits: RawVisit[] } {
+function simulateDay(
+  day: number,
+  dayStart: number,
+  keepRaw: boolean,
+): { cells: Cell[]; pageviews: number; raw: RawEvent[]; visits: RawVisit[] } {
   const rnd = prng(1000 + day);
   const page = zipf(1000, 1.1, rnd);
   const referrer = zipf(200, 1.2, rnd);
@@ -131,7 +135,11 @@ function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: 
   const cell = (dimension: string, value: string, partition: number): Cell => {
     const k = `${dimension}\u0000${value}\u0000${partition}`;
     let c = cells.get(k);
-    if (!c) cells.set(k, (c = { dimension, value, partition, pageviews: 0, sessions: 0, bounces: 0, durationMs: 0, visitors: null }));
+    if (!c)
+      cells.set(
+        k,
+        (c = { dimension, value, partition, pageviews: 0, sessions: 0, bounces: 0, durationMs: 0, visitors: null }),
+      );
     return c;
   };
   const raw: RawEvent[] = [];
@@ -144,7 +152,14 @@ function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: 
     const partition = id % PARTITIONS;
     const ch = CHANNELS[Math.min(CHANNELS.length - 1, Math.floor(rnd() ** 1.8 * CHANNELS.length))]!;
     const ref = ch === 'direct' ? '(direct)' : `ref${referrer()}.example`;
-    const utm = rnd() < 0.15 ? { source: `src${Math.floor(rnd() * 30)}`, medium: ['email', 'cpc', 'social', 'banner'][Math.floor(rnd() * 4)]!, campaign: `camp${campaign()}` } : undefined;
+    const utm =
+      rnd() < 0.15
+        ? {
+            source: `src${Math.floor(rnd() * 30)}`,
+            medium: ['email', 'cpc', 'social', 'banner'][Math.floor(rnd() * 4)]!,
+            campaign: `camp${campaign()}`,
+          }
+        : undefined;
     const attrs: [string, string][] = [
       ['referrer', ref],
       ['channel', ch],
@@ -173,7 +188,12 @@ function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: 
       (c.visitors ??= new HyperLogLog(14)).add(visitorId);
     }
     // Visit dimensions: sessions, bounces, duration.
-    for (const [d, v] of [['', ''] as [string, string], ['entry_page', paths[0]!] as [string, string], ['exit_page', paths[k - 1]!] as [string, string], ...attrs]) {
+    for (const [d, v] of [
+      ['', ''] as [string, string],
+      ['entry_page', paths[0]!] as [string, string],
+      ['exit_page', paths[k - 1]!] as [string, string],
+      ...attrs,
+    ]) {
       const c = cell(d, v, partition);
       c.sessions++;
       c.bounces += bounce ? 1 : 0;
@@ -195,7 +215,15 @@ function simulateDay(day: number, dayStart: number, keepRaw: boolean): { cells: 
           os: attrs[5]![1],
         });
       }
-      visits.push({ visitorId, start, end: start + duration, pageviews: k, entry: paths[0]!, exit: paths[k - 1]!, first: raw[firstIndex]! });
+      visits.push({
+        visitorId,
+        start,
+        end: start + duration,
+        pageviews: k,
+        entry: paths[0]!,
+        exit: paths[k - 1]!,
+        first: raw[firstIndex]!,
+      });
     }
     pageviews += k;
   }
@@ -272,7 +300,22 @@ async function insertRaw(db: pg.Pool, siteId: string, raw: RawEvent[]): Promise<
         chunk.map((e) => `https://big.example${e.path}`),
         chunk.map((e) => new Date(e.ts).toISOString()),
         chunk.map((e) =>
-          JSON.stringify({ v: 1, siteId, visitorId: e.visitorId, name: 'pageview', url: `https://big.example${e.path}`, path: e.path, referrerHost: e.referrerHost, channel: e.channel, utm: e.utm, country: e.country, device: e.device, browser: e.browser, os: e.os, ts: e.ts }),
+          JSON.stringify({
+            v: 1,
+            siteId,
+            visitorId: e.visitorId,
+            name: 'pageview',
+            url: `https://big.example${e.path}`,
+            path: e.path,
+            referrerHost: e.referrerHost,
+            channel: e.channel,
+            utm: e.utm,
+            country: e.country,
+            device: e.device,
+            browser: e.browser,
+            os: e.os,
+            ts: e.ts,
+          }),
         ),
       ],
     );
@@ -301,7 +344,9 @@ async function main(): Promise<void> {
   setEnv({ DATABASE_URL: bench.url });
   const db = new pg.Pool({ connectionString: bench.url, max: 4 });
   try {
-    const team = await db.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Bench') RETURNING id");
+    const team = await db.query<{ id: string }>(
+      "INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Bench') RETURNING id",
+    );
     const site = await db.query<{ id: string }>(
       "INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames, timezone) VALUES (gen_random_uuid(), $1, 'Big site', 'big.example', 's_bench', '{}', $2) RETURNING id",
       [team.rows[0]!.id, TZ],
@@ -314,7 +359,9 @@ async function main(): Promise<void> {
     const rangeDays = Array.from({ length: DAYS }, (_, i) => addDays(today, -DAYS + 1 + i));
     const sampleDay = addDays(today, -1);
 
-    console.log(`[bench] seeding ${DAYS} days × ${PAGEVIEWS_PER_DAY.toLocaleString('en-US')} pageviews (${PARTITIONS} source partitions, real visitor sketches)…`);
+    console.log(
+      `[bench] seeding ${DAYS} days × ${PAGEVIEWS_PER_DAY.toLocaleString('en-US')} pageviews (${PARTITIONS} source partitions, real visitor sketches)…`,
+    );
     const seedStart = performance.now();
     let events = 0;
     let rows = 0;
@@ -330,7 +377,10 @@ async function main(): Promise<void> {
       }
       events += pageviews;
       rows += cells.length;
-      if (i % 5 === 4) console.log(`[bench]   ${i + 1}/${DAYS} days, ${events.toLocaleString('en-US')} pageviews, ${rows.toLocaleString('en-US')} rollup rows (${((performance.now() - seedStart) / 1000).toFixed(0)} s)`);
+      if (i % 5 === 4)
+        console.log(
+          `[bench]   ${i + 1}/${DAYS} days, ${events.toLocaleString('en-US')} pageviews, ${rows.toLocaleString('en-US')} rollup rows (${((performance.now() - seedStart) / 1000).toFixed(0)} s)`,
+        );
     }
     // The previous period (for the comparison) repeats the same traffic 30 days earlier.
     await db.query(
@@ -345,7 +395,9 @@ async function main(): Promise<void> {
          FROM generate_series($2::date, $3::date, interval '1 day') d, unnest(ARRAY['', 'Blog', 'Docs']) g, unnest(ARRAY[5, 60]) w`,
       [siteId, addDays(today, -2 * DAYS), today],
     );
-    console.log(`[bench] raw-event sample for the baseline: ${rawEvents.length.toLocaleString('en-US')} events of ${sampleDay}`);
+    console.log(
+      `[bench] raw-event sample for the baseline: ${rawEvents.length.toLocaleString('en-US')} events of ${sampleDay}`,
+    );
     if (FILTERED) {
       // The previous period's raw events and visits repeat the same traffic 30 days earlier, as its rollups do.
       await db.query(
@@ -363,10 +415,14 @@ async function main(): Promise<void> {
       );
       const t = performance.now();
       await backfillFacts(db, siteId);
-      console.log(`[bench] facts written for ${(await db.query<{ n: string }>('SELECT count(*) AS n FROM event_facts')).rows[0]!.n} events and ${(await db.query<{ n: string }>('SELECT count(*) AS n FROM visit_facts')).rows[0]!.n} visits in ${((performance.now() - t) / 1000).toFixed(0)} s (lib/analytics/fact-backfill.ts)`);
+      console.log(
+        `[bench] facts written for ${(await db.query<{ n: string }>('SELECT count(*) AS n FROM event_facts')).rows[0]!.n} events and ${(await db.query<{ n: string }>('SELECT count(*) AS n FROM visit_facts')).rows[0]!.n} visits in ${((performance.now() - t) / 1000).toFixed(0)} s (lib/analytics/fact-backfill.ts)`,
+      );
       const u = performance.now();
       await loadUmami(db, siteId);
-      console.log(`[bench] Umami peer schema (umami_website_event + umami_session) loaded in ${((performance.now() - u) / 1000).toFixed(0)} s`);
+      console.log(
+        `[bench] Umami peer schema (umami_website_event + umami_session) loaded in ${((performance.now() - u) / 1000).toFixed(0)} s`,
+      );
       await db.query('VACUUM ANALYZE event_facts');
       await db.query('VACUUM ANALYZE visit_facts');
       await db.query('VACUUM ANALYZE dimension_values');
@@ -377,8 +433,12 @@ async function main(): Promise<void> {
     }
     await db.query('VACUUM ANALYZE rollups');
     await db.query('VACUUM ANALYZE events');
-    const size = await db.query<{ rows: string; bytes: string }>("SELECT count(*) AS rows, pg_size_pretty(pg_total_relation_size('rollups')) AS bytes FROM rollups");
-    console.log(`[bench] seeded in ${((performance.now() - seedStart) / 1000).toFixed(0)} s: ${events.toLocaleString('en-US')} pageviews in the 30-day range; rollups table ${Number(size.rows[0]!.rows).toLocaleString('en-US')} rows, ${size.rows[0]!.bytes}`);
+    const size = await db.query<{ rows: string; bytes: string }>(
+      "SELECT count(*) AS rows, pg_size_pretty(pg_total_relation_size('rollups')) AS bytes FROM rollups",
+    );
+    console.log(
+      `[bench] seeded in ${((performance.now() - seedStart) / 1000).toFixed(0)} s: ${events.toLocaleString('en-US')} pageviews in the 30-day range; rollups table ${Number(size.rows[0]!.rows).toLocaleString('en-US')} rows, ${size.rows[0]!.bytes}`,
+    );
 
     // ---- compaction of settled days (the web process does this in the background) ----
     const settledDays: number[] = [];
@@ -390,14 +450,19 @@ async function main(): Promise<void> {
     const compactMs = performance.now() - compactStart;
     await db.query('VACUUM ANALYZE rollup_days');
     await db.query('VACUUM ANALYZE rollup_day_sketches');
-    console.log(`[bench] compacted ${settledDays.length} settled days in ${(compactMs / 1000).toFixed(1)} s (${(compactMs / settledDays.length).toFixed(0)} ms per day of ${PAGEVIEWS_PER_DAY.toLocaleString('en-US')} pageviews); today stays on the live rollups`);
+    console.log(
+      `[bench] compacted ${settledDays.length} settled days in ${(compactMs / 1000).toFixed(1)} s (${(compactMs / settledDays.length).toFixed(0)} ms per day of ${PAGEVIEWS_PER_DAY.toLocaleString('en-US')} pageviews); today stays on the live rollups`,
+    );
 
     // ---- the dashboard's queries, 30 days ----
     const s: StatsSite = { id: siteId, timezone: TZ, sessionGapMinutes: 30 };
     const q = { range: '30d' as const, compare: 'previous' as const };
     const queries: [string, () => Promise<unknown>][] = [
       ['stats (summary, series, previous period)', () => siteStats(s, q, now)],
-      ...DIMENSIONS.map((d): [string, () => Promise<unknown>] => [`breakdown ${d}`, () => siteBreakdown(s, q, d, 10, now)]),
+      ...DIMENSIONS.map((d): [string, () => Promise<unknown>] => [
+        `breakdown ${d}`,
+        () => siteBreakdown(s, q, d, 10, now),
+      ]),
       ['peaks', () => sitePeaks(s, {}, now)],
     ];
     for (const [, fn] of queries) await fn(); // warm-up: plans, connections, JIT
@@ -414,30 +479,60 @@ async function main(): Promise<void> {
     console.log(`\n[bench] 30-day dashboard queries on the rollups, ${ROUNDS} rounds × ${queries.length} queries:`);
     for (const [name, ts] of per) {
       const sorted = [...ts].sort((a, b) => a - b);
-      console.log(`  ${name.padEnd(42)} p50 ${ms(percentile(sorted, 50)).padStart(9)}   p95 ${ms(percentile(sorted, 95)).padStart(9)}`);
+      console.log(
+        `  ${name.padEnd(42)} p50 ${ms(percentile(sorted, 50)).padStart(9)}   p95 ${ms(percentile(sorted, 95)).padStart(9)}`,
+      );
     }
     const p50 = percentile(all, 50);
     const p95 = percentile(all, 95);
-    const dashboardLoad = [...per.values()].reduce((n, ts) => n + percentile([...ts].sort((a, b) => a - b), 50), 0);
-    console.log(`  all: p50 ${ms(p50)}, p95 ${ms(p95)}; a whole dashboard load (sum of medians, sequential) ${ms(dashboardLoad)}`);
+    const dashboardLoad = [...per.values()].reduce(
+      (n, ts) =>
+        n +
+        percentile(
+          [...ts].sort((a, b) => a - b),
+          50,
+        ),
+      0,
+    );
+    console.log(
+      `  all: p50 ${ms(p50)}, p95 ${ms(p95)}; a whole dashboard load (sum of medians, sequential) ${ms(dashboardLoad)}`,
+    );
 
     // ---- the same queries without the compacted days (every day from the workers' rows) ----
     const month30 = resolveRange({ range: '30d', compare: 'previous' }, TZ, now);
     const uncached: [string, () => Promise<unknown>][] = [
-      ['stats', async () => Promise.all([rollupSeries(siteId, month30, TZ, now, { useCache: false }), rollupSeries(siteId, month30.previous, TZ, now, { useCache: false })])],
-      ...DIMENSIONS.map((d): [string, () => Promise<unknown>] => [d, () => rollupBreakdown(siteId, month30, TZ, d, 10, now, { useCache: false })]),
+      [
+        'stats',
+        async () =>
+          Promise.all([
+            rollupSeries(siteId, month30, TZ, now, { useCache: false }),
+            rollupSeries(siteId, month30.previous, TZ, now, { useCache: false }),
+          ]),
+      ],
+      ...DIMENSIONS.map((d): [string, () => Promise<unknown>] => [
+        d,
+        () => rollupBreakdown(siteId, month30, TZ, d, 10, now, { useCache: false }),
+      ]),
     ];
     const direct: number[] = [];
     for (let r = 0; r < Math.min(3, ROUNDS); r++) for (const [, fn] of uncached) direct.push((await timed(fn))[0]);
     direct.sort((x, y) => x - y);
-    console.log(`  without the compacted days (straight from the per-partition rollups): p50 ${ms(percentile(direct, 50))}, p95 ${ms(percentile(direct, 95))}`);
+    console.log(
+      `  without the compacted days (straight from the per-partition rollups): p50 ${ms(percentile(direct, 50))}, p95 ${ms(percentile(direct, 95))}`,
+    );
 
     // ---- baseline: raw events, one-day sample ----
     // The sample day as one daily point (the dashboard draws a single day hourly, from hour rows,
     // which this benchmark does not seed).
     const dayStart = zonedMidnight(sampleDay, TZ);
     const dayEnd = zonedMidnight(today, TZ);
-    const day: Period = { from: sampleDay, to: sampleDay, start: dayStart, end: dayEnd, points: [{ start: dayStart, end: dayEnd, label: sampleDay }] };
+    const day: Period = {
+      from: sampleDay,
+      to: sampleDay,
+      start: dayStart,
+      end: dayEnd,
+      points: [{ start: dayStart, end: dayEnd, label: sampleDay }],
+    };
     const month = resolveRange({ range: '30d', compare: 'none' }, TZ, now);
     const baselineDims: Dimension[] = ['page', 'country'];
     // One composition on both sides: summary + series and two breakdown tables.
@@ -452,7 +547,10 @@ async function main(): Promise<void> {
     const median = async (fn: () => Promise<void>, n: number) => {
       const ts: number[] = [];
       for (let i = 0; i < n; i++) ts.push((await timed(fn))[0]);
-      return percentile(ts.sort((x, y) => x - y), 50);
+      return percentile(
+        ts.sort((x, y) => x - y),
+        50,
+      );
     };
     await onRollups(day)();
     const rollupMs = await median(onRollups(day), 5);
@@ -462,9 +560,15 @@ async function main(): Promise<void> {
     const extrapolated = rawMs * DAYS;
     const ratioDay = rawMs / rollupMs;
     const ratio30 = extrapolated / rollupMonthMs;
-    console.log(`\n[bench] baseline, ${sampleDay} (${rawEvents.length.toLocaleString('en-US')} events): summary + series + 2 breakdowns`);
-    console.log(`  rollups ${ms(rollupMs)}  vs  raw events ${ms(rawMs)}  →  ${ratioDay.toFixed(0)}× faster (pageviews ${check1.summary.pageviews} = ${check2.summary.pageviews})`);
-    console.log(`  30 days: rollups ${ms(rollupMonthMs)}  vs  raw events ~${(extrapolated / 1000).toFixed(1)} s (extrapolated linearly from the sample)  →  ~${ratio30.toFixed(0)}× faster`);
+    console.log(
+      `\n[bench] baseline, ${sampleDay} (${rawEvents.length.toLocaleString('en-US')} events): summary + series + 2 breakdowns`,
+    );
+    console.log(
+      `  rollups ${ms(rollupMs)}  vs  raw events ${ms(rawMs)}  →  ${ratioDay.toFixed(0)}× faster (pageviews ${check1.summary.pageviews} = ${check2.summary.pageviews})`,
+    );
+    console.log(
+      `  30 days: rollups ${ms(rollupMonthMs)}  vs  raw events ~${(extrapolated / 1000).toFixed(1)} s (extrapolated linearly from the sample)  →  ~${ratio30.toFixed(0)}× faster`,
+    );
     console.log(`  goal p95 ≤ 100 ms: ${p95 <= 100 ? 'met' : 'NOT met'}`);
 
     // ---- filtered loads: today's engine, the Umami peer, the facts engine ----
@@ -505,7 +609,14 @@ const FILTER_CASES: [string, Filters][] = [
 ];
 const FILTERED_ROUNDS = arg('filtered-rounds', 10);
 
-async function filteredLoads(db: pg.Pool, s: StatsSite, now: number, month: ReturnType<typeof resolveRange>, day: Period, sampleDay: string): Promise<Record<string, number>> {
+async function filteredLoads(
+  db: pg.Pool,
+  s: StatsSite,
+  now: number,
+  month: ReturnType<typeof resolveRange>,
+  day: Period,
+  sampleDay: string,
+): Promise<Record<string, number>> {
   const q = { range: '30d' as const, compare: 'previous' as const };
   const wholeNew: number[] = [];
   const wholeRoutes: number[] = [];
@@ -517,7 +628,14 @@ async function filteredLoads(db: pg.Pool, s: StatsSite, now: number, month: Retu
     const x = [...ts].sort((a, b) => a - b);
     return `p50 ${ms(percentile(x, 50)).padStart(9)}   p95 ${ms(percentile(x, 95)).padStart(9)}`;
   };
-  const dayBefore: Period = { ...day, from: addDays(sampleDay, -1), to: addDays(sampleDay, -1), start: day.start - 86_400_000, end: day.end - 86_400_000, points: day.points.map((pt) => ({ ...pt, start: pt.start - 86_400_000, end: pt.end - 86_400_000 })) };
+  const dayBefore: Period = {
+    ...day,
+    from: addDays(sampleDay, -1),
+    to: addDays(sampleDay, -1),
+    start: day.start - 86_400_000,
+    end: day.end - 86_400_000,
+    points: day.points.map((pt) => ({ ...pt, start: pt.start - 86_400_000, end: pt.end - 86_400_000 })),
+  };
   for (const [label, filters] of FILTER_CASES) {
     console.log(`\n[bench] filtered 30-day dashboard, ${label}:`);
     // The facts engine, one pass: totals + series + 12 breakdowns of the range, totals + series of the previous period.
@@ -548,7 +666,9 @@ async function filteredLoads(db: pg.Pool, s: StatsSite, now: number, month: Retu
     }
     wholeNew.push(...a);
     wholeRoutes.push(...b);
-    console.log(`  facts engine, whole load in one pass (2 × 2 statements, current ∥ previous)  ${stat(a)}   (${FILTERED_ROUNDS} rounds)`);
+    console.log(
+      `  facts engine, whole load in one pass (2 × 2 statements, current ∥ previous)  ${stat(a)}   (${FILTERED_ROUNDS} rounds)`,
+    );
     console.log(`  facts engine, whole load as stats + 12 breakdown calls, sequential            ${stat(b)}`);
     // The Umami peer.
     const u: number[] = [];
@@ -567,11 +687,19 @@ async function filteredLoads(db: pg.Pool, s: StatsSite, now: number, month: Retu
     for (const d of DIMENSIONS) await eventBreakdown(s.id, day, 30, filters, d, 10);
     const oldDay = performance.now() - t0;
     wholeOld.push(oldDay * DAYS);
-    console.log(`  today's engine (raw events), whole load of ONE day ${ms(oldDay)} → 30 days ~${(oldDay * DAYS / 1000).toFixed(1)} s (linear; each query passes the 20 s cut-off)`);
+    console.log(
+      `  today's engine (raw events), whole load of ONE day ${ms(oldDay)} → 30 days ~${((oldDay * DAYS) / 1000).toFixed(1)} s (linear; each query passes the 20 s cut-off)`,
+    );
     // Correctness at scale: the one-pass totals equal the per-route totals.
-    const [one, viaRoutes] = await Promise.all([factLoad(s.id, month, filters, { series: true, breakdowns: [], limit: 0, now }), siteStats(s, { ...q, ...filters }, now)]);
-    if (one.summary.pageviews !== viaRoutes.summary.pageviews || one.summary.sessions !== viaRoutes.summary.sessions) throw new Error('facts engine: one-pass and per-route totals differ');
-    console.log(`  filtered totals: ${one.summary.pageviews} pageviews, ${one.summary.sessions} visits, ${one.summary.visitors} visitors`);
+    const [one, viaRoutes] = await Promise.all([
+      factLoad(s.id, month, filters, { series: true, breakdowns: [], limit: 0, now }),
+      siteStats(s, { ...q, ...filters }, now),
+    ]);
+    if (one.summary.pageviews !== viaRoutes.summary.pageviews || one.summary.sessions !== viaRoutes.summary.sessions)
+      throw new Error('facts engine: one-pass and per-route totals differ');
+    console.log(
+      `  filtered totals: ${one.summary.pageviews} pageviews, ${one.summary.sessions} visits, ${one.summary.visitors} visitors`,
+    );
   }
   console.log(`\n[bench] per query over all filter cases:`);
   for (const [name, ts] of perQuery) console.log(`  ${name.padEnd(48)} ${stat(ts)}`);
@@ -580,7 +708,9 @@ async function filteredLoads(db: pg.Pool, s: StatsSite, now: number, month: Retu
   console.log(
     `[bench] filtered whole loads: facts one pass p50 ${p(wholeNew, 50)} ms p95 ${p(wholeNew, 95)} ms; facts per route p50 ${p(wholeRoutes, 50)} p95 ${p(wholeRoutes, 95)}; Umami peer p50 ${p(wholeUmami, 50)} p95 ${p(wholeUmami, 95)}; today's engine ~${(p(wholeOld, 50) / 1000).toFixed(1)} s (extrapolated)`,
   );
-  console.log(`  goal filtered p95 ≤ ${SCALE <= 0.1 ? 150 : 500} ms: ${p(wholeNew, 95) <= (SCALE <= 0.1 ? 150 : 500) ? 'met' : 'NOT met'}`);
+  console.log(
+    `  goal filtered p95 ≤ ${SCALE <= 0.1 ? 150 : 500} ms: ${p(wholeNew, 95) <= (SCALE <= 0.1 ? 150 : 500) ? 'met' : 'NOT met'}`,
+  );
   return {
     filtered_p50_ms: p(wholeNew, 50),
     filtered_p95_ms: p(wholeNew, 95),

@@ -58,7 +58,16 @@ const PARTITIONS = env().EVENTS_PARTITIONS;
 const POLL_INTERVAL_MS = 10_000;
 const GOAL_P50_MS = 250;
 const GOAL_P99_MS = 1000;
-const PATHS = ['/', '/pricing', '/blog', '/blog/kafka-for-web-analytics', '/docs/getting-started', '/products/espresso-grinder', '/cart', '/about'];
+const PATHS = [
+  '/',
+  '/pricing',
+  '/blog',
+  '/blog/kafka-for-web-analytics',
+  '/docs/getting-started',
+  '/products/espresso-grinder',
+  '/cart',
+  '/about',
+];
 
 const runId = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
 const outDir = path.join(repoRoot, env().EDDY_DATA_DIR, 'bench', `e2e-latency-${runId}`);
@@ -71,7 +80,8 @@ function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
-const stats = (xs: number[]) => `p50 ${round1(quantile(xs, 0.5))} ms, p90 ${round1(quantile(xs, 0.9))} ms, p99 ${round1(quantile(xs, 0.99))} ms, max ${round1(Math.max(...xs))} ms`;
+const stats = (xs: number[]) =>
+  `p50 ${round1(quantile(xs, 0.5))} ms, p90 ${round1(quantile(xs, 0.9))} ms, p99 ${round1(quantile(xs, 0.99))} ms, max ${round1(Math.max(...xs))} ms`;
 const pageviewsOf = (s: LiveSnapshot) => s.minutes.reduce((n, m) => n + m.pageviews, 0);
 
 interface Sent {
@@ -129,7 +139,13 @@ interface LatencyResult {
 const collectAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 function post(stack: E2eStack, s: Sent, visitor: number): Promise<void> {
-  const body = JSON.stringify({ s: stack.site.key, n: 'pageview', u: `https://${SITE_HOST}${PATHS[s.i % PATHS.length]}`, r: '', i: s.eventId });
+  const body = JSON.stringify({
+    s: stack.site.key,
+    n: 'pageview',
+    u: `https://${SITE_HOST}${PATHS[s.i % PATHS.length]}`,
+    r: '',
+    i: s.eventId,
+  });
   const url = new URL('/api/collect', stack.url);
   return new Promise<void>((resolve) => {
     const done = (status: number) => {
@@ -164,7 +180,14 @@ function post(stack: E2eStack, s: Sent, visitor: number): Promise<void> {
 }
 
 async function latency(services: BenchServices): Promise<LatencyResult> {
-  const stack = await startE2eStack({ adminUrl: services.adminUrl, brokers: services.brokers, partitions: PARTITIONS, logDir: outDir, label: 'latency', worker: ['all'] });
+  const stack = await startE2eStack({
+    adminUrl: services.adminUrl,
+    brokers: services.brokers,
+    partitions: PARTITIONS,
+    logDir: outDir,
+    label: 'latency',
+    worker: ['all'],
+  });
   const pool = new pg.Pool({ connectionString: stack.db.url, max: 3, application_name: 'bench-observer' });
   let socket: Socket | undefined;
   let polling = true;
@@ -175,9 +198,12 @@ async function latency(services: BenchServices): Promise<LatencyResult> {
 
     // The dashboard: signed in as the owner, joined to the site's room.
     const session = new HttpSession(stack.url);
-    if (!(await session.signIn(stack.user.email, stack.user.password))) throw new Error('sign-in failed: no session cookie');
+    if (!(await session.signIn(stack.user.email, stack.user.password)))
+      throw new Error('sign-in failed: no session cookie');
     socket = await session.socket();
-    const joined = await new Promise<{ ok: boolean; snapshot?: LiveSnapshot }>((resolve) => socket!.emit('join', stack.site.id, resolve));
+    const joined = await new Promise<{ ok: boolean; snapshot?: LiveSnapshot }>((resolve) =>
+      socket!.emit('join', stack.site.id, resolve),
+    );
     if (!joined.ok || !joined.snapshot) throw new Error(`join refused: ${JSON.stringify(joined)}`);
     const onSocket = new Arrivals(pageviewsOf(joined.snapshot));
     // Visits the live header shows (started in its 30-minute window, open ones included).
@@ -194,7 +220,12 @@ async function latency(services: BenchServices): Promise<LatencyResult> {
 
     // PostgreSQL's view: the rollup total, polled.
     const dbTotal = async () =>
-      (await pool.query<{ n: number }>("SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = ''", [stack.site.id])).rows[0]!.n;
+      (
+        await pool.query<{ n: number }>(
+          "SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = ''",
+          [stack.site.id],
+        )
+      ).rows[0]!.n;
     const inDb = new Arrivals(await dbTotal());
     poller = (async () => {
       while (polling) {
@@ -205,7 +236,11 @@ async function latency(services: BenchServices): Promise<LatencyResult> {
 
     // The notices on the `live` topic, as a second consumer of it sees them.
     const notices: { receivedAt: number; at: number }[] = [];
-    const observer = observerBus.consumer({ groupId: `${stack.namespace}bench-observer-${randomUUID().slice(0, 8)}`, topics: [pipelineTopics(stack.namespace).live], fromBeginning: false });
+    const observer = observerBus.consumer({
+      groupId: `${stack.namespace}bench-observer-${randomUUID().slice(0, 8)}`,
+      topics: [pipelineTopics(stack.namespace).live],
+      fromBeginning: false,
+    });
     await observer.run(async (batch) => {
       const now = Date.now();
       for (const m of batch.messages) {
@@ -225,7 +260,13 @@ async function latency(services: BenchServices): Promise<LatencyResult> {
     const seenVisitors = new Set<number>();
     const send = (warmUp: boolean) => {
       const v = visitor++ % 500;
-      const s: Sent = { i: sent.length, eventId: randomUUID(), sentAt: Date.now(), warmUp, newVisitor: !seenVisitors.has(v) };
+      const s: Sent = {
+        i: sent.length,
+        eventId: randomUUID(),
+        sentAt: Date.now(),
+        warmUp,
+        newVisitor: !seenVisitors.has(v),
+      };
       seenVisitors.add(v);
       sent.push(s);
       return post(stack, s, v).then(() => s);
@@ -236,17 +277,25 @@ async function latency(services: BenchServices): Promise<LatencyResult> {
     const warmTarget = warmBase + warmAccepted;
     const warmUntil = Date.now() + 90_000;
     while (onSocket.total < warmTarget && Date.now() < warmUntil) await sleep(50);
-    if (onSocket.total < warmTarget) throw new Error(`warm-up: ${onSocket.total}/${warmTarget} pageviews reached the socket in 90 s`);
+    if (onSocket.total < warmTarget)
+      throw new Error(`warm-up: ${onSocket.total}/${warmTarget} pageviews reached the socket in 90 s`);
     await sleep(1000);
     const socketBase = onSocket.total;
     const visitsBase = visitsOnSocket.total;
     const dbBase = inDb.total;
     const pushesBefore = pushes.length;
-    console.log(`[latency] warm-up done: ${warmAccepted} pageviews on the dashboard; measuring ${RATE}/s for ${DURATION_S} s`);
+    console.log(
+      `[latency] warm-up done: ${warmAccepted} pageviews on the dashboard; measuring ${RATE}/s for ${DURATION_S} s`,
+    );
 
     // Measured: a fixed schedule, each request sent at its time whatever the others are doing.
     const n = Math.round(RATE * DURATION_S);
-    const cpuBefore = { web: cpuSeconds(stack.web.pid), worker: cpuSeconds(stack.worker!.pid), machine: machineCpu(), at: performance.now() };
+    const cpuBefore = {
+      web: cpuSeconds(stack.web.pid),
+      worker: cpuSeconds(stack.worker!.pid),
+      machine: machineCpu(),
+      at: performance.now(),
+    };
     const t0 = Date.now() + 100;
     const windowStart = Date.now();
     const inFlight: Promise<Sent>[] = [];
@@ -284,7 +333,12 @@ async function latency(services: BenchServices): Promise<LatencyResult> {
       const inWindow = logged.filter((b) => b.job === job && b.at! >= windowStart && b.at! <= windowEnd);
       const records = inWindow.reduce((n, b) => n + Number(b.to - b.from), 0);
       const txMs = inWindow.reduce((n, b) => n + (b.at! - b.txStarted!), 0);
-      jobLoad[job] = { batchesPerSec: inWindow.length / windowS, recordsPerBatch: records / Math.max(1, inWindow.length), txBusyShare: txMs / (windowEnd - windowStart), meanTxMs: txMs / Math.max(1, inWindow.length) };
+      jobLoad[job] = {
+        batchesPerSec: inWindow.length / windowS,
+        recordsPerBatch: records / Math.max(1, inWindow.length),
+        txBusyShare: txMs / (windowEnd - windowStart),
+        meanTxMs: txMs / Math.max(1, inWindow.length),
+      };
     }
     const txOf = new Map(
       (
@@ -323,7 +377,8 @@ async function latency(services: BenchServices): Promise<LatencyResult> {
         if (arrived !== undefined) r.visitLatencies.push(arrived - s.sentAt);
       });
     const measuredPushes = pushes.slice(pushesBefore);
-    for (let i = 1; i < measuredPushes.length; i++) r.pushIntervals.push(measuredPushes[i]!.at - measuredPushes[i - 1]!.at);
+    for (let i = 1; i < measuredPushes.length; i++)
+      r.pushIntervals.push(measuredPushes[i]!.at - measuredPushes[i - 1]!.at);
     accepted.forEach((s, k) => {
       r.ack.push(s.ackAt! - s.sentAt);
       const arrived = onSocket.at[socketBase + k + 1];
@@ -341,7 +396,9 @@ async function latency(services: BenchServices): Promise<LatencyResult> {
         r.snapshotToSocket.push(push.at - push.snapshotAt);
       }
     });
-    console.log(`[latency] ${batches.length} rollups batches committed in the whole run; ${measuredPushes.length} live pushes in the measured part; ${notices.length} live notices seen on the topic`);
+    console.log(
+      `[latency] ${batches.length} rollups batches committed in the whole run; ${measuredPushes.length} live pushes in the measured part; ${notices.length} live notices seen on the topic`,
+    );
 
     // liveSnapshot() itself, on this site's data, from this process.
     setEnv({ DATABASE_URL: stack.db.url });
@@ -413,7 +470,9 @@ async function throughput(services: BenchServices, count: number): Promise<Throu
       };
     });
     for (let i = 0; i < events.length; i += 1000) await produceEvents(bus, topic, events.slice(i, i + 1000));
-    console.log(`[throughput] ${count} events on ${topic} (${PARTITIONS} partitions); starting one worker process (rollups sessions)`);
+    console.log(
+      `[throughput] ${count} events on ${topic} (${PARTITIONS} partitions); starting one worker process (rollups sessions)`,
+    );
 
     const spawnedAt = Date.now();
     worker = spawnWorker({
@@ -443,7 +502,9 @@ async function throughput(services: BenchServices, count: number): Promise<Throu
     const differences = await rollupDifferences(pool, events, sites);
     const perJob: Record<string, number> = {};
     for (const b of batches) perJob[b.job] = (perJob[b.job] ?? 0) + 1;
-    console.log(`[throughput] worker started in ${round1((runningAt - spawnedAt) / 1000)} s; first transaction ${round1((firstTx - runningAt) / 1000)} s after that (consumer group join + first fetch)`);
+    console.log(
+      `[throughput] worker started in ${round1((runningAt - spawnedAt) / 1000)} s; first transaction ${round1((firstTx - runningAt) / 1000)} s after that (consumer group join + first fetch)`,
+    );
     return {
       events: count,
       wallS: (doneAt - runningAt) / 1000,
@@ -463,11 +524,18 @@ async function throughput(services: BenchServices, count: number): Promise<Throu
 }
 
 async function main(): Promise<void> {
-  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
-  console.log(`[bench] e2e-latency: ${os.availableParallelism()} cores (${os.cpus()[0]?.model.trim()}), load average ${load}; ${RATE} pageviews/s for ${DURATION_S} s; throughput over ${THROUGHPUT_EVENTS} events; logs in ${path.relative(repoRoot, outDir)}`);
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+  console.log(
+    `[bench] e2e-latency: ${os.availableParallelism()} cores (${os.cpus()[0]?.model.trim()}), load average ${load}; ${RATE} pageviews/s for ${DURATION_S} s; throughput over ${THROUGHPUT_EVENTS} events; logs in ${path.relative(repoRoot, outDir)}`,
+  );
   const services = await benchServices({ kafka: true });
   try {
-    console.log(`[bench] PostgreSQL ${new URL(services.adminUrl).host}, Kafka ${services.brokers.join(',')}, events topic with ${PARTITIONS} partitions${services.started.length ? ` (started here: ${services.started.join(', ')})` : ''}`);
+    console.log(
+      `[bench] PostgreSQL ${new URL(services.adminUrl).host}, Kafka ${services.brokers.join(',')}, events topic with ${PARTITIONS} partitions${services.started.length ? ` (started here: ${services.started.join(', ')})` : ''}`,
+    );
     if (ONLY_THROUGHPUT) {
       // Worker throughput alone (no build, no web process): rounds of the same drain, e.g. to
       // compare two checkouts of the workers before and after a change on a shared machine.
@@ -475,13 +543,23 @@ async function main(): Promise<void> {
       for (let r = 0; r < THROUGHPUT_ROUNDS; r++) {
         const t = await throughput(services, THROUGHPUT_EVENTS);
         rates.push(round1(t.eventsPerSec));
-        console.log(`[throughput] round ${r + 1}: ${t.events} events in ${round1(t.applyS)} s: ${round1(t.eventsPerSec)} events/s; rollups vs truth: ${t.verified ? 'exact' : `DIFFERENT (${t.firstDifference})`}`);
+        console.log(
+          `[throughput] round ${r + 1}: ${t.events} events in ${round1(t.applyS)} s: ${round1(t.eventsPerSec)} events/s; rollups vs truth: ${t.verified ? 'exact' : `DIFFERENT (${t.firstDifference})`}`,
+        );
         if (!t.verified) throw new Error('rollups differ from the truth');
       }
       const sorted = [...rates].sort((a, b) => a - b);
       const median = sorted[Math.floor(sorted.length / 2)]!;
       console.log(`[throughput] median ${median} events/s over ${rates.length} rounds (${rates.join(', ')})`);
-      console.log(JSON.stringify({ bench: 'e2e-latency', only: 'throughput', worker_events_per_sec: median, rounds: rates, events: THROUGHPUT_EVENTS }));
+      console.log(
+        JSON.stringify({
+          bench: 'e2e-latency',
+          only: 'throughput',
+          worker_events_per_sec: median,
+          rounds: rates,
+          events: THROUGHPUT_EVENTS,
+        }),
+      );
       return;
     }
     buildIfNeeded();
@@ -491,17 +569,23 @@ async function main(): Promise<void> {
     const p50 = quantile(lat.latencies, 0.5);
     const p99 = quantile(lat.latencies, 0.99);
     console.log('');
-    console.log(`[latency] ${lat.accepted}/${lat.events} pageviews accepted (202); ${lat.latencies.length} arrived on the socket; socket total ${lat.finalSocketTotal}, expected ${lat.expectedTotal}, rollups in PostgreSQL ${lat.dbTotal}`);
+    console.log(
+      `[latency] ${lat.accepted}/${lat.events} pageviews accepted (202); ${lat.latencies.length} arrived on the socket; socket total ${lat.finalSocketTotal}, expected ${lat.expectedTotal}, rollups in PostgreSQL ${lat.dbTotal}`,
+    );
     console.log(`[latency] post → live push on the socket: ${stats(lat.latencies)}`);
     const visitP50 = quantile(lat.visitLatencies, 0.5);
     const visitP99 = quantile(lat.visitLatencies, 0.99);
     console.log(
       `[latency] first pageview of a new visitor → Visits on the socket (live header): ${lat.visitLatencies.length ? stats(lat.visitLatencies) : 'none measured'} (${lat.visitLatencies.length}/${lat.newVisitors} new visitors; before live visits a visit was counted when its 30 min gap closed)`,
     );
-    console.log(`[latency] CPU in the measured window: web process ${Math.round(lat.cpu.web * 100)} % of a core, worker process (all jobs) ${Math.round(lat.cpu.worker * 100)} %; machine ${Math.round(lat.cpu.machine * 100)} % busy (both cores, everything on it, load average now ${os.loadavg()[0]!.toFixed(1)})`);
+    console.log(
+      `[latency] CPU in the measured window: web process ${Math.round(lat.cpu.web * 100)} % of a core, worker process (all jobs) ${Math.round(lat.cpu.worker * 100)} %; machine ${Math.round(lat.cpu.machine * 100)} % busy (both cores, everything on it, load average now ${os.loadavg()[0]!.toFixed(1)})`,
+    );
     console.log(`[latency] where the time goes (per event, medians add up only roughly):`);
     console.log(`[latency]   collect answer (POST → 202, includes the produce to Kafka, acks=all): ${stats(lat.ack)}`);
-    console.log(`[latency]   202 → rollups job transaction starts (Kafka fetch, waiting behind other batches): ${stats(lat.ackToTx)}`);
+    console.log(
+      `[latency]   202 → rollups job transaction starts (Kafka fetch, waiting behind other batches): ${stats(lat.ackToTx)}`,
+    );
     console.log(`[latency]   rollups job transaction (start → offset update before COMMIT): ${stats(lat.tx)}`);
     for (const [job, l] of Object.entries(lat.jobLoad)) {
       console.log(
@@ -509,14 +593,22 @@ async function main(): Promise<void> {
       );
     }
     console.log(`[latency]   → visible in PostgreSQL (COMMIT, 10 ms polling): ${stats(lat.txToDb)}`);
-    console.log(`[latency]   visible → snapshot starts on the web server (live notice via Kafka, relay fetch, 250 ms coalescing): ${stats(lat.dbToSnapshot)}`);
+    console.log(
+      `[latency]   visible → snapshot starts on the web server (live notice via Kafka, relay fetch, 250 ms coalescing): ${stats(lat.dbToSnapshot)}`,
+    );
     console.log(`[latency]   snapshot query + emit → socket: ${stats(lat.snapshotToSocket)}`);
-    console.log(`[latency]   live notice on the topic, worker publish → a consumer has it: ${stats(lat.noticeTransit)}`);
+    console.log(
+      `[latency]   live notice on the topic, worker publish → a consumer has it: ${stats(lat.noticeTransit)}`,
+    );
     console.log(`[latency]   interval between live pushes: ${stats(lat.pushIntervals)}`);
     console.log(`[latency]   liveSnapshot() called directly on the same data: ${stats(lat.directSnapshotMs)}`);
     const pollDelay = POLL_INTERVAL_MS / 2;
-    console.log(`[baseline] a dashboard polling every ${POLL_INTERVAL_MS / 1000} s shows an event ${pollDelay} ms late on average (30 s: 15,000 ms): p50 ${round1(p50)} ms is ${Math.round((p50 / pollDelay) * 1000) / 1000}× that (${round1(pollDelay / p50)}× sooner)`);
-    console.log(`[bench] goals: p50 ${round1(p50)} ms (≤ ${GOAL_P50_MS}: ${p50 <= GOAL_P50_MS ? 'met' : 'MISSED'}), p99 ${round1(p99)} ms (≤ ${GOAL_P99_MS}: ${p99 <= GOAL_P99_MS ? 'met' : 'MISSED'})`);
+    console.log(
+      `[baseline] a dashboard polling every ${POLL_INTERVAL_MS / 1000} s shows an event ${pollDelay} ms late on average (30 s: 15,000 ms): p50 ${round1(p50)} ms is ${Math.round((p50 / pollDelay) * 1000) / 1000}× that (${round1(pollDelay / p50)}× sooner)`,
+    );
+    console.log(
+      `[bench] goals: p50 ${round1(p50)} ms (≤ ${GOAL_P50_MS}: ${p50 <= GOAL_P50_MS ? 'met' : 'MISSED'}), p99 ${round1(p99)} ms (≤ ${GOAL_P99_MS}: ${p99 <= GOAL_P99_MS ? 'met' : 'MISSED'})`,
+    );
     console.log(
       `[throughput] one worker process (rollups + sessions): ${thr.events} events applied in ${round1(thr.applyS)} s from its first transaction to its last commit: ${round1(thr.eventsPerSec)} events/s ` +
         `(${round1(thr.wallEventsPerSec)} events/s over ${round1(thr.wallS)} s counting from "running", with the group join); batches ${JSON.stringify(thr.batches)}; rollups vs truth: ${thr.verified ? 'exact' : `DIFFERENT (${thr.firstDifference})`}`,
@@ -539,7 +631,8 @@ async function main(): Promise<void> {
         snapshot_p50_ms: round1(quantile(lat.snapshotToSocket, 0.5)),
         poll_10s_expected_delay_ms: pollDelay,
         p50_vs_poll_ratio: Math.round((p50 / pollDelay) * 1000) / 1000,
-        counted_exactly: lat.finalSocketTotal === lat.expectedTotal && lat.dbTotal === lat.expectedTotal && thr.verified,
+        counted_exactly:
+          lat.finalSocketTotal === lat.expectedTotal && lat.dbTotal === lat.expectedTotal && thr.verified,
         goals_met: p50 <= GOAL_P50_MS && p99 <= GOAL_P99_MS && visitP50 <= GOAL_P50_MS && visitP99 <= GOAL_P99_MS,
       }),
     );

@@ -30,13 +30,46 @@ function minute(r: () => number, flood: boolean): EventRecord[] {
   const out: EventRecord[] = [];
   for (let i = 0; i < PER_MINUTE; i++) {
     const x = r();
-    const base = { v: 1 as const, eventId: randomUUID(), siteId: 's', visitorId: `v${Math.floor(r() * PER_MINUTE)}`, url: 'https://s.test/', hostname: 's.test', path: `/p${Math.floor(r() * 50)}`, channel: 'direct' as const, device: 'desktop' as const, browser: 'Chrome', os: 'Linux', ts: i };
+    const base = {
+      v: 1 as const,
+      eventId: randomUUID(),
+      siteId: 's',
+      visitorId: `v${Math.floor(r() * PER_MINUTE)}`,
+      url: 'https://s.test/',
+      hostname: 's.test',
+      path: `/p${Math.floor(r() * 50)}`,
+      channel: 'direct' as const,
+      device: 'desktop' as const,
+      browser: 'Chrome',
+      os: 'Linux',
+      ts: i,
+    };
     if (flood) out.push({ ...base, name: 'Search', props: { query: randomUUID(), page: Math.floor(r() * 5) } });
-    else if (x < 0.2) out.push({ ...base, name: 'Signup', props: { plan: ['free', 'pro', 'team'][Math.floor(r() * 3)]!, seats: 1 + Math.floor(r() * 20), trial: r() < 0.5 } });
-    else if (x < 0.3) out.push({ ...base, name: 'Purchase', props: { sku: `sku-${Math.floor(r() * 40)}`, amount: Math.floor(r() * 200) } });
+    else if (x < 0.2)
+      out.push({
+        ...base,
+        name: 'Signup',
+        props: {
+          plan: ['free', 'pro', 'team'][Math.floor(r() * 3)]!,
+          seats: 1 + Math.floor(r() * 20),
+          trial: r() < 0.5,
+        },
+      });
+    else if (x < 0.3)
+      out.push({
+        ...base,
+        name: 'Purchase',
+        props: { sku: `sku-${Math.floor(r() * 40)}`, amount: Math.floor(r() * 200) },
+      });
     else if (x < 0.4) out.push({ ...base, name: 'Newsletter' });
-    else if (x < 0.45) out.push({ ...base, name: 'outbound', props: { url: `https://partner${Math.floor(r() * 10)}.example/` } });
-    else if (x < 0.6) out.push({ ...base, name: 'engagement', engagement: { visibleMs: Math.floor(r() * 60_000), scrollDepth: Math.floor(r() * 100) } });
+    else if (x < 0.45)
+      out.push({ ...base, name: 'outbound', props: { url: `https://partner${Math.floor(r() * 10)}.example/` } });
+    else if (x < 0.6)
+      out.push({
+        ...base,
+        name: 'engagement',
+        engagement: { visibleMs: Math.floor(r() * 60_000), scrollDepth: Math.floor(r() * 100) },
+      });
     else out.push({ ...base, name: 'pageview' });
   }
   return out;
@@ -57,8 +90,25 @@ const floodOn = cells(flood, true);
 // Three rows per cell: the minute row, and the hour and day rows it updates.
 const perEvent = (n: number) => (3 * n) / PER_MINUTE;
 console.log(`[event-cardinality] ${PER_MINUTE} events in one minute window, 40 % custom events with properties`);
-console.log(`[event-cardinality] property breakdowns off: ${off} cells → ${perEvent(off).toFixed(3)} rows written per event (minute + hour + day)`);
-console.log(`[event-cardinality] property breakdowns on:  ${on} cells → ${perEvent(on).toFixed(3)} rows written per event`);
-console.log(`[event-cardinality] flood of ${PER_MINUTE} random property values: ${floodOn} cells (caps: 100 values per key, then (other))`);
+console.log(
+  `[event-cardinality] property breakdowns off: ${off} cells → ${perEvent(off).toFixed(3)} rows written per event (minute + hour + day)`,
+);
+console.log(
+  `[event-cardinality] property breakdowns on:  ${on} cells → ${perEvent(on).toFixed(3)} rows written per event`,
+);
+console.log(
+  `[event-cardinality] flood of ${PER_MINUTE} random property values: ${floodOn} cells (caps: 100 values per key, then (other))`,
+);
 console.log(`[event-cardinality] ratio (on ÷ off): ${(on / off).toFixed(1)}×`);
-console.log(JSON.stringify({ bench: 'event-cardinality', eventsPerMinute: PER_MINUTE, cellsOff: off, cellsOn: on, rowsPerEventOff: +perEvent(off).toFixed(4), rowsPerEventOn: +perEvent(on).toFixed(4), floodCells: floodOn, ratio: +(on / off).toFixed(2) }));
+console.log(
+  JSON.stringify({
+    bench: 'event-cardinality',
+    eventsPerMinute: PER_MINUTE,
+    cellsOff: off,
+    cellsOn: on,
+    rowsPerEventOff: +perEvent(off).toFixed(4),
+    rowsPerEventOn: +perEvent(on).toFixed(4),
+    floodCells: floodOn,
+    ratio: +(on / off).toFixed(2),
+  }),
+);

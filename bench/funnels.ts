@@ -60,7 +60,22 @@ function traffic(siteId: string): EventRecord[] {
     for (let i = 0; i < n && out.length < EVENTS; i++) {
       const path = i === 0 ? '/' : PAGES[Math.floor(r() * PAGES.length)]!;
       const name = i > 1 && r() < 0.15 ? 'Signup' : 'pageview';
-      out.push({ v: 1, eventId: randomUUID(), siteId, visitorId, name, url: `https://b.test${path}`, hostname: 'b.test', path, channel: 'direct', device: 'desktop', browser: 'Chrome', os: 'Linux', ts: t, receivedAt: t });
+      out.push({
+        v: 1,
+        eventId: randomUUID(),
+        siteId,
+        visitorId,
+        name,
+        url: `https://b.test${path}`,
+        hostname: 'b.test',
+        path,
+        channel: 'direct',
+        device: 'desktop',
+        browser: 'Chrome',
+        os: 'Linux',
+        ts: t,
+        receivedAt: t,
+      });
       t += 5_000 + Math.floor(r() * 120_000);
     }
   }
@@ -79,14 +94,38 @@ async function main(): Promise<void> {
   setEnv({ DATABASE_URL: db.url, OUT_OF_ORDERNESS_MS: '15000', ALLOWED_LATENESS_MS: '300000' });
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   try {
-    const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'bench') RETURNING id")).rows[0]!.id;
-    const siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 'b', 'b.test', $2) RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;
-    const stepsJson = [{ kind: 'page', pathPattern: '/' }, { kind: 'page', pathPattern: '/pri*' }, { kind: 'event', eventName: 'Signup' }];
-    const funnelId = (await pool.query<{ id: string }>("INSERT INTO funnels (id, site_id, name, steps, scope, window_minutes) VALUES (gen_random_uuid(), $1, $2, $3, 'window', $4) RETURNING id", [siteId, 'bench', JSON.stringify(stepsJson), WINDOW_MIN])).rows[0]!.id;
-    const spec: FunnelSpec = { id: funnelId, siteId, steps: stepsJson.map((s) => compileMatcher(s)!) as CompiledMatcher[], scope: 'window', windowMs: WINDOW_MIN * 60_000 };
+    const team = (
+      await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'bench') RETURNING id")
+    ).rows[0]!.id;
+    const siteId = (
+      await pool.query<{ id: string }>(
+        "INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 'b', 'b.test', $2) RETURNING id",
+        [team, `k-${randomUUID()}`],
+      )
+    ).rows[0]!.id;
+    const stepsJson = [
+      { kind: 'page', pathPattern: '/' },
+      { kind: 'page', pathPattern: '/pri*' },
+      { kind: 'event', eventName: 'Signup' },
+    ];
+    const funnelId = (
+      await pool.query<{ id: string }>(
+        "INSERT INTO funnels (id, site_id, name, steps, scope, window_minutes) VALUES (gen_random_uuid(), $1, $2, $3, 'window', $4) RETURNING id",
+        [siteId, 'bench', JSON.stringify(stepsJson), WINDOW_MIN],
+      )
+    ).rows[0]!.id;
+    const spec: FunnelSpec = {
+      id: funnelId,
+      siteId,
+      steps: stepsJson.map((s) => compileMatcher(s)!) as CompiledMatcher[],
+      scope: 'window',
+      windowMs: WINDOW_MIN * 60_000,
+    };
     const defs = { funnels: () => [spec], goals: () => [], table: { version: 1 } } as unknown as DefinitionsTable;
     const events = traffic(siteId);
-    console.log(`[funnels] ${events.length} events over ${DAYS} days, ${new Set(events.map((e) => e.visitorId)).size} visitors; batches of ${BATCH}`);
+    console.log(
+      `[funnels] ${events.length} events over ${DAYS} days, ${new Set(events.map((e) => e.visitorId)).size} visitors; batches of ${BATCH}`,
+    );
 
     // The archive the SQL baseline reads (as the rollups job writes it).
     for (let i = 0; i < events.length; i += 5000) {
@@ -94,27 +133,61 @@ async function main(): Promise<void> {
       await pool.query(
         `INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, received_at, record)
          SELECT u.id, $1, u.v, u.n, u.url, u.ts, u.ts, u.r FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[]) AS u(id, v, n, url, ts, r)`,
-        [siteId, chunk.map((e) => e.eventId), chunk.map((e) => e.visitorId), chunk.map((e) => e.name), chunk.map((e) => e.url), chunk.map((e) => new Date(e.ts)), chunk.map((e) => JSON.stringify(e))],
+        [
+          siteId,
+          chunk.map((e) => e.eventId),
+          chunk.map((e) => e.visitorId),
+          chunk.map((e) => e.name),
+          chunk.map((e) => e.url),
+          chunk.map((e) => new Date(e.ts)),
+          chunk.map((e) => JSON.stringify(e)),
+        ],
       );
     }
     await pool.query('ANALYZE events');
 
     // ---- the job ------------------------------------------------------------------------------
     const silentBus = { producer: () => ({ send: async () => [] }) } as unknown as Bus;
-    const job = funnelsJob({ bus: silentBus, defs, dims: { site: () => DEFAULT_SITE }, settings: env(), clock: () => 0 });
+    const job = funnelsJob({
+      bus: silentBus,
+      defs,
+      dims: { site: () => DEFAULT_SITE },
+      settings: env(),
+      clock: () => 0,
+    });
     job.restore(0, null);
-    await pool.query("INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ('funnels', 'bench', 0, 0, NULL)");
+    await pool.query(
+      "INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ('funnels', 'bench', 0, 0, NULL)",
+    );
     const latencies: number[] = [];
     const t0 = performance.now();
     for (let i = 0; i < events.length; i += BATCH) {
       const b0 = performance.now();
-      const records = events.slice(i, i + BATCH).map((record, j) => ({ record, message: { topic: 'bench', partition: 0, offset: String(i + j), key: null, value: null, timestamp: record.ts, headers: {} } as BusMessage }));
+      const records = events
+        .slice(i, i + BATCH)
+        .map((record, j) => ({
+          record,
+          message: {
+            topic: 'bench',
+            partition: 0,
+            offset: String(i + j),
+            key: null,
+            value: null,
+            timestamp: record.ts,
+            headers: {},
+          } as BusMessage,
+        }));
       const c = await pool.connect();
       try {
         await c.query('BEGIN');
-        await c.query("SELECT next_offset FROM consumer_progress WHERE job = 'funnels' AND topic = 'bench' AND partition = 0 FOR UPDATE");
+        await c.query(
+          "SELECT next_offset FROM consumer_progress WHERE job = 'funnels' AND topic = 'bench' AND partition = 0 FOR UPDATE",
+        );
         const { result: r } = await applyRecords(job, c, 0, records);
-        await c.query("UPDATE consumer_progress SET next_offset = $1, state = $2 WHERE job = 'funnels' AND topic = 'bench' AND partition = 0", [i + records.length, JSON.stringify(r.state ?? null)]);
+        await c.query(
+          "UPDATE consumer_progress SET next_offset = $1, state = $2 WHERE job = 'funnels' AND topic = 'bench' AND partition = 0",
+          [i + records.length, JSON.stringify(r.state ?? null)],
+        );
         await c.query('COMMIT');
       } finally {
         c.release();
@@ -128,7 +201,9 @@ async function main(): Promise<void> {
         'SELECT count(DISTINCT visitor_id)::int AS a, count(DISTINCT visitor_id) FILTER (WHERE steps_reached >= 2)::int AS b, count(DISTINCT visitor_id) FILTER (WHERE steps_reached >= 3)::int AS c FROM funnel_attempts',
       )
     ).rows[0]!;
-    console.log(`[funnels] job: ${jobSeconds.toFixed(1)} s, ${Math.round(jobRate)} events/s; batch latency p50 ${pct(latencies, 0.5).toFixed(1)} ms, p99 ${pct(latencies, 0.99).toFixed(1)} ms; steps ${js.a} → ${js.b} → ${js.c} visitors (any attempt)`);
+    console.log(
+      `[funnels] job: ${jobSeconds.toFixed(1)} s, ${Math.round(jobRate)} events/s; batch latency p50 ${pct(latencies, 0.5).toFixed(1)} ms, p99 ${pct(latencies, 0.99).toFixed(1)} ms; steps ${js.a} → ${js.b} → ${js.c} visitors (any attempt)`,
+    );
 
     // ---- baseline: the funnel recomputed from the archive in SQL ---------------------------------
     const sql = `
@@ -151,8 +226,12 @@ async function main(): Promise<void> {
     const sqlMs = pct(times, 0.5);
     const sqlScanRate = events.length / (sqlMs / 1000);
     const sqlLiveRate = BATCH / (sqlMs / 1000);
-    console.log(`[funnels] SQL recompute over ${DAYS} days: ${sqlMs.toFixed(0)} ms per refresh (median of ${ROUNDS}), ${Math.round(sqlScanRate)} events scanned/s; steps ${steps.s1} → ${steps.s2} → ${steps.s3} (first attempt per visitor)`);
-    console.log(`[funnels] live: a refresh after each batch of ${BATCH} costs the SQL way ${sqlMs.toFixed(0)} ms for ${BATCH} new events (${Math.round(sqlLiveRate)} events/s), the job ${pct(latencies, 0.5).toFixed(1)} ms`);
+    console.log(
+      `[funnels] SQL recompute over ${DAYS} days: ${sqlMs.toFixed(0)} ms per refresh (median of ${ROUNDS}), ${Math.round(sqlScanRate)} events scanned/s; steps ${steps.s1} → ${steps.s2} → ${steps.s3} (first attempt per visitor)`,
+    );
+    console.log(
+      `[funnels] live: a refresh after each batch of ${BATCH} costs the SQL way ${sqlMs.toFixed(0)} ms for ${BATCH} new events (${Math.round(sqlLiveRate)} events/s), the job ${pct(latencies, 0.5).toFixed(1)} ms`,
+    );
     const ratio = jobRate / sqlLiveRate;
     console.log(`[funnels] ratio (job events/s ÷ SQL events/s per refresh): ${ratio.toFixed(1)}×`);
 
@@ -161,11 +240,18 @@ async function main(): Promise<void> {
     const OPEN = 50_000;
     (globalThis as { gc?: () => void }).gc?.();
     const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < OPEN; i++) tracker.process({ siteId, visitorId: `open-${i}`, ts: START + i, name: 'pageview', path: '/' }, [spec], DEFAULT_SITE.sessionGapMs);
+    for (let i = 0; i < OPEN; i++)
+      tracker.process(
+        { siteId, visitorId: `open-${i}`, ts: START + i, name: 'pageview', path: '/' },
+        [spec],
+        DEFAULT_SITE.sessionGapMs,
+      );
     (globalThis as { gc?: () => void }).gc?.();
     const heapPerAttempt = (process.memoryUsage().heapUsed - before) / OPEN;
     const jsonPerAttempt = Buffer.byteLength(JSON.stringify(tracker.snapshot())) / OPEN;
-    console.log(`[funnels] state per open attempt: ~${Math.round(heapPerAttempt)} B of heap, ${Math.round(jsonPerAttempt)} B of checkpoint JSON (${tracker.openAttempts} open)`);
+    console.log(
+      `[funnels] state per open attempt: ~${Math.round(heapPerAttempt)} B of heap, ${Math.round(jsonPerAttempt)} B of checkpoint JSON (${tracker.openAttempts} open)`,
+    );
 
     console.log(
       JSON.stringify({

@@ -29,7 +29,17 @@ import { env, setEnv } from '@/lib/env';
 import { runJob, type RunningJob } from '../workers/runtime';
 import { sessionsJob } from '../workers/sessions/sessions-job';
 import { SiteDimensionTable } from '../workers/shared/dimensions';
-import { caughtUp, createPipelineTopics, createSites, installBatchLog, loggedBatches, pipelineTopics, produceEvents, sleep, type TruthEvent } from './support/e2e-pipeline';
+import {
+  caughtUp,
+  createPipelineTopics,
+  createSites,
+  installBatchLog,
+  loggedBatches,
+  pipelineTopics,
+  produceEvents,
+  sleep,
+  type TruthEvent,
+} from './support/e2e-pipeline';
 import { flag } from './support/args';
 import { benchServices, freshBenchDatabase, type BenchServices } from './support/services';
 import { SITE_HOST } from './support/traffic';
@@ -56,7 +66,8 @@ function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
-const stats = (xs: number[]) => `p50 ${round1(quantile(xs, 0.5))} ms, p90 ${round1(quantile(xs, 0.9))} ms, p99 ${round1(quantile(xs, 0.99))} ms, max ${round1(Math.max(...xs))} ms (n ${xs.length})`;
+const stats = (xs: number[]) =>
+  `p50 ${round1(quantile(xs, 0.5))} ms, p90 ${round1(quantile(xs, 0.9))} ms, p99 ${round1(quantile(xs, 0.99))} ms, max ${round1(Math.max(...xs))} ms (n ${xs.length})`;
 
 /** Every site's session gap is GAP_MS (the sites table holds whole minutes). */
 class ShortGapDimensions extends SiteDimensionTable {
@@ -136,7 +147,12 @@ async function latency(services: BenchServices, mode: Mode): Promise<LatencyResu
     const visits = async () => (await siteStats(site, query)).summary.sessions;
 
     const rowsBefore = await rowsWritten(side.pool);
-    side.job = await runJob(sessionsJob({ bus: side.bus, db: side.pool, dims: side.dims, settings: env(), earlyFiring: mode === 'early' }), side.bus, side.pool, { start: { from: 'earliest' } });
+    side.job = await runJob(
+      sessionsJob({ bus: side.bus, db: side.pool, dims: side.dims, settings: env(), earlyFiring: mode === 'early' }),
+      side.bus,
+      side.pool,
+      { start: { from: 'earliest' } },
+    );
     const topic = pipelineTopics(side.namespace).events;
 
     // Other traffic throughout: visitors of the other site on every partition, CLOCK_PER_SEC/s.
@@ -152,9 +168,14 @@ async function latency(services: BenchServices, mode: Mode): Promise<LatencyResu
     // Warm-up: the group has its partitions and has applied other-site batches on all of them.
     const warmUntil = Date.now() + 60_000;
     for (;;) {
-      const r = await side.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM consumer_progress WHERE job = 'sessions' AND next_offset > 0");
+      const r = await side.pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM consumer_progress WHERE job = 'sessions' AND next_offset > 0",
+      );
       if (r.rows[0]!.n >= PARTITIONS) break;
-      if (Date.now() > warmUntil) throw new Error(`[${mode}] warm-up: the sessions job applied batches on ${r.rows[0]!.n}/${PARTITIONS} partitions in 60 s`);
+      if (Date.now() > warmUntil)
+        throw new Error(
+          `[${mode}] warm-up: the sessions job applied batches on ${r.rows[0]!.n}/${PARTITIONS} partitions in 60 s`,
+        );
       await sleep(100);
     }
     await sleep(1000);
@@ -221,7 +242,9 @@ interface CostResult {
 async function rowsWritten(pool: pg.Pool): Promise<number> {
   // Counters reach pg_stat after the writing backend reports them (≤ 1 s after its transaction).
   await sleep(1500);
-  const r = await pool.query<{ n: string }>("SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text AS n FROM pg_stat_user_tables WHERE relname IN ('sessions', 'rollups')");
+  const r = await pool.query<{ n: string }>(
+    "SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text AS n FROM pg_stat_user_tables WHERE relname IN ('sessions', 'rollups')",
+  );
   return Number(r.rows[0]!.n);
 }
 
@@ -238,11 +261,21 @@ async function cost(services: BenchServices, mode: Mode, count: number): Promise
     const events = Array.from({ length: count }, (_, i) => {
       const v = i % visitors;
       const nth = Math.floor(i / visitors);
-      return pageview(sites[v % sites.length]!, `visitor-${v}`, i, now - 600_000 + Math.floor((v * 580_000) / visitors) + nth * 1000);
+      return pageview(
+        sites[v % sites.length]!,
+        `visitor-${v}`,
+        i,
+        now - 600_000 + Math.floor((v * 580_000) / visitors) + nth * 1000,
+      );
     }).sort((a, b) => a.ts - b.ts);
     for (let i = 0; i < events.length; i += 1000) await produceEvents(side.bus, topic, events.slice(i, i + 1000));
     const before = await rowsWritten(side.pool);
-    side.job = await runJob(sessionsJob({ bus: side.bus, db: side.pool, dims: side.dims, settings: env(), earlyFiring: mode === 'early' }), side.bus, side.pool, { start: { from: 'earliest' } });
+    side.job = await runJob(
+      sessionsJob({ bus: side.bus, db: side.pool, dims: side.dims, settings: env(), earlyFiring: mode === 'early' }),
+      side.bus,
+      side.pool,
+      { start: { from: 'earliest' } },
+    );
     const deadline = Date.now() + 300_000;
     while (!(await caughtUp(side.bus, side.pool, topic, ['sessions']))) {
       if (Date.now() > deadline) throw new Error(`[${mode}] sessions job did not catch up within 5 minutes`);
@@ -255,9 +288,22 @@ async function cost(services: BenchServices, mode: Mode, count: number): Promise
     const lastCommit = Math.max(...batches.map((b) => b.at!));
     const written = (await rowsWritten(side.pool)) - before;
     const sessionsRows = (await side.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions')).rows[0]!.n;
-    const visitsInRollups = (await side.pool.query<{ n: number }>("SELECT COALESCE(sum(sessions), 0)::int AS n FROM rollups WHERE granularity = 'minute' AND dimension = ''")).rows[0]!.n;
+    const visitsInRollups = (
+      await side.pool.query<{ n: number }>(
+        "SELECT COALESCE(sum(sessions), 0)::int AS n FROM rollups WHERE granularity = 'minute' AND dimension = ''",
+      )
+    ).rows[0]!.n;
     const applyS = (lastCommit - firstTx) / 1000;
-    const r: CostResult = { mode, events: count, applyS, eventsPerSec: count / applyS, batches: batches.length, rowsWritten: written, sessionsRows, visitsInRollups };
+    const r: CostResult = {
+      mode,
+      events: count,
+      applyS,
+      eventsPerSec: count / applyS,
+      batches: batches.length,
+      rowsWritten: written,
+      sessionsRows,
+      visitsInRollups,
+    };
     console.log(
       `[cost ${mode}] ${count} events (${visitors} visitors) in ${round1(applyS)} s, first transaction → last commit: ${round1(r.eventsPerSec)} events/s in ${r.batches} batches; ` +
         `${written} rows written to sessions + rollups (${round3(written / count)} per event); ${sessionsRows} visits in the sessions table, ${visitsInRollups} in the minute rollups`,
@@ -269,13 +315,21 @@ async function cost(services: BenchServices, mode: Mode, count: number): Promise
 }
 
 async function main(): Promise<void> {
-  const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
   const loadBefore = load();
-  console.log(`[bench] live-sessions: ${os.availableParallelism()} cores, load average ${loadBefore}; ${RATE} new visitors/s for ${DURATION_S} s per side, session gap ${GAP_MS} ms; cost over ${COST_EVENTS} events`);
+  console.log(
+    `[bench] live-sessions: ${os.availableParallelism()} cores, load average ${loadBefore}; ${RATE} new visitors/s for ${DURATION_S} s per side, session gap ${GAP_MS} ms; cost over ${COST_EVENTS} events`,
+  );
   const services = await benchServices({ kafka: true });
   try {
     const e = env();
-    console.log(`[bench] PostgreSQL ${new URL(services.adminUrl).host}, Kafka ${services.brokers.join(',')}, ${PARTITIONS} partitions; out-of-orderness ${e.OUT_OF_ORDERNESS_MS} ms, idle timeout ${e.IDLE_TIMEOUT_MS} ms`);
+    console.log(
+      `[bench] PostgreSQL ${new URL(services.adminUrl).host}, Kafka ${services.brokers.join(',')}, ${PARTITIONS} partitions; out-of-orderness ${e.OUT_OF_ORDERNESS_MS} ms, idle timeout ${e.IDLE_TIMEOUT_MS} ms`,
+    );
     const early = await latency(services, 'early');
     const onTime = await latency(services, 'on-time');
     const rounds: Record<Mode, CostResult[]> = { early: [], 'on-time': [] };
@@ -283,7 +337,8 @@ async function main(): Promise<void> {
       const order: Mode[] = r % 2 === 0 ? ['early', 'on-time'] : ['on-time', 'early'];
       for (const m of order) rounds[m].push(await cost(services, m, COST_EVENTS));
     }
-    const median = (m: Mode) => [...rounds[m]].sort((a, b) => a.eventsPerSec - b.eventsPerSec)[Math.floor(rounds[m].length / 2)]!;
+    const median = (m: Mode) =>
+      [...rounds[m]].sort((a, b) => a.eventsPerSec - b.eventsPerSec)[Math.floor(rounds[m].length / 2)]!;
     const costEarly = median('early');
     const costOnTime = median('on-time');
     const perRound = rounds.early.map((e, i) => round3(e.eventsPerSec / rounds['on-time'][i]!.eventsPerSec));
@@ -294,14 +349,24 @@ async function main(): Promise<void> {
     const b99 = quantile(onTime.latencies, 0.99);
     const ratio = costEarly.eventsPerSec / costOnTime.eventsPerSec;
     console.log('');
-    console.log(`[latency] first pageview → visit counted (dashboard query on the rollups), early firings: ${stats(early.latencies)}`);
-    console.log(`[baseline] same, visit counted when its ${GAP_MS} ms gap closes (earlyFiring: false): ${stats(onTime.latencies)}`);
-    console.log(`[latency] p50 ${round1(b50 / p50)}× sooner than the baseline with a ${GAP_MS} ms gap (with the default 30 min gap the baseline is ≥ 1,800,000 ms)`);
+    console.log(
+      `[latency] first pageview → visit counted (dashboard query on the rollups), early firings: ${stats(early.latencies)}`,
+    );
+    console.log(
+      `[baseline] same, visit counted when its ${GAP_MS} ms gap closes (earlyFiring: false): ${stats(onTime.latencies)}`,
+    );
+    console.log(
+      `[latency] p50 ${round1(b50 / p50)}× sooner than the baseline with a ${GAP_MS} ms gap (with the default 30 min gap the baseline is ≥ 1,800,000 ms)`,
+    );
     console.log(`[cost] per round early/on-time events/s: ${perRound.join(', ')}; medians over ${COST_ROUNDS} rounds:`);
-    console.log(`[cost] events/s with early firings ${round1(costEarly.eventsPerSec)} vs without ${round1(costOnTime.eventsPerSec)}: ${round3(ratio)}× (goal ≥ ${GOAL_THROUGHPUT_RATIO}); rows written per event in that drain ${round3(costEarly.rowsWritten / costEarly.events)} vs ${round3(costOnTime.rowsWritten / costOnTime.events)}, in the live phase ${round3(early.rowsPerEvent)} vs ${round3(onTime.rowsPerEvent)}`);
+    console.log(
+      `[cost] events/s with early firings ${round1(costEarly.eventsPerSec)} vs without ${round1(costOnTime.eventsPerSec)}: ${round3(ratio)}× (goal ≥ ${GOAL_THROUGHPUT_RATIO}); rows written per event in that drain ${round3(costEarly.rowsWritten / costEarly.events)} vs ${round3(costOnTime.rowsWritten / costOnTime.events)}, in the live phase ${round3(early.rowsPerEvent)} vs ${round3(onTime.rowsPerEvent)}`,
+    );
     const exact = early.counted === early.sent && onTime.counted === onTime.sent;
     const goals = p50 <= GOAL_P50_MS && p99 <= GOAL_P99_MS && ratio >= GOAL_THROUGHPUT_RATIO;
-    console.log(`[bench] goals: p50 ${round1(p50)} ms (≤ ${GOAL_P50_MS}), p99 ${round1(p99)} ms (≤ ${GOAL_P99_MS}), throughput ratio ${round3(ratio)} (≥ ${GOAL_THROUGHPUT_RATIO}): ${goals ? 'met' : 'MISSED'}; load average before ${loadBefore}, after ${load()}`);
+    console.log(
+      `[bench] goals: p50 ${round1(p50)} ms (≤ ${GOAL_P50_MS}), p99 ${round1(p99)} ms (≤ ${GOAL_P99_MS}), throughput ratio ${round3(ratio)} (≥ ${GOAL_THROUGHPUT_RATIO}): ${goals ? 'met' : 'MISSED'}; load average before ${loadBefore}, after ${load()}`,
+    );
     console.log(
       JSON.stringify({
         bench: 'live-sessions',

@@ -20,7 +20,9 @@ const forceGc = (globalThis as { gc?: () => void }).gc;
 if (forceGc === undefined) {
   // Memory per session is only meaningful after a forced GC: re-run with the flag.
   const self = fileURLToPath(import.meta.url);
-  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(run.status ?? 1);
 }
 const gc: () => void = forceGc;
@@ -75,7 +77,8 @@ function generateInput(): Input {
     let hi = SITES - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (cumulative[mid]! < x) lo = mid + 1; // lo ≤ mid < hi < SITES
+      if (cumulative[mid]! < x)
+        lo = mid + 1; // lo ≤ mid < hi < SITES
       else hi = mid;
     }
     return lo;
@@ -95,7 +98,8 @@ function generateInput(): Input {
     const pageviews = 1 + Math.floor(Math.log(1 - random()) / Math.log(0.8));
     for (let i = 0; i < pageviews && n < EVENTS; i++) {
       const roll = random();
-      const delay = roll < 0.95 ? -500 * Math.log(1 - random()) : roll < 0.995 ? random() * 20 * SECOND : random() * 5 * MINUTE;
+      const delay =
+        roll < 0.95 ? -500 * Math.log(1 - random()) : roll < 0.995 ? random() * 20 * SECOND : random() * 5 * MINUTE;
       if (delay > OUT_OF_ORDERNESS) lateBeyondBound++;
       eventTs[n] = t;
       arrival[n] = t + Math.floor(delay);
@@ -135,7 +139,12 @@ interface RunStats {
 }
 
 /** Drives an operator the way a worker does: per batch, process every record, then one watermark emit. */
-function drive(op: WindowOperator<string, null, number>, input: Input, keys: 'site' | 'visitor', limit = EVENTS): RunStats {
+function drive(
+  op: WindowOperator<string, null, number>,
+  input: Input,
+  keys: 'site' | 'visitor',
+  limit = EVENTS,
+): RunStats {
   const keyOf = keys === 'site' ? input.siteKeys : input.visitorKeys;
   const keyIndex = keys === 'site' ? input.site : input.visitor;
   let firings = 0;
@@ -168,12 +177,16 @@ const options = { outOfOrdernessMs: OUT_OF_ORDERNESS, allowedLatenessMs: ALLOWED
 const hourly = slidingWindows(60 * MINUTE, MINUTE);
 const paned = () => new TimeWindowOperator<string, null, number, number>(hourly, count(), options);
 const naive = () => new NaiveSlidingWindowOperator<string, null, number, number>(hourly, count(), options);
-const sessions = () => new SessionWindowOperator<string, null, number, number>(sessionWindows(30 * MINUTE), count(), options);
+const sessions = () =>
+  new SessionWindowOperator<string, null, number, number>(sessionWindows(30 * MINUTE), count(), options);
 
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 /** Heap bytes per open session: open `n` sessions (1–3 events each, watermark held back), GC, measure. */
-function bytesPerOpenSession(n: number, makeOperator: () => WindowOperator<string, null, unknown> = sessions): { perSession: number; perSessionWithKeys: number; open: number } {
+function bytesPerOpenSession(
+  n: number,
+  makeOperator: () => WindowOperator<string, null, unknown> = sessions,
+): { perSession: number; perSessionWithKeys: number; open: number } {
   const random = prng(7);
   // Key strings are made inside the measured region and kept only by the operator, so they count.
   gc();
@@ -206,13 +219,15 @@ function bytesPerOpenSession(n: number, makeOperator: () => WindowOperator<strin
 
 // ---- main --------------------------------------------------------------------------------------
 
-console.log(`operators benchmark — node ${process.version}, ${EVENTS.toLocaleString('en-US')} events, ${SITES} sites, ${PARTITIONS} partitions, batches of ${BATCH}`);
+console.log(
+  `operators benchmark — node ${process.version}, ${EVENTS.toLocaleString('en-US')} events, ${SITES} sites, ${PARTITIONS} partitions, batches of ${BATCH}`,
+);
 const generated = performance.now();
 const input = generateInput();
 console.log(
   `input: one hour of traffic, ${input.visitorKeys.length.toLocaleString('en-US')} visitors, Zipf(0.8) sites; ` +
     `B = ${OUT_OF_ORDERNESS / SECOND} s, L = ${ALLOWED_LATENESS / MINUTE} min, ` +
-    `${(100 * input.lateBeyondBound / EVENTS).toFixed(2)}% of events delayed beyond B (generated in ${((performance.now() - generated) / 1000).toFixed(1)} s)`,
+    `${((100 * input.lateBeyondBound) / EVENTS).toFixed(2)}% of events delayed beyond B (generated in ${((performance.now() - generated) / 1000).toFixed(1)} s)`,
 );
 
 // Warm-up on a prefix so both sides are measured with optimised code.
@@ -237,11 +252,20 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const panedRun = median(panedRuns);
 const naiveRun = median(naiveRuns);
-const same = panedRuns.concat(naiveRuns).every((r) => r.firings === panedRun.firings && r.checksum === panedRun.checksum && r.lateElements === panedRun.lateElements);
+const same = panedRuns
+  .concat(naiveRuns)
+  .every(
+    (r) =>
+      r.firings === panedRun.firings && r.checksum === panedRun.checksum && r.lateElements === panedRun.lateElements,
+  );
 const ratio = panedRun.eventsPerSecond / naiveRun.eventsPerSecond;
 const spread = (runs: RunStats[]): string => runs.map((r) => fmt(r.eventsPerSecond)).join(' / ');
-console.log(`sliding 60 min / 1 min, paned: ${fmt(panedRun.eventsPerSecond)} events/s median of ${spread(panedRuns)} (${fmt(panedRun.firings)} firings, ${fmt(panedRun.lateFirings)} late firings, ${fmt(panedRun.lateElements)} late elements)`);
-console.log(`sliding 60 min / 1 min, naive: ${fmt(naiveRun.eventsPerSecond)} events/s median of ${spread(naiveRuns)} (${fmt(naiveRun.firings)} firings)`);
+console.log(
+  `sliding 60 min / 1 min, paned: ${fmt(panedRun.eventsPerSecond)} events/s median of ${spread(panedRuns)} (${fmt(panedRun.firings)} firings, ${fmt(panedRun.lateFirings)} late firings, ${fmt(panedRun.lateElements)} late elements)`,
+);
+console.log(
+  `sliding 60 min / 1 min, naive: ${fmt(naiveRun.eventsPerSecond)} events/s median of ${spread(naiveRuns)} (${fmt(naiveRun.firings)} firings)`,
+);
 console.log(`paned vs naive: ${ratio.toFixed(1)}× (goal ≥ 10); same results in every run: ${same ? 'yes' : 'NO'}`);
 if (!same) throw new Error('paned and naive sliding windows disagree');
 
@@ -251,7 +275,9 @@ for (let round = 0; round < ROUNDS; round++) {
   sessionRuns.push(drive(sessions(), input, 'visitor'));
 }
 const sessionRun = median(sessionRuns);
-console.log(`sessions (30 min gap, per visitor): ${fmt(sessionRun.eventsPerSecond)} events/s on one core, median of ${spread(sessionRuns)} (goal ≥ 200,000; ${fmt(sessionRun.firings)} firings, ${fmt(sessionRun.lateFirings)} late firings, ${fmt(sessionRun.lateElements)} late elements)`);
+console.log(
+  `sessions (30 min gap, per visitor): ${fmt(sessionRun.eventsPerSecond)} events/s on one core, median of ${spread(sessionRuns)} (goal ≥ 200,000; ${fmt(sessionRun.firings)} firings, ${fmt(sessionRun.lateFirings)} late firings, ${fmt(sessionRun.lateElements)} late elements)`,
+);
 
 const memory = bytesPerOpenSession(200_000);
 console.log(
@@ -259,8 +285,13 @@ console.log(
 );
 
 const pageStats = composite({ pageviews: count(), engagedMs: sum((_: null) => 1000) });
-const richer = bytesPerOpenSession(200_000, () => new SessionWindowOperator(sessionWindows(30 * MINUTE), pageStats, options));
-console.log(`  with a composite { pageviews, engagedMs } accumulator: ${fmt(richer.perSession)} bytes each, ${fmt(richer.perSessionWithKeys)} with key strings`);
+const richer = bytesPerOpenSession(
+  200_000,
+  () => new SessionWindowOperator(sessionWindows(30 * MINUTE), pageStats, options),
+);
+console.log(
+  `  with a composite { pageviews, engagedMs } accumulator: ${fmt(richer.perSession)} bytes each, ${fmt(richer.perSessionWithKeys)} with key strings`,
+);
 
 console.log(
   JSON.stringify({

@@ -28,7 +28,11 @@ const CASES: Case[] = [
   { name: 'issue: /**/**/**/**/x on slashes', pattern: '/**/**/**/**/x', path: (n) => '/'.repeat(n) },
   { name: 'segment stars: /*a*a*a*a*b on a…a', pattern: '/*a*a*a*a*b', path: (n) => `/${'a'.repeat(n - 1)}` },
   { name: 'cross stars: /**a**a**a**a**b on a…a', pattern: '/**a**a**a**a**b', path: (n) => `/${'a'.repeat(n - 1)}` },
-  { name: 'ordinary: /blog/** on /blog/2026/…', pattern: '/blog/**', path: (n) => `/blog/${'2026/11/'.repeat(n).slice(0, n - 6)}` },
+  {
+    name: 'ordinary: /blog/** on /blog/2026/…',
+    pattern: '/blog/**',
+    path: (n) => `/blog/${'2026/11/'.repeat(n).slice(0, n - 6)}`,
+  },
 ];
 
 // The baseline, verbatim from workers/shared/dimensions.ts before the fix. It runs in a child
@@ -46,7 +50,11 @@ console.log(JSON.stringify({ perMatchMs: (performance.now() - t0) / reps, matche
 
 /** ms per match of the old regex, or null when one match did not finish within the budget. */
 function baselineMs(pattern: string, path: string): { ms: number | null; matched?: boolean } {
-  const r = spawnSync(process.execPath, ['-e', LEGACY, JSON.stringify([pattern, path])], { encoding: 'utf8', timeout: BUDGET_MS, killSignal: 'SIGKILL' });
+  const r = spawnSync(process.execPath, ['-e', LEGACY, JSON.stringify([pattern, path])], {
+    encoding: 'utf8',
+    timeout: BUDGET_MS,
+    killSignal: 'SIGKILL',
+  });
   if (r.status !== 0) return { ms: null };
   const out = JSON.parse(r.stdout.trim()) as { perMatchMs: number; matched: boolean };
   return { ms: out.perMatchMs, matched: out.matched };
@@ -85,7 +93,9 @@ function exponent(points: [number, number][]): number | null {
 const round = (x: number, digits = 3) => Number(x.toPrecision(digits));
 const fmt = (ms: number) => (ms >= 1 ? `${round(ms)} ms` : `${round(ms * 1000)} µs`);
 
-console.log(`path-pattern benchmark — node ${process.version}; baseline budget ${BUDGET_MS} ms per size; sizes ${SIZES.join(', ')}`);
+console.log(
+  `path-pattern benchmark — node ${process.version}; baseline budget ${BUDGET_MS} ms per size; sizes ${SIZES.join(', ')}`,
+);
 const figures: Record<string, number | null> = {};
 let maxLinearExponent = 0;
 let maxStepsExponent = 0;
@@ -106,10 +116,13 @@ for (const [i, c] of CASES.entries()) {
     const old: { ms: number | null; matched?: boolean } = tried ? baselineMs(c.pattern, path) : { ms: null };
     if (old.ms === null) timedOut = true;
     else baseline.push([n, old.ms]);
-    if (old.matched !== undefined && old.matched !== mine.matched) throw new Error(`results differ for ${c.pattern} at ${n}`);
-    const oldText = old.ms === null ? tried ? `> ${BUDGET_MS} ms (killed)` : 'not tried' : fmt(old.ms);
+    if (old.matched !== undefined && old.matched !== mine.matched)
+      throw new Error(`results differ for ${c.pattern} at ${n}`);
+    const oldText = old.ms === null ? (tried ? `> ${BUDGET_MS} ms (killed)` : 'not tried') : fmt(old.ms);
     const ratio = old.ms !== null ? `${round(old.ms / mine.ms)}×` : tried ? `> ${round(BUDGET_MS / mine.ms)}×` : '–';
-    console.log(`  n=${String(n).padStart(4)}: linear ${fmt(mine.ms).padStart(9)} (${steps} steps, ${round((mine.ms * 1e6) / n)} ns/char)   regex ${oldText.padStart(9)}   regex/linear ${ratio}`);
+    console.log(
+      `  n=${String(n).padStart(4)}: linear ${fmt(mine.ms).padStart(9)} (${steps} steps, ${round((mine.ms * 1e6) / n)} ns/char)   regex ${oldText.padStart(9)}   regex/linear ${ratio}`,
+    );
   }
   const eLinear = exponent(linear)!;
   const eBaseline = exponent(baseline);
@@ -120,7 +133,9 @@ for (const [i, c] of CASES.entries()) {
   worstLinearUsAt2000 = Math.max(worstLinearUsAt2000, at2000);
   const largestBoth = baseline[baseline.length - 1];
   const ratioAtLargest = largestBoth ? largestBoth[1] / linear.find(([n]) => n === largestBoth[0])![1] : null;
-  console.log(`  growth: linear steps ∝ n^${round(eSteps, 2)}, time ∝ n^${round(eLinear, 2)}; regex ∝ n^${eBaseline === null ? '?' : round(eBaseline, 2)}${largestBoth ? `; regex/linear at n=${largestBoth[0]} (the largest the regex finished): ${round(ratioAtLargest!)}×` : ''}`);
+  console.log(
+    `  growth: linear steps ∝ n^${round(eSteps, 2)}, time ∝ n^${round(eLinear, 2)}; regex ∝ n^${eBaseline === null ? '?' : round(eBaseline, 2)}${largestBoth ? `; regex/linear at n=${largestBoth[0]} (the largest the regex finished): ${round(ratioAtLargest!)}×` : ''}`,
+  );
   const key = `case${i + 1}`;
   figures[`${key}_linear_us_at_2000`] = round(at2000);
   figures[`${key}_linear_exponent`] = round(eLinear, 2);
@@ -129,8 +144,17 @@ for (const [i, c] of CASES.entries()) {
   figures[`${key}_regex_vs_linear_at_largest_n`] = ratioAtLargest === null ? null : round(ratioAtLargest);
 }
 // The gate is on steps, which are exact; time on this shared machine carries ±30 % noise.
-console.log(`\nworst linear match at n=2000: ${round(worstLinearUsAt2000)} µs; largest growth exponent: steps ${round(maxStepsExponent, 3)} (goal ≤ 1.05: linear), time ${round(maxLinearExponent, 2)}`);
 console.log(
-  JSON.stringify({ bench: 'path-pattern', budget_ms: BUDGET_MS, worst_linear_us_at_2000: round(worstLinearUsAt2000), max_steps_exponent: round(maxStepsExponent, 3), max_time_exponent: round(maxLinearExponent, 2), ...figures }),
+  `\nworst linear match at n=2000: ${round(worstLinearUsAt2000)} µs; largest growth exponent: steps ${round(maxStepsExponent, 3)} (goal ≤ 1.05: linear), time ${round(maxLinearExponent, 2)}`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'path-pattern',
+    budget_ms: BUDGET_MS,
+    worst_linear_us_at_2000: round(worstLinearUsAt2000),
+    max_steps_exponent: round(maxStepsExponent, 3),
+    max_time_exponent: round(maxLinearExponent, 2),
+    ...figures,
+  }),
 );
 if (maxStepsExponent > 1.05) process.exitCode = 1;

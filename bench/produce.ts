@@ -31,7 +31,14 @@ const PARTITIONS = env().EVENTS_PARTITIONS;
 function eventMessages(n: number, seed: number): OutgoingMessage[] {
   const random = prng(seed);
   const sites = Array.from({ length: 20 }, () => randomUUID());
-  const paths = ['/', '/pricing', '/blog/kafka-for-web-analytics', '/docs/getting-started', '/products/espresso-grinder', '/checkout'];
+  const paths = [
+    '/',
+    '/pricing',
+    '/blog/kafka-for-web-analytics',
+    '/docs/getting-started',
+    '/products/espresso-grinder',
+    '/checkout',
+  ];
   const now = Date.now();
   return Array.from({ length: n }, (_, i) => {
     const visitor = Math.floor(random() * 20_000);
@@ -92,7 +99,8 @@ async function runPhase(bus: Bus, topic: string, phase: Phase, messages: Outgoin
   }
   const seconds = (performance.now() - t0) / 1000;
   const grew = (await onTopic(bus, topic)) - before;
-  if (grew !== messages.length) throw new Error(`${bus.kind} ${phase}: topic grew by ${grew}, expected ${messages.length}`);
+  if (grew !== messages.length)
+    throw new Error(`${bus.kind} ${phase}: topic grew by ${grew}, expected ${messages.length}`);
   return messages.length / seconds;
 }
 
@@ -128,7 +136,9 @@ async function measureBus(bus: Bus, label: string, messages: number): Promise<Bu
   await warmUp(bus, topic);
   const rate = async (phase: Phase, seed: number) => {
     const r = await runPhase(bus, topic, phase, eventMessages(messages, seed));
-    console.log(`[${label}] ${phase.padEnd(12)} ${Math.round(r).toLocaleString('en-US').padStart(9)} messages/s (${messages} messages)`);
+    console.log(
+      `[${label}] ${phase.padEnd(12)} ${Math.round(r).toLocaleString('en-US').padStart(9)} messages/s (${messages} messages)`,
+    );
     return r;
   };
   const single = await rate('single', 1);
@@ -144,7 +154,12 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
     console.log(
-      `[bench] produce: ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${MESSAGES} messages per phase, topic with ${PARTITIONS} partitions; batched = ${IN_FLIGHT} one-message sends in flight`,
+      `[bench] produce: ${os.availableParallelism()} cores, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(
+          ' ',
+        )}; ${MESSAGES} messages per phase, topic with ${PARTITIONS} partitions; batched = ${IN_FLIGHT} one-message sends in flight`,
     );
     const kafka = new KafkaBus(services.brokers, 'eddy-bench');
     cleanups.push(() => kafka.close());
@@ -164,8 +179,13 @@ async function main(): Promise<void> {
     }
 
     const ratio = k.batched / k.single;
-    console.log(`\n[bench] Kafka: batched ${Math.round(k.batched)} vs single ${Math.round(k.single)} messages/s: ratio ${ratio.toFixed(1)} (goal ≥ 10: ${ratio >= 10 ? 'met' : 'MISSED'})`);
-    if (e) console.log(`[bench] embedded: batched ${Math.round(e.batched)} vs single ${Math.round(e.single)} messages/s: ratio ${(e.batched / e.single).toFixed(1)}`);
+    console.log(
+      `\n[bench] Kafka: batched ${Math.round(k.batched)} vs single ${Math.round(k.single)} messages/s: ratio ${ratio.toFixed(1)} (goal ≥ 10: ${ratio >= 10 ? 'met' : 'MISSED'})`,
+    );
+    if (e)
+      console.log(
+        `[bench] embedded: batched ${Math.round(e.batched)} vs single ${Math.round(e.single)} messages/s: ratio ${(e.batched / e.single).toFixed(1)}`,
+      );
     const r = Math.round;
     console.log(
       JSON.stringify({

@@ -14,5 +14,7 @@ if (!name || !existsSync(path.join(dir, `${name}.ts`))) {
   console.error(`Usage: npm run bench -- <name> [args]\nBenchmarks: ${available.join(', ') || '(none yet)'}`);
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(dir, `${name}.ts`), ...rest], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(dir, `${name}.ts`), ...rest], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

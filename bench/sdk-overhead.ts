@@ -38,7 +38,10 @@ function firstMessage<T>(child: Child): Promise<T> {
 }
 
 async function startApp(endpoint?: string): Promise<{ child: Child; port: number }> {
-  const child = fork(path.join(import.meta.dirname, 'support/sdk-app.ts'), endpoint ? ['--eddy', endpoint] : [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(import.meta.dirname, 'support/sdk-app.ts'), endpoint ? ['--eddy', endpoint] : [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const { port } = await firstMessage<{ port: number }>(child);
   return { child, port };
 }
@@ -48,10 +51,22 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function get(port: number, i: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const req = http.get({ host: '127.0.0.1', port, path: `/items/${i}?q=secret`, agent, headers: { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 'user-agent': 'Mozilla/5.0 bench' } }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
-    });
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/items/${i}?q=secret`,
+        agent,
+        headers: {
+          'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+          'user-agent': 'Mozilla/5.0 bench',
+        },
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+      },
+    );
     req.once('error', reject);
   });
 }
@@ -75,9 +90,15 @@ const median = (xs: number[]) => pct(xs, 50);
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 async function main(): Promise<void> {
-  const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
   const loadBefore = load();
-  console.log(`[bench] sdk-overhead: ${os.availableParallelism()} cores, load average ${loadBefore}; ${ROUNDS} rounds × ${REQUESTS} sequential keep-alive requests per side`);
+  console.log(
+    `[bench] sdk-overhead: ${os.availableParallelism()} cores, load average ${loadBefore}; ${ROUNDS} rounds × ${REQUESTS} sequential keep-alive requests per side`,
+  );
   const sink = spawn(process.execPath, ['-e', SINK], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port: sinkPort } = await firstMessage<{ port: number }>(sink as unknown as Child);
   const plain = await startApp();
@@ -85,7 +106,10 @@ async function main(): Promise<void> {
   try {
     await run(plain.port, WARMUP, 0);
     await run(withEddy.port, WARMUP, 0);
-    const sides = { without: { p50: [] as number[], p99: [] as number[], cpu: [] as number[] }, with: { p50: [] as number[], p99: [] as number[], cpu: [] as number[] } };
+    const sides = {
+      without: { p50: [] as number[], p99: [] as number[], cpu: [] as number[] },
+      with: { p50: [] as number[], p99: [] as number[], cpu: [] as number[] },
+    };
     for (let round = 0; round < ROUNDS; round++) {
       const order: ('without' | 'with')[] = round % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
       for (const side of order) {
@@ -98,12 +122,16 @@ async function main(): Promise<void> {
         sides[side].p50.push(pct(lat, 50));
         sides[side].p99.push(pct(lat, 99));
         sides[side].cpu.push(cpu);
-        console.log(`[round ${round + 1}] ${side.padEnd(7)} middleware: p50 ${r3(pct(lat, 50))} ms, p99 ${r3(pct(lat, 99))} ms, app CPU ${r3(cpu)} µs/request`);
+        console.log(
+          `[round ${round + 1}] ${side.padEnd(7)} middleware: p50 ${r3(pct(lat, 50))} ms, p99 ${r3(pct(lat, 99))} ms, app CPU ${r3(cpu)} µs/request`,
+        );
       }
     }
     // The events the middleware produced reached the sink (the app did the whole job, not half of it).
     withEddy.child.send('stats');
-    const { stats } = (await firstMessage<{ stats: { sent: number; pending: number; droppedQueueFull: number; requests: number } | null }>(withEddy.child)) as { stats: { sent: number; pending: number; droppedQueueFull: number; requests: number } };
+    const { stats } = (await firstMessage<{
+      stats: { sent: number; pending: number; droppedQueueFull: number; requests: number } | null;
+    }>(withEddy.child)) as { stats: { sent: number; pending: number; droppedQueueFull: number; requests: number } };
     const cpuWith = median(sides.with.cpu);
     const cpuWithout = median(sides.without.cpu);
     const p50With = median(sides.with.p50);
@@ -111,10 +139,18 @@ async function main(): Promise<void> {
     const p99With = median(sides.with.p99);
     const p99Without = median(sides.without.p99);
     const added = p50With - p50Without;
-    console.log(`[baseline] without middleware: p50 ${r3(p50Without)} ms, p99 ${r3(p99Without)} ms (medians over ${ROUNDS} rounds)`);
-    console.log(`[sdk]      with middleware:    p50 ${r3(p50With)} ms, p99 ${r3(p99With)} ms; ratio p50 ${r3(p50With / p50Without)}×, p99 ${r3(p99With / p99Without)}×`);
-    console.log(`[sdk] app CPU per request: ${r3(cpuWithout)} µs without, ${r3(cpuWith)} µs with (+${r3(cpuWith - cpuWithout)} µs = ${r3((cpuWith - cpuWithout) / 1000)} ms, sending included)`);
-    console.log(`[sdk] p50 added ${r3(added)} ms (goal ≤ 0.05 ms); events sent to the sink ${stats.sent} in ${stats.requests} requests, pending ${stats.pending}, dropped ${stats.droppedQueueFull}; load average before ${loadBefore}, after ${load()}`);
+    console.log(
+      `[baseline] without middleware: p50 ${r3(p50Without)} ms, p99 ${r3(p99Without)} ms (medians over ${ROUNDS} rounds)`,
+    );
+    console.log(
+      `[sdk]      with middleware:    p50 ${r3(p50With)} ms, p99 ${r3(p99With)} ms; ratio p50 ${r3(p50With / p50Without)}×, p99 ${r3(p99With / p99Without)}×`,
+    );
+    console.log(
+      `[sdk] app CPU per request: ${r3(cpuWithout)} µs without, ${r3(cpuWith)} µs with (+${r3(cpuWith - cpuWithout)} µs = ${r3((cpuWith - cpuWithout) / 1000)} ms, sending included)`,
+    );
+    console.log(
+      `[sdk] p50 added ${r3(added)} ms (goal ≤ 0.05 ms); events sent to the sink ${stats.sent} in ${stats.requests} requests, pending ${stats.pending}, dropped ${stats.droppedQueueFull}; load average before ${loadBefore}, after ${load()}`,
+    );
     console.log(
       JSON.stringify({
         bench: 'sdk-overhead',

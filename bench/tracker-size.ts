@@ -21,8 +21,12 @@ const code = readFileSync(path.join(root, 'public/t.js'));
 const gzipBytes = gzipSync(code, { level: 9 }).length;
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-console.log(`tracker (public/t.js): ${code.length} B minified, ${gzipBytes} B gzip -9 (budget ${BUDGET} B, ${BUDGET - gzipBytes} B to spare)`);
-console.log(`vs Umami ${UMAMI_GZIP_BYTES} B: ${round(gzipBytes / UMAMI_GZIP_BYTES)}×; vs Plausible ${PLAUSIBLE_GZIP_BYTES} B: ${round(gzipBytes / PLAUSIBLE_GZIP_BYTES)}×`);
+console.log(
+  `tracker (public/t.js): ${code.length} B minified, ${gzipBytes} B gzip -9 (budget ${BUDGET} B, ${BUDGET - gzipBytes} B to spare)`,
+);
+console.log(
+  `vs Umami ${UMAMI_GZIP_BYTES} B: ${round(gzipBytes / UMAMI_GZIP_BYTES)}×; vs Plausible ${PLAUSIBLE_GZIP_BYTES} B: ${round(gzipBytes / PLAUSIBLE_GZIP_BYTES)}×`,
+);
 console.log(
   JSON.stringify({
     bench: 'tracker-size',

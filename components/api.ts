@@ -19,7 +19,12 @@ export async function api<T>(url: string, init: RequestInit & { json?: unknown }
     credentials: 'same-origin',
   });
   const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-  if (!res.ok) throw new ApiError(res.status, body?.error?.code ?? 'internal', body?.error?.message ?? `Request failed (${res.status})`);
+  if (!res.ok)
+    throw new ApiError(
+      res.status,
+      body?.error?.code ?? 'internal',
+      body?.error?.message ?? `Request failed (${res.status})`,
+    );
   return body as T;
 }
 

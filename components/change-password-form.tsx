@@ -18,11 +18,15 @@ export function ChangePasswordForm({ email, hasPassword }: { email: string; hasP
     const form = e.currentTarget;
     const data = new FormData(form);
     const newPassword = String(data.get('newPassword'));
-    if (newPassword !== String(data.get('confirm'))) return setError({ field: 'confirm', message: 'does not match the new password' });
+    if (newPassword !== String(data.get('confirm')))
+      return setError({ field: 'confirm', message: 'does not match the new password' });
     setBusy(true);
     setError(null);
     try {
-      await api('/api/account/password', { method: 'POST', json: { currentPassword: hasPassword ? String(data.get('currentPassword')) : undefined, newPassword } });
+      await api('/api/account/password', {
+        method: 'POST',
+        json: { currentPassword: hasPassword ? String(data.get('currentPassword')) : undefined, newPassword },
+      });
       // Every session ended, this one included: sign this browser back in with the new password.
       const res = await signIn('credentials', { email, password: newPassword, redirect: false });
       if (!res?.ok || res.error) router.push('/login');

@@ -25,7 +25,10 @@ export function DeleteAccountForm({ email, hasPassword, deletes, blockers }: Del
     setBusy(true);
     setError(null);
     try {
-      await api('/api/account', { method: 'DELETE', json: { password: hasPassword ? String(data.get('password')) : undefined, confirm } });
+      await api('/api/account', {
+        method: 'DELETE',
+        json: { password: hasPassword ? String(data.get('password')) : undefined, confirm },
+      });
       // The account and every session are gone: a full navigation drops the client's state.
       window.location.assign('/login?deleted=1');
     } catch (err) {
@@ -37,7 +40,10 @@ export function DeleteAccountForm({ email, hasPassword, deletes, blockers }: Del
   if (blockers.length) {
     return (
       <div className="space-y-2 text-sm" data-testid="delete-account-blocked">
-        <p>You are the last owner of these teams, which have other members. Make another member owner, or delete the team, before deleting your account:</p>
+        <p>
+          You are the last owner of these teams, which have other members. Make another member owner, or delete the
+          team, before deleting your account:
+        </p>
         <ul className="list-disc pl-5">
           {blockers.map((t) => (
             <li key={t.id}>
@@ -74,13 +80,19 @@ export function DeleteAccountForm({ email, hasPassword, deletes, blockers }: Del
           <Input name="password" type="password" required autoComplete="current-password" />
         </Field>
       ) : (
-        <p className="text-sm text-slate-500">Your account has no password: sign in again if you signed in more than 10 minutes ago.</p>
+        <p className="text-sm text-slate-500">
+          Your account has no password: sign in again if you signed in more than 10 minutes ago.
+        </p>
       )}
       <Field label={`Type ${email} to confirm`} error={at('confirm')}>
         <Input name="confirm" value={confirm} onChange={(e) => setConfirm(e.target.value)} autoComplete="off" />
       </Field>
       {error && !error.field && <Notice tone="error">{error.message}</Notice>}
-      <button type="submit" disabled={busy || confirm.trim().toLowerCase() !== email.toLowerCase()} className={buttonClass('danger')}>
+      <button
+        type="submit"
+        disabled={busy || confirm.trim().toLowerCase() !== email.toLowerCase()}
+        className={buttonClass('danger')}
+      >
         {busy ? 'Deleting…' : 'Delete my account'}
       </button>
     </form>

@@ -8,16 +8,27 @@ import { Notice } from './ui/states';
 
 // One message for every failure — unknown email, wrong password, too many attempts — so the
 // form tells an attacker nothing about which accounts exist or are being throttled.
-export const SIGN_IN_FAILED = 'Email or password is incorrect, or there were too many attempts. Check them and try again in a few minutes.';
+export const SIGN_IN_FAILED =
+  'Email or password is incorrect, or there were too many attempts. Check them and try again in a few minutes.';
 
 const oauthErrors: Record<string, string> = {
   OAuthAccountNotLinked: 'An account with this email already exists. Sign in with your email and password.',
   OAuthNoEmail: 'The provider did not share a verified email address.',
 };
 
-export function LoginForm({ callbackUrl, providers, initialError }: { callbackUrl: string; providers: { id: string; name: string }[]; initialError?: string }) {
+export function LoginForm({
+  callbackUrl,
+  providers,
+  initialError,
+}: {
+  callbackUrl: string;
+  providers: { id: string; name: string }[];
+  initialError?: string;
+}) {
   const router = useRouter();
-  const [error, setError] = useState<string | null>(initialError ? (oauthErrors[initialError] ?? 'Sign-in failed. Try again.') : null);
+  const [error, setError] = useState<string | null>(
+    initialError ? (oauthErrors[initialError] ?? 'Sign-in failed. Try again.') : null,
+  );
   const [busy, setBusy] = useState(false);
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
@@ -25,7 +36,11 @@ export function LoginForm({ callbackUrl, providers, initialError }: { callbackUr
     setBusy(true);
     setError(null);
     const form = new FormData(e.currentTarget);
-    const res = await signIn('credentials', { email: String(form.get('email')), password: String(form.get('password')), redirect: false });
+    const res = await signIn('credentials', {
+      email: String(form.get('email')),
+      password: String(form.get('password')),
+      redirect: false,
+    });
     if (res?.ok && !res.error) {
       router.push(callbackUrl);
       router.refresh();
@@ -55,7 +70,12 @@ export function LoginForm({ callbackUrl, providers, initialError }: { callbackUr
             <span className="h-px flex-1 bg-slate-200" /> or <span className="h-px flex-1 bg-slate-200" />
           </div>
           {providers.map((p) => (
-            <button key={p.id} type="button" onClick={() => void signIn(p.id, { callbackUrl })} className={`${buttonClass('secondary')} w-full`}>
+            <button
+              key={p.id}
+              type="button"
+              onClick={() => void signIn(p.id, { callbackUrl })}
+              className={`${buttonClass('secondary')} w-full`}
+            >
               Continue with {p.name}
             </button>
           ))}

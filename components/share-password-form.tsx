@@ -15,7 +15,10 @@ export function SharePasswordForm({ token }: { token: string }) {
     setBusy(true);
     setError(null);
     try {
-      await api(`/api/share/${token}/unlock`, { method: 'POST', json: { password: String(new FormData(e.currentTarget).get('password')) } });
+      await api(`/api/share/${token}/unlock`, {
+        method: 'POST',
+        json: { password: String(new FormData(e.currentTarget).get('password')) },
+      });
       router.refresh();
     } catch (err) {
       setBusy(false);

@@ -17,11 +17,16 @@ export function SignUpForm({ callbackUrl }: { callbackUrl: string }) {
     setBusy(true);
     setError(null);
     const form = new FormData(e.currentTarget);
-    const input = { name: String(form.get('name') ?? ''), email: String(form.get('email')), password: String(form.get('password')) };
+    const input = {
+      name: String(form.get('name') ?? ''),
+      email: String(form.get('email')),
+      password: String(form.get('password')),
+    };
     try {
       await api('/api/signup', { method: 'POST', json: input });
       const res = await signIn('credentials', { email: input.email, password: input.password, redirect: false });
-      if (!res?.ok || res.error) throw new Error('Your account was created, but signing in failed. Sign in on the next page.');
+      if (!res?.ok || res.error)
+        throw new Error('Your account was created, but signing in failed. Sign in on the next page.');
       router.push(callbackUrl);
       router.refresh();
     } catch (err) {

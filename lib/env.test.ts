@@ -22,8 +22,12 @@ describe('parseEnv', () => {
 
   it('stops with one line naming the variable and the value when a setting is wrong', () => {
     expect(() => parseEnv({ PORT: 'eighty' })).toThrow(/^Invalid setting PORT: .*\(got "eighty"\)$/);
-    expect(() => parseEnv({ DATABASE_URL: 'mysql://x' })).toThrow(/^Invalid setting DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(() => parseEnv({ DATABASE_URL: 'mysql://x' })).toThrow(
+      /^Invalid setting DATABASE_URL: must be a postgres:\/\/ URL/,
+    );
     expect(() => parseEnv({ KAFKA_BROKERS: 'localhost' })).toThrow(/^Invalid setting KAFKA_BROKERS/);
-    expect(() => parseEnv({ AUTH_SECRET: 'short' })).toThrow(/^Invalid setting AUTH_SECRET: must be at least 32 characters/);
+    expect(() => parseEnv({ AUTH_SECRET: 'short' })).toThrow(
+      /^Invalid setting AUTH_SECRET: must be at least 32 characters/,
+    );
   });
 });

@@ -21,7 +21,10 @@ const schema = z.object({
     .transform((s) => s.split(','))
     .optional(),
   /** The Kafka `npm test`, the benches and the chaos suite start from Maven jars: the newest release supported. */
-  KAFKA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 4.4.0').default('4.4.0'),
+  KAFKA_VERSION: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'must look like 4.4.0')
+    .default('4.4.0'),
   /** Older Kafka releases `npm test` runs the Kafka-facing files against once more (scripts/kafka-compat.ts); `none` skips that. */
   KAFKA_COMPAT_VERSIONS: z
     .string()
@@ -84,12 +87,16 @@ const schema = z.object({
   /** A partition silent this long stops holding the watermark back. */
   IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   /** Test builds only: a named point where a worker kills itself (kill -9 semantics), for crash tests. */
-  EDDY_TEST_CRASH_POINT: z.enum(['before-tx', 'mid-tx', 'after-commit-before-offset', 'after-offset-before-live']).optional(),
+  EDDY_TEST_CRASH_POINT: z
+    .enum(['before-tx', 'mid-tx', 'after-commit-before-offset', 'after-offset-before-live'])
+    .optional(),
   /**
    * Test builds only: a deliberately broken variant of the effectively-once runtime, so the fault
    * suite can prove it catches each mistake (negative controls). Never set in production.
    */
-  EDDY_TEST_BROKEN_VARIANT: z.enum(['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup', 'no-poison-guards']).optional(),
+  EDDY_TEST_BROKEN_VARIANT: z
+    .enum(['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup', 'no-poison-guards'])
+    .optional(),
   // 'no-poison-guards' is Eddy before issue 13: strings are not made storable and apply errors are rethrown.
   /** Test builds only: crash at that point on the Nth batch (default 1st). */
   EDDY_TEST_CRASH_AFTER: z.coerce.number().int().min(1).default(1),
@@ -99,7 +106,10 @@ const schema = z.object({
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** SMTP server for alert and digest email, e.g. smtp://user:pass@mail.example.com:587. Unset: email channels are logged as failed. */
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
   SMTP_FROM: z.string().default('Eddy <alerts@eddy.localhost>'),
   /**
    * Let alert webhooks and other user-supplied URLs reach loopback, private (RFC 1918, CGNAT,
@@ -131,7 +141,12 @@ const schema = z.object({
   /** Comma-separated emails allowed to see the pipeline page, besides the install's first account (users.is_operator). */
   EDDY_OPERATORS: z
     .string()
-    .transform((s) => s.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean),
+    )
     .optional(),
 });
 

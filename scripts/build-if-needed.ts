@@ -6,7 +6,17 @@ import { repoRoot } from './services/util';
 // Builds the tracker and the Next.js app when a source is newer than the last build, so a
 // second `npm start` (or test run) skips the ~20 s build.
 
-const sources = ['app', 'components', 'lib', 'tracker', 'instrumentation-client.ts', 'next.config.mjs', 'postcss.config.mjs', 'package-lock.json', 'tsconfig.json'];
+const sources = [
+  'app',
+  'components',
+  'lib',
+  'tracker',
+  'instrumentation-client.ts',
+  'next.config.mjs',
+  'postcss.config.mjs',
+  'package-lock.json',
+  'tsconfig.json',
+];
 
 function newest(p: string): number {
   if (!existsSync(p)) return 0;
@@ -24,7 +34,8 @@ function newest(p: string): number {
 function stale(): boolean {
   const stamp = path.join(repoRoot, '.next/BUILD_ID');
   const tracker = path.join(repoRoot, 'public/t.js');
-  const builtAt = existsSync(stamp) && existsSync(tracker) ? Math.min(statSync(stamp).mtimeMs, statSync(tracker).mtimeMs) : 0;
+  const builtAt =
+    existsSync(stamp) && existsSync(tracker) ? Math.min(statSync(stamp).mtimeMs, statSync(tracker).mtimeMs) : 0;
   const changedAt = Math.max(...sources.map((s) => newest(path.join(repoRoot, s))));
   return builtAt <= changedAt;
 }
@@ -71,6 +82,10 @@ export function buildIfNeeded(): void {
 
 function buildNow(): void {
   console.log('[build] building the tracker and the web app (first run or sources changed)…');
-  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+  const r = spawnSync('npm', ['run', '--silent', 'build'], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
   if (r.status !== 0) throw new Error(`Build failed (exit ${r.status})`);
 }

@@ -16,7 +16,10 @@ import { dataPath } from './services/util';
 async function main(): Promise<void> {
   const e = env();
   const apiKey = readFileSync(dataPath(e.EDDY_DATA_DIR, 'demo-api-key'), 'utf8').trim();
-  const site = await db().site.findFirst({ where: { team: { memberships: { some: { user: { email: DEMO_EMAIL } } } } }, orderBy: { createdAt: 'asc' } });
+  const site = await db().site.findFirst({
+    where: { team: { memberships: { some: { user: { email: DEMO_EMAIL } } } } },
+    orderBy: { createdAt: 'asc' },
+  });
   await closeDb();
   if (!site) throw new Error('no demo site');
   const eddyUrl = publicUrl();
@@ -24,7 +27,12 @@ async function main(): Promise<void> {
   const app = express();
   app.disable('x-powered-by');
   // The demo is visited from this machine: loopback must count here (it is skipped by default).
-  const analytics = eddy({ apiKey, endpoint: eddyUrl, skipLocalhost: false, onError: (err) => console.warn(`[demo-server] eddy: ${err.message}`) });
+  const analytics = eddy({
+    apiKey,
+    endpoint: eddyUrl,
+    skipLocalhost: false,
+    onError: (err) => console.warn(`[demo-server] eddy: ${err.message}`),
+  });
   app.use(analytics);
 
   const page = (title: string, body: string) =>
@@ -36,11 +44,32 @@ async function main(): Promise<void> {
     `<p style="color:#64748b;font-size:14px">Every request this server answers is reported by <code>@eddy/node</code>; the page view is reported by Eddy's browser tracker. Both appear on the <a href="${eddyUrl}/sites/${site.id}">Demo site's dashboard</a>.</p></body></html>`;
 
   let cart = 0;
-  app.get('/', (_req, res) => void res.send(page('Demo shop', '<p>A server-rendered shop, instrumented with <code>app.use(eddy(…))</code>.</p>')));
-  app.get('/products', (_req, res) => void res.send(page('Products', '<ul><li><a href="/products/1">Product 1</a></li><li><a href="/products/2">Product 2</a></li></ul>')));
-  app.get('/products/:id', (req, res) => void res.send(page(`Product ${Number(req.params.id) || 1}`, '<p>Fine goods.</p>')));
+  app.get(
+    '/',
+    (_req, res) =>
+      void res.send(
+        page('Demo shop', '<p>A server-rendered shop, instrumented with <code>app.use(eddy(…))</code>.</p>'),
+      ),
+  );
+  app.get(
+    '/products',
+    (_req, res) =>
+      void res.send(
+        page(
+          'Products',
+          '<ul><li><a href="/products/1">Product 1</a></li><li><a href="/products/2">Product 2</a></li></ul>',
+        ),
+      ),
+  );
+  app.get(
+    '/products/:id',
+    (req, res) => void res.send(page(`Product ${Number(req.params.id) || 1}`, '<p>Fine goods.</p>')),
+  );
   app.post('/api/cart', (_req, res) => void res.json({ items: ++cart }));
-  app.use((_req, res) => void res.status(404).send(page('Not found', '<p>This page does not exist (a 404 on the dashboard).</p>')));
+  app.use(
+    (_req, res) =>
+      void res.status(404).send(page('Not found', '<p>This page does not exist (a 404 on the dashboard).</p>')),
+  );
 
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(e.DEMO_SERVER_PORT, e.HOST, resolve));

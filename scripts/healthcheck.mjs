@@ -8,7 +8,10 @@ import os from 'node:os';
 const what = process.argv[2];
 
 async function web() {
-  const res = await fetch(`http://127.0.0.1:${process.env.PORT || 3000}/login`, { redirect: 'manual', signal: AbortSignal.timeout(3000) });
+  const res = await fetch(`http://127.0.0.1:${process.env.PORT || 3000}/login`, {
+    redirect: 'manual',
+    signal: AbortSignal.timeout(3000),
+  });
   return res.status < 500;
 }
 
@@ -17,7 +20,10 @@ async function worker() {
   const client = new pg.Client({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-    const r = await client.query("SELECT 1 FROM worker_heartbeats WHERE host = $1 AND seen_at > now() - interval '15 seconds'", [os.hostname()]);
+    const r = await client.query(
+      "SELECT 1 FROM worker_heartbeats WHERE host = $1 AND seen_at > now() - interval '15 seconds'",
+      [os.hostname()],
+    );
     return r.rowCount > 0;
   } finally {
     await client.end().catch(() => undefined);

@@ -13,7 +13,24 @@ export const KAFKA_COMPAT_FILES = [
 ] as const;
 
 /** Vitest options that take a value as the next argument (so that value is not a file filter). */
-const VALUE_OPTIONS = new Set(['--project', '-t', '--testNamePattern', '--reporter', '--shard', '--config', '-c', '--root', '-r', '--dir', '--outputFile', '--bail', '--retry', '--maxWorkers', '--minWorkers', '--exclude']);
+const VALUE_OPTIONS = new Set([
+  '--project',
+  '-t',
+  '--testNamePattern',
+  '--reporter',
+  '--shard',
+  '--config',
+  '-c',
+  '--root',
+  '-r',
+  '--dir',
+  '--outputFile',
+  '--bail',
+  '--retry',
+  '--maxWorkers',
+  '--minWorkers',
+  '--exclude',
+]);
 
 /**
  * The compatibility files a run with these Vitest arguments selected: all of them when it runs the
@@ -26,7 +43,9 @@ export function compatFilesFor(vitestArgs: readonly string[]): string[] {
   let namePattern = false;
   for (let i = 0; i < vitestArgs.length; i++) {
     const arg = vitestArgs[i]!;
-    const [flag, inline] = arg.startsWith('-') ? (arg.split(/=(.*)/s) as [string, string | undefined]) : [arg, undefined];
+    const [flag, inline] = arg.startsWith('-')
+      ? (arg.split(/=(.*)/s) as [string, string | undefined])
+      : [arg, undefined];
     if (!arg.startsWith('-')) filters.push(arg);
     else if (VALUE_OPTIONS.has(flag)) {
       const value = inline ?? vitestArgs[++i];

@@ -17,12 +17,19 @@ function comparators(term: string): Comparator[] {
   const [maj, min, pat] = parts;
   if (maj === undefined) return [];
   const lo: Version = [maj, min ?? 0, pat ?? 0];
-  const next = (): Version => (min === undefined ? [maj + 1, 0, 0] : pat === undefined ? [maj, min + 1, 0] : [maj, min, pat + 1]);
+  const next = (): Version =>
+    min === undefined ? [maj + 1, 0, 0] : pat === undefined ? [maj, min + 1, 0] : [maj, min, pat + 1];
   switch (op) {
     case '^':
-      return [{ op: '>=', v: lo }, { op: '<', v: maj > 0 ? [maj + 1, 0, 0] : min !== undefined && min > 0 ? [0, min + 1, 0] : next() }];
+      return [
+        { op: '>=', v: lo },
+        { op: '<', v: maj > 0 ? [maj + 1, 0, 0] : min !== undefined && min > 0 ? [0, min + 1, 0] : next() },
+      ];
     case '~':
-      return [{ op: '>=', v: lo }, { op: '<', v: min === undefined ? [maj + 1, 0, 0] : [maj, min + 1, 0] }];
+      return [
+        { op: '>=', v: lo },
+        { op: '<', v: min === undefined ? [maj + 1, 0, 0] : [maj, min + 1, 0] },
+      ];
     case '>=':
       return [{ op: '>=', v: lo }];
     case '>':
@@ -32,7 +39,12 @@ function comparators(term: string): Comparator[] {
     case '<=':
       return [{ op: '<', v: next() }];
     default:
-      return pat === undefined ? [{ op: '>=', v: lo }, { op: '<', v: next() }] : [{ op: '=', v: lo }];
+      return pat === undefined
+        ? [
+            { op: '>=', v: lo },
+            { op: '<', v: next() },
+          ]
+        : [{ op: '=', v: lo }];
   }
 }
 
@@ -42,7 +54,11 @@ export function satisfies(v: string, range: string): boolean {
   if (!m) throw new Error(`not a version: ${v}`);
   const ver: Version = [Number(m[1]), Number(m[2]), Number(m[3])];
   return range.split('||').some((alt) => {
-    const terms = alt.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1').split(/\s+/).filter((t) => t !== '');
+    const terms = alt
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1')
+      .split(/\s+/)
+      .filter((t) => t !== '');
     return terms.flatMap(comparators).every(({ op, v: c }) => {
       const d = cmp(ver, c);
       return op === '>=' ? d >= 0 : op === '<' ? d < 0 : d === 0;

@@ -18,11 +18,14 @@ export function clockOffsetFor(spec, realNow = RealDate.now()) {
   if (hhmm) {
     const day = 86_400_000;
     const today = Math.floor(realNow / day) * day + (Number(hhmm[1]) * 60 + Number(hhmm[2])) * 60_000;
-    const nearest = [today - day, today, today + day].reduce((a, b) => (Math.abs(b - realNow) < Math.abs(a - realNow) ? b : a));
+    const nearest = [today - day, today, today + day].reduce((a, b) =>
+      Math.abs(b - realNow) < Math.abs(a - realNow) ? b : a,
+    );
     return nearest - realNow;
   }
   const at = RealDate.parse(spec);
-  if (Number.isNaN(at)) throw new Error(`EDDY_TEST_NOW=${spec}: expected HH:MM (UTC) or an ISO instant such as 2026-03-08T06:58:00Z`);
+  if (Number.isNaN(at))
+    throw new Error(`EDDY_TEST_NOW=${spec}: expected HH:MM (UTC) or an ISO instant such as 2026-03-08T06:58:00Z`);
   return at - realNow;
 }
 
@@ -35,12 +38,17 @@ if (!offset && process.env.EDDY_TEST_NOW) {
 if (offset && globalThis.Date === RealDate) {
   function ShiftedDate(...args) {
     if (!new.target) return new RealDate(RealDate.now() + offset).toString();
-    return Reflect.construct(RealDate, args.length ? args : [RealDate.now() + offset], new.target === ShiftedDate ? RealDate : new.target);
+    return Reflect.construct(
+      RealDate,
+      args.length ? args : [RealDate.now() + offset],
+      new.target === ShiftedDate ? RealDate : new.target,
+    );
   }
   ShiftedDate.prototype = RealDate.prototype;
   // Own copies of the statics (UTC, parse), not only inherited ones: code that wraps Date by
   // copying its own properties (Next.js's server does) would otherwise lose them.
-  for (const key of ['UTC', 'parse']) Object.defineProperty(ShiftedDate, key, { value: RealDate[key], writable: true, configurable: true });
+  for (const key of ['UTC', 'parse'])
+    Object.defineProperty(ShiftedDate, key, { value: RealDate[key], writable: true, configurable: true });
   Object.setPrototypeOf(ShiftedDate, RealDate);
   ShiftedDate.now = () => RealDate.now() + offset;
   globalThis.Date = ShiftedDate;

@@ -25,7 +25,9 @@ const devMode = process.argv.includes('--dev');
 async function main(): Promise<void> {
   const e = env();
   if (!satisfies(process.version, enginesNode())) {
-    console.warn(`[start] Node.js ${process.version} is outside engines.node (${enginesNode()}): not supported; use Node.js 22.12+ or 24+`);
+    console.warn(
+      `[start] Node.js ${process.version} is outside engines.node (${enginesNode()}): not supported; use Node.js 22.12+ or 24+`,
+    );
   }
   const dir = e.EDDY_DATA_DIR;
 
@@ -43,7 +45,9 @@ async function main(): Promise<void> {
   }
   const url = env().DATABASE_URL!;
   const applied = await migrate(url);
-  console.log(`[start] database ready (${applied.applied.length} migration(s) applied, ${applied.alreadyApplied.length} already)`);
+  console.log(
+    `[start] database ready (${applied.applied.length} migration(s) applied, ${applied.alreadyApplied.length} already)`,
+  );
 
   const b = createBus();
   await ensureTopics(b);
@@ -54,9 +58,17 @@ async function main(): Promise<void> {
     const demo = await createDemoAccount();
     if (demo) writeFileSync(loginFile, JSON.stringify({ email: demo.email, password: demo.password }), { mode: 0o600 });
     // The demo Express server's events:write key (scripts/demo-server.ts reads it from this file).
-    const demoSite = await db().site.findFirst({ where: { team: { memberships: { some: { user: { email: DEMO_EMAIL } } } } }, orderBy: { createdAt: 'asc' } });
+    const demoSite = await db().site.findFirst({
+      where: { team: { memberships: { some: { user: { email: DEMO_EMAIL } } } } },
+      orderBy: { createdAt: 'asc' },
+    });
     const keyFile = dataPath(dir, 'demo-api-key');
-    if (demoSite) await ensureDemoApiKey(demoSite.id, () => (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : null), (key) => writeFileSync(keyFile, key, { mode: 0o600 }));
+    if (demoSite)
+      await ensureDemoApiKey(
+        demoSite.id,
+        () => (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : null),
+        (key) => writeFileSync(keyFile, key, { mode: 0o600 }),
+      );
   }
   await closeDb();
 
@@ -76,19 +88,45 @@ async function main(): Promise<void> {
     NEXTAUTH_SECRET: env().AUTH_SECRET,
   });
   const web = supervise('web', ['server/index.ts'], children, dataPath(dir, 'logs', 'web.log'));
-  const workers = supervise('worker', ['workers/cli.ts', 'rollups', 'sessions', 'insights', 'funnels', 'peaks', 'reconcile', 'retention', 'exports', 'imports'], children, dataPath(dir, 'logs', 'worker.log'));
+  const workers = supervise(
+    'worker',
+    [
+      'workers/cli.ts',
+      'rollups',
+      'sessions',
+      'insights',
+      'funnels',
+      'peaks',
+      'reconcile',
+      'retention',
+      'exports',
+      'imports',
+    ],
+    children,
+    dataPath(dir, 'logs', 'worker.log'),
+  );
   // The alerts job watches the others (freshness SLA, "tracking stopped"): in its own process, so
   // a frozen or crashed stream worker cannot silence the alert about itself.
   const alerts = supervise('alerts', ['workers/cli.ts', 'alerts'], children, dataPath(dir, 'logs', 'alerts.log'));
   // The seed's interceptor in the loop: a customer's Express server with @eddy/node (demo only).
   // Express is a devDependency (the SDK has no runtime dependencies): an install without dev
   // dependencies runs Eddy without the demo server rather than restarting it forever.
-  const demoServer = env().EDDY_DEMO && existsSync(dataPath(dir, 'demo-api-key')) && resolvable('express') ? supervise('demo-server', ['scripts/demo-server.ts'], children, dataPath(dir, 'logs', 'demo-server.log')) : null;
+  const demoServer =
+    env().EDDY_DEMO && existsSync(dataPath(dir, 'demo-api-key')) && resolvable('express')
+      ? supervise('demo-server', ['scripts/demo-server.ts'], children, dataPath(dir, 'logs', 'demo-server.log'))
+      : null;
 
-  const login = existsSync(loginFile) ? (JSON.parse(readFileSync(loginFile, 'utf8')) as { email: string; password: string }) : null;
+  const login = existsSync(loginFile)
+    ? (JSON.parse(readFileSync(loginFile, 'utf8')) as { email: string; password: string })
+    : null;
   console.log('');
-  if (devMode) console.log('  Development mode: pages compile on first request and reload as you edit (server/ and workers/ need a restart).');
-  console.log(`  Eddy is starting at ${publicUrl()}  (bus: ${env().KAFKA_BROKERS ? 'Kafka ' + env().KAFKA_BROKERS!.join(',') : 'embedded'}, database: ${pg ? 'embedded PostgreSQL' : 'DATABASE_URL'})`);
+  if (devMode)
+    console.log(
+      '  Development mode: pages compile on first request and reload as you edit (server/ and workers/ need a restart).',
+    );
+  console.log(
+    `  Eddy is starting at ${publicUrl()}  (bus: ${env().KAFKA_BROKERS ? 'Kafka ' + env().KAFKA_BROKERS!.join(',') : 'embedded'}, database: ${pg ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
+  );
   if (login) {
     console.log(`  Demo login:  ${login.email}  /  ${login.password}`);
     console.log(`  Demo page:   ${publicUrl()}/demo  (each load is a pageview for "Demo site")`);
@@ -96,7 +134,9 @@ async function main(): Promise<void> {
     console.log(`  Demo login: ${DEMO_EMAIL} (its password was printed on the first start)`);
   }
   if (demoServer) {
-    console.log(`  Demo server: http://localhost:${env().DEMO_SERVER_PORT}  (an Express shop with @eddy/node: its requests are server events of "Demo site")`);
+    console.log(
+      `  Demo server: http://localhost:${env().DEMO_SERVER_PORT}  (an Express shop with @eddy/node: its requests are server events of "Demo site")`,
+    );
   }
   console.log('');
 

@@ -17,7 +17,11 @@ export function supervise(name: string, args: string[], env: NodeJS.ProcessEnv, 
   let restarts = 0;
   const log = createWriteStream(logFile, { flags: 'a' });
   const start = () => {
-    const c = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = c;
     const relay = (chunk: Buffer) => {
       log.write(chunk);

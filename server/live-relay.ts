@@ -53,7 +53,9 @@ export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
     setTimeout(() => void push(siteId), wait);
   };
   const freshnessTimer = setInterval(() => {
-    const watched = [...io.sockets.adapter.rooms.keys()].filter((r) => r.startsWith('site:')).map((r) => r.slice('site:'.length));
+    const watched = [...io.sockets.adapter.rooms.keys()]
+      .filter((r) => r.startsWith('site:'))
+      .map((r) => r.slice('site:'.length));
     if (watched.length === 0) return;
     siteFreshnessMany(watched)
       .then((all) => {
@@ -62,7 +64,11 @@ export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
       .catch((e: unknown) => console.error(`[web] freshness push failed: ${(e as Error).message}`));
   }, FRESHNESS_PUSH_MS);
   freshnessTimer.unref();
-  const consumer = b.consumer({ groupId: groupId(`live-relay-${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`), topics: [topics.live], fromBeginning: false });
+  const consumer = b.consumer({
+    groupId: groupId(`live-relay-${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`),
+    topics: [topics.live],
+    fromBeginning: false,
+  });
   await consumer.run(async (batch) => {
     for (const m of batch.messages) {
       try {

@@ -92,7 +92,8 @@ export function attachLiveSockets(io: Server): () => void {
       const shares: ShareGrant[] = [];
       for (const s of sockets) {
         const v = s.data.viewer as Viewer | undefined;
-        if (v?.kind === 'user') users.push({ userId: v.userId, sessionVersion: v.sessionVersion, siteIds: joinedSites(s) });
+        if (v?.kind === 'user')
+          users.push({ userId: v.userId, sessionVersion: v.sessionVersion, siteIds: joinedSites(s) });
         else if (v?.kind === 'share') shares.push(v);
       }
       if (!users.length && !shares.length) return;

@@ -16,7 +16,10 @@ describe('tracker size', () => {
     // Run it as a page would, in a global scope of its own: a top-level var or function would be a
     // property of that scope after the run (hoisted even if the script stops early for want of a
     // real DOM). The stubs are enough for it to find no data-site and stop.
-    const page: Record<string, unknown> = { document: { currentScript: null, querySelector: () => null }, location: { href: 'https://example.test/' } };
+    const page: Record<string, unknown> = {
+      document: { currentScript: null, querySelector: () => null },
+      location: { href: 'https://example.test/' },
+    };
     page.window = page;
     const before = new Set(Object.keys(page));
     const ctx = vm.createContext(page);

@@ -11,7 +11,10 @@ describe('event ids', () => {
     expect(isUuid(uuid(webcrypto as Crypto))).toBe(true);
     // Only the context's randomUUID can produce this one (the fallback would make a random v4).
     const marker = '00000000-0000-4000-8000-00000000abcd';
-    const secure = { randomUUID: () => marker, getRandomValues: webcrypto.getRandomValues.bind(webcrypto) } as unknown as Crypto;
+    const secure = {
+      randomUUID: () => marker,
+      getRandomValues: webcrypto.getRandomValues.bind(webcrypto),
+    } as unknown as Crypto;
     expect(uuid(secure)).toBe(marker);
   });
 

@@ -50,18 +50,26 @@ const REGISTRY = {
   sessions: { stream: (c: JobContext) => sessionsJob({ bus: c.bus, db: pool(), dims: c.dims, settings: c.settings }) },
   peaks: { loop: (c: JobContext): Loop => peaksJob({ db: pool(), bus: c.bus, dims: c.dims, settings: c.settings }) },
   reconcile: { loop: (c: JobContext): Loop => reconcileJob({ db: pool(), bus: c.bus, dims: c.dims }) },
-  insights: { stream: (c: JobContext) => insightsJob({ bus: c.bus, dims: c.dims, defs: c.defs, settings: c.settings }) },
+  insights: {
+    stream: (c: JobContext) => insightsJob({ bus: c.bus, dims: c.dims, defs: c.defs, settings: c.settings }),
+  },
   funnels: { stream: (c: JobContext) => funnelsJob({ bus: c.bus, defs: c.defs, dims: c.dims, settings: c.settings }) },
   retention: {
     // The embedded log's retention only when it is the bus (Kafka keeps its own).
     loop: (c: JobContext): Loop => {
-      const j = retentionJob({ db: pool(), logRetentionMs: c.bus.kind === 'embedded' ? c.settings.EMBEDDED_LOG_RETENTION_MS : undefined });
+      const j = retentionJob({
+        db: pool(),
+        logRetentionMs: c.bus.kind === 'embedded' ? c.settings.EMBEDDED_LOG_RETENTION_MS : undefined,
+      });
       return { start: () => j.start(c.settings.RETENTION_INTERVAL_MS), stop: () => j.stop() };
     },
   },
   exports: { loop: (c: JobContext): Loop => exportsJob({ db: pool(), bus: c.bus }) },
   imports: { loop: (c: JobContext): Loop => importsJob({ db: pool(), bus: c.bus, settings: c.settings }) },
-  alerts: { loop: (c: JobContext): Loop => alertsJob({ db: pool(), bus: c.bus, intervalMs: c.settings.ALERTS_INTERVAL_MS, settings: c.settings }) },
+  alerts: {
+    loop: (c: JobContext): Loop =>
+      alertsJob({ db: pool(), bus: c.bus, intervalMs: c.settings.ALERTS_INTERVAL_MS, settings: c.settings }),
+  },
 } satisfies Record<string, { stream: (c: JobContext) => Job<EventRecord> } | { loop: (c: JobContext) => Loop }>;
 type JobName = keyof typeof REGISTRY;
 const JOBS = Object.keys(REGISTRY) as JobName[];
@@ -95,8 +103,15 @@ async function main(): Promise<void> {
   if (args[0] === 'replay') {
     const from = flag(args, '--from');
     const to = flag(args, '--to');
-    if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to))) throw new Error('Usage: npm run worker -- replay --from <date> --to <date> [--schema <name>]');
-    const r = await replay({ databaseUrl: databaseUrl(), from: new Date(from), to: new Date(to), settings: env(), schema: flag(args, '--schema') });
+    if (!from || !to || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to)))
+      throw new Error('Usage: npm run worker -- replay --from <date> --to <date> [--schema <name>]');
+    const r = await replay({
+      databaseUrl: databaseUrl(),
+      from: new Date(from),
+      to: new Date(to),
+      settings: env(),
+      schema: flag(args, '--schema'),
+    });
     console.log(`[replay] ${r.events} archived event(s) replayed into schema ${r.schema}`);
     await closeDb();
     return;
@@ -129,7 +144,12 @@ async function main(): Promise<void> {
   const loops: Loop[] = [];
   const context: JobContext = { bus: b, settings: env(), dims, defs };
   for (const n of names) {
-    const runOptions = { start: from, sessionTimeoutMs: env().CONSUMER_SESSION_TIMEOUT_MS, workerId: presence.workerId, partitionsConcurrently: env().CONSUMER_CONCURRENCY };
+    const runOptions = {
+      start: from,
+      sessionTimeoutMs: env().CONSUMER_SESSION_TIMEOUT_MS,
+      workerId: presence.workerId,
+      partitionsConcurrently: env().CONSUMER_CONCURRENCY,
+    };
     const entry: { stream: (c: JobContext) => Job<EventRecord> } | { loop: (c: JobContext) => Loop } = REGISTRY[n];
     if ('stream' in entry) consumers.push(await runJob(entry.stream(context), b, pool(), runOptions));
     else {

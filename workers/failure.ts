@@ -16,7 +16,8 @@ const DATA_CLASSES = new Set([
   '54', // program limit exceeded: index row size, too many columns, statement too complex
 ]);
 
-const TRANSIENT_MESSAGE = /Connection terminated|connection error|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|timeout exceeded when trying to connect|Client was closed|Cannot use a pool after calling end/i;
+const TRANSIENT_MESSAGE =
+  /Connection terminated|connection error|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|timeout exceeded when trying to connect|Client was closed|Cannot use a pool after calling end/i;
 
 export type FailureKind = 'transient' | 'deterministic';
 

@@ -14,7 +14,12 @@ export interface WorkerPresence {
   stop(): Promise<void>;
 }
 
-export function workerPresence(o: { db: pg.Pool; jobs: string[]; intervalMs?: number; now?: () => number }): WorkerPresence {
+export function workerPresence(o: {
+  db: pg.Pool;
+  jobs: string[];
+  intervalMs?: number;
+  now?: () => number;
+}): WorkerPresence {
   const now = o.now ?? Date.now;
   const startedAt = new Date(now());
   // host:pid alone can repeat (a container restarts with pid 1); the start time makes it unique.

@@ -24,7 +24,8 @@ import { startTicker } from './consumer/ticker';
 export type { Job, JobBatchResult } from './consumer/job';
 export type { Outcome } from './consumer/outcome';
 
-export type StartMode = { from: 'checkpoint' } | { from: 'earliest' } | { from: 'latest' } | { from: 'timestamp'; at: number };
+export type StartMode =
+  { from: 'checkpoint' } | { from: 'earliest' } | { from: 'latest' } | { from: 'timestamp'; at: number };
 
 export interface RunningJob {
   consumer: BusConsumer;
@@ -90,7 +91,8 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
         // Recomputing from scratch is what `replay` is for.
         let target: SeekTarget | undefined = row?.next_offset;
         if (start.from !== 'checkpoint' || !row) {
-          target = start.from === 'latest' ? 'latest' : start.from === 'timestamp' ? { timestamp: start.at } : 'earliest';
+          target =
+            start.from === 'latest' ? 'latest' : start.from === 'timestamp' ? { timestamp: start.at } : 'earliest';
         }
         await consumer.seek(job.topic, partition, target!);
       }
@@ -98,7 +100,9 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     },
   });
 
-  await consumer.run((batch) => serially(batch.partition, () => applyBatchStep({ job, bus: b, pool: p, hooks, memory, consumer }, batch)));
+  await consumer.run((batch) =>
+    serially(batch.partition, () => applyBatchStep({ job, bus: b, pool: p, hooks, memory, consumer }, batch)),
+  );
 
   const ticker = startTicker(job, p, () => owned, serially, memory);
 

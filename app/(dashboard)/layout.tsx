@@ -20,7 +20,10 @@ export default async function DashboardLayout({ children }: { children: ReactNod
             <Logo />
           </Link>
           {/* Wraps on a phone instead of scrolling out of sight: every item stays visible. */}
-          <nav className="order-last flex w-full flex-wrap items-center gap-1 sm:order-none sm:w-auto sm:min-w-0 sm:flex-1" aria-label="Main">
+          <nav
+            className="order-last flex w-full flex-wrap items-center gap-1 sm:order-none sm:w-auto sm:min-w-0 sm:flex-1"
+            aria-label="Main"
+          >
             <NavLink href="/sites">Sites</NavLink>
             <NavLink href="/teams">Teams</NavLink>
             <NavLink href="/account">Account</NavLink>

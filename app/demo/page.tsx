@@ -10,11 +10,16 @@ export const dynamic = 'force-dynamic';
 
 // A page of the demo site with the snippet on it: open it and watch the dashboard count it.
 export default async function DemoPage() {
-  const site = await db().site.findFirst({ where: { team: { memberships: { some: { user: { email: DEMO_EMAIL } } } } }, orderBy: { createdAt: 'asc' } });
+  const site = await db().site.findFirst({
+    where: { team: { memberships: { some: { user: { email: DEMO_EMAIL } } } } },
+    orderBy: { createdAt: 'asc' },
+  });
   return (
     <main className="mx-auto max-w-2xl p-8">
       <h1 className="text-2xl font-semibold">Eddy demo site</h1>
-      <p className="mt-2 text-slate-600">Every load of this page is a pageview for “Demo site”. Reload it and watch the dashboard.</p>
+      <p className="mt-2 text-slate-600">
+        Every load of this page is a pageview for “Demo site”. Reload it and watch the dashboard.
+      </p>
       {site ? (
         <>
           {/* The demo runs on localhost, which the tracker ignores unless told otherwise. */}

@@ -13,7 +13,11 @@ export const dynamic = 'force-dynamic';
 
 const names = { github: 'GitHub', google: 'Google' } as const;
 
-export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function LoginPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const sp = await searchParams;
   const callbackUrl = safeCallbackPath(sp.callbackUrl);
   if (await currentUser()) redirect(callbackUrl);
@@ -25,13 +29,20 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
       footer={
         <>
           New to Eddy?{' '}
-          <Link href={`/signup${callbackUrl !== '/sites' ? `?callbackUrl=${encodeURIComponent(callbackUrl)}` : ''}`} className="font-medium text-indigo-600 hover:underline">
+          <Link
+            href={`/signup${callbackUrl !== '/sites' ? `?callbackUrl=${encodeURIComponent(callbackUrl)}` : ''}`}
+            className="font-medium text-indigo-600 hover:underline"
+          >
             Create an account
           </Link>
         </>
       }
     >
-      <LoginForm callbackUrl={callbackUrl} providers={enabledOAuthProviders().map((id) => ({ id, name: names[id] }))} initialError={error} />
+      <LoginForm
+        callbackUrl={callbackUrl}
+        providers={enabledOAuthProviders().map((id) => ({ id, name: names[id] }))}
+        initialError={error}
+      />
     </AuthCard>
   );
 }

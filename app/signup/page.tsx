@@ -10,7 +10,11 @@ export const metadata: Metadata = { title: 'Sign up' };
 
 export const dynamic = 'force-dynamic';
 
-export default async function SignUpPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function SignUpPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const sp = await searchParams;
   const callbackUrl = safeCallbackPath(sp.callbackUrl, '/sites/new');
   if (await currentUser()) redirect(callbackUrl);

@@ -22,7 +22,9 @@ server.listen(e.PORT, e.HOST, () => console.log(`[bare] listening on http://${e.
 const shutdown = async () => {
   server.close();
   server.closeAllConnections();
-  await ingestionLedger().flush().catch(() => undefined);
+  await ingestionLedger()
+    .flush()
+    .catch(() => undefined);
   await closeBus();
   await closeDb();
   process.exit(0);

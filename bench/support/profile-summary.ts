@@ -31,10 +31,29 @@ export interface ProfileWindow {
 }
 
 /** Functions whose inclusive time tells how the collect path splits. */
-const KEY_FUNCTIONS = ['ingest', 'parseBody', 'toRecord', 'identify', 'parseUserAgent', 'produceEvents', 'readBodyCapped', 'flush', 'sendBatch', 'POST', 'handleRequest'];
+const KEY_FUNCTIONS = [
+  'ingest',
+  'parseBody',
+  'toRecord',
+  'identify',
+  'parseUserAgent',
+  'produceEvents',
+  'readBodyCapped',
+  'flush',
+  'sendBatch',
+  'POST',
+  'handleRequest',
+];
 
 function origin(url: string, fn: string): string {
-  if (!url) return fn === '(garbage collector)' ? 'GC' : fn === '(idle)' ? 'idle' : fn === '(program)' ? 'native/other (program)' : `native (${fn || 'anonymous'})`;
+  if (!url)
+    return fn === '(garbage collector)'
+      ? 'GC'
+      : fn === '(idle)'
+        ? 'idle'
+        : fn === '(program)'
+          ? 'native/other (program)'
+          : `native (${fn || 'anonymous'})`;
   if (url.startsWith('node:')) return 'node core (http, streams, …)';
   const u = url.replace(/^file:\/\//, '');
   const nm = u.lastIndexOf('/node_modules/');
@@ -86,7 +105,9 @@ export function summariseProfile(target: string, window?: ProfileWindow, top = 2
   const idle = [...idleIds].reduce((a, id) => a + (self.get(id) ?? 0), 0);
   const busy = total - idle;
   // With the number of events handled in the window, each share is also shown as µs per event.
-  const pct = (us: number) => `${((us / busy) * 100).toFixed(1)}%`.padStart(6) + (events ? ` ${(us / events).toFixed(1).padStart(6)} µs/event` : '');
+  const pct = (us: number) =>
+    `${((us / busy) * 100).toFixed(1)}%`.padStart(6) +
+    (events ? ` ${(us / events).toFixed(1).padStart(6)} µs/event` : '');
   const out: string[] = [
     `${window ? 'measured window: ' : ''}busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s profiled (idle ${(idle / 1e6).toFixed(2)} s); shares below are of busy time`,
   ];
@@ -120,7 +141,13 @@ export function summariseProfile(target: string, window?: ProfileWindow, top = 2
   for (const [id, us] of self) {
     if (idleIds.has(id)) continue;
     const f = byId.get(id)!.callFrame;
-    const where = f.url ? `${f.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/\.next\//, '.next/').replace(/^.*\/(lib|server|bench)\//, '$1/')}:${f.lineNumber + 1}` : '';
+    const where = f.url
+      ? `${f.url
+          .replace(/^file:\/\//, '')
+          .replace(/^.*\/node_modules\//, '')
+          .replace(/^.*\/\.next\//, '.next/')
+          .replace(/^.*\/(lib|server|bench)\//, '$1/')}:${f.lineNumber + 1}`
+      : '';
     const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
     byFunction.set(key, (byFunction.get(key) ?? 0) + us);
   }
@@ -130,5 +157,6 @@ export function summariseProfile(target: string, window?: ProfileWindow, top = 2
 }
 
 if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
-  for (const line of summariseProfile(process.argv[2] ?? '.', undefined, Number(process.argv[3] ?? 25))) console.log(line);
+  for (const line of summariseProfile(process.argv[2] ?? '.', undefined, Number(process.argv[3] ?? 25)))
+    console.log(line);
 }

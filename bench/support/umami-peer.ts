@@ -65,13 +65,36 @@ const EVENT_COLUMN: Partial<Record<string, string>> = {
   utm_medium: 'website_event.utm_medium',
   utm_campaign: 'website_event.utm_campaign',
 };
-const SESSION_COLUMN: Partial<Record<string, string>> = { country: 'session.country', device: 'session.device', browser: 'session.browser', os: 'session.os' };
+const SESSION_COLUMN: Partial<Record<string, string>> = {
+  country: 'session.country',
+  device: 'session.device',
+  browser: 'session.browser',
+  os: 'session.os',
+};
 
 /** The breakdowns Umami's dashboard shows for these dimensions (no channel: Umami derives it in JavaScript). */
-export const UMAMI_BREAKDOWNS = ['page', 'entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'country', 'device', 'browser', 'os'] as const;
+export const UMAMI_BREAKDOWNS = [
+  'page',
+  'entry_page',
+  'exit_page',
+  'referrer',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'country',
+  'device',
+  'browser',
+  'os',
+] as const;
 
 /** One filtered dashboard load the way Umami's PostgreSQL queries compute it; returns each query's time. */
-export async function umamiLoad(db: pg.Pool, siteId: string, current: Period, previous: Period, filters: Filters): Promise<Map<string, number>> {
+export async function umamiLoad(
+  db: pg.Pool,
+  siteId: string,
+  current: Period,
+  previous: Period,
+  filters: Filters,
+): Promise<Map<string, number>> {
   const times = new Map<string, number>();
   const preds: string[] = [];
   const params: unknown[] = [siteId];
@@ -86,7 +109,10 @@ export async function umamiLoad(db: pg.Pool, siteId: string, current: Period, pr
   }
   const n = params.length;
   const filterSql = preds.map((p) => ` and ${p}`).join('');
-  const join = (need: boolean) => (need ? 'inner join umami_session session on website_event.session_id = session.session_id and website_event.website_id = session.website_id' : '');
+  const join = (need: boolean) =>
+    need
+      ? 'inner join umami_session session on website_event.session_id = session.session_id and website_event.website_id = session.website_id'
+      : '';
   const where = `website_event.website_id = $1 and website_event.created_at between $${n + 1} and $${n + 2}`;
   const run = async (name: string, sql: string, p: Period) => {
     const t = performance.now();

@@ -93,18 +93,42 @@ function toBody(d: Draft) {
     d.type === 'visitors'
       ? { type: d.type, op: d.op, threshold: d.threshold }
       : d.type === 'traffic'
-        ? { type: d.type, direction: d.direction, windowMinutes: d.windowMinutes, baseline: d.baseline, trailingWindows: d.trailingWindows, factor: d.factor, minPageviews: d.minPageviews }
+        ? {
+            type: d.type,
+            direction: d.direction,
+            windowMinutes: d.windowMinutes,
+            baseline: d.baseline,
+            trailingWindows: d.trailingWindows,
+            factor: d.factor,
+            minPageviews: d.minPageviews,
+          }
         : d.type === 'tracking_stopped'
           ? { type: d.type, minutes: d.minutes }
           : d.type === 'sla'
             ? { type: d.type }
             : d.type === 'goal'
-              ? { type: d.type, goalId: d.goalId, direction: d.direction, windowMinutes: d.windowMinutes, baseline: d.baseline, trailingWindows: d.trailingWindows, factor: d.factor, minConversions: d.minConversions }
+              ? {
+                  type: d.type,
+                  goalId: d.goalId,
+                  direction: d.direction,
+                  windowMinutes: d.windowMinutes,
+                  baseline: d.baseline,
+                  trailingWindows: d.trailingWindows,
+                  factor: d.factor,
+                  minConversions: d.minConversions,
+                }
               : { type: d.type, event: d.event, windowMinutes: d.windowMinutes, op: d.op, threshold: d.threshold };
   const channels: Channel[] = [];
   if (d.webhookUrl.trim()) channels.push({ kind: 'webhook', url: d.webhookUrl.trim() });
   if (d.slackUrl.trim()) channels.push({ kind: 'slack', url: d.slackUrl.trim() });
-  if (d.emailTo.trim()) channels.push({ kind: 'email', to: d.emailTo.split(',').map((x) => x.trim()).filter(Boolean) });
+  if (d.emailTo.trim())
+    channels.push({
+      kind: 'email',
+      to: d.emailTo
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    });
   if (d.inapp) channels.push({ kind: 'inapp' });
   return { name: d.name, condition, forSeconds: d.forSeconds, cooldownSeconds: d.cooldownSeconds, channels };
 }
@@ -119,7 +143,10 @@ function RuleForm({ siteId, editing, onDone }: { siteId: string; editing: RuleVi
   const [d, setD] = useState<Draft>(editing ? toDraft(editing) : blank);
   const [error, setError] = useState<{ field: string | null; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const set = <K extends keyof Draft>(k: K) => (e: { target: { value: string } }) => setD((x) => ({ ...x, [k]: e.target.value }));
+  const set =
+    <K extends keyof Draft>(k: K) =>
+    (e: { target: { value: string } }) =>
+      setD((x) => ({ ...x, [k]: e.target.value }));
   const err = (f: string) => (error && error.field?.startsWith(f) ? error.message : null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -246,16 +273,27 @@ function RuleForm({ siteId, editing, onDone }: { siteId: string; editing: RuleVi
       <fieldset className="space-y-3 rounded-lg border border-slate-200 p-3">
         <legend className="px-1 text-xs font-semibold uppercase tracking-wide text-slate-500">Notify</legend>
         <Field label="Webhook URL" hint="JSON, signed with HMAC-SHA256 (X-Eddy-Signature)." error={err('channels')}>
-          <Input type="url" value={d.webhookUrl} onChange={set('webhookUrl')} placeholder="https://example.com/hooks/eddy" />
+          <Input
+            type="url"
+            value={d.webhookUrl}
+            onChange={set('webhookUrl')}
+            placeholder="https://example.com/hooks/eddy"
+          />
         </Field>
         <Field label="Slack webhook URL">
-          <Input type="url" value={d.slackUrl} onChange={set('slackUrl')} placeholder="https://hooks.slack.com/services/…" />
+          <Input
+            type="url"
+            value={d.slackUrl}
+            onChange={set('slackUrl')}
+            placeholder="https://hooks.slack.com/services/…"
+          />
         </Field>
         <Field label="Email to" hint="Comma-separated.">
           <Input value={d.emailTo} onChange={set('emailTo')} placeholder="ops@example.com" />
         </Field>
         <label className="flex items-center gap-2 text-sm text-slate-700">
-          <input type="checkbox" checked={d.inapp} onChange={(e) => setD((x) => ({ ...x, inapp: e.target.checked }))} /> In-app notification
+          <input type="checkbox" checked={d.inapp} onChange={(e) => setD((x) => ({ ...x, inapp: e.target.checked }))} />{' '}
+          In-app notification
         </label>
       </fieldset>
       {error && !error.field && <Notice tone="error">{error.message}</Notice>}
@@ -280,7 +318,10 @@ export function AlertsManager({ siteId, canEdit }: { siteId: string; canEdit: bo
   const [editing, setEditing] = useState<RuleView | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const load = useCallback(async () => {
-    const [r, h] = await Promise.all([api<{ rules: RuleView[] }>(`/api/sites/${siteId}/alerts`), api<{ history: HistoryItem[] }>(`/api/sites/${siteId}/alerts/history`)]);
+    const [r, h] = await Promise.all([
+      api<{ rules: RuleView[] }>(`/api/sites/${siteId}/alerts`),
+      api<{ history: HistoryItem[] }>(`/api/sites/${siteId}/alerts/history`),
+    ]);
     setRules(r.rules);
     setHistory(h.history);
   }, [siteId]);
@@ -314,14 +355,22 @@ export function AlertsManager({ siteId, canEdit }: { siteId: string; canEdit: bo
                     <div className="min-w-0">
                       <p className="font-medium text-slate-800">
                         {r.name}{' '}
-                        <span className={`ml-1 rounded-full px-2 py-0.5 text-xs ring-1 ${badge[r.status]}`} data-testid="alert-status">
+                        <span
+                          className={`ml-1 rounded-full px-2 py-0.5 text-xs ring-1 ${badge[r.status]}`}
+                          data-testid="alert-status"
+                        >
                           {r.status}
                         </span>
-                        {r.muted && <span className="ml-1 rounded-full bg-slate-100 px-2 py-0.5 text-xs text-slate-600">muted</span>}
+                        {r.muted && (
+                          <span className="ml-1 rounded-full bg-slate-100 px-2 py-0.5 text-xs text-slate-600">
+                            muted
+                          </span>
+                        )}
                       </p>
                       <p className="text-xs text-slate-500">
                         {describeCondition(r.condition)}
-                        {r.forSeconds ? ` for ${r.forSeconds} s` : ''} · cooldown {r.cooldownSeconds} s · {r.channels.map((c) => c.kind).join(', ') || 'no channels'}
+                        {r.forSeconds ? ` for ${r.forSeconds} s` : ''} · cooldown {r.cooldownSeconds} s ·{' '}
+                        {r.channels.map((c) => c.kind).join(', ') || 'no channels'}
                         {r.lastValue !== null ? ` · now ${Math.round(r.lastValue * 10) / 10}` : ''}
                       </p>
                       {r.channels.map((c) =>
@@ -337,17 +386,43 @@ export function AlertsManager({ siteId, canEdit }: { siteId: string; canEdit: bo
                         <Button size="sm" variant="secondary" onClick={() => setEditing(r)}>
                           Edit
                         </Button>
-                        <Button size="sm" variant="secondary" onClick={() => void act(() => api(`/api/sites/${siteId}/alerts/${r.id}`, { method: 'PATCH', json: { muted: !r.muted } }), r.muted ? 'Unmuted' : 'Muted')}>
+                        <Button
+                          size="sm"
+                          variant="secondary"
+                          onClick={() =>
+                            void act(
+                              () =>
+                                api(`/api/sites/${siteId}/alerts/${r.id}`, {
+                                  method: 'PATCH',
+                                  json: { muted: !r.muted },
+                                }),
+                              r.muted ? 'Unmuted' : 'Muted',
+                            )
+                          }
+                        >
                           {r.muted ? 'Unmute' : 'Mute'}
                         </Button>
-                        <Button size="sm" variant="secondary" onClick={() => void act(() => api(`/api/sites/${siteId}/alerts/${r.id}/test`, { method: 'POST' }), 'Test notification sent')}>
+                        <Button
+                          size="sm"
+                          variant="secondary"
+                          onClick={() =>
+                            void act(
+                              () => api(`/api/sites/${siteId}/alerts/${r.id}/test`, { method: 'POST' }),
+                              'Test notification sent',
+                            )
+                          }
+                        >
                           Test
                         </Button>
                         <Button
                           size="sm"
                           variant="danger"
                           onClick={() => {
-                            if (window.confirm(`Delete "${r.name}" and its history?`)) void act(() => api(`/api/sites/${siteId}/alerts/${r.id}`, { method: 'DELETE' }), 'Deleted');
+                            if (window.confirm(`Delete "${r.name}" and its history?`))
+                              void act(
+                                () => api(`/api/sites/${siteId}/alerts/${r.id}`, { method: 'DELETE' }),
+                                'Deleted',
+                              );
                           }}
                         >
                           Delete
@@ -373,14 +448,27 @@ export function AlertsManager({ siteId, canEdit }: { siteId: string; canEdit: bo
               {history.map((h) => (
                 <li key={h.id} className="text-sm">
                   <p>
-                    <span className={`mr-2 rounded px-1.5 py-0.5 text-xs font-medium ${h.kind === 'firing' ? 'bg-rose-100 text-rose-700' : h.kind === 'resolved' ? 'bg-emerald-100 text-emerald-700' : 'bg-slate-100 text-slate-700'}`}>{h.kind}</span>
+                    <span
+                      className={`mr-2 rounded px-1.5 py-0.5 text-xs font-medium ${h.kind === 'firing' ? 'bg-rose-100 text-rose-700' : h.kind === 'resolved' ? 'bg-emerald-100 text-emerald-700' : 'bg-slate-100 text-slate-700'}`}
+                    >
+                      {h.kind}
+                    </span>
                     <span className="text-slate-800">{h.message}</span>
                   </p>
                   <p className="text-xs text-slate-500">
                     {new Date(h.at).toLocaleString()}
                     {h.suppressed ? ` · not sent (${h.suppressed})` : ''}
                     {h.deliveries.map((d, i) => (
-                      <span key={i} className={d.status === 'ok' ? 'text-emerald-700' : d.status === 'failed' ? 'text-rose-700' : 'text-amber-700'}>
+                      <span
+                        key={i}
+                        className={
+                          d.status === 'ok'
+                            ? 'text-emerald-700'
+                            : d.status === 'failed'
+                              ? 'text-rose-700'
+                              : 'text-amber-700'
+                        }
+                      >
                         {' · '}
                         {d.channel} {d.status}
                         {d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}

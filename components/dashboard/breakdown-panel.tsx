@@ -1,7 +1,13 @@
 'use client';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { dimensionLabel, isEventDimension, isSessionDimension, rankMeasure, type Dimension } from '@/lib/analytics/dimensions';
+import {
+  dimensionLabel,
+  isEventDimension,
+  isSessionDimension,
+  rankMeasure,
+  type Dimension,
+} from '@/lib/analytics/dimensions';
 import type { BreakdownRow } from '@/lib/analytics/metrics';
 import type { BreakdownResult } from '@/lib/analytics/stats';
 import { api } from '../api';
@@ -14,7 +20,20 @@ import { toQuery, type DashboardParams } from './params';
 // behind each in proportion to its rank measure, a click on a row filters the whole dashboard,
 // and "CSV" downloads the full table with the same range and filters.
 
-const tabLabel: Partial<Record<Dimension, string>> = { page: 'Pages', entry_page: 'Entry', exit_page: 'Exit', channel: 'Channels', referrer: 'Referrers', utm_source: 'Source', utm_medium: 'Medium', utm_campaign: 'Campaign', country: 'Countries', device: 'Devices', browser: 'Browsers', os: 'OS' };
+const tabLabel: Partial<Record<Dimension, string>> = {
+  page: 'Pages',
+  entry_page: 'Entry',
+  exit_page: 'Exit',
+  channel: 'Channels',
+  referrer: 'Referrers',
+  utm_source: 'Source',
+  utm_medium: 'Medium',
+  utm_campaign: 'Campaign',
+  country: 'Countries',
+  device: 'Devices',
+  browser: 'Browsers',
+  os: 'OS',
+};
 
 function display(d: Dimension, v: string): string {
   if (d === 'country') return countryName(v);
@@ -22,7 +41,21 @@ function display(d: Dimension, v: string): string {
   return v;
 }
 
-export function BreakdownPanel({ title, dimensions, apiBase, siteId, params, onFilter }: { title: string; dimensions: Dimension[]; apiBase: string; siteId: string; params: DashboardParams; onFilter: (d: Dimension, v: string) => void }) {
+export function BreakdownPanel({
+  title,
+  dimensions,
+  apiBase,
+  siteId,
+  params,
+  onFilter,
+}: {
+  title: string;
+  dimensions: Dimension[];
+  apiBase: string;
+  siteId: string;
+  params: DashboardParams;
+  onFilter: (d: Dimension, v: string) => void;
+}) {
   const [dim, setDim] = useState<Dimension>(dimensions[0]!);
   const qs = toQuery(params, { dimension: dim, limit: '10' });
   const q = useQuery({
@@ -37,7 +70,10 @@ export function BreakdownPanel({ title, dimensions, apiBase, siteId, params, onF
   const cols = columnsFor(dim);
 
   return (
-    <section className="flex min-w-0 flex-col rounded-xl lg:min-h-[22rem] bg-white shadow-sm ring-1 ring-slate-200" data-testid={`breakdown-${title.toLowerCase()}`}>
+    <section
+      className="flex min-w-0 flex-col rounded-xl lg:min-h-[22rem] bg-white shadow-sm ring-1 ring-slate-200"
+      data-testid={`breakdown-${title.toLowerCase()}`}
+    >
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-100 px-4 py-2.5">
         <h2 className="flex items-center gap-2 text-sm font-semibold text-slate-800">
           {title}
@@ -60,7 +96,12 @@ export function BreakdownPanel({ title, dimensions, apiBase, siteId, params, onF
               ))}
             </div>
           )}
-          <a href={exportHref} download className="ml-1 shrink-0 rounded-md px-2 py-1 text-xs font-medium text-indigo-600 ring-1 ring-indigo-200 hover:bg-indigo-50" data-testid={`export-${dim}`}>
+          <a
+            href={exportHref}
+            download
+            className="ml-1 shrink-0 rounded-md px-2 py-1 text-xs font-medium text-indigo-600 ring-1 ring-indigo-200 hover:bg-indigo-50"
+            data-testid={`export-${dim}`}
+          >
             CSV
           </a>
         </div>
@@ -75,14 +116,20 @@ export function BreakdownPanel({ title, dimensions, apiBase, siteId, params, onF
         ) : q.isError ? (
           <ErrorState title="Could not load this table" message={q.error.message} onRetry={() => void q.refetch()} />
         ) : rows.length === 0 ? (
-          <EmptyState title="Nothing here yet">No {dimensionLabel[dim].toLowerCase()} data for this range{Object.keys(params.filters).length ? ' and filter' : ''}.</EmptyState>
+          <EmptyState title="Nothing here yet">
+            No {dimensionLabel[dim].toLowerCase()} data for this range
+            {Object.keys(params.filters).length ? ' and filter' : ''}.
+          </EmptyState>
         ) : (
           <table className={`w-full table-fixed text-sm ${q.isPlaceholderData ? 'opacity-60' : ''}`}>
             <thead>
               <tr className="text-[11px] uppercase tracking-wide text-slate-400">
                 <th className="px-2 py-1 text-left font-medium">{dimensionLabel[dim]}</th>
                 {cols.map((c) => (
-                  <th key={c.key} className={`w-[4.5rem] px-2 py-1 text-right font-medium ${c.hideOnPhone ? 'hidden sm:table-cell' : ''}`}>
+                  <th
+                    key={c.key}
+                    className={`w-[4.5rem] px-2 py-1 text-right font-medium ${c.hideOnPhone ? 'hidden sm:table-cell' : ''}`}
+                  >
                     {c.label}
                   </th>
                 ))}
@@ -90,15 +137,31 @@ export function BreakdownPanel({ title, dimensions, apiBase, siteId, params, onF
             </thead>
             <tbody>
               {rows.map((r) => (
-                <tr key={r.value} className="group cursor-pointer" onClick={() => onFilter(dim, r.value)} data-testid="breakdown-row">
+                <tr
+                  key={r.value}
+                  className="group cursor-pointer"
+                  onClick={() => onFilter(dim, r.value)}
+                  data-testid="breakdown-row"
+                >
                   <td className="relative px-2 py-1">
-                    <span className="absolute inset-y-0.5 left-0 rounded bg-indigo-50 transition-colors group-hover:bg-indigo-100" style={{ width: `${((r[measure] ?? 0) / top) * 100}%` }} />
-                    <button type="button" className="relative block w-full truncate text-left text-slate-700 group-hover:text-indigo-700" title={`Filter by ${dimensionLabel[dim].toLowerCase()} ${r.value}`}>
+                    <span
+                      className="absolute inset-y-0.5 left-0 rounded bg-indigo-50 transition-colors group-hover:bg-indigo-100"
+                      style={{ width: `${((r[measure] ?? 0) / top) * 100}%` }}
+                    />
+                    <button
+                      type="button"
+                      className="relative block w-full truncate text-left text-slate-700 group-hover:text-indigo-700"
+                      title={`Filter by ${dimensionLabel[dim].toLowerCase()} ${r.value}`}
+                    >
                       {display(dim, r.value)}
                     </button>
                   </td>
                   {cols.map((c) => (
-                    <td key={c.key} className={`px-2 py-1 text-right tabular-nums text-slate-600 ${c.hideOnPhone ? 'hidden sm:table-cell' : ''}`} title={c.exact?.(r)}>
+                    <td
+                      key={c.key}
+                      className={`px-2 py-1 text-right tabular-nums text-slate-600 ${c.hideOnPhone ? 'hidden sm:table-cell' : ''}`}
+                      title={c.exact?.(r)}
+                    >
                       {c.render(r)}
                     </td>
                   ))}
@@ -123,13 +186,42 @@ interface Column {
 function columnsFor(d: Dimension): Column[] {
   const cols: Column[] = [];
   if (isEventDimension(d)) {
-    cols.push({ key: 'visitors', label: 'Visitors', render: (r) => formatNumber(r.visitors), exact: (r) => formatExact(r.visitors) });
-    cols.push({ key: 'pageviews', label: 'Views', render: (r) => formatNumber(r.pageviews), exact: (r) => formatExact(r.pageviews), hideOnPhone: isSessionDimension(d) });
+    cols.push({
+      key: 'visitors',
+      label: 'Visitors',
+      render: (r) => formatNumber(r.visitors),
+      exact: (r) => formatExact(r.visitors),
+    });
+    cols.push({
+      key: 'pageviews',
+      label: 'Views',
+      render: (r) => formatNumber(r.pageviews),
+      exact: (r) => formatExact(r.pageviews),
+      hideOnPhone: isSessionDimension(d),
+    });
   }
   if (isSessionDimension(d)) {
-    cols.push({ key: 'sessions', label: d === 'exit_page' ? 'Exits' : d === 'entry_page' ? 'Entries' : 'Visits', render: (r) => formatNumber(r.sessions), exact: (r) => formatExact(r.sessions), hideOnPhone: isEventDimension(d) });
-    if (d !== 'exit_page') cols.push({ key: 'bounce', label: 'Bounce', render: (r) => formatPercent(r.bounceRate), hideOnPhone: isEventDimension(d) });
-    if (d === 'entry_page') cols.push({ key: 'duration', label: 'Duration', render: (r) => formatDuration(r.avgDurationMs), hideOnPhone: true });
+    cols.push({
+      key: 'sessions',
+      label: d === 'exit_page' ? 'Exits' : d === 'entry_page' ? 'Entries' : 'Visits',
+      render: (r) => formatNumber(r.sessions),
+      exact: (r) => formatExact(r.sessions),
+      hideOnPhone: isEventDimension(d),
+    });
+    if (d !== 'exit_page')
+      cols.push({
+        key: 'bounce',
+        label: 'Bounce',
+        render: (r) => formatPercent(r.bounceRate),
+        hideOnPhone: isEventDimension(d),
+      });
+    if (d === 'entry_page')
+      cols.push({
+        key: 'duration',
+        label: 'Duration',
+        render: (r) => formatDuration(r.avgDurationMs),
+        hideOnPhone: true,
+      });
   }
   return cols;
 }

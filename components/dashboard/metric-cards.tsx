@@ -5,7 +5,13 @@ import { Skeleton } from '../ui/states';
 
 export type ChartMetric = 'visitors' | 'pageviews' | 'sessions';
 
-const CARDS: { key: keyof Metrics; label: string; format: (v: number | null) => string; chart?: ChartMetric; lowerIsBetter?: boolean }[] = [
+const CARDS: {
+  key: keyof Metrics;
+  label: string;
+  format: (v: number | null) => string;
+  chart?: ChartMetric;
+  lowerIsBetter?: boolean;
+}[] = [
   { key: 'visitors', label: 'Visitors', format: formatNumber, chart: 'visitors' },
   { key: 'pageviews', label: 'Pageviews', format: formatNumber, chart: 'pageviews' },
   { key: 'sessions', label: 'Visits', format: formatNumber, chart: 'sessions' },
@@ -14,9 +20,24 @@ const CARDS: { key: keyof Metrics; label: string; format: (v: number | null) => 
   { key: 'pagesPerSession', label: 'Pages / visit', format: formatDecimal },
 ];
 
-export function MetricCards({ summary, previous, selected, onSelect, loading }: { summary?: Metrics; previous?: Metrics | null; selected: ChartMetric; onSelect: (m: ChartMetric) => void; loading: boolean }) {
+export function MetricCards({
+  summary,
+  previous,
+  selected,
+  onSelect,
+  loading,
+}: {
+  summary?: Metrics;
+  previous?: Metrics | null;
+  selected: ChartMetric;
+  onSelect: (m: ChartMetric) => void;
+  loading: boolean;
+}) {
   return (
-    <div className="grid grid-cols-2 gap-px overflow-hidden rounded-t-xl bg-slate-100 sm:grid-cols-3 lg:grid-cols-6" data-testid="metrics">
+    <div
+      className="grid grid-cols-2 gap-px overflow-hidden rounded-t-xl bg-slate-100 sm:grid-cols-3 lg:grid-cols-6"
+      data-testid="metrics"
+    >
       {CARDS.map((c) => {
         const value = summary ? summary[c.key] : null;
         const delta = summary && previous ? change(summary[c.key], previous[c.key]) : null;
@@ -38,12 +59,21 @@ export function MetricCards({ summary, previous, selected, onSelect, loading }: 
             {loading && !summary ? (
               <Skeleton className="mt-1.5 h-7 w-16" />
             ) : (
-              <span className="mt-0.5 block text-2xl font-semibold tabular-nums tracking-tight text-slate-900" title={typeof value === 'number' && c.key !== 'bounceRate' ? formatExact(value) : undefined}>
+              <span
+                className="mt-0.5 block text-2xl font-semibold tabular-nums tracking-tight text-slate-900"
+                title={typeof value === 'number' && c.key !== 'bounceRate' ? formatExact(value) : undefined}
+              >
                 {c.format(value)}
               </span>
             )}
-            <span className={`block h-4 text-xs tabular-nums ${good === null ? 'text-slate-400' : good ? 'text-emerald-600' : 'text-rose-600'}`}>
-              {delta === null ? (previous ? '—' : '') : `${delta > 0 ? '↑' : delta < 0 ? '↓' : ''} ${formatPercent(Math.abs(delta), Math.abs(delta) < 0.1 && delta !== 0 ? 1 : 0)}`}
+            <span
+              className={`block h-4 text-xs tabular-nums ${good === null ? 'text-slate-400' : good ? 'text-emerald-600' : 'text-rose-600'}`}
+            >
+              {delta === null
+                ? previous
+                  ? '—'
+                  : ''
+                : `${delta > 0 ? '↑' : delta < 0 ? '↓' : ''} ${formatPercent(Math.abs(delta), Math.abs(delta) < 0.1 && delta !== 0 ? 1 : 0)}`}
             </span>
           </button>
         );

@@ -42,7 +42,13 @@ export function useDashboardParams() {
     }
     const from = sp.get('from') ?? undefined;
     const to = sp.get('to') ?? undefined;
-    return { range: range === 'custom' && !(from && to) ? '7d' : range, from, to, compare: sp.get('compare') !== 'none', filters };
+    return {
+      range: range === 'custom' && !(from && to) ? '7d' : range,
+      from,
+      to,
+      compare: sp.get('compare') !== 'none',
+      filters,
+    };
   }, [sp]);
   const update = useCallback(
     (patch: Partial<DashboardParams>) => {

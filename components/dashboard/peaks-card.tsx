@@ -16,8 +16,21 @@ interface PeaksResult {
   windows: PeakWindow[];
 }
 
-export function PeaksCard({ apiBase, siteId, day, isToday }: { apiBase: string; siteId: string; day: string; isToday: boolean }) {
-  const q = useQuery({ queryKey: ['peaks', apiBase, day], queryFn: () => api<PeaksResult>(`${apiBase}/peaks?day=${day}`) });
+export function PeaksCard({
+  apiBase,
+  siteId,
+  day,
+  isToday,
+}: {
+  apiBase: string;
+  siteId: string;
+  day: string;
+  isToday: boolean;
+}) {
+  const q = useQuery({
+    queryKey: ['peaks', apiBase, day],
+    queryFn: () => api<PeaksResult>(`${apiBase}/peaks?day=${day}`),
+  });
   const title = isToday ? 'Peak hours today' : `Peak hours, ${shortDate(day)}`;
   return (
     <section className="rounded-xl bg-white shadow-sm ring-1 ring-slate-200" data-testid="peaks">
@@ -31,7 +44,9 @@ export function PeaksCard({ apiBase, siteId, day, isToday }: { apiBase: string; 
         ) : q.isError ? (
           <ErrorState title="Could not load peak windows" message={q.error.message} onRetry={() => void q.refetch()} />
         ) : q.data.windows.length === 0 ? (
-          <EmptyState title="No peak yet">{isToday ? 'The busiest hour appears here as traffic arrives.' : 'No traffic on this day.'}</EmptyState>
+          <EmptyState title="No peak yet">
+            {isToday ? 'The busiest hour appears here as traffic arrives.' : 'No traffic on this day.'}
+          </EmptyState>
         ) : (
           <PeakList data={q.data} />
         )}
@@ -44,7 +59,9 @@ function PeakList({ data }: { data: PeaksResult }) {
   const hourly = data.windows.filter((w) => w.windowMinutes === 60);
   const site5 = data.windows.find((w) => w.contentGroup === '' && w.windowMinutes === 5);
   const groups = ['', ...data.contentGroups];
-  const rows = groups.map((g) => ({ group: g, w: hourly.find((h) => h.contentGroup === g) })).filter((r) => r.w || r.group === '');
+  const rows = groups
+    .map((g) => ({ group: g, w: hourly.find((h) => h.contentGroup === g) }))
+    .filter((r) => r.w || r.group === '');
   return (
     <div className="grid gap-4 sm:grid-cols-[1fr_auto]">
       <ul className="divide-y divide-slate-100">
@@ -53,7 +70,10 @@ function PeakList({ data }: { data: PeaksResult }) {
             <span className={group ? 'text-slate-600' : 'font-medium text-slate-900'}>{group || 'Whole site'}</span>
             {w ? (
               <span className="tabular-nums text-slate-700">
-                {timeOfDay(w.start, data.timezone)}–{timeOfDay(w.end, data.timezone)} <span className="text-slate-400">· {formatNumber(w.pageviews)} {w.pageviews === 1 ? 'view' : 'views'}</span>
+                {timeOfDay(w.start, data.timezone)}–{timeOfDay(w.end, data.timezone)}{' '}
+                <span className="text-slate-400">
+                  · {formatNumber(w.pageviews)} {w.pageviews === 1 ? 'view' : 'views'}
+                </span>
               </span>
             ) : (
               <span className="text-slate-400">—</span>
@@ -67,7 +87,9 @@ function PeakList({ data }: { data: PeaksResult }) {
           <p className="font-semibold tabular-nums">
             {timeOfDay(site5.start, data.timezone)}–{timeOfDay(site5.end, data.timezone)}
           </p>
-          <p className="text-xs tabular-nums">{formatNumber(site5.pageviews)} {site5.pageviews === 1 ? 'pageview' : 'pageviews'}</p>
+          <p className="text-xs tabular-nums">
+            {formatNumber(site5.pageviews)} {site5.pageviews === 1 ? 'pageview' : 'pageviews'}
+          </p>
         </div>
       )}
     </div>

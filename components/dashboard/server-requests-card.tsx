@@ -22,7 +22,14 @@ export function ServerRequestsCard({ apiBase, params }: { apiBase: string; param
   if (!d || d.total === 0) return null;
   const max = Math.max(1, ...d.byPath.map((p) => p.requests));
   return (
-    <Card title="Server requests" action={<span className="text-xs text-slate-400">from your server (@eddy/node){Object.keys(params.filters).length ? ' · not filtered' : ''}</span>}>
+    <Card
+      title="Server requests"
+      action={
+        <span className="text-xs text-slate-400">
+          from your server (@eddy/node){Object.keys(params.filters).length ? ' · not filtered' : ''}
+        </span>
+      }
+    >
       <div className="space-y-4" data-testid="server-requests">
         <div className="flex flex-wrap items-baseline gap-x-6 gap-y-2">
           <p>
@@ -33,14 +40,23 @@ export function ServerRequestsCard({ apiBase, params }: { apiBase: string; param
           </p>
           {d.byStatus.map((s) => (
             <p key={s.value} className="text-sm text-slate-600">
-              <span className={`font-mono font-medium ${s.value.startsWith('5') ? 'text-rose-600' : s.value.startsWith('4') ? 'text-amber-600' : 'text-slate-800'}`}>{s.value}</span> {formatExact(s.requests)}
+              <span
+                className={`font-mono font-medium ${s.value.startsWith('5') ? 'text-rose-600' : s.value.startsWith('4') ? 'text-amber-600' : 'text-slate-800'}`}
+              >
+                {s.value}
+              </span>{' '}
+              {formatExact(s.requests)}
             </p>
           ))}
         </div>
         <ul className="space-y-1">
           {d.byPath.map((p) => (
             <li key={p.value} className="relative flex items-center justify-between gap-3 rounded px-2 py-1 text-sm">
-              <span className="absolute inset-y-0 left-0 rounded bg-indigo-50" style={{ width: `${(p.requests / max) * 100}%` }} aria-hidden />
+              <span
+                className="absolute inset-y-0 left-0 rounded bg-indigo-50"
+                style={{ width: `${(p.requests / max) * 100}%` }}
+                aria-hidden
+              />
               <span className="relative truncate font-mono text-xs text-slate-700">{p.value}</span>
               <span className="relative tabular-nums text-slate-600">{formatExact(p.requests)}</span>
             </li>

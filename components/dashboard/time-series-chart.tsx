@@ -28,16 +28,33 @@ export function niceScale(v: number): { max: number; ticks: number[] } {
 
 const metricLabel: Record<ChartMetric, string> = { visitors: 'Visitors', pageviews: 'Pageviews', sessions: 'Visits' };
 
-export function TimeSeriesChart({ series, previous, metric, interval }: { series: SeriesPoint[]; previous: SeriesPoint[] | null; metric: ChartMetric; interval: 'hour' | 'day' }) {
+export function TimeSeriesChart({
+  series,
+  previous,
+  metric,
+  interval,
+}: {
+  series: SeriesPoint[];
+  previous: SeriesPoint[] | null;
+  metric: ChartMetric;
+  interval: 'hour' | 'day';
+}) {
   const [hover, setHover] = useState<number | null>(null);
   const n = series.length;
-  const { max, ticks } = useMemo(() => niceScale(Math.max(...series.map((p) => p[metric]), ...(previous ?? []).map((p) => p[metric]))), [series, previous, metric]);
+  const { max, ticks } = useMemo(
+    () => niceScale(Math.max(...series.map((p) => p[metric]), ...(previous ?? []).map((p) => p[metric]))),
+    [series, previous, metric],
+  );
   const x = (i: number) => (n <= 1 ? W / 2 : (i / (n - 1)) * W);
   const y = (v: number) => H - (v / max) * H;
   const visible = series.filter((p) => !p.future);
   const line = visible.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p[metric]).toFixed(1)}`).join('');
   const area = visible.length ? `${line}L${x(visible.length - 1).toFixed(1)},${H}L0,${H}Z` : '';
-  const prevLine = previous?.slice(0, n).map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p[metric]).toFixed(1)}`).join('') ?? '';
+  const prevLine =
+    previous
+      ?.slice(0, n)
+      .map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p[metric]).toFixed(1)}`)
+      .join('') ?? '';
   const label = (p: SeriesPoint) => (interval === 'hour' ? p.label.slice(11) : shortDate(p.label));
   // Fewer x labels on a phone; the last point is always labelled and a tick too close to it dropped.
   const wide = Math.max(1, Math.ceil(n / 7));
@@ -74,7 +91,13 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
             setHover(Math.max(0, Math.min(n - 1, i)));
           }}
         >
-          <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="absolute inset-0 h-full w-full overflow-visible" role="img" aria-label={`${metricLabel[metric]} over time`}>
+          <svg
+            viewBox={`0 0 ${W} ${H}`}
+            preserveAspectRatio="none"
+            className="absolute inset-0 h-full w-full overflow-visible"
+            role="img"
+            aria-label={`${metricLabel[metric]} over time`}
+          >
             <defs>
               <linearGradient id="eddy-area" x1="0" x2="0" y1="0" y2="1">
                 <stop offset="0%" stopColor="rgb(99 102 241)" stopOpacity="0.25" />
@@ -82,21 +105,72 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
               </linearGradient>
             </defs>
             {ticks.slice(0, -1).map((t) => (
-              <line key={t} x1="0" x2={W} y1={y(t)} y2={y(t)} stroke="var(--color-slate-200)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
+              <line
+                key={t}
+                x1="0"
+                x2={W}
+                y1={y(t)}
+                y2={y(t)}
+                stroke="var(--color-slate-200)"
+                strokeWidth="1"
+                vectorEffect="non-scaling-stroke"
+              />
             ))}
-            <line x1="0" x2={W} y1={H} y2={H} stroke="var(--color-slate-300)" strokeWidth="1" vectorEffect="non-scaling-stroke" />
-            {prevLine && <path d={prevLine} fill="none" stroke="rgb(148 163 184)" strokeWidth="1.5" strokeDasharray="4 4" vectorEffect="non-scaling-stroke" />}
+            <line
+              x1="0"
+              x2={W}
+              y1={H}
+              y2={H}
+              stroke="var(--color-slate-300)"
+              strokeWidth="1"
+              vectorEffect="non-scaling-stroke"
+            />
+            {prevLine && (
+              <path
+                d={prevLine}
+                fill="none"
+                stroke="rgb(148 163 184)"
+                strokeWidth="1.5"
+                strokeDasharray="4 4"
+                vectorEffect="non-scaling-stroke"
+              />
+            )}
             {area && <path d={area} fill="url(#eddy-area)" />}
-            {line && <path d={line} fill="none" stroke="rgb(79 70 229)" strokeWidth="2.25" strokeLinejoin="round" vectorEffect="non-scaling-stroke" />}
-            {hover !== null && <line x1={x(hover)} x2={x(hover)} y1="0" y2={H} stroke="rgb(148 163 184)" strokeWidth="1" vectorEffect="non-scaling-stroke" />}
+            {line && (
+              <path
+                d={line}
+                fill="none"
+                stroke="rgb(79 70 229)"
+                strokeWidth="2.25"
+                strokeLinejoin="round"
+                vectorEffect="non-scaling-stroke"
+              />
+            )}
+            {hover !== null && (
+              <line
+                x1={x(hover)}
+                x2={x(hover)}
+                y1="0"
+                y2={H}
+                stroke="rgb(148 163 184)"
+                strokeWidth="1"
+                vectorEffect="non-scaling-stroke"
+              />
+            )}
           </svg>
           {hover !== null && h && !h.future && (
-            <span className="pointer-events-none absolute h-2.5 w-2.5 -translate-x-1/2 -translate-y-1/2 rounded-full bg-indigo-600 ring-2 ring-white" style={{ left: `${(x(hover) / W) * 100}%`, top: `${(y(h[metric]) / H) * 100}%` }} />
+            <span
+              className="pointer-events-none absolute h-2.5 w-2.5 -translate-x-1/2 -translate-y-1/2 rounded-full bg-indigo-600 ring-2 ring-white"
+              style={{ left: `${(x(hover) / W) * 100}%`, top: `${(y(h[metric]) / H) * 100}%` }}
+            />
           )}
           {hover !== null && h && (
             <div
               className="pointer-events-none absolute top-0 z-10 min-w-[9rem] rounded-lg bg-slate-900/95 px-3 py-2 text-xs text-white shadow-lg"
-              style={{ left: `${(x(hover) / W) * 100}%`, transform: `translateX(${hover > n / 2 ? 'calc(-100% - 8px)' : '8px'})` }}
+              style={{
+                left: `${(x(hover) / W) * 100}%`,
+                transform: `translateX(${hover > n / 2 ? 'calc(-100% - 8px)' : '8px'})`,
+              }}
             >
               <p className="font-medium">{interval === 'hour' ? h.label : shortDate(h.label)}</p>
               <p className="mt-0.5 tabular-nums">
@@ -104,7 +178,8 @@ export function TimeSeriesChart({ series, previous, metric, interval }: { series
               </p>
               {previous?.[hover] && (
                 <p className="tabular-nums text-slate-300">
-                  Previous: {formatExact(previous[hover]![metric])} ({interval === 'hour' ? previous[hover]!.label.slice(11) : shortDate(previous[hover]!.label)})
+                  Previous: {formatExact(previous[hover]![metric])} (
+                  {interval === 'hour' ? previous[hover]!.label.slice(11) : shortDate(previous[hover]!.label)})
                 </p>
               )}
             </div>

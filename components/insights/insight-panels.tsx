@@ -21,14 +21,40 @@ type Extra = Record<string, string>;
 function useInsights(apiBase: string, params: DashboardParams, extra: Extra, enabled = true) {
   const qs = toQuery(params, extra);
   return {
-    q: useQuery({ queryKey: ['breakdown', apiBase, 'insights', qs], queryFn: () => api<InsightsResult>(`${apiBase}/insights?${qs}`), placeholderData: keepPreviousData, enabled }),
+    q: useQuery({
+      queryKey: ['breakdown', apiBase, 'insights', qs],
+      queryFn: () => api<InsightsResult>(`${apiBase}/insights?${qs}`),
+      placeholderData: keepPreviousData,
+      enabled,
+    }),
     exportHref: `${apiBase}/insights/export?${qs}`,
   };
 }
 
-function Panel({ title, testId, siteId, updatedAt, tabs, csv, children, note }: { title: string; testId: string; siteId: string; updatedAt: number; tabs?: ReactNode; csv?: string; children: ReactNode; note?: ReactNode }) {
+function Panel({
+  title,
+  testId,
+  siteId,
+  updatedAt,
+  tabs,
+  csv,
+  children,
+  note,
+}: {
+  title: string;
+  testId: string;
+  siteId: string;
+  updatedAt: number;
+  tabs?: ReactNode;
+  csv?: string;
+  children: ReactNode;
+  note?: ReactNode;
+}) {
   return (
-    <section className="flex min-w-0 flex-col rounded-xl bg-white shadow-sm ring-1 ring-slate-200 lg:min-h-[22rem]" data-testid={testId}>
+    <section
+      className="flex min-w-0 flex-col rounded-xl bg-white shadow-sm ring-1 ring-slate-200 lg:min-h-[22rem]"
+      data-testid={testId}
+    >
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-100 px-4 py-2.5">
         <h2 className="flex items-center gap-2 text-sm font-semibold text-slate-800">
           {title}
@@ -37,7 +63,11 @@ function Panel({ title, testId, siteId, updatedAt, tabs, csv, children, note }: 
         <div className="flex min-w-0 max-w-full items-center gap-1">
           {tabs}
           {csv && (
-            <a href={csv} download className="ml-1 shrink-0 rounded-md px-2 py-1 text-xs font-medium text-indigo-600 ring-1 ring-indigo-200 hover:bg-indigo-50">
+            <a
+              href={csv}
+              download
+              className="ml-1 shrink-0 rounded-md px-2 py-1 text-xs font-medium text-indigo-600 ring-1 ring-indigo-200 hover:bg-indigo-50"
+            >
               CSV
             </a>
           )}
@@ -49,7 +79,15 @@ function Panel({ title, testId, siteId, updatedAt, tabs, csv, children, note }: 
   );
 }
 
-function Tabs<T extends string>({ tabs, value, onChange }: { tabs: [T, string][]; value: T; onChange: (t: T) => void }) {
+function Tabs<T extends string>({
+  tabs,
+  value,
+  onChange,
+}: {
+  tabs: [T, string][];
+  value: T;
+  onChange: (t: T) => void;
+}) {
   return (
     <div className="flex min-w-0 flex-wrap" role="tablist">
       {tabs.map(([k, label]) => (
@@ -84,26 +122,53 @@ function Loading() {
   );
 }
 
-function RowsTable({ rows, label, cols, onRow, testId }: { rows: InsightRow[]; label: (r: InsightRow) => ReactNode; cols: Column[]; onRow?: (r: InsightRow) => void; testId: string }) {
+function RowsTable({
+  rows,
+  label,
+  cols,
+  onRow,
+  testId,
+}: {
+  rows: InsightRow[];
+  label: (r: InsightRow) => ReactNode;
+  cols: Column[];
+  onRow?: (r: InsightRow) => void;
+  testId: string;
+}) {
   const top = Math.max(1, ...rows.map((r) => r.count));
   return (
     <table className="w-full table-fixed text-sm" data-testid={testId}>
       <tbody>
         {rows.map((r, i) => (
-          <tr key={`${r.key ?? ''}|${r.value}|${i}`} className={onRow ? 'group cursor-pointer' : ''} onClick={onRow ? () => onRow(r) : undefined} data-testid="insight-row">
+          <tr
+            key={`${r.key ?? ''}|${r.value}|${i}`}
+            className={onRow ? 'group cursor-pointer' : ''}
+            onClick={onRow ? () => onRow(r) : undefined}
+            data-testid="insight-row"
+          >
             <td className="relative px-2 py-1">
-              <span className="absolute inset-y-0.5 left-0 rounded bg-indigo-50 group-hover:bg-indigo-100" style={{ width: `${(r.count / top) * 100}%` }} />
+              <span
+                className="absolute inset-y-0.5 left-0 rounded bg-indigo-50 group-hover:bg-indigo-100"
+                style={{ width: `${(r.count / top) * 100}%` }}
+              />
               <span className="relative block truncate text-slate-700" title={r.value}>
                 {label(r)}
                 {r.imported && (
-                  <span className="ml-1.5 rounded bg-amber-50 px-1 text-[10px] font-medium uppercase tracking-wide text-amber-800 ring-1 ring-amber-200" title="Includes imported data (daily totals from another tool)" data-testid="imported-tag">
+                  <span
+                    className="ml-1.5 rounded bg-amber-50 px-1 text-[10px] font-medium uppercase tracking-wide text-amber-800 ring-1 ring-amber-200"
+                    title="Includes imported data (daily totals from another tool)"
+                    data-testid="imported-tag"
+                  >
                     imported
                   </span>
                 )}
               </span>
             </td>
             {cols.map((c) => (
-              <td key={c.label} className={`w-[5.5rem] px-2 py-1 text-right tabular-nums text-slate-600 ${c.hideOnPhone ? 'hidden sm:table-cell' : ''}`}>
+              <td
+                key={c.label}
+                className={`w-[5.5rem] px-2 py-1 text-right tabular-nums text-slate-600 ${c.hideOnPhone ? 'hidden sm:table-cell' : ''}`}
+              >
                 {c.render(r)}
               </td>
             ))}
@@ -127,16 +192,33 @@ function Header({ cols, first }: { cols: Column[]; first: string }) {
   );
 }
 
-function Body({ q, empty, children }: { q: ReturnType<typeof useInsights>['q']; empty: string; children: (r: InsightsResult) => ReactNode }) {
+function Body({
+  q,
+  empty,
+  children,
+}: {
+  q: ReturnType<typeof useInsights>['q'];
+  empty: string;
+  children: (r: InsightsResult) => ReactNode;
+}) {
   if (q.isPending) return <Loading />;
-  if (q.isError) return <ErrorState title="Could not load this panel" message={q.error.message} onRetry={() => void q.refetch()} />;
+  if (q.isError)
+    return <ErrorState title="Could not load this panel" message={q.error.message} onRetry={() => void q.refetch()} />;
   const data = q.data!;
-  const isEmpty = 'rows' in data ? data.rows.length === 0 : data.kind === 'goals' ? data.goals.length === 0 : data.kind === 'funnels' ? data.funnels.length === 0 : false;
+  const isEmpty =
+    'rows' in data
+      ? data.rows.length === 0
+      : data.kind === 'goals'
+        ? data.goals.length === 0
+        : data.kind === 'funnels'
+          ? data.funnels.length === 0
+          : false;
   if (isEmpty) return <EmptyState title="Nothing here yet">{empty}</EmptyState>;
   return <div className={q.isPlaceholderData ? 'opacity-60' : ''}>{children(data)}</div>;
 }
 
-const rowsOf = (r: InsightsResult): InsightRow[] => (r.kind !== 'goals' && r.kind !== 'goal_breakdown' && r.kind !== 'funnels' ? r.rows : []);
+const rowsOf = (r: InsightsResult): InsightRow[] =>
+  r.kind !== 'goals' && r.kind !== 'goal_breakdown' && r.kind !== 'funnels' ? r.rows : [];
 
 /**
  * Custom events by name (count, unique visitors, conversion rate), and the property drill-down.
@@ -144,14 +226,29 @@ const rowsOf = (r: InsightsResult): InsightRow[] => (r.kind !== 'goals' && r.kin
  * opens its properties; clicking a property value narrows to that value (event_prop), as a row of
  * any breakdown does.
  */
-export function CustomEventsPanel({ apiBase, siteId, params, onFilter }: { apiBase: string; siteId: string; params: DashboardParams; onFilter: (patch: Partial<Record<FilterKey, string | null>>) => void }) {
+export function CustomEventsPanel({
+  apiBase,
+  siteId,
+  params,
+  onFilter,
+}: {
+  apiBase: string;
+  siteId: string;
+  params: DashboardParams;
+  onFilter: (patch: Partial<Record<FilterKey, string | null>>) => void;
+}) {
   const [tab, setTab] = useState<'event' | 'prop'>('event');
   const [event, setEvent] = useState<string | null>(null);
   const [search, setSearch] = useState('');
   const events = useInsights(apiBase, params, { kind: 'event', limit: '10' });
   const firstEvent = events.q.data ? rowsOf(events.q.data)[0]?.value : undefined;
   const selected = event ?? params.filters.custom_event ?? firstEvent ?? '';
-  const props = useInsights(apiBase, params, { kind: 'prop', event: selected, limit: '20', ...(search ? { search } : {}) }, tab === 'prop' && selected !== '');
+  const props = useInsights(
+    apiBase,
+    params,
+    { kind: 'prop', event: selected, limit: '20', ...(search ? { search } : {}) },
+    tab === 'prop' && selected !== '',
+  );
   const active = tab === 'event' ? events : props;
   const cols: Column[] =
     tab === 'event'
@@ -189,17 +286,35 @@ export function CustomEventsPanel({ apiBase, siteId, params, onFilter }: { apiBa
     >
       {tab === 'prop' && (
         <div className="flex flex-wrap items-center gap-2 px-2 pb-2">
-          <select aria-label="Event" className="rounded-md border border-slate-200 bg-white px-2 py-1 text-xs" value={selected} onChange={(e) => setEvent(e.target.value)}>
+          <select
+            aria-label="Event"
+            className="rounded-md border border-slate-200 bg-white px-2 py-1 text-xs"
+            value={selected}
+            onChange={(e) => setEvent(e.target.value)}
+          >
             {(events.q.data ? rowsOf(events.q.data) : []).map((r) => (
               <option key={r.value} value={r.value}>
                 {r.value}
               </option>
             ))}
           </select>
-          <input aria-label="Search property values" placeholder="Filter keys or values" className="min-w-0 flex-1 rounded-md border border-slate-200 bg-white px-2 py-1 text-xs" value={search} onChange={(e) => setSearch(e.target.value)} />
+          <input
+            aria-label="Search property values"
+            placeholder="Filter keys or values"
+            className="min-w-0 flex-1 rounded-md border border-slate-200 bg-white px-2 py-1 text-xs"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
         </div>
       )}
-      <Body q={active.q} empty={tab === 'event' ? 'No custom events in this range. Send one with eddy("Signup", {plan: "pro"}).' : 'No properties for this event in this range.'}>
+      <Body
+        q={active.q}
+        empty={
+          tab === 'event'
+            ? 'No custom events in this range. Send one with eddy("Signup", {plan: "pro"}).'
+            : 'No properties for this event in this range.'
+        }
+      >
         {(d) => (
           <>
             <Header cols={cols} first={tab === 'event' ? 'Event' : 'Property = value'} />
@@ -230,7 +345,15 @@ export function CustomEventsPanel({ apiBase, siteId, params, onFilter }: { apiBa
 type BehaviourKind = 'outbound' | 'download' | '404' | 'engagement';
 
 /** Outbound links, file downloads, 404 pages (with referrers) and engagement per page. */
-export function BehaviourPanel({ apiBase, siteId, params }: { apiBase: string; siteId: string; params: DashboardParams }) {
+export function BehaviourPanel({
+  apiBase,
+  siteId,
+  params,
+}: {
+  apiBase: string;
+  siteId: string;
+  params: DashboardParams;
+}) {
   const [kind, setKind] = useState<BehaviourKind>('outbound');
   const [referrers, setReferrers] = useState(false);
   const k = kind === '404' && referrers ? '404_referrer' : kind;
@@ -244,9 +367,17 @@ export function BehaviourPanel({ apiBase, siteId, params }: { apiBase: string; s
         ]
       : [
           { label: 'Visitors', render: (r) => formatNumber(r.visitors) },
-          { label: kind === 'outbound' ? 'Clicks' : kind === 'download' ? 'Downloads' : 'Views', render: (r) => formatExact(r.count) },
+          {
+            label: kind === 'outbound' ? 'Clicks' : kind === 'download' ? 'Downloads' : 'Views',
+            render: (r) => formatExact(r.count),
+          },
         ];
-  const first = { outbound: 'Link', download: 'File', '404': referrers ? 'Page ← referrer' : 'Page', engagement: 'Page' }[kind];
+  const first = {
+    outbound: 'Link',
+    download: 'File',
+    '404': referrers ? 'Page ← referrer' : 'Page',
+    engagement: 'Page',
+  }[kind];
   const empty = {
     outbound: 'No outbound link clicks in this range.',
     download: 'No file downloads in this range.',
@@ -275,7 +406,8 @@ export function BehaviourPanel({ apiBase, siteId, params }: { apiBase: string; s
       note={
         kind === '404' ? (
           <label className="inline-flex items-center gap-1">
-            <input type="checkbox" checked={referrers} onChange={(e) => setReferrers(e.target.checked)} /> show the referrers that led there
+            <input type="checkbox" checked={referrers} onChange={(e) => setReferrers(e.target.checked)} /> show the
+            referrers that led there
           </label>
         ) : kind === 'engagement' ? (
           'Time: visible time per visitor on the page; Scroll: average deepest scroll reported.'
@@ -286,7 +418,12 @@ export function BehaviourPanel({ apiBase, siteId, params }: { apiBase: string; s
         {(d) => (
           <>
             <Header cols={cols} first={first} />
-            <RowsTable testId={`behaviour-${k}`} rows={rowsOf(d)} cols={cols} label={(r) => (r.key ? `${r.value} ← ${r.key}` : r.value)} />
+            <RowsTable
+              testId={`behaviour-${k}`}
+              rows={rowsOf(d)}
+              cols={cols}
+              label={(r) => (r.key ? `${r.value} ← ${r.key}` : r.value)}
+            />
           </>
         )}
       </Body>
@@ -297,11 +434,26 @@ export function BehaviourPanel({ apiBase, siteId, params }: { apiBase: string; s
 type By = 'channel' | 'referrer' | 'country' | 'device';
 
 /** Goals: conversions, unique converters and conversion rate; a click breaks one down by source, country or device. */
-export function GoalsPanel({ apiBase, siteId, params, settingsHref }: { apiBase: string; siteId: string; params: DashboardParams; settingsHref?: string }) {
+export function GoalsPanel({
+  apiBase,
+  siteId,
+  params,
+  settingsHref,
+}: {
+  apiBase: string;
+  siteId: string;
+  params: DashboardParams;
+  settingsHref?: string;
+}) {
   const [goal, setGoal] = useState<string | null>(null);
   const [by, setBy] = useState<By>('channel');
   const goals = useInsights(apiBase, params, { kind: 'goals' });
-  const breakdown = useInsights(apiBase, params, { kind: 'goal_breakdown', goal: goal ?? '', by, limit: '10' }, goal !== null);
+  const breakdown = useInsights(
+    apiBase,
+    params,
+    { kind: 'goal_breakdown', goal: goal ?? '', by, limit: '10' },
+    goal !== null,
+  );
   const data = goals.q.data?.kind === 'goals' ? goals.q.data : null;
   const current = data?.goals.find((g) => g.id === goal);
   return (
@@ -325,7 +477,11 @@ export function GoalsPanel({ apiBase, siteId, params, settingsHref }: { apiBase:
           />
         ) : undefined
       }
-      note={goal ? 'Conversion rate of the visitors whose visits came this way (a visit’s source is how it began).' : 'Conversion rate: converting visitors ÷ all visitors in the range. Click a goal to break it down.'}
+      note={
+        goal
+          ? 'Conversion rate of the visitors whose visits came this way (a visit’s source is how it began).'
+          : 'Conversion rate: converting visitors ÷ all visitors in the range. Click a goal to break it down.'
+      }
     >
       {goal && current ? (
         <div>
@@ -350,7 +506,9 @@ export function GoalsPanel({ apiBase, siteId, params, settingsHref }: { apiBase:
                     <td className="truncate px-2 py-1 text-slate-700">{r.value}</td>
                     <td className="px-2 py-1 text-right tabular-nums text-slate-600">{formatNumber(r.visitors)}</td>
                     <td className="px-2 py-1 text-right tabular-nums text-slate-600">{formatNumber(r.converters)}</td>
-                    <td className="px-2 py-1 text-right tabular-nums text-slate-600">{formatPercent(r.conversionRate, 1)}</td>
+                    <td className="px-2 py-1 text-right tabular-nums text-slate-600">
+                      {formatPercent(r.conversionRate, 1)}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -358,7 +516,10 @@ export function GoalsPanel({ apiBase, siteId, params, settingsHref }: { apiBase:
           ) : null}
         </div>
       ) : (
-        <Body q={goals.q} empty={settingsHref ? 'No goals yet. Define one on the Goals page.' : 'No goals defined for this site.'}>
+        <Body
+          q={goals.q}
+          empty={settingsHref ? 'No goals yet. Define one on the Goals page.' : 'No goals defined for this site.'}
+        >
           {() => (
             <table className="w-full table-fixed text-sm" data-testid="goals">
               <thead>
@@ -371,14 +532,23 @@ export function GoalsPanel({ apiBase, siteId, params, settingsHref }: { apiBase:
               </thead>
               <tbody>
                 {data?.goals.map((g) => (
-                  <tr key={g.id} className="cursor-pointer hover:bg-slate-50" onClick={() => setGoal(g.id)} data-testid="goal-row">
+                  <tr
+                    key={g.id}
+                    className="cursor-pointer hover:bg-slate-50"
+                    onClick={() => setGoal(g.id)}
+                    data-testid="goal-row"
+                  >
                     <td className="px-2 py-1">
                       <span className="block truncate text-slate-800">{g.name}</span>
                       <span className="block truncate text-[11px] text-slate-400">{g.description}</span>
                     </td>
                     <td className="px-2 py-1 text-right tabular-nums text-slate-600">{formatExact(g.converters)}</td>
-                    <td className="hidden px-2 py-1 text-right tabular-nums text-slate-600 sm:table-cell">{formatExact(g.conversions)}</td>
-                    <td className="px-2 py-1 text-right tabular-nums font-medium text-slate-800">{formatPercent(g.conversionRate, 1)}</td>
+                    <td className="hidden px-2 py-1 text-right tabular-nums text-slate-600 sm:table-cell">
+                      {formatExact(g.conversions)}
+                    </td>
+                    <td className="px-2 py-1 text-right tabular-nums font-medium text-slate-800">
+                      {formatPercent(g.conversionRate, 1)}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -391,7 +561,15 @@ export function GoalsPanel({ apiBase, siteId, params, settingsHref }: { apiBase:
 }
 
 /** Funnels: each step's visitors, drop-off, conversion from step 1 and the median time to reach it. */
-export function FunnelsPanel({ apiBase, siteId, params }: { apiBase: string; siteId: string; params: DashboardParams }) {
+export function FunnelsPanel({
+  apiBase,
+  siteId,
+  params,
+}: {
+  apiBase: string;
+  siteId: string;
+  params: DashboardParams;
+}) {
   const { q, exportHref } = useInsights(apiBase, params, { kind: 'funnels' });
   const [index, setIndex] = useState(0);
   const funnels: FunnelReport[] = q.data?.kind === 'funnels' ? q.data.funnels : [];
@@ -405,7 +583,12 @@ export function FunnelsPanel({ apiBase, siteId, params }: { apiBase: string; sit
       csv={exportHref}
       tabs={
         funnels.length > 1 ? (
-          <select aria-label="Funnel" className="rounded-md border border-slate-200 bg-white px-2 py-1 text-xs" value={index} onChange={(e) => setIndex(Number(e.target.value))}>
+          <select
+            aria-label="Funnel"
+            className="rounded-md border border-slate-200 bg-white px-2 py-1 text-xs"
+            value={index}
+            onChange={(e) => setIndex(Number(e.target.value))}
+          >
             {funnels.map((x, i) => (
               <option key={x.id} value={i}>
                 {x.name}
@@ -414,7 +597,11 @@ export function FunnelsPanel({ apiBase, siteId, params }: { apiBase: string; sit
           </select>
         ) : undefined
       }
-      note={f ? `${f.name}: steps completed in order ${f.scope === 'visit' ? 'within one visit' : `within ${f.windowMinutes} min of the first`}; visitors whose attempt started in the range. Live: open attempts count as far as they got.` : undefined}
+      note={
+        f
+          ? `${f.name}: steps completed in order ${f.scope === 'visit' ? 'within one visit' : `within ${f.windowMinutes} min of the first`}; visitors whose attempt started in the range. Live: open attempts count as far as they got.`
+          : undefined
+      }
     >
       <Body q={q} empty="No funnels yet. Define one on the Goals page.">
         {() =>
@@ -437,7 +624,9 @@ export function FunnelsPanel({ apiBase, siteId, params }: { apiBase: string; sit
                   </div>
                   {i > 0 && (
                     <p className="mt-0.5 text-[11px] text-slate-500">
-                      −{formatExact(s.dropOff)} dropped ({formatPercent(s.fromPrevious === null ? null : 1 - s.fromPrevious, 0)}) · median {formatDuration(s.medianMsFromStart)} from step 1
+                      −{formatExact(s.dropOff)} dropped (
+                      {formatPercent(s.fromPrevious === null ? null : 1 - s.fromPrevious, 0)}) · median{' '}
+                      {formatDuration(s.medianMsFromStart)} from step 1
                     </p>
                   )}
                 </li>

@@ -17,7 +17,17 @@ const TONES = {
   red: 'bg-rose-50 text-rose-700 ring-rose-300',
 } as const;
 
-export function BehindBadge({ siteId, receivedThrough, dataUpdatedAt, className = '' }: { siteId: string; receivedThrough?: number | null; dataUpdatedAt?: number; className?: string }) {
+export function BehindBadge({
+  siteId,
+  receivedThrough,
+  dataUpdatedAt,
+  className = '',
+}: {
+  siteId: string;
+  receivedThrough?: number | null;
+  dataUpdatedAt?: number;
+  className?: string;
+}) {
   const { site, liveReceivedAt } = useSiteFreshness(siteId);
   const now = useNow(1000);
   const visible = Math.max(liveReceivedAt ?? 0, site.visibleReceivedAt ?? 0) || null;
@@ -40,7 +50,9 @@ export function BehindBadge({ siteId, receivedThrough, dataUpdatedAt, className 
       title={title}
       className={`inline-flex items-center gap-1 whitespace-nowrap rounded-full px-2 py-0.5 text-[11px] font-medium tabular-nums ring-1 ${TONES[tone]} ${className}`}
     >
-      <span className={`h-1.5 w-1.5 rounded-full ${tone === 'red' ? 'bg-rose-500' : tone === 'amber' ? 'bg-amber-500' : tone === 'ok' ? 'bg-emerald-500' : 'bg-slate-400'}`} />
+      <span
+        className={`h-1.5 w-1.5 rounded-full ${tone === 'red' ? 'bg-rose-500' : tone === 'amber' ? 'bg-amber-500' : tone === 'ok' ? 'bg-emerald-500' : 'bg-slate-400'}`}
+      />
       {stale ? 'freshness unknown' : formatBehind(ms)}
     </span>
   );

@@ -12,7 +12,10 @@ export interface TileFreshness {
   liveReceivedAt: number | null;
 }
 
-const EMPTY: TileFreshness = { site: { ms: null, measuredAt: null, targetMs: null, visibleReceivedAt: null }, liveReceivedAt: null };
+const EMPTY: TileFreshness = {
+  site: { ms: null, measuredAt: null, targetMs: null, visibleReceivedAt: null },
+  liveReceivedAt: null,
+};
 const state = new Map<string, TileFreshness>();
 const listeners = new Set<() => void>();
 

@@ -12,7 +12,17 @@ import { MINUTE } from '@/lib/time';
 
 const WINDOW = 30;
 
-export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: string; initial: LiveSnapshot; timezone: string; shareToken?: string }) {
+export function LiveHeader({
+  siteId,
+  initial,
+  timezone,
+  shareToken,
+}: {
+  siteId: string;
+  initial: LiveSnapshot;
+  timezone: string;
+  shareToken?: string;
+}) {
   const { snapshot, status, receivedAt } = useLive(siteId, initial, shareToken);
   // The server rendered with its snapshot's time: hydrate with the same, then the real clock.
   const now = useNow(1000, initial.at);
@@ -33,15 +43,24 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
         <div className="flex min-w-0 flex-wrap gap-x-10 gap-y-3">
           <div>
             <p className="flex items-center gap-1.5 text-xs font-medium uppercase tracking-wide text-slate-500">
-              <span className={`h-2 w-2 rounded-full ${snapshot.currentVisitors > 0 ? 'animate-pulse bg-emerald-500' : 'bg-slate-300'}`} /> Current visitors
+              <span
+                className={`h-2 w-2 rounded-full ${snapshot.currentVisitors > 0 ? 'animate-pulse bg-emerald-500' : 'bg-slate-300'}`}
+              />{' '}
+              Current visitors
             </p>
-            <p data-testid="current-visitors" className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl">
+            <p
+              data-testid="current-visitors"
+              className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl"
+            >
               {formatNumber(snapshot.currentVisitors)}
             </p>
           </div>
           <div>
             <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Pageviews, last 30 min</p>
-            <p data-testid="pageviews-30m" className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl">
+            <p
+              data-testid="pageviews-30m"
+              className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl"
+            >
               {total.toLocaleString('en-US')}
             </p>
           </div>
@@ -53,7 +72,11 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
           </div>
           <div>
             <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Bounce rate, last 30 min</p>
-            <p data-testid="bounce-30m" className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl" title="Visits that started in the last 30 minutes, open ones included">
+            <p
+              data-testid="bounce-30m"
+              className="mt-1 text-4xl font-semibold tabular-nums tracking-tight sm:text-5xl"
+              title="Visits that started in the last 30 minutes, open ones included"
+            >
               {formatPercent(snapshot.bounceRate ?? null)}
             </p>
           </div>
@@ -66,7 +89,12 @@ export function LiveHeader({ siteId, initial, timezone, shareToken }: { siteId: 
       </div>
 
       <div className="px-4 sm:px-5">
-        <div className="flex h-20 items-end gap-[3px]" role="img" aria-label={`Pageviews per minute, last 30 minutes: ${total}`} data-testid="live-minutes">
+        <div
+          className="flex h-20 items-end gap-[3px]"
+          role="img"
+          aria-label={`Pageviews per minute, last 30 minutes: ${total}`}
+          data-testid="live-minutes"
+        >
           {bars.map((b) => (
             <div key={b.minute} className="group relative flex h-full flex-1 items-end">
               <div
@@ -117,7 +145,10 @@ function StatusPill({ status }: { status: LiveStatus }) {
     denied: ['bg-rose-50 text-rose-700 ring-rose-200', 'bg-rose-500', 'No access'],
   }[status];
   return (
-    <span data-testid="live-status" className={`inline-flex items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium ring-1 ${look[0]}`}>
+    <span
+      data-testid="live-status"
+      className={`inline-flex items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium ring-1 ${look[0]}`}
+    >
       <span className={`h-2 w-2 rounded-full ${look[1]}`} />
       {look[2]}
     </span>
@@ -137,7 +168,17 @@ function Freshness({ receivedAt }: { receivedAt: number | null }) {
   );
 }
 
-function TopList({ title, rows, render = (v) => v, testId }: { title: string; rows: TopRow[]; render?: (v: string) => string; testId?: string }) {
+function TopList({
+  title,
+  rows,
+  render = (v) => v,
+  testId,
+}: {
+  title: string;
+  rows: TopRow[];
+  render?: (v: string) => string;
+  testId?: string;
+}) {
   return (
     <div className="bg-white p-4" data-testid={testId}>
       <p className="text-xs font-medium uppercase tracking-wide text-slate-500">{title}</p>

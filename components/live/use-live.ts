@@ -18,7 +18,11 @@ export function useLive(siteId: string, initial: LiveSnapshot, shareToken?: stri
 
   useEffect(() => {
     publishFreshness(siteId, { site: initial.freshness, liveReceivedAt: initial.latestReceivedAt });
-    const socket = io({ path: '/socket.io', transports: ['websocket'], auth: shareToken ? { share: shareToken } : undefined });
+    const socket = io({
+      path: '/socket.io',
+      transports: ['websocket'],
+      auth: shareToken ? { share: shareToken } : undefined,
+    });
     const accept = (s: LiveSnapshot) => {
       setSnapshot((prev) => (s.at >= prev.at ? s : prev));
       setReceivedAt(Date.now());
@@ -35,7 +39,10 @@ export function useLive(siteId: string, initial: LiveSnapshot, shareToken?: stri
     socket.on('revoked', () => setStatus('denied'));
     // The pipeline's freshness, pushed every 2 s even when nothing changes (a stopped worker sends no notices).
     socket.on('freshness', (f: SiteFreshnessNow & { siteId: string }) => {
-      if (f.siteId === siteId) publishFreshness(siteId, { site: { ms: f.ms, measuredAt: f.measuredAt, targetMs: f.targetMs, visibleReceivedAt: f.visibleReceivedAt } });
+      if (f.siteId === siteId)
+        publishFreshness(siteId, {
+          site: { ms: f.ms, measuredAt: f.measuredAt, targetMs: f.targetMs, visibleReceivedAt: f.visibleReceivedAt },
+        });
     });
     socket.on('live', (s: LiveSnapshot) => {
       if (s.siteId !== siteId) return;

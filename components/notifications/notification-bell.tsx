@@ -31,18 +31,30 @@ export function NotificationBell() {
   }, []);
   return (
     <>
-      <Link href="/notifications" className="relative rounded-lg px-2 py-1.5 text-sm text-slate-600 hover:bg-slate-100" aria-label={`Notifications, ${unread} unread`} data-testid="notification-bell">
+      <Link
+        href="/notifications"
+        className="relative rounded-lg px-2 py-1.5 text-sm text-slate-600 hover:bg-slate-100"
+        aria-label={`Notifications, ${unread} unread`}
+        data-testid="notification-bell"
+      >
         <svg viewBox="0 0 20 20" className="inline h-5 w-5" fill="currentColor" aria-hidden>
           <path d="M10 2a6 6 0 0 0-6 6v3.6l-1.7 2.6A1 1 0 0 0 3.1 16h13.8a1 1 0 0 0 .8-1.8L16 11.6V8a6 6 0 0 0-6-6Zm0 18a2.5 2.5 0 0 0 2.4-2h-4.8A2.5 2.5 0 0 0 10 20Z" />
         </svg>
         {unread > 0 && (
-          <span className="absolute -right-0.5 -top-0.5 min-w-4 rounded-full bg-rose-600 px-1 text-center text-[10px] font-semibold leading-4 text-white" data-testid="notification-count">
+          <span
+            className="absolute -right-0.5 -top-0.5 min-w-4 rounded-full bg-rose-600 px-1 text-center text-[10px] font-semibold leading-4 text-white"
+            data-testid="notification-count"
+          >
             {unread}
           </span>
         )}
       </Link>
       {toast && (
-        <div role="alert" className="fixed bottom-4 right-4 z-50 max-w-sm rounded-xl bg-white p-4 shadow-lg ring-1 ring-rose-200" data-testid="notification-toast">
+        <div
+          role="alert"
+          className="fixed bottom-4 right-4 z-50 max-w-sm rounded-xl bg-white p-4 shadow-lg ring-1 ring-rose-200"
+          data-testid="notification-toast"
+        >
           <p className="text-sm font-semibold text-rose-700">{toast.title}</p>
           <p className="mt-1 text-sm text-slate-700">{toast.body}</p>
           <div className="mt-2 flex gap-3 text-xs">

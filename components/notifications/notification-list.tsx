@@ -8,7 +8,10 @@ import type { NotificationView } from '@/lib/notify/list';
 
 export function NotificationList() {
   const [data, setData] = useState<{ unread: number; items: NotificationView[] } | null>(null);
-  const load = useCallback(() => api<{ unread: number; items: NotificationView[] }>('/api/notifications').then(setData), []);
+  const load = useCallback(
+    () => api<{ unread: number; items: NotificationView[] }>('/api/notifications').then(setData),
+    [],
+  );
   useEffect(() => {
     void load().catch(() => undefined);
   }, [load]);
@@ -17,7 +20,8 @@ export function NotificationList() {
     await load();
   };
   if (!data) return <p className="text-sm text-slate-500">Loading…</p>;
-  if (data.items.length === 0) return <EmptyState title="No notifications">Alerts you receive in the app appear here.</EmptyState>;
+  if (data.items.length === 0)
+    return <EmptyState title="No notifications">Alerts you receive in the app appear here.</EmptyState>;
   return (
     <div className="space-y-3">
       <div className="flex items-center justify-between">
@@ -28,7 +32,10 @@ export function NotificationList() {
           </Button>
         )}
       </div>
-      <ul className="divide-y divide-slate-100 rounded-xl bg-white ring-1 ring-slate-200" data-testid="notification-list">
+      <ul
+        className="divide-y divide-slate-100 rounded-xl bg-white ring-1 ring-slate-200"
+        data-testid="notification-list"
+      >
         {data.items.map((n) => (
           <li key={n.id} className={`flex items-start justify-between gap-3 p-3 ${n.read ? '' : 'bg-indigo-50/50'}`}>
             <div className="min-w-0">

@@ -8,10 +8,21 @@ import type { PipelineOverview } from '@/lib/pipeline/overview';
 
 const ago = (now: number, t: number) => {
   const s = Math.max(0, (now - t) / 1000);
-  return s < 60 ? `${s.toFixed(1)} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+  return s < 60
+    ? `${s.toFixed(1)} s ago`
+    : s < 3600
+      ? `${Math.round(s / 60)} min ago`
+      : `${Math.round(s / 3600)} h ago`;
 };
 
-const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`);
+const bytes = (n: number) =>
+  n < 1024
+    ? `${n} B`
+    : n < 1024 ** 2
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : n < 1024 ** 3
+        ? `${(n / 1024 ** 2).toFixed(1)} MiB`
+        : `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
 export function PipelineView() {
   const [p, setP] = useState<PipelineOverview | null>(null);
@@ -47,7 +58,9 @@ export function PipelineView() {
         <Card>
           <p className="text-xs uppercase tracking-wide text-slate-500">Dead letters</p>
           <p className="text-2xl font-semibold">{p.deadLetters.reduce((s, d) => s + d.count, 0)}</p>
-          <p className="text-xs text-slate-500">{p.deadLetters.map((d) => `${d.job}: ${d.count}`).join(' · ') || 'none'}</p>
+          <p className="text-xs text-slate-500">
+            {p.deadLetters.map((d) => `${d.job}: ${d.count}`).join(' · ') || 'none'}
+          </p>
         </Card>
         <Card>
           <p className="text-xs uppercase tracking-wide text-slate-500">Late events</p>
@@ -71,7 +84,9 @@ export function PipelineView() {
             {p.workers.map((w) => (
               <tr key={w.workerId}>
                 <td className="px-4 py-2 font-mono text-xs">
-                  <span className={`mr-2 inline-block h-2 w-2 rounded-full ${w.alive ? 'bg-emerald-500' : 'bg-rose-500'}`} />
+                  <span
+                    className={`mr-2 inline-block h-2 w-2 rounded-full ${w.alive ? 'bg-emerald-500' : 'bg-rose-500'}`}
+                  />
                   {w.host}:{w.pid}
                 </td>
                 <td className="px-4 py-2">{w.jobs.join(', ')}</td>
@@ -92,7 +107,11 @@ export function PipelineView() {
       {jobs.map((job) => (
         <Card
           key={job}
-          title={p.partitions.some((r) => r.job === job && r.source === 'bus') ? `Job ${job} · consumer group job-${job}` : `Job ${job} · one worker at a time (PostgreSQL lock)`}
+          title={
+            p.partitions.some((r) => r.job === job && r.source === 'bus')
+              ? `Job ${job} · consumer group job-${job}`
+              : `Job ${job} · one worker at a time (PostgreSQL lock)`
+          }
           padded={false}
         >
           <div className="overflow-x-auto">
@@ -120,19 +139,39 @@ export function PipelineView() {
                       <td className="px-4 py-2 font-mono text-xs" data-testid={`owner-${job}-${r.partition}`}>
                         {r.owner ? (
                           <span title={`assigned ${ago(p.at, r.owner.assignedAt)}`}>
-                            <span className={`mr-2 inline-block h-2 w-2 rounded-full ${r.owner.alive ? 'bg-emerald-500' : 'bg-rose-500'}`} />
+                            <span
+                              className={`mr-2 inline-block h-2 w-2 rounded-full ${r.owner.alive ? 'bg-emerald-500' : 'bg-rose-500'}`}
+                            />
                             {r.owner.host && r.owner.pid ? `${r.owner.host}:${r.owner.pid}` : r.owner.workerId}
                             {!r.owner.alive && <span className="ml-1 font-sans text-rose-700">not responding</span>}
                           </span>
                         ) : (
-                          <span className="font-sans text-slate-500">{r.source === 'bus' ? 'unassigned' : 'any worker, one pass at a time'}</span>
+                          <span className="font-sans text-slate-500">
+                            {r.source === 'bus' ? 'unassigned' : 'any worker, one pass at a time'}
+                          </span>
                         )}
                       </td>
                       <td className="px-4 py-2 text-right tabular-nums">{r.nextOffset}</td>
-                      <td className={`px-4 py-2 text-right tabular-nums ${r.lag ? 'font-semibold text-amber-700' : ''}`}>{r.lag ?? '—'}</td>
-                      <td className="px-4 py-2 tabular-nums">{r.watermark && r.watermark > 0 ? `${new Date(r.watermark).toLocaleTimeString()} (${ago(p.at, r.watermark)})` : '—'}</td>
-                      <td className="px-4 py-2">{r.checkpointAt === null ? <span className="text-slate-500">none yet</span> : ago(p.at, r.checkpointAt)}</td>
-                      <td className="px-4 py-2 text-right tabular-nums">{r.checkpointAt === null ? '—' : `${(r.checkpointBytes / 1024).toFixed(1)} KB`}</td>
+                      <td
+                        className={`px-4 py-2 text-right tabular-nums ${r.lag ? 'font-semibold text-amber-700' : ''}`}
+                      >
+                        {r.lag ?? '—'}
+                      </td>
+                      <td className="px-4 py-2 tabular-nums">
+                        {r.watermark && r.watermark > 0
+                          ? `${new Date(r.watermark).toLocaleTimeString()} (${ago(p.at, r.watermark)})`
+                          : '—'}
+                      </td>
+                      <td className="px-4 py-2">
+                        {r.checkpointAt === null ? (
+                          <span className="text-slate-500">none yet</span>
+                        ) : (
+                          ago(p.at, r.checkpointAt)
+                        )}
+                      </td>
+                      <td className="px-4 py-2 text-right tabular-nums">
+                        {r.checkpointAt === null ? '—' : `${(r.checkpointBytes / 1024).toFixed(1)} KB`}
+                      </td>
                       <td className="px-4 py-2 text-right tabular-nums">{r.dimensionVersion ?? '—'}</td>
                     </tr>
                   ))}
@@ -164,7 +203,9 @@ export function PipelineView() {
                   <td className="px-4 py-2 text-right tabular-nums">{bytes(a.bytes)}</td>
                   <td className="px-4 py-2">{a.oldest ? new Date(a.oldest).toISOString().slice(0, 10) : '—'}</td>
                   <td className="px-4 py-2">{a.retentionDays === null ? 'forever' : `${a.retentionDays} days`}</td>
-                  <td className="px-4 py-2 text-slate-500">{a.measuredAt ? ago(p.at, a.measuredAt) : 'not yet (retention job)'}</td>
+                  <td className="px-4 py-2 text-slate-500">
+                    {a.measuredAt ? ago(p.at, a.measuredAt) : 'not yet (retention job)'}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -172,7 +213,9 @@ export function PipelineView() {
         </div>
       </Card>
       <p className="text-xs text-slate-500">
-        Site settings last changed {p.dimensionRefreshedAt ? ago(p.at, p.dimensionRefreshedAt) : 'never'}; workers reload them every refresh interval. A partition whose owner is not responding waits for the consumer group to expire that member (CONSUMER_SESSION_TIMEOUT_MS) and reassign it.
+        Site settings last changed {p.dimensionRefreshedAt ? ago(p.at, p.dimensionRefreshedAt) : 'never'}; workers
+        reload them every refresh interval. A partition whose owner is not responding waits for the consumer group to
+        expire that member (CONSUMER_SESSION_TIMEOUT_MS) and reassign it.
       </p>
     </div>
   );

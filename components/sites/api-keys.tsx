@@ -28,7 +28,8 @@ export function ApiKeys({ siteId }: { siteId: string }) {
   // The new key's value, shown once: it is in this component's state only until the page is left.
   const [created, setCreated] = useState<string | null>(null);
   const create = useMutation({
-    mutationFn: (body: { label: string; scopes: string[] }) => api<{ key: string; apiKey: ApiKey }>(`/api/sites/${siteId}/api-keys`, { method: 'POST', json: body }),
+    mutationFn: (body: { label: string; scopes: string[] }) =>
+      api<{ key: string; apiKey: ApiKey }>(`/api/sites/${siteId}/api-keys`, { method: 'POST', json: body }),
     onSuccess: (r) => {
       setCreated(r.key);
       void client.invalidateQueries({ queryKey });
@@ -51,8 +52,12 @@ export function ApiKeys({ siteId }: { siteId: string }) {
   return (
     <div className="space-y-4">
       <p className="text-sm text-slate-500">
-        Keys let your server send events (<code>events:write</code>, e.g. with the <code>@eddy/node</code> middleware) and scripts read this site&apos;s numbers (<code>stats:read</code>). See{' '}
-        <a className="text-indigo-600 hover:underline" href="/docs/api">the API docs</a>.
+        Keys let your server send events (<code>events:write</code>, e.g. with the <code>@eddy/node</code> middleware)
+        and scripts read this site&apos;s numbers (<code>stats:read</code>). See{' '}
+        <a className="text-indigo-600 hover:underline" href="/docs/api">
+          the API docs
+        </a>
+        .
       </p>
       {created && (
         <Notice tone="success">
@@ -62,7 +67,14 @@ export function ApiKeys({ siteId }: { siteId: string }) {
           </code>
         </Notice>
       )}
-      <QueryList query={keys} items={(d) => d.apiKeys} testId="api-keys" empty={<EmptyState title="No API keys">Create one below to send events from your server or read stats.</EmptyState>}>
+      <QueryList
+        query={keys}
+        items={(d) => d.apiKeys}
+        testId="api-keys"
+        empty={
+          <EmptyState title="No API keys">Create one below to send events from your server or read stats.</EmptyState>
+        }
+      >
         {(k) => (
           <RevocableRow
             key={k.id}
@@ -74,7 +86,9 @@ export function ApiKeys({ siteId }: { siteId: string }) {
             }
             tag={k.revokedAt && <Tag tone="rose">revoked</Tag>}
             revoked={Boolean(k.revokedAt)}
-            detail={<p className="text-xs text-slate-500">{`${k.scopes.join(', ')} · created ${when(k.createdAt)} · last used ${when(k.lastUsedAt)}`}</p>}
+            detail={
+              <p className="text-xs text-slate-500">{`${k.scopes.join(', ')} · created ${when(k.createdAt)} · last used ${when(k.lastUsedAt)}`}</p>
+            }
             revoke={revoke}
           />
         )}

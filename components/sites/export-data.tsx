@@ -16,7 +16,13 @@ export function ExportData({ siteId, today }: { siteId: string; today: string })
   const [to, setTo] = useState(today);
   const [list, setList] = useState<ExportView[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => void api<{ exports: ExportView[] }>(`/api/sites/${siteId}/exports`).then((r) => setList(r.exports)).catch(() => undefined), [siteId]);
+  const load = useCallback(
+    () =>
+      void api<{ exports: ExportView[] }>(`/api/sites/${siteId}/exports`)
+        .then((r) => setList(r.exports))
+        .catch(() => undefined),
+    [siteId],
+  );
   useEffect(load, [load]);
   useEffect(() => {
     if (!list.some((e) => e.status === 'pending' || e.status === 'running')) return;
@@ -45,7 +51,11 @@ export function ExportData({ siteId, today }: { siteId: string; today: string })
           </Select>
         </Field>
         <Field label="Format">
-          <Select value={fmt} disabled={kind === 'rollups'} onChange={(e) => setFormat(e.target.value as 'csv' | 'ndjson')}>
+          <Select
+            value={fmt}
+            disabled={kind === 'rollups'}
+            onChange={(e) => setFormat(e.target.value as 'csv' | 'ndjson')}
+          >
             <option value="csv">CSV</option>
             <option value="ndjson">NDJSON</option>
           </Select>
@@ -78,7 +88,9 @@ export function ExportData({ siteId, today }: { siteId: string; today: string })
                   Download ({e.rows.toLocaleString('en-US')} rows)
                 </a>
               ) : (
-                <span className="text-slate-500">{e.status === 'failed' ? e.error : e.status === 'expired' ? 'link expired' : 'preparing…'}</span>
+                <span className="text-slate-500">
+                  {e.status === 'failed' ? e.error : e.status === 'expired' ? 'link expired' : 'preparing…'}
+                </span>
               )}
             </li>
           ))}

@@ -20,7 +20,13 @@ export function ImportData({ siteId }: { siteId: string }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const file = useRef<HTMLInputElement>(null);
-  const load = useCallback(() => void api<{ imports: ImportView[] }>(`/api/sites/${siteId}/imports`).then((r) => setList(r.imports)).catch(() => undefined), [siteId]);
+  const load = useCallback(
+    () =>
+      void api<{ imports: ImportView[] }>(`/api/sites/${siteId}/imports`)
+        .then((r) => setList(r.imports))
+        .catch(() => undefined),
+    [siteId],
+  );
   useEffect(load, [load]);
   useEffect(() => {
     if (!list.some((i) => i.status === 'pending' || i.status === 'running')) return;
@@ -34,7 +40,11 @@ export function ImportData({ siteId }: { siteId: string }) {
     setBusy(true);
     setError(null);
     try {
-      await api(`/api/sites/${siteId}/imports?${new URLSearchParams({ source, filename: f.name })}`, { method: 'POST', body: f, headers: { 'Content-Type': 'application/octet-stream' } });
+      await api(`/api/sites/${siteId}/imports?${new URLSearchParams({ source, filename: f.name })}`, {
+        method: 'POST',
+        body: f,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       if (file.current) file.current.value = '';
       load();
     } catch (e) {
@@ -54,7 +64,13 @@ export function ImportData({ siteId }: { siteId: string }) {
           ))}
         </Select>
       </Field>
-      <input ref={file} type="file" accept={sources.find((s) => s.id === source)!.accept} aria-label="Export file" className="block w-full text-sm" />
+      <input
+        ref={file}
+        type="file"
+        accept={sources.find((s) => s.id === source)!.accept}
+        aria-label="Export file"
+        className="block w-full text-sm"
+      />
       <Button variant="secondary" disabled={busy} onClick={() => void upload()}>
         {busy ? 'Uploading…' : 'Import'}
       </Button>
@@ -66,11 +82,18 @@ export function ImportData({ siteId }: { siteId: string }) {
               <span className="truncate">{i.filename}</span>
               <span className="text-slate-500">{i.status}</span>
             </div>
-            <div className="mt-1 h-1.5 rounded bg-slate-100" role="progressbar" aria-valuenow={Math.round(i.progress * 100)} aria-valuemin={0} aria-valuemax={100}>
+            <div
+              className="mt-1 h-1.5 rounded bg-slate-100"
+              role="progressbar"
+              aria-valuenow={Math.round(i.progress * 100)}
+              aria-valuemin={0}
+              aria-valuemax={100}
+            >
               <div className="h-1.5 rounded bg-indigo-500" style={{ width: `${Math.round(i.progress * 100)}%` }} />
             </div>
             <p className="mt-1 text-xs text-slate-500">
-              {i.rowsRead.toLocaleString('en-US')} of {i.rowsTotal.toLocaleString('en-US')} rows read · {i.rowsImported.toLocaleString('en-US')} imported · {i.rowsSkipped.toLocaleString('en-US')} skipped
+              {i.rowsRead.toLocaleString('en-US')} of {i.rowsTotal.toLocaleString('en-US')} rows read ·{' '}
+              {i.rowsImported.toLocaleString('en-US')} imported · {i.rowsSkipped.toLocaleString('en-US')} skipped
               {i.firstDay && ` · ${i.firstDay} – ${i.lastDay}`}
               {i.sameFileAs && ' · the same file was imported before: nothing counted twice'}
             </p>

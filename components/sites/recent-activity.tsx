@@ -16,7 +16,11 @@ const REASON: Record<RecentActivity['drops'][number]['reason'], string> = {
 };
 
 export function RecentActivityList({ siteId, localhostTip }: { siteId: string; localhostTip: string }) {
-  const q = useQuery({ queryKey: ['activity', siteId], queryFn: () => api<RecentActivity>(`/api/sites/${siteId}/activity`), refetchInterval: 3000 });
+  const q = useQuery({
+    queryKey: ['activity', siteId],
+    queryFn: () => api<RecentActivity>(`/api/sites/${siteId}/activity`),
+    refetchInterval: 3000,
+  });
   const a = q.data;
   return (
     <div className="space-y-4 text-sm" data-testid="recent-activity">
@@ -28,7 +32,12 @@ export function RecentActivityList({ siteId, localhostTip }: { siteId: string; l
               <li key={d.reason} className="rounded-lg bg-amber-50 p-3 ring-1 ring-amber-200" data-reason={d.reason}>
                 <p className="font-medium text-amber-900">
                   {REASON[d.reason]} · {d.count} event{d.count === 1 ? '' : 's'}
-                  {d.lastAt && <span className="font-normal text-amber-800"> · last at {new Date(d.lastAt).toLocaleTimeString()}</span>}
+                  {d.lastAt && (
+                    <span className="font-normal text-amber-800">
+                      {' '}
+                      · last at {new Date(d.lastAt).toLocaleTimeString()}
+                    </span>
+                  )}
                 </p>
                 <p className="text-amber-900">Fix: {d.fix}</p>
               </li>

@@ -14,7 +14,9 @@ const tagTone = {
 
 /** A small label after a row's title ("revoked", "password"). */
 export function Tag({ tone, children }: { tone: keyof typeof tagTone; children: ReactNode }) {
-  return <span className={`ml-1 rounded px-1.5 py-0.5 text-[10px] font-medium ring-1 ${tagTone[tone]}`}>{children}</span>;
+  return (
+    <span className={`ml-1 rounded px-1.5 py-0.5 text-[10px] font-medium ring-1 ${tagTone[tone]}`}>{children}</span>
+  );
 }
 
 /** Revokes `${collection}/${id}` (DELETE), then reloads the list under `queryKey`. */
@@ -54,7 +56,13 @@ export function RevocableRow({
       </div>
       {actions}
       {!revoked && (
-        <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(id)} disabled={revoke.isPending}>
+        <Button
+          variant="ghost"
+          size="sm"
+          className="text-rose-600 hover:bg-rose-50"
+          onClick={() => revoke.mutate(id)}
+          disabled={revoke.isPending}
+        >
           Revoke
         </Button>
       )}

@@ -18,10 +18,14 @@ interface ShareLink {
 export function ShareLinks({ siteId, baseUrl }: { siteId: string; baseUrl: string }) {
   const client = useQueryClient();
   const key = ['share-links', siteId];
-  const links = useQuery({ queryKey: key, queryFn: () => api<{ links: ShareLink[] }>(`/api/sites/${siteId}/share-links`) });
+  const links = useQuery({
+    queryKey: key,
+    queryFn: () => api<{ links: ShareLink[] }>(`/api/sites/${siteId}/share-links`),
+  });
   const [error, setError] = useState<string | null>(null);
   const create = useMutation({
-    mutationFn: (body: { label: string; password?: string }) => api<{ link: ShareLink }>(`/api/sites/${siteId}/share-links`, { method: 'POST', json: body }),
+    mutationFn: (body: { label: string; password?: string }) =>
+      api<{ link: ShareLink }>(`/api/sites/${siteId}/share-links`, { method: 'POST', json: body }),
     onSuccess: () => client.invalidateQueries({ queryKey: key }),
     onError: (e) => setError(fieldError(e).message),
   });
@@ -38,8 +42,20 @@ export function ShareLinks({ siteId, baseUrl }: { siteId: string; baseUrl: strin
 
   return (
     <div className="space-y-4">
-      <p className="text-sm text-slate-500">Anyone with a link sees a read-only dashboard of this site, live header included. Revoking a link stops it at once.</p>
-      <QueryList query={links} items={(d) => d.links} testId="share-links" empty={<EmptyState title="No share links">Create one below to show your stats to someone without an account.</EmptyState>}>
+      <p className="text-sm text-slate-500">
+        Anyone with a link sees a read-only dashboard of this site, live header included. Revoking a link stops it at
+        once.
+      </p>
+      <QueryList
+        query={links}
+        items={(d) => d.links}
+        testId="share-links"
+        empty={
+          <EmptyState title="No share links">
+            Create one below to show your stats to someone without an account.
+          </EmptyState>
+        }
+      >
         {(l) => {
           const url = `${baseUrl}/share/${l.token}`;
           const copy = (
@@ -48,11 +64,26 @@ export function ShareLinks({ siteId, baseUrl }: { siteId: string; baseUrl: strin
             </Button>
           );
           const link = (
-            <a href={url} target="_blank" rel="noreferrer" className="block truncate font-mono text-xs text-indigo-600 hover:underline">
+            <a
+              href={url}
+              target="_blank"
+              rel="noreferrer"
+              className="block truncate font-mono text-xs text-indigo-600 hover:underline"
+            >
               {url}
             </a>
           );
-          return <RevocableRow key={l.id} id={l.id} label={l.label || 'Untitled link'} tag={l.hasPassword && <Tag tone="amber">password</Tag>} detail={link} actions={copy} revoke={revoke} />;
+          return (
+            <RevocableRow
+              key={l.id}
+              id={l.id}
+              label={l.label || 'Untitled link'}
+              tag={l.hasPassword && <Tag tone="amber">password</Tag>}
+              detail={link}
+              actions={copy}
+              revoke={revoke}
+            />
+          );
         }}
       </QueryList>
       <form onSubmit={onSubmit} className="grid gap-3 sm:grid-cols-2">

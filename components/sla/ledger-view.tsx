@@ -15,7 +15,8 @@ const parts: { key: keyof LedgerMinute; label: string; color: string }[] = [
 
 export function LedgerView({ minutes, totals }: { minutes: LedgerMinute[]; totals: Omit<LedgerMinute, 'minute'> }) {
   const max = Math.max(1, ...minutes.map((m) => m.received));
-  const dropped = totals.droppedBot + totals.droppedSpam + totals.droppedHostname + totals.droppedRateLimited + totals.malformed;
+  const dropped =
+    totals.droppedBot + totals.droppedSpam + totals.droppedHostname + totals.droppedRateLimited + totals.malformed;
   return (
     <div className="space-y-5">
       <Card title="Received per minute, last 24 hours">
@@ -24,8 +25,21 @@ export function LedgerView({ minutes, totals }: { minutes: LedgerMinute[]; total
         ) : (
           <div className="flex h-40 items-end gap-px" aria-label="Ledger chart">
             {minutes.map((m) => (
-              <div key={m.minute} className="flex h-full min-w-[2px] flex-1 flex-col-reverse" title={`${new Date(m.minute).toLocaleTimeString()}: ${m.received} received, ${m.accepted} accepted`}>
-                {parts.map((p) => (m[p.key] as number) > 0 && <div key={p.key} className={p.color} style={{ height: `${((m[p.key] as number) / max) * 100}%` }} />)}
+              <div
+                key={m.minute}
+                className="flex h-full min-w-[2px] flex-1 flex-col-reverse"
+                title={`${new Date(m.minute).toLocaleTimeString()}: ${m.received} received, ${m.accepted} accepted`}
+              >
+                {parts.map(
+                  (p) =>
+                    (m[p.key] as number) > 0 && (
+                      <div
+                        key={p.key}
+                        className={p.color}
+                        style={{ height: `${((m[p.key] as number) / max) * 100}%` }}
+                      />
+                    ),
+                )}
               </div>
             ))}
           </div>
@@ -44,24 +58,33 @@ export function LedgerView({ minutes, totals }: { minutes: LedgerMinute[]; total
           <tbody className="divide-y divide-slate-100">
             <tr className="font-semibold">
               <td className="px-4 py-2">Received</td>
-              <td className="px-4 py-2 text-right tabular-nums" data-testid="ledger-received">{totals.received}</td>
+              <td className="px-4 py-2 text-right tabular-nums" data-testid="ledger-received">
+                {totals.received}
+              </td>
             </tr>
             {totals.receivedApi > 0 && (
               <tr className="text-slate-500">
                 <td className="px-4 py-2 pl-8">of which through the events API (your server)</td>
-                <td className="px-4 py-2 text-right tabular-nums" data-testid="ledger-received-api">{totals.receivedApi}</td>
+                <td className="px-4 py-2 text-right tabular-nums" data-testid="ledger-received-api">
+                  {totals.receivedApi}
+                </td>
               </tr>
             )}
             {parts.map((p) => (
               <tr key={p.key}>
-                <td className="px-4 py-2 pl-8">{p.key === 'accepted' ? 'Accepted' : `Dropped: ${p.label.toLowerCase()}`}</td>
-                <td className="px-4 py-2 text-right tabular-nums" data-testid={`ledger-${p.key}`}>{totals[p.key as keyof typeof totals]}</td>
+                <td className="px-4 py-2 pl-8">
+                  {p.key === 'accepted' ? 'Accepted' : `Dropped: ${p.label.toLowerCase()}`}
+                </td>
+                <td className="px-4 py-2 text-right tabular-nums" data-testid={`ledger-${p.key}`}>
+                  {totals[p.key as keyof typeof totals]}
+                </td>
               </tr>
             ))}
             <tr className="text-slate-500">
               <td className="px-4 py-2">Check: accepted + dropped</td>
               <td className="px-4 py-2 text-right tabular-nums" data-testid="ledger-check">
-                {totals.accepted} + {dropped} = {totals.accepted + dropped} {totals.accepted + dropped === totals.received ? '✓' : '≠ received'}
+                {totals.accepted} + {dropped} = {totals.accepted + dropped}{' '}
+                {totals.accepted + dropped === totals.received ? '✓' : '≠ received'}
               </td>
             </tr>
             <tr>

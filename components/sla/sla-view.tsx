@@ -18,7 +18,9 @@ function stateText(s: SlaState, cause: string | null): string {
     case 'no target':
       return 'no target set';
     case 'not measured':
-      return s.sinceMs === null ? 'not measured yet (is the alerts worker running?)' : `not measured for ${formatDuration(s.sinceMs)} (is the alerts worker running?)`;
+      return s.sinceMs === null
+        ? 'not measured yet (is the alerts worker running?)'
+        : `not measured for ${formatDuration(s.sinceMs)} (is the alerts worker running?)`;
     case 'breached':
       return `breached${cause ? ` (${cause})` : ''}`;
     case 'within':
@@ -54,7 +56,11 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
             className={`mt-1 text-2xl font-semibold ${r.current.state.kind === 'breached' ? 'text-rose-600' : r.current.state.kind === 'not measured' ? 'text-amber-600' : 'text-slate-900'}`}
             data-testid="sla-current"
           >
-            {r.current.state.kind === 'not measured' ? 'unknown' : r.current.ms === null ? 'up to date' : formatBehind(r.current.ms)}
+            {r.current.state.kind === 'not measured'
+              ? 'unknown'
+              : r.current.ms === null
+                ? 'up to date'
+                : formatBehind(r.current.ms)}
           </p>
           <p className="text-xs text-slate-500" data-testid="sla-state" data-state={r.current.state.kind}>
             {stateText(r.current.state, r.current.cause)}
@@ -74,8 +80,16 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
       </div>
       <div className="grid gap-5 lg:grid-cols-3">
         <Card title="Target" className="self-start">
-          <Field label="p95 of events visible on the dashboard within" hint="Measured from the collect acknowledgement to the commit and the live push that includes the event.">
-            <Select value={r.targetMs ?? ''} disabled={!canEdit} onChange={(e) => void setTarget(Number(e.target.value))} data-testid="sla-target">
+          <Field
+            label="p95 of events visible on the dashboard within"
+            hint="Measured from the collect acknowledgement to the commit and the live push that includes the event."
+          >
+            <Select
+              value={r.targetMs ?? ''}
+              disabled={!canEdit}
+              onChange={(e) => void setTarget(Number(e.target.value))}
+              data-testid="sla-target"
+            >
               {r.targetMs === null && <option value="">Choose a target…</option>}
               {SLA_TARGETS_MS.map((t) => (
                 <option key={t} value={t}>
@@ -97,7 +111,9 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
               />
             ))}
           </div>
-          {r.targetMs !== null && <p className="mt-2 text-xs text-slate-500">Target {formatDuration(r.targetMs)} · red minutes broke it</p>}
+          {r.targetMs !== null && (
+            <p className="mt-2 text-xs text-slate-500">Target {formatDuration(r.targetMs)} · red minutes broke it</p>
+          )}
         </Card>
       </div>
       <Card title="Compliance per day (minutes within target)">
@@ -108,7 +124,9 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
               data-testid="sla-day"
               data-ratio={d.ratio ?? ''}
               title={`${new Intl.DateTimeFormat('en-GB', { timeZone: r.timeZone, day: 'numeric', month: 'short' }).format(new Date(d.day))}: ${
-                d.ratio === null ? 'not measured' : `${pct(d.ratio)} of ${d.measuredMinutes} measured minutes within target`
+                d.ratio === null
+                  ? 'not measured'
+                  : `${pct(d.ratio)} of ${d.measuredMinutes} measured minutes within target`
               }`}
               className={`flex-1 rounded-t-sm ${d.ratio === null ? 'bg-slate-100' : d.ratio >= 0.999 ? 'bg-emerald-500' : d.ratio >= 0.99 ? 'bg-amber-400' : 'bg-rose-500'}`}
               style={{ height: `${d.ratio === null ? 4 : Math.max(4, d.ratio * 100)}%` }}
@@ -116,10 +134,16 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
           ))}
         </div>
         <div className="mt-2 flex justify-between text-xs text-slate-500">
-          <span>{new Intl.DateTimeFormat('en-GB', { timeZone: r.timeZone, day: 'numeric', month: 'short' }).format(new Date(r.daily[0]!.day))}</span>
+          <span>
+            {new Intl.DateTimeFormat('en-GB', { timeZone: r.timeZone, day: 'numeric', month: 'short' }).format(
+              new Date(r.daily[0]!.day),
+            )}
+          </span>
           <span data-testid="sla-today">
             Today: {pct(r.daily[r.daily.length - 1]!.ratio)}
-            {r.daily[r.daily.length - 1]!.measuredMinutes ? ` of ${r.daily[r.daily.length - 1]!.measuredMinutes} measured minutes` : ''}
+            {r.daily[r.daily.length - 1]!.measuredMinutes
+              ? ` of ${r.daily[r.daily.length - 1]!.measuredMinutes} measured minutes`
+              : ''}
           </span>
         </div>
       </Card>
@@ -129,14 +153,25 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
         ) : (
           <ol className="divide-y divide-slate-100" data-testid="sla-breaches">
             {r.breaches.map((b) => (
-              <li key={b.id} className="flex flex-wrap items-baseline justify-between gap-2 py-2 text-sm" data-testid="sla-breach" data-open={b.endedAt === null}>
+              <li
+                key={b.id}
+                className="flex flex-wrap items-baseline justify-between gap-2 py-2 text-sm"
+                data-testid="sla-breach"
+                data-open={b.endedAt === null}
+              >
                 <span>
-                  <span className={`mr-2 rounded px-1.5 py-0.5 text-xs font-medium ${b.endedAt === null ? 'bg-rose-100 text-rose-700' : 'bg-slate-100 text-slate-700'}`}>{b.endedAt === null ? 'ongoing' : 'resolved'}</span>
+                  <span
+                    className={`mr-2 rounded px-1.5 py-0.5 text-xs font-medium ${b.endedAt === null ? 'bg-rose-100 text-rose-700' : 'bg-slate-100 text-slate-700'}`}
+                  >
+                    {b.endedAt === null ? 'ongoing' : 'resolved'}
+                  </span>
                   {b.cause}: worst {formatDuration(b.worstMs)} behind (target {formatDuration(b.targetMs)})
                 </span>
                 <span className="text-xs text-slate-500">
                   {new Date(b.startedAt).toLocaleString()}
-                  {b.endedAt !== null ? ` → ${new Date(b.endedAt).toLocaleTimeString()} (${formatDuration(b.endedAt - b.startedAt)})` : ''}
+                  {b.endedAt !== null
+                    ? ` → ${new Date(b.endedAt).toLocaleTimeString()} (${formatDuration(b.endedAt - b.startedAt)})`
+                    : ''}
                 </span>
               </li>
             ))}

@@ -15,7 +15,10 @@ export function CreateTeam() {
     setBusy(true);
     setError(null);
     try {
-      const { team } = await api<{ team: { id: string } }>('/api/teams', { method: 'POST', json: { name: String(new FormData(e.currentTarget).get('name')) } });
+      const { team } = await api<{ team: { id: string } }>('/api/teams', {
+        method: 'POST',
+        json: { name: String(new FormData(e.currentTarget).get('name')) },
+      });
       router.push(`/teams/${team.id}`);
     } catch (err) {
       setBusy(false);
@@ -24,7 +27,14 @@ export function CreateTeam() {
   }
   return (
     <form onSubmit={onSubmit} className="flex flex-wrap gap-2">
-      <Input name="name" required maxLength={100} placeholder="Team name" aria-label="Team name" className="mt-0 max-w-xs" />
+      <Input
+        name="name"
+        required
+        maxLength={100}
+        placeholder="Team name"
+        aria-label="Team name"
+        className="mt-0 max-w-xs"
+      />
       <button type="submit" disabled={busy} className={buttonClass('secondary')}>
         Create team
       </button>

@@ -26,11 +26,15 @@ interface Invite {
 export function TeamMembers({ teamId, myRole, myId }: { teamId: string; myRole: Role; myId: string }) {
   const client = useQueryClient();
   const router = useRouter();
-  const members = useQuery({ queryKey: ['members', teamId], queryFn: () => api<{ members: Member[] }>(`/api/teams/${teamId}/members`) });
+  const members = useQuery({
+    queryKey: ['members', teamId],
+    queryFn: () => api<{ members: Member[] }>(`/api/teams/${teamId}/members`),
+  });
   const [error, setError] = useState<string | null>(null);
   const refresh = () => client.invalidateQueries({ queryKey: ['members', teamId] });
   const setRole = useMutation({
-    mutationFn: ({ userId, role }: { userId: string; role: Role }) => api(`/api/teams/${teamId}/members/${userId}`, { method: 'PATCH', json: { role } }),
+    mutationFn: ({ userId, role }: { userId: string; role: Role }) =>
+      api(`/api/teams/${teamId}/members/${userId}`, { method: 'PATCH', json: { role } }),
     onSuccess: refresh,
     onError: (e) => setError((e as Error).message),
   });
@@ -57,12 +61,18 @@ export function TeamMembers({ teamId, myRole, myId }: { teamId: string; myRole: 
             <li key={m.userId} className="flex flex-wrap items-center gap-3 py-2">
               <div className="min-w-0 flex-1">
                 <p className="truncate text-sm font-medium text-slate-800">
-                  {m.name || m.email} {m.userId === myId && <span className="text-xs font-normal text-slate-400">(you)</span>}
+                  {m.name || m.email}{' '}
+                  {m.userId === myId && <span className="text-xs font-normal text-slate-400">(you)</span>}
                 </p>
                 {m.name && <p className="truncate text-xs text-slate-500">{m.email}</p>}
               </div>
               {editable ? (
-                <Select aria-label={`Role of ${m.email}`} value={m.role} onChange={(e) => setRole.mutate({ userId: m.userId, role: e.target.value as Role })} className="mt-0 w-auto py-1 text-xs">
+                <Select
+                  aria-label={`Role of ${m.email}`}
+                  value={m.role}
+                  onChange={(e) => setRole.mutate({ userId: m.userId, role: e.target.value as Role })}
+                  className="mt-0 w-auto py-1 text-xs"
+                >
                   {ROLES.filter((r) => myRole === 'owner' || r !== 'owner').map((r) => (
                     <option key={r} value={r}>
                       {roleLabel[r]}
@@ -70,10 +80,17 @@ export function TeamMembers({ teamId, myRole, myId }: { teamId: string; myRole: 
                   ))}
                 </Select>
               ) : (
-                <span className="rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600">{roleLabel[m.role]}</span>
+                <span className="rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600">
+                  {roleLabel[m.role]}
+                </span>
               )}
               {(editable || m.userId === myId) && (
-                <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => remove.mutate(m.userId)}>
+                <Button
+                  variant="ghost"
+                  size="sm"
+                  className="text-rose-600 hover:bg-rose-50"
+                  onClick={() => remove.mutate(m.userId)}
+                >
                   {m.userId === myId ? 'Leave' : 'Remove'}
                 </Button>
               )}
@@ -89,12 +106,20 @@ export function TeamMembers({ teamId, myRole, myId }: { teamId: string; myRole: 
 export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }) {
   const client = useQueryClient();
   const key = ['invites', teamId];
-  const invites = useQuery({ queryKey: key, queryFn: () => api<{ invites: Invite[] }>(`/api/teams/${teamId}/invites`) });
-  const [created, setCreated] = useState<{ url: string; role: Role; email: string | null; emailed: boolean } | null>(null);
+  const invites = useQuery({
+    queryKey: key,
+    queryFn: () => api<{ invites: Invite[] }>(`/api/teams/${teamId}/invites`),
+  });
+  const [created, setCreated] = useState<{ url: string; role: Role; email: string | null; emailed: boolean } | null>(
+    null,
+  );
   const [error, setError] = useState<string | null>(null);
   const create = useMutation({
     mutationFn: (input: { role: Role; email?: string; anyoneWithLink: boolean }) =>
-      api<{ invite: { url: string; role: Role; email: string | null; emailed: boolean } }>(`/api/teams/${teamId}/invites`, { method: 'POST', json: input }),
+      api<{ invite: { url: string; role: Role; email: string | null; emailed: boolean } }>(
+        `/api/teams/${teamId}/invites`,
+        { method: 'POST', json: input },
+      ),
     onSuccess: (r) => {
       setCreated(r.invite);
       void client.invalidateQueries({ queryKey: key });
@@ -110,7 +135,11 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
     setError(null);
     const form = new FormData(e.currentTarget);
     const email = String(form.get('email') ?? '').trim();
-    create.mutate({ role: String(form.get('role')) as Role, ...(email ? { email } : {}), anyoneWithLink: form.get('anyoneWithLink') === 'on' });
+    create.mutate({
+      role: String(form.get('role')) as Role,
+      ...(email ? { email } : {}),
+      anyoneWithLink: form.get('anyoneWithLink') === 'on',
+    });
   }
   return (
     <div className="space-y-4">
@@ -143,10 +172,19 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
       {created && (
         <div className="space-y-2 rounded-lg bg-emerald-50 p-3 ring-1 ring-emerald-200">
           <p className="text-sm text-emerald-900">
-            {created.emailed ? `Emailed to ${created.email}. You can also share the link yourself` : 'Send this link to the person you invite'} ({roleLabel[created.role].toLowerCase()}). It works once, for 7 days, and is shown only now.
+            {created.emailed
+              ? `Emailed to ${created.email}. You can also share the link yourself`
+              : 'Send this link to the person you invite'}{' '}
+            ({roleLabel[created.role].toLowerCase()}). It works once, for 7 days, and is shown only now.
           </p>
           <div className="flex gap-2">
-            <input readOnly value={created.url} aria-label="Invite link" className="min-w-0 flex-1 rounded-md border border-emerald-300 bg-white px-2 py-1 font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+            <input
+              readOnly
+              value={created.url}
+              aria-label="Invite link"
+              className="min-w-0 flex-1 rounded-md border border-emerald-300 bg-white px-2 py-1 font-mono text-xs"
+              onFocus={(e) => e.currentTarget.select()}
+            />
             <Button size="sm" variant="secondary" onClick={() => void navigator.clipboard?.writeText(created.url)}>
               Copy
             </Button>
@@ -154,17 +192,32 @@ export function TeamInvites({ teamId, myRole }: { teamId: string; myRole: Role }
         </div>
       )}
       <p className="text-xs text-slate-500">
-        Only the account with this email address can accept the invitation, unless you tick “Anyone with the link”. The link is also mailed when this installation has SMTP configured (SMTP_URL); otherwise share it
-        yourself.
+        Only the account with this email address can accept the invitation, unless you tick “Anyone with the link”. The
+        link is also mailed when this installation has SMTP configured (SMTP_URL); otherwise share it yourself.
       </p>
       {error && <Notice tone="error">{error}</Notice>}
-      <QueryList query={invites} items={(d) => d.invites} skeletonClassName="h-10" className="divide-y divide-slate-100 text-sm" empty={<EmptyState title="No pending invitations" />}>
+      <QueryList
+        query={invites}
+        items={(d) => d.invites}
+        skeletonClassName="h-10"
+        className="divide-y divide-slate-100 text-sm"
+        empty={<EmptyState title="No pending invitations" />}
+      >
         {(i) => (
           <li key={i.id} className="flex items-center justify-between gap-2 py-2">
             <span>
-              {roleLabel[i.role]} invite <span className="text-xs text-slate-500">· {i.anyoneWithLink ? 'anyone with the link' : `for ${i.email}`} · expires {new Date(i.expiresAt).toLocaleDateString()}</span>
+              {roleLabel[i.role]} invite{' '}
+              <span className="text-xs text-slate-500">
+                · {i.anyoneWithLink ? 'anyone with the link' : `for ${i.email}`} · expires{' '}
+                {new Date(i.expiresAt).toLocaleDateString()}
+              </span>
             </span>
-            <Button variant="ghost" size="sm" className="text-rose-600 hover:bg-rose-50" onClick={() => revoke.mutate(i.id)}>
+            <Button
+              variant="ghost"
+              size="sm"
+              className="text-rose-600 hover:bg-rose-50"
+              onClick={() => revoke.mutate(i.id)}
+            >
               Revoke
             </Button>
           </li>

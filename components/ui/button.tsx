@@ -16,10 +16,21 @@ export function buttonClass(variant: Variant = 'primary', size: 'sm' | 'md' = 'm
   } ${styles[variant]}`;
 }
 
-export function Button({ variant = 'primary', size = 'md', className = '', ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: 'sm' | 'md' }) {
+export function Button({
+  variant = 'primary',
+  size = 'md',
+  className = '',
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: 'sm' | 'md' }) {
   return <button type="button" {...rest} className={`${buttonClass(variant, size)} ${className}`} />;
 }
 
-export function ButtonLink({ variant = 'primary', size = 'md', className = '', href, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string; variant?: Variant; size?: 'sm' | 'md' }) {
+export function ButtonLink({
+  variant = 'primary',
+  size = 'md',
+  className = '',
+  href,
+  ...rest
+}: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string; variant?: Variant; size?: 'sm' | 'md' }) {
   return <Link href={href} {...rest} className={`${buttonClass(variant, size)} ${className}`} />;
 }

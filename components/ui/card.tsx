@@ -1,6 +1,18 @@
 import type { ReactNode } from 'react';
 
-export function Card({ title, action, children, className = '', padded = true }: { title?: ReactNode; action?: ReactNode; children: ReactNode; className?: string; padded?: boolean }) {
+export function Card({
+  title,
+  action,
+  children,
+  className = '',
+  padded = true,
+}: {
+  title?: ReactNode;
+  action?: ReactNode;
+  children: ReactNode;
+  className?: string;
+  padded?: boolean;
+}) {
   return (
     <section className={`rounded-xl bg-white shadow-sm ring-1 ring-slate-200 ${className}`}>
       {(title || action) && (

@@ -1,14 +1,29 @@
 import type { ReactNode } from 'react';
 
 export function Spinner({ className = 'h-4 w-4' }: { className?: string }) {
-  return <span aria-hidden className={`inline-block animate-spin rounded-full border-2 border-current border-r-transparent ${className}`} />;
+  return (
+    <span
+      aria-hidden
+      className={`inline-block animate-spin rounded-full border-2 border-current border-r-transparent ${className}`}
+    />
+  );
 }
 
 export function Skeleton({ className = '' }: { className?: string }) {
   return <div aria-hidden className={`animate-pulse rounded-md bg-slate-200/70 ${className}`} />;
 }
 
-export function EmptyState({ icon, title, children, action }: { icon?: ReactNode; title: string; children?: ReactNode; action?: ReactNode }) {
+export function EmptyState({
+  icon,
+  title,
+  children,
+  action,
+}: {
+  icon?: ReactNode;
+  title: string;
+  children?: ReactNode;
+  action?: ReactNode;
+}) {
   return (
     <div className="flex flex-col items-center justify-center px-6 py-10 text-center">
       {icon && <div className="mb-3 text-3xl text-slate-300">{icon}</div>}
@@ -19,13 +34,25 @@ export function EmptyState({ icon, title, children, action }: { icon?: ReactNode
   );
 }
 
-export function ErrorState({ title = 'Something went wrong', message, onRetry }: { title?: string; message?: string; onRetry?: () => void }) {
+export function ErrorState({
+  title = 'Something went wrong',
+  message,
+  onRetry,
+}: {
+  title?: string;
+  message?: string;
+  onRetry?: () => void;
+}) {
   return (
     <div role="alert" className="flex flex-col items-center justify-center px-6 py-8 text-center">
       <p className="text-sm font-semibold text-rose-700">{title}</p>
       {message && <p className="mt-1 max-w-sm text-sm text-slate-500">{message}</p>}
       {onRetry && (
-        <button type="button" onClick={onRetry} className="mt-3 rounded-md bg-rose-50 px-3 py-1.5 text-xs font-medium text-rose-700 ring-1 ring-rose-200 hover:bg-rose-100">
+        <button
+          type="button"
+          onClick={onRetry}
+          className="mt-3 rounded-md bg-rose-50 px-3 py-1.5 text-xs font-medium text-rose-700 ring-1 ring-rose-200 hover:bg-rose-100"
+        >
           Try again
         </button>
       )}
@@ -33,7 +60,13 @@ export function ErrorState({ title = 'Something went wrong', message, onRetry }:
   );
 }
 
-export function Notice({ tone = 'info', children }: { tone?: 'info' | 'success' | 'error' | 'warning'; children: ReactNode }) {
+export function Notice({
+  tone = 'info',
+  children,
+}: {
+  tone?: 'info' | 'success' | 'error' | 'warning';
+  children: ReactNode;
+}) {
   const t = {
     info: 'bg-indigo-50 text-indigo-800 ring-indigo-200',
     success: 'bg-emerald-50 text-emerald-800 ring-emerald-200',
@@ -70,7 +103,8 @@ export function QueryList<D, T>({
   children: (item: T) => ReactNode;
 }) {
   if (query.isPending) return <Skeleton className={skeletonClassName} />;
-  if (query.isError || query.data === undefined) return <ErrorState message={query.error?.message} onRetry={() => void query.refetch()} />;
+  if (query.isError || query.data === undefined)
+    return <ErrorState message={query.error?.message} onRetry={() => void query.refetch()} />;
   const list = items(query.data);
   if (list.length === 0) return <>{empty}</>;
   return (

@@ -24,7 +24,15 @@ export interface TypedConfirmDeleteProps {
   children: ReactNode;
 }
 
-export function TypedConfirmDelete({ noun, phrase, confirms, endpoint, afterwards, inputLabel, children }: TypedConfirmDeleteProps) {
+export function TypedConfirmDelete({
+  noun,
+  phrase,
+  confirms,
+  endpoint,
+  afterwards,
+  inputLabel,
+  children,
+}: TypedConfirmDeleteProps) {
   const router = useRouter();
   const [open, setOpen] = useState(false);
   const [confirm, setConfirm] = useState('');
@@ -46,17 +54,31 @@ export function TypedConfirmDelete({ noun, phrase, confirms, endpoint, afterward
 
   if (!open) {
     return (
-      <Button variant="secondary" className="text-rose-700 ring-rose-200 hover:bg-rose-50" onClick={() => setOpen(true)}>
+      <Button
+        variant="secondary"
+        className="text-rose-700 ring-rose-200 hover:bg-rose-50"
+        onClick={() => setOpen(true)}
+      >
         Delete this {noun}…
       </Button>
     );
   }
   return (
-    <div className="space-y-3 rounded-lg bg-rose-50 p-4 ring-1 ring-rose-200" role="alertdialog" aria-label={`Delete ${noun}`}>
+    <div
+      className="space-y-3 rounded-lg bg-rose-50 p-4 ring-1 ring-rose-200"
+      role="alertdialog"
+      aria-label={`Delete ${noun}`}
+    >
       <p className="text-sm text-rose-900">
         {children} It cannot be undone. Type <strong className="font-mono">{phrase}</strong> to confirm.
       </p>
-      <input value={confirm} onChange={(e) => setConfirm(e.target.value)} aria-label={inputLabel} className="block w-full rounded-lg border border-rose-300 bg-white px-3 py-2 font-mono text-sm" autoFocus />
+      <input
+        value={confirm}
+        onChange={(e) => setConfirm(e.target.value)}
+        aria-label={inputLabel}
+        className="block w-full rounded-lg border border-rose-300 bg-white px-3 py-2 font-mono text-sm"
+        autoFocus
+      />
       {error && <Notice tone="error">{error}</Notice>}
       <div className="flex gap-2">
         <Button variant="danger" disabled={!confirms(confirm) || busy} onClick={() => void onDelete()}>

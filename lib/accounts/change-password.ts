@@ -17,14 +17,21 @@ export const changePasswordSchema = z.object({
  * Wrong current passwords count against a per-account and per-IP limit (attempts.ts); past it,
  * 429 with Retry-After, and the password is not even checked.
  */
-export async function changePassword(user: CurrentUser, input: z.infer<typeof changePasswordSchema>, ip: string): Promise<void> {
+export async function changePassword(
+  user: CurrentUser,
+  input: z.infer<typeof changePasswordSchema>,
+  ip: string,
+): Promise<void> {
   const row = await db().user.findUniqueOrThrow({ where: { id: user.id }, select: { passwordHash: true } });
   if (row.passwordHash !== null) {
     const attempt = await beginAttempt('password', ip, user.id);
     if (!attempt.allowed) {
-      throw new EddyError('rate_limited', 'Too many wrong current passwords; try again later', { retryAfter: retryAfterSeconds('password') });
+      throw new EddyError('rate_limited', 'Too many wrong current passwords; try again later', {
+        retryAfter: retryAfterSeconds('password'),
+      });
     }
-    if (!(await verifyPassword(input.currentPassword ?? '', row.passwordHash))) throw new EddyError('bad_request', 'currentPassword: is not correct');
+    if (!(await verifyPassword(input.currentPassword ?? '', row.passwordHash)))
+      throw new EddyError('bad_request', 'currentPassword: is not correct');
     await attemptSucceeded('password', attempt, user.id);
   }
   await db().user.update({

@@ -24,9 +24,17 @@ export async function createDemoAccount(): Promise<DemoAccount | null> {
   // One transaction: the demo user is the install's first account, hence its operator.
   const site = await db().$transaction(async (tx) => {
     const user = await insertUser(tx, { email: DEMO_EMAIL, name: 'Demo', passwordHash });
-    const team = await tx.team.create({ data: { name: 'Demo team', memberships: { create: { userId: user.id, role: 'owner' } } } });
+    const team = await tx.team.create({
+      data: { name: 'Demo team', memberships: { create: { userId: user.id, role: 'owner' } } },
+    });
     return tx.site.create({
-      data: { teamId: team.id, name: 'Demo site', domain: 'localhost', publicKey: newSiteKey(), allowedHostnames: ['localhost', '127.0.0.1'] },
+      data: {
+        teamId: team.id,
+        name: 'Demo site',
+        domain: 'localhost',
+        publicKey: newSiteKey(),
+        allowedHostnames: ['localhost', '127.0.0.1'],
+      },
     });
   });
   return { email: DEMO_EMAIL, password, siteId: site.id, siteKey: site.publicKey };

@@ -35,31 +35,47 @@ export interface AccountDeletionPlan {
 export async function accountDeletionPlan(userId: string): Promise<AccountDeletionPlan> {
   const ms = await db().membership.findMany({
     where: { userId },
-    include: { team: { include: { memberships: { select: { userId: true, role: true } }, _count: { select: { sites: true } } } } },
+    include: {
+      team: { include: { memberships: { select: { userId: true, role: true } }, _count: { select: { sites: true } } } },
+    },
   });
   const plan: AccountDeletionPlan = { deletes: [], blockers: [] };
   for (const m of ms) {
     const others = m.team.memberships.filter((x) => x.userId !== userId);
     if (others.length === 0) plan.deletes.push({ id: m.team.id, name: m.team.name, sites: m.team._count.sites });
-    else if (m.role === 'owner' && !others.some((x) => x.role === 'owner')) plan.blockers.push({ id: m.team.id, name: m.team.name });
+    else if (m.role === 'owner' && !others.some((x) => x.role === 'owner'))
+      plan.blockers.push({ id: m.team.id, name: m.team.name });
   }
   return plan;
 }
 
-export async function deleteAccount(user: CurrentUser, input: z.infer<typeof deleteAccountSchema>, ip: string, now = Date.now()): Promise<{ teamsDeleted: number }> {
-  if (input.confirm.trim().toLowerCase() !== user.email.toLowerCase()) throw new EddyError('bad_request', 'confirm: type your email address to delete your account');
+export async function deleteAccount(
+  user: CurrentUser,
+  input: z.infer<typeof deleteAccountSchema>,
+  ip: string,
+  now = Date.now(),
+): Promise<{ teamsDeleted: number }> {
+  if (input.confirm.trim().toLowerCase() !== user.email.toLowerCase())
+    throw new EddyError('bad_request', 'confirm: type your email address to delete your account');
   const row = await db().user.findUniqueOrThrow({ where: { id: user.id }, select: { passwordHash: true } });
   if (row.passwordHash !== null) {
     const attempt = await beginAttempt('password', ip, user.id);
-    if (!attempt.allowed) throw new EddyError('rate_limited', 'Too many wrong passwords; try again later', { retryAfter: retryAfterSeconds('password') });
-    if (!(await verifyPassword(input.password ?? '', row.passwordHash))) throw new EddyError('bad_request', 'password: is not correct');
+    if (!attempt.allowed)
+      throw new EddyError('rate_limited', 'Too many wrong passwords; try again later', {
+        retryAfter: retryAfterSeconds('password'),
+      });
+    if (!(await verifyPassword(input.password ?? '', row.passwordHash)))
+      throw new EddyError('bad_request', 'password: is not correct');
     await attemptSucceeded('password', attempt, user.id);
   } else if (user.signedInAt === undefined || now - user.signedInAt > RECENT_SIGN_IN_MS) {
     throw new EddyError('unauthorized', 'Sign in again, then delete your account within 10 minutes');
   }
   const plan = await accountDeletionPlan(user.id);
   if (plan.blockers.length) {
-    throw new EddyError('bad_request', `You are the last owner of ${plan.blockers.map((t) => `“${t.name}”`).join(', ')}: make another member owner, or delete the team, first`);
+    throw new EddyError(
+      'bad_request',
+      `You are the last owner of ${plan.blockers.map((t) => `“${t.name}”`).join(', ')}: make another member owner, or delete the team, first`,
+    );
   }
   for (const t of plan.deletes) await eraseTeam(t.id);
   await db().$transaction([

@@ -11,9 +11,13 @@ export const deleteTeamSchema = z.object({ confirm: z.string().max(300) });
  * with its memberships and invitations. Members lose access at once: every access check reads
  * memberships. Returns the rows erased.
  */
-export async function deleteTeam(team: MemberTeam, confirmation: string): Promise<{ sites: number; deletedRows: number }> {
+export async function deleteTeam(
+  team: MemberTeam,
+  confirmation: string,
+): Promise<{ sites: number; deletedRows: number }> {
   if (team.role !== 'owner') throw new EddyError('forbidden', 'Only owners can delete a team');
-  if (confirmation.trim() !== team.name.trim()) throw new EddyError('bad_request', 'confirm: type the team’s name to delete it');
+  if (confirmation.trim() !== team.name.trim())
+    throw new EddyError('bad_request', 'confirm: type the team’s name to delete it');
   return eraseTeam(team.id);
 }
 

@@ -31,7 +31,8 @@ export const createInviteSchema = z
   })
   .refine((i) => i.email !== undefined || i.anyoneWithLink, {
     path: ['email'],
-    message: 'is required unless anyoneWithLink is true (an invitation without an address can be accepted by anyone who has the link)',
+    message:
+      'is required unless anyoneWithLink is true (an invitation without an address can be accepted by anyone who has the link)',
   });
 
 /** "a•••@example.com": enough for the holder of a link to know which account to use, no more. */
@@ -42,9 +43,16 @@ export function maskEmail(email: string): string {
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-export async function createInvite(actor: CurrentUser, team: MemberTeam, input: z.infer<typeof createInviteSchema>, now = Date.now()) {
-  if (input.role === 'owner' && team.role !== 'owner') throw new EddyError('forbidden', 'Only owners can invite owners');
-  if (!input.email && !input.anyoneWithLink) throw new EddyError('bad_request', 'email: is required unless anyoneWithLink is true');
+export async function createInvite(
+  actor: CurrentUser,
+  team: MemberTeam,
+  input: z.infer<typeof createInviteSchema>,
+  now = Date.now(),
+) {
+  if (input.role === 'owner' && team.role !== 'owner')
+    throw new EddyError('forbidden', 'Only owners can invite owners');
+  if (!input.email && !input.anyoneWithLink)
+    throw new EddyError('bad_request', 'email: is required unless anyoneWithLink is true');
   const token = randomBytes(24).toString('base64url');
   const max = ACCOUNT_LIMITS.pendingInvitesPerTeam;
   const pending = { teamId: team.id, acceptedAt: null, expiresAt: { gt: new Date(now) } };
@@ -78,11 +86,22 @@ export async function createInvite(actor: CurrentUser, team: MemberTeam, input: 
     emailed = sent.ok;
     if (!sent.ok) console.error(`[invites] email to ${invite.email} failed: ${sent.error}`);
   }
-  return { id: invite.id, token, role: invite.role as Role, email: invite.email, anyoneWithLink: invite.anyoneWithLink, emailed, expiresAt: invite.expiresAt.toISOString() };
+  return {
+    id: invite.id,
+    token,
+    role: invite.role as Role,
+    email: invite.email,
+    anyoneWithLink: invite.anyoneWithLink,
+    emailed,
+    expiresAt: invite.expiresAt.toISOString(),
+  };
 }
 
 export async function listInvites(team: MemberTeam, now = Date.now()) {
-  const invites = await db().invite.findMany({ where: { teamId: team.id, acceptedAt: null, expiresAt: { gt: new Date(now) } }, orderBy: { createdAt: 'asc' } });
+  const invites = await db().invite.findMany({
+    where: { teamId: team.id, acceptedAt: null, expiresAt: { gt: new Date(now) } },
+    orderBy: { createdAt: 'asc' },
+  });
   return invites.map((i) => ({
     id: i.id,
     role: i.role as Role,
@@ -103,8 +122,12 @@ const TOKEN = /^[A-Za-z0-9_-]{20,64}$/;
 
 async function openInvite(token: string, now: number) {
   if (!TOKEN.test(token)) throw new EddyError('not_found', 'This invitation is not valid');
-  const invite = await db().invite.findUnique({ where: { tokenHash: hashToken(token) }, include: { team: { select: { id: true, name: true } } } });
-  if (!invite || invite.acceptedAt || invite.expiresAt.getTime() <= now) throw new EddyError('not_found', 'This invitation is not valid (used, revoked or expired)');
+  const invite = await db().invite.findUnique({
+    where: { tokenHash: hashToken(token) },
+    include: { team: { select: { id: true, name: true } } },
+  });
+  if (!invite || invite.acceptedAt || invite.expiresAt.getTime() <= now)
+    throw new EddyError('not_found', 'This invitation is not valid (used, revoked or expired)');
   return invite;
 }
 
@@ -139,11 +162,21 @@ export async function acceptInvite(user: CurrentUser, token: string, now = Date.
   if (invite.refusal) throw new EddyError('forbidden', invite.refusal);
   return db().$transaction(async (tx) => {
     // Claim the invite first: of two concurrent accepts, only one updates the row.
-    const claimed = await tx.invite.updateMany({ where: { id: invite.id, acceptedAt: null }, data: { acceptedAt: new Date(now), acceptedBy: user.id } });
-    if (claimed.count === 0) throw new EddyError('not_found', 'This invitation is not valid (used, revoked or expired)');
-    const existing = await tx.membership.findUnique({ where: { teamId_userId: { teamId: invite.teamId, userId: user.id } } });
+    const claimed = await tx.invite.updateMany({
+      where: { id: invite.id, acceptedAt: null },
+      data: { acceptedAt: new Date(now), acceptedBy: user.id },
+    });
+    if (claimed.count === 0)
+      throw new EddyError('not_found', 'This invitation is not valid (used, revoked or expired)');
+    const existing = await tx.membership.findUnique({
+      where: { teamId_userId: { teamId: invite.teamId, userId: user.id } },
+    });
     if (!existing) await tx.membership.create({ data: { teamId: invite.teamId, userId: user.id, role: invite.role } });
-    else if (!atLeast(existing.role as Role, invite.role)) await tx.membership.update({ where: { teamId_userId: { teamId: invite.teamId, userId: user.id } }, data: { role: invite.role } });
+    else if (!atLeast(existing.role as Role, invite.role))
+      await tx.membership.update({
+        where: { teamId_userId: { teamId: invite.teamId, userId: user.id } },
+        data: { role: invite.role },
+      });
     return { teamId: invite.teamId, teamName: invite.teamName };
   });
 }

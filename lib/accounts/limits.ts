@@ -24,7 +24,13 @@ type Tx = Prisma.TransactionClient;
  * queue on a transaction-scoped advisory lock, so two requests racing at max - 1 cannot both
  * pass the count. Over the cap: 403 `limit_reached` with `message`.
  */
-export async function createWithinLimit<T>(scope: string, max: number, message: string, count: (tx: Tx) => Promise<number>, create: (tx: Tx) => Promise<T>): Promise<T> {
+export async function createWithinLimit<T>(
+  scope: string,
+  max: number,
+  message: string,
+  count: (tx: Tx) => Promise<number>,
+  create: (tx: Tx) => Promise<T>,
+): Promise<T> {
   return db().$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`limit:${scope}`}, 0))`;
     if ((await count(tx)) >= max) throw new EddyError('limit_reached', message);

@@ -19,7 +19,13 @@ export async function listMembers(team: MemberTeam) {
     include: { user: { select: { id: true, email: true, name: true } } },
     orderBy: { createdAt: 'asc' },
   });
-  return ms.map((m) => ({ userId: m.user.id, email: m.user.email, name: m.user.name, role: m.role as Role, joinedAt: m.createdAt.toISOString() }));
+  return ms.map((m) => ({
+    userId: m.user.id,
+    email: m.user.email,
+    name: m.user.name,
+    role: m.role as Role,
+    joinedAt: m.createdAt.toISOString(),
+  }));
 }
 
 async function targetMembership(team: MemberTeam, userId: string) {
@@ -36,8 +42,10 @@ async function ownerCount(teamId: string): Promise<number> {
 export async function changeRole(team: MemberTeam, userId: string, role: Role): Promise<void> {
   const target = await targetMembership(team, userId);
   if (!atLeast(team.role, 'admin')) throw new EddyError('forbidden', 'Your role cannot manage members');
-  if ((target.role === 'owner' || role === 'owner') && team.role !== 'owner') throw new EddyError('forbidden', 'Only owners can grant or change the owner role');
-  if (target.role === 'owner' && role !== 'owner' && (await ownerCount(team.id)) <= 1) throw new EddyError('bad_request', 'role: a team needs at least one owner');
+  if ((target.role === 'owner' || role === 'owner') && team.role !== 'owner')
+    throw new EddyError('forbidden', 'Only owners can grant or change the owner role');
+  if (target.role === 'owner' && role !== 'owner' && (await ownerCount(team.id)) <= 1)
+    throw new EddyError('bad_request', 'role: a team needs at least one owner');
   await db().membership.update({ where: { teamId_userId: { teamId: team.id, userId } }, data: { role } });
 }
 
@@ -45,8 +53,10 @@ export async function removeMember(actor: CurrentUser, team: MemberTeam, userId:
   const target = await targetMembership(team, userId);
   const self = userId === actor.id;
   if (!self && !atLeast(team.role, 'admin')) throw new EddyError('forbidden', 'Your role cannot remove members');
-  if (!self && target.role === 'owner' && team.role !== 'owner') throw new EddyError('forbidden', 'Only owners can remove an owner');
-  if (target.role === 'owner' && (await ownerCount(team.id)) <= 1) throw new EddyError('bad_request', 'A team needs at least one owner: make someone else owner first');
+  if (!self && target.role === 'owner' && team.role !== 'owner')
+    throw new EddyError('forbidden', 'Only owners can remove an owner');
+  if (target.role === 'owner' && (await ownerCount(team.id)) <= 1)
+    throw new EddyError('bad_request', 'A team needs at least one owner: make someone else owner first');
   await db().$transaction([
     db().membership.delete({ where: { teamId_userId: { teamId: team.id, userId } } }),
     db().user.update({ where: { id: userId }, data: { sessionVersion: { increment: 1 } } }),

@@ -14,7 +14,8 @@ export interface OAuthProfile {
   name: string | null;
 }
 
-export type OAuthResult = { ok: true; userId: string; sessionVersion: number } | { ok: false; reason: 'no_email' | 'email_taken' };
+export type OAuthResult =
+  { ok: true; userId: string; sessionVersion: number } | { ok: false; reason: 'no_email' | 'email_taken' };
 
 export async function oauthSignIn(p: OAuthProfile): Promise<OAuthResult> {
   const linked = await db().oAuthAccount.findUnique({
@@ -24,10 +25,18 @@ export async function oauthSignIn(p: OAuthProfile): Promise<OAuthResult> {
   if (linked) return { ok: true, userId: linked.user.id, sessionVersion: linked.user.sessionVersion };
   if (!p.email) return { ok: false, reason: 'no_email' };
   const email = p.email.trim().toLowerCase();
-  if (await db().user.findUnique({ where: { email }, select: { id: true } })) return { ok: false, reason: 'email_taken' };
+  if (await db().user.findUnique({ where: { email }, select: { id: true } }))
+    return { ok: false, reason: 'email_taken' };
   const user = await db().$transaction(async (tx) => {
-    const u = await insertUser(tx, { email, name: p.name, passwordHash: null, oauthAccounts: { create: { provider: p.provider, providerAccountId: p.providerAccountId } } });
-    await tx.team.create({ data: { name: personalTeamName(p.name, email), memberships: { create: { userId: u.id, role: 'owner' } } } });
+    const u = await insertUser(tx, {
+      email,
+      name: p.name,
+      passwordHash: null,
+      oauthAccounts: { create: { provider: p.provider, providerAccountId: p.providerAccountId } },
+    });
+    await tx.team.create({
+      data: { name: personalTeamName(p.name, email), memberships: { create: { userId: u.id, role: 'owner' } } },
+    });
     return u;
   });
   return { ok: true, userId: user.id, sessionVersion: user.sessionVersion };

@@ -8,6 +8,9 @@ import { hashPassword, passwordHashNeedsUpgrade } from '../auth/password';
  */
 export async function upgradePasswordHash(userId: string, verifiedHash: string, password: string): Promise<boolean> {
   if (!passwordHashNeedsUpgrade(verifiedHash, password)) return false;
-  const { count } = await db().user.updateMany({ where: { id: userId, passwordHash: verifiedHash }, data: { passwordHash: await hashPassword(password) } });
+  const { count } = await db().user.updateMany({
+    where: { id: userId, passwordHash: verifiedHash },
+    data: { passwordHash: await hashPassword(password) },
+  });
   return count === 1;
 }

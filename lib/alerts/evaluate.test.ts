@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { alertMessage, conditionHolds, initialState, step, topDrivers, type AlertState, type Observation, type Transition } from './evaluate';
+import {
+  alertMessage,
+  conditionHolds,
+  initialState,
+  step,
+  topDrivers,
+  type AlertState,
+  type Observation,
+  type Transition,
+} from './evaluate';
 import { conditionSchema, type Condition } from './rules';
 
 // Every rule type: fires (after its "for" duration), resolves, respects the cooldown, and never
@@ -7,8 +16,17 @@ import { conditionSchema, type Condition } from './rules';
 
 const S = 1000;
 
-function run(condition: Condition, obs: { at: number; o: Observation }[], opts: { forSeconds?: number; cooldownSeconds?: number; muted?: boolean } = {}) {
-  const rule = { id: 'r1', forSeconds: opts.forSeconds ?? 0, cooldownSeconds: opts.cooldownSeconds ?? 0, muted: opts.muted ?? false };
+function run(
+  condition: Condition,
+  obs: { at: number; o: Observation }[],
+  opts: { forSeconds?: number; cooldownSeconds?: number; muted?: boolean } = {},
+) {
+  const rule = {
+    id: 'r1',
+    forSeconds: opts.forSeconds ?? 0,
+    cooldownSeconds: opts.cooldownSeconds ?? 0,
+    muted: opts.muted ?? false,
+  };
   let state: AlertState = initialState;
   const transitions: Transition[] = [];
   const states: string[] = [];
@@ -23,37 +41,112 @@ function run(condition: Condition, obs: { at: number; o: Observation }[], opts: 
 
 const c = (x: unknown) => conditionSchema.parse(x);
 const cases: { name: string; condition: Condition; on: Observation; off: Observation }[] = [
-  { name: 'visitors above', condition: c({ type: 'visitors', op: 'above', threshold: 10 }), on: { value: 11 }, off: { value: 10 } },
-  { name: 'visitors below', condition: c({ type: 'visitors', op: 'below', threshold: 3 }), on: { value: 2 }, off: { value: 3 } },
-  { name: 'spike vs trailing average', condition: c({ type: 'traffic', direction: 'spike', factor: 3, minPageviews: 10 }), on: { value: 30, baseline: 10 }, off: { value: 29, baseline: 10 } },
-  { name: 'spike vs a week earlier', condition: c({ type: 'traffic', direction: 'spike', baseline: 'week', factor: 2, minPageviews: 5 }), on: { value: 8, baseline: 4 }, off: { value: 7, baseline: 4 } },
-  { name: 'drop', condition: c({ type: 'traffic', direction: 'drop', factor: 4, minPageviews: 10 }), on: { value: 5, baseline: 20 }, off: { value: 6, baseline: 20 } },
-  { name: 'tracking stopped', condition: c({ type: 'tracking_stopped', minutes: 15, minUsualEvents: 2 }), on: { value: 0, baseline: 5 }, off: { value: 1, baseline: 5 } },
-  { name: 'SLA breached', condition: c({ type: 'sla' }), on: { value: 6000, baseline: 5000, cause: 'stopped worker' }, off: { value: 4000, baseline: 5000 } },
-  { name: 'custom event above', condition: c({ type: 'custom_event', event: 'signup', op: 'above', threshold: 4, windowMinutes: 60 }), on: { value: 5 }, off: { value: 4 } },
-  { name: 'goal spike', condition: c({ type: 'goal', goalId: '00000000-0000-4000-8000-000000000001', direction: 'spike', factor: 2, minConversions: 4 }), on: { value: 4, baseline: 2, label: 'Signup' }, off: { value: 3, baseline: 1 } },
-  { name: 'goal drop', condition: c({ type: 'goal', goalId: '00000000-0000-4000-8000-000000000001', direction: 'drop', factor: 3, minConversions: 6 }), on: { value: 2, baseline: 6 }, off: { value: 3, baseline: 6 } },
-  { name: 'custom event below', condition: c({ type: 'custom_event', event: 'purchase', op: 'below', threshold: 1, windowMinutes: 60 }), on: { value: 0 }, off: { value: 1 } },
+  {
+    name: 'visitors above',
+    condition: c({ type: 'visitors', op: 'above', threshold: 10 }),
+    on: { value: 11 },
+    off: { value: 10 },
+  },
+  {
+    name: 'visitors below',
+    condition: c({ type: 'visitors', op: 'below', threshold: 3 }),
+    on: { value: 2 },
+    off: { value: 3 },
+  },
+  {
+    name: 'spike vs trailing average',
+    condition: c({ type: 'traffic', direction: 'spike', factor: 3, minPageviews: 10 }),
+    on: { value: 30, baseline: 10 },
+    off: { value: 29, baseline: 10 },
+  },
+  {
+    name: 'spike vs a week earlier',
+    condition: c({ type: 'traffic', direction: 'spike', baseline: 'week', factor: 2, minPageviews: 5 }),
+    on: { value: 8, baseline: 4 },
+    off: { value: 7, baseline: 4 },
+  },
+  {
+    name: 'drop',
+    condition: c({ type: 'traffic', direction: 'drop', factor: 4, minPageviews: 10 }),
+    on: { value: 5, baseline: 20 },
+    off: { value: 6, baseline: 20 },
+  },
+  {
+    name: 'tracking stopped',
+    condition: c({ type: 'tracking_stopped', minutes: 15, minUsualEvents: 2 }),
+    on: { value: 0, baseline: 5 },
+    off: { value: 1, baseline: 5 },
+  },
+  {
+    name: 'SLA breached',
+    condition: c({ type: 'sla' }),
+    on: { value: 6000, baseline: 5000, cause: 'stopped worker' },
+    off: { value: 4000, baseline: 5000 },
+  },
+  {
+    name: 'custom event above',
+    condition: c({ type: 'custom_event', event: 'signup', op: 'above', threshold: 4, windowMinutes: 60 }),
+    on: { value: 5 },
+    off: { value: 4 },
+  },
+  {
+    name: 'goal spike',
+    condition: c({
+      type: 'goal',
+      goalId: '00000000-0000-4000-8000-000000000001',
+      direction: 'spike',
+      factor: 2,
+      minConversions: 4,
+    }),
+    on: { value: 4, baseline: 2, label: 'Signup' },
+    off: { value: 3, baseline: 1 },
+  },
+  {
+    name: 'goal drop',
+    condition: c({
+      type: 'goal',
+      goalId: '00000000-0000-4000-8000-000000000001',
+      direction: 'drop',
+      factor: 3,
+      minConversions: 6,
+    }),
+    on: { value: 2, baseline: 6 },
+    off: { value: 3, baseline: 6 },
+  },
+  {
+    name: 'custom event below',
+    condition: c({ type: 'custom_event', event: 'purchase', op: 'below', threshold: 1, windowMinutes: 60 }),
+    on: { value: 0 },
+    off: { value: 1 },
+  },
 ];
 
 describe.each(cases)('$name', ({ condition, on, off }) => {
   it('fires once the condition has held for the "for" duration, passing through pending', () => {
-    const r = run(condition, [
-      { at: 0, o: off },
-      { at: 1 * S, o: on },
-      { at: 5 * S, o: on },
-      { at: 11 * S, o: on },
-    ], { forSeconds: 10 });
+    const r = run(
+      condition,
+      [
+        { at: 0, o: off },
+        { at: 1 * S, o: on },
+        { at: 5 * S, o: on },
+        { at: 11 * S, o: on },
+      ],
+      { forSeconds: 10 },
+    );
     expect(r.states).toEqual(['ok', 'pending', 'pending', 'firing']);
     expect(r.transitions).toEqual([{ kind: 'firing', key: 'r1:1000', at: 11 * S, suppressed: null }]);
   });
 
   it('a pending condition that stops holding goes back to ok without a notification', () => {
-    const r = run(condition, [
-      { at: 0, o: on },
-      { at: 2 * S, o: off },
-      { at: 20 * S, o: off },
-    ], { forSeconds: 10 });
+    const r = run(
+      condition,
+      [
+        { at: 0, o: on },
+        { at: 2 * S, o: off },
+        { at: 20 * S, o: off },
+      ],
+      { forSeconds: 10 },
+    );
     expect(r.states).toEqual(['pending', 'ok', 'ok']);
     expect(r.transitions).toEqual([]);
   });
@@ -70,7 +163,10 @@ describe.each(cases)('$name', ({ condition, on, off }) => {
   });
 
   it('de-duplicates: a condition that keeps holding fires once', () => {
-    const r = run(condition, Array.from({ length: 20 }, (_, i) => ({ at: i * S, o: on })));
+    const r = run(
+      condition,
+      Array.from({ length: 20 }, (_, i) => ({ at: i * S, o: on })),
+    );
     expect(r.transitions).toHaveLength(1);
     expect(r.states.every((s) => s === 'firing')).toBe(true);
   });
@@ -97,10 +193,14 @@ describe.each(cases)('$name', ({ condition, on, off }) => {
   });
 
   it('a muted rule keeps its state but sends nothing', () => {
-    const r = run(condition, [
-      { at: 0, o: on },
-      { at: 1 * S, o: off },
-    ], { muted: true });
+    const r = run(
+      condition,
+      [
+        { at: 0, o: on },
+        { at: 1 * S, o: off },
+      ],
+      { muted: true },
+    );
     expect(r.transitions.map((t) => t.suppressed)).toEqual(['muted', 'muted']);
   });
 });
@@ -112,7 +212,9 @@ describe('conditions at the edges', () => {
     expect(conditionHolds(spike, { value: 20, baseline: 0 })).toBe(true);
   });
   it('a drop needs a baseline of at least the minimum pageviews', () => {
-    expect(conditionHolds(c({ type: 'traffic', direction: 'drop', factor: 2, minPageviews: 10 }), { value: 0, baseline: 9 })).toBe(false);
+    expect(
+      conditionHolds(c({ type: 'traffic', direction: 'drop', factor: 2, minPageviews: 10 }), { value: 0, baseline: 9 }),
+    ).toBe(false);
   });
   it('tracking stopped does not fire for a site that is never active', () => {
     expect(conditionHolds(c({ type: 'tracking_stopped', minutes: 30 }), { value: 0, baseline: 0 })).toBe(false);
@@ -131,14 +233,31 @@ describe('conditions at the edges', () => {
 
 describe('drivers and messages', () => {
   it('names the page, referrer and country that drive a spike', () => {
-    const page = topDrivers(new Map([['/pricing', 40], ['/', 5]]), new Map([['/pricing', 2], ['/', 6]]), 'page', 'up');
+    const page = topDrivers(
+      new Map([
+        ['/pricing', 40],
+        ['/', 5],
+      ]),
+      new Map([
+        ['/pricing', 2],
+        ['/', 6],
+      ]),
+      'page',
+      'up',
+    );
     expect(page[0]).toEqual({ dimension: 'page', value: '/pricing', count: 40, delta: 38 });
     const msg = alertMessage(
       { name: 'Traffic spike', condition: c({ type: 'traffic', direction: 'spike', factor: 3 }) },
-      { value: 45, baseline: 8, drivers: [...page, { dimension: 'referrer', value: 'news.ycombinator.com', count: 30, delta: 30 }] },
+      {
+        value: 45,
+        baseline: 8,
+        drivers: [...page, { dimension: 'referrer', value: 'news.ycombinator.com', count: 30, delta: 30 }],
+      },
       'firing',
       'Shop',
     );
-    expect(msg).toBe('Traffic spike on Shop: 45 pageviews in the last 5 min (5.6× the baseline of 8); driven by page /pricing (+38), referrer news.ycombinator.com (+30)');
+    expect(msg).toBe(
+      'Traffic spike on Shop: 45 pageviews in the last 5 min (5.6× the baseline of 8); driven by page /pricing (+38), referrer news.ycombinator.com (+30)',
+    );
   });
 });

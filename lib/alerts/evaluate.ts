@@ -67,9 +67,13 @@ export function conditionHolds(c: Condition, o: Observation): boolean {
     case 'custom_event':
       return c.op === 'above' ? v > c.threshold : v < c.threshold;
     case 'traffic':
-      return c.direction === 'spike' ? v >= c.minPageviews && v >= c.factor * base : base >= c.minPageviews && v <= base / c.factor;
+      return c.direction === 'spike'
+        ? v >= c.minPageviews && v >= c.factor * base
+        : base >= c.minPageviews && v <= base / c.factor;
     case 'goal':
-      return c.direction === 'spike' ? v >= c.minConversions && v >= c.factor * base : base >= c.minConversions && v <= base / c.factor;
+      return c.direction === 'spike'
+        ? v >= c.minConversions && v >= c.factor * base
+        : base >= c.minConversions && v <= base / c.factor;
     case 'tracking_stopped':
       return v === 0 && base >= c.minUsualEvents;
     case 'sla':
@@ -77,7 +81,12 @@ export function conditionHolds(c: Condition, o: Observation): boolean {
   }
 }
 
-export function step(rule: Pick<Rule, 'id' | 'forSeconds' | 'cooldownSeconds' | 'muted'>, state: AlertState, holds: boolean, now: number): { state: AlertState; transition: Transition | null } {
+export function step(
+  rule: Pick<Rule, 'id' | 'forSeconds' | 'cooldownSeconds' | 'muted'>,
+  state: AlertState,
+  holds: boolean,
+  now: number,
+): { state: AlertState; transition: Transition | null } {
   if (!holds) {
     if (state.status === 'firing') {
       const suppressed: Suppression | null = state.notified ? null : rule.muted ? 'muted' : 'cooldown';
@@ -94,19 +103,31 @@ export function step(rule: Pick<Rule, 'id' | 'forSeconds' | 'cooldownSeconds' | 
   const inCooldown = state.lastNotifiedAt !== null && now - state.lastNotifiedAt < rule.cooldownSeconds * 1000;
   const suppressed: Suppression | null = rule.muted ? 'muted' : inCooldown ? 'cooldown' : null;
   return {
-    state: { status: 'firing', since, lastNotifiedAt: suppressed ? state.lastNotifiedAt : now, notified: suppressed === null },
+    state: {
+      status: 'firing',
+      since,
+      lastNotifiedAt: suppressed ? state.lastNotifiedAt : now,
+      notified: suppressed === null,
+    },
     transition: { kind: 'firing', key: `${rule.id}:${since}`, at: now, suppressed },
   };
 }
 
 /** The drivers of a change: per dimension, the value whose count moved most in the direction of the change. */
-export function topDrivers(current: Map<string, number>, baseline: Map<string, number>, dimension: Driver['dimension'], direction: 'up' | 'down', baselineScale = 1): Driver[] {
+export function topDrivers(
+  current: Map<string, number>,
+  baseline: Map<string, number>,
+  dimension: Driver['dimension'],
+  direction: 'up' | 'down',
+  baselineScale = 1,
+): Driver[] {
   const keys = new Set([...current.keys(), ...baseline.keys()]);
   const out: Driver[] = [];
   for (const k of keys) {
     const count = current.get(k) ?? 0;
     const delta = count - (baseline.get(k) ?? 0) * baselineScale;
-    if ((direction === 'up' && delta > 0) || (direction === 'down' && delta < 0)) out.push({ dimension, value: k, count, delta: Math.round(delta * 10) / 10 });
+    if ((direction === 'up' && delta > 0) || (direction === 'down' && delta < 0))
+      out.push({ dimension, value: k, count, delta: Math.round(delta * 10) / 10 });
   }
   out.sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || a.value.localeCompare(b.value));
   return out.slice(0, 3);
@@ -115,9 +136,19 @@ export function topDrivers(current: Map<string, number>, baseline: Map<string, n
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 /** One line naming what happened and what drives it, for every channel. */
-export function alertMessage(rule: Pick<Rule, 'name' | 'condition'>, o: Observation, kind: 'firing' | 'resolved' | 'test', siteName: string): string {
+export function alertMessage(
+  rule: Pick<Rule, 'name' | 'condition'>,
+  o: Observation,
+  kind: 'firing' | 'resolved' | 'test',
+  siteName: string,
+): string {
   const c = rule.condition;
-  const head = kind === 'resolved' ? `Resolved: ${rule.name} on ${siteName}` : kind === 'test' ? `Test: ${rule.name} on ${siteName}` : `${rule.name} on ${siteName}`;
+  const head =
+    kind === 'resolved'
+      ? `Resolved: ${rule.name} on ${siteName}`
+      : kind === 'test'
+        ? `Test: ${rule.name} on ${siteName}`
+        : `${rule.name} on ${siteName}`;
   let body = '';
   const v = o.value;
   switch (c.type) {
@@ -125,7 +156,9 @@ export function alertMessage(rule: Pick<Rule, 'name' | 'condition'>, o: Observat
       body = `${v ?? 0} current visitors (threshold: ${c.op} ${c.threshold})`;
       break;
     case 'traffic': {
-      const ratio = o.baseline ? ` (${fmt((v ?? 0) / o.baseline)}× the baseline of ${fmt(o.baseline)})` : ` (baseline ${fmt(o.baseline ?? 0)})`;
+      const ratio = o.baseline
+        ? ` (${fmt((v ?? 0) / o.baseline)}× the baseline of ${fmt(o.baseline)})`
+        : ` (baseline ${fmt(o.baseline ?? 0)})`;
       body = `${v ?? 0} pageviews in the last ${c.windowMinutes} min${ratio}`;
       break;
     }
@@ -133,18 +166,26 @@ export function alertMessage(rule: Pick<Rule, 'name' | 'condition'>, o: Observat
       body = `no pageviews or events in the last ${c.minutes} min (usually ${fmt(o.baseline ?? 0)})`;
       break;
     case 'sla':
-      body = v === null ? 'freshness not measured' : `data is ${fmt(v / 1000)} s behind (target ${fmt((o.baseline ?? 0) / 1000)} s)${o.cause ? `, cause: ${o.cause}` : ''}`;
+      body =
+        v === null
+          ? 'freshness not measured'
+          : `data is ${fmt(v / 1000)} s behind (target ${fmt((o.baseline ?? 0) / 1000)} s)${o.cause ? `, cause: ${o.cause}` : ''}`;
       break;
     case 'custom_event':
       body = `${v ?? 0} "${c.event}" events in the last ${c.windowMinutes} min (threshold: ${c.op} ${c.threshold})`;
       break;
     case 'goal': {
-      const ratio = o.baseline ? ` (${fmt((v ?? 0) / o.baseline)}× the baseline of ${fmt(o.baseline)})` : ` (baseline ${fmt(o.baseline ?? 0)})`;
+      const ratio = o.baseline
+        ? ` (${fmt((v ?? 0) / o.baseline)}× the baseline of ${fmt(o.baseline)})`
+        : ` (baseline ${fmt(o.baseline ?? 0)})`;
       body = `${v ?? 0} conversions${o.label ? ` of goal "${o.label}"` : ''} in the last ${c.windowMinutes} min${ratio}`;
       break;
     }
   }
   const drivers = (o.drivers ?? []).filter((d, i, all) => all.findIndex((x) => x.dimension === d.dimension) === i);
-  const driven = drivers.length && kind !== 'resolved' ? `; driven by ${drivers.map((d) => `${d.dimension} ${d.value} (${d.delta > 0 ? '+' : ''}${fmt(d.delta)})`).join(', ')}` : '';
+  const driven =
+    drivers.length && kind !== 'resolved'
+      ? `; driven by ${drivers.map((d) => `${d.dimension} ${d.value} (${d.delta > 0 ? '+' : ''}${fmt(d.delta)})`).join(', ')}`
+      : '';
   return `${head}: ${body}${driven}`;
 }

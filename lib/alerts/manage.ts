@@ -90,7 +90,9 @@ async function checkChannelTargets(channels: Channel[]): Promise<void> {
 
 /** Webhooks get a signing secret when none is given. */
 function withSecrets(channels: Channel[]): Channel[] {
-  return channels.map((c) => (c.kind === 'webhook' && !c.secret ? { ...c, secret: `whsec_${randomBytes(24).toString('base64url')}` } : c));
+  return channels.map((c) =>
+    c.kind === 'webhook' && !c.secret ? { ...c, secret: `whsec_${randomBytes(24).toString('base64url')}` } : c,
+  );
 }
 
 const COLS = 'id, name, condition, for_seconds, cooldown_seconds, channels, muted, state, created_at';
@@ -101,12 +103,23 @@ export async function listRules(siteId: string, role: Role): Promise<RuleView[]>
 }
 
 export async function createRule(siteId: string, input: RuleInput, role: Role): Promise<RuleView> {
-  const count = await pool().query<{ n: string }>('SELECT count(*)::text AS n FROM alert_rules WHERE site_id = $1', [siteId]);
-  if (Number(count.rows[0]!.n) >= 50) throw new EddyError('bad_request', 'name: a site can have at most 50 alert rules');
+  const count = await pool().query<{ n: string }>('SELECT count(*)::text AS n FROM alert_rules WHERE site_id = $1', [
+    siteId,
+  ]);
+  if (Number(count.rows[0]!.n) >= 50)
+    throw new EddyError('bad_request', 'name: a site can have at most 50 alert rules');
   await checkChannelTargets(input.channels);
   const r = await pool().query<Row>(
     `INSERT INTO alert_rules (id, site_id, name, condition, for_seconds, cooldown_seconds, channels, muted) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7) RETURNING ${COLS}`,
-    [siteId, input.name, JSON.stringify(input.condition), input.forSeconds, input.cooldownSeconds, JSON.stringify(withSecrets(input.channels)), input.muted],
+    [
+      siteId,
+      input.name,
+      JSON.stringify(input.condition),
+      input.forSeconds,
+      input.cooldownSeconds,
+      JSON.stringify(withSecrets(input.channels)),
+      input.muted,
+    ],
   );
   return view(r.rows[0]!, role);
 }
@@ -118,17 +131,26 @@ async function ruleRow(siteId: string, ruleId: string): Promise<Row> {
   return r.rows[0];
 }
 
-export async function updateRule(siteId: string, ruleId: string, patch: z.infer<typeof rulePatchSchema>, role: Role): Promise<RuleView> {
+export async function updateRule(
+  siteId: string,
+  ruleId: string,
+  patch: z.infer<typeof rulePatchSchema>,
+  role: Role,
+): Promise<RuleView> {
   const cur = await ruleRow(siteId, ruleId);
   if (patch.channels) await checkChannelTargets(patch.channels);
-  const conditionChanged = patch.condition !== undefined && JSON.stringify(patch.condition) !== JSON.stringify(cur.condition);
+  const conditionChanged =
+    patch.condition !== undefined && JSON.stringify(patch.condition) !== JSON.stringify(cur.condition);
   // Keep the existing secret of a webhook whose URL is unchanged and whose secret was not resent.
   const oldChannels = cur.channels.flatMap((c) => {
     const p = channelSchema.safeParse(c);
     return p.success ? [p.data] : [];
   });
-  const secretOf = (url: string) => oldChannels.flatMap((o) => (o.kind === 'webhook' && o.url === url && o.secret ? [o.secret] : []))[0];
-  const channels = patch.channels?.map((c) => (c.kind === 'webhook' && !c.secret ? { ...c, secret: secretOf(c.url) } : c));
+  const secretOf = (url: string) =>
+    oldChannels.flatMap((o) => (o.kind === 'webhook' && o.url === url && o.secret ? [o.secret] : []))[0];
+  const channels = patch.channels?.map((c) =>
+    c.kind === 'webhook' && !c.secret ? { ...c, secret: secretOf(c.url) } : c,
+  );
   const r = await pool().query<Row>(
     `UPDATE alert_rules SET name = COALESCE($3, name), condition = COALESCE($4, condition), for_seconds = COALESCE($5, for_seconds),
        cooldown_seconds = COALESCE($6, cooldown_seconds), channels = COALESCE($7, channels), muted = COALESCE($8, muted),
@@ -165,7 +187,12 @@ export const TEST_FIRE_LIMITS = {
 };
 
 /** Sends a test notification through every channel of the rule now (and logs the deliveries). */
-export async function testFire(siteId: string, siteName: string, ruleId: string, userId: string): Promise<{ eventId: string }> {
+export async function testFire(
+  siteId: string,
+  siteName: string,
+  ruleId: string,
+  userId: string,
+): Promise<{ eventId: string }> {
   const r = await ruleRow(siteId, ruleId);
   const condition = conditionSchema.parse(r.condition);
   const obs: Observation = r.state?.observation ?? { value: null };
@@ -174,7 +201,10 @@ export async function testFire(siteId: string, siteName: string, ruleId: string,
   const eventId = await transaction(pool(), async (client) => {
     // Serialise tests of one rule and of one user (always in this order: no deadlock), so
     // concurrent clicks cannot all pass the count together.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))', [`test-fire:rule:${ruleId}`, `test-fire:user:${userId}`]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))', [
+      `test-fire:rule:${ruleId}`,
+      `test-fire:user:${userId}`,
+    ]);
     // A user can only test rules of sites they are a member of, so those sites hold all their tests.
     const used = await client.query<{ by_rule: number; by_user: number }>(
       `SELECT count(*) FILTER (WHERE e.rule_id = $1 AND e.created_at > now() - make_interval(secs => $4::float8 / 1000))::int AS by_rule,
@@ -187,19 +217,34 @@ export async function testFire(siteId: string, siteName: string, ruleId: string,
     const u = used.rows[0]!;
     if (u.by_rule >= perRule.max || u.by_user >= perUser.max) {
       const [limit, what] = u.by_rule >= perRule.max ? [perRule, 'this rule'] : [perUser, 'your account'];
-      throw new EddyError('rate_limited', `At most ${limit.max} test notifications per ${limit.windowMs / 60_000} minutes for ${what}; try again later`, {
-        retryAfter: Math.ceil(limit.windowMs / 1000),
-      });
+      throw new EddyError(
+        'rate_limited',
+        `At most ${limit.max} test notifications per ${limit.windowMs / 60_000} minutes for ${what}; try again later`,
+        {
+          retryAfter: Math.ceil(limit.windowMs / 1000),
+        },
+      );
     }
     const ins = await client.query<{ id: string }>(
       `INSERT INTO alert_events (rule_id, site_id, kind, dedup_key, value, message, payload) VALUES ($1, $2, 'test', $3, $4, $5, $6) RETURNING id::text`,
-      [ruleId, siteId, `test:${randomBytes(8).toString('hex')}`, obs.value, message, JSON.stringify({ baseline: obs.baseline ?? null, drivers: obs.drivers ?? [], firedBy: userId })],
+      [
+        ruleId,
+        siteId,
+        `test:${randomBytes(8).toString('hex')}`,
+        obs.value,
+        message,
+        JSON.stringify({ baseline: obs.baseline ?? null, drivers: obs.drivers ?? [], firedBy: userId }),
+      ],
     );
     const id = ins.rows[0]!.id;
-    await enqueueDeliveries(client, id, r.channels.flatMap((c) => {
-      const p = channelSchema.safeParse(c);
-      return p.success ? [p.data] : [];
-    }));
+    await enqueueDeliveries(
+      client,
+      id,
+      r.channels.flatMap((c) => {
+        const p = channelSchema.safeParse(c);
+        return p.success ? [p.data] : [];
+      }),
+    );
     return id;
   });
   await deliverDue(pool(), bus(), { eventId });
@@ -214,11 +259,27 @@ export interface HistoryItem {
   suppressed: string | null;
   message: string;
   at: string;
-  deliveries: { channel: string; target: string; status: string; attempts: number; httpStatus: number | null; error: string | null }[];
+  deliveries: {
+    channel: string;
+    target: string;
+    status: string;
+    attempts: number;
+    httpStatus: number | null;
+    error: string | null;
+  }[];
 }
 
 export async function alertHistory(siteId: string, role: Role, limit = 100): Promise<HistoryItem[]> {
-  const r = await pool().query<{ id: string; rule_id: string; rule_name: string; kind: string; suppressed: string | null; message: string; created_at: Date; deliveries: HistoryItem['deliveries'] | null }>(
+  const r = await pool().query<{
+    id: string;
+    rule_id: string;
+    rule_name: string;
+    kind: string;
+    suppressed: string | null;
+    message: string;
+    created_at: Date;
+    deliveries: HistoryItem['deliveries'] | null;
+  }>(
     `SELECT e.id::text, e.rule_id, r.name AS rule_name, e.kind, e.suppressed, e.message, e.created_at,
        (SELECT json_agg(json_build_object('channel', d.channel, 'target', d.target, 'status', d.status, 'attempts', d.attempts, 'httpStatus', d.http_status, 'error', d.error) ORDER BY d.id)
         FROM alert_deliveries d WHERE d.event_id = e.id) AS deliveries
@@ -228,6 +289,17 @@ export async function alertHistory(siteId: string, role: Role, limit = 100): Pro
   // A delivery's target is the channel URL itself, so it is masked like the rule's channels.
   const masked = !atLeast(role, 'admin');
   const deliveries = (list: HistoryItem['deliveries'] | null) =>
-    (list ?? []).map((d) => (masked && (d.channel === 'webhook' || d.channel === 'slack') ? { ...d, target: maskUrl(d.target) } : d));
-  return r.rows.map((x) => ({ id: x.id, ruleId: x.rule_id, ruleName: x.rule_name, kind: x.kind, suppressed: x.suppressed, message: x.message, at: x.created_at.toISOString(), deliveries: deliveries(x.deliveries) }));
+    (list ?? []).map((d) =>
+      masked && (d.channel === 'webhook' || d.channel === 'slack') ? { ...d, target: maskUrl(d.target) } : d,
+    );
+  return r.rows.map((x) => ({
+    id: x.id,
+    ruleId: x.rule_id,
+    ruleName: x.rule_name,
+    kind: x.kind,
+    suppressed: x.suppressed,
+    message: x.message,
+    at: x.created_at.toISOString(),
+    deliveries: deliveries(x.deliveries),
+  }));
 }

@@ -14,7 +14,13 @@ import type { Queryable } from '@/lib/db/client';
 const WEEK = 7 * 24 * 60 * MINUTE;
 
 /** Sum of pageviews and events per dimension value over [from, to) minute buckets. */
-async function sums(q: Queryable, siteId: string, from: number, to: number, dimensions: string[]): Promise<Map<string, { pageviews: number; events: number }>> {
+async function sums(
+  q: Queryable,
+  siteId: string,
+  from: number,
+  to: number,
+  dimensions: string[],
+): Promise<Map<string, { pageviews: number; events: number }>> {
   const r = await q.query<{ dimension: string; value: string; pageviews: string; events: string }>(
     `SELECT dimension, value, sum(pageviews)::text AS pageviews, sum(events)::text AS events FROM rollups
      WHERE site_id = $1 AND granularity = 'minute' AND dimension = ANY($2) AND bucket >= $3 AND bucket < $4
@@ -22,7 +28,8 @@ async function sums(q: Queryable, siteId: string, from: number, to: number, dime
     [siteId, dimensions, new Date(from), new Date(to)],
   );
   const out = new Map<string, { pageviews: number; events: number }>();
-  for (const row of r.rows) out.set(`${row.dimension}\u001f${row.value}`, { pageviews: Number(row.pageviews), events: Number(row.events) });
+  for (const row of r.rows)
+    out.set(`${row.dimension}\u001f${row.value}`, { pageviews: Number(row.pageviews), events: Number(row.events) });
   return out;
 }
 
@@ -43,7 +50,12 @@ export async function currentVisitors(q: Queryable, siteId: string, now: number)
 }
 
 /** The observation for one condition (not `sla`: the job measures freshness itself). */
-export async function observe(q: Queryable, siteId: string, c: Exclude<Condition, { type: 'sla' }>, now: number): Promise<Observation> {
+export async function observe(
+  q: Queryable,
+  siteId: string,
+  c: Exclude<Condition, { type: 'sla' }>,
+  now: number,
+): Promise<Observation> {
   const openMinute = Math.floor(now / MINUTE) * MINUTE;
   switch (c.type) {
     case 'visitors':
@@ -66,7 +78,10 @@ export async function observe(q: Queryable, siteId: string, c: Exclude<Condition
       const b = before.rows[0];
       const spanMinutes = b?.first ? Math.max(c.minutes, (recentStart - b.first.getTime()) / MINUTE) : 24 * 60;
       const usual = Number(b?.pageviews ?? 0) + Number(b?.events ?? 0);
-      return { value: recent.pageviews + recent.events, baseline: Math.round(((usual * c.minutes) / spanMinutes) * 10) / 10 };
+      return {
+        value: recent.pageviews + recent.events,
+        baseline: Math.round(((usual * c.minutes) / spanMinutes) * 10) / 10,
+      };
     }
     case 'goal': {
       // Conversions (goal_conversions, written by the insights job in the batch's transaction)
@@ -76,12 +91,22 @@ export async function observe(q: Queryable, siteId: string, c: Exclude<Condition
       const start = end - W;
       const count = async (from: number, to: number) =>
         Number(
-          (await q.query<{ n: string }>('SELECT count(*)::text AS n FROM goal_conversions WHERE site_id = $1 AND goal_id = $2 AND ts >= $3 AND ts < $4', [siteId, c.goalId, new Date(from), new Date(to)]))
-            .rows[0]?.n ?? 0,
+          (
+            await q.query<{ n: string }>(
+              'SELECT count(*)::text AS n FROM goal_conversions WHERE site_id = $1 AND goal_id = $2 AND ts >= $3 AND ts < $4',
+              [siteId, c.goalId, new Date(from), new Date(to)],
+            )
+          ).rows[0]?.n ?? 0,
         );
-      const goal = await q.query<{ name: string }>('SELECT name FROM goals WHERE id = $1 AND site_id = $2', [c.goalId, siteId]);
+      const goal = await q.query<{ name: string }>('SELECT name FROM goals WHERE id = $1 AND site_id = $2', [
+        c.goalId,
+        siteId,
+      ]);
       if (!goal.rows[0]) return { value: null };
-      const base = c.baseline === 'week' ? await count(start - WEEK, end - WEEK) : (await count(start - c.trailingWindows * W, start)) / c.trailingWindows;
+      const base =
+        c.baseline === 'week'
+          ? await count(start - WEEK, end - WEEK)
+          : (await count(start - c.trailingWindows * W, start)) / c.trailingWindows;
       return { value: await count(start, end), baseline: Math.round(base * 10) / 10, label: goal.rows[0].name };
     }
     case 'traffic': {
@@ -90,10 +115,17 @@ export async function observe(q: Queryable, siteId: string, c: Exclude<Condition
       const start = end - W;
       const dims = ['', 'page', 'referrer', 'country'];
       const cur = await sums(q, siteId, start, end, dims);
-      const base = c.baseline === 'week' ? await sums(q, siteId, start - WEEK, end - WEEK, dims) : await sums(q, siteId, start - c.trailingWindows * W, start, dims);
+      const base =
+        c.baseline === 'week'
+          ? await sums(q, siteId, start - WEEK, end - WEEK, dims)
+          : await sums(q, siteId, start - c.trailingWindows * W, start, dims);
       const scale = c.baseline === 'week' ? 1 : 1 / c.trailingWindows;
       const dir = c.direction === 'spike' ? 'up' : 'down';
-      const drivers: Driver[] = (['page', 'referrer', 'country'] as const).flatMap((d) => topDrivers(byValue(cur, d), byValue(base, d), d, dir, scale).filter((x) => x.value !== '(unknown)').slice(0, 1));
+      const drivers: Driver[] = (['page', 'referrer', 'country'] as const).flatMap((d) =>
+        topDrivers(byValue(cur, d), byValue(base, d), d, dir, scale)
+          .filter((x) => x.value !== '(unknown)')
+          .slice(0, 1),
+      );
       return { value: total(cur).pageviews, baseline: Math.round(total(base).pageviews * scale * 10) / 10, drivers };
     }
   }

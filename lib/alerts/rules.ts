@@ -6,7 +6,11 @@ import { z } from 'zod';
 const windowMinutes = z.coerce.number().int().min(1).max(1440);
 const op = z.enum(['above', 'below']);
 
-export const visitorsCondition = z.object({ type: z.literal('visitors'), op, threshold: z.coerce.number().int().min(0).max(10_000_000) });
+export const visitorsCondition = z.object({
+  type: z.literal('visitors'),
+  op,
+  threshold: z.coerce.number().int().min(0).max(10_000_000),
+});
 export const trafficCondition = z.object({
   type: z.literal('traffic'),
   direction: z.enum(['spike', 'drop']),
@@ -46,7 +50,14 @@ export const goalCondition = z.object({
   minConversions: z.coerce.number().int().min(1).max(10_000_000).default(5),
 });
 
-export const conditionSchema = z.discriminatedUnion('type', [visitorsCondition, trafficCondition, trackingStoppedCondition, slaCondition, customEventCondition, goalCondition]);
+export const conditionSchema = z.discriminatedUnion('type', [
+  visitorsCondition,
+  trafficCondition,
+  trackingStoppedCondition,
+  slaCondition,
+  customEventCondition,
+  goalCondition,
+]);
 export type Condition = z.infer<typeof conditionSchema>;
 export type RuleType = Condition['type'];
 
@@ -68,8 +79,16 @@ export const ruleInputSchema = z.object({
   /** The condition must hold this long before the alert fires (pending → firing). */
   forSeconds: z.coerce.number().int().min(0).max(86_400).default(0),
   /** Minimum time between two notifications of the same rule. */
-  cooldownSeconds: z.coerce.number().int().min(0).max(7 * 86_400).default(600),
-  channels: z.array(channelSchema).max(10).default([{ kind: 'inapp' }]),
+  cooldownSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(600),
+  channels: z
+    .array(channelSchema)
+    .max(10)
+    .default([{ kind: 'inapp' }]),
   muted: z.boolean().default(false),
 });
 export type RuleInput = z.infer<typeof ruleInputSchema>;

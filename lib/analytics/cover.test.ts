@@ -4,7 +4,8 @@ import { addDays, zonedMidnight } from './time-zone';
 
 const H = 3_600_000;
 const M = 60_000;
-const midnights = (tz: string, from: string, n: number) => Array.from({ length: n }, (_, i) => zonedMidnight(addDays(from, i), tz));
+const midnights = (tz: string, from: string, n: number) =>
+  Array.from({ length: n }, (_, i) => zonedMidnight(addDays(from, i), tz));
 
 function assertExactCover(segments: Segment[], start: number, end: number) {
   const sorted = [...segments].sort((a, b) => a.start - b.start);

@@ -13,9 +13,13 @@ describe('CSV export', () => {
   });
 
   it('writes the columns the dimension has', () => {
-    const csv = breakdownCsv('page', [{ value: '/a', visitors: 3, pageviews: 5, sessions: null, bounceRate: null, avgDurationMs: null }]);
+    const csv = breakdownCsv('page', [
+      { value: '/a', visitors: 3, pageviews: 5, sessions: null, bounceRate: null, avgDurationMs: null },
+    ]);
     expect(csv).toBe('Page,Visitors,Pageviews\r\n/a,3,5\r\n');
-    const entry = breakdownCsv('entry_page', [{ value: '/', visitors: null, pageviews: null, sessions: 4, bounceRate: 0.5, avgDurationMs: 61_400 }]);
+    const entry = breakdownCsv('entry_page', [
+      { value: '/', visitors: null, pageviews: null, sessions: 4, bounceRate: 0.5, avgDurationMs: 61_400 },
+    ]);
     expect(entry).toBe('Entry page,Visits,Bounce rate,Avg. visit duration (s)\r\n/,4,0.5000,61\r\n');
   });
 });

@@ -64,11 +64,17 @@ export async function compactDay(siteId: string, day: number): Promise<number> {
     // A day changed in the last minute may still have a transaction in flight with the same
     // timestamp; leave it to a later pass.
     if (!source || !src.rows[0]!.quiet) return 0;
-    const done = await c.query<{ built: Date }>('SELECT source_updated_at AS built FROM rollup_day_versions WHERE site_id = $1 AND day = $2', [siteId, dayIso]);
+    const done = await c.query<{ built: Date }>(
+      'SELECT source_updated_at AS built FROM rollup_day_versions WHERE site_id = $1 AND day = $2',
+      [siteId, dayIso],
+    );
     if (done.rows[0]?.built.getTime() === source.getTime()) return 0;
     await c.query('DELETE FROM rollup_days WHERE site_id = $1 AND day = $2', [siteId, dayIso]);
     await c.query('DELETE FROM rollup_day_sketches WHERE site_id = $1 AND day = $2', [siteId, dayIso]);
-    const dims = await c.query<{ dimension: string }>(`SELECT DISTINCT dimension FROM rollups WHERE site_id = $1 AND granularity = 'day' AND bucket = $2`, [siteId, dayIso]);
+    const dims = await c.query<{ dimension: string }>(
+      `SELECT DISTINCT dimension FROM rollups WHERE site_id = $1 AND granularity = 'day' AND bucket = $2`,
+      [siteId, dayIso],
+    );
     let written = 0;
     // One dimension at a time keeps memory bounded by the largest dimension of the day.
     for (const { dimension } of dims.rows) {
@@ -90,7 +96,13 @@ export async function compactDay(siteId: string, day: number): Promise<number> {
   });
 }
 
-async function insertDay(c: pg.PoolClient, siteId: string, dayIso: string, dimension: string, rows: DimensionRow[]): Promise<number> {
+async function insertDay(
+  c: pg.PoolClient,
+  siteId: string,
+  dayIso: string,
+  dimension: string,
+  rows: DimensionRow[],
+): Promise<number> {
   const precision = dimension === '' ? 0 : BREAKDOWN_PRECISION;
   for (let i = 0; i < rows.length; i += 2000) {
     const chunk = rows.slice(i, i + 2000);
@@ -144,7 +156,9 @@ export function scheduleCompaction(siteId: string, days: number[]): void {
       try {
         await compactDay(job.siteId, job.day);
       } catch (e) {
-        console.error(`[web] compacting ${job.siteId} ${new Date(job.day).toISOString()} failed: ${(e as Error).message}`);
+        console.error(
+          `[web] compacting ${job.siteId} ${new Date(job.day).toISOString()} failed: ${(e as Error).message}`,
+        );
       }
     }
     draining = false;

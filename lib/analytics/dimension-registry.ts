@@ -22,7 +22,17 @@ export const DIRECT_CHANNEL = 'direct';
 export const isInternalNavigation = (e: Pick<EventRecord, 'channel'>) => e.channel === 'internal';
 
 /** The kinds of dictionary values (`dimension_values.dimension`); entry and exit pages are pages. */
-export type ValueKind = 'page' | 'referrer' | 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'country' | 'device' | 'browser' | 'os';
+export type ValueKind =
+  | 'page'
+  | 'referrer'
+  | 'channel'
+  | 'utm_source'
+  | 'utm_medium'
+  | 'utm_campaign'
+  | 'country'
+  | 'device'
+  | 'browser'
+  | 'os';
 
 /** The columns of a `sessions` row that hold its dimension values (the sessions job writes them from the visit's first and last event). */
 export interface VisitColumns {
@@ -72,7 +82,8 @@ export const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 const sqlInternal = (record: string) => `${record}->>'channel' = 'internal'`;
 // The archive's old records may lack fields the record schema now defaults: the same defaults.
-const withDefault = (record: string, field: string, empty: string) => `coalesce(${record}->>'${field}', ${sqlText(empty)})`;
+const withDefault = (record: string, field: string, empty: string) =>
+  `coalesce(${record}->>'${field}', ${sqlText(empty)})`;
 // An empty UTM value is no value.
 const utm = (part: 'source' | 'medium' | 'campaign'): EventReading => ({
   of: (e) => e.utm?.[part] || null,
@@ -86,18 +97,33 @@ const utmOfVisit = (column: 'utm_source' | 'utm_medium' | 'utm_campaign'): Visit
 });
 
 const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
-  page: { kind: 'page', emptyLabel: null, event: { of: (e) => e.path, sql: (r) => withDefault(r, 'path', '/') }, visit: null },
+  page: {
+    kind: 'page',
+    emptyLabel: null,
+    event: { of: (e) => e.path, sql: (r) => withDefault(r, 'path', '/') },
+    visit: null,
+  },
   entry_page: {
     kind: 'page',
     emptyLabel: null,
     event: null,
-    visit: { column: 'entry_path', of: (s) => s.entry_path, sql: (a) => `${a}.entry_path`, fromEvents: { pick: 'first', event: 'page', orElse: null } },
+    visit: {
+      column: 'entry_path',
+      of: (s) => s.entry_path,
+      sql: (a) => `${a}.entry_path`,
+      fromEvents: { pick: 'first', event: 'page', orElse: null },
+    },
   },
   exit_page: {
     kind: 'page',
     emptyLabel: null,
     event: null,
-    visit: { column: 'exit_path', of: (s) => s.exit_path, sql: (a) => `${a}.exit_path`, fromEvents: { pick: 'last', event: 'page', orElse: null } },
+    visit: {
+      column: 'exit_path',
+      of: (s) => s.exit_path,
+      sql: (a) => `${a}.exit_path`,
+      fromEvents: { pick: 'last', event: 'page', orElse: null },
+    },
   },
   referrer: {
     kind: 'referrer',
@@ -106,7 +132,12 @@ const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
       of: (e) => (isInternalNavigation(e) ? null : (e.referrerHost ?? NO_REFERRER)),
       sql: (r) => `CASE WHEN ${sqlInternal(r)} THEN NULL ELSE ${withDefault(r, 'referrerHost', NO_REFERRER)} END`,
     },
-    visit: { column: 'referrer_host', of: (s) => s.referrer_host ?? NO_REFERRER, sql: (a) => `coalesce(${a}.referrer_host, ${sqlText(NO_REFERRER)})`, fromEvents: { pick: 'first', event: 'referrer', orElse: NO_REFERRER } },
+    visit: {
+      column: 'referrer_host',
+      of: (s) => s.referrer_host ?? NO_REFERRER,
+      sql: (a) => `coalesce(${a}.referrer_host, ${sqlText(NO_REFERRER)})`,
+      fromEvents: { pick: 'first', event: 'referrer', orElse: NO_REFERRER },
+    },
   },
   channel: {
     kind: 'channel',
@@ -115,7 +146,12 @@ const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
       of: (e) => (isInternalNavigation(e) ? null : e.channel),
       sql: (r) => `CASE WHEN ${sqlInternal(r)} THEN NULL ELSE ${withDefault(r, 'channel', DIRECT_CHANNEL)} END`,
     },
-    visit: { column: 'channel', of: (s) => s.channel, sql: (a) => `${a}.channel`, fromEvents: { pick: 'first', event: 'channel', orElse: DIRECT_CHANNEL } },
+    visit: {
+      column: 'channel',
+      of: (s) => s.channel,
+      sql: (a) => `${a}.channel`,
+      fromEvents: { pick: 'first', event: 'channel', orElse: DIRECT_CHANNEL },
+    },
   },
   utm_source: { kind: 'utm_source', emptyLabel: null, event: utm('source'), visit: utmOfVisit('utm_source') },
   utm_medium: { kind: 'utm_medium', emptyLabel: null, event: utm('medium'), visit: utmOfVisit('utm_medium') },
@@ -124,25 +160,45 @@ const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
     kind: 'country',
     emptyLabel: NO_COUNTRY,
     event: { of: (e) => e.country ?? NO_COUNTRY, sql: (r) => withDefault(r, 'country', NO_COUNTRY) },
-    visit: { column: 'country', of: (s) => s.country ?? NO_COUNTRY, sql: (a) => `coalesce(${a}.country, ${sqlText(NO_COUNTRY)})`, fromEvents: { pick: 'first', event: 'country', orElse: null } },
+    visit: {
+      column: 'country',
+      of: (s) => s.country ?? NO_COUNTRY,
+      sql: (a) => `coalesce(${a}.country, ${sqlText(NO_COUNTRY)})`,
+      fromEvents: { pick: 'first', event: 'country', orElse: null },
+    },
   },
   device: {
     kind: 'device',
     emptyLabel: null,
     event: { of: (e) => e.device, sql: (r) => withDefault(r, 'device', 'other') },
-    visit: { column: 'device', of: (s) => s.device, sql: (a) => `${a}.device`, fromEvents: { pick: 'first', event: 'device', orElse: null } },
+    visit: {
+      column: 'device',
+      of: (s) => s.device,
+      sql: (a) => `${a}.device`,
+      fromEvents: { pick: 'first', event: 'device', orElse: null },
+    },
   },
   browser: {
     kind: 'browser',
     emptyLabel: null,
     event: { of: (e) => e.browser, sql: (r) => withDefault(r, 'browser', 'Unknown') },
-    visit: { column: 'browser', of: (s) => s.browser, sql: (a) => `${a}.browser`, fromEvents: { pick: 'first', event: 'browser', orElse: null } },
+    visit: {
+      column: 'browser',
+      of: (s) => s.browser,
+      sql: (a) => `${a}.browser`,
+      fromEvents: { pick: 'first', event: 'browser', orElse: null },
+    },
   },
   os: {
     kind: 'os',
     emptyLabel: null,
     event: { of: (e) => e.os, sql: (r) => withDefault(r, 'os', 'Unknown') },
-    visit: { column: 'os', of: (s) => s.os, sql: (a) => `${a}.os`, fromEvents: { pick: 'first', event: 'os', orElse: null } },
+    visit: {
+      column: 'os',
+      of: (s) => s.os,
+      sql: (a) => `${a}.os`,
+      fromEvents: { pick: 'first', event: 'os', orElse: null },
+    },
   },
 };
 
@@ -168,9 +224,13 @@ export function visitReading(d: Dimension): VisitReading {
 type With<K extends 'event' | 'visit'> = DimensionSpec & { [P in K]: NonNullable<DimensionSpec[P]> };
 
 /** The dimensions an event has a value of (pageviews, visitors), in DIMENSIONS' order. */
-export const EVENT_SPECS: readonly With<'event'>[] = DIMENSION_SPECS.flatMap((s) => (s.event ? [{ ...s, event: s.event }] : []));
+export const EVENT_SPECS: readonly With<'event'>[] = DIMENSION_SPECS.flatMap((s) =>
+  s.event ? [{ ...s, event: s.event }] : [],
+);
 /** The dimensions a visit has a value of (sessions, bounces, duration), in DIMENSIONS' order. */
-export const VISIT_SPECS: readonly With<'visit'>[] = DIMENSION_SPECS.flatMap((s) => (s.visit ? [{ ...s, visit: s.visit }] : []));
+export const VISIT_SPECS: readonly With<'visit'>[] = DIMENSION_SPECS.flatMap((s) =>
+  s.visit ? [{ ...s, visit: s.visit }] : [],
+);
 
 /** An event's values per event dimension (null: none). */
 export function eventDimensionValues(e: EventRecord): [With<'event'>, string | null][] {

@@ -3,8 +3,14 @@ import { allActiveFilters, eventFilterOf, filtersSchema } from './dimensions';
 
 describe('event filters', () => {
   it('event_prop splits at the first colon: a value may hold colons (a URL), a key may not', () => {
-    expect(eventFilterOf({ custom_event: 'Signup', event_prop: 'plan:pro' })).toEqual({ name: 'Signup', prop: { key: 'plan', value: 'pro' } });
-    expect(eventFilterOf({ event_prop: 'url:https://x.test/a:b' })).toEqual({ name: null, prop: { key: 'url', value: 'https://x.test/a:b' } });
+    expect(eventFilterOf({ custom_event: 'Signup', event_prop: 'plan:pro' })).toEqual({
+      name: 'Signup',
+      prop: { key: 'plan', value: 'pro' },
+    });
+    expect(eventFilterOf({ event_prop: 'url:https://x.test/a:b' })).toEqual({
+      name: null,
+      prop: { key: 'url', value: 'https://x.test/a:b' },
+    });
     expect(eventFilterOf({ event_prop: 'trial:' })).toEqual({ name: null, prop: { key: 'trial', value: '' } });
     expect(eventFilterOf({ country: 'DE' })).toBeNull();
   });

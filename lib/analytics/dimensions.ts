@@ -5,11 +5,47 @@ import { z } from 'zod';
 // the sessions job writes sessions, bounces and duration per session dimension (the visit's
 // first event's source and device, its entry and exit page). Pure: shared with the browser.
 
-export const DIMENSIONS = ['page', 'entry_page', 'exit_page', 'referrer', 'channel', 'utm_source', 'utm_medium', 'utm_campaign', 'country', 'device', 'browser', 'os'] as const;
+export const DIMENSIONS = [
+  'page',
+  'entry_page',
+  'exit_page',
+  'referrer',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'country',
+  'device',
+  'browser',
+  'os',
+] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
-const EVENT_DIMENSIONS = new Set<Dimension>(['page', 'referrer', 'channel', 'utm_source', 'utm_medium', 'utm_campaign', 'country', 'device', 'browser', 'os']);
-const SESSION_DIMENSIONS = new Set<Dimension>(['entry_page', 'exit_page', 'referrer', 'channel', 'utm_source', 'utm_medium', 'utm_campaign', 'country', 'device', 'browser', 'os']);
+const EVENT_DIMENSIONS = new Set<Dimension>([
+  'page',
+  'referrer',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'country',
+  'device',
+  'browser',
+  'os',
+]);
+const SESSION_DIMENSIONS = new Set<Dimension>([
+  'entry_page',
+  'exit_page',
+  'referrer',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'country',
+  'device',
+  'browser',
+  'os',
+]);
 
 /** Has pageviews and visitors (from events). */
 export const isEventDimension = (d: Dimension) => EVENT_DIMENSIONS.has(d);
@@ -49,7 +85,11 @@ export type EventFilterKey = (typeof EVENT_FILTERS)[number];
 export type FilterKey = Dimension | EventFilterKey;
 export const FILTER_KEYS: readonly FilterKey[] = [...DIMENSIONS, ...EVENT_FILTERS];
 
-export const filterLabel: Record<FilterKey, string> = { ...dimensionLabel, custom_event: 'Custom event', event_prop: 'Event property' };
+export const filterLabel: Record<FilterKey, string> = {
+  ...dimensionLabel,
+  custom_event: 'Custom event',
+  event_prop: 'Event property',
+};
 
 const eventFilterShape = {
   custom_event: z.string().min(1).max(120).optional(),
@@ -63,7 +103,10 @@ const eventFilterShape = {
 
 /** Filters: at most one value per dimension, e.g. `?page=/pricing&country=DE`, and the event filters. */
 export const filtersSchema = z.object({
-  ...(Object.fromEntries(DIMENSIONS.map((d) => [d, filterValue.optional()])) as Record<Dimension, z.ZodOptional<typeof filterValue>>),
+  ...(Object.fromEntries(DIMENSIONS.map((d) => [d, filterValue.optional()])) as Record<
+    Dimension,
+    z.ZodOptional<typeof filterValue>
+  >),
   ...eventFilterShape,
 });
 export type Filters = Partial<Record<FilterKey, string>>;

@@ -1,7 +1,15 @@
 import type pg from 'pg';
 import { boundedReads } from './bounded-reads';
 import { EddyError } from '../errors';
-import { activeFilters, eventFilterOf, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
+import {
+  activeFilters,
+  eventFilterOf,
+  isEventDimension,
+  isSessionDimension,
+  rankMeasure,
+  type Dimension,
+  type Filters,
+} from './dimensions';
 import { EVENT_SPECS, sqlText, VISIT_SPECS } from './dimension-registry';
 import { breakdownRowOf, metricsOfSums, type BreakdownRow, type Metrics, type SeriesPoint } from './metrics';
 import type { Period } from './range';
@@ -22,9 +30,16 @@ const ENGAGED_THRESHOLD_MS = 10_000;
 /** A filtered query that scans more raw events than this allows is stopped rather than left to hog the database. */
 export const FILTERED_QUERY_TIMEOUT_MS = 20_000;
 
-const reads = boundedReads({ timeoutMs: FILTERED_QUERY_TIMEOUT_MS, tooLong: 'range: this filter needs too many raw events for this range; choose a shorter range' });
+const reads = boundedReads({
+  timeoutMs: FILTERED_QUERY_TIMEOUT_MS,
+  tooLong: 'range: this filter needs too many raw events for this range; choose a shorter range',
+});
 
-export async function bounded<R extends pg.QueryResultRow>(siteId: string, sql: string, params: unknown[]): Promise<R[]> {
+export async function bounded<R extends pg.QueryResultRow>(
+  siteId: string,
+  sql: string,
+  params: unknown[],
+): Promise<R[]> {
   return reads(siteId, async (c) => (await c.query<R>(sql, params)).rows);
 }
 
@@ -54,7 +69,8 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
     return `$${params.length}`;
   };
   // The reference engine knows the dimension filters only; answering without the event filters would be a wrong number.
-  if (eventFilterOf(filters)) throw new EddyError('bad_request', 'custom_event and event_prop are answered by the fact engine (fact-engine.ts)');
+  if (eventFilterOf(filters))
+    throw new EddyError('bad_request', 'custom_event and event_prop are answered by the fact engine (fact-engine.ts)');
   const eventPreds: string[] = [];
   const sessionPreds: string[] = [];
   for (const [d, v] of activeFilters(filters)) {
@@ -113,9 +129,23 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
   return { sql, params };
 }
 
-export async function eventSeries(siteId: string, p: Period, gapMinutes: number, filters: Filters, now: number): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
+export async function eventSeries(
+  siteId: string,
+  p: Period,
+  gapMinutes: number,
+  filters: Filters,
+  now: number,
+): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
   const b = base(siteId, p, gapMinutes, filters, true);
-  const rows = await bounded<{ bucket: number | null; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number; visit_pageviews: number }>(
+  const rows = await bounded<{
+    bucket: number | null;
+    visitors: number;
+    pageviews: number;
+    sessions: number;
+    bounces: number;
+    duration_ms: number;
+    visit_pageviews: number;
+  }>(
     siteId,
     `${b.sql}
      SELECT bucket, sum(visitors)::float8 AS visitors, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions,
@@ -134,12 +164,27 @@ export async function eventSeries(siteId: string, p: Period, gapMinutes: number,
   const byBucket = new Map(rows.filter((r) => r.bucket !== null).map((r) => [Number(r.bucket), r]));
   const series = p.points.map((pt, i) => {
     const r = byBucket.get(i + 1);
-    return { start: pt.start, label: pt.label, visitors: r?.visitors ?? 0, pageviews: r?.pageviews ?? 0, sessions: r?.sessions ?? 0, future: pt.start > now };
+    return {
+      start: pt.start,
+      label: pt.label,
+      visitors: r?.visitors ?? 0,
+      pageviews: r?.pageviews ?? 0,
+      sessions: r?.sessions ?? 0,
+      future: pt.start > now,
+    };
   });
   return { summary: metricsOfSums(total), series };
 }
 
-export async function eventBreakdown(siteId: string, p: Period, gapMinutes: number, filters: Filters, dimension: Dimension, limit: number, offset = 0): Promise<BreakdownRow[]> {
+export async function eventBreakdown(
+  siteId: string,
+  p: Period,
+  gapMinutes: number,
+  filters: Filters,
+  dimension: Dimension,
+  limit: number,
+  offset = 0,
+): Promise<BreakdownRow[]> {
   const b = base(siteId, p, gapMinutes, filters, false);
   const parts: string[] = [];
   if (isEventDimension(dimension)) {
@@ -154,7 +199,14 @@ export async function eventBreakdown(siteId: string, p: Period, gapMinutes: numb
   }
   const rank = rankMeasure(dimension);
   b.params.push(limit, offset);
-  const rows = await bounded<{ value: string; visitors: number; pageviews: number; sessions: number; bounces: number; duration_ms: number }>(
+  const rows = await bounded<{
+    value: string;
+    visitors: number;
+    pageviews: number;
+    sessions: number;
+    bounces: number;
+    duration_ms: number;
+  }>(
     siteId,
     `${b.sql}
      SELECT value, sum(visitors) AS visitors, sum(pageviews) AS pageviews, sum(sessions) AS sessions, sum(bounces) AS bounces, sum(duration_ms) AS duration_ms

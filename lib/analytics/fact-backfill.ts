@@ -17,7 +17,8 @@ const VISIT_VALUES = `
          ${VISIT_SPECS.map((d) => `${d.visit.sql('s')} AS ${d.name}`).join(', ')}
     FROM sessions s WHERE s.site_id = $1`;
 
-const id = (kind: string, col: string) => `(SELECT d.id FROM dimension_values d WHERE d.site_id = x.site_id AND d.dimension = '${kind}' AND d.value = x.${col})`;
+const id = (kind: string, col: string) =>
+  `(SELECT d.id FROM dimension_values d WHERE d.site_id = x.site_id AND d.dimension = '${kind}' AND d.value = x.${col})`;
 
 /** Writes the facts of one site's archived events and stored visits that have none yet. */
 export async function backfillFacts(db: pg.Pool | pg.PoolClient, siteId: string): Promise<void> {
@@ -27,7 +28,10 @@ export async function backfillFacts(db: pg.Pool | pg.PoolClient, siteId: string)
 /** The backfill's statements: for the site in $1, or (`allSites`) for every site (the migration's copy). */
 export function backfillStatements(allSites = false): string[] {
   const values = [
-    ...EVENT_SPECS.map((d) => `SELECT DISTINCT site_id, '${d.kind}' AS dimension, ${d.name} AS value FROM ev WHERE ${d.name} IS NOT NULL`),
+    ...EVENT_SPECS.map(
+      (d) =>
+        `SELECT DISTINCT site_id, '${d.kind}' AS dimension, ${d.name} AS value FROM ev WHERE ${d.name} IS NOT NULL`,
+    ),
     ...VISIT_SPECS.map((d) => `SELECT DISTINCT site_id, '${d.kind}', ${d.name} FROM vi WHERE ${d.name} IS NOT NULL`),
   ];
   const scope = (sql: string) => (allSites ? sql.replace(/ WHERE [es]\.site_id = \$1/g, '') : sql);

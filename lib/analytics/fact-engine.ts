@@ -1,9 +1,26 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { activeFilters, allActiveFilters, DIMENSIONS, eventFilterOf, isEventDimension, isSessionDimension, rankMeasure, type Dimension, type Filters } from './dimensions';
+import {
+  activeFilters,
+  allActiveFilters,
+  DIMENSIONS,
+  eventFilterOf,
+  isEventDimension,
+  isSessionDimension,
+  rankMeasure,
+  type Dimension,
+  type Filters,
+} from './dimensions';
 import { dimensionSpec } from './dimension-registry';
 import { boundedReads } from './bounded-reads';
-import { breakdownRowOf, metricsOfSums, type BreakdownRow, type SqlSums, type Metrics, type SeriesPoint } from './metrics';
+import {
+  breakdownRowOf,
+  metricsOfSums,
+  type BreakdownRow,
+  type SqlSums,
+  type Metrics,
+  type SeriesPoint,
+} from './metrics';
 import type { Period } from './range';
 
 // Filtered dashboard queries from the facts the workers write (issue 17): `event_facts` (one narrow
@@ -32,9 +49,16 @@ const TIMEOUT_MS = 20_000;
 
 // GROUPING SETS with distinct visitors sorts the matching rows once per set; with the default
 // 4 MB each sort of ~300,000 rows spilled to disk (EXPLAIN on the 1 M-event benchmark).
-const reads = boundedReads({ timeoutMs: TIMEOUT_MS, workMem: '32MB', tooLong: 'range: this filter takes too long for this range; choose a shorter range' });
+const reads = boundedReads({
+  timeoutMs: TIMEOUT_MS,
+  workMem: '32MB',
+  tooLong: 'range: this filter takes too long for this range; choose a shorter range',
+});
 
-async function bounded<R extends pg.QueryResultRow>(siteId: string, statements: { sql: string; params: unknown[] }[]): Promise<R[][]> {
+async function bounded<R extends pg.QueryResultRow>(
+  siteId: string,
+  statements: { sql: string; params: unknown[] }[],
+): Promise<R[][]> {
   return reads(siteId, async (c) => {
     const out: R[][] = [];
     for (const s of statements) out.push((await c.query<R>(s.sql, s.params)).rows);
@@ -64,7 +88,8 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
     return `$${params.length}`;
   };
   // A filter value the dictionary does not know matches nothing (-1 is never an id).
-  const idOf = (d: Dimension, v: string) => `coalesce((SELECT id FROM dimension_values WHERE site_id = $1 AND dimension = '${dimensionSpec(d).kind}' AND value = ${add(v)}), -1)`;
+  const idOf = (d: Dimension, v: string) =>
+    `coalesce((SELECT id FROM dimension_values WHERE site_id = $1 AND dimension = '${dimensionSpec(d).kind}' AND value = ${add(v)}), -1)`;
   const eventPreds: string[] = [];
   const visitPreds: string[] = [];
   const entryExit: string[] = [];
@@ -91,18 +116,27 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
     ? `ce AS MATERIALIZED (
          SELECT hashtextextended(visitor_id, 0) AS visitor, ts FROM events
           WHERE site_id = $1 AND ts >= $2::timestamptz - ${reach} AND ts < $3::timestamptz + ${reach} AND record->'request' IS NULL${eventFilter.name !== null ? ` AND name = ${add(eventFilter.name)}` : ''}${
-            eventFilter.prop ? ` AND record->'props'->>${add(eventFilter.prop.key)}::text = ${add(eventFilter.prop.value)}` : ''
+            eventFilter.prop
+              ? ` AND record->'props'->>${add(eventFilter.prop.key)}::text = ${add(eventFilter.prop.value)}`
+              : ''
           }
        ),`
     : '';
-  const didEvent = (v: string) => `EXISTS (SELECT 1 FROM ce WHERE ce.visitor = ${v}.visitor AND ce.ts >= ${v}.started_at AND ce.ts <= ${v}.ended_at)`;
+  const didEvent = (v: string) =>
+    `EXISTS (SELECT 1 FROM ce WHERE ce.visitor = ${v}.visitor AND ce.ts >= ${v}.started_at AND ce.ts <= ${v}.ended_at)`;
   if (eventFilter) {
     entryExit.push(didEvent('v'));
     visitPreds.push(didEvent('v'));
   }
 
-  const eventSets = [...(want.series ? ['()', '(bucket)'] : []), ...want.breakdowns.filter(isEventDimension).map((d) => `(${d})`)];
-  const visitSets = [...(want.series ? ['()', '(bucket)'] : []), ...want.breakdowns.filter(isSessionDimension).map((d) => `(${d})`)];
+  const eventSets = [
+    ...(want.series ? ['()', '(bucket)'] : []),
+    ...want.breakdowns.filter(isEventDimension).map((d) => `(${d})`),
+  ];
+  const visitSets = [
+    ...(want.series ? ['()', '(bucket)'] : []),
+    ...want.breakdowns.filter(isSessionDimension).map((d) => `(${d})`),
+  ];
   const setName = (dims: readonly Dimension[]) =>
     `CASE ${want.series ? "WHEN GROUPING(bucket) = 0 THEN 'bucket' " : ''}${dims
       .filter((d) => want.breakdowns.includes(d))
@@ -124,7 +158,9 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
             WHERE v.site_id = $1 AND v.started_at >= $2::timestamptz - ${reach} AND v.started_at < $3 AND v.ended_at >= $2 AND ${entryExit.join(' AND ')}
          ),`
       : '';
-    const inVisit = entryExit.length ? ' AND EXISTS (SELECT 1 FROM fv WHERE fv.visitor = e.visitor AND e.ts >= fv.started_at AND e.ts <= fv.ended_at)' : '';
+    const inVisit = entryExit.length
+      ? ' AND EXISTS (SELECT 1 FROM fv WHERE fv.visitor = e.visitor AND e.ts >= fv.started_at AND e.ts <= fv.ended_at)'
+      : '';
     out.push({
       sql: `WITH ${matchedCte} ${visitsCte} fe AS (
               SELECT e.visitor, e.kind${eventCols.map((d) => `, e.${d}`).join('')}${bounds ? `, width_bucket(e.ts, ${bounds}::timestamptz[]) AS bucket` : ''}
@@ -149,7 +185,9 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
            SELECT visitor, ts FROM event_facts WHERE site_id = $1 AND ts >= $2 AND ts < $3::timestamptz + ${reach} AND kind = 0 AND page = ${pageId}
          ),`
       : '';
-    const viewed = pageId ? ' AND EXISTS (SELECT 1 FROM pv WHERE pv.visitor = v.visitor AND pv.ts >= v.started_at AND pv.ts <= v.ended_at)' : '';
+    const viewed = pageId
+      ? ' AND EXISTS (SELECT 1 FROM pv WHERE pv.visitor = v.visitor AND pv.ts >= v.started_at AND pv.ts <= v.ended_at)'
+      : '';
     out.push({
       sql: `WITH ${matchedCte} ${pagesCte} fs AS (
               SELECT v.pageviews, v.duration_ms, v.bounce${visitCols.map((d) => `, v.${d}`).join('')}${bounds ? `, width_bucket(v.started_at, ${bounds}::timestamptz[]) AS bucket` : ''}
@@ -176,7 +214,12 @@ export interface FactLoad {
 }
 
 /** Totals, series and the breakdowns asked for, of one period: two statements whatever is asked. */
-export async function factLoad(siteId: string, p: Period, filters: Filters, opts: { series: boolean; breakdowns: Dimension[]; limit: number; now: number }): Promise<FactLoad> {
+export async function factLoad(
+  siteId: string,
+  p: Period,
+  filters: Filters,
+  opts: { series: boolean; breakdowns: Dimension[]; limit: number; now: number },
+): Promise<FactLoad> {
   const results = await bounded<GroupRow>(siteId, statements(siteId, p, filters, opts));
   const rows = results.flat();
   // One row per (set, key) from each statement: events carry visitors and pageviews, visits the rest.
@@ -201,7 +244,14 @@ export async function factLoad(siteId: string, p: Period, filters: Filters, opts
   const series = opts.series
     ? p.points.map((pt, i) => {
         const r = merged.get(`bucket|${i + 1}`);
-        return { start: pt.start, label: pt.label, visitors: r?.visitors ?? 0, pageviews: r?.pageviews ?? 0, sessions: r?.sessions ?? 0, future: pt.start > opts.now };
+        return {
+          start: pt.start,
+          label: pt.label,
+          visitors: r?.visitors ?? 0,
+          pageviews: r?.pageviews ?? 0,
+          sessions: r?.sessions ?? 0,
+          future: pt.start > opts.now,
+        };
       })
     : [];
   const breakdowns: Partial<Record<Dimension, BreakdownRow[]>> = {};
@@ -217,7 +267,12 @@ export async function factLoad(siteId: string, p: Period, filters: Filters, opts
   return { summary, series, breakdowns };
 }
 
-export async function factSeries(siteId: string, p: Period, filters: Filters, now: number): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
+export async function factSeries(
+  siteId: string,
+  p: Period,
+  filters: Filters,
+  now: number,
+): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
   const r = await factLoad(siteId, p, filters, { series: true, breakdowns: [], limit: 0, now });
   return { summary: r.summary, series: r.series };
 }
@@ -250,10 +305,19 @@ function sharedBreakdowns(siteId: string, p: Period, filters: Filters): Promise<
 }
 
 /** `offset` skips that many ranked rows (the stats API's pages). */
-export async function factBreakdown(siteId: string, p: Period, filters: Filters, dimension: Dimension, limit: number, offset = 0): Promise<BreakdownRow[]> {
+export async function factBreakdown(
+  siteId: string,
+  p: Period,
+  filters: Filters,
+  dimension: Dimension,
+  limit: number,
+  offset = 0,
+): Promise<BreakdownRow[]> {
   // Exports and later pages ask for more rows than the shared pass keeps: their own pass.
   if (limit + offset > SHARED_LIMIT) {
-    const rows = (await factLoad(siteId, p, filters, { series: false, breakdowns: [dimension], limit: limit + offset, now: 0 })).breakdowns[dimension] ?? [];
+    const rows =
+      (await factLoad(siteId, p, filters, { series: false, breakdowns: [dimension], limit: limit + offset, now: 0 }))
+        .breakdowns[dimension] ?? [];
     return rows.slice(offset);
   }
   return ((await sharedBreakdowns(siteId, p, filters)).breakdowns[dimension] ?? []).slice(offset, offset + limit);

@@ -47,7 +47,9 @@ export class ConcurrencyGate {
     }
     const queue = this.waiting.get(key) ?? [];
     if (queue.length >= this.maxQueued) {
-      return Promise.reject(new EddyError('rate_limited', `Too many ${this.what} at once; try again in a few seconds`, { retryAfter: 5 }));
+      return Promise.reject(
+        new EddyError('rate_limited', `Too many ${this.what} at once; try again in a few seconds`, { retryAfter: 5 }),
+      );
     }
     this.waiting.set(key, queue);
     // The slot is handed over by release(): `active` stays counted for the waiter.

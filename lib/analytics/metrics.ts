@@ -81,7 +81,13 @@ export function breakdownRowOf(d: Dimension, value: string, r: Omit<SqlSums, 'vi
   const event = isEventDimension(d);
   const session = isSessionDimension(d);
   // Breakdown rows show no pages per visit.
-  const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms, visitPageviews: 0 });
+  const m = metricsFrom(0, {
+    pageviews: r.pageviews,
+    sessions: r.sessions,
+    bounces: r.bounces,
+    durationMs: r.duration_ms,
+    visitPageviews: 0,
+  });
   return {
     value,
     visitors: event ? r.visitors : null,

@@ -20,13 +20,35 @@ import { legacyGlobToRegExp } from './test-support/legacy-glob';
 // Small alphabets make matches and near-misses common; the extra characters are the ones the
 // semantics single out (segment separator, line terminators, regex metacharacters, surrogates).
 const patternChar = fc.constantFrom('/', '*', '*', 'a', 'b', '.', '?', '\n', '\u2028', '(', '[', '\\', '$', '\ud800');
-const pathChar = fc.constantFrom('/', 'a', 'b', '.', '?', '*', '\n', '\r', '\u2029', '(', '[', '\\', '$', '\ud800', '\udc00');
+const pathChar = fc.constantFrom(
+  '/',
+  'a',
+  'b',
+  '.',
+  '?',
+  '*',
+  '\n',
+  '\r',
+  '\u2029',
+  '(',
+  '[',
+  '\\',
+  '$',
+  '\ud800',
+  '\udc00',
+);
 const pattern = fc.array(patternChar, { maxLength: 12 }).map((cs) => cs.join(''));
 const path = fc.array(pathChar, { maxLength: 16 }).map((cs) => cs.join(''));
 
 /** A path built from the pattern, each wildcard replaced by a random filler: often a match. */
 const patternAndNearMatch = fc
-  .tuple(pattern, fc.array(fc.array(pathChar, { maxLength: 4 }).map((cs) => cs.join('')), { minLength: 12, maxLength: 12 }))
+  .tuple(
+    pattern,
+    fc.array(
+      fc.array(pathChar, { maxLength: 4 }).map((cs) => cs.join('')),
+      { minLength: 12, maxLength: 12 },
+    ),
+  )
   .map(([p, fillers]) => {
     let i = 0;
     return [p, p.replace(/\*\*?/g, () => fillers[i++ % fillers.length]!)] as const;
@@ -53,9 +75,13 @@ describe('path patterns', () => {
 
   it('match exactly what the old regex matched on arbitrary Unicode', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 10 }), fc.string({ unit: 'binary', maxLength: 14 }), (p, s) => {
-        expect(compilePathPattern(p).test(s)).toBe(legacyGlobToRegExp(p).test(s));
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 10 }),
+        fc.string({ unit: 'binary', maxLength: 14 }),
+        (p, s) => {
+          expect(compilePathPattern(p).test(s)).toBe(legacyGlobToRegExp(p).test(s));
+        },
+      ),
       { numRuns: 3_000 },
     );
   });
@@ -72,7 +98,7 @@ describe('path patterns', () => {
     expect(compilePathPattern('/ab*ab*abc').test('/abxabababc')).toBe(true);
   });
 
-  it('the issue\'s pathological pattern and a 2,000-character path of slashes take a linear number of steps', () => {
+  it("the issue's pathological pattern and a 2,000-character path of slashes take a linear number of steps", () => {
     const slashes = '/'.repeat(MATCHED_PATH_MAX_LENGTH);
     for (const p of ['/**/**/**/**/x', '/*a*a*a*a*b', '/**a**a**a**a**b', '/**/*/**/*/**/*/**/*x']) {
       const path = p.includes('a') ? `/${'a'.repeat(MATCHED_PATH_MAX_LENGTH - 1)}` : slashes;
@@ -119,8 +145,14 @@ describe('path patterns', () => {
     const over = [...fits, group(99)];
     expect(updateSiteSchema.safeParse({ contentGroups: fits }).success).toBe(true);
     const r = updateSiteSchema.safeParse({ contentGroups: over });
-    expect(r.error?.issues[0]?.message).toBe(`may contain at most ${SITE_MAX_PATH_WILDCARDS} wildcards (* or **) across all groups`);
-    expect(patternsWithinSiteLimits([{ pattern: '/**/**/**/**/**/**/**/**/**' }, ...over]).map((g) => ('name' in g ? g.name : 'too many'))).toEqual(fits.map((g) => g.name));
+    expect(r.error?.issues[0]?.message).toBe(
+      `may contain at most ${SITE_MAX_PATH_WILDCARDS} wildcards (* or **) across all groups`,
+    );
+    expect(
+      patternsWithinSiteLimits([{ pattern: '/**/**/**/**/**/**/**/**/**' }, ...over]).map((g) =>
+        'name' in g ? g.name : 'too many',
+      ),
+    ).toEqual(fits.map((g) => g.name));
   });
 
   it('counts "**" as one wildcard and "***" as two, as the matcher reads them', () => {

@@ -125,7 +125,12 @@ export function compilePathPattern(source: string): PathPattern {
 export function stepsOf(source: string, path: string): { matched: boolean; steps: number } {
   const { head, steps: raw } = tokenize(source);
   const meter: MatchMeter = { steps: 0 };
-  const matched = matches(head, raw.map((s) => ({ ...s, failure: failureOf(s.literal) })), path, meter);
+  const matched = matches(
+    head,
+    raw.map((s) => ({ ...s, failure: failureOf(s.literal) })),
+    path,
+    meter,
+  );
   return { matched, steps: meter.steps };
 }
 

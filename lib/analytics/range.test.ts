@@ -21,11 +21,19 @@ describe('resolveRange', () => {
   });
 
   it('a DST day has 23 or 25 hourly points, each an hour of local time', () => {
-    const spring = resolveRange({ range: 'custom', from: '2026-03-08', to: '2026-03-08', compare: 'none' }, 'America/New_York', now);
+    const spring = resolveRange(
+      { range: 'custom', from: '2026-03-08', to: '2026-03-08', compare: 'none' },
+      'America/New_York',
+      now,
+    );
     expect(spring.points).toHaveLength(23);
     expect(spring.points.map((p) => p.label.slice(11))).toContain('03:00');
     expect(spring.points.map((p) => p.label.slice(11))).not.toContain('02:00');
-    const fall = resolveRange({ range: 'custom', from: '2026-11-01', to: '2026-11-01', compare: 'none' }, 'America/New_York', now);
+    const fall = resolveRange(
+      { range: 'custom', from: '2026-11-01', to: '2026-11-01', compare: 'none' },
+      'America/New_York',
+      now,
+    );
     expect(fall.points).toHaveLength(25);
   });
 
@@ -33,7 +41,9 @@ describe('resolveRange', () => {
     const r = resolveRange({ range: 'custom', from: '2026-02-10', to: '2026-01-01', compare: 'previous' }, 'UTC', now);
     expect([r.from, r.to, r.interval, r.points.length]).toEqual(['2026-01-01', '2026-02-10', 'day', 41]);
     expect(r.previous.to).toBe('2025-12-31');
-    expect(() => resolveRange({ range: 'custom', from: '2020-01-01', to: '2026-01-01', compare: 'none' }, 'UTC', now)).toThrow(/at most/);
+    expect(() =>
+      resolveRange({ range: 'custom', from: '2020-01-01', to: '2026-01-01', compare: 'none' }, 'UTC', now),
+    ).toThrow(/at most/);
     expect(() => resolveRange({ range: 'custom', compare: 'none' }, 'UTC', now)).toThrow(/required/);
   });
 });

@@ -48,13 +48,18 @@ function period(from: string, to: string, tz: string, interval: 'hour' | 'day'):
   const end = zonedMidnight(addDays(to, 1), tz);
   const points: Point[] = [];
   if (interval === 'day') {
-    for (let d = from; d <= to; d = addDays(d, 1)) points.push({ start: zonedMidnight(d, tz), end: zonedMidnight(addDays(d, 1), tz), label: d });
+    for (let d = from; d <= to; d = addDays(d, 1))
+      points.push({ start: zonedMidnight(d, tz), end: zonedMidnight(addDays(d, 1), tz), label: d });
   } else {
     // Local hours: one-hour steps from local midnight (23 or 25 of them on DST days).
     for (let t = start; t < end; t += HOUR) {
       const p = localParts(t, tz);
       const day = `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
-      points.push({ start: t, end: Math.min(t + HOUR, end), label: `${day} ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}` });
+      points.push({
+        start: t,
+        end: Math.min(t + HOUR, end),
+        label: `${day} ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`,
+      });
     }
   }
   return { from, to, start, end, points };
@@ -87,7 +92,8 @@ export function resolveRange(q: RangeQuery, timezone: string, now: number): Reso
     case 'custom': {
       if (!q.from || !q.to) throw new RangeError('from and to are required for a custom range');
       [from, to] = q.from <= q.to ? [q.from, q.to] : [q.to, q.from];
-      if (daysBetween(from, to) + 1 > MAX_CUSTOM_DAYS) throw new RangeError(`a custom range is at most ${MAX_CUSTOM_DAYS} days`);
+      if (daysBetween(from, to) + 1 > MAX_CUSTOM_DAYS)
+        throw new RangeError(`a custom range is at most ${MAX_CUSTOM_DAYS} days`);
       label = from === to ? from : `${from} – ${to}`;
       break;
     }

@@ -45,7 +45,13 @@ interface Plan {
  * Splits a period's cover: settled whole days with a current compacted copy, and the rest.
  * Settled days without one are queued for compaction (the next load is faster).
  */
-export async function planPeriod(siteId: string, p: Period, tz: string, now: number, opts: { useCache?: boolean } = {}): Promise<Plan> {
+export async function planPeriod(
+  siteId: string,
+  p: Period,
+  tz: string,
+  now: number,
+  opts: { useCache?: boolean } = {},
+): Promise<Plan> {
   const segments = segmentsFor(p, tz);
   if (opts.useCache === false) return { cachedDays: [], segments };
   const midnights = localMidnights(p, tz);
@@ -68,7 +74,8 @@ export async function planPeriod(siteId: string, p: Period, tz: string, now: num
     }
     // Split the day segment around cached days.
     const inside = midnights.filter((m) => m >= s.start && m <= s.end);
-    for (let i = 0; i < inside.length - 1; i++) if (!fresh.has(inside[i]!)) rest.push({ granularity: 'day', start: inside[i]!, end: inside[i + 1]! });
+    for (let i = 0; i < inside.length - 1; i++)
+      if (!fresh.has(inside[i]!)) rest.push({ granularity: 'day', start: inside[i]!, end: inside[i + 1]! });
   }
   return { cachedDays: [...fresh].sort((a, b) => a - b), segments: coalesceSegments(rest) };
 }
@@ -127,7 +134,13 @@ async function totalsRows(siteId: string, plan: Plan): Promise<TotalsRow[]> {
 
 const emptySums = (): Sums => ({ pageviews: 0, sessions: 0, bounces: 0, durationMs: 0, visitPageviews: 0 });
 
-export async function rollupSeries(siteId: string, p: Period, tz: string, now: number, opts: { useCache?: boolean } = {}): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
+export async function rollupSeries(
+  siteId: string,
+  p: Period,
+  tz: string,
+  now: number,
+  opts: { useCache?: boolean } = {},
+): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
   const rows = await totalsRows(siteId, await planPeriod(siteId, p, tz, now, opts));
   const perPoint = p.points.map(() => ({ union: new VisitorUnion(), sums: emptySums() }));
   for (const r of rows) {
@@ -151,7 +164,14 @@ export async function rollupSeries(siteId: string, p: Period, tz: string, now: n
     sums.bounces += acc.sums.bounces;
     sums.durationMs += acc.sums.durationMs;
     sums.visitPageviews += acc.sums.visitPageviews;
-    return { start: pt.start, label: pt.label, visitors: acc.union.estimate(), pageviews: acc.sums.pageviews, sessions: acc.sums.sessions, future: pt.start > now };
+    return {
+      start: pt.start,
+      label: pt.label,
+      visitors: acc.union.estimate(),
+      pageviews: acc.sums.pageviews,
+      sessions: acc.sums.sessions,
+      future: pt.start > now,
+    };
   });
   return { summary: metricsFrom(total.estimate(), sums), series };
 }
@@ -164,7 +184,15 @@ interface SumRow {
   duration_ms: number;
 }
 
-export async function rollupBreakdown(siteId: string, p: Period, tz: string, dimension: Dimension, limit: number, now = Date.now(), opts: { useCache?: boolean; offset?: number } = {}): Promise<BreakdownRow[]> {
+export async function rollupBreakdown(
+  siteId: string,
+  p: Period,
+  tz: string,
+  dimension: Dimension,
+  limit: number,
+  now = Date.now(),
+  opts: { useCache?: boolean; offset?: number } = {},
+): Promise<BreakdownRow[]> {
   const plan = await planPeriod(siteId, p, tz, now, opts);
   const where = segmentPredicate(plan.segments, 3);
   const days = isoDays(plan.cachedDays);
@@ -227,7 +255,13 @@ export async function rollupBreakdown(siteId: string, p: Period, tz: string, dim
   }
   return rows.map((r) => {
     // Breakdown rows show no pages per visit.
-    const m = metricsFrom(0, { pageviews: r.pageviews, sessions: r.sessions, bounces: r.bounces, durationMs: r.duration_ms, visitPageviews: 0 });
+    const m = metricsFrom(0, {
+      pageviews: r.pageviews,
+      sessions: r.sessions,
+      bounces: r.bounces,
+      durationMs: r.duration_ms,
+      visitPageviews: 0,
+    });
     const session = isSessionDimension(dimension);
     return {
       value: r.value,

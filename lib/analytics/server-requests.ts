@@ -19,7 +19,12 @@ export interface ServerRequestsResult {
   byStatus: { value: string; requests: number }[];
 }
 
-export async function serverRequests(site: StatsSite, q: Pick<StatsQuery, 'range' | 'from' | 'to'>, now = Date.now(), limit = 10): Promise<ServerRequestsResult> {
+export async function serverRequests(
+  site: StatsSite,
+  q: Pick<StatsQuery, 'range' | 'from' | 'to'>,
+  now = Date.now(),
+  limit = 10,
+): Promise<ServerRequestsResult> {
   let r;
   try {
     r = resolveRange({ range: q.range, from: q.from, to: q.to, compare: 'none' }, site.timezone, now);
@@ -34,7 +39,8 @@ export async function serverRequests(site: StatsSite, q: Pick<StatsQuery, 'range
       GROUP BY dimension, value`,
     [site.id, ...where.params],
   );
-  const of = (d: string) => rows.filter((x) => x.dimension === d && x.requests > 0).map((x) => ({ value: x.value, requests: x.requests }));
+  const of = (d: string) =>
+    rows.filter((x) => x.dimension === d && x.requests > 0).map((x) => ({ value: x.value, requests: x.requests }));
   return {
     range: { from: r.from, to: r.to, timezone: r.timezone },
     total: rows.find((x) => x.dimension === 'event')?.requests ?? 0,

@@ -32,7 +32,8 @@ export class VisitorUnion {
     if (!isSketch(sketch)) return this;
     const p = sketch.p;
     if (this.precision === 0) this.precision = p;
-    if (p < this.precision) throw new RangeError(`cannot merge a visitor sketch of precision ${p} into ${this.precision}`);
+    if (p < this.precision)
+      throw new RangeError(`cannot merge a visitor sketch of precision ${p} into ${this.precision}`);
     this.registers ??= new Uint8Array(1 << this.precision);
     const shift = p - this.precision;
     const r = this.registers;

@@ -55,8 +55,12 @@ export async function siteStats(site: StatsSite, q: StatsQuery, now = Date.now()
   const r = rangeOf(site, q, now);
   const filters = filtersOf(q);
   const filtered = Object.keys(filters).length > 0;
-  const run = (p: typeof r.previous) => (filtered ? factSeries(site.id, p, filters, now) : rollupSeries(site.id, p, site.timezone, now));
-  const [current, previous] = await Promise.all([run(r), q.compare === 'previous' ? run(r.previous) : Promise.resolve(null)]);
+  const run = (p: typeof r.previous) =>
+    filtered ? factSeries(site.id, p, filters, now) : rollupSeries(site.id, p, site.timezone, now);
+  const [current, previous] = await Promise.all([
+    run(r),
+    q.compare === 'previous' ? run(r.previous) : Promise.resolve(null),
+  ]);
   return {
     range: { key: r.key, label: r.label, from: r.from, to: r.to, timezone: r.timezone, interval: r.interval },
     previousRange: previous ? { from: r.previous.from, to: r.previous.to } : null,
@@ -77,7 +81,14 @@ export interface BreakdownResult {
 }
 
 /** `offset` skips that many ranked rows (the stats API's pages; the dashboard shows the first). */
-export async function siteBreakdown(site: StatsSite, q: StatsQuery, dimension: Dimension, limit: number, now = Date.now(), offset = 0): Promise<BreakdownResult> {
+export async function siteBreakdown(
+  site: StatsSite,
+  q: StatsQuery,
+  dimension: Dimension,
+  limit: number,
+  now = Date.now(),
+  offset = 0,
+): Promise<BreakdownResult> {
   const r = rangeOf(site, q, now);
   const filters = filtersOf(q);
   const filtered = Object.keys(filters).length > 0;

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, daysBetween, isIsoDate, isValidTimeZone, localDate, localDayStart, offsetAt, zonedMidnight, zonedTime } from './time-zone';
+import {
+  addDays,
+  daysBetween,
+  isIsoDate,
+  isValidTimeZone,
+  localDate,
+  localDayStart,
+  offsetAt,
+  zonedMidnight,
+  zonedTime,
+} from './time-zone';
 
 describe('time zones', () => {
   it('local midnight is the UTC instant the local day starts, across DST changes', () => {
@@ -99,8 +109,12 @@ describe('time zones', () => {
     it(`every event of the ${change} day in ${zone} falls in that day's single bucket`, () => {
       for (const [event, start] of cases) {
         const ts = Date.parse(event);
-        expect(new Date(localDayStart(ts, zone)).toISOString(), `day start of ${event}`).toBe(new Date(Date.parse(start)).toISOString());
-        expect(localDate(localDayStart(ts, zone), zone), `local date of the day start of ${event}`).toBe(localDate(ts, zone));
+        expect(new Date(localDayStart(ts, zone)).toISOString(), `day start of ${event}`).toBe(
+          new Date(Date.parse(start)).toISOString(),
+        );
+        expect(localDate(localDayStart(ts, zone), zone), `local date of the day start of ${event}`).toBe(
+          localDate(ts, zone),
+        );
       }
     });
   }

@@ -7,7 +7,16 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function partsFormatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   return f;
@@ -34,8 +43,16 @@ interface LocalParts {
 
 export function localParts(ts: number, timeZone: string): LocalParts {
   const out: Record<string, number> = {};
-  for (const p of partsFormatter(timeZone).formatToParts(new Date(ts))) if (p.type !== 'literal') out[p.type] = Number(p.value);
-  return { year: out.year!, month: out.month!, day: out.day!, hour: out.hour! % 24, minute: out.minute!, second: out.second! };
+  for (const p of partsFormatter(timeZone).formatToParts(new Date(ts)))
+    if (p.type !== 'literal') out[p.type] = Number(p.value);
+  return {
+    year: out.year!,
+    month: out.month!,
+    day: out.day!,
+    hour: out.hour! % 24,
+    minute: out.minute!,
+    second: out.second!,
+  };
 }
 
 /** Offset of `timeZone` from UTC at instant `ts`, in ms (positive east of Greenwich). */
@@ -83,7 +100,11 @@ export function zonedTime(date: string, timeZone: string, minutes = 0): number {
   // Two fixed-point steps settle on the right offset (offsets change at most twice a day).
   let guess = wall - offsetAt(wall, timeZone);
   guess = wall - offsetAt(guess, timeZone);
-  const candidates = [wall - offsetAt(guess - 3 * 3600_000, timeZone), guess, wall - offsetAt(guess + 3 * 3600_000, timeZone)];
+  const candidates = [
+    wall - offsetAt(guess - 3 * 3600_000, timeZone),
+    guess,
+    wall - offsetAt(guess + 3 * 3600_000, timeZone),
+  ];
   const exact = candidates.filter((c) => c + offsetAt(c, timeZone) === wall).sort((a, b) => a - b);
   if (exact.length) return exact[0]!;
   // In a gap: the instant the clocks jumped past this wall time.

@@ -27,7 +27,11 @@ const LAST_USED_EVERY_MS = 60_000;
 
 export const createApiKeySchema = z.object({
   label: z.string().trim().max(80).default(''),
-  scopes: z.array(z.enum(API_SCOPES)).min(1).max(API_SCOPES.length).transform((s) => [...new Set(s)].sort()),
+  scopes: z
+    .array(z.enum(API_SCOPES))
+    .min(1)
+    .max(API_SCOPES.length)
+    .transform((s) => [...new Set(s)].sort()),
 });
 
 export function hashApiKey(key: string): string {
@@ -68,14 +72,28 @@ function publicApiKey(k: ApiKeyRow): PublicApiKey {
 }
 
 /** Creates a key for the site (the caller checked the admin role). The plaintext `key` is in this answer only. */
-export async function createApiKey(site: Pick<MemberSite, 'id'>, createdById: string | null, input: z.infer<typeof createApiKeySchema>): Promise<{ key: string; apiKey: PublicApiKey }> {
+export async function createApiKey(
+  site: Pick<MemberSite, 'id'>,
+  createdById: string | null,
+  input: z.infer<typeof createApiKeySchema>,
+): Promise<{ key: string; apiKey: PublicApiKey }> {
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   const row = await createWithinLimit(
     `api-keys:${site.id}`,
     MAX_KEYS_PER_SITE,
     `A site can have at most ${MAX_KEYS_PER_SITE} active API keys; revoke one first`,
     (tx) => tx.apiKey.count({ where: { siteId: site.id, revokedAt: null } }),
-    (tx) => tx.apiKey.create({ data: { siteId: site.id, label: input.label, scopes: input.scopes, prefix: key.slice(0, 9), keyHash: hashApiKey(key), createdById } }),
+    (tx) =>
+      tx.apiKey.create({
+        data: {
+          siteId: site.id,
+          label: input.label,
+          scopes: input.scopes,
+          prefix: key.slice(0, 9),
+          keyHash: hashApiKey(key),
+          createdById,
+        },
+      }),
   );
   return { key, apiKey: publicApiKey(row) };
 }
@@ -85,13 +103,23 @@ export async function createApiKey(site: Pick<MemberSite, 'id'>, createdById: st
  * valid for the demo site, else a new events:write key, written there (mode 600) for the demo
  * server to read. The launcher is the only caller; the key never goes to a log or the terminal.
  */
-export async function ensureDemoApiKey(siteId: string, read: () => string | null, write: (key: string) => void): Promise<void> {
+export async function ensureDemoApiKey(
+  siteId: string,
+  read: () => string | null,
+  write: (key: string) => void,
+): Promise<void> {
   const existing = read();
   if (existing && KEY_FORMAT.test(existing)) {
-    const row = await db().apiKey.findUnique({ where: { keyHash: hashApiKey(existing) }, select: { siteId: true, revokedAt: true } });
+    const row = await db().apiKey.findUnique({
+      where: { keyHash: hashApiKey(existing) },
+      select: { siteId: true, revokedAt: true },
+    });
     if (row && row.siteId === siteId && !row.revokedAt) return;
   }
-  const { key } = await createApiKey({ id: siteId }, null, { label: 'Demo server (npm start)', scopes: ['events:write'] });
+  const { key } = await createApiKey({ id: siteId }, null, {
+    label: 'Demo server (npm start)',
+    scopes: ['events:write'],
+  });
   write(key);
 }
 
@@ -103,7 +131,10 @@ export async function listApiKeys(site: MemberSite): Promise<PublicApiKey[]> {
 /** Revokes one of the site's keys at once (the next request with it gets 401); another site's key id is "not found". */
 export async function revokeApiKey(site: MemberSite, keyId: string): Promise<void> {
   if (!isUuid(keyId)) throw new EddyError('not_found', 'API key not found');
-  const r = await db().apiKey.updateMany({ where: { id: keyId, siteId: site.id, revokedAt: null }, data: { revokedAt: new Date() } });
+  const r = await db().apiKey.updateMany({
+    where: { id: keyId, siteId: site.id, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
   if (r.count === 0) {
     const exists = await db().apiKey.count({ where: { id: keyId, siteId: site.id } });
     if (!exists) throw new EddyError('not_found', 'API key not found');
@@ -114,7 +145,14 @@ export async function revokeApiKey(site: MemberSite, keyId: string): Promise<voi
 export interface ApiPrincipal {
   keyId: string;
   scopes: ApiScope[];
-  site: { id: string; publicKey: string; timezone: string; sessionGapMinutes: number; saltRotation: string; rateLimitPerMinute: number };
+  site: {
+    id: string;
+    publicKey: string;
+    timezone: string;
+    sessionGapMinutes: number;
+    saltRotation: string;
+    rateLimitPerMinute: number;
+  };
 }
 
 const lastUsedWritten = new Map<string, number>();
@@ -124,7 +162,11 @@ const lastUsedWritten = new Map<string, number>();
  * revoked (the same answer, so a revoked key tells nothing), 403 when it lacks `scope`. The
  * site it belongs to comes with it; a request naming another site is answered 404 by the caller.
  */
-export async function authenticateApiKey(authorization: string | null, scope: ApiScope, now = Date.now()): Promise<ApiPrincipal> {
+export async function authenticateApiKey(
+  authorization: string | null,
+  scope: ApiScope,
+  now = Date.now(),
+): Promise<ApiPrincipal> {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!m) throw new EddyError('unauthorized', 'Send an API key as "Authorization: Bearer <key>"');
   const key = m[1]!;
@@ -137,11 +179,22 @@ export async function authenticateApiKey(authorization: string | null, scope: Ap
   if (!row.scopes.includes(scope)) throw new EddyError('forbidden', `This API key lacks the ${scope} scope`);
   const site = await db().site.findUnique({
     where: { id: row.siteId },
-    select: { id: true, publicKey: true, timezone: true, sessionGapMinutes: true, saltRotation: true, rateLimitPerMinute: true },
+    select: {
+      id: true,
+      publicKey: true,
+      timezone: true,
+      sessionGapMinutes: true,
+      saltRotation: true,
+      rateLimitPerMinute: true,
+    },
   });
   if (!site) throw new EddyError('unauthorized', 'Invalid API key');
   touchLastUsed(row.id, now);
-  return { keyId: row.id, scopes: row.scopes.filter((s): s is ApiScope => (API_SCOPES as readonly string[]).includes(s)), site };
+  return {
+    keyId: row.id,
+    scopes: row.scopes.filter((s): s is ApiScope => (API_SCOPES as readonly string[]).includes(s)),
+    site,
+  };
 }
 
 function touchLastUsed(keyId: string, now: number): void {

@@ -56,5 +56,11 @@ export async function teamsForMember(userId: string) {
     include: { team: { include: { _count: { select: { memberships: true, sites: true } } } } },
     orderBy: { createdAt: 'asc' },
   });
-  return ms.map((m) => ({ id: m.team.id, name: m.team.name, role: m.role as Role, members: m.team._count.memberships, sites: m.team._count.sites }));
+  return ms.map((m) => ({
+    id: m.team.id,
+    name: m.team.name,
+    role: m.role as Role,
+    members: m.team._count.memberships,
+    sites: m.team._count.sites,
+  }));
 }

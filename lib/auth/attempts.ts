@@ -38,9 +38,17 @@ export interface Attempt {
   allowed: boolean;
 }
 
-export async function beginAttempt(kind: AttemptKind, ip: string, subject: string | null, limits = ATTEMPT_LIMITS[kind]): Promise<Attempt> {
+export async function beginAttempt(
+  kind: AttemptKind,
+  ip: string,
+  subject: string | null,
+  limits = ATTEMPT_LIMITS[kind],
+): Promise<Attempt> {
   const p = pool();
-  const inserted = await p.query<{ id: string }>('INSERT INTO auth_attempts (kind, ip, subject) VALUES ($1, $2, $3) RETURNING id', [kind, ip, subject]);
+  const inserted = await p.query<{ id: string }>(
+    'INSERT INTO auth_attempts (kind, ip, subject) VALUES ($1, $2, $3) RETURNING id',
+    [kind, ip, subject],
+  );
   const id = inserted.rows[0]!.id;
   const counts = await p.query<{ by_ip: number; by_subject: number }>(
     `SELECT count(*) FILTER (WHERE ip = $2 AND attempted_at > now() - make_interval(secs => $4::float8 / 1000))::int AS by_ip,
@@ -51,9 +59,11 @@ export async function beginAttempt(kind: AttemptKind, ip: string, subject: strin
     [kind, ip, subject, limits.perIp.windowMs, limits.perSubject?.windowMs ?? 0],
   );
   const c = counts.rows[0]!;
-  const allowed = c.by_ip <= limits.perIp.max && (!limits.perSubject || subject === null || c.by_subject <= limits.perSubject.max);
+  const allowed =
+    c.by_ip <= limits.perIp.max && (!limits.perSubject || subject === null || c.by_subject <= limits.perSubject.max);
   // Old rows are only needed for the window; prune now and then.
-  if (Math.random() < 0.02) await p.query("DELETE FROM auth_attempts WHERE attempted_at < now() - interval '1 day'").catch(() => undefined);
+  if (Math.random() < 0.02)
+    await p.query("DELETE FROM auth_attempts WHERE attempted_at < now() - interval '1 day'").catch(() => undefined);
   return { id, allowed };
 }
 
@@ -61,5 +71,6 @@ export async function beginAttempt(kind: AttemptKind, ip: string, subject: strin
 export async function attemptSucceeded(kind: AttemptKind, attempt: Attempt, subject: string | null): Promise<void> {
   const p = pool();
   await p.query('UPDATE auth_attempts SET succeeded = true WHERE id = $1', [attempt.id]);
-  if (subject !== null) await p.query('DELETE FROM auth_attempts WHERE kind = $1 AND subject = $2 AND NOT succeeded', [kind, subject]);
+  if (subject !== null)
+    await p.query('DELETE FROM auth_attempts WHERE kind = $1 AND subject = $2 AND NOT succeeded', [kind, subject]);
 }

@@ -46,7 +46,14 @@ async function userIfCurrent(id: string, sessionVersion: number): Promise<Curren
     select: { id: true, email: true, name: true, sessionVersion: true, passwordHash: true, isOperator: true },
   });
   if (!user || user.sessionVersion !== sessionVersion) return null;
-  return { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion, hasPassword: user.passwordHash !== null, isOperator: user.isOperator };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    sessionVersion: user.sessionVersion,
+    hasPassword: user.passwordHash !== null,
+    isOperator: user.isOperator,
+  };
 }
 
 export const SESSION_COOKIES = ['__Secure-next-auth.session-token', 'next-auth.session-token'];

@@ -30,7 +30,10 @@ export async function checkLiveAccess(users: UserGrant[], shares: ShareGrant[]):
   const verdict: AccessVerdict = { signedOut: new Set(), memberOf: new Set(), validLinks: new Set() };
   if (users.length) {
     const ids = [...new Set(users.map((u) => u.userId))];
-    const versions = await p.query<{ id: string; session_version: number }>('SELECT id, session_version FROM users WHERE id = ANY($1::uuid[])', [ids]);
+    const versions = await p.query<{ id: string; session_version: number }>(
+      'SELECT id, session_version FROM users WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
     const current = new Map(versions.rows.map((r) => [r.id, r.session_version]));
     for (const u of users) if (current.get(u.userId) !== u.sessionVersion) verdict.signedOut.add(u.userId);
     const pairs = users.flatMap((u) => u.siteIds.map((s) => [u.userId, s] as const));
@@ -46,9 +49,10 @@ export async function checkLiveAccess(users: UserGrant[], shares: ShareGrant[]):
     }
   }
   if (shares.length) {
-    const links = await p.query<{ id: string; site_id: string; password_hash: string | null }>('SELECT id, site_id, password_hash FROM share_links WHERE id = ANY($1::uuid[])', [
-      [...new Set(shares.map((s) => s.linkId))],
-    ]);
+    const links = await p.query<{ id: string; site_id: string; password_hash: string | null }>(
+      'SELECT id, site_id, password_hash FROM share_links WHERE id = ANY($1::uuid[])',
+      [[...new Set(shares.map((s) => s.linkId))]],
+    );
     const byId = new Map(links.rows.map((r) => [r.id, r]));
     for (const s of shares) {
       const l = byId.get(s.linkId);

@@ -51,13 +51,17 @@ export function authOptions(): NextAuthOptions {
         await attemptSucceeded('login', attempt, email);
         // bcrypt hashes (from before argon2id) become argon2id now that we hold the password; a
         // failure only delays that to the next sign-in, so it must not fail this one.
-        await upgradePasswordHash(user!.id, user!.passwordHash!, parsed.data.password).catch((err: unknown) => console.error('password hash upgrade failed:', err));
+        await upgradePasswordHash(user!.id, user!.passwordHash!, parsed.data.password).catch((err: unknown) =>
+          console.error('password hash upgrade failed:', err),
+        );
         return { id: user!.id, email: user!.email, name: user!.name, sessionVersion: user!.sessionVersion };
       },
     }),
   ];
-  if (e.GITHUB_ID && e.GITHUB_SECRET) providers.push(GitHubProvider({ clientId: e.GITHUB_ID, clientSecret: e.GITHUB_SECRET }));
-  if (e.GOOGLE_ID && e.GOOGLE_SECRET) providers.push(GoogleProvider({ clientId: e.GOOGLE_ID, clientSecret: e.GOOGLE_SECRET }));
+  if (e.GITHUB_ID && e.GITHUB_SECRET)
+    providers.push(GitHubProvider({ clientId: e.GITHUB_ID, clientSecret: e.GITHUB_SECRET }));
+  if (e.GOOGLE_ID && e.GOOGLE_SECRET)
+    providers.push(GoogleProvider({ clientId: e.GOOGLE_ID, clientSecret: e.GOOGLE_SECRET }));
 
   return {
     secret: authSecret(),
@@ -72,20 +76,26 @@ export function authOptions(): NextAuthOptions {
       async signIn({ user, account, profile }) {
         if (!account || account.provider === 'credentials') return true;
         // Google says whether the address is verified; GitHub only returns verified primary emails.
-        const verified = account.provider !== 'google' || (profile as { email_verified?: boolean } | undefined)?.email_verified === true;
+        const verified =
+          account.provider !== 'google' ||
+          (profile as { email_verified?: boolean } | undefined)?.email_verified === true;
         const result = await oauthSignIn({
           provider: account.provider,
           providerAccountId: account.providerAccountId,
           email: verified ? (user.email ?? null) : null,
           name: user.name ?? null,
         });
-        return result.ok ? true : `/login?error=${result.reason === 'email_taken' ? 'OAuthAccountNotLinked' : 'OAuthNoEmail'}`;
+        return result.ok
+          ? true
+          : `/login?error=${result.reason === 'email_taken' ? 'OAuthAccountNotLinked' : 'OAuthNoEmail'}`;
       },
       async jwt({ token, user, account }) {
         if (account && account.provider !== 'credentials') {
           // The identity was linked (or created) by the signIn callback above.
           const link = await db().oAuthAccount.findUnique({
-            where: { provider_providerAccountId: { provider: account.provider, providerAccountId: account.providerAccountId } },
+            where: {
+              provider_providerAccountId: { provider: account.provider, providerAccountId: account.providerAccountId },
+            },
             include: { user: { select: { id: true, sessionVersion: true } } },
           });
           if (link) {
@@ -109,7 +119,8 @@ export function authOptions(): NextAuthOptions {
       // Clearing the cookie is not enough: a copy of it would stay valid for 30 days. Bumping
       // the session version revokes it server-side (on every device — one version per user).
       async signOut({ token }) {
-        if (typeof token?.uid === 'string' && typeof token.sv === 'number') await revokeSessionsOnSignOut(token.uid, token.sv);
+        if (typeof token?.uid === 'string' && typeof token.sv === 'number')
+          await revokeSessionsOnSignOut(token.uid, token.sv);
       },
     },
   };

@@ -1,7 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, newPasswordSchema, PASSWORD_MAX_BYTES, passwordHashNeedsUpgrade, verifyPassword } from './password';
+import {
+  hashPassword,
+  newPasswordSchema,
+  PASSWORD_MAX_BYTES,
+  passwordHashNeedsUpgrade,
+  verifyPassword,
+} from './password';
 
 describe('passwords', () => {
   it('new hashes are argon2id and verify only their own password', async () => {

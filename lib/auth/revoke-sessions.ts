@@ -10,6 +10,9 @@ import { db } from '../db/client';
  * signing the real user out of their fresh session.
  */
 export async function revokeSessionsOnSignOut(userId: string, tokenVersion: number): Promise<boolean> {
-  const r = await db().user.updateMany({ where: { id: userId, sessionVersion: tokenVersion }, data: { sessionVersion: { increment: 1 } } });
+  const r = await db().user.updateMany({
+    where: { id: userId, sessionVersion: tokenVersion },
+    data: { sessionVersion: { increment: 1 } },
+  });
   return r.count > 0;
 }

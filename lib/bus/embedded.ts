@@ -59,7 +59,9 @@ export class EmbeddedBus implements Bus {
   async partitionCount(topic: string): Promise<number> {
     const known = this.partitionCounts.get(topic);
     if (known) return known;
-    const r = await this.pool.query<{ partitions: number }>('SELECT partitions FROM bus_topics WHERE name = $1', [topic]);
+    const r = await this.pool.query<{ partitions: number }>('SELECT partitions FROM bus_topics WHERE name = $1', [
+      topic,
+    ]);
     const count = r.rows[0]?.partitions;
     if (!count) throw new EddyError('unavailable', `Topic ${topic} does not exist`);
     this.partitionCounts.set(topic, count);
@@ -168,22 +170,21 @@ export async function trimLog(db: pg.Pool, opts: { now: number; retentionMs: num
     const byAge = BigInt(young.rows[0]?.offset ?? p.next_offset);
     let cut = byAge;
     if (p.slowest !== null && BigInt(p.slowest) < cut) cut = BigInt(p.slowest);
-    const low = await db.query<{ offset: string | null }>('SELECT min("offset")::text AS offset FROM bus_messages WHERE topic = $1 AND partition = $2', [
-      p.topic,
-      p.partition,
-    ]);
+    const low = await db.query<{ offset: string | null }>(
+      'SELECT min("offset")::text AS offset FROM bus_messages WHERE topic = $1 AND partition = $2',
+      [p.topic, p.partition],
+    );
     if (low.rows[0]?.offset == null) continue;
     let from = BigInt(low.rows[0].offset);
-    if (cut < byAge && from < byAge) report.heldBack.push({ topic: p.topic, partition: p.partition, slowest: cut.toString() });
+    if (cut < byAge && from < byAge)
+      report.heldBack.push({ topic: p.topic, partition: p.partition, slowest: cut.toString() });
     // In chunks, so no one statement holds many row locks or a long transaction.
     while (from < cut) {
       const to = from + BigInt(TRIM_CHUNK) < cut ? from + BigInt(TRIM_CHUNK) : cut;
-      const r = await db.query('DELETE FROM bus_messages WHERE topic = $1 AND partition = $2 AND "offset" >= $3 AND "offset" < $4', [
-        p.topic,
-        p.partition,
-        from.toString(),
-        to.toString(),
-      ]);
+      const r = await db.query(
+        'DELETE FROM bus_messages WHERE topic = $1 AND partition = $2 AND "offset" >= $3 AND "offset" < $4',
+        [p.topic, p.partition, from.toString(), to.toString()],
+      );
       report.deleted += r.rowCount ?? 0;
       from = to;
     }
@@ -357,7 +358,13 @@ class EmbeddedConsumer implements BusConsumer {
       for (const p of [...this.owned.values()]) {
         if (this.stopped) break;
         const key = tpKey(p.topic, p.partition);
-        const r = await this.bus.pool.query<{ offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, string> | null; timestamp: string }>(
+        const r = await this.bus.pool.query<{
+          offset: string;
+          key: Buffer | null;
+          value: Buffer | null;
+          headers: Record<string, string> | null;
+          timestamp: string;
+        }>(
           // Order by the bigint column, not the text alias (which would sort "10" before "2").
           `SELECT m."offset"::text AS offset, m.key, m.value, m.headers, m.timestamp::text AS timestamp FROM bus_messages m
            WHERE m.topic = $1 AND m.partition = $2 AND m."offset" >= $3 ORDER BY m."offset" LIMIT $4`,
@@ -390,7 +397,8 @@ class EmbeddedConsumer implements BusConsumer {
           isStale: () => this.staleBatches.has(key) || this.owned.get(key) !== p,
         });
         // Like kafkajs: unresolved messages are fetched again; a seek during the batch wins.
-        if (!this.staleBatches.has(key) && this.owned.get(key) === p && resolved !== null) p.position = (resolved as bigint) + 1n;
+        if (!this.staleBatches.has(key) && this.owned.get(key) === p && resolved !== null)
+          p.position = (resolved as bigint) + 1n;
       }
       if (!delivered && !this.stopped) {
         await new Promise<void>((resolve) => {
@@ -423,9 +431,12 @@ class EmbeddedConsumer implements BusConsumer {
       `DELETE FROM bus_group_members WHERE group_id = $1 AND heartbeat_at < now() - make_interval(secs => $2::float8 / 1000)`,
       [group, this.sessionTimeoutMs],
     );
-    const members = (await this.bus.pool.query<{ member_id: string }>('SELECT member_id FROM bus_group_members WHERE group_id = $1 ORDER BY member_id', [group])).rows.map(
-      (r) => r.member_id,
-    );
+    const members = (
+      await this.bus.pool.query<{ member_id: string }>(
+        'SELECT member_id FROM bus_group_members WHERE group_id = $1 ORDER BY member_id',
+        [group],
+      )
+    ).rows.map((r) => r.member_id);
     const me = Math.max(0, members.indexOf(this.memberId));
     const all = (
       await this.bus.pool.query<{ topic: string; partition: number }>(
@@ -433,7 +444,9 @@ class EmbeddedConsumer implements BusConsumer {
         [this.options.topics],
       )
     ).rows;
-    const desired = new Set(all.filter((_, i) => i % Math.max(1, members.length) === me).map((tp) => tpKey(tp.topic, tp.partition)));
+    const desired = new Set(
+      all.filter((_, i) => i % Math.max(1, members.length) === me).map((tp) => tpKey(tp.topic, tp.partition)),
+    );
     let changed = false;
     for (const [key, p] of this.owned) {
       if (desired.has(key)) continue;
@@ -444,7 +457,10 @@ class EmbeddedConsumer implements BusConsumer {
     for (const tp of all) {
       const key = tpKey(tp.topic, tp.partition);
       if (!desired.has(key) || this.owned.has(key)) continue;
-      const got = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), $2) AS ok', [`${group}/${tp.topic}`, tp.partition]);
+      const got = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), $2) AS ok', [
+        `${group}/${tp.topic}`,
+        tp.partition,
+      ]);
       if (!got.rows[0]?.ok) continue; // its previous owner has not let go yet; try next round
       this.owned.set(key, { ...tp, position: await this.startPosition(tp) });
       changed = true;
@@ -497,7 +513,10 @@ class EmbeddedConsumer implements BusConsumer {
     this.wake?.();
     await this.loop;
     await this.bus.pool
-      .query('DELETE FROM bus_group_members WHERE group_id = $1 AND member_id = $2', [this.options.groupId, this.memberId])
+      .query('DELETE FROM bus_group_members WHERE group_id = $1 AND member_id = $2', [
+        this.options.groupId,
+        this.memberId,
+      ])
       .catch(() => undefined);
     // Closing the connection releases every advisory lock this member held.
     await this.conn?.end().catch(() => undefined);

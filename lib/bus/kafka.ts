@@ -122,8 +122,11 @@ export class KafkaBus implements Bus {
     const present = topics.filter((t) => before.has(t.name));
     if (present.length) {
       const meta = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
-      const grow = present.filter((t) => (meta.topics.find((m) => m.name === t.name)?.partitions.length ?? 0) < t.partitions);
-      if (grow.length) await admin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.name, count: t.partitions })) });
+      const grow = present.filter(
+        (t) => (meta.topics.find((m) => m.name === t.name)?.partitions.length ?? 0) < t.partitions,
+      );
+      if (grow.length)
+        await admin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.name, count: t.partitions })) });
     }
     for (const t of topics) this.partitionCounts.delete(t.name);
   }
@@ -163,7 +166,9 @@ export class KafkaBus implements Bus {
 
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
     const offsets = await (await this.admin()).fetchTopicOffsets(topic);
-    return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((a, b) => a.partition - b.partition);
+    return offsets
+      .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   async firstStoredOffset(topic: string, partition: number, from: string): Promise<string | null> {
@@ -247,7 +252,10 @@ class KafkaProducer implements BusProducer {
     // Choose partitions ourselves so each message's offset is known: within one partition the
     // broker appends a batch in order starting at baseOffset.
     const placed: { topic: string; partition: number; indexInPartition: number }[] = [];
-    const byTopic = new Map<string, { key: string; value: string | Buffer; partition: number; headers?: Record<string, string>; timestamp: string }[]>();
+    const byTopic = new Map<
+      string,
+      { key: string; value: string | Buffer; partition: number; headers?: Record<string, string>; timestamp: string }[]
+    >();
     const perPartitionCount = new Map<string, number>();
     for (const { topic, message } of items) {
       const partition = partitionFor(message.key, await this.bus.partitionCount(topic));
@@ -256,7 +264,13 @@ class KafkaProducer implements BusProducer {
       perPartitionCount.set(pk, idx + 1);
       placed.push({ topic, partition, indexInPartition: idx });
       const list = byTopic.get(topic) ?? [];
-      list.push({ key: message.key, value: message.value, partition, headers: message.headers, timestamp: String(message.timestamp ?? Date.now()) });
+      list.push({
+        key: message.key,
+        value: message.value,
+        partition,
+        headers: message.headers,
+        timestamp: String(message.timestamp ?? Date.now()),
+      });
       byTopic.set(topic, list);
     }
     let meta: Awaited<ReturnType<Producer['sendBatch']>>;
@@ -341,11 +355,16 @@ class KafkaConsumer implements BusConsumer {
         // stuck for longer goes silent, the group expels the member and reassigns its partitions.
         const started = Date.now();
         const maxBatchMs = this.options.maxBatchMs ?? 60_000;
-        const beating = setInterval(() => {
-          if (Date.now() - started < maxBatchMs) return void heartbeat().catch(() => undefined);
-          clearInterval(beating);
-          console.error(`[kafka] batch of ${batch.topic}/${batch.partition} still running after ${maxBatchMs} ms: heartbeats stop so the group can reassign its partitions`);
-        }, Math.max(50, Math.floor(this.heartbeatIntervalMs / 2)));
+        const beating = setInterval(
+          () => {
+            if (Date.now() - started < maxBatchMs) return void heartbeat().catch(() => undefined);
+            clearInterval(beating);
+            console.error(
+              `[kafka] batch of ${batch.topic}/${batch.partition} still running after ${maxBatchMs} ms: heartbeats stop so the group can reassign its partitions`,
+            );
+          },
+          Math.max(50, Math.floor(this.heartbeatIntervalMs / 2)),
+        );
         try {
           // Positions restored by onAssigned must apply before the first batch of the partition.
           await this.assignmentReady;
@@ -366,7 +385,8 @@ class KafkaConsumer implements BusConsumer {
             resolveOffset,
             heartbeat,
             isStale,
-            commit: (nextOffset) => this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]),
+            commit: (nextOffset) =>
+              this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]),
           });
         } finally {
           clearInterval(beating);

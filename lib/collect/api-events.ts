@@ -34,7 +34,10 @@ const ip = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 addre
 export const apiEventSchema = z
   .object({
     /** Idempotency key: a UUID you reuse when you retry, so the event is counted once. */
-    id: z.uuid().optional().meta({ description: 'Idempotency key: a UUID reused on every retry of this event, so it is counted once.' }),
+    id: z
+      .uuid()
+      .optional()
+      .meta({ description: 'Idempotency key: a UUID reused on every retry of this event, so it is counted once.' }),
     /** "pageview", "request" (a server request) or a custom event name. */
     name: z
       .string()
@@ -45,12 +48,28 @@ export const apiEventSchema = z
       .default('pageview')
       .meta({ description: '"pageview", "request" (a server request, with `request`) or a custom event name.' }),
     url: httpUrl.meta({ description: 'Absolute http(s) URL of the page or request, at most 2000 characters.' }),
-    referrer: z.union([httpUrl, z.literal('')]).optional().meta({ description: 'Referrer URL; empty or absent means direct.' }),
-    props: propsSchema.optional().meta({ description: 'Custom properties: at most 30, keys ≤ 64 bytes, string values ≤ 256 bytes.' }),
+    referrer: z
+      .union([httpUrl, z.literal('')])
+      .optional()
+      .meta({ description: 'Referrer URL; empty or absent means direct.' }),
+    props: propsSchema
+      .optional()
+      .meta({ description: 'Custom properties: at most 30, keys ≤ 64 bytes, string values ≤ 256 bytes.' }),
     /** The end user's address and user agent (not your server's): the visitor id is derived from them, as for the tracker. */
-    ip: ip.meta({ description: "The end user's IP address (not your server's). Never stored; used to derive the visitor id and the country." }),
+    ip: ip.meta({
+      description:
+        "The end user's IP address (not your server's). Never stored; used to derive the visitor id and the country.",
+    }),
     user_agent: z.string().max(1000).meta({ description: "The end user's User-Agent header." }),
-    timestamp: z.number().int().nonnegative().optional().meta({ description: 'When it happened, ms since epoch on your clock; with sent_at only the difference is used, clamped to 15 minutes (like the tracker).' }),
+    timestamp: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .meta({
+        description:
+          'When it happened, ms since epoch on your clock; with sent_at only the difference is used, clamped to 15 minutes (like the tracker).',
+      }),
     request: z
       .object({
         method: z.string().regex(/^[A-Za-z]{1,16}$/, 'must be an HTTP method'),
@@ -58,15 +77,23 @@ export const apiEventSchema = z
         duration_ms: z.number().finite().min(0).max(86_400_000),
       })
       .optional()
-      .meta({ description: 'Required when name is "request": the server request\'s method, response status and duration.' }),
+      .meta({
+        description: 'Required when name is "request": the server request\'s method, response status and duration.',
+      }),
   })
   .superRefine((e, ctx) => {
-    if ((e.name === 'request') !== (e.request !== undefined)) ctx.addIssue({ code: 'custom', path: ['request'], message: 'is required exactly when name is "request"' });
+    if ((e.name === 'request') !== (e.request !== undefined))
+      ctx.addIssue({ code: 'custom', path: ['request'], message: 'is required exactly when name is "request"' });
   });
 
 export const apiEventsBodySchema = z.object({
   site_id: z.uuid().optional().meta({ description: "The key's site; another site's id is answered 404." }),
-  sent_at: z.number().int().nonnegative().optional().meta({ description: 'When this batch was sent, ms since epoch on your clock (the same clock as timestamp).' }),
+  sent_at: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .meta({ description: 'When this batch was sent, ms since epoch on your clock (the same clock as timestamp).' }),
   events: z.array(apiEventSchema).min(1).max(MAX_BATCH),
 });
 
@@ -79,7 +106,9 @@ export interface ApiEventsResult {
 
 export const apiEventsResultSchema = z.object({
   accepted: z.number().int(),
-  dropped: z.record(z.string(), z.number().int()).meta({ description: 'Events not counted, by reason: bot, spam, rate_limited.' }),
+  dropped: z
+    .record(z.string(), z.number().int())
+    .meta({ description: 'Events not counted, by reason: bot, spam, rate_limited.' }),
 });
 
 /** Parses a raw body with collect's normalisation; malformed bodies are booked and answered 400 with the field. */
@@ -101,7 +130,11 @@ export function parseApiEvents(siteId: string, body: string, now: number): ApiEv
 }
 
 /** Gates, identifies, enriches and produces a validated batch; resolves once the bus acknowledged. */
-export async function ingestApiEvents(sitePublicKey: string, body: ApiEventsBody, now: number): Promise<ApiEventsResult> {
+export async function ingestApiEvents(
+  sitePublicKey: string,
+  body: ApiEventsBody,
+  now: number,
+): Promise<ApiEventsResult> {
   const site = await findSiteByKey(sitePublicKey, now);
   if (!site) throw new EddyError('not_found', 'Site not found');
   const accepted: EventRecord[] = [];
@@ -110,7 +143,8 @@ export async function ingestApiEvents(sitePublicKey: string, body: ApiEventsBody
     const ua = parseUserAgent(e.user_agent);
     let outcome: Outcome = 'accepted';
     if (ua.bot) outcome = 'bot';
-    else if (e.referrer && URL.canParse(e.referrer) && hostMatches(new URL(e.referrer).hostname, SPAM)) outcome = 'spam';
+    else if (e.referrer && URL.canParse(e.referrer) && hostMatches(new URL(e.referrer).hostname, SPAM))
+      outcome = 'spam';
     else if (!siteBudgetAllows(site, now)) outcome = 'rate_limited';
     outcomes.push(outcome);
     if (outcome !== 'accepted') continue;
@@ -121,7 +155,9 @@ export async function ingestApiEvents(sitePublicKey: string, body: ApiEventsBody
         url: e.url,
         referrer: e.referrer,
         props: e.props,
-        request: e.request ? { method: e.request.method.toUpperCase(), status: e.request.status, durationMs: e.request.duration_ms } : undefined,
+        request: e.request
+          ? { method: e.request.method.toUpperCase(), status: e.request.status, durationMs: e.request.duration_ms }
+          : undefined,
         ts: eventTime(now, e.timestamp, e.timestamp === undefined ? undefined : (body.sent_at ?? now)),
         site,
         ip: e.ip,

@@ -6,7 +6,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 export const CLIENT_IP_HEADER = 'x-eddy-client-ip';
 
-export function resolveClientIp(headers: IncomingHttpHeaders, socketAddress: string | undefined, trustedHeader: string | undefined): string {
+export function resolveClientIp(
+  headers: IncomingHttpHeaders,
+  socketAddress: string | undefined,
+  trustedHeader: string | undefined,
+): string {
   if (trustedHeader) {
     const raw = headers[trustedHeader];
     const value = Array.isArray(raw) ? raw[0] : raw;

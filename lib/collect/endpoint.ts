@@ -40,7 +40,11 @@ export async function answerCollect(req: CollectRequest, clock: () => number = D
   // The tracker sends text/plain and needs no preflight; a page's own fetch may.
   if (req.method === 'OPTIONS') return { status: 204, headers: { ...COLLECT_CORS } };
   if (req.method !== 'POST') {
-    return { status: 405, headers: { ...COLLECT_CORS, Allow: 'POST, OPTIONS' }, body: { error: { code: 'bad_request', message: 'Use POST' } } };
+    return {
+      status: 405,
+      headers: { ...COLLECT_CORS, Allow: 'POST, OPTIONS' },
+      body: { error: { code: 'bad_request', message: 'Use POST' } },
+    };
   }
   try {
     const body = await readSourceCapped(req.body, MAX_BODY_BYTES);
@@ -71,7 +75,9 @@ export async function answerCollect(req: CollectRequest, clock: () => number = D
 /** The upload ended because the client closed the connection, not because of anything here. */
 function clientWentAway(req: CollectRequest, e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return req.aborted() || code === 'ECONNRESET' || code === 'ECONNABORTED' || (e instanceof Error && e.message === 'aborted');
+  return (
+    req.aborted() || code === 'ECONNRESET' || code === 'ECONNABORTED' || (e instanceof Error && e.message === 'aborted')
+  );
 }
 
 /** Counts an event and logs the count at most once per interval. */

@@ -87,7 +87,10 @@ export async function ingest(req: IngestRequest): Promise<IngestResult> {
       now: req.now,
     });
     // The site's budget is spent last, and only by events every narrower budget let through.
-    if (!visitorLimiter.allow(`${site.id}|${record.visitorId}`, config.COLLECT_VISITOR_RATE_PER_MINUTE, req.now) || !siteBudgetAllows(site, req.now)) {
+    if (
+      !visitorLimiter.allow(`${site.id}|${record.visitorId}`, config.COLLECT_VISITOR_RATE_PER_MINUTE, req.now) ||
+      !siteBudgetAllows(site, req.now)
+    ) {
       outcomes.push({ siteId: site.id, outcome: 'rate_limited' });
       continue;
     }
@@ -116,7 +119,9 @@ async function parseBody(req: IngestRequest): Promise<CollectEvent[]> {
     await bookMalformed(json, req.now);
     // With a union of object | array, report the issue of the branch that matches the shape.
     const issues = parsed.error.issues.flatMap((i) => (i.code === 'invalid_union' ? i.errors.flat() : [i]));
-    const branch = Array.isArray(json) ? issues.find((i) => typeof i.path[0] === 'number') ?? issues[0] : issues.find((i) => typeof i.path[0] !== 'number') ?? issues[0];
+    const branch = Array.isArray(json)
+      ? (issues.find((i) => typeof i.path[0] === 'number') ?? issues[0])
+      : (issues.find((i) => typeof i.path[0] !== 'number') ?? issues[0]);
     const where = branch?.path.join('.') || 'body';
     throw new EddyError('bad_request', `Invalid field ${where}: ${branch?.message ?? 'invalid'}`);
   }
@@ -172,16 +177,30 @@ export async function buildRecord(e: RecordInput): Promise<EventRecord> {
     v: 1,
     eventId: e.eventId ?? crypto.randomUUID(),
     siteId: site.id,
-    visitorId: await identify(pool(), { siteId: site.id, rotation: site.saltRotation, ip: e.ip, userAgent: e.userAgent, now: e.now }),
+    visitorId: await identify(pool(), {
+      siteId: site.id,
+      rotation: site.saltRotation,
+      ip: e.ip,
+      userAgent: e.userAgent,
+      now: e.now,
+    }),
     name: e.name,
     url: e.url,
     hostname: url.hostname,
     // Hash routes ("#/pricing") are pages of their own; the tracker only keeps the hash when the site opted in (data-hash).
     // Capped like the URL: percent-encoding can make a 2000-character URL's path longer than it.
-    path: (url.hash.startsWith('#/') || url.hash.startsWith('#!/') ? `${url.pathname}${url.hash}` : url.pathname).slice(0, 2000),
+    path: (url.hash.startsWith('#/') || url.hash.startsWith('#!/') ? `${url.pathname}${url.hash}` : url.pathname).slice(
+      0,
+      2000,
+    ),
     referrer: e.referrer || undefined,
     referrerHost: referrer?.hostname.replace(/^www\./, ''),
-    channel: classifyChannel({ pageHost: url.hostname, referrerHost: referrer?.hostname, campaign, siteHosts: site.allowedHostnames }),
+    channel: classifyChannel({
+      pageHost: url.hostname,
+      referrerHost: referrer?.hostname,
+      campaign,
+      siteHosts: site.allowedHostnames,
+    }),
     utm: campaign.utm,
     clickIds: campaign.clickIds,
     props: e.props,

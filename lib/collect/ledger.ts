@@ -24,7 +24,16 @@ const column: Record<Outcome, string> = {
 };
 
 export class IngestionLedger {
-  private pending = new Map<string, { siteId: string; minute: number; counts: Record<Outcome, number>; receivedApi: number; lastAcceptedAt: number | null }>();
+  private pending = new Map<
+    string,
+    {
+      siteId: string;
+      minute: number;
+      counts: Record<Outcome, number>;
+      receivedApi: number;
+      lastAcceptedAt: number | null;
+    }
+  >();
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -42,14 +51,23 @@ export class IngestionLedger {
     const key = `${site}|${minute}`;
     let entry = this.pending.get(key);
     if (!entry) {
-      entry = { siteId: site, minute, counts: Object.fromEntries(outcomes.map((o) => [o, 0])) as Record<Outcome, number>, receivedApi: 0, lastAcceptedAt: null };
+      entry = {
+        siteId: site,
+        minute,
+        counts: Object.fromEntries(outcomes.map((o) => [o, 0])) as Record<Outcome, number>,
+        receivedApi: 0,
+        lastAcceptedAt: null,
+      };
       this.pending.set(key, entry);
     }
     return entry;
   }
 
   start(intervalMs = 1000): void {
-    this.timer ??= setInterval(() => void this.flush().catch((e: unknown) => console.error('[ledger] flush failed', e)), intervalMs);
+    this.timer ??= setInterval(
+      () => void this.flush().catch((e: unknown) => console.error('[ledger] flush failed', e)),
+      intervalMs,
+    );
     this.timer.unref();
   }
 
@@ -87,7 +105,8 @@ export class IngestionLedger {
         const entry = this.entry(b.siteId, b.minute);
         for (const o of outcomes) entry.counts[o] += b.counts[o];
         entry.receivedApi += b.receivedApi;
-        if (b.lastAcceptedAt !== null) entry.lastAcceptedAt = Math.max(entry.lastAcceptedAt ?? b.lastAcceptedAt, b.lastAcceptedAt);
+        if (b.lastAcceptedAt !== null)
+          entry.lastAcceptedAt = Math.max(entry.lastAcceptedAt ?? b.lastAcceptedAt, b.lastAcceptedAt);
       }
       throw e;
     }

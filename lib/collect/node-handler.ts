@@ -19,7 +19,11 @@ export async function handleCollect(req: IncomingMessage, res: ServerResponse, i
       const v = req.headers[name];
       return Array.isArray(v) ? v[0] : v;
     },
-    body: { contentLength: req.headers['content-length'], contentEncoding: req.headers['content-encoding'], chunks: req },
+    body: {
+      contentLength: req.headers['content-length'],
+      contentEncoding: req.headers['content-encoding'],
+      chunks: req,
+    },
     ip,
     aborted: () => req.destroyed,
   });
@@ -31,6 +35,10 @@ export async function handleCollect(req: IncomingMessage, res: ServerResponse, i
     return;
   }
   const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { ...reply.headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(reply.status, {
+    ...reply.headers,
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }

@@ -17,13 +17,23 @@ const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 export const httpUrl = z
   .string()
   .max(2000)
-  .refine((u) => URL.canParse(u) && /^https?:/i.test(u) && new URL(u).hostname.length <= 253, 'must be an absolute http(s) URL of at most 2000 characters, with a host name of at most 253');
+  .refine(
+    (u) => URL.canParse(u) && /^https?:/i.test(u) && new URL(u).hostname.length <= 253,
+    'must be an absolute http(s) URL of at most 2000 characters, with a host name of at most 253',
+  );
 
 export const propsSchema = z
   .record(
-    z.string().min(1).max(MAX_PROP_KEY_BYTES).refine((k) => bytes(k) <= MAX_PROP_KEY_BYTES, `key over ${MAX_PROP_KEY_BYTES} bytes`),
+    z
+      .string()
+      .min(1)
+      .max(MAX_PROP_KEY_BYTES)
+      .refine((k) => bytes(k) <= MAX_PROP_KEY_BYTES, `key over ${MAX_PROP_KEY_BYTES} bytes`),
     z.union([
-      z.string().max(MAX_PROP_VALUE_BYTES).refine((v) => bytes(v) <= MAX_PROP_VALUE_BYTES, `value over ${MAX_PROP_VALUE_BYTES} bytes`),
+      z
+        .string()
+        .max(MAX_PROP_VALUE_BYTES)
+        .refine((v) => bytes(v) <= MAX_PROP_VALUE_BYTES, `value over ${MAX_PROP_VALUE_BYTES} bytes`),
       z.number().finite(),
       z.boolean(),
     ]),

@@ -11,7 +11,10 @@ export async function produceEvents(records: EventRecord[], deadlineMs: number):
   if (records.length === 0) return;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EddyError('unavailable', 'Event bus did not acknowledge in time', { retryAfter: 2 })), deadlineMs);
+    timer = setTimeout(
+      () => reject(new EddyError('unavailable', 'Event bus did not acknowledge in time', { retryAfter: 2 })),
+      deadlineMs,
+    );
   });
   try {
     await Promise.race([

@@ -32,7 +32,11 @@ export function sizePool(max: number): void {
 
 export function databaseUrl(): string {
   const url = env().DATABASE_URL;
-  if (!url) throw new EddyError('config', 'Invalid setting DATABASE_URL: required here (npm start sets it for embedded PostgreSQL)');
+  if (!url)
+    throw new EddyError(
+      'config',
+      'Invalid setting DATABASE_URL: required here (npm start sets it for embedded PostgreSQL)',
+    );
   return url;
 }
 

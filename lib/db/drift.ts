@@ -40,10 +40,17 @@ const scalarUdt: Record<string, string> = {
   Bytes: 'bytea',
   DateTime: 'timestamp',
 };
-const nativeUdt: Record<string, string> = { Uuid: 'uuid', Timestamptz: 'timestamptz', Timestamp: 'timestamp', Text: 'text', Date: 'date' };
+const nativeUdt: Record<string, string> = {
+  Uuid: 'uuid',
+  Timestamptz: 'timestamptz',
+  Timestamp: 'timestamp',
+  Text: 'text',
+  Date: 'date',
+};
 
 function expectedUdt(f: DmmfField): string {
-  const base = f.kind === 'enum' ? f.type : (f.nativeType && nativeUdt[f.nativeType[0]]) || scalarUdt[f.type] || `?${f.type}`;
+  const base =
+    f.kind === 'enum' ? f.type : (f.nativeType && nativeUdt[f.nativeType[0]]) || scalarUdt[f.type] || `?${f.type}`;
   return f.isList ? `_${base}` : base;
 }
 
@@ -106,10 +113,12 @@ export async function schemaDrift(databaseUrl: string, schemaPath = defaultSchem
           continue;
         }
         const udt = expectedUdt(f);
-        if (got.udt !== udt) diffs.push(`column ${table}.${column}: type ${got.udt} in database, ${udt} in schema.prisma`);
+        if (got.udt !== udt)
+          diffs.push(`column ${table}.${column}: type ${got.udt} in database, ${udt} in schema.prisma`);
         // Prisma creates scalar lists without NOT NULL even when the field is required.
         const nullable = f.isList ? true : !f.isRequired;
-        if (got.nullable !== nullable) diffs.push(`column ${table}.${column}: nullable=${got.nullable} in database, ${nullable} in schema.prisma`);
+        if (got.nullable !== nullable)
+          diffs.push(`column ${table}.${column}: nullable=${got.nullable} in database, ${nullable} in schema.prisma`);
       }
       for (const column of have.keys()) {
         if (!expectedCols.has(column)) diffs.push(`column ${table}.${column}: in database, missing from schema.prisma`);
@@ -118,7 +127,9 @@ export async function schemaDrift(databaseUrl: string, schemaPath = defaultSchem
       const expectedPk = pkFields.map((f) => columnOf.get(f) ?? f).sort();
       const gotPk = actualPk.get(table) ?? [];
       if (expectedPk.join(',') !== gotPk.join(',')) {
-        diffs.push(`primary key ${table}: (${gotPk.join(', ')}) in database, (${expectedPk.join(', ')}) in schema.prisma`);
+        diffs.push(
+          `primary key ${table}: (${gotPk.join(', ')}) in database, (${expectedPk.join(', ')}) in schema.prisma`,
+        );
       }
     }
     for (const table of actual.keys()) {
@@ -128,7 +139,8 @@ export async function schemaDrift(databaseUrl: string, schemaPath = defaultSchem
     for (const e of dmmf.datamodel.enums) {
       const name = e.dbName ?? e.name;
       const want = e.values.map((v) => v.name).join(',');
-      if (actualEnums.get(name) !== want) diffs.push(`enum ${name}: [${actualEnums.get(name) ?? 'missing'}] in database, [${want}] in schema.prisma`);
+      if (actualEnums.get(name) !== want)
+        diffs.push(`enum ${name}: [${actualEnums.get(name) ?? 'missing'}] in database, [${want}] in schema.prisma`);
     }
     return diffs;
   } finally {

@@ -40,12 +40,18 @@ export async function migrate(databaseUrl: string, dir = defaultMigrationsDir): 
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
     await client.query(createTable);
-    const rows = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
-      'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
-    );
+    const rows = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      rolled_back_at: Date | null;
+    }>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"');
     const failed = rows.rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
     if (failed) {
-      throw new EddyError('config', `Migration ${failed.migration_name} failed earlier; fix the database, then mark it rolled back`);
+      throw new EddyError(
+        'config',
+        `Migration ${failed.migration_name} failed earlier; fix the database, then mark it rolled back`,
+      );
     }
     const done = new Map(rows.rows.filter((r) => r.finished_at).map((r) => [r.migration_name, r.checksum]));
     for (const name of names) {

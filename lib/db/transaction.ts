@@ -11,13 +11,19 @@ export interface TransactionOptions {
 }
 
 /** Runs `fn` in one transaction on a pooled connection; rolls back on any error. */
-export async function transaction<T>(p: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+export async function transaction<T>(
+  p: pg.Pool,
+  fn: (c: pg.PoolClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
   const client = await p.connect();
   // The failing query rejects anyway, so the listener only keeps the process alive.
   const onError = (e: Error) => console.error(`[db] connection lost in a transaction: ${e.message}`);
   client.on('error', onError);
   try {
-    await client.query(`BEGIN${options.isolation ? ` ISOLATION LEVEL ${options.isolation.toUpperCase()}` : ''}${options.readOnly ? ' READ ONLY' : ''}`);
+    await client.query(
+      `BEGIN${options.isolation ? ` ISOLATION LEVEL ${options.isolation.toUpperCase()}` : ''}${options.readOnly ? ' READ ONLY' : ''}`,
+    );
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

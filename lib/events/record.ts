@@ -20,7 +20,11 @@ export const eventRecordSchema = z.object({
   url: z.string().max(2000),
   hostname: z.string().max(255).default(''),
   // Bytes, not characters: the path is a rollup key, and a btree index row holds ~2.7 kB.
-  path: z.string().max(2000).refine((s) => Buffer.byteLength(s, 'utf8') <= 2000, 'path over 2000 bytes').default('/'),
+  path: z
+    .string()
+    .max(2000)
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= 2000, 'path over 2000 bytes')
+    .default('/'),
   referrer: z.string().max(2000).optional(),
   referrerHost: z.string().max(255).optional(),
   channel: z.enum(channels).default('direct'),
@@ -37,7 +41,14 @@ export const eventRecordSchema = z.object({
   clickIds: z.array(z.string().max(20)).max(10).optional(),
   // The collect payload's limits again: a record from any producer must be as storable as one from collect.
   props: z
-    .record(z.string().max(MAX_PROP_KEY_BYTES), z.union([z.string().refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_PROP_VALUE_BYTES, 'property value too long'), z.number(), z.boolean()]))
+    .record(
+      z.string().max(MAX_PROP_KEY_BYTES),
+      z.union([
+        z.string().refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_PROP_VALUE_BYTES, 'property value too long'),
+        z.number(),
+        z.boolean(),
+      ]),
+    )
     .refine((p) => Object.keys(p).length <= MAX_PROPS, `at most ${MAX_PROPS} properties`)
     .optional(),
   engagement: z.object({ visibleMs: z.number().int(), scrollDepth: z.number().int() }).optional(),
@@ -46,7 +57,13 @@ export const eventRecordSchema = z.object({
    * server request only — never a pageview, visitor or visit (workers/rollups/minute-stats.ts,
    * workers/sessions, lib/analytics/event-engine.ts). Optional, so version 1 records stay valid.
    */
-  request: z.object({ method: z.string().min(1).max(16), status: z.number().int().min(100).max(599), durationMs: z.number().min(0).max(86_400_000) }).optional(),
+  request: z
+    .object({
+      method: z.string().min(1).max(16),
+      status: z.number().int().min(100).max(599),
+      durationMs: z.number().min(0).max(86_400_000),
+    })
+    .optional(),
   device: z.enum(['desktop', 'mobile', 'tablet', 'other']).default('other'),
   browser: z.string().max(60).default('Unknown'),
   os: z.string().max(60).default('Unknown'),

@@ -4,7 +4,14 @@ import { droppablePartitions, partitionDay, retentionHorizon } from './retention
 // Which archive partitions retention may drop, around a fixed instant.
 
 const NOW = Date.parse('2026-12-06T09:30:00.000Z');
-const parts = ['events_2026_09_06', 'events_2026_09_07', 'events_2026_09_08', 'events_2026_12_06', 'events_2026_12_09', 'events_default'];
+const parts = [
+  'events_2026_09_06',
+  'events_2026_09_07',
+  'events_2026_09_08',
+  'events_2026_12_06',
+  'events_2026_12_09',
+  'events_default',
+];
 
 describe('retention', () => {
   it('reads a partition day from its name; the default partition has none', () => {

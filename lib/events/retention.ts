@@ -54,7 +54,9 @@ export function droppablePartitions(partitions: string[], retentions: (number | 
 export async function enforceRetention(p: pg.Pool, now: number): Promise<RetentionReport> {
   const report: RetentionReport = { droppedPartitions: [], deletedEvents: 0, deletedSessions: 0 };
   const sites = await p.query<{ id: string; retention_days: number | null }>('SELECT id, retention_days FROM sites');
-  const parts = await p.query<{ relname: string }>("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass");
+  const parts = await p.query<{ relname: string }>(
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass",
+  );
   const drop = droppablePartitions(
     parts.rows.map((r) => r.relname),
     sites.rows.map((s) => s.retention_days),
@@ -80,8 +82,10 @@ export async function enforceRetention(p: pg.Pool, now: number): Promise<Retenti
     const horizon = retentionHorizon(s.retention_days, now);
     if (horizon === null) continue;
     const at = new Date(horizon).toISOString();
-    report.deletedEvents += (await p.query('DELETE FROM events WHERE site_id = $1 AND ts < $2', [s.id, at])).rowCount ?? 0;
-    report.deletedSessions += (await p.query('DELETE FROM sessions WHERE site_id = $1 AND started_at < $2', [s.id, at])).rowCount ?? 0;
+    report.deletedEvents +=
+      (await p.query('DELETE FROM events WHERE site_id = $1 AND ts < $2', [s.id, at])).rowCount ?? 0;
+    report.deletedSessions +=
+      (await p.query('DELETE FROM sessions WHERE site_id = $1 AND started_at < $2', [s.id, at])).rowCount ?? 0;
     // Late events wait for the reconcile job; once folded in they are raw rows like the archive.
     await p.query('DELETE FROM late_events WHERE site_id = $1 AND ts < $2 AND reconciled_at IS NOT NULL', [s.id, at]);
   }

@@ -5,7 +5,8 @@ import { storable, storableText } from './storable';
 // PostgreSQL `text` refuses U+0000 and `jsonb` also refuses lone surrogates; what storable()
 // returns must be accepted by both (checked against the real server in the integration tests).
 
-const storableInJsonb = (s: string) => s.isWellFormed() && !s.includes('\u0000') && !JSON.stringify(s).includes('\\u0000');
+const storableInJsonb = (s: string) =>
+  s.isWellFormed() && !s.includes('\u0000') && !JSON.stringify(s).includes('\\u0000');
 
 describe('storable', () => {
   it('replaces NUL and lone surrogates with U+FFFD and keeps everything else, emoji pairs included', () => {
@@ -18,7 +19,10 @@ describe('storable', () => {
 
   it('makes any string storable and is the identity on strings that already were', { timeout: 30_000 }, () => {
     // UTF-16 code units, with NUL and surrogate halves over-represented.
-    const unit = fc.oneof(fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', 'a'), fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)));
+    const unit = fc.oneof(
+      fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', 'a'),
+      fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    );
     fc.assert(
       fc.property(fc.string({ unit }), (s) => {
         const out = storableText(s);
@@ -31,7 +35,12 @@ describe('storable', () => {
   });
 
   it('reaches keys and values at any depth of a JSON value', () => {
-    expect(storable({ 'k\u0000': ['\ud800', { x: 'a\u0000' }], n: 1, b: true, z: null })).toEqual({ 'k\ufffd': ['\ufffd', { x: 'a\ufffd' }], n: 1, b: true, z: null });
+    expect(storable({ 'k\u0000': ['\ud800', { x: 'a\u0000' }], n: 1, b: true, z: null })).toEqual({
+      'k\ufffd': ['\ufffd', { x: 'a\ufffd' }],
+      n: 1,
+      b: true,
+      z: null,
+    });
   });
 
   it('keeps properties named __proto__ and constructor as plain properties', () => {

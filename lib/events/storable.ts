@@ -24,7 +24,11 @@ export function storable<T>(value: T): T {
   if (value !== null && typeof value === 'object') {
     // fromEntries defines own properties: assigning out['__proto__'] would drop a property a
     // client named "__proto__" (or, with an object value, change the prototype).
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [storableText(k), storable(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [storableText(k), storable(v)]),
+    ) as T;
   }
   return value;
 }

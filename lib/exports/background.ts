@@ -35,8 +35,14 @@ const isoDate = z.string().refine(isIsoDate, 'must be a date like 2026-03-28');
 export const exportRequestSchema = z
   .object({ kind: z.enum(exportKinds), format: z.enum(EXPORT_FORMATS).default('csv'), from: isoDate, to: isoDate })
   .refine((x) => x.from <= x.to, { message: 'must not be after to', path: ['from'] })
-  .refine((x) => daysBetween(x.from, x.to) < MAX_RANGE_DAYS, { message: `a range is at most ${MAX_RANGE_DAYS} days`, path: ['to'] })
-  .refine((x) => x.kind === 'events' || x.format === 'csv', { message: 'daily rollups are exported as CSV', path: ['format'] });
+  .refine((x) => daysBetween(x.from, x.to) < MAX_RANGE_DAYS, {
+    message: `a range is at most ${MAX_RANGE_DAYS} days`,
+    path: ['to'],
+  })
+  .refine((x) => x.kind === 'events' || x.format === 'csv', {
+    message: 'daily rollups are exported as CSV',
+    path: ['format'],
+  });
 export type ExportRequest = z.infer<typeof exportRequestSchema>;
 
 /** Whole local days of the site, `to` included. */
@@ -45,11 +51,22 @@ export function exportRange(timezone: string, from: string, to: string): ExportR
 }
 
 export function exportFilename(domain: string, kind: string, format: string, from: string, to: string): string {
-  return `eddy-${domain}-${kind === 'events' ? 'raw-events' : 'daily'}-${from}-${to}.${format}`.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 120);
+  return `eddy-${domain}-${kind === 'events' ? 'raw-events' : 'daily'}-${from}-${to}.${format}`
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .slice(0, 120);
 }
 
-export function exportBody(p: pg.Pool, siteId: string, kind: (typeof exportKinds)[number], format: ExportFormat, range: ExportRange, stats?: { rows: number }): AsyncGenerator<string> {
-  return kind === 'events' ? rawEventsExport(p, siteId, range, format, stats) : dailyRollupsExport(p, siteId, range, stats);
+export function exportBody(
+  p: pg.Pool,
+  siteId: string,
+  kind: (typeof exportKinds)[number],
+  format: ExportFormat,
+  range: ExportRange,
+  stats?: { rows: number },
+): AsyncGenerator<string> {
+  return kind === 'events'
+    ? rawEventsExport(p, siteId, range, format, stats)
+    : dailyRollupsExport(p, siteId, range, stats);
 }
 
 export interface ExportView {
@@ -98,14 +115,31 @@ function view(r: ExportRow, timezone: string, now: number): ExportView {
     bytes: Number(r.bytes),
     createdAt: r.created_at.getTime(),
     expiresAt: expires,
-    link: r.status === 'done' && expires !== null && now < expires ? `/api/exports/${signExportLink(r.id, r.user_id, expires)}` : null,
+    link:
+      r.status === 'done' && expires !== null && now < expires
+        ? `/api/exports/${signExportLink(r.id, r.user_id, expires)}`
+        : null,
     error: r.error,
   };
 }
 
-export async function requestExport(p: pg.Pool, site: MemberSite, user: CurrentUser, input: ExportRequest, now = Date.now()): Promise<ExportView> {
-  const pending = await p.query<{ n: number }>("SELECT count(*)::int AS n FROM exports WHERE user_id = $1 AND status IN ('pending', 'running')", [user.id]);
-  if (pending.rows[0]!.n >= PENDING_PER_USER) throw new EddyError('rate_limited', `At most ${PENDING_PER_USER} exports in preparation at a time; wait for one to finish`, { retryAfter: 60 });
+export async function requestExport(
+  p: pg.Pool,
+  site: MemberSite,
+  user: CurrentUser,
+  input: ExportRequest,
+  now = Date.now(),
+): Promise<ExportView> {
+  const pending = await p.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM exports WHERE user_id = $1 AND status IN ('pending', 'running')",
+    [user.id],
+  );
+  if (pending.rows[0]!.n >= PENDING_PER_USER)
+    throw new EddyError(
+      'rate_limited',
+      `At most ${PENDING_PER_USER} exports in preparation at a time; wait for one to finish`,
+      { retryAfter: 60 },
+    );
   const range = exportRange(site.timezone, input.from, input.to);
   const r = await p.query<ExportRow>(
     `INSERT INTO exports (id, site_id, user_id, kind, format, range_from, range_to, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7) RETURNING *`,
@@ -115,8 +149,16 @@ export async function requestExport(p: pg.Pool, site: MemberSite, user: CurrentU
 }
 
 /** The caller's exports of this site, newest first. */
-export async function listExports(p: pg.Pool, site: MemberSite, user: CurrentUser, now = Date.now()): Promise<ExportView[]> {
-  const r = await p.query<ExportRow>('SELECT * FROM exports WHERE site_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT 20', [site.id, user.id]);
+export async function listExports(
+  p: pg.Pool,
+  site: MemberSite,
+  user: CurrentUser,
+  now = Date.now(),
+): Promise<ExportView[]> {
+  const r = await p.query<ExportRow>(
+    'SELECT * FROM exports WHERE site_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT 20',
+    [site.id, user.id],
+  );
   return r.rows.map((x) => view(x, site.timezone, now));
 }
 
@@ -140,11 +182,22 @@ export async function runNextExport(p: pg.Pool, b: Bus | null, now: number): Pro
     let size = 0;
     const flush = async () => {
       if (size === 0) return;
-      await p.query('INSERT INTO export_chunks (export_id, seq, data) VALUES ($1, $2, $3)', [job.id, seq++, Buffer.concat(buf)]);
+      await p.query('INSERT INTO export_chunks (export_id, seq, data) VALUES ($1, $2, $3)', [
+        job.id,
+        seq++,
+        Buffer.concat(buf),
+      ]);
       buf = [];
       size = 0;
     };
-    for await (const text of exportBody(p, job.site_id, job.kind, job.format, { from: job.range_from.getTime(), to: job.range_to.getTime() }, stats)) {
+    for await (const text of exportBody(
+      p,
+      job.site_id,
+      job.kind,
+      job.format,
+      { from: job.range_from.getTime(), to: job.range_to.getTime() },
+      stats,
+    )) {
       const chunk = Buffer.from(text, 'utf8');
       buf.push(chunk);
       size += chunk.length;
@@ -159,27 +212,43 @@ export async function runNextExport(p: pg.Pool, b: Bus | null, now: number): Pro
     );
     if (done.rows[0]) await announce(p, b, job, signExportLink(job.id, job.user_id, expiresAt), stats.rows);
   } catch (e) {
-    await p.query("UPDATE exports SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1", [job.id, 'The export failed; try again', new Date(now)]);
+    await p.query("UPDATE exports SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1", [
+      job.id,
+      'The export failed; try again',
+      new Date(now),
+    ]);
     console.error(`[exports] export ${job.id} failed: ${(e as Error).message}`);
   }
   return job.id;
 }
 
-async function announce(p: pg.Pool, b: Bus | null, job: ExportRow & { name: string; domain: string }, token: string, rows: number): Promise<void> {
+async function announce(
+  p: pg.Pool,
+  b: Bus | null,
+  job: ExportRow & { name: string; domain: string },
+  token: string,
+  rows: number,
+): Promise<void> {
   const link = `/api/exports/${token}`;
   const what = job.kind === 'events' ? 'raw events' : 'daily rollups';
   const title = `Your export of ${job.name} is ready`;
   const body = `${rows.toLocaleString('en-US')} row(s) of ${what}; the link works for 7 days.`;
-  const n = await p.query<{ id: string; created_at: Date }>('INSERT INTO notifications (user_id, site_id, title, body, link) VALUES ($1, $2, $3, $4, $5) RETURNING id::text, created_at', [
-    job.user_id,
-    job.site_id,
-    title,
-    body,
-    link,
-  ]);
+  const n = await p.query<{ id: string; created_at: Date }>(
+    'INSERT INTO notifications (user_id, site_id, title, body, link) VALUES ($1, $2, $3, $4, $5) RETURNING id::text, created_at',
+    [job.user_id, job.site_id, title, body, link],
+  );
   const row = n.rows[0]!;
-  const msg: NotifyMessage = { type: 'notify', notifications: [{ id: row.id, userId: job.user_id, siteId: job.site_id, title, body, link, createdAt: row.created_at.getTime() }] };
-  if (b) await b.producer().send(topics.live, [{ key: job.site_id, value: JSON.stringify(msg) }]).catch(() => undefined);
+  const msg: NotifyMessage = {
+    type: 'notify',
+    notifications: [
+      { id: row.id, userId: job.user_id, siteId: job.site_id, title, body, link, createdAt: row.created_at.getTime() },
+    ],
+  };
+  if (b)
+    await b
+      .producer()
+      .send(topics.live, [{ key: job.site_id, value: JSON.stringify(msg) }])
+      .catch(() => undefined);
   const user = await p.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [job.user_id]);
   const email = user.rows[0]?.email;
   // No SMTP configured: the in-app notification is the notice.
@@ -187,10 +256,22 @@ async function announce(p: pg.Pool, b: Bus | null, job: ExportRow & { name: stri
 }
 
 /** The file of a finished export behind a signed link, streamed chunk by chunk, for its requester while they still own the site. */
-export async function exportDownload(p: pg.Pool, user: CurrentUser, token: string, now = Date.now()): Promise<Response> {
+export async function exportDownload(
+  p: pg.Pool,
+  user: CurrentUser,
+  token: string,
+  now = Date.now(),
+): Promise<Response> {
   const check = verifyExportLink(token, user.id, now);
-  if (!check.ok) throw new EddyError('not_found', check.reason === 'expired' ? 'This download link has expired; export again' : 'Export not found');
-  const r = await p.query<ExportRow>("SELECT * FROM exports WHERE id = $1 AND user_id = $2 AND status = 'done'", [check.exportId, user.id]);
+  if (!check.ok)
+    throw new EddyError(
+      'not_found',
+      check.reason === 'expired' ? 'This download link has expired; export again' : 'Export not found',
+    );
+  const r = await p.query<ExportRow>("SELECT * FROM exports WHERE id = $1 AND user_id = $2 AND status = 'done'", [
+    check.exportId,
+    user.id,
+  ]);
   const row = r.rows[0];
   if (!row) throw new EddyError('not_found', 'Export not found');
   const site = await siteForMember(user.id, row.site_id, 'owner');
@@ -198,7 +279,10 @@ export async function exportDownload(p: pg.Pool, user: CurrentUser, token: strin
   let seq = 0;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const c = await p.query<{ data: Buffer }>('SELECT data FROM export_chunks WHERE export_id = $1 AND seq = $2', [row.id, seq++]);
+      const c = await p.query<{ data: Buffer }>('SELECT data FROM export_chunks WHERE export_id = $1 AND seq = $2', [
+        row.id,
+        seq++,
+      ]);
       if (c.rows[0]) controller.enqueue(new Uint8Array(c.rows[0].data));
       else controller.close();
     },

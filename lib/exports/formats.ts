@@ -80,4 +80,13 @@ export function rawLine(format: ExportFormat, e: EventRecord): string {
   return `${JSON.stringify({ ...row, props: e.props ?? null })}\n`;
 }
 
-export const ROLLUP_COLUMNS = ['date', 'visitors', 'pageviews', 'events', 'visits', 'bounces', 'visit_duration_s', 'imported'] as const;
+export const ROLLUP_COLUMNS = [
+  'date',
+  'visitors',
+  'pageviews',
+  'events',
+  'visits',
+  'bounces',
+  'visit_duration_s',
+  'imported',
+] as const;

@@ -16,7 +16,8 @@ export function signExportLink(exportId: string, userId: string, expiresAt: numb
   return `${exportId}.${expiresAt}.${mac(exportId, userId, expiresAt).toString('base64url')}`;
 }
 
-export type LinkCheck = { ok: true; exportId: string; expiresAt: number } | { ok: false; reason: 'malformed' | 'signature' | 'expired' };
+export type LinkCheck =
+  { ok: true; exportId: string; expiresAt: number } | { ok: false; reason: 'malformed' | 'signature' | 'expired' };
 
 export function verifyExportLink(token: string, userId: string, now: number): LinkCheck {
   const m = /^([0-9a-f-]{36})\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(token);

@@ -21,7 +21,14 @@ export interface ExportRange {
 }
 
 /** The raw events of a site in a range, oldest first, as CSV or NDJSON lines (CSV with its header first). */
-export async function* rawEventsExport(p: pg.Pool, siteId: string, range: ExportRange, format: ExportFormat, stats: { rows: number } = { rows: 0 }, pageRows = EXPORT_PAGE_ROWS): AsyncGenerator<string> {
+export async function* rawEventsExport(
+  p: pg.Pool,
+  siteId: string,
+  range: ExportRange,
+  format: ExportFormat,
+  stats: { rows: number } = { rows: 0 },
+  pageRows = EXPORT_PAGE_ROWS,
+): AsyncGenerator<string> {
   const header = rawHeader(format);
   if (header) yield header;
   let after: { ts: Date; id: string } | null = null;
@@ -31,12 +38,10 @@ export async function* rawEventsExport(p: pg.Pool, siteId: string, range: Export
           `SELECT ts, event_id, record FROM events WHERE site_id = $1 AND ts < $3 AND (ts, event_id) > ($4, $5) ORDER BY ts, event_id LIMIT $2`,
           [siteId, pageRows, new Date(range.to), after.ts, after.id],
         )
-      : await p.query(`SELECT ts, event_id, record FROM events WHERE site_id = $1 AND ts >= $3 AND ts < $4 ORDER BY ts, event_id LIMIT $2`, [
-          siteId,
-          pageRows,
-          new Date(range.from),
-          new Date(range.to),
-        ]);
+      : await p.query(
+          `SELECT ts, event_id, record FROM events WHERE site_id = $1 AND ts >= $3 AND ts < $4 ORDER BY ts, event_id LIMIT $2`,
+          [siteId, pageRows, new Date(range.from), new Date(range.to)],
+        );
     let chunk = '';
     for (const row of page.rows) {
       const parsed = eventRecordSchema.safeParse(row.record);
@@ -57,12 +62,26 @@ export async function* rawEventsExport(p: pg.Pool, siteId: string, range: Export
  * sketches, visits/bounces/duration from the sessions job. Imported days (source partition
  * IMPORTED_PARTITION) are marked. A page is 100 days.
  */
-export async function* dailyRollupsExport(p: pg.Pool, siteId: string, range: ExportRange, stats: { rows: number } = { rows: 0 }): AsyncGenerator<string> {
+export async function* dailyRollupsExport(
+  p: pg.Pool,
+  siteId: string,
+  range: ExportRange,
+  stats: { rows: number } = { rows: 0 },
+): AsyncGenerator<string> {
   yield csvLine([...ROLLUP_COLUMNS]);
   const DAY = 86_400_000;
   for (let from = range.from; from < range.to; from += 100 * DAY) {
     const to = Math.min(range.to, from + 100 * DAY);
-    const rows = await p.query<{ bucket: Date; pageviews: string; events: string; sessions: string; bounces: string; duration_ms: string; sketches: (HyperLogLogJson | null)[]; imported: boolean }>(
+    const rows = await p.query<{
+      bucket: Date;
+      pageviews: string;
+      events: string;
+      sessions: string;
+      bounces: string;
+      duration_ms: string;
+      sketches: (HyperLogLogJson | null)[];
+      imported: boolean;
+    }>(
       `SELECT bucket, sum(pageviews)::text AS pageviews, sum(events)::text AS events, sum(sessions)::text AS sessions, sum(bounces)::text AS bounces,
               sum(duration_ms)::text AS duration_ms, array_agg(visitors) AS sketches, bool_or(source_partition <= $4) AS imported
        FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = '' AND value = '' AND bucket >= $2 AND bucket < $3
@@ -74,7 +93,16 @@ export async function* dailyRollupsExport(p: pg.Pool, siteId: string, range: Exp
       const visitors = Math.round(countVisitors(r.sketches));
       const sessions = Number(r.sessions);
       stats.rows++;
-      chunk += csvLine([r.bucket.toISOString().slice(0, 10), visitors, Number(r.pageviews), Number(r.events), sessions, Number(r.bounces), sessions ? Math.round(Number(r.duration_ms) / 1000) : 0, r.imported ? 'yes' : 'no']);
+      chunk += csvLine([
+        r.bucket.toISOString().slice(0, 10),
+        visitors,
+        Number(r.pageviews),
+        Number(r.events),
+        sessions,
+        Number(r.bounces),
+        sessions ? Math.round(Number(r.duration_ms) / 1000) : 0,
+        r.imported ? 'yes' : 'no',
+      ]);
     }
     if (chunk) yield chunk;
   }

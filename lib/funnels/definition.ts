@@ -13,7 +13,10 @@ export const FUNNEL_WINDOW_MINUTES = { min: 1, max: 7 * 24 * 60, default: 60 } a
 export const FUNNEL_SCOPES = ['visit', 'window'] as const;
 export type FunnelScope = (typeof FUNNEL_SCOPES)[number];
 
-export const funnelStepSchema = z.intersection(z.object({ label: z.string().trim().max(120).optional() }), matcherSchema);
+export const funnelStepSchema = z.intersection(
+  z.object({ label: z.string().trim().max(120).optional() }),
+  matcherSchema,
+);
 export type FunnelStep = z.infer<typeof funnelStepSchema>;
 
 export const funnelInputSchema = z.object({
@@ -21,6 +24,11 @@ export const funnelInputSchema = z.object({
   steps: z.array(funnelStepSchema).min(FUNNEL_STEPS.min).max(FUNNEL_STEPS.max),
   scope: z.enum(FUNNEL_SCOPES).default('visit'),
   /** The time limit of a 'window' funnel; kept but unused by a 'visit' one. */
-  windowMinutes: z.coerce.number().int().min(FUNNEL_WINDOW_MINUTES.min).max(FUNNEL_WINDOW_MINUTES.max).default(FUNNEL_WINDOW_MINUTES.default),
+  windowMinutes: z.coerce
+    .number()
+    .int()
+    .min(FUNNEL_WINDOW_MINUTES.min)
+    .max(FUNNEL_WINDOW_MINUTES.max)
+    .default(FUNNEL_WINDOW_MINUTES.default),
 });
 export type FunnelInput = z.infer<typeof funnelInputSchema>;

@@ -36,16 +36,23 @@ const view = (r: Row): FunnelView => ({
 });
 
 export async function listFunnels(siteId: string): Promise<FunnelView[]> {
-  const r = await pool().query<Row>('SELECT id, name, steps, scope, window_minutes, created_at FROM funnels WHERE site_id = $1 ORDER BY created_at, id', [siteId]);
+  const r = await pool().query<Row>(
+    'SELECT id, name, steps, scope, window_minutes, created_at FROM funnels WHERE site_id = $1 ORDER BY created_at, id',
+    [siteId],
+  );
   return r.rows.map(view);
 }
 
 export async function createFunnel(siteId: string, input: FunnelInput): Promise<FunnelView> {
   const existing = await listFunnels(siteId);
-  if (existing.length >= MAX_FUNNELS_PER_SITE) throw new EddyError('limit_reached', `A site has at most ${MAX_FUNNELS_PER_SITE} funnels`);
+  if (existing.length >= MAX_FUNNELS_PER_SITE)
+    throw new EddyError('limit_reached', `A site has at most ${MAX_FUNNELS_PER_SITE} funnels`);
   const patterns = input.steps.flatMap((s) => (s.kind === 'page' ? [{ pattern: s.pathPattern }] : []));
-  if (patternsWithinSiteLimits(patterns).length < patterns.length) throw new EddyError('bad_request', `steps: at most ${SITE_MAX_PATH_WILDCARDS} wildcards in one funnel`);
-  const steps = input.steps.map((s) => (s.kind === 'event' && !s.propKey ? { label: s.label, kind: s.kind, eventName: s.eventName } : s));
+  if (patternsWithinSiteLimits(patterns).length < patterns.length)
+    throw new EddyError('bad_request', `steps: at most ${SITE_MAX_PATH_WILDCARDS} wildcards in one funnel`);
+  const steps = input.steps.map((s) =>
+    s.kind === 'event' && !s.propKey ? { label: s.label, kind: s.kind, eventName: s.eventName } : s,
+  );
   const r = await pool().query<Row>(
     'INSERT INTO funnels (id, site_id, name, steps, scope, window_minutes) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5) RETURNING id, name, steps, scope, window_minutes, created_at',
     [siteId, input.name, JSON.stringify(steps), input.scope, input.windowMinutes],

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { compilePathPattern, PATH_PATTERN_MAX_LENGTH, withinPathPatternLimits, type PathPattern } from '../analytics/path-pattern';
+import {
+  compilePathPattern,
+  PATH_PATTERN_MAX_LENGTH,
+  withinPathPatternLimits,
+  type PathPattern,
+} from '../analytics/path-pattern';
 import { MAX_PROP_KEY_BYTES, MAX_PROP_VALUE_BYTES } from '../collect/payload';
 
 // What a goal (and a funnel step) matches: a custom event by name, optionally with one property
@@ -56,10 +61,22 @@ export interface MatchableEvent {
 /** Null for a row the save-time rules would refuse (never matched, so no stored row costs more than the caps allow). */
 export function compileMatcher(row: MatcherRow): CompiledMatcher | null {
   if (row.kind === 'event' && row.eventName) {
-    return { kind: 'event', eventName: row.eventName, propKey: row.propKey ?? '', propValue: row.propValue ?? '', pattern: null };
+    return {
+      kind: 'event',
+      eventName: row.eventName,
+      propKey: row.propKey ?? '',
+      propValue: row.propValue ?? '',
+      pattern: null,
+    };
   }
   if (row.kind === 'page' && row.pathPattern && withinPathPatternLimits(row.pathPattern)) {
-    return { kind: 'page', eventName: 'pageview', propKey: '', propValue: '', pattern: compilePathPattern(row.pathPattern) };
+    return {
+      kind: 'page',
+      eventName: 'pageview',
+      propKey: '',
+      propValue: '',
+      pattern: compilePathPattern(row.pathPattern),
+    };
   }
   return null;
 }

@@ -40,7 +40,13 @@ const view = (r: GoalRowDb): GoalView => ({
   propKey: r.prop_key,
   propValue: r.prop_value,
   pathPattern: r.path_pattern,
-  description: describeMatcher({ kind: r.kind, eventName: r.event_name, propKey: r.prop_key, propValue: r.prop_value, pathPattern: r.path_pattern }),
+  description: describeMatcher({
+    kind: r.kind,
+    eventName: r.event_name,
+    propKey: r.prop_key,
+    propValue: r.prop_value,
+    pathPattern: r.path_pattern,
+  }),
   createdAt: r.created_at.toISOString(),
 });
 
@@ -54,26 +60,48 @@ export const GOAL_BACKFILL_DAYS = 30;
 
 export async function createGoal(siteId: string, input: GoalInput, now = Date.now()): Promise<GoalView> {
   const existing = await listGoals(siteId);
-  if (existing.length >= MAX_GOALS_PER_SITE) throw new EddyError('limit_reached', `A site has at most ${MAX_GOALS_PER_SITE} goals`);
-  if (existing.some((g) => g.name === input.name)) throw new EddyError('bad_request', 'name: a goal with this name exists');
+  if (existing.length >= MAX_GOALS_PER_SITE)
+    throw new EddyError('limit_reached', `A site has at most ${MAX_GOALS_PER_SITE} goals`);
+  if (existing.some((g) => g.name === input.name))
+    throw new EddyError('bad_request', 'name: a goal with this name exists');
   const propKey = input.kind === 'event' && input.propKey ? input.propKey : null;
   const propValue = propKey && input.kind === 'event' ? (input.propValue ?? '') : null;
   const pathPattern = input.kind === 'page' ? input.pathPattern : null;
   if (pathPattern) {
-    const patterns = [...existing.filter((g) => g.pathPattern).map((g) => ({ pattern: g.pathPattern! })), { pattern: pathPattern }];
+    const patterns = [
+      ...existing.filter((g) => g.pathPattern).map((g) => ({ pattern: g.pathPattern! })),
+      { pattern: pathPattern },
+    ];
     if (patternsWithinSiteLimits(patterns).length < patterns.length) {
-      throw new EddyError('bad_request', `pathPattern: a site's goals have at most ${SITE_MAX_PATH_WILDCARDS} wildcards in all (this one has ${wildcardCount(pathPattern)})`);
+      throw new EddyError(
+        'bad_request',
+        `pathPattern: a site's goals have at most ${SITE_MAX_PATH_WILDCARDS} wildcards in all (this one has ${wildcardCount(pathPattern)})`,
+      );
     }
   }
   const r = await pool().query<GoalRowDb>(
     `INSERT INTO goals (id, site_id, name, kind, event_name, prop_key, prop_value, path_pattern) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-    [siteId, input.name, input.kind, input.kind === 'event' ? input.eventName : 'pageview', propKey, propValue, pathPattern],
+    [
+      siteId,
+      input.name,
+      input.kind,
+      input.kind === 'event' ? input.eventName : 'pageview',
+      propKey,
+      propValue,
+      pathPattern,
+    ],
   );
   const goal = view(r.rows[0]!);
   await backfillGoal(siteId, goal.id, now - GOAL_BACKFILL_DAYS * 86_400_000, now);
   // The workers match new events once their definitions refresh (DEFINITIONS_REFRESH_MS); a
   // second pass after that covers events archived between this backfill and their refresh.
-  setTimeout(() => void backfillGoal(siteId, goal.id, now - 60_000, Date.now()).catch((e: unknown) => console.error(`[goals] second backfill pass failed: ${(e as Error).message}`)), 2 * env().DEFINITIONS_REFRESH_MS + 1000).unref();
+  setTimeout(
+    () =>
+      void backfillGoal(siteId, goal.id, now - 60_000, Date.now()).catch((e: unknown) =>
+        console.error(`[goals] second backfill pass failed: ${(e as Error).message}`),
+      ),
+    2 * env().DEFINITIONS_REFRESH_MS + 1000,
+  ).unref();
   return goal;
 }
 
@@ -93,18 +121,41 @@ export async function backfillGoal(siteId: string, goalId: string, from: number,
   const g = await pool().query<GoalRowDb>('SELECT * FROM goals WHERE id = $1 AND site_id = $2', [goalId, siteId]);
   const row = g.rows[0];
   if (!row) return 0;
-  const matcher = compileMatcher({ kind: row.kind, eventName: row.event_name, propKey: row.prop_key, propValue: row.prop_value, pathPattern: row.path_pattern });
+  const matcher = compileMatcher({
+    kind: row.kind,
+    eventName: row.event_name,
+    propKey: row.prop_key,
+    propValue: row.prop_value,
+    pathPattern: row.path_pattern,
+  });
   if (!matcher) return 0;
   let cursor: { ts: Date; id: string } | null = null;
   let written = 0;
   for (;;) {
-    const page: { rows: { event_id: string; visitor_id: string; ts: Date; path: string | null; props: Record<string, string | number | boolean> | null }[] } = await pool().query(
+    const page: {
+      rows: {
+        event_id: string;
+        visitor_id: string;
+        ts: Date;
+        path: string | null;
+        props: Record<string, string | number | boolean> | null;
+      }[];
+    } = await pool().query(
       `SELECT event_id, visitor_id, ts, record->>'path' AS path, record->'props' AS props FROM events
         WHERE site_id = $1 AND name = $2 AND ts >= $3 AND ts < $4 ${cursor ? 'AND (ts, event_id) > ($6, $7)' : ''}
         ORDER BY ts, event_id LIMIT $5`,
-      [siteId, matcher.eventName, new Date(from), new Date(to), BACKFILL_PAGE, ...(cursor ? [cursor.ts, cursor.id] : [])],
+      [
+        siteId,
+        matcher.eventName,
+        new Date(from),
+        new Date(to),
+        BACKFILL_PAGE,
+        ...(cursor ? [cursor.ts, cursor.id] : []),
+      ],
     );
-    const hits = page.rows.filter((e) => matches(matcher, { name: matcher.eventName, path: e.path ?? '/', props: e.props ?? undefined }));
+    const hits = page.rows.filter((e) =>
+      matches(matcher, { name: matcher.eventName, path: e.path ?? '/', props: e.props ?? undefined }),
+    );
     if (hits.length) {
       const r = await pool().query(
         `INSERT INTO goal_conversions (goal_id, event_id, site_id, visitor_id, ts)

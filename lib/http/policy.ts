@@ -28,7 +28,8 @@ const NO_STORE = { 'Cache-Control': 'private, no-store' };
 function wrap<P>(run: (req: Request, params: P) => Promise<Result>): RouteHandler<P> {
   return async (req, ctx) => {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req)) throw new EddyError('forbidden', 'Cross-origin request refused');
+      if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req))
+        throw new EddyError('forbidden', 'Cross-origin request refused');
       const out = await run(req, await ctx.params);
       if (out instanceof Response) {
         if (!out.headers.has('Cache-Control')) out.headers.set('Cache-Control', NO_STORE['Cache-Control']);
@@ -47,7 +48,9 @@ export function publicRoute<P>(handler: (c: { req: Request; params: P }) => Prom
 }
 
 /** A signed-in user (session version current). */
-export function userRoute<P>(handler: (c: { req: Request; params: P; user: CurrentUser }) => Promise<Result>): RouteHandler<P> {
+export function userRoute<P>(
+  handler: (c: { req: Request; params: P; user: CurrentUser }) => Promise<Result>,
+): RouteHandler<P> {
   return wrap(async (req, params) => handler({ req, params, user: await requireUser() }));
 }
 
@@ -86,7 +89,9 @@ export function shareRoute<P extends { token: string }>(
     // (per address: a request rate; per link: requests in flight — fair-reads.ts).
     const e = env();
     if (!shareRate.allow(`${link.id}|${clientKey(requestIp(req.headers))}`, e.SHARE_LINK_RATE_PER_MINUTE, Date.now())) {
-      throw new EddyError('rate_limited', 'Too many requests for this shared dashboard; try again in a minute', { retryAfter: 60 });
+      throw new EddyError('rate_limited', 'Too many requests for this shared dashboard; try again in a minute', {
+        retryAfter: 60,
+      });
     }
     shareGate ??= new ConcurrencyGate(e.SHARE_LINK_CONCURRENCY, 16, 'requests for this shared dashboard');
     return shareGate.run(link.id, async () => {
@@ -105,13 +110,18 @@ export function shareRoute<P extends { token: string }>(
  * (429 + Retry-After), and a `site_id` in the query must be the key's site (404 otherwise, as for
  * any site that is not yours). The key itself never reaches a log: errors carry no header values.
  */
-export function apiKeyRoute<P>(scope: ApiScope, handler: (c: { req: Request; params: P; principal: ApiPrincipal }) => Promise<Result>): RouteHandler<P> {
+export function apiKeyRoute<P>(
+  scope: ApiScope,
+  handler: (c: { req: Request; params: P; principal: ApiPrincipal }) => Promise<Result>,
+): RouteHandler<P> {
   return async (req, ctx) => {
     try {
       const now = Date.now();
       const principal = await authenticateApiKey(req.headers.get('authorization'), scope, now);
       if (!apiKeyRate.allow(principal.keyId, env().API_KEY_RATE_PER_MINUTE, now)) {
-        throw new EddyError('rate_limited', 'Too many requests for this API key; try again shortly', { retryAfter: 10 });
+        throw new EddyError('rate_limited', 'Too many requests for this API key; try again shortly', {
+          retryAfter: 10,
+        });
       }
       requireKeySite(principal, new URL(req.url).searchParams.get('site_id'));
       const out = await handler({ req, params: await ctx.params, principal });
@@ -130,7 +140,8 @@ export function apiKeyRoute<P>(scope: ApiScope, handler: (c: { req: Request; par
 
 /** A site named by an API request must be the key's own: anything else is "not found", never "forbidden". */
 export function requireKeySite(principal: ApiPrincipal, siteId: string | null | undefined): void {
-  if (siteId !== null && siteId !== undefined && siteId !== principal.site.id) throw new EddyError('not_found', 'Site not found');
+  if (siteId !== null && siteId !== undefined && siteId !== principal.site.id)
+    throw new EddyError('not_found', 'Site not found');
 }
 
 const apiKeyRate = new RateLimiter();

@@ -21,7 +21,8 @@ export async function readSourceCapped(source: BodySource, maxBytes: number): Pr
   const declared = Number(source.contentLength ?? '0');
   if (declared > maxBytes) throw new EddyError('payload_too_large', `Body over ${maxBytes} bytes`);
   const encoding = (source.contentEncoding ?? 'identity').toLowerCase();
-  if (!['identity', 'gzip', 'deflate'].includes(encoding)) throw new EddyError('unsupported_media_type', `Content-Encoding ${encoding} is not supported`);
+  if (!['identity', 'gzip', 'deflate'].includes(encoding))
+    throw new EddyError('unsupported_media_type', `Content-Encoding ${encoding} is not supported`);
   const chunks: Uint8Array[] = [];
   let size = 0;
   // Leaving the loop early (the throw) ends the iterator, which cancels the rest of the upload.
@@ -34,7 +35,11 @@ export async function readSourceCapped(source: BodySource, maxBytes: number): Pr
 }
 
 export function requestBody(req: Request): BodySource {
-  return { contentLength: req.headers.get('content-length'), contentEncoding: req.headers.get('content-encoding'), chunks: streamChunks(req.body) };
+  return {
+    contentLength: req.headers.get('content-length'),
+    contentEncoding: req.headers.get('content-encoding'),
+    chunks: streamChunks(req.body),
+  };
 }
 
 async function* streamChunks(body: ReadableStream<Uint8Array> | null): AsyncGenerator<Uint8Array> {
@@ -57,9 +62,13 @@ async function* streamChunks(body: ReadableStream<Uint8Array> | null): AsyncGene
 export function decodeBody(raw: Buffer, encoding: string, maxBytes: number): string {
   if (encoding !== 'identity') {
     try {
-      raw = encoding === 'gzip' ? gunzipSync(raw, { maxOutputLength: maxBytes }) : inflateSync(raw, { maxOutputLength: maxBytes });
+      raw =
+        encoding === 'gzip'
+          ? gunzipSync(raw, { maxOutputLength: maxBytes })
+          : inflateSync(raw, { maxOutputLength: maxBytes });
     } catch (e) {
-      if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new EddyError('payload_too_large', `Decompressed body over ${maxBytes} bytes`);
+      if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new EddyError('payload_too_large', `Decompressed body over ${maxBytes} bytes`);
       throw new EddyError('bad_request', `Body is not valid ${encoding}`);
     }
   }

@@ -33,7 +33,14 @@ const hostile: [string, string][] = [
   ['empty', ''],
 ];
 
-const fine = ['/sites', '/sites/new', '/invite/abc_DEF-123', '/sites/1?range=7d&page=%2Fpricing', '/sites/1#top', '/teams/x?q=a%20b'];
+const fine = [
+  '/sites',
+  '/sites/new',
+  '/invite/abc_DEF-123',
+  '/sites/1?range=7d&page=%2Fpricing',
+  '/sites/1#top',
+  '/teams/x?q=a%20b',
+];
 
 describe('safeCallbackPath', () => {
   it.each(hostile)('refuses %s', (_name, value) => {

@@ -3,7 +3,8 @@
 // in any order and extra ones are ignored. A row with a different number of cells than the
 // header is reported as malformed rather than guessed at. Linear in the input. Pure.
 
-export type CsvRow = { ok: true; line: number; cells: Record<string, string> } | { ok: false; line: number; reason: string };
+export type CsvRow =
+  { ok: true; line: number; cells: Record<string, string> } | { ok: false; line: number; reason: string };
 
 export function* parseCsv(text: string): Generator<CsvRow, void, undefined> {
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;

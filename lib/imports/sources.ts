@@ -61,7 +61,8 @@ export function derivedId(...parts: string[]): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-const visitor = (siteId: string, source: Source, id: string) => createHash('sha256').update(`${siteId}\u0000${source}\u0000${id}`).digest('base64url').slice(0, 32);
+const visitor = (siteId: string, source: Source, id: string) =>
+  createHash('sha256').update(`${siteId}\u0000${source}\u0000${id}`).digest('base64url').slice(0, 32);
 
 const DEVICES = new Set(['desktop', 'mobile', 'tablet']);
 function device(d: string | undefined): EventRecord['device'] {
@@ -72,8 +73,20 @@ function device(d: string | undefined): EventRecord['device'] {
 
 // Umami's browser keys (its detect list) → the names Eddy's user-agent parser gives.
 const UMAMI_BROWSERS: Record<string, string> = {
-  chrome: 'Chrome', crios: 'Chrome', firefox: 'Firefox', fxios: 'Firefox', safari: 'Safari', ios: 'Mobile Safari', 'ios-webview': 'Mobile Safari',
-  'edge-chromium': 'Edge', edge: 'Edge', 'edge-ios': 'Edge', opera: 'Opera', samsung: 'Samsung Browser', yandexbrowser: 'Yandex', brave: 'Brave',
+  chrome: 'Chrome',
+  crios: 'Chrome',
+  firefox: 'Firefox',
+  fxios: 'Firefox',
+  safari: 'Safari',
+  ios: 'Mobile Safari',
+  'ios-webview': 'Mobile Safari',
+  'edge-chromium': 'Edge',
+  edge: 'Edge',
+  'edge-ios': 'Edge',
+  opera: 'Opera',
+  samsung: 'Samsung Browser',
+  yandexbrowser: 'Yandex',
+  brave: 'Brave',
 };
 const UMAMI_OS: Record<string, string> = { 'mac os': 'macOS', 'android os': 'Android', 'chrome os': 'Chrome OS' };
 
@@ -119,7 +132,9 @@ export function parseUmami(text: string, site: { id: string; domain: string; hos
       out.skips.add('not a Umami website_event row (created_at, url_path, session_id)');
       continue;
     }
-    const ts = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(c.created_at!) ? c.created_at! : `${c.created_at!.replace(' ', 'T')}Z`);
+    const ts = Date.parse(
+      /[zZ]|[+-]\d\d:?\d\d$/.test(c.created_at!) ? c.created_at! : `${c.created_at!.replace(' ', 'T')}Z`,
+    );
     if (!Number.isFinite(ts)) {
       out.skips.add('bad timestamp');
       continue;
@@ -131,12 +146,17 @@ export function parseUmami(text: string, site: { id: string; domain: string; hos
     }
     let url: URL;
     try {
-      url = new URL(`${c.url_path || '/'}${c.url_query ? `?${c.url_query}` : ''}`, `https://${c.hostname || site.domain}`);
+      url = new URL(
+        `${c.url_path || '/'}${c.url_query ? `?${c.url_query}` : ''}`,
+        `https://${c.hostname || site.domain}`,
+      );
     } catch {
       out.skips.add('bad URL');
       continue;
     }
-    const referrer = c.referrer_domain ? `https://${c.referrer_domain}${c.referrer_path ?? ''}${c.referrer_query ? `?${c.referrer_query}` : ''}` : undefined;
+    const referrer = c.referrer_domain
+      ? `https://${c.referrer_domain}${c.referrer_path ?? ''}${c.referrer_query ? `?${c.referrer_query}` : ''}`
+      : undefined;
     const sourceId = c.event_id || `${c.session_id}|${c.created_at}|${c.url_path}|${c.event_name ?? ''}`;
     const record = finish(
       {
@@ -162,7 +182,14 @@ export function parseUmami(text: string, site: { id: string; domain: string; hos
 
 // GA4's automatically collected events that are not pageviews: they describe the session, not
 // something the site owner chose to track, and Eddy derives visits itself.
-const GA4_AUTOMATIC = new Set(['session_start', 'first_visit', 'user_engagement', 'first_open', 'app_remove', 'screen_view']);
+const GA4_AUTOMATIC = new Set([
+  'session_start',
+  'first_visit',
+  'user_engagement',
+  'first_open',
+  'app_remove',
+  'screen_view',
+]);
 
 let countryCodes: Map<string, string> | undefined;
 /** GA4 names countries ("Germany"); Eddy keeps ISO codes. Built from the runtime's own region names. */
@@ -182,7 +209,10 @@ export function countryCode(name: string): string | undefined {
   return countryCodes.get(name.toLowerCase());
 }
 
-type Ga4Param = { key?: unknown; value?: { string_value?: unknown; int_value?: unknown; double_value?: unknown; float_value?: unknown } };
+type Ga4Param = {
+  key?: unknown;
+  value?: { string_value?: unknown; int_value?: unknown; double_value?: unknown; float_value?: unknown };
+};
 
 export function parseGa4(text: string, site: { id: string; domain: string; hosts: readonly string[] }): ParsedEvents {
   const out: ParsedEvents = { read: 0, records: [], skips: new Skips() };
@@ -234,7 +264,20 @@ export function parseGa4(text: string, site: { id: string; domain: string; hosts
     const referrer = params.get('page_referrer');
     const props: Record<string, string | number> = {};
     if (name !== 'page_view') {
-      for (const [k, v] of params) if (!k.startsWith('page_') && !k.startsWith('ga_') && !['engagement_time_msec', 'engaged_session_event', 'session_engaged', 'batch_page_id', 'batch_ordering_id'].includes(k) && Object.keys(props).length < 30) props[k.slice(0, 100)] = typeof v === 'string' ? v.slice(0, 500) : v;
+      for (const [k, v] of params)
+        if (
+          !k.startsWith('page_') &&
+          !k.startsWith('ga_') &&
+          ![
+            'engagement_time_msec',
+            'engaged_session_event',
+            'session_engaged',
+            'batch_page_id',
+            'batch_ordering_id',
+          ].includes(k) &&
+          Object.keys(props).length < 30
+        )
+          props[k.slice(0, 100)] = typeof v === 'string' ? v.slice(0, 500) : v;
     }
     const record = finish(
       {
@@ -261,7 +304,20 @@ export function parseGa4(text: string, site: { id: string; domain: string; hosts
 }
 
 /** The rollup dimensions a Plausible export fills ('' = the totals). */
-export const IMPORTED_DIMENSIONS = ['', 'page', 'entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'country', 'device', 'browser', 'os'] as const;
+export const IMPORTED_DIMENSIONS = [
+  '',
+  'page',
+  'entry_page',
+  'exit_page',
+  'referrer',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'country',
+  'device',
+  'browser',
+  'os',
+] as const;
 export type ImportedDimension = (typeof IMPORTED_DIMENSIONS)[number];
 
 export interface DailyAggregate {
@@ -299,13 +355,17 @@ export interface ParsedAggregates {
 
 const PLAUSIBLE_FILE = /(?:^|\/)imported_([a-z_]+?)(?:_\d{8}_\d{8})?\.csv$/;
 const int = (s: string | undefined) => (s !== undefined && /^\d{1,12}$/.test(s.trim()) ? Number(s.trim()) : null);
-const isDate = (s: string | undefined) => !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
+const isDate = (s: string | undefined) =>
+  !!s && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
 // Bounded and storable (a cut can split a surrogate pair; a file can hold NUL): PostgreSQL refuses both.
 const text = (s: string | undefined, max = 500) => storableText((s ?? '').trim().slice(0, max));
 
 type Cells = Record<string, string | undefined>;
 /** Per table: the (dimension, value) pairs a row counts under (null: the row is refused, with a reason), and the column that counts its visits. */
-const PLAUSIBLE_TABLES: Record<string, { values: (c: Cells) => [ImportedDimension, string][] | string; visits: string; sums: boolean }> = {
+const PLAUSIBLE_TABLES: Record<
+  string,
+  { values: (c: Cells) => [ImportedDimension, string][] | string; visits: string; sums: boolean }
+> = {
   visitors: { values: () => [['', '']], visits: 'visits', sums: false },
   pages: {
     values: (c) => {
@@ -315,13 +375,23 @@ const PLAUSIBLE_TABLES: Record<string, { values: (c: Cells) => [ImportedDimensio
     visits: 'visits',
     sums: false,
   },
-  entry_pages: { values: (c) => (text(c.entry_page, 2000).startsWith('/') ? [['entry_page', text(c.entry_page, 2000)]] : 'bad page'), visits: 'entrances', sums: true },
-  exit_pages: { values: (c) => (text(c.exit_page, 2000).startsWith('/') ? [['exit_page', text(c.exit_page, 2000)]] : 'bad page'), visits: 'exits', sums: true },
+  entry_pages: {
+    values: (c) => (text(c.entry_page, 2000).startsWith('/') ? [['entry_page', text(c.entry_page, 2000)]] : 'bad page'),
+    visits: 'entrances',
+    sums: true,
+  },
+  exit_pages: {
+    values: (c) => (text(c.exit_page, 2000).startsWith('/') ? [['exit_page', text(c.exit_page, 2000)]] : 'bad page'),
+    visits: 'exits',
+    sums: true,
+  },
   sources: {
     // One row per source and UTM combination: a source's rows add up, and so do a medium's.
     values: (c) => {
       const source = text(c.source);
-      const out: [ImportedDimension, string][] = [['referrer', source === '' || /^direct/i.test(source) ? '(direct)' : source]];
+      const out: [ImportedDimension, string][] = [
+        ['referrer', source === '' || /^direct/i.test(source) ? '(direct)' : source],
+      ];
       if (text(c.utm_source)) out.push(['utm_source', text(c.utm_source)]);
       if (text(c.utm_medium)) out.push(['utm_medium', text(c.utm_medium)]);
       if (text(c.utm_campaign)) out.push(['utm_campaign', text(c.utm_campaign)]);
@@ -331,7 +401,11 @@ const PLAUSIBLE_TABLES: Record<string, { values: (c: Cells) => [ImportedDimensio
     sums: true,
   },
   // Plausible keeps ISO 3166-1 alpha-2 codes, as Eddy does; a row per region and city adds up.
-  locations: { values: (c) => [['country', /^[A-Z]{2}$/.test(text(c.country)) ? text(c.country) : '(unknown)']], visits: 'visits', sums: true },
+  locations: {
+    values: (c) => [['country', /^[A-Z]{2}$/.test(text(c.country)) ? text(c.country) : '(unknown)']],
+    visits: 'visits',
+    sums: true,
+  },
   devices: { values: (c) => [['device', device(text(c.device))]], visits: 'visits', sums: true },
   browsers: { values: (c) => [['browser', text(c.browser) || 'Unknown']], visits: 'visits', sums: true },
   operating_systems: { values: (c) => [['os', text(c.operating_system) || 'Unknown']], visits: 'visits', sums: true },
@@ -422,7 +496,13 @@ export function parsePlausible(files: { name: string; data: Buffer }[]): ParsedA
         out.skips.add(values);
         continue;
       }
-      const counts = { visitors, pageviews, visits: int(c[spec.visits]) ?? 0, bounces: int(c.bounces) ?? 0, durationS: int(c.visit_duration) ?? 0 };
+      const counts = {
+        visitors,
+        pageviews,
+        visits: int(c[spec.visits]) ?? 0,
+        bounces: int(c.bounces) ?? 0,
+        durationS: int(c.visit_duration) ?? 0,
+      };
       for (const [dimension, value] of values) {
         const r: DailyAggregate = { date: c.date, dimension, value, ...counts };
         if (!spec.sums) {

@@ -29,7 +29,8 @@ export function readZip(buf: Buffer, maxEntryBytes: number): ZipEntry[] {
   let at = buf.readUInt32LE(eocd + 16);
   const out: ZipEntry[] = [];
   for (let n = 0; n < count; n++) {
-    if (at + 46 > buf.length || buf.readUInt32LE(at) !== 0x02014b50) throw new ZipError('damaged zip file (central directory)');
+    if (at + 46 > buf.length || buf.readUInt32LE(at) !== 0x02014b50)
+      throw new ZipError('damaged zip file (central directory)');
     const method = buf.readUInt16LE(at + 10);
     const compressed = buf.readUInt32LE(at + 20);
     const size = buf.readUInt32LE(at + 24);
@@ -41,7 +42,8 @@ export function readZip(buf: Buffer, maxEntryBytes: number): ZipEntry[] {
     at += 46 + nameLen + extraLen + commentLen;
     if (name.endsWith('/')) continue;
     if (size > maxEntryBytes) throw new ZipError(`${name} is larger than ${maxEntryBytes} bytes`);
-    if (local + 30 > buf.length || buf.readUInt32LE(local) !== 0x04034b50) throw new ZipError(`damaged zip file (${name})`);
+    if (local + 30 > buf.length || buf.readUInt32LE(local) !== 0x04034b50)
+      throw new ZipError(`damaged zip file (${name})`);
     const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
     const raw = buf.subarray(start, start + compressed);
     if (method === 0) out.push({ name, data: Buffer.from(raw) });

@@ -19,7 +19,16 @@ export function insightsCsv(r: InsightsResult): string {
       break;
     case 'funnels':
       header = ['Funnel', 'Step', 'Visitors', 'Drop-off', 'Conversion from step 1', 'Median time from step 1 (s)'];
-      rows = r.funnels.flatMap((f) => f.steps.map((s, i) => [f.name, `${i + 1}. ${s.label}`, s.visitors, s.dropOff, s.conversion, s.medianMsFromStart === null ? null : Math.round(s.medianMsFromStart / 1000)]));
+      rows = r.funnels.flatMap((f) =>
+        f.steps.map((s, i) => [
+          f.name,
+          `${i + 1}. ${s.label}`,
+          s.visitors,
+          s.dropOff,
+          s.conversion,
+          s.medianMsFromStart === null ? null : Math.round(s.medianMsFromStart / 1000),
+        ]),
+      );
       break;
     default:
       header =
@@ -29,12 +38,28 @@ export function insightsCsv(r: InsightsResult): string {
             ? ['Path', 'Referrer', 'Events', 'Visitors']
             : r.kind === 'engagement'
               ? ['Page', 'Engagement reports', 'Visitors', 'Avg. engaged time per visitor (s)', 'Avg. scroll depth (%)']
-              : [r.kind === 'event' ? 'Event' : r.kind === '404' ? 'Path' : 'URL', 'Events', 'Visitors', ...(r.kind === 'event' ? ['Conversion rate'] : [])];
+              : [
+                  r.kind === 'event' ? 'Event' : r.kind === '404' ? 'Path' : 'URL',
+                  'Events',
+                  'Visitors',
+                  ...(r.kind === 'event' ? ['Conversion rate'] : []),
+                ];
       rows = r.rows.map((x) =>
         r.kind === 'prop' || r.kind === '404_referrer'
-          ? [r.kind === 'prop' ? (x.key ?? '') : x.value, r.kind === 'prop' ? x.value : (x.key ?? ''), x.count, x.visitors]
+          ? [
+              r.kind === 'prop' ? (x.key ?? '') : x.value,
+              r.kind === 'prop' ? x.value : (x.key ?? ''),
+              x.count,
+              x.visitors,
+            ]
           : r.kind === 'engagement'
-            ? [x.value, x.count, x.visitors, x.avgVisibleMs == null ? null : Math.round(x.avgVisibleMs / 1000), x.avgScroll == null ? null : Math.round(x.avgScroll)]
+            ? [
+                x.value,
+                x.count,
+                x.visitors,
+                x.avgVisibleMs == null ? null : Math.round(x.avgVisibleMs / 1000),
+                x.avgScroll == null ? null : Math.round(x.avgScroll),
+              ]
             : [x.value, x.count, x.visitors, ...(r.kind === 'event' ? [x.conversionRate ?? null] : [])],
       );
   }

@@ -24,18 +24,20 @@ export interface InsightsSite {
 
 export const GOAL_BREAKDOWNS = ['channel', 'referrer', 'country', 'device'] as const;
 
-export const insightsQuerySchema = rangeQuerySchema.extend({
-  kind: z.enum([...INSIGHT_KINDS, 'goals', 'goal_breakdown', 'funnels']),
-  limit: z.coerce.number().int().min(1).max(1000).default(10),
-  /** `prop`: the event whose properties to list; `goal_breakdown`: the goal. */
-  event: z.string().min(1).max(120).optional(),
-  /** `prop`: only this property key. */
-  key: z.string().min(1).max(64).optional(),
-  /** Case-insensitive substring of the value (the panels' search box). */
-  search: z.string().min(1).max(200).optional(),
-  goal: z.uuid().optional(),
-  by: z.enum(GOAL_BREAKDOWNS).default('channel'),
-}).extend(filtersSchema.shape);
+export const insightsQuerySchema = rangeQuerySchema
+  .extend({
+    kind: z.enum([...INSIGHT_KINDS, 'goals', 'goal_breakdown', 'funnels']),
+    limit: z.coerce.number().int().min(1).max(1000).default(10),
+    /** `prop`: the event whose properties to list; `goal_breakdown`: the goal. */
+    event: z.string().min(1).max(120).optional(),
+    /** `prop`: only this property key. */
+    key: z.string().min(1).max(64).optional(),
+    /** Case-insensitive substring of the value (the panels' search box). */
+    search: z.string().min(1).max(200).optional(),
+    goal: z.uuid().optional(),
+    by: z.enum(GOAL_BREAKDOWNS).default('channel'),
+  })
+  .extend(filtersSchema.shape);
 export type InsightsQuery = z.infer<typeof insightsQuerySchema>;
 
 export interface InsightRow {
@@ -73,7 +75,14 @@ export interface FunnelReport {
   name: string;
   scope: FunnelScope;
   windowMinutes: number;
-  steps: { label: string; visitors: number; dropOff: number; conversion: number | null; fromPrevious: number | null; medianMsFromStart: number | null }[];
+  steps: {
+    label: string;
+    visitors: number;
+    dropOff: number;
+    conversion: number | null;
+    fromPrevious: number | null;
+    medianMsFromStart: number | null;
+  }[];
 }
 
 export type InsightsResult =
@@ -99,18 +108,40 @@ export async function siteInsights(site: InsightsSite, q: InsightsQuery, now = D
   if (q.kind === 'funnels') return { kind: 'funnels', range, funnels: await funnelReports(site, r, seg) };
   if (q.kind === 'goal_breakdown') {
     if (!q.goal) throw new EddyError('bad_request', 'goal: required for a goal breakdown');
-    return { kind: 'goal_breakdown', range, goal: q.goal, by: q.by, rows: await goalBreakdown(site, r, q.goal, q.by, q.limit, seg) };
+    return {
+      kind: 'goal_breakdown',
+      range,
+      goal: q.goal,
+      by: q.by,
+      rows: await goalBreakdown(site, r, q.goal, q.by, q.limit, seg),
+    };
   }
-  const totalVisitors = seg ? await segmentSize(site, seg) : (await rollupSeries(site.id, r, site.timezone, now)).summary.visitors;
-  if (q.kind === 'goals') return { kind: 'goals', range, totalVisitors, goals: await goalRows(site, r, totalVisitors, seg) };
+  const totalVisitors = seg
+    ? await segmentSize(site, seg)
+    : (await rollupSeries(site.id, r, site.timezone, now)).summary.visitors;
+  if (q.kind === 'goals')
+    return { kind: 'goals', range, totalVisitors, goals: await goalRows(site, r, totalVisitors, seg) };
   const kq = { ...q, kind: q.kind };
-  return { kind: q.kind, range, totalVisitors, rows: seg ? await filteredKindRows(site, kq, totalVisitors, seg) : await kindRows(site, r, kq, totalVisitors) };
+  return {
+    kind: q.kind,
+    range,
+    totalVisitors,
+    rows: seg ? await filteredKindRows(site, kq, totalVisitors, seg) : await kindRows(site, r, kq, totalVisitors),
+  };
 }
 
-async function kindRows(site: InsightsSite, r: ResolvedRange, q: InsightsQuery & { kind: InsightKind }, totalVisitors: number): Promise<InsightRow[]> {
+async function kindRows(
+  site: InsightsSite,
+  r: ResolvedRange,
+  q: InsightsQuery & { kind: InsightKind },
+  totalVisitors: number,
+): Promise<InsightRow[]> {
   // Totals over the range, not a series: cover it as one span, so whole days read day rows even
   // when the range's chart interval is hours — imported days (Plausible) exist only as day rows.
-  const where = segmentPredicate(segmentsFor({ ...r, points: [{ start: r.start, end: r.end, label: r.label }] }, site.timezone), 3);
+  const where = segmentPredicate(
+    segmentsFor({ ...r, points: [{ start: r.start, end: r.end, label: r.label }] }, site.timezone),
+    3,
+  );
   const params: unknown[] = [site.id, q.kind, ...where.params];
   const extra: string[] = [];
   if (q.kind === 'prop') {
@@ -120,7 +151,14 @@ async function kindRows(site: InsightsSite, r: ResolvedRange, q: InsightsQuery &
     extra.push(`starts_with(value, $${params.length})`);
   }
   params.push(IMPORTED_PARTITION);
-  const sums = await pool().query<{ value: string; count: number; vis: number; scroll: number; samples: number; imported: boolean }>(
+  const sums = await pool().query<{
+    value: string;
+    count: number;
+    vis: number;
+    scroll: number;
+    samples: number;
+    imported: boolean;
+  }>(
     `SELECT value, sum(count)::float8 AS count, sum(sum_visible_ms)::float8 AS vis, sum(sum_scroll)::float8 AS scroll, sum(scroll_samples)::float8 AS samples,
             bool_or(source_partition = $${params.length}) AS imported
        FROM event_rollups WHERE site_id = $1 AND kind = $2 AND ${where.sql}${extra.map((e) => ` AND ${e}`).join('')}
@@ -128,12 +166,25 @@ async function kindRows(site: InsightsSite, r: ResolvedRange, q: InsightsQuery &
     params,
   );
   const needle = q.search?.toLowerCase();
-  const display = (v: string) => (q.kind === 'prop' ? v.split('\u001f').slice(2).join('\u001f') : v.replace('\u001f', ' '));
+  const display = (v: string) =>
+    q.kind === 'prop' ? v.split('\u001f').slice(2).join('\u001f') : v.replace('\u001f', ' ');
   const top = sums.rows
-    .filter((x) => x.count > 0 && (!needle || display(x.value).toLowerCase().includes(needle) || (q.kind === 'prop' && x.value.split('\u001f')[1]!.toLowerCase().includes(needle))))
+    .filter(
+      (x) =>
+        x.count > 0 &&
+        (!needle ||
+          display(x.value).toLowerCase().includes(needle) ||
+          (q.kind === 'prop' && x.value.split('\u001f')[1]!.toLowerCase().includes(needle))),
+    )
     .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
     .slice(0, q.limit);
-  const unions = await sketches(site.id, q.kind, top.map((t) => t.value), where.sql, where.params);
+  const unions = await sketches(
+    site.id,
+    q.kind,
+    top.map((t) => t.value),
+    where.sql,
+    where.params,
+  );
   return top.map((t) => {
     const visitors = unions.get(t.value)?.estimate() ?? 0;
     const row: InsightRow = { value: t.value, count: t.count, visitors };
@@ -157,7 +208,13 @@ async function kindRows(site: InsightsSite, r: ResolvedRange, q: InsightsQuery &
   });
 }
 
-async function sketches(siteId: string, kind: string, values: string[], whereSql: string, whereParams: unknown[]): Promise<Map<string, VisitorUnion>> {
+async function sketches(
+  siteId: string,
+  kind: string,
+  values: string[],
+  whereSql: string,
+  whereParams: unknown[],
+): Promise<Map<string, VisitorUnion>> {
   const out = new Map<string, VisitorUnion>();
   if (values.length === 0) return out;
   // Same predicate text, parameters shifted by one ($3 = the values).
@@ -174,8 +231,21 @@ async function sketches(siteId: string, kind: string, values: string[], whereSql
   return out;
 }
 
-async function goalRows(site: InsightsSite, r: ResolvedRange, totalVisitors: number, seg: Segment | null): Promise<GoalRow[]> {
-  const goals = await pool().query<{ id: string; name: string; kind: string; event_name: string | null; prop_key: string | null; prop_value: string | null; path_pattern: string | null }>(
+async function goalRows(
+  site: InsightsSite,
+  r: ResolvedRange,
+  totalVisitors: number,
+  seg: Segment | null,
+): Promise<GoalRow[]> {
+  const goals = await pool().query<{
+    id: string;
+    name: string;
+    kind: string;
+    event_name: string | null;
+    prop_key: string | null;
+    prop_value: string | null;
+    path_pattern: string | null;
+  }>(
     'SELECT id, name, kind, event_name, prop_key, prop_value, path_pattern FROM goals WHERE site_id = $1 ORDER BY created_at, id',
     [site.id],
   );
@@ -187,7 +257,13 @@ async function goalRows(site: InsightsSite, r: ResolvedRange, totalVisitors: num
         `WITH seg AS (${seg.sql}) ${countSql.replace('WHERE site_id = $1', 'WHERE site_id = $1 AND visitor_id IN (SELECT visitor_id FROM seg)')}`,
         withSite(site, seg),
       )
-    : (await pool().query<{ goal_id: string; conversions: number; converters: number }>(countSql, [site.id, new Date(r.start), new Date(r.end)])).rows;
+    : (
+        await pool().query<{ goal_id: string; conversions: number; converters: number }>(countSql, [
+          site.id,
+          new Date(r.start),
+          new Date(r.end),
+        ])
+      ).rows;
   const byGoal = new Map(counts.map((c) => [c.goal_id, c]));
   return goals.rows.map((g) => {
     const c = byGoal.get(g.id);
@@ -196,7 +272,13 @@ async function goalRows(site: InsightsSite, r: ResolvedRange, totalVisitors: num
     return {
       id: g.id,
       name: g.name,
-      description: describeMatcher({ kind: g.kind, eventName: g.event_name, propKey: g.prop_key, propValue: g.prop_value, pathPattern: g.path_pattern }),
+      description: describeMatcher({
+        kind: g.kind,
+        eventName: g.event_name,
+        propKey: g.prop_key,
+        propValue: g.prop_value,
+        pathPattern: g.path_pattern,
+      }),
       conversions: c?.conversions ?? 0,
       converters,
       conversionRate: rate(converters, Math.max(totalVisitors, converters)),
@@ -209,7 +291,14 @@ async function goalRows(site: InsightsSite, r: ResolvedRange, totalVisitors: num
  * that value, those who converted during such a visit. A visit's source is its first event's
  * (the sessions job's rule), so a conversion deep in a visit is credited to how the visit began.
  */
-async function goalBreakdown(site: InsightsSite, r: ResolvedRange, goalId: string, by: (typeof GOAL_BREAKDOWNS)[number], limit: number, seg: Segment | null): Promise<GoalBreakdownRow[]> {
+async function goalBreakdown(
+  site: InsightsSite,
+  r: ResolvedRange,
+  goalId: string,
+  by: (typeof GOAL_BREAKDOWNS)[number],
+  limit: number,
+  seg: Segment | null,
+): Promise<GoalBreakdownRow[]> {
   const goal = await pool().query('SELECT 1 FROM goals WHERE id = $1 AND site_id = $2', [goalId, site.id]);
   if (goal.rowCount === 0) throw new EddyError('not_found', 'Goal not found');
   const rows = await bounded<{ value: string; visitors: number; converters: number }>(
@@ -228,14 +317,31 @@ async function goalBreakdown(site: InsightsSite, r: ResolvedRange, goalId: strin
       LIMIT $5`,
     [site.id, new Date(r.start), new Date(r.end), goalId, limit, ...(seg ? seg.params.slice(3) : [])],
   );
-  return rows.map((x) => ({ value: x.value, visitors: x.visitors, converters: x.converters, conversionRate: rate(x.converters, x.visitors) }));
+  return rows.map((x) => ({
+    value: x.value,
+    visitors: x.visitors,
+    converters: x.converters,
+    conversionRate: rate(x.converters, x.visitors),
+  }));
 }
 
 async function funnelReports(site: InsightsSite, r: ResolvedRange, seg: Segment | null): Promise<FunnelReport[]> {
-  const funnels = await pool().query<{ id: string; name: string; steps: { label?: string; kind: string; eventName?: string; propKey?: string; propValue?: string; pathPattern?: string }[]; scope: FunnelScope; window_minutes: number }>(
-    'SELECT id, name, steps, scope, window_minutes FROM funnels WHERE site_id = $1 ORDER BY created_at, id',
-    [site.id],
-  );
+  const funnels = await pool().query<{
+    id: string;
+    name: string;
+    steps: {
+      label?: string;
+      kind: string;
+      eventName?: string;
+      propKey?: string;
+      propValue?: string;
+      pathPattern?: string;
+    }[];
+    scope: FunnelScope;
+    window_minutes: number;
+  }>('SELECT id, name, steps, scope, window_minutes FROM funnels WHERE site_id = $1 ORDER BY created_at, id', [
+    site.id,
+  ]);
   const out: FunnelReport[] = [];
   for (const f of funnels.rows) {
     const sql = `SELECT s.i, count(DISTINCT a.visitor_id)::int AS visitors,
@@ -248,7 +354,11 @@ async function funnelReports(site: InsightsSite, r: ResolvedRange, seg: Segment 
     // The segment's parameters follow the query's own ($6…): its SQL is renumbered to match.
     const stats = {
       rows: seg
-        ? await bounded<{ i: number; visitors: number; median_ms: number | null }>(site.id, `WITH seg AS (${renumber(seg.sql, 5)}) ${sql}`, [...params, ...seg.params.slice(3)])
+        ? await bounded<{ i: number; visitors: number; median_ms: number | null }>(
+            site.id,
+            `WITH seg AS (${renumber(seg.sql, 5)}) ${sql}`,
+            [...params, ...seg.params.slice(3)],
+          )
         : (await pool().query<{ i: number; visitors: number; median_ms: number | null }>(sql, params)).rows,
     };
     const first = stats.rows[0]?.visitors ?? 0;
@@ -267,7 +377,8 @@ async function funnelReports(site: InsightsSite, r: ResolvedRange, seg: Segment 
           dropOff: prev === null ? 0 : Math.max(0, prev - visitors),
           conversion: rate(visitors, first),
           fromPrevious: prev === null ? null : rate(visitors, prev),
-          medianMsFromStart: i === 0 ? 0 : row?.median_ms === null || row?.median_ms === undefined ? null : Math.round(row.median_ms),
+          medianMsFromStart:
+            i === 0 ? 0 : row?.median_ms === null || row?.median_ms === undefined ? null : Math.round(row.median_ms),
         };
       }),
     });
@@ -309,9 +420,13 @@ function segment(q: InsightsQuery, r: ResolvedRange): Segment | null {
   if (eventFilter) {
     const preds = [
       ...(eventFilter.name !== null ? [`name = ${add(eventFilter.name)}`] : []),
-      ...(eventFilter.prop ? [`record->'props'->>${add(eventFilter.prop.key)}::text = ${add(eventFilter.prop.value)}`] : []),
+      ...(eventFilter.prop
+        ? [`record->'props'->>${add(eventFilter.prop.key)}::text = ${add(eventFilter.prop.value)}`]
+        : []),
     ];
-    parts.push(`SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND record->'request' IS NULL AND ${preds.join(' AND ')}`);
+    parts.push(
+      `SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND record->'request' IS NULL AND ${preds.join(' AND ')}`,
+    );
   }
   return { sql: parts.join(' INTERSECT '), params };
 }
@@ -324,11 +439,20 @@ function renumber(sql: string, base: number): string {
 const withSite = (site: InsightsSite, seg: Segment) => [site.id, ...seg.params.slice(1)];
 
 async function segmentSize(site: InsightsSite, seg: Segment): Promise<number> {
-  const rows = await bounded<{ n: number }>(site.id, `SELECT count(*)::int AS n FROM (${seg.sql}) seg`, withSite(site, seg));
+  const rows = await bounded<{ n: number }>(
+    site.id,
+    `SELECT count(*)::int AS n FROM (${seg.sql}) seg`,
+    withSite(site, seg),
+  );
   return rows[0]?.n ?? 0;
 }
 
-async function filteredKindRows(site: InsightsSite, q: InsightsQuery & { kind: InsightKind }, totalVisitors: number, seg: Segment): Promise<InsightRow[]> {
+async function filteredKindRows(
+  site: InsightsSite,
+  q: InsightsQuery & { kind: InsightKind },
+  totalVisitors: number,
+  seg: Segment,
+): Promise<InsightRow[]> {
   const params = withSite(site, seg);
   const add = (v: unknown) => {
     params.push(v);
@@ -361,7 +485,15 @@ async function filteredKindRows(site: InsightsSite, q: InsightsQuery & { kind: I
       where = "e.name = 'engagement'";
       break;
   }
-  const rows = await bounded<{ value: string; key: string | null; count: number; visitors: number; vis: number; scroll: number; samples: number }>(
+  const rows = await bounded<{
+    value: string;
+    key: string | null;
+    count: number;
+    visitors: number;
+    vis: number;
+    scroll: number;
+    samples: number;
+  }>(
     site.id,
     `WITH seg AS (${seg.sql})
      SELECT ${select}, count(*)::float8 AS count, count(DISTINCT e.visitor_id)::float8 AS visitors,

@@ -14,7 +14,10 @@ export async function publishSiteChanges(b: Publisher, siteIds: Iterable<string>
   if (unique.length === 0) return;
   await b.producer().send(
     topics.live,
-    unique.map((siteId) => ({ key: siteId, value: JSON.stringify({ type: 'changed', siteId, at: now } satisfies SiteChanged) })),
+    unique.map((siteId) => ({
+      key: siteId,
+      value: JSON.stringify({ type: 'changed', siteId, at: now } satisfies SiteChanged),
+    })),
   );
 }
 

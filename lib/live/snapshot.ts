@@ -53,7 +53,14 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
   const currentMinute = Math.floor(now / MINUTE) * MINUTE;
   const since30 = new Date(currentMinute - (LIVE_WINDOW_MINUTES - 1) * MINUTE).toISOString();
   const since5 = currentMinute - (CURRENT_VISITORS_MINUTES - 1) * MINUTE;
-  const totals = await db.query<{ bucket: Date; pageviews: number; sessions: number; bounces: number; visitors: HyperLogLogJson | null; updated_at: Date }>(
+  const totals = await db.query<{
+    bucket: Date;
+    pageviews: number;
+    sessions: number;
+    bounces: number;
+    visitors: HyperLogLogJson | null;
+    updated_at: Date;
+  }>(
     `SELECT bucket, pageviews, sessions, bounces, visitors, updated_at FROM rollups
      WHERE site_id = $1 AND granularity = 'minute' AND dimension = '' AND bucket >= $2`,
     [siteId, since30],
@@ -69,7 +76,12 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
     bounces += r.bounces;
     if (m >= since5) recentSketches.push(r.visitors);
   }
-  const breakdown = await db.query<{ dimension: string; value: string; pageviews: number; visitors: HyperLogLogJson | null }>(
+  const breakdown = await db.query<{
+    dimension: string;
+    value: string;
+    pageviews: number;
+    visitors: HyperLogLogJson | null;
+  }>(
     `SELECT dimension, value, pageviews, visitors FROM rollups
      WHERE site_id = $1 AND granularity = 'minute' AND dimension = ANY($2) AND bucket >= $3`,
     [siteId, ['page', 'referrer', 'country'], new Date(since5).toISOString()],
@@ -93,7 +105,10 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
      WHERE site_id = $1 AND content_group = '' AND window_size_minutes = 5 ORDER BY day DESC LIMIT 1`,
     [siteId],
   );
-  const latest = await db.query<{ latest: Date | null; received: Date | null }>('SELECT max(ts) AS latest, max(received_at) AS received FROM events WHERE site_id = $1 AND ts >= $2', [siteId, since30]);
+  const latest = await db.query<{ latest: Date | null; received: Date | null }>(
+    'SELECT max(ts) AS latest, max(received_at) AS received FROM events WHERE site_id = $1 AND ts >= $2',
+    [siteId, since30],
+  );
   const freshness = await siteFreshnessNow(siteId);
   return {
     siteId,
@@ -109,7 +124,12 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
     topReferrers: top('referrer'),
     topCountries: top('country'),
     peak: peak.rows[0]
-      ? { windowStart: peak.rows[0].window_start.getTime(), windowEnd: peak.rows[0].window_end.getTime(), pageviews: peak.rows[0].pageviews, visitors: peak.rows[0].visitors }
+      ? {
+          windowStart: peak.rows[0].window_start.getTime(),
+          windowEnd: peak.rows[0].window_end.getTime(),
+          pageviews: peak.rows[0].pageviews,
+          visitors: peak.rows[0].visitors,
+        }
       : null,
     latestEventAt: latest.rows[0]?.latest?.getTime() ?? null,
     latestReceivedAt: latest.rows[0]?.received?.getTime() ?? null,

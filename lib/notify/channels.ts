@@ -34,28 +34,48 @@ export interface AlertPayload {
 // checked, pinned, redirects checked hop by hop), never through a bare fetch.
 async function post(url: string, body: string, headers: Record<string, string>): Promise<SendResult> {
   try {
-    const res = await sendOutbound(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': 'Eddy-Alerts/1', ...headers }, timeoutMs: TIMEOUT_MS });
+    const res = await sendOutbound(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'user-agent': 'Eddy-Alerts/1', ...headers },
+      timeoutMs: TIMEOUT_MS,
+    });
     const ok = res.status >= 200 && res.status < 300;
-    return ok ? { ok: true, httpStatus: res.status } : { ok: false, httpStatus: res.status, error: `HTTP ${res.status}` };
+    return ok
+      ? { ok: true, httpStatus: res.status }
+      : { ok: false, httpStatus: res.status, error: `HTTP ${res.status}` };
   } catch (e) {
     if (isEddyError(e)) return { ok: false, error: `refused: ${e.message}`.slice(0, 300), permanent: true };
     return { ok: false, error: (e as Error).message.slice(0, 300) };
   }
 }
 
-export function sendWebhook(url: string, secret: string | undefined, payload: AlertPayload, now = Date.now()): Promise<SendResult> {
+export function sendWebhook(
+  url: string,
+  secret: string | undefined,
+  payload: AlertPayload,
+  now = Date.now(),
+): Promise<SendResult> {
   const body = JSON.stringify(payload);
   const ts = Math.floor(now / 1000);
-  return post(url, body, secret ? { [TIMESTAMP_HEADER]: String(ts), [SIGNATURE_HEADER]: signPayload(secret, ts, body) } : {});
+  return post(
+    url,
+    body,
+    secret ? { [TIMESTAMP_HEADER]: String(ts), [SIGNATURE_HEADER]: signPayload(secret, ts, body) } : {},
+  );
 }
 
 /** Slack's incoming-webhook format (also accepted by Mattermost, Rocket.Chat, Discord's /slack endpoint). */
 export function slackBody(p: AlertPayload): { text: string; blocks: unknown[] } {
-  const emoji = p.type === 'alert.resolved' ? ':white_check_mark:' : p.type === 'alert.test' ? ':test_tube:' : ':rotating_light:';
+  const emoji =
+    p.type === 'alert.resolved' ? ':white_check_mark:' : p.type === 'alert.test' ? ':test_tube:' : ':rotating_light:';
   return {
     text: `${emoji} ${p.message}`,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `${emoji} *${p.rule.name}* on *${p.site.name}*\n${p.message}` } },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `${emoji} *${p.rule.name}* on *${p.site.name}*\n${p.message}` },
+      },
       { type: 'context', elements: [{ type: 'mrkdwn', text: `<${p.url}|Open in Eddy> · ${p.at}` }] },
     ],
   };

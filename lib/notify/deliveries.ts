@@ -11,7 +11,6 @@ import type { Queryable } from '@/lib/db/client';
 // claims due rows (SKIP LOCKED, with a lease so a crashed sender's claim expires), sends, and
 // records the outcome — ok, or a retry at 2 s, 4 s, 8 s … until MAX_ATTEMPTS, then failed.
 
-
 /** What a delivery row shows as its target (never a secret). */
 export function channelTarget(c: Channel): string {
   switch (c.kind) {
@@ -83,15 +82,24 @@ async function deliverOne(p: pg.Pool, b: Bus, d: Claimed): Promise<void> {
     message: d.message,
     url: `${publicUrl()}/sites/${d.site_id}/alerts`,
   };
-  const channel = d.channels.map((c) => channelSchema.safeParse(c)).flatMap((r) => (r.success ? [r.data] : [])).find((c) => c.kind === d.channel && channelTarget(c) === d.target);
+  const channel = d.channels
+    .map((c) => channelSchema.safeParse(c))
+    .flatMap((r) => (r.success ? [r.data] : []))
+    .find((c) => c.kind === d.channel && channelTarget(c) === d.target);
   let result: SendResult;
   if (!channel) result = { ok: false, error: 'channel no longer configured on the rule' };
   else if (channel.kind === 'webhook') result = await sendWebhook(channel.url, channel.secret, payload);
   else if (channel.kind === 'slack') result = await sendSlack(channel.url, payload);
-  else if (channel.kind === 'email') result = await sendEmail(channel.to, `[Eddy] ${d.message.split(':')[0]}`, `${d.message}\n\n${payload.url}\n`);
+  else if (channel.kind === 'email')
+    result = await sendEmail(channel.to, `[Eddy] ${d.message.split(':')[0]}`, `${d.message}\n\n${payload.url}\n`);
   else {
     try {
-      await notifyTeam(p, b, { siteId: d.site_id, title: d.message.split(':')[0]!, body: d.message.slice(d.message.indexOf(':') + 1).trim(), link: `/sites/${d.site_id}/alerts` });
+      await notifyTeam(p, b, {
+        siteId: d.site_id,
+        title: d.message.split(':')[0]!,
+        body: d.message.slice(d.message.indexOf(':') + 1).trim(),
+        link: `/sites/${d.site_id}/alerts`,
+      });
       result = { ok: true };
     } catch (e) {
       result = { ok: false, error: (e as Error).message };
@@ -100,6 +108,12 @@ async function deliverOne(p: pg.Pool, b: Bus, d: Claimed): Promise<void> {
   const gaveUp = !result.ok && (d.attempts >= MAX_ATTEMPTS || !channel || result.permanent === true);
   await p.query(
     `UPDATE alert_deliveries SET status = $2, http_status = $3, error = $4, next_attempt_at = now() + ($5::int * interval '1 millisecond'), updated_at = now() WHERE id = $1`,
-    [d.id, result.ok ? 'ok' : gaveUp ? 'failed' : 'pending', result.httpStatus ?? null, result.error ?? null, result.ok || gaveUp ? 0 : retryDelayMs(d.attempts)],
+    [
+      d.id,
+      result.ok ? 'ok' : gaveUp ? 'failed' : 'pending',
+      result.httpStatus ?? null,
+      result.error ?? null,
+      result.ok || gaveUp ? 0 : retryDelayMs(d.attempts),
+    ],
   );
 }

@@ -73,31 +73,57 @@ export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: numbe
     bounceRate: sessions ? sum('bounces') / sessions : null,
     previousPageviews: previous.rows[0]?.n ?? 0,
     topPages: pages.rows,
-    peak: peak.rows[0] ? { windowStart: peak.rows[0].window_start.getTime(), windowEnd: peak.rows[0].window_end.getTime(), pageviews: peak.rows[0].pageviews } : null,
-    slaCompliance: measured ? (sla.rows[0]!.ok / measured) : null,
-    goals: goals.rows.map((g) => ({ ...g, conversionRate: visitors ? g.converters / Math.max(visitors, g.converters) : null })),
+    peak: peak.rows[0]
+      ? {
+          windowStart: peak.rows[0].window_start.getTime(),
+          windowEnd: peak.rows[0].window_end.getTime(),
+          pageviews: peak.rows[0].pageviews,
+        }
+      : null,
+    slaCompliance: measured ? sla.rows[0]!.ok / measured : null,
+    goals: goals.rows.map((g) => ({
+      ...g,
+      conversionRate: visitors ? g.converters / Math.max(visitors, g.converters) : null,
+    })),
   };
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 export function digestText(d: WeeklyDigest, timeZone: string): { subject: string; text: string } {
-  const day = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(t));
-  const time = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(new Date(t));
-  const change = d.previousPageviews ? ` (${d.pageviews >= d.previousPageviews ? '+' : ''}${Math.round(((d.pageviews - d.previousPageviews) / d.previousPageviews) * 100)} % on the week before)` : '';
+  const day = (t: number) =>
+    new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(t));
+  const time = (t: number) =>
+    new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(
+      new Date(t),
+    );
+  const change = d.previousPageviews
+    ? ` (${d.pageviews >= d.previousPageviews ? '+' : ''}${Math.round(((d.pageviews - d.previousPageviews) / d.previousPageviews) * 100)} % on the week before)`
+    : '';
   const lines = [
     `${d.siteName} (${d.domain}), week of ${day(d.weekStart)} – ${day(d.weekEnd - 1)}`,
     '',
     `Visitors: ${fmt(d.visitors)}`,
     `Pageviews: ${fmt(d.pageviews)}${change}`,
     `Visits: ${fmt(d.sessions)}${d.bounceRate === null ? '' : `, bounce rate ${Math.round(d.bounceRate * 100)} %`}`,
-    d.peak ? `Busiest hour: ${time(d.peak.windowStart)}–${time(d.peak.windowEnd)}, ${fmt(d.peak.pageviews)} pageviews` : 'Busiest hour: no traffic',
-    d.slaCompliance === null ? 'Freshness SLA: no target or no measurements' : `Freshness SLA met ${(d.slaCompliance * 100).toFixed(1)} % of the time`,
+    d.peak
+      ? `Busiest hour: ${time(d.peak.windowStart)}–${time(d.peak.windowEnd)}, ${fmt(d.peak.pageviews)} pageviews`
+      : 'Busiest hour: no traffic',
+    d.slaCompliance === null
+      ? 'Freshness SLA: no target or no measurements'
+      : `Freshness SLA met ${(d.slaCompliance * 100).toFixed(1)} % of the time`,
     '',
     'Top pages:',
     ...(d.topPages.length ? d.topPages.map((p) => `  ${p.path} — ${fmt(p.pageviews)}`) : ['  (none)']),
     ...(d.goals.length
-      ? ['', 'Goals:', ...d.goals.map((g) => `  ${g.name} — ${fmt(g.converters)} converted (${g.conversionRate === null ? '—' : `${(g.conversionRate * 100).toFixed(1)} %`}), ${fmt(g.conversions)} conversions`)]
+      ? [
+          '',
+          'Goals:',
+          ...d.goals.map(
+            (g) =>
+              `  ${g.name} — ${fmt(g.converters)} converted (${g.conversionRate === null ? '—' : `${(g.conversionRate * 100).toFixed(1)} %`}), ${fmt(g.conversions)} conversions`,
+          ),
+        ]
       : []),
   ];
   return { subject: `Eddy weekly: ${fmt(d.visitors)} visitors on ${d.siteName}`, text: `${lines.join('\n')}\n` };

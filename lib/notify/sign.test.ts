@@ -6,7 +6,9 @@ describe('webhook signatures', () => {
   it('a receiver with the same secret verifies the signature', () => {
     const now = 1_800_000_000_000;
     const ts = now / 1000;
-    expect(verifySignature('s3cret-s3cret-s3cret', String(ts), body, signPayload('s3cret-s3cret-s3cret', ts, body), now)).toBe(true);
+    expect(
+      verifySignature('s3cret-s3cret-s3cret', String(ts), body, signPayload('s3cret-s3cret-s3cret', ts, body), now),
+    ).toBe(true);
   });
   it('a changed body, another secret or an old timestamp fails', () => {
     const now = 1_800_000_000_000;

@@ -13,7 +13,14 @@ export function signPayload(secret: string, timestamp: number, body: string): st
 }
 
 /** For receivers (and tests): checks the signature and that the timestamp is within `toleranceS` of now. */
-export function verifySignature(secret: string, timestamp: string | null, body: string, signature: string | null, now = Date.now(), toleranceS = 300): boolean {
+export function verifySignature(
+  secret: string,
+  timestamp: string | null,
+  body: string,
+  signature: string | null,
+  now = Date.now(),
+  toleranceS = 300,
+): boolean {
   if (!timestamp || !signature || !/^\d+$/.test(timestamp)) return false;
   if (Math.abs(now / 1000 - Number(timestamp)) > toleranceS) return false;
   const want = Buffer.from(signPayload(secret, Number(timestamp), body));

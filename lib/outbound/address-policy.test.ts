@@ -41,7 +41,19 @@ const refused: [string, RegExp][] = [
   ['localhost', /not an IP/],
 ];
 
-const allowed = ['8.8.8.8', '1.1.1.1', '93.184.216.34', '172.32.0.1', '100.128.0.1', '169.253.255.255', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'];
+const allowed = [
+  '8.8.8.8',
+  '1.1.1.1',
+  '93.184.216.34',
+  '172.32.0.1',
+  '100.128.0.1',
+  '169.253.255.255',
+  '2606:4700:4700::1111',
+  '2a00:1450:4001:80b::200e',
+  '::ffff:8.8.8.8',
+  '64:ff9b::808:808',
+  '2002:808:808::1',
+];
 
 describe('nonPublicReason', () => {
   it.each(refused)('refuses %s', (address, reason) => {
@@ -56,7 +68,8 @@ describe('outboundPolicy', () => {
   it('with private targets allowed, lets loopback and private addresses through but never cloud metadata', () => {
     const p = outboundPolicy({ allowPrivate: true });
     for (const a of ['127.0.0.1', '::1', '10.0.0.1', '192.168.0.10', 'fd00::5']) expect(p(a, 80)).toBeNull();
-    for (const a of ['169.254.169.254', '::ffff:169.254.169.254', 'fd00:ec2::254', '100.100.100.200']) expect(p(a, 80)).toMatch(/metadata/);
+    for (const a of ['169.254.169.254', '::ffff:169.254.169.254', 'fd00:ec2::254', '100.100.100.200'])
+      expect(p(a, 80)).toMatch(/metadata/);
   });
   it('by default refuses everything that is not public', () => {
     const p = outboundPolicy({ allowPrivate: false });

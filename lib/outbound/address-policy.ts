@@ -38,7 +38,7 @@ const METADATA = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200',
 function v4Reason(n: number): string | null {
   for (const [base, bits, reason] of V4_RANGES) {
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    if (((n & mask) >>> 0) === base) return reason;
+    if ((n & mask) >>> 0 === base) return reason;
   }
   return null;
 }

@@ -41,7 +41,8 @@ export async function checkTarget(raw: string | URL, deps: OutboundDeps): Promis
   } catch {
     return { ok: false, reason: 'not a valid URL' };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: `${url.protocol} URLs are not allowed (http and https only)` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { ok: false, reason: `${url.protocol} URLs are not allowed (http and https only)` };
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   if (!hostname) return { ok: false, reason: 'the URL has no host' };
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
@@ -53,11 +54,16 @@ export async function checkTarget(raw: string | URL, deps: OutboundDeps): Promis
     } catch {
       return { ok: false, reason: `host ${hostname} could not be resolved`, unresolved: true };
     }
-    if (addresses.length === 0) return { ok: false, reason: `host ${hostname} could not be resolved`, unresolved: true };
+    if (addresses.length === 0)
+      return { ok: false, reason: `host ${hostname} could not be resolved`, unresolved: true };
   }
   for (const a of addresses) {
     const refused = deps.policy(a.address, port);
-    if (refused) return { ok: false, reason: isIP(hostname) ? `${refused} refused` : `host ${hostname} resolves to a ${refused}; refused` };
+    if (refused)
+      return {
+        ok: false,
+        reason: isIP(hostname) ? `${refused} refused` : `host ${hostname} resolves to a ${refused}; refused`,
+      };
   }
   const first = addresses[0]!;
   return { ok: true, target: { url, hostname, port, address: first.address, family: first.family === 6 ? 6 : 4 } };
@@ -77,7 +83,11 @@ export async function resolveTarget(raw: string | URL, deps: OutboundDeps): Prom
  * instead of a failed delivery later. A host that does not resolve right now is accepted: DNS
  * changes, and the send-time check (on every request and hop) is the one that protects.
  */
-export async function validateOutboundUrl(raw: string, field: string, deps: OutboundDeps = outboundDeps()): Promise<void> {
+export async function validateOutboundUrl(
+  raw: string,
+  field: string,
+  deps: OutboundDeps = outboundDeps(),
+): Promise<void> {
   const r = await checkTarget(raw, deps);
   if (!r.ok && !r.unresolved) throw new EddyError('bad_request', `${field}: ${r.reason}`);
 }

@@ -18,7 +18,11 @@ interface Receiver {
   hits: string[];
 }
 
-async function receiver(host: string, handler?: (url: string, res: import('node:http').ServerResponse) => void, port = 0): Promise<Receiver> {
+async function receiver(
+  host: string,
+  handler?: (url: string, res: import('node:http').ServerResponse) => void,
+  port = 0,
+): Promise<Receiver> {
   const r: Receiver = { server: createServer(), port: 0, hits: [] };
   r.server.on('request', (req, res) => {
     r.hits.push(`${req.method} ${req.url}`);
@@ -48,7 +52,12 @@ function allowOnly(address: string, port: number): AddressPolicy {
   return (a, p) => (a === address && p === port ? null : base(a, p));
 }
 
-const post = (url: string, deps: OutboundDeps) => sendOutbound(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"probe":true}', timeoutMs: 3000 }, deps);
+const post = (url: string, deps: OutboundDeps) =>
+  sendOutbound(
+    url,
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"probe":true}', timeoutMs: 3000 },
+    deps,
+  );
 
 async function refusal(p: Promise<unknown>): Promise<string> {
   try {
@@ -78,7 +87,10 @@ beforeEach(() => {
 
 describe('outbound requests to user-supplied URLs', () => {
   it('the receiver is reachable when the policy allows it (positive control)', async () => {
-    const res = await post(`http://127.0.0.1:${victim.port}/hook`, { resolve: systemResolver, policy: outboundPolicy({ allowPrivate: true }) });
+    const res = await post(`http://127.0.0.1:${victim.port}/hook`, {
+      resolve: systemResolver,
+      policy: outboundPolicy({ allowPrivate: true }),
+    });
     expect(res.status).toBe(204);
     expect(victim.hits).toEqual(['POST /hook']);
   });
@@ -86,7 +98,11 @@ describe('outbound requests to user-supplied URLs', () => {
   it.each([
     ['a loopback IP', (p: number) => `http://127.0.0.1:${p}/hook`, /loopback/],
     ['another loopback IP', (p: number) => `http://127.0.0.2:${p}/hook`, /loopback/],
-    ['localhost (resolved by the system resolver)', (p: number) => `http://localhost:${p}/hook`, /localhost resolves to a .*loopback/],
+    [
+      'localhost (resolved by the system resolver)',
+      (p: number) => `http://localhost:${p}/hook`,
+      /localhost resolves to a .*loopback/,
+    ],
     ['a decimal IPv4', (p: number) => `http://2130706433:${p}/hook`, /loopback/],
     ['a hex IPv4', (p: number) => `http://0x7f.1:${p}/hook`, /loopback/],
     ['a short IPv4', (p: number) => `http://127.1:${p}/hook`, /loopback/],
@@ -96,28 +112,52 @@ describe('outbound requests to user-supplied URLs', () => {
     ['IPv4-mapped IPv6', (p: number) => `http://[::ffff:127.0.0.1]:${p}/hook`, /IPv4-mapped loopback/],
     ['IPv4-mapped IPv6 in hex', (p: number) => `http://[::ffff:7f00:1]:${p}/hook`, /IPv4-mapped loopback/],
     ['https to loopback', (p: number) => `https://127.0.0.1:${p}/hook`, /loopback/],
-    ['user info in front of a loopback host', (p: number) => `http://hooks.example.com@127.0.0.1:${p}/hook`, /loopback/],
+    [
+      'user info in front of a loopback host',
+      (p: number) => `http://hooks.example.com@127.0.0.1:${p}/hook`,
+      /loopback/,
+    ],
   ])('refuses %s and never connects', async (_name, url, reason) => {
     expect(await refusal(post(url(victim.port), guarded))).toMatch(reason);
     expect(victim.hits).toEqual([]);
   });
 
-  it.each(['file:///etc/passwd', 'data:text/plain,hello', 'ftp://127.0.0.1/x', 'gopher://127.0.0.1:70/_x', 'javascript:alert(1)'])('refuses the non-http URL %s', async (url) => {
+  it.each([
+    'file:///etc/passwd',
+    'data:text/plain,hello',
+    'ftp://127.0.0.1/x',
+    'gopher://127.0.0.1:70/_x',
+    'javascript:alert(1)',
+  ])('refuses the non-http URL %s', async (url) => {
     expect(await refusal(post(url, guarded))).toMatch(/not allowed \(http and https only\)/);
   });
 
   it('refuses metadata and private ranges without sending anything (no connection is attempted)', async () => {
-    for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', 'http://100.64.0.1/', 'http://192.168.1.1/', 'http://[fd00::1]/', 'http://[fe80::1]/']) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/',
+      'http://100.64.0.1/',
+      'http://192.168.1.1/',
+      'http://[fd00::1]/',
+      'http://[fe80::1]/',
+    ]) {
       expect(await refusal(post(url, guarded)), url).toMatch(/refused/);
     }
   });
 
   it('a hostname that resolves to loopback is refused, whatever it is called', async () => {
     const resolve: Resolver = async () => [{ address: '127.0.0.1', family: 4 }];
-    expect(await refusal(post(`http://hooks.example.com:${victim.port}/hook`, { resolve, policy: guarded.policy }))).toMatch(/hooks.example.com resolves to a loopback/);
+    expect(
+      await refusal(post(`http://hooks.example.com:${victim.port}/hook`, { resolve, policy: guarded.policy })),
+    ).toMatch(/hooks.example.com resolves to a loopback/);
     // One bad address among several refuses the host (round-robin DNS cannot slip one in).
-    const mixed: Resolver = async () => [{ address: '93.184.216.34', family: 4 }, { address: '::1', family: 6 }];
-    expect(await refusal(post(`http://hooks.example.com:${victim.port}/hook`, { resolve: mixed, policy: guarded.policy }))).toMatch(/loopback/);
+    const mixed: Resolver = async () => [
+      { address: '93.184.216.34', family: 4 },
+      { address: '::1', family: 6 },
+    ];
+    expect(
+      await refusal(post(`http://hooks.example.com:${victim.port}/hook`, { resolve: mixed, policy: guarded.policy })),
+    ).toMatch(/loopback/);
     expect(victim.hits).toEqual([]);
   });
 
@@ -155,8 +195,12 @@ describe('outbound requests to user-supplied URLs', () => {
     if (!pub) return; // the port is taken on 127.0.0.2 by something else; nothing to show
     try {
       let calls = 0;
-      const rebinding: Resolver = async () => (calls++ === 0 ? [{ address: '127.0.0.2', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]);
-      const res = await post(`http://rebind.example:${victim.port}/hook`, { resolve: rebinding, policy: allowOnly('127.0.0.2', victim.port) });
+      const rebinding: Resolver = async () =>
+        calls++ === 0 ? [{ address: '127.0.0.2', family: 4 }] : [{ address: '127.0.0.1', family: 4 }];
+      const res = await post(`http://rebind.example:${victim.port}/hook`, {
+        resolve: rebinding,
+        policy: allowOnly('127.0.0.2', victim.port),
+      });
       expect(res.status).toBe(204);
       expect(calls).toBe(1);
       expect(pub.hits).toEqual(['POST /hook']);
@@ -169,8 +213,12 @@ describe('outbound requests to user-supplied URLs', () => {
 
 describe('validateOutboundUrl (save time)', () => {
   it('names the field and the reason', async () => {
-    await expect(validateOutboundUrl('http://127.1:9/x', 'channels.0.url', guarded)).rejects.toThrow('channels.0.url: loopback address refused');
-    await expect(validateOutboundUrl('http://localhost/x', 'channels.1.url', guarded)).rejects.toThrow(/^channels.1.url: host localhost resolves to a loopback address; refused$/);
+    await expect(validateOutboundUrl('http://127.1:9/x', 'channels.0.url', guarded)).rejects.toThrow(
+      'channels.0.url: loopback address refused',
+    );
+    await expect(validateOutboundUrl('http://localhost/x', 'channels.1.url', guarded)).rejects.toThrow(
+      /^channels.1.url: host localhost resolves to a loopback address; refused$/,
+    );
   });
   it('accepts a public address and a host that does not resolve yet (send time checks again)', async () => {
     await expect(validateOutboundUrl('https://93.184.216.34/hook', 'url', guarded)).resolves.toBeUndefined();

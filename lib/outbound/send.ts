@@ -31,7 +31,10 @@ export interface OutboundResponse {
 /** Answers every lookup of the request's socket with the checked address. */
 function pinnedLookup(t: Target): LookupFunction {
   return (_hostname, options, callback) => {
-    if (options.all) (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: t.address, family: t.family }]);
+    if (options.all)
+      (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [
+        { address: t.address, family: t.family },
+      ]);
     else callback(null, t.address, t.family);
   };
 }
@@ -47,7 +50,9 @@ function once(t: Target, req: OutboundRequest, signal: AbortSignal): Promise<{ s
         path: `${t.url.pathname}${t.url.search}`,
         method: req.method,
         headers: { ...req.headers, host: t.url.host },
-        auth: t.url.username ? `${decodeURIComponent(t.url.username)}:${decodeURIComponent(t.url.password)}` : undefined,
+        auth: t.url.username
+          ? `${decodeURIComponent(t.url.username)}:${decodeURIComponent(t.url.password)}`
+          : undefined,
         lookup: pinnedLookup(t),
         // No pooled sockets: a reused connection would skip this hop's pinning.
         agent: false,
@@ -64,7 +69,11 @@ function once(t: Target, req: OutboundRequest, signal: AbortSignal): Promise<{ s
   });
 }
 
-export async function sendOutbound(url: string, req: OutboundRequest, deps: OutboundDeps = outboundDeps()): Promise<OutboundResponse> {
+export async function sendOutbound(
+  url: string,
+  req: OutboundRequest,
+  deps: OutboundDeps = outboundDeps(),
+): Promise<OutboundResponse> {
   const signal = AbortSignal.timeout(req.timeoutMs);
   let current = url;
   let cur = req;

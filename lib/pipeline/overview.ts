@@ -34,39 +34,91 @@ export interface PartitionRow {
 export interface PipelineOverview {
   at: number;
   partitions: PartitionRow[];
-  workers: { workerId: string; host: string; pid: number; jobs: string[]; startedAt: number; seenAt: number; alive: boolean }[];
+  workers: {
+    workerId: string;
+    host: string;
+    pid: number;
+    jobs: string[];
+    startedAt: number;
+    seenAt: number;
+    alive: boolean;
+  }[];
   eventsInPerSecond: number;
   eventsOutPerSecond: number;
   deadLetters: { job: string; count: number }[];
   lateEvents: { pending: number; reconciled: number };
   dimensionRefreshedAt: number | null;
   /** The raw archive per site as the retention job last measured it (issue 16), largest first. */
-  archive: { siteId: string; name: string; domain: string; retentionDays: number | null; rows: number; bytes: number; oldest: number | null; measuredAt: number | null }[];
+  archive: {
+    siteId: string;
+    name: string;
+    domain: string;
+    retentionDays: number | null;
+    rows: number;
+    bytes: number;
+    oldest: number | null;
+    measuredAt: number | null;
+  }[];
 }
 
 export async function pipelineOverview(now = Date.now()): Promise<PipelineOverview> {
   const db = pool();
   const [progress, workers, rates, dead, late, dims, owners, archive] = await Promise.all([
-    db.query<{ job: string; topic: string; partition: number; next_offset: string; updated_at: Date; bytes: number; watermark: string | null; dimension_version: string | null }>(
+    db.query<{
+      job: string;
+      topic: string;
+      partition: number;
+      next_offset: string;
+      updated_at: Date;
+      bytes: number;
+      watermark: string | null;
+      dimension_version: string | null;
+    }>(
       `SELECT job, topic, partition, next_offset::text, updated_at, COALESCE(octet_length(state::text), 0) AS bytes,
          jsonb_path_query_first(state, 'strict $.**.watermark') #>> '{}' AS watermark,
          jsonb_path_query_first(state, 'strict $.**.dimensionVersion') #>> '{}' AS dimension_version
        FROM consumer_progress ORDER BY job, topic, partition`,
     ),
-    db.query<{ worker_id: string; host: string; pid: number; jobs: string[]; started_at: Date; seen_at: Date }>('SELECT * FROM worker_heartbeats ORDER BY started_at'),
+    db.query<{ worker_id: string; host: string; pid: number; jobs: string[]; started_at: Date; seen_at: Date }>(
+      'SELECT * FROM worker_heartbeats ORDER BY started_at',
+    ),
     db.query<{ accepted: string; archived: string }>(
       `SELECT (SELECT COALESCE(sum(accepted), 0) FROM ingestion_ledger WHERE minute >= $1 AND minute < $2)::text AS accepted,
               (SELECT count(*) FROM events WHERE ts >= $3 AND received_at >= $1 AND received_at < $2)::text AS archived`,
-      [new Date(Math.floor(now / 60_000) * 60_000 - 60_000), new Date(Math.floor(now / 60_000) * 60_000), new Date(now - 3_600_000)],
+      [
+        new Date(Math.floor(now / 60_000) * 60_000 - 60_000),
+        new Date(Math.floor(now / 60_000) * 60_000),
+        new Date(now - 3_600_000),
+      ],
     ),
     db.query<{ job: string; n: string }>('SELECT job, count(*)::text AS n FROM dead_letters GROUP BY job ORDER BY job'),
-    db.query<{ pending: string; reconciled: string }>('SELECT count(*) FILTER (WHERE reconciled_at IS NULL)::text AS pending, count(*) FILTER (WHERE reconciled_at IS NOT NULL)::text AS reconciled FROM late_events'),
+    db.query<{ pending: string; reconciled: string }>(
+      'SELECT count(*) FILTER (WHERE reconciled_at IS NULL)::text AS pending, count(*) FILTER (WHERE reconciled_at IS NOT NULL)::text AS reconciled FROM late_events',
+    ),
     db.query<{ at: Date | null }>('SELECT max(updated_at) AS at FROM sites'),
-    db.query<{ job: string; topic: string; partition: number; worker_id: string; assigned_at: Date; host: string | null; pid: number | null; seen_at: Date | null }>(
+    db.query<{
+      job: string;
+      topic: string;
+      partition: number;
+      worker_id: string;
+      assigned_at: Date;
+      host: string | null;
+      pid: number | null;
+      seen_at: Date | null;
+    }>(
       `SELECT o.job, o.topic, o.partition, o.worker_id, o.assigned_at, w.host, w.pid, w.seen_at
        FROM partition_owners o LEFT JOIN worker_heartbeats w ON w.worker_id = o.worker_id`,
     ),
-    db.query<{ id: string; name: string; domain: string; retention_days: number | null; rows: string | null; bytes: string | null; oldest: Date | null; measured_at: Date | null }>(
+    db.query<{
+      id: string;
+      name: string;
+      domain: string;
+      retention_days: number | null;
+      rows: string | null;
+      bytes: string | null;
+      oldest: Date | null;
+      measured_at: Date | null;
+    }>(
       `SELECT s.id, s.name, s.domain, s.retention_days, a.rows::text, a.bytes::text, a.oldest, a.measured_at
        FROM sites s LEFT JOIN site_archive_stats a ON a.site_id = s.id ORDER BY a.bytes DESC NULLS LAST, s.name LIMIT 200`,
     ),
@@ -80,7 +132,16 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
     ...progress.rows,
     ...owners.rows
       .filter((o) => !progressKeys.has(key(o)))
-      .map((o) => ({ job: o.job, topic: o.topic, partition: o.partition, next_offset: '0', updated_at: null, bytes: 0, watermark: null, dimension_version: null })),
+      .map((o) => ({
+        job: o.job,
+        topic: o.topic,
+        partition: o.partition,
+        next_offset: '0',
+        updated_at: null,
+        bytes: 0,
+        watermark: null,
+        dimension_version: null,
+      })),
   ].sort((a, b) => a.job.localeCompare(b.job) || a.topic.localeCompare(b.topic) || a.partition - b.partition);
   const ends = new Map<string, Map<number, string>>();
   for (const topic of new Set([...progress.rows, ...owners.rows].map((r) => r.topic))) {
@@ -104,16 +165,33 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
         endOffset: end,
         lag: end === null ? null : Math.max(0, Number(BigInt(end) - BigInt(r.next_offset))),
         watermark: r.watermark !== null && Number.isFinite(Number(r.watermark)) ? Number(r.watermark) : null,
-        dimensionVersion: r.dimension_version !== null && Number.isFinite(Number(r.dimension_version)) ? Number(r.dimension_version) : null,
+        dimensionVersion:
+          r.dimension_version !== null && Number.isFinite(Number(r.dimension_version))
+            ? Number(r.dimension_version)
+            : null,
         checkpointAt: r.updated_at?.getTime() ?? null,
         checkpointBytes: r.bytes,
         owner: ((o) =>
           o
-            ? { workerId: o.worker_id, host: o.host, pid: o.pid, alive: isAlive(o.seen_at), assignedAt: o.assigned_at.getTime() }
+            ? {
+                workerId: o.worker_id,
+                host: o.host,
+                pid: o.pid,
+                alive: isAlive(o.seen_at),
+                assignedAt: o.assigned_at.getTime(),
+              }
             : null)(ownerOf.get(key(r))),
       };
     }),
-    workers: workers.rows.map((w) => ({ workerId: w.worker_id, host: w.host, pid: w.pid, jobs: w.jobs, startedAt: w.started_at.getTime(), seenAt: w.seen_at.getTime(), alive: isAlive(w.seen_at) })),
+    workers: workers.rows.map((w) => ({
+      workerId: w.worker_id,
+      host: w.host,
+      pid: w.pid,
+      jobs: w.jobs,
+      startedAt: w.started_at.getTime(),
+      seenAt: w.seen_at.getTime(),
+      alive: isAlive(w.seen_at),
+    })),
     eventsInPerSecond: Number(rates.rows[0]!.accepted) / 60,
     eventsOutPerSecond: Number(rates.rows[0]!.archived) / 60,
     deadLetters: dead.rows.map((d) => ({ job: d.job, count: Number(d.n) })),

@@ -18,7 +18,11 @@ import {
 type JsonSchema = Record<string, unknown>;
 
 const schemaOf = (s: z.ZodType, io: 'input' | 'output'): JsonSchema => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  }) as JsonSchema;
   return rest;
 };
 
@@ -27,7 +31,13 @@ function queryParameters(s: z.ZodObject): JsonSchema[] {
   const json = schemaOf(s, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, schema]) => {
     const { description, ...rest } = schema as { description?: string };
-    return { name, in: 'query', required: json.required?.includes(name) ?? false, ...(description ? { description } : {}), schema: rest };
+    return {
+      name,
+      in: 'query',
+      required: json.required?.includes(name) ?? false,
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
   });
 }
 
@@ -51,7 +61,10 @@ function statsPath(summary: string, description: string, query: z.ZodObject, res
       description,
       security: [{ apiKey: ['stats:read'] }],
       parameters: queryParameters(query),
-      responses: { '200': { description: 'OK', content: { 'application/json': { schema: schemaOf(result, 'output') } } }, ...commonErrors },
+      responses: {
+        '200': { description: 'OK', content: { 'application/json': { schema: schemaOf(result, 'output') } } },
+        ...commonErrors,
+      },
     },
   };
 }
@@ -67,12 +80,24 @@ export function openApiDocument(serverUrl: string): JsonSchema {
     },
     servers: [{ url: serverUrl }],
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from the site settings (shown once when created).' } },
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key from the site settings (shown once when created).',
+        },
+      },
       schemas: {
         Error: {
           type: 'object',
           required: ['error'],
-          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            },
+          },
         },
       },
     },
@@ -83,19 +108,47 @@ export function openApiDocument(serverUrl: string): JsonSchema {
           description:
             'A batch of at most 25 events (64 KB): pageviews, custom events and server requests. Answered 202 only once the events are durable; 503 + Retry-After when they are not — retry with the same ids, and each event is counted once.',
           security: [{ apiKey: ['events:write'] }],
-          requestBody: { required: true, content: { 'application/json': { schema: schemaOf(apiEventsBodySchema, 'input') } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schemaOf(apiEventsBodySchema, 'input') } },
+          },
           responses: {
-            '202': { description: 'Accepted (durable). Dropped events are listed by reason.', content: { 'application/json': { schema: schemaOf(apiEventsResultSchema, 'output') } } },
+            '202': {
+              description: 'Accepted (durable). Dropped events are listed by reason.',
+              content: { 'application/json': { schema: schemaOf(apiEventsResultSchema, 'output') } },
+            },
             ...commonErrors,
             '413': errorResponse('Body over 64 KB.'),
-            '503': errorResponse('The event bus did not acknowledge in time; retry after Retry-After seconds with the same ids.'),
+            '503': errorResponse(
+              'The event bus did not acknowledge in time; retry after Retry-After seconds with the same ids.',
+            ),
           },
         },
       },
-      '/api/v1/stats/aggregate': statsPath('Aggregate', 'The dashboard’s tiles for a range (in the site’s time zone) and filters, with the previous period.', aggregateQuerySchema, aggregateResultSchema),
-      '/api/v1/stats/timeseries': statsPath('Time series', 'The dashboard’s chart: local hours for ranges of up to two days, local days otherwise.', timeseriesQuerySchema, timeseriesResultSchema),
-      '/api/v1/stats/breakdown': statsPath('Breakdown', 'One dimension’s rows, ranked as on the dashboard, `limit` at a time from `offset`.', breakdownApiQuerySchema, breakdownResultSchema),
-      '/api/v1/stats/realtime': statsPath('Realtime', 'Visitors active in the last 5 minutes.', realtimeQuerySchema, realtimeResultSchema),
+      '/api/v1/stats/aggregate': statsPath(
+        'Aggregate',
+        'The dashboard’s tiles for a range (in the site’s time zone) and filters, with the previous period.',
+        aggregateQuerySchema,
+        aggregateResultSchema,
+      ),
+      '/api/v1/stats/timeseries': statsPath(
+        'Time series',
+        'The dashboard’s chart: local hours for ranges of up to two days, local days otherwise.',
+        timeseriesQuerySchema,
+        timeseriesResultSchema,
+      ),
+      '/api/v1/stats/breakdown': statsPath(
+        'Breakdown',
+        'One dimension’s rows, ranked as on the dashboard, `limit` at a time from `offset`.',
+        breakdownApiQuerySchema,
+        breakdownResultSchema,
+      ),
+      '/api/v1/stats/realtime': statsPath(
+        'Realtime',
+        'Visitors active in the last 5 minutes.',
+        realtimeQuerySchema,
+        realtimeResultSchema,
+      ),
     },
   };
 }

@@ -5,7 +5,9 @@ import { defaultAllowedHostnames, type CreateSiteInput } from './settings';
 
 /** Adds a site to a team the caller administers (the caller passes the team the DAL returned). */
 export async function createSite(team: MemberTeam, input: Omit<CreateSiteInput, 'teamId'>) {
-  const allowed = input.allowedHostnames.length ? [...new Set(input.allowedHostnames)] : defaultAllowedHostnames(input.domain);
+  const allowed = input.allowedHostnames.length
+    ? [...new Set(input.allowedHostnames)]
+    : defaultAllowedHostnames(input.domain);
   const max = ACCOUNT_LIMITS.sitesPerTeam;
   return createWithinLimit(
     `sites:${team.id}`,

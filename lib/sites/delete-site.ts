@@ -6,7 +6,10 @@ import { eraseSite, type ErasureReport } from './site-data';
 // Deleting a site removes every row of its data in every table (lib/sites/site-data.ts says how,
 // and in what order so the pipeline keeps running for every other site).
 
-export async function deleteSite(site: MemberSite, confirmation: string): Promise<{ deletedRows: number } & ErasureReport> {
+export async function deleteSite(
+  site: MemberSite,
+  confirmation: string,
+): Promise<{ deletedRows: number } & ErasureReport> {
   if (confirmation.trim().toLowerCase() !== site.domain.toLowerCase()) {
     throw new EddyError('bad_request', 'confirm: type the site’s domain to delete it');
   }

@@ -1,12 +1,18 @@
 import { z } from 'zod';
-import { PATH_PATTERN_MAX_LENGTH, PATH_PATTERN_MAX_WILDCARDS, SITE_MAX_PATH_WILDCARDS, wildcardCount } from '../analytics/path-pattern';
+import {
+  PATH_PATTERN_MAX_LENGTH,
+  PATH_PATTERN_MAX_WILDCARDS,
+  SITE_MAX_PATH_WILDCARDS,
+  wildcardCount,
+} from '../analytics/path-pattern';
 import { isValidTimeZone } from '../analytics/time-zone';
 import { DEFAULT_RETENTION_DAYS } from '../events/retention';
 
 // What a site owner can set, validated once for the API and reused by the forms. Pure (no
 // database), so client components can import it.
 
-const HOSTNAME = /^(?=.{1,253}$)(localhost|(\d{1,3}\.){3}\d{1,3}|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63})$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)(localhost|(\d{1,3}\.){3}\d{1,3}|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63})$/;
 
 /** "https://www.Example.com/path" → "www.example.com": people paste URLs where a domain is asked. */
 export function normalizeHostname(input: string): string {
@@ -27,7 +33,10 @@ const allowedHostname = z
   .string()
   .max(300)
   .transform(normalizeHostname)
-  .refine((h) => HOSTNAME.test(h.startsWith('*.') ? h.slice(2) : h), 'must be a hostname, or *.example.com for all subdomains');
+  .refine(
+    (h) => HOSTNAME.test(h.startsWith('*.') ? h.slice(2) : h),
+    'must be a hostname, or *.example.com for all subdomains',
+  );
 
 const retentionDays = z.number().int().min(1).max(36_500).nullable();
 
@@ -45,7 +54,10 @@ export const contentGroupSchema = z.object({
     .trim()
     .max(PATH_PATTERN_MAX_LENGTH)
     .refine((p) => p.startsWith('/'), 'must start with /')
-    .refine((p) => wildcardCount(p) <= PATH_PATTERN_MAX_WILDCARDS, `may contain at most ${PATH_PATTERN_MAX_WILDCARDS} wildcards (* or **)`),
+    .refine(
+      (p) => wildcardCount(p) <= PATH_PATTERN_MAX_WILDCARDS,
+      `may contain at most ${PATH_PATTERN_MAX_WILDCARDS} wildcards (* or **)`,
+    ),
 });
 export type ContentGroupInput = z.infer<typeof contentGroupSchema>;
 
@@ -53,14 +65,22 @@ export type ContentGroupInput = z.infer<typeof contentGroupSchema>;
 const contentGroupList = z
   .array(contentGroupSchema)
   .max(50)
-  .refine((gs) => gs.reduce((n, g) => n + wildcardCount(g.pattern), 0) <= SITE_MAX_PATH_WILDCARDS, `may contain at most ${SITE_MAX_PATH_WILDCARDS} wildcards (* or **) across all groups`);
+  .refine(
+    (gs) => gs.reduce((n, g) => n + wildcardCount(g.pattern), 0) <= SITE_MAX_PATH_WILDCARDS,
+    `may contain at most ${SITE_MAX_PATH_WILDCARDS} wildcards (* or **) across all groups`,
+  );
 
 export const siteSettingsSchema = z.object({
   name: z.string().trim().min(1, 'is required').max(100),
   domain: hostname,
   allowedHostnames: z.array(allowedHostname).max(50).default([]),
   timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone like Europe/Berlin').default('UTC'),
-  sessionGapMinutes: z.number().int().min(SESSION_GAP_MINUTES.min).max(SESSION_GAP_MINUTES.max).default(SESSION_GAP_MINUTES.default),
+  sessionGapMinutes: z
+    .number()
+    .int()
+    .min(SESSION_GAP_MINUTES.min)
+    .max(SESSION_GAP_MINUTES.max)
+    .default(SESSION_GAP_MINUTES.default),
   saltRotation: z.enum(SALT_ROTATIONS).default('day'),
   // Honour Do-Not-Track / Global Privacy Control by default.
   respectDnt: z.boolean().default(true),
@@ -94,7 +114,10 @@ export function defaultAllowedHostnames(domain: string): string[] {
 const LOCAL = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** The script tag to paste. A site on localhost gets data-allow-localhost (the tracker ignores localhost otherwise). */
-export function snippetFor(site: { publicKey: string; domain: string; allowedHostnames: string[]; respectDnt: boolean }, baseUrl: string): string {
+export function snippetFor(
+  site: { publicKey: string; domain: string; allowedHostnames: string[]; respectDnt: boolean },
+  baseUrl: string,
+): string {
   const attrs = [`defer`, `src="${baseUrl}/t.js"`, `data-site="${site.publicKey}"`];
   if (!site.respectDnt) attrs.push('data-respect-dnt="false"');
   if (LOCAL.has(site.domain) || site.allowedHostnames.some((h) => LOCAL.has(h))) attrs.push('data-allow-localhost');

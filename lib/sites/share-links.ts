@@ -23,10 +23,15 @@ export function shareCookieName(linkId: string): string {
 }
 
 function unlockValue(link: { id: string; passwordHash: string | null }): string {
-  return createHmac('sha256', authSecret()).update(`share-unlock:${link.id}:${link.passwordHash ?? ''}`).digest('base64url');
+  return createHmac('sha256', authSecret())
+    .update(`share-unlock:${link.id}:${link.passwordHash ?? ''}`)
+    .digest('base64url');
 }
 
-export function isUnlocked(link: { id: string; passwordHash: string | null }, cookieValue: string | undefined): boolean {
+export function isUnlocked(
+  link: { id: string; passwordHash: string | null },
+  cookieValue: string | undefined,
+): boolean {
   if (!link.passwordHash) return true;
   if (!cookieValue) return false;
   const want = Buffer.from(unlockValue(link));
@@ -34,7 +39,11 @@ export function isUnlocked(link: { id: string; passwordHash: string | null }, co
   return want.length === got.length && timingSafeEqual(want, got);
 }
 
-export async function createShareLink(site: MemberSite, createdById: string, input: z.infer<typeof createShareLinkSchema>) {
+export async function createShareLink(
+  site: MemberSite,
+  createdById: string,
+  input: z.infer<typeof createShareLinkSchema>,
+) {
   const passwordHash = input.password ? await hashPassword(input.password) : null;
   const max = ACCOUNT_LIMITS.shareLinksPerSite;
   const link = await createWithinLimit(
@@ -42,7 +51,16 @@ export async function createShareLink(site: MemberSite, createdById: string, inp
     max,
     `A site can have at most ${max} share links; revoke one first`,
     (tx) => tx.shareLink.count({ where: { siteId: site.id } }),
-    (tx) => tx.shareLink.create({ data: { siteId: site.id, token: randomBytes(18).toString('base64url'), label: input.label, passwordHash, createdById } }),
+    (tx) =>
+      tx.shareLink.create({
+        data: {
+          siteId: site.id,
+          token: randomBytes(18).toString('base64url'),
+          label: input.label,
+          passwordHash,
+          createdById,
+        },
+      }),
   );
   return publicShareLink(link);
 }
@@ -59,8 +77,20 @@ export async function revokeShareLink(site: MemberSite, linkId: string): Promise
   if (r.count === 0) throw new EddyError('not_found', 'Share link not found');
 }
 
-function publicShareLink(l: { id: string; token: string; label: string; passwordHash: string | null; createdAt: Date }) {
-  return { id: l.id, token: l.token, label: l.label, hasPassword: l.passwordHash !== null, createdAt: l.createdAt.toISOString() };
+function publicShareLink(l: {
+  id: string;
+  token: string;
+  label: string;
+  passwordHash: string | null;
+  createdAt: Date;
+}) {
+  return {
+    id: l.id,
+    token: l.token,
+    label: l.label,
+    hasPassword: l.passwordHash !== null,
+    createdAt: l.createdAt.toISOString(),
+  };
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{16,64}$/;

@@ -91,37 +91,49 @@ export async function eraseSite(p: pg.Pool, siteId: string): Promise<ErasureRepo
   };
   // Funnel attempts in the funnels job's checkpoint are keyed by funnel, not site: the site's
   // funnel ids are read before the site row (and with it its funnels) goes.
-  const funnelKeys = (await p.query<{ id: string }>('SELECT id FROM funnels WHERE site_id = $1', [siteId])).rows.map((r) => `${r.id}\u001f`);
+  const funnelKeys = (await p.query<{ id: string }>('SELECT id FROM funnels WHERE site_id = $1', [siteId])).rows.map(
+    (r) => `${r.id}\u001f`,
+  );
   // 1. The site row and the tombstone.
   await transaction(p, async (c) => {
     await c.query('INSERT INTO deleted_sites (site_hash) VALUES ($1) ON CONFLICT DO NOTHING', [siteHash(siteId)]);
     const links = await c.query<{ id: string }>('SELECT id FROM share_links WHERE site_id = $1', [siteId]);
     if (links.rows.length) {
-      add('auth_attempts', (await c.query("DELETE FROM auth_attempts WHERE kind = 'share' AND subject = ANY($1)", [links.rows.map((l) => l.id)])).rowCount);
+      add(
+        'auth_attempts',
+        (
+          await c.query("DELETE FROM auth_attempts WHERE kind = 'share' AND subject = ANY($1)", [
+            links.rows.map((l) => l.id),
+          ])
+        ).rowCount,
+      );
     }
     add('sites', (await c.query('DELETE FROM sites WHERE id = $1', [siteId])).rowCount);
   });
   // 2. Checkpoints: the peaks job's last, after the jobs that write its input.
   const forget = (key: string | number) =>
-    typeof key === 'string' && (key === siteId || key.startsWith(`${siteId}|`) || funnelKeys.some((f) => key.startsWith(f)));
+    typeof key === 'string' &&
+    (key === siteId || key.startsWith(`${siteId}|`) || funnelKeys.some((f) => key.startsWith(f)));
   const rows = await p.query<{ job: string; topic: string; partition: number }>(
     "SELECT job, topic, partition FROM consumer_progress WHERE state IS NOT NULL ORDER BY (topic = 'minute_partials'), job, topic, partition",
   );
   for (const row of rows.rows) {
     await transaction(p, async (c) => {
-      const cur = await c.query<{ state: Json | null }>('SELECT state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE', [row.job, row.topic, row.partition]);
+      const cur = await c.query<{ state: Json | null }>(
+        'SELECT state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
+        [row.job, row.topic, row.partition],
+      );
       const state = cur.rows[0]?.state;
       // The peaks job reads minute_partials under this same lock: erase its input with its state.
-      if (row.topic === 'minute_partials') add('minute_partials', (await c.query('DELETE FROM minute_partials WHERE site_id = $1', [siteId])).rowCount);
+      if (row.topic === 'minute_partials')
+        add('minute_partials', (await c.query('DELETE FROM minute_partials WHERE site_id = $1', [siteId])).rowCount);
       if (!state) return;
       const { checkpoint, removed } = forgetKeysDeep(state, forget);
       if (removed === 0) return;
-      await c.query('UPDATE consumer_progress SET state = $4, version = version + 1, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3', [
-        row.job,
-        row.topic,
-        row.partition,
-        JSON.stringify(checkpoint),
-      ]);
+      await c.query(
+        'UPDATE consumer_progress SET state = $4, version = version + 1, updated_at = now() WHERE job = $1 AND topic = $2 AND partition = $3',
+        [row.job, row.topic, row.partition, JSON.stringify(checkpoint)],
+      );
       add('consumer_progress', removed);
     });
   }
@@ -135,7 +147,15 @@ export async function eraseSite(p: pg.Pool, siteId: string): Promise<ErasureRepo
       )
     ).rowCount,
   );
-  add('dead_letters', (await p.query("DELETE FROM dead_letters WHERE site_id IS NULL AND position(convert_to($1 || ':', 'UTF8') IN key) = 1", [siteId])).rowCount);
+  add(
+    'dead_letters',
+    (
+      await p.query(
+        "DELETE FROM dead_letters WHERE site_id IS NULL AND position(convert_to($1 || ':', 'UTF8') IN key) = 1",
+        [siteId],
+      )
+    ).rowCount,
+  );
   const tables = await siteIdTables(p);
   for (let sweep = 0; sweep < 2; sweep++) {
     for (const t of tables) add(t, (await p.query(`DELETE FROM "${t}" WHERE site_id = $1`, [siteId])).rowCount);
@@ -146,10 +166,15 @@ export async function eraseSite(p: pg.Pool, siteId: string): Promise<ErasureRepo
 }
 
 /** The records of sites that still exist: records of deleted sites still in the bus are dropped. */
-export async function withoutDeletedSites<T extends { record: { siteId: string } }>(c: pg.PoolClient, records: T[]): Promise<T[]> {
+export async function withoutDeletedSites<T extends { record: { siteId: string } }>(
+  c: pg.PoolClient,
+  records: T[],
+): Promise<T[]> {
   if (records.length === 0) return records;
   const ids = [...new Set(records.map((r) => r.record.siteId))];
-  const r = await c.query<{ site_hash: Buffer }>('SELECT site_hash FROM deleted_sites WHERE site_hash = ANY($1)', [ids.map(siteHash)]);
+  const r = await c.query<{ site_hash: Buffer }>('SELECT site_hash FROM deleted_sites WHERE site_hash = ANY($1)', [
+    ids.map(siteHash),
+  ]);
   if (r.rows.length === 0) return records;
   const gone = new Set(r.rows.map((x) => x.site_hash.toString('hex')));
   const goneIds = new Set(ids.filter((id) => gone.has(siteHash(id).toString('hex'))));

@@ -16,12 +16,19 @@ export async function updateSite(site: MemberSite, input: UpdateSiteInput) {
   return db().$transaction(async (tx) => {
     if (contentGroups) {
       await tx.contentGroup.deleteMany({ where: { siteId: site.id } });
-      if (contentGroups.length) await tx.contentGroup.createMany({ data: contentGroups.map((g, position) => ({ ...g, siteId: site.id, position })) });
+      if (contentGroups.length)
+        await tx.contentGroup.createMany({
+          data: contentGroups.map((g, position) => ({ ...g, siteId: site.id, position })),
+        });
     }
     return tx.site.update({ where: { id: site.id }, data });
   });
 }
 
 export async function contentGroupsOf(siteId: string) {
-  return db().contentGroup.findMany({ where: { siteId }, orderBy: { position: 'asc' }, select: { id: true, name: true, pattern: true } });
+  return db().contentGroup.findMany({
+    where: { siteId },
+    orderBy: { position: 'asc' },
+    select: { id: true, name: true, pattern: true },
+  });
 }

@@ -18,7 +18,8 @@ export interface SiteFreshnessNow {
   visibleReceivedAt: number | null;
 }
 
-export type SlaState = { kind: 'no target' } | { kind: 'not measured'; sinceMs: number | null } | { kind: 'within' } | { kind: 'breached' };
+export type SlaState =
+  { kind: 'no target' } | { kind: 'not measured'; sinceMs: number | null } | { kind: 'within' } | { kind: 'breached' };
 
 /**
  * The SLA verdict right now. A measurement that is missing or stale is never "within target":
@@ -26,7 +27,8 @@ export type SlaState = { kind: 'no target' } | { kind: 'not measured'; sinceMs: 
  */
 export function slaState(f: SiteFreshnessNow, now: number): SlaState {
   if (f.targetMs === null) return { kind: 'no target' };
-  if (f.measuredAt === null || now - f.measuredAt > MEASUREMENT_STALE_MS) return { kind: 'not measured', sinceMs: f.measuredAt === null ? null : now - f.measuredAt };
+  if (f.measuredAt === null || now - f.measuredAt > MEASUREMENT_STALE_MS)
+    return { kind: 'not measured', sinceMs: f.measuredAt === null ? null : now - f.measuredAt };
   return (f.ms ?? 0) > f.targetMs ? { kind: 'breached' } : { kind: 'within' };
 }
 
@@ -36,7 +38,10 @@ export function slaState(f: SiteFreshnessNow, now: number): SlaState {
  */
 export function tileBehindMs(site: SiteFreshnessNow, tileReceivedThrough: number | null): number {
   const pipeline = site.ms ?? 0;
-  const superseded = site.visibleReceivedAt !== null && tileReceivedThrough !== null ? Math.max(0, site.visibleReceivedAt - tileReceivedThrough) : 0;
+  const superseded =
+    site.visibleReceivedAt !== null && tileReceivedThrough !== null
+      ? Math.max(0, site.visibleReceivedAt - tileReceivedThrough)
+      : 0;
   return pipeline + superseded;
 }
 

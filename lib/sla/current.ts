@@ -7,7 +7,13 @@ import type { SiteFreshnessNow } from './behind';
 
 export async function siteFreshnessMany(siteIds: string[]): Promise<Map<string, SiteFreshnessNow>> {
   if (siteIds.length === 0) return new Map();
-  const r = await pool().query<{ site_id: string; measured_at: Date | null; freshness_ms: number | null; visible_received_at: Date | null; target_ms: number | null }>(
+  const r = await pool().query<{
+    site_id: string;
+    measured_at: Date | null;
+    freshness_ms: number | null;
+    visible_received_at: Date | null;
+    target_ms: number | null;
+  }>(
     `SELECT s.id::text AS site_id, f.measured_at, f.freshness_ms, f.visible_received_at, sla.target_ms
      FROM unnest($1::uuid[]) AS s(id) LEFT JOIN site_freshness f ON f.site_id = s.id LEFT JOIN site_slas sla ON sla.site_id = s.id`,
     [siteIds],
@@ -15,11 +21,23 @@ export async function siteFreshnessMany(siteIds: string[]): Promise<Map<string, 
   return new Map(
     r.rows.map((x) => [
       x.site_id,
-      { ms: x.freshness_ms, measuredAt: x.measured_at?.getTime() ?? null, targetMs: x.target_ms, visibleReceivedAt: x.visible_received_at?.getTime() ?? null },
+      {
+        ms: x.freshness_ms,
+        measuredAt: x.measured_at?.getTime() ?? null,
+        targetMs: x.target_ms,
+        visibleReceivedAt: x.visible_received_at?.getTime() ?? null,
+      },
     ]),
   );
 }
 
 export async function siteFreshnessNow(siteId: string): Promise<SiteFreshnessNow> {
-  return (await siteFreshnessMany([siteId])).get(siteId) ?? { ms: null, measuredAt: null, targetMs: null, visibleReceivedAt: null };
+  return (
+    (await siteFreshnessMany([siteId])).get(siteId) ?? {
+      ms: null,
+      measuredAt: null,
+      targetMs: null,
+      visibleReceivedAt: null,
+    }
+  );
 }

@@ -42,7 +42,9 @@ export interface Freshness {
 }
 
 /** How long the site's oldest waiting event has waited, ms; null when nothing is waiting. */
-export function waitingMs(i: Pick<FreshnessInput, 'now' | 'visibleReceivedAt' | 'lastAcceptedAt' | 'partitions' | 'slackMs'>): number | null {
+export function waitingMs(
+  i: Pick<FreshnessInput, 'now' | 'visibleReceivedAt' | 'lastAcceptedAt' | 'partitions' | 'slackMs'>,
+): number | null {
   const lagging = i.partitions.filter((p) => p.lag > 0);
   if (lagging.length === 0 || i.lastAcceptedAt === null) return null;
   if (i.visibleReceivedAt !== null && i.lastAcceptedAt <= i.visibleReceivedAt) return null;
@@ -58,7 +60,11 @@ export function siteFreshness(i: FreshnessInput): Freshness {
   if (waiting === null && i.recentDelayMs === null) return { ms: null, cause: null };
   const ms = Math.max(waiting ?? 0, i.recentDelayMs ?? 0);
   const stopped = waiting !== null && i.partitions.some((p) => p.lag > 0 && p.stalledMs >= i.stoppedAfterMs);
-  const cause: BreachCause = stopped ? 'stopped worker' : waiting !== null || i.recentLateEvents === 0 ? 'lag' : 'late data';
+  const cause: BreachCause = stopped
+    ? 'stopped worker'
+    : waiting !== null || i.recentLateEvents === 0
+      ? 'lag'
+      : 'late data';
   return { ms, cause };
 }
 

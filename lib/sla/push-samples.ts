@@ -17,7 +17,11 @@ export class PushFreshness {
     if (prev === undefined || s.latestReceivedAt <= prev) return;
     const delay = Math.max(0, pushedAt - s.latestReceivedAt);
     this.db()
-      .query(`INSERT INTO freshness_samples (site_id, at, delay_ms, events, source) VALUES ($1, $2, $3, 1, 'push')`, [s.siteId, new Date(pushedAt), Math.min(delay, 2_147_483_647)])
+      .query(`INSERT INTO freshness_samples (site_id, at, delay_ms, events, source) VALUES ($1, $2, $3, 1, 'push')`, [
+        s.siteId,
+        new Date(pushedAt),
+        Math.min(delay, 2_147_483_647),
+      ])
       .catch(() => undefined);
   }
 }

@@ -12,7 +12,12 @@ export interface SlaReport {
   targetMs: number | null;
   timeZone: string;
   current: SiteFreshnessNow & { state: SlaState; cause: string | null };
-  compliance: { window: '24h' | '7d' | '30d'; measuredMinutes: number; breachedMinutes: number; ratio: number | null }[];
+  compliance: {
+    window: '24h' | '7d' | '30d';
+    measuredMinutes: number;
+    breachedMinutes: number;
+    ratio: number | null;
+  }[];
   /** The last 30 local days, oldest first; ratio null for a day without measured minutes. */
   daily: { day: number; measuredMinutes: number; breachedMinutes: number; ratio: number | null }[];
   lastHour: { minute: number; freshnessMs: number | null; breached: boolean }[];
@@ -42,18 +47,27 @@ export async function slaReport(siteId: string, now = Date.now()): Promise<SlaRe
        WHERE site_id = $1 AND minute >= $2::timestamptz - span GROUP BY w`,
       [siteId, new Date(now)],
     ),
-    db.query<{ minute: Date; freshness_ms: number; breached: boolean }>('SELECT minute, freshness_ms, breached FROM sla_minutes WHERE site_id = $1 AND minute >= $2 ORDER BY minute', [
-      siteId,
-      new Date(Math.floor(now / 60_000) * 60_000 - 59 * 60_000),
-    ]),
-    db.query<{ id: string; started_at: Date; ended_at: Date | null; cause: string; worst_ms: number; target_ms: number }>(
+    db.query<{ minute: Date; freshness_ms: number; breached: boolean }>(
+      'SELECT minute, freshness_ms, breached FROM sla_minutes WHERE site_id = $1 AND minute >= $2 ORDER BY minute',
+      [siteId, new Date(Math.floor(now / 60_000) * 60_000 - 59 * 60_000)],
+    ),
+    db.query<{
+      id: string;
+      started_at: Date;
+      ended_at: Date | null;
+      cause: string;
+      worst_ms: number;
+      target_ms: number;
+    }>(
       'SELECT id::text, started_at, ended_at, cause, worst_ms, target_ms FROM sla_breaches WHERE site_id = $1 ORDER BY started_at DESC LIMIT 50',
       [siteId],
     ),
-    db.query<{ measured_at: Date; freshness_ms: number | null; cause: string | null; visible_received_at: Date | null }>(
-      'SELECT measured_at, freshness_ms, cause, visible_received_at FROM site_freshness WHERE site_id = $1',
-      [siteId],
-    ),
+    db.query<{
+      measured_at: Date;
+      freshness_ms: number | null;
+      cause: string | null;
+      visible_received_at: Date | null;
+    }>('SELECT measured_at, freshness_ms, cause, visible_received_at FROM site_freshness WHERE site_id = $1', [siteId]),
     // Days start at the site's local midnight with the offset in force then (23/25-hour DST days).
     db.query<{ i: number; measured: number; breached: number }>(
       `SELECT d.i, count(m.minute)::int AS measured, count(m.minute) FILTER (WHERE m.breached)::int AS breached
@@ -80,19 +94,36 @@ export async function slaReport(siteId: string, now = Date.now()): Promise<SlaRe
       const r = comp.rows.find((x) => x.w === w);
       const measured = Number(r?.measured ?? 0);
       const breached = Number(r?.breached ?? 0);
-      return { window: w, measuredMinutes: measured, breachedMinutes: breached, ratio: measured ? (measured - breached) / measured : null };
+      return {
+        window: w,
+        measuredMinutes: measured,
+        breachedMinutes: breached,
+        ratio: measured ? (measured - breached) / measured : null,
+      };
     }),
     daily: days.map((day, i) => {
       const r = daily.rows.find((x) => Number(x.i) === i + 1);
       const measured = r?.measured ?? 0;
       const breached = r?.breached ?? 0;
-      return { day, measuredMinutes: measured, breachedMinutes: breached, ratio: measured ? (measured - breached) / measured : null };
+      return {
+        day,
+        measuredMinutes: measured,
+        breachedMinutes: breached,
+        ratio: measured ? (measured - breached) / measured : null,
+      };
     }),
     lastHour: Array.from({ length: 60 }, (_, i) => {
       const minute = Math.floor(now / 60_000) * 60_000 - (59 - i) * 60_000;
       const r = byMinute.get(minute);
       return { minute, freshnessMs: r?.freshness_ms ?? null, breached: r?.breached ?? false };
     }),
-    breaches: breaches.rows.map((b) => ({ id: b.id, startedAt: b.started_at.getTime(), endedAt: b.ended_at?.getTime() ?? null, cause: b.cause, worstMs: b.worst_ms, targetMs: b.target_ms })),
+    breaches: breaches.rows.map((b) => ({
+      id: b.id,
+      startedAt: b.started_at.getTime(),
+      endedAt: b.ended_at?.getTime() ?? null,
+      cause: b.cause,
+      worstMs: b.worst_ms,
+      targetMs: b.target_ms,
+    })),
   };
 }

@@ -21,7 +21,8 @@ export interface Aggregate<V, A, R> {
 }
 
 function finiteNumber(json: Json, name: string): number {
-  if (typeof json !== 'number' || !Number.isFinite(json)) throw new TypeError(`${name} accumulator must be a finite number`);
+  if (typeof json !== 'number' || !Number.isFinite(json))
+    throw new TypeError(`${name} accumulator must be a finite number`);
   return json;
 }
 
@@ -57,9 +58,14 @@ export function sum<V>(select?: (value: V) => number): Aggregate<V, number, numb
   };
 }
 
-function extreme<V>(name: string, select: (value: V) => number, better: (a: number, b: number) => boolean): Aggregate<V, number | null, number | null> {
+function extreme<V>(
+  name: string,
+  select: (value: V) => number,
+  better: (a: number, b: number) => boolean,
+): Aggregate<V, number | null, number | null> {
   // null rather than ±Infinity for "no element yet": it survives JSON unchanged.
-  const pickBetter = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : better(b, a) ? b : a);
+  const pickBetter = (a: number | null, b: number | null): number | null =>
+    a === null ? b : b === null ? a : better(b, a) ? b : a;
   return {
     create: () => null,
     add: (acc, value) => pickBetter(acc, select(value)),
@@ -93,7 +99,9 @@ type InputOf<G> = G extends Aggregate<infer V, infer _A, infer _R> ? V : never;
 type AccumulatorOf<G> = G extends Aggregate<infer _V, infer A, infer _R> ? A : never;
 type ResultOf<G> = G extends Aggregate<infer _V, infer _A, infer R> ? R : never;
 /** The value type every part accepts: the intersection of the parts' inputs (`unknown` drops out). */
-type InputOfAll<S> = { [N in keyof S]: (value: InputOf<S[N]>) => void }[keyof S] extends (value: infer I) => void ? I : never;
+type InputOfAll<S> = { [N in keyof S]: (value: InputOf<S[N]>) => void }[keyof S] extends (value: infer I) => void
+  ? I
+  : never;
 
 export type CompositeAccumulator<S> = { [N in keyof S]: AccumulatorOf<S[N]> };
 export type CompositeResult<S> = { [N in keyof S]: ResultOf<S[N]> };
@@ -140,7 +148,8 @@ export function composite<S extends Record<string, SomeAggregate>>(
       return out;
     },
     fromJSON(json) {
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TypeError('composite accumulator must be an object');
+      if (json === null || typeof json !== 'object' || Array.isArray(json))
+        throw new TypeError('composite accumulator must be an object');
       const acc = fresh();
       for (const [name, part] of entries) {
         const partJson = json[name];

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assignTimeWindows, countWindows, sessionWindows, slidingWindows, tumblingWindows, windowsTouch } from './assigners';
+import {
+  assignTimeWindows,
+  countWindows,
+  sessionWindows,
+  slidingWindows,
+  tumblingWindows,
+  windowsTouch,
+} from './assigners';
 import { alignedStart, mod } from './time';
 
 describe('window assigners', () => {
@@ -33,13 +40,20 @@ describe('window assigners', () => {
 
   it('sliding assignment equals trying every aligned start, for random sizes, slides, offsets and timestamps', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: -1000, max: 1000 }), fc.integer(), (slide, extra, ts, rawOffset) => {
-        const size = slide + extra;
-        const offset = (rawOffset % slide) | 0;
-        const expected: { start: number; end: number }[] = [];
-        for (let s = ts; s > ts - size; s--) if (mod(s - offset, slide) === 0) expected.push({ start: s, end: s + size });
-        expect(assignTimeWindows(slidingWindows(size, slide, offset), ts)).toEqual(expected);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: -1000, max: 1000 }),
+        fc.integer(),
+        (slide, extra, ts, rawOffset) => {
+          const size = slide + extra;
+          const offset = (rawOffset % slide) | 0;
+          const expected: { start: number; end: number }[] = [];
+          for (let s = ts; s > ts - size; s--)
+            if (mod(s - offset, slide) === 0) expected.push({ start: s, end: s + size });
+          expect(assignTimeWindows(slidingWindows(size, slide, offset), ts)).toEqual(expected);
+        },
+      ),
     );
   });
 

@@ -42,7 +42,8 @@ export type TimeWindows = TumblingWindows | SlidingWindows;
 export type WindowAssigner = TimeWindows | SessionWindows | CountWindows;
 
 function requirePositiveInteger(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
 }
 
 function requireOffset(offset: number, limit: number, limitName: string): void {
@@ -66,7 +67,8 @@ export function slidingWindows(size: number, slide: number, offset = 0): Sliding
   requirePositiveInteger(size, 'size');
   requirePositiveInteger(slide, 'slide');
   requireOffset(offset, slide, 'slide');
-  if (size < slide) throw new RangeError(`size (${size}) must be ≥ slide (${slide}): elements between windows would be lost`);
+  if (size < slide)
+    throw new RangeError(`size (${size}) must be ≥ slide (${slide}): elements between windows would be lost`);
   return Object.freeze({ kind: 'sliding', size, slide, offset });
 }
 

@@ -10,13 +10,15 @@ import type { Clock } from './watermarks';
 
 const RUNS = 200;
 
-const counts = (assigner: CountWindows, scenario: Scenario) => (clock: Clock): StatsOperator =>
-  new CountWindowOperator(assigner, stats(), {
-    allowedLatenessMs: scenario.allowedLatenessMs,
-    outOfOrdernessMs: scenario.outOfOrdernessMs,
-    idleTimeoutMs: scenario.idleTimeoutMs,
-    clock,
-  });
+const counts =
+  (assigner: CountWindows, scenario: Scenario) =>
+  (clock: Clock): StatsOperator =>
+    new CountWindowOperator(assigner, stats(), {
+      allowedLatenessMs: scenario.allowedLatenessMs,
+      outOfOrdernessMs: scenario.outOfOrdernessMs,
+      idleTimeoutMs: scenario.idleTimeoutMs,
+      clock,
+    });
 
 describe('count windows against the oracle', () => {
   it('every window fires once, on reaching the count or the timeout, with the elements it collected', () => {
@@ -27,7 +29,8 @@ describe('count windows against the oracle', () => {
         scenario.steps.forEach((step, i) => {
           expect(canonical(actual[i], step), `step ${i} (${JSON.stringify(step)})`).toEqual(expected[i]);
         });
-        for (const emission of actual) for (const r of emission.results) expect(r.value.n).toBeLessThanOrEqual(assigner.count);
+        for (const emission of actual)
+          for (const r of emission.results) expect(r.value.n).toBeLessThanOrEqual(assigner.count);
       }),
       { numRuns: RUNS },
     );

@@ -4,7 +4,12 @@ import { countWindows } from './assigners';
 import { CountWindowOperator } from './count-windows';
 import type { Json } from './json';
 
-const pick = (r: { windowStart: number; windowEnd: number; kind: string; value: number }) => ({ start: r.windowStart, end: r.windowEnd, kind: r.kind, value: r.value });
+const pick = (r: { windowStart: number; windowEnd: number; kind: string; value: number }) => ({
+  start: r.windowStart,
+  end: r.windowEnd,
+  kind: r.kind,
+  value: r.value,
+});
 
 describe('count windows extended by the caller', () => {
   it('an extended window stays open past its timeout and fires at its new end − 1, with those bounds', () => {
@@ -33,7 +38,9 @@ describe('count windows extended by the caller', () => {
     const restored = new CountWindowOperator(countWindows(3, 10), count());
     restored.restore(JSON.parse(JSON.stringify(op.snapshot())) as Json);
     expect(restored.advanceWatermarkTo(20).results).toEqual([]);
-    expect(restored.advanceWatermarkTo(39).results.map(pick)).toEqual([{ start: 0, end: 40, kind: 'on-time', value: 1 }]);
+    expect(restored.advanceWatermarkTo(39).results.map(pick)).toEqual([
+      { start: 0, end: 40, kind: 'on-time', value: 1 },
+    ]);
   });
 
   it('a snapshot written before windows had an end restores them ending at their timeout', () => {
@@ -44,6 +51,8 @@ describe('count windows extended by the caller', () => {
     delete snapshot.state.windows[0]!.end;
     const restored = new CountWindowOperator(countWindows(3, 10), count());
     restored.restore(snapshot as unknown as Json);
-    expect(restored.advanceWatermarkTo(9).results.map(pick)).toEqual([{ start: 0, end: 10, kind: 'on-time', value: 1 }]);
+    expect(restored.advanceWatermarkTo(9).results.map(pick)).toEqual([
+      { start: 0, end: 10, kind: 'on-time', value: 1 },
+    ]);
   });
 });

@@ -15,7 +15,15 @@ import type { Aggregate } from './aggregates';
 import type { CountWindows } from './assigners';
 import { SnapshotError } from './errors';
 import { asArray, asNumber, asObject, type Json } from './json';
-import { decodeKey, KeyedWindowOperator, type DecodeContext, type EmittedPane, type Key, type OpenWindow, type OperatorOptions } from './operator';
+import {
+  decodeKey,
+  KeyedWindowOperator,
+  type DecodeContext,
+  type EmittedPane,
+  type Key,
+  type OpenWindow,
+  type OperatorOptions,
+} from './operator';
 import { TimerHeap, type Timed } from './timer-heap';
 import type { PartitionId } from './watermarks';
 
@@ -141,7 +149,13 @@ export class CountWindowOperator<K extends Key, V, A, R> extends KeyedWindowOper
       const start = asNumber(e.start, `${path}.start`);
       // Snapshots from before `extend` have no end: their windows ended at the timeout.
       const end = e.end === undefined ? start + this.timeout : asNumber(e.end, `${path}.end`);
-      const window = new CountWindow<K, A>(key, start, asNumber(e.size, `${path}.size`), this.aggregate.fromJSON(e.acc ?? null), end);
+      const window = new CountWindow<K, A>(
+        key,
+        start,
+        asNumber(e.size, `${path}.size`),
+        this.aggregate.fromJSON(e.acc ?? null),
+        end,
+      );
       window.emitted = this.decodeEmitted(e.emitted, `${path}.emitted`);
       if (e.changed === true) this.changed.add(window);
       this.open.set(key, window);

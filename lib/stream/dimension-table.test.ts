@@ -8,7 +8,10 @@ interface Site {
 
 describe('dimension table (side input)', () => {
   it('holds a deeply frozen snapshot that readers cannot change', () => {
-    const table = new DimensionTable({ sites: new Map<string, Site>([['s1', { name: 'Shop', pageGroups: ['/cart'] }]]), channels: ['search'] });
+    const table = new DimensionTable({
+      sites: new Map<string, Site>([['s1', { name: 'Shop', pageGroups: ['/cart'] }]]),
+      channels: ['search'],
+    });
     const data = table.data;
     const site = data.sites.get('s1') as Site;
     expect(() => {

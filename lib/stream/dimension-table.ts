@@ -26,7 +26,8 @@ function refuseMutation(): never {
 
 /** Freezes plain objects and arrays and locks Maps and Sets, recursively. */
 function deepFreeze<T>(value: T, seen: Set<object> = new Set()): DeepReadonly<T> {
-  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value)) return value as DeepReadonly<T>;
+  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value))
+    return value as DeepReadonly<T>;
   seen.add(value);
   if (value instanceof Map) {
     for (const [k, v] of value) {
@@ -51,7 +52,8 @@ export class DimensionTable<T> {
 
   /** Takes ownership of `initial` and freezes it. */
   constructor(initial: T, version = 0) {
-    if (!Number.isSafeInteger(version) || version < 0) throw new RangeError(`dimension version must be a non-negative integer, got ${version}`);
+    if (!Number.isSafeInteger(version) || version < 0)
+      throw new RangeError(`dimension version must be a non-negative integer, got ${version}`);
     this.current = Object.freeze({ version, data: deepFreeze(initial) });
   }
 

@@ -1,11 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { count, forgetKeys, forgetKeysDeep, sessionWindows, slidingWindows, tumblingWindows, windowOperator, type Json, type WindowAssigner } from './index';
+import {
+  count,
+  forgetKeys,
+  forgetKeysDeep,
+  sessionWindows,
+  slidingWindows,
+  tumblingWindows,
+  windowOperator,
+  type Json,
+  type WindowAssigner,
+} from './index';
 
 // Erasing a site from a job's checkpoint: a restored operator must behave as if the forgotten
 // keys had never been seen, and keep every other key's windows exactly.
 
 function fed(assigner: WindowAssigner) {
-  const op = windowOperator<{ k: string }, number, number>(assigner, count(), { outOfOrdernessMs: 0, allowedLatenessMs: 60_000 });
+  const op = windowOperator<{ k: string }, number, number>(assigner, count(), {
+    outOfOrdernessMs: 0,
+    allowedLatenessMs: 60_000,
+  });
   op.addPartition(0);
   for (let t = 0; t < 10; t++) {
     op.process(0, 'siteA|v1', 1000 + t * 1000, { k: 'a' });
@@ -27,11 +40,18 @@ describe('forgetKeys', () => {
       const { snapshot: pruned, removed } = forgetKeys(snapshot, (k) => String(k).startsWith('siteA|'));
       expect(removed).toBeGreaterThan(0);
       expect(JSON.stringify(pruned)).not.toContain('siteA');
-      const after = windowOperator<{ k: string }, number, number>(assigner, count(), { outOfOrdernessMs: 0, allowedLatenessMs: 60_000 });
+      const after = windowOperator<{ k: string }, number, number>(assigner, count(), {
+        outOfOrdernessMs: 0,
+        allowedLatenessMs: 60_000,
+      });
       after.restore(pruned);
-      const reference = windowOperator<{ k: string }, number, number>(assigner, count(), { outOfOrdernessMs: 0, allowedLatenessMs: 60_000 });
+      const reference = windowOperator<{ k: string }, number, number>(assigner, count(), {
+        outOfOrdernessMs: 0,
+        allowedLatenessMs: 60_000,
+      });
       reference.restore(snapshot);
-      const fire = (op: typeof after) => op.advanceWatermarkTo(10_000_000).results.map((r) => [r.key, r.windowStart, r.value]);
+      const fire = (op: typeof after) =>
+        op.advanceWatermarkTo(10_000_000).results.map((r) => [r.key, r.windowStart, r.value]);
       const expected = fire(reference).filter(([k]) => String(k).startsWith('siteB|'));
       expect(expected.length).toBeGreaterThan(0);
       expect(fire(after)).toEqual(expected);
@@ -51,8 +71,12 @@ describe('forgetKeys', () => {
     expect(forgetKeysDeep(checkpoint, () => false)).toEqual({ checkpoint, removed: 0 });
   });
 
-  it('drops the entries of a map by key beside the operators (the peaks job keeps each site\'s time zone)', () => {
-    const checkpoint: Json = { operators: [], timezones: { siteA: 'Europe/Berlin', siteB: 'UTC' }, dimensionVersion: 3 };
+  it("drops the entries of a map by key beside the operators (the peaks job keeps each site's time zone)", () => {
+    const checkpoint: Json = {
+      operators: [],
+      timezones: { siteA: 'Europe/Berlin', siteB: 'UTC' },
+      dimensionVersion: 3,
+    };
     const { checkpoint: out, removed } = forgetKeysDeep(checkpoint, (k) => k === 'siteA');
     expect(removed).toBe(1);
     expect(out).toEqual({ operators: [], timezones: { siteB: 'UTC' }, dimensionVersion: 3 });

@@ -11,7 +11,14 @@ import type { Key } from './operator';
 const ENTRY_LISTS = ['keys', 'sessions', 'windows'] as const;
 
 function isSnapshot(v: Json): v is { [k: string]: Json } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof v.operator === 'string' && 'state' in v && 'watermark' in v;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof v.operator === 'string' &&
+    'state' in v &&
+    'watermark' in v
+  );
 }
 
 /** The snapshot without the predicate's keys, and how many entries were removed. */

@@ -15,7 +15,9 @@ describe('HyperLogLog distinct count', () => {
   it('is exact for tiny cardinalities and close for small ones (only register collisions cost a unit)', () => {
     for (const n of [0, 1, 2, 3, 10]) expect(sketchOf(range(n, (i) => `visitor-${i}`)).estimate()).toBe(n);
     for (const n of [50, 100, 1000, 5000]) {
-      expect(Math.abs(sketchOf(range(n, (i) => `visitor-${i}`)).estimate() - n)).toBeLessThanOrEqual(Math.max(2, 0.02 * n));
+      expect(Math.abs(sketchOf(range(n, (i) => `visitor-${i}`)).estimate() - n)).toBeLessThanOrEqual(
+        Math.max(2, 0.02 * n),
+      );
     }
   });
 
@@ -85,8 +87,12 @@ describe('HyperLogLog distinct count', () => {
   it('rejects corrupt JSON and sketches of different precision', () => {
     expect(() => HyperLogLog.fromJSON({ p: 14, dense: 'AAA' })).toThrow(TypeError);
     // Right length, characters outside the alphabet (ASCII, non-ASCII, and 'i', rank 34, one past the highest).
-    for (const bad of ['*', 'é', '\u{1F600}'.slice(0, 1), 'i', 'z']) expect(() => HyperLogLog.fromJSON({ p: 4, dense: 'A'.repeat(15) + bad })).toThrow(TypeError);
-    expect(HyperLogLog.fromJSON({ p: 4, dense: 'A'.repeat(15) + 'h' }).toJSON()).toEqual({ p: 4, dense: 'A'.repeat(15) + 'h' });
+    for (const bad of ['*', 'é', '\u{1F600}'.slice(0, 1), 'i', 'z'])
+      expect(() => HyperLogLog.fromJSON({ p: 4, dense: 'A'.repeat(15) + bad })).toThrow(TypeError);
+    expect(HyperLogLog.fromJSON({ p: 4, dense: 'A'.repeat(15) + 'h' }).toJSON()).toEqual({
+      p: 4,
+      dense: 'A'.repeat(15) + 'h',
+    });
     expect(() => HyperLogLog.fromJSON({ p: 14, sparse: [-1] })).toThrow(TypeError);
     expect(() => HyperLogLog.fromJSON(null)).toThrow(TypeError);
     expect(() => new HyperLogLog(14).merge(new HyperLogLog(12))).toThrow(RangeError);

@@ -52,7 +52,17 @@ export {
   type PartitionWatermarkOptions,
   type PartitionWatermarksSnapshot,
 } from './watermarks';
-export { composite, count, max, min, sum, type Aggregate, type CompositeAccumulator, type CompositeResult, type SomeAggregate } from './aggregates';
+export {
+  composite,
+  count,
+  max,
+  min,
+  sum,
+  type Aggregate,
+  type CompositeAccumulator,
+  type CompositeResult,
+  type SomeAggregate,
+} from './aggregates';
 export { distinctCount, HyperLogLog, type HyperLogLogJson } from './hyperloglog';
 export { DimensionTable, type DeepReadonly, type DimensionSnapshot } from './dimension-table';
 export { SnapshotError } from './errors';

@@ -15,7 +15,8 @@ export function asArray(json: Json | undefined, path: string): Json[] {
 }
 
 export function asNumber(json: Json | undefined, path: string): number {
-  if (typeof json !== 'number' || !Number.isFinite(json)) throw new TypeError(`snapshot: ${path} must be a finite number`);
+  if (typeof json !== 'number' || !Number.isFinite(json))
+    throw new TypeError(`snapshot: ${path} must be a finite number`);
   return json;
 }
 
@@ -23,4 +24,3 @@ export function asBoolean(json: Json | undefined, path: string): boolean {
   if (typeof json !== 'boolean') throw new TypeError(`snapshot: ${path} must be a boolean`);
   return json;
 }
-

@@ -12,7 +12,8 @@ describe('keyed window operator', () => {
     const op = windowOperator(slidingWindows(30, 10), count());
     for (const ts of [0, 5, 12]) op.process(0, 'k', ts, null);
     const fired: [number, number][] = [];
-    for (let wm = 0; wm <= 200; wm += 10) for (const r of op.advanceWatermarkTo(wm).results) fired.push([r.windowStart, r.value]);
+    for (let wm = 0; wm <= 200; wm += 10)
+      for (const r of op.advanceWatermarkTo(wm).results) fired.push([r.windowStart, r.value]);
     expect(fired).toEqual([
       [-20, 2],
       [-10, 3],
@@ -81,7 +82,13 @@ describe('keyed window operator', () => {
     it('are versioned plain JSON that round-trips unchanged', () => {
       for (const assigner of [tumblingWindows(10), slidingWindows(20, 5), sessionWindows(7), countWindows(3, 50)]) {
         const op = windowOperator(assigner, count(), { outOfOrdernessMs: 3, allowedLatenessMs: 4 });
-        for (const [p, k, ts] of [[0, 'a', 5], [1, 'b', 17], [0, 'a', 9], [1, 'a', 31]] as const) op.process(p, k, ts, null);
+        for (const [p, k, ts] of [
+          [0, 'a', 5],
+          [1, 'b', 17],
+          [0, 'a', 9],
+          [1, 'a', 31],
+        ] as const)
+          op.process(p, k, ts, null);
         op.advanceWatermark();
         const snapshot = op.snapshot();
         expect(snapshot.version).toBe(SNAPSHOT_VERSION);
@@ -89,7 +96,9 @@ describe('keyed window operator', () => {
         const copy = windowOperator(assigner, count(), { outOfOrdernessMs: 3, allowedLatenessMs: 4 });
         copy.restore(JSON.parse(JSON.stringify(snapshot)));
         expect(copy.snapshot()).toEqual(snapshot);
-        expect(copy.advanceWatermarkTo(Number.POSITIVE_INFINITY)).toEqual(op.advanceWatermarkTo(Number.POSITIVE_INFINITY));
+        expect(copy.advanceWatermarkTo(Number.POSITIVE_INFINITY)).toEqual(
+          op.advanceWatermarkTo(Number.POSITIVE_INFINITY),
+        );
       }
     });
 
@@ -114,10 +123,14 @@ describe('keyed window operator', () => {
 
     it('refuse to restore another version, another operator or other windows', () => {
       const snapshot = windowOperator(tumblingWindows(10), count()).snapshot();
-      expect(() => windowOperator(tumblingWindows(10), count()).restore({ ...snapshot, version: SNAPSHOT_VERSION + 1 } as never)).toThrow(SnapshotError);
+      expect(() =>
+        windowOperator(tumblingWindows(10), count()).restore({ ...snapshot, version: SNAPSHOT_VERSION + 1 } as never),
+      ).toThrow(SnapshotError);
       expect(() => windowOperator(tumblingWindows(20), count()).restore(snapshot)).toThrow(/tumbling\(size 10/);
       expect(() => windowOperator(sessionWindows(10), count()).restore(snapshot)).toThrow(SnapshotError);
-      expect(() => windowOperator(tumblingWindows(10), count()).restore({ ...snapshot, state: { keys: [{ key: 'k' }] } })).toThrow(TypeError);
+      expect(() =>
+        windowOperator(tumblingWindows(10), count()).restore({ ...snapshot, state: { keys: [{ key: 'k' }] } }),
+      ).toThrow(TypeError);
     });
 
     it('may be restored with a different allowed lateness after an upgrade', () => {

@@ -7,7 +7,13 @@ import { describeAssigner, sameAssigner, type WindowAssigner, type WindowBounds 
 import { SnapshotError } from './errors';
 import { asNumber, asObject, type Json } from './json';
 import { assertTimestamp, decodeTime, encodeTime, NO_WATERMARK, type EncodedTime } from './time';
-import { PartitionWatermarks, type Clock, type PartitionId, type PartitionStatus, type PartitionWatermarksSnapshot } from './watermarks';
+import {
+  PartitionWatermarks,
+  type Clock,
+  type PartitionId,
+  type PartitionStatus,
+  type PartitionWatermarksSnapshot,
+} from './watermarks';
 
 export type Key = string | number;
 
@@ -51,8 +57,10 @@ export function onTimeTrigger(): Trigger {
 export function earlyFiringTrigger(options: { everyBatch?: boolean; intervalMs?: number }): Trigger {
   const everyBatch = options.everyBatch ?? false;
   const intervalMs = options.intervalMs ?? null;
-  if (intervalMs !== null && (!Number.isSafeInteger(intervalMs) || intervalMs <= 0)) throw new RangeError(`early firing interval must be a positive integer, got ${intervalMs}`);
-  if (!everyBatch && intervalMs === null) throw new RangeError('an early-firing trigger needs everyBatch or intervalMs');
+  if (intervalMs !== null && (!Number.isSafeInteger(intervalMs) || intervalMs <= 0))
+    throw new RangeError(`early firing interval must be a positive integer, got ${intervalMs}`);
+  if (!everyBatch && intervalMs === null)
+    throw new RangeError('an early-firing trigger needs everyBatch or intervalMs');
   return { early: { everyBatch, intervalMs } };
 }
 
@@ -289,7 +297,10 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
     if (options.idleTimeoutMs !== undefined && options.clock === undefined) {
       throw new RangeError('idleTimeoutMs needs a processing-time clock (options.clock)');
     }
-    this.partitions = new PartitionWatermarks({ outOfOrdernessMs: options.outOfOrdernessMs, idleTimeoutMs: options.idleTimeoutMs });
+    this.partitions = new PartitionWatermarks({
+      outOfOrdernessMs: options.outOfOrdernessMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+    });
     this.clock = options.clock;
     this.dimensions = options.dimensions;
     this.trigger = options.trigger ?? onTimeTrigger();
@@ -316,7 +327,9 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
     this.moveWatermarkTo(this.partitions.emit(now));
     const early = this.trigger.early;
     if (early !== null) {
-      const byInterval = early.intervalMs !== null && (this.lastEarlyFiringAt === null || now - this.lastEarlyFiringAt >= early.intervalMs);
+      const byInterval =
+        early.intervalMs !== null &&
+        (this.lastEarlyFiringAt === null || now - this.lastEarlyFiringAt >= early.intervalMs);
       if (byInterval) this.lastEarlyFiringAt = now;
       // After the on-time firings: a window due now fires on time, never early.
       if (early.everyBatch || byInterval) this.fireChangedWindows();
@@ -365,7 +378,9 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
   snapshot(): OperatorSnapshot {
     if (this.results.length > 0 || this.lateElements.length > 0) {
       // Queued output is not part of the state: snapshotting now would lose it on restore.
-      throw new Error('snapshot() with undrained output: call drain() or advanceWatermark() first and persist what it returns');
+      throw new Error(
+        'snapshot() with undrained output: call drain() or advanceWatermark() first and persist what it returns',
+      );
     }
     return {
       version: SNAPSHOT_VERSION,
@@ -384,11 +399,15 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
   restore(snapshot: OperatorSnapshot | Json): void {
     const root = asObject(snapshot as Json, 'snapshot');
     const version = root.version;
-    if (version !== 1 && version !== 2) throw new SnapshotError(`unsupported snapshot version ${JSON.stringify(version)}`);
-    if (root.operator !== this.operatorName) throw new SnapshotError(`snapshot of ${JSON.stringify(root.operator)} cannot restore ${this.operatorName}`);
+    if (version !== 1 && version !== 2)
+      throw new SnapshotError(`unsupported snapshot version ${JSON.stringify(version)}`);
+    if (root.operator !== this.operatorName)
+      throw new SnapshotError(`snapshot of ${JSON.stringify(root.operator)} cannot restore ${this.operatorName}`);
     const assigner = parseAssigner(root.assigner);
     if (!sameAssigner(assigner, this.assigner)) {
-      throw new SnapshotError(`snapshot windows ${describeAssigner(assigner)} differ from ${describeAssigner(this.assigner)}`);
+      throw new SnapshotError(
+        `snapshot windows ${describeAssigner(assigner)} differ from ${describeAssigner(this.assigner)}`,
+      );
     }
     // Allowed lateness, out-of-orderness, trigger and accumulation may change across an upgrade; the
     // windows may not. A snapshot taken in another accumulation mode carries no accumulators of what
@@ -396,7 +415,8 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
     if (version === 2 && !ACCUMULATION_MODES.includes(root.accumulation as AccumulationMode)) {
       throw new SnapshotError(`unknown accumulation mode ${JSON.stringify(root.accumulation)}`);
     }
-    const snapshotLatenessMs = typeof root.allowedLatenessMs === 'number' ? root.allowedLatenessMs : this.allowedLateness;
+    const snapshotLatenessMs =
+      typeof root.allowedLatenessMs === 'number' ? root.allowedLatenessMs : this.allowedLateness;
     this.partitions.restore(root.partitions ?? null);
     this.currentWatermark = decodeTime(root.watermark, 'watermark');
     this.lastEarlyFiringAt = typeof root.lastEarlyFiringAt === 'number' ? root.lastEarlyFiringAt : null;
@@ -440,12 +460,24 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
     let pane = previous === null ? 0 : previous.pane + 1;
     let retracts: WindowBounds[] | null = null;
     let retractions: Retraction<R>[] | null = null;
-    const replaced = superseded === null ? (previous === null ? [] : [previous]) : previous === null ? superseded : [...superseded, previous];
+    const replaced =
+      superseded === null
+        ? previous === null
+          ? []
+          : [previous]
+        : previous === null
+          ? superseded
+          : [...superseded, previous];
     for (const old of replaced) {
       if (old.pane + 1 > pane) pane = old.pane + 1;
       if (old.start !== start || old.end !== end) (retracts ??= []).push({ start: old.start, end: old.end });
       if (this.retracting && old.acc !== null) {
-        (retractions ??= []).push({ windowStart: old.start, windowEnd: old.end, pane: old.pane, value: this.aggregate.result(old.acc) });
+        (retractions ??= []).push({
+          windowStart: old.start,
+          windowEnd: old.end,
+          pane: old.pane,
+          value: this.aggregate.result(old.acc),
+        });
       }
     }
     retracts?.sort((a, b) => a.start - b.start);
@@ -471,7 +503,12 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
 
   protected encodeEmitted(emitted: EmittedPane<A> | null): Json {
     if (emitted === null) return null;
-    return { start: emitted.start, end: emitted.end, pane: emitted.pane, acc: emitted.acc === null ? null : this.aggregate.toJSON(emitted.acc) };
+    return {
+      start: emitted.start,
+      end: emitted.end,
+      pane: emitted.pane,
+      acc: emitted.acc === null ? null : this.aggregate.toJSON(emitted.acc),
+    };
   }
 
   /** Missing (a version 1 snapshot) or null: nothing emitted. An accumulator only counts in retracting mode. */
@@ -479,7 +516,12 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
     if (json === undefined || json === null) return null;
     const e = asObject(json, path);
     const acc = e.acc === undefined || e.acc === null || !this.retracting ? null : this.aggregate.fromJSON(e.acc);
-    return { start: asNumber(e.start, `${path}.start`), end: asNumber(e.end, `${path}.end`), pane: asNumber(e.pane, `${path}.pane`), acc };
+    return {
+      start: asNumber(e.start, `${path}.start`),
+      end: asNumber(e.end, `${path}.end`),
+      pane: asNumber(e.pane, `${path}.pane`),
+      acc,
+    };
   }
 
   protected emitLate(partition: PartitionId, key: K, timestamp: number, value: V): void {
@@ -489,6 +531,7 @@ export abstract class KeyedWindowOperator<K extends Key, V, A, R> implements Win
 
 /** Decodes a key stored in a snapshot. */
 export function decodeKey<K extends Key>(json: Json | undefined, path: string): K {
-  if (typeof json !== 'string' && typeof json !== 'number') throw new SnapshotError(`${path} must be a string or number key`);
+  if (typeof json !== 'string' && typeof json !== 'number')
+    throw new SnapshotError(`${path} must be a string or number key`);
   return json as K;
 }

@@ -2,7 +2,17 @@
 // holds the sink rows, the late records and the checkpoint. Keep it in step with the README.
 
 import { describe, expect, it } from 'vitest';
-import { composite, count, distinctCount, sessionWindows, slidingWindows, sum, windowOperator, type OperatorSnapshot, type WindowAssigner } from './index';
+import {
+  composite,
+  count,
+  distinctCount,
+  sessionWindows,
+  slidingWindows,
+  sum,
+  windowOperator,
+  type OperatorSnapshot,
+  type WindowAssigner,
+} from './index';
 
 interface PageView {
   siteId: string;
@@ -25,7 +35,12 @@ interface Database {
 }
 
 function worker(assigner: WindowAssigner, db: Database, now: () => number) {
-  const op = windowOperator(assigner, pageStats, { outOfOrdernessMs: 2000, allowedLatenessMs: 5000, idleTimeoutMs: 10_000, clock: now });
+  const op = windowOperator(assigner, pageStats, {
+    outOfOrdernessMs: 2000,
+    allowedLatenessMs: 5000,
+    idleTimeoutMs: 10_000,
+    clock: now,
+  });
   if (db.checkpoint !== null) op.restore(JSON.parse(JSON.stringify(db.checkpoint.operator)));
   op.addPartition(0);
   return {
@@ -49,10 +64,15 @@ function worker(assigner: WindowAssigner, db: Database, now: () => number) {
 function traffic(n: number): PageView[] {
   const views: PageView[] = [];
   let seed = 1;
-  const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
   for (let i = 0; i < n; i++) {
     const ts = i * 400 - Math.floor(random() * (random() < 0.05 ? 20_000 : 1500));
-    views.push({ siteId: `site-${i % 3}`, visitorId: `v${Math.floor(random() * 40)}`, ts, engagedMs: Math.floor(random() * 5000) });
+    views.push({
+      siteId: `site-${i % 3}`,
+      visitorId: `v${Math.floor(random() * 40)}`,
+      ts,
+      engagedMs: Math.floor(random() * 5000),
+    });
   }
   return views;
 }

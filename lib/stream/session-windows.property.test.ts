@@ -7,18 +7,28 @@ import type { SessionWindows } from './assigners';
 import type { Emission } from './operator';
 import { SessionWindowOperator } from './session-windows';
 import { scenarios, sessionAssigners } from './test-support/arbitraries';
-import { canonical, runScenario, sessionOracle, stats, type Scenario, type Stats, type StatsOperator } from './test-support/oracle';
+import {
+  canonical,
+  runScenario,
+  sessionOracle,
+  stats,
+  type Scenario,
+  type Stats,
+  type StatsOperator,
+} from './test-support/oracle';
 import type { Clock } from './watermarks';
 
 const RUNS = 200;
 
-const sessions = (assigner: SessionWindows, scenario: Scenario) => (clock: Clock): StatsOperator =>
-  new SessionWindowOperator(assigner, stats(), {
-    allowedLatenessMs: scenario.allowedLatenessMs,
-    outOfOrdernessMs: scenario.outOfOrdernessMs,
-    idleTimeoutMs: scenario.idleTimeoutMs,
-    clock,
-  });
+const sessions =
+  (assigner: SessionWindows, scenario: Scenario) =>
+  (clock: Clock): StatsOperator =>
+    new SessionWindowOperator(assigner, stats(), {
+      allowedLatenessMs: scenario.allowedLatenessMs,
+      outOfOrdernessMs: scenario.outOfOrdernessMs,
+      idleTimeoutMs: scenario.idleTimeoutMs,
+      clock,
+    });
 
 /** Applies results to a table the way a sink would: delete retracted rows, then upsert. */
 // Rows of one key may still touch or overlap: a session cleaned up before a later element arrived

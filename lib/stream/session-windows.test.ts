@@ -4,7 +4,13 @@ import { sessionWindows } from './assigners';
 import { SessionWindowOperator } from './session-windows';
 import { windowOperator } from './window-operator';
 
-const summary = (r: { windowStart: number; windowEnd: number; kind: string; value: unknown; retracts: readonly { start: number; end: number }[] }) => ({
+const summary = (r: {
+  windowStart: number;
+  windowEnd: number;
+  kind: string;
+  value: unknown;
+  retracts: readonly { start: number; end: number }[];
+}) => ({
   start: r.windowStart,
   end: r.windowEnd,
   kind: r.kind,
@@ -25,7 +31,16 @@ describe('session windows', () => {
     const bridged = op.drain();
     expect(bridged.late).toEqual([]);
     expect(bridged.results.map(summary)).toEqual([
-      { start: 0, end: 30, kind: 'late', value: 3, retracts: [{ start: 0, end: 10 }, { start: 20, end: 30 }] },
+      {
+        start: 0,
+        end: 30,
+        kind: 'late',
+        value: 3,
+        retracts: [
+          { start: 0, end: 10 },
+          { start: 20, end: 30 },
+        ],
+      },
     ]);
     expect(op.openWindows('v').map((w) => [w.start, w.end, w.fired])).toEqual([[0, 30, true]]);
   });
@@ -33,7 +48,9 @@ describe('session windows', () => {
   it('a late element that extends a fired session past the watermark retracts the old row in the next on-time firing', () => {
     const op = windowOperator(sessionWindows(10), count(), { allowedLatenessMs: 50 });
     op.process(0, 'v', 0, null);
-    expect(op.advanceWatermarkTo(12).results.map(summary)).toEqual([{ start: 0, end: 10, kind: 'on-time', value: 1, retracts: [] }]);
+    expect(op.advanceWatermarkTo(12).results.map(summary)).toEqual([
+      { start: 0, end: 10, kind: 'on-time', value: 1, retracts: [] },
+    ]);
     op.process(0, 'v', 8, null); // [8,18) grows the session to [0,18), which ends after wm 12
     expect(op.drain().results).toEqual([]);
     expect(op.advanceWatermarkTo(17).results.map(summary)).toEqual([

@@ -16,7 +16,16 @@ import type { Aggregate } from './aggregates';
 import type { SessionWindows } from './assigners';
 import { SnapshotError } from './errors';
 import { asArray, asBoolean, asNumber, asObject, type Json } from './json';
-import { decodeKey, KeyedWindowOperator, type DecodeContext, type EmittedPane, type FiringKind, type Key, type OpenWindow, type OperatorOptions } from './operator';
+import {
+  decodeKey,
+  KeyedWindowOperator,
+  type DecodeContext,
+  type EmittedPane,
+  type FiringKind,
+  type Key,
+  type OpenWindow,
+  type OperatorOptions,
+} from './operator';
 import { TimerHeap, type Timed } from './timer-heap';
 import type { PartitionId } from './watermarks';
 
@@ -90,7 +99,14 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
         return;
       }
       const due = newEnd - 1 <= wm;
-      const created = new Session<K, A>(key, ts, newEnd, this.aggregate.add(this.aggregate.create(), value), false, newEnd - 1);
+      const created = new Session<K, A>(
+        key,
+        ts,
+        newEnd,
+        this.aggregate.add(this.aggregate.create(), value),
+        false,
+        newEnd - 1,
+      );
       created.next = session;
       if (previous === null) this.heads.set(key, created);
       else previous.next = created;
@@ -135,7 +151,11 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
   }
 
   protected fireTimersUpTo(wm: number): void {
-    for (let session = this.timers.peek(); session !== undefined && session.timerAt <= wm; session = this.timers.peek()) {
+    for (
+      let session = this.timers.peek();
+      session !== undefined && session.timerAt <= wm;
+      session = this.timers.peek()
+    ) {
       if (!session.fired) {
         this.fire(session, 'on-time');
         this.timers.update(session);
@@ -192,20 +212,35 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
       // The configured lateness applies to every window, also those that fired under another one:
       // a session already past its cleanup under this lateness is gone, as in a fresh operator.
       if (fired && end - 1 + this.allowedLateness <= wm) return;
-      const session = new Session<K, A>(decodeKey<K>(e.key, `${path}.key`), start, end, this.aggregate.fromJSON(e.acc ?? null), fired, fired ? end - 1 + this.allowedLateness : end - 1);
+      const session = new Session<K, A>(
+        decodeKey<K>(e.key, `${path}.key`),
+        start,
+        end,
+        this.aggregate.fromJSON(e.acc ?? null),
+        fired,
+        fired ? end - 1 + this.allowedLateness : end - 1,
+      );
       if (context.version === 1) {
         // Version 1 fired every change of a fired session at once, so it emitted exactly its current value.
-        if (fired) session.emitted = { start, end, pane: 0, acc: this.retracting ? this.copyAccumulator(session.acc) : null };
+        if (fired)
+          session.emitted = { start, end, pane: 0, acc: this.retracting ? this.copyAccumulator(session.acc) : null };
         if (e.retracts !== null && e.retracts !== undefined) {
           session.superseded = asArray(e.retracts, `${path}.retracts`).map((w, j) => {
             const bounds = asObject(w, `${path}.retracts[${j}]`);
-            return { start: asNumber(bounds.start, `${path}.retracts[${j}].start`), end: asNumber(bounds.end, `${path}.retracts[${j}].end`), pane: 0, acc: null };
+            return {
+              start: asNumber(bounds.start, `${path}.retracts[${j}].start`),
+              end: asNumber(bounds.end, `${path}.retracts[${j}].end`),
+              pane: 0,
+              acc: null,
+            };
           });
         }
       } else {
         session.emitted = this.decodeEmitted(e.emitted, `${path}.emitted`);
         if (e.superseded !== null && e.superseded !== undefined) {
-          session.superseded = asArray(e.superseded, `${path}.superseded`).flatMap((w, j) => this.decodeEmitted(w, `${path}.superseded[${j}]`) ?? []);
+          session.superseded = asArray(e.superseded, `${path}.superseded`).flatMap(
+            (w, j) => this.decodeEmitted(w, `${path}.superseded[${j}]`) ?? [],
+          );
         }
         if (e.changed === true && !fired) this.changed.add(session);
       }
@@ -215,7 +250,15 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
   }
 
   private fire(session: Session<K, A>, kind: FiringKind): void {
-    session.emitted = this.firePane(session.key, session.start, session.end, kind, session.acc, session.emitted, session.superseded);
+    session.emitted = this.firePane(
+      session.key,
+      session.start,
+      session.end,
+      kind,
+      session.acc,
+      session.emitted,
+      session.superseded,
+    );
     session.superseded = null;
     this.changed.delete(session);
     if (this.discarding) session.acc = this.aggregate.create();

@@ -30,7 +30,8 @@ export class SilenceProgress {
     private readonly options: SilenceOptions,
     lastRecordAt?: number,
   ) {
-    if (!Number.isSafeInteger(options.idleTimeoutMs) || options.idleTimeoutMs < 0) throw new RangeError(`idleTimeoutMs must be a non-negative integer, got ${options.idleTimeoutMs}`);
+    if (!Number.isSafeInteger(options.idleTimeoutMs) || options.idleTimeoutMs < 0)
+      throw new RangeError(`idleTimeoutMs must be a non-negative integer, got ${options.idleTimeoutMs}`);
     this.lastRecordTime = lastRecordAt ?? options.clock();
   }
 

@@ -7,7 +7,10 @@ const codec = stateCodec<State>({
   name: 'test checkpoint',
   version: 2,
   reads: [1],
-  decode: (f) => ({ operator: f.object('operator'), dimensionVersion: f.version === 1 && !f.has('dimensionVersion') ? 0 : f.number('dimensionVersion') }),
+  decode: (f) => ({
+    operator: f.object('operator'),
+    dimensionVersion: f.version === 1 && !f.has('dimensionVersion') ? 0 : f.number('dimensionVersion'),
+  }),
 });
 
 describe('stateCodec: versioned checkpoints', () => {
@@ -24,12 +27,16 @@ describe('stateCodec: versioned checkpoints', () => {
 
   it('refuses a version it does not read, and a shape that is not its own, naming the field', () => {
     expect(() => codec.decode({ v: 3, operator: {}, dimensionVersion: 1 })).toThrow(SnapshotError);
-    expect(() => codec.decode({ v: 3, operator: {}, dimensionVersion: 1 })).toThrow(/version 3 is not one this release reads \(2, 1\)/);
+    expect(() => codec.decode({ v: 3, operator: {}, dimensionVersion: 1 })).toThrow(
+      /version 3 is not one this release reads \(2, 1\)/,
+    );
     expect(() => codec.decode({ v: '2', operator: {} })).toThrow(SnapshotError);
     expect(() => codec.decode([])).toThrow(/must be an object/);
     expect(() => codec.decode(null)).toThrow(SnapshotError);
     expect(() => codec.decode({ v: 2, operator: {} })).toThrow(/test checkpoint v2: dimensionVersion must be present/);
     expect(() => codec.decode({ v: 2, operator: [], dimensionVersion: 1 })).toThrow(/operator must be an object/);
-    expect(() => codec.decode({ v: 2, operator: {}, dimensionVersion: Number.NaN })).toThrow(/dimensionVersion must be a finite number/);
+    expect(() => codec.decode({ v: 2, operator: {}, dimensionVersion: Number.NaN })).toThrow(
+      /dimensionVersion must be a finite number/,
+    );
   });
 });

@@ -44,11 +44,14 @@ export function stateCodec<T extends JsonObject>(spec: {
     version: spec.version,
     encode: (state) => ({ ...state, v: spec.version }),
     decode(json) {
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new SnapshotError(`${spec.name}: checkpoint must be an object`);
+      if (json === null || typeof json !== 'object' || Array.isArray(json))
+        throw new SnapshotError(`${spec.name}: checkpoint must be an object`);
       const root = json;
       const version = root.v === undefined ? 1 : root.v;
       if (typeof version !== 'number' || !readable.has(version)) {
-        throw new SnapshotError(`${spec.name}: checkpoint version ${JSON.stringify(version)} is not one this release reads (${[...readable].join(', ')})`);
+        throw new SnapshotError(
+          `${spec.name}: checkpoint version ${JSON.stringify(version)} is not one this release reads (${[...readable].join(', ')})`,
+        );
       }
       const fail = (key: string, what: string): never => {
         throw new SnapshotError(`${spec.name} v${version}: ${key} must be ${what}`);

@@ -6,7 +6,15 @@ import type { TimeWindows } from './assigners';
 import { NaiveSlidingWindowOperator } from './test-support/naive-sliding-windows';
 import type { Emission, OperatorOptions } from './operator';
 import { scenarios, slidingAssigners, tumblingAssigners } from './test-support/arbitraries';
-import { canonical, runScenario, stats, timeWindowOracle, type Scenario, type Stats, type StatsOperator } from './test-support/oracle';
+import {
+  canonical,
+  runScenario,
+  stats,
+  timeWindowOracle,
+  type Scenario,
+  type Stats,
+  type StatsOperator,
+} from './test-support/oracle';
 import { TimeWindowOperator } from './time-windows';
 import type { Clock } from './watermarks';
 
@@ -21,12 +29,20 @@ function options(scenario: Scenario, clock: Clock): OperatorOptions {
   };
 }
 
-const paned = (assigner: TimeWindows, scenario: Scenario) => (clock: Clock): StatsOperator =>
-  new TimeWindowOperator(assigner, stats(), options(scenario, clock));
-const naive = (assigner: TimeWindows, scenario: Scenario) => (clock: Clock): StatsOperator =>
-  new NaiveSlidingWindowOperator(assigner, stats(), options(scenario, clock));
+const paned =
+  (assigner: TimeWindows, scenario: Scenario) =>
+  (clock: Clock): StatsOperator =>
+    new TimeWindowOperator(assigner, stats(), options(scenario, clock));
+const naive =
+  (assigner: TimeWindows, scenario: Scenario) =>
+  (clock: Clock): StatsOperator =>
+    new NaiveSlidingWindowOperator(assigner, stats(), options(scenario, clock));
 
-function expectMatchesOracle(actual: Emission<string, number, Stats>[], assigner: TimeWindows, scenario: Scenario): void {
+function expectMatchesOracle(
+  actual: Emission<string, number, Stats>[],
+  assigner: TimeWindows,
+  scenario: Scenario,
+): void {
   const expected = timeWindowOracle(assigner, scenario).steps;
   scenario.steps.forEach((step, i) => {
     expect(canonical(actual[i], step), `step ${i} (${JSON.stringify(step)})`).toEqual(expected[i]);
@@ -44,7 +60,8 @@ function expectTimestampOrder(actual: Emission<string, number, Stats>[]): void {
 /** Last result per window once the input is flushed: the rows a sink would hold. */
 function finalRows(actual: Emission<string, number, Stats>[]): Map<string, Stats> {
   const rows = new Map<string, Stats>();
-  for (const emission of actual) for (const r of emission.results) rows.set(`${r.key}|${r.windowStart}|${r.windowEnd}`, r.value);
+  for (const emission of actual)
+    for (const r of emission.results) rows.set(`${r.key}|${r.windowStart}|${r.windowEnd}`, r.value);
   return rows;
 }
 

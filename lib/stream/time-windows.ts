@@ -20,7 +20,16 @@ import type { Aggregate } from './aggregates';
 import type { TimeWindows } from './assigners';
 import { SnapshotError } from './errors';
 import { asArray, asNumber, asObject, type Json } from './json';
-import { decodeKey, KeyedWindowOperator, type DecodeContext, type EmittedPane, type FiringKind, type Key, type OpenWindow, type OperatorOptions } from './operator';
+import {
+  decodeKey,
+  KeyedWindowOperator,
+  type DecodeContext,
+  type EmittedPane,
+  type FiringKind,
+  type Key,
+  type OpenWindow,
+  type OperatorOptions,
+} from './operator';
 import { alignedStart, alignedStartAtOrAfter, gcd } from './time';
 import { TimerHeap, type Timed } from './timer-heap';
 import type { PartitionId } from './watermarks';
@@ -60,7 +69,8 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
     this.sliceWidth = gcd(this.size, this.slide);
     // A discarding firing carries what arrived since the window's previous firing; slices are shared
     // by overlapping windows that fire at different times, so that would need state per window.
-    if (this.discarding && this.slide !== this.size) throw new RangeError('discarding accumulation is supported for tumbling windows, not sliding ones');
+    if (this.discarding && this.slide !== this.size)
+      throw new RangeError('discarding accumulation is supported for tumbling windows, not sliding ones');
   }
 
   /** Derived by walking every slice (only slices are stored): for monitoring, not per record. */
@@ -89,7 +99,15 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
     }
     let state = this.keys.get(key);
     if (state === undefined) {
-      state = { key, starts: [], accumulators: [], panes: new Map(), changed: new Set(), timerAt: Number.POSITIVE_INFINITY, heapIndex: -1 };
+      state = {
+        key,
+        starts: [],
+        accumulators: [],
+        panes: new Map(),
+        changed: new Set(),
+        timerAt: Number.POSITIVE_INFINITY,
+        heapIndex: -1,
+      };
       this.keys.set(key, state);
     }
     const i = this.sliceIndex(state, sliceStart);
@@ -143,7 +161,9 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
       state.changed.clear();
     }
     this.changedKeys.clear();
-    due.sort((a, b) => a.end - b.end || (a.state.key === b.state.key ? 0 : String(a.state.key) < String(b.state.key) ? -1 : 1));
+    due.sort(
+      (a, b) => a.end - b.end || (a.state.key === b.state.key ? 0 : String(a.state.key) < String(b.state.key) ? -1 : 1),
+    );
     for (const { state, end } of due) this.fireWindow(state, end, 'early');
   }
 
@@ -181,7 +201,15 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
       const e = asObject(entry, path);
       const key = decodeKey<K>(e.key, `${path}.key`);
       if (this.keys.has(key)) throw new SnapshotError(`${path}: key ${JSON.stringify(key)} appears twice`);
-      const state: KeySlices<K, A> = { key, starts: [], accumulators: [], panes: new Map(), changed: new Set(), timerAt: asNumber(e.timerAt, `${path}.timerAt`), heapIndex: -1 };
+      const state: KeySlices<K, A> = {
+        key,
+        starts: [],
+        accumulators: [],
+        panes: new Map(),
+        changed: new Set(),
+        timerAt: asNumber(e.timerAt, `${path}.timerAt`),
+        heapIndex: -1,
+      };
       let previousStart = Number.NEGATIVE_INFINITY;
       for (const [j, slice] of asArray(e.slices, `${path}.slices`).entries()) {
         const pair = asArray(slice, `${path}.slices[${j}]`);
@@ -195,14 +223,21 @@ export class TimeWindowOperator<K extends Key, V, A, R> extends KeyedWindowOpera
       if (context.version === 1) {
         // Version 1 fired every change of a fired window at once: each emitted exactly its current value.
         for (const end of this.liveWindowEnds(state)) {
-          if (end - 1 <= wm) state.panes.set(end, { start: end - this.size, end, pane: 0, acc: this.retracting ? this.copyAccumulator(this.windowAcc(state, end)) : null });
+          if (end - 1 <= wm)
+            state.panes.set(end, {
+              start: end - this.size,
+              end,
+              pane: 0,
+              acc: this.retracting ? this.copyAccumulator(this.windowAcc(state, end)) : null,
+            });
         }
       } else {
         for (const [j, pane] of asArray(e.panes ?? [], `${path}.panes`).entries()) {
           const emitted = this.decodeEmitted(pane, `${path}.panes[${j}]`);
           if (emitted !== null) state.panes.set(emitted.end, emitted);
         }
-        for (const [j, start] of asArray(e.changed ?? [], `${path}.changed`).entries()) state.changed.add(asNumber(start, `${path}.changed[${j}]`));
+        for (const [j, start] of asArray(e.changed ?? [], `${path}.changed`).entries())
+          state.changed.add(asNumber(start, `${path}.changed[${j}]`));
       }
       if (latenessChanged) {
         // The configured lateness applies to every window at once: drop what it has already cleaned
@@ -324,7 +359,8 @@ function lowerBound(values: number[], target: number): number {
   let hi = values.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (values[mid]! < target) lo = mid + 1; // lo ≤ mid < hi ≤ length
+    if (values[mid]! < target)
+      lo = mid + 1; // lo ≤ mid < hi ≤ length
     else hi = mid;
   }
   return lo;

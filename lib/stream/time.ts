@@ -45,5 +45,6 @@ export function decodeTime(json: Json | undefined, path: string): number {
 }
 
 export function assertTimestamp(ts: number): void {
-  if (!Number.isSafeInteger(ts)) throw new RangeError(`event timestamp must be an integer number of milliseconds, got ${ts}`);
+  if (!Number.isSafeInteger(ts))
+    throw new RangeError(`event timestamp must be an integer number of milliseconds, got ${ts}`);
 }

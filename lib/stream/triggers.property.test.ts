@@ -8,12 +8,24 @@ import { describe, expect, it } from 'vitest';
 import type { WindowAssigner } from './assigners';
 import { earlyFiringTrigger, type AccumulationMode, type Emission } from './operator';
 import { scenarios, sessionAssigners, slidingAssigners, tumblingAssigners } from './test-support/arbitraries';
-import { sessionOracle, stats, timeWindowOracle, type Scenario, type Stats, type StatsOperator } from './test-support/oracle';
+import {
+  sessionOracle,
+  stats,
+  timeWindowOracle,
+  type Scenario,
+  type Stats,
+  type StatsOperator,
+} from './test-support/oracle';
 import { windowOperator } from './window-operator';
 
 const RUNS = 120;
 
-const speculative = (assigner: WindowAssigner, scenario: Scenario, accumulation: AccumulationMode, clock: () => number): StatsOperator =>
+const speculative = (
+  assigner: WindowAssigner,
+  scenario: Scenario,
+  accumulation: AccumulationMode,
+  clock: () => number,
+): StatsOperator =>
   windowOperator(assigner, stats(), {
     allowedLatenessMs: scenario.allowedLatenessMs,
     outOfOrdernessMs: scenario.outOfOrdernessMs,
@@ -28,7 +40,12 @@ const speculative = (assigner: WindowAssigner, scenario: Scenario, accumulation:
  * early), `batchEnds` adds early firings after events, `restores` replaces the operator by one
  * restored from its snapshot (through JSON text) after those steps.
  */
-function runSpeculative(make: (clock: () => number) => StatsOperator, scenario: Scenario, batchEnds: Set<number>, restores: Set<number>): Emission<string, number, Stats>[] {
+function runSpeculative(
+  make: (clock: () => number) => StatsOperator,
+  scenario: Scenario,
+  batchEnds: Set<number>,
+  restores: Set<number>,
+): Emission<string, number, Stats>[] {
   let now = 0;
   const clock = () => now;
   let op = make(clock);
@@ -68,7 +85,14 @@ function oracleRows(steps: { results: string[] }[]): Totals {
   const rows: Totals = new Map();
   for (const step of steps) {
     for (const text of step.results) {
-      const [key, start, end, , value, retracts] = JSON.parse(text) as [string, number, number, string, Stats, string[]];
+      const [key, start, end, , value, retracts] = JSON.parse(text) as [
+        string,
+        number,
+        number,
+        string,
+        Stats,
+        string[],
+      ];
       for (const w of retracts) rows.delete(`${key}|${w.replace('..', '|')}`);
       rows.set(`${key}|${start}|${end}`, { n: value.n, sum: value.sum });
     }
@@ -77,7 +101,11 @@ function oracleRows(steps: { results: string[] }[]): Totals {
 }
 
 const oracleFor = (assigner: WindowAssigner, scenario: Scenario) =>
-  assigner.kind === 'session' ? sessionOracle(assigner, scenario) : assigner.kind === 'count' ? null : timeWindowOracle(assigner, scenario);
+  assigner.kind === 'session'
+    ? sessionOracle(assigner, scenario)
+    : assigner.kind === 'count'
+      ? null
+      : timeWindowOracle(assigner, scenario);
 
 const anyTimeOrSession = fc.oneof(sessionAssigners, tumblingAssigners, slidingAssigners);
 const stepSets = fc.array(fc.nat(200), { maxLength: 40 }).map((xs) => new Set(xs));
@@ -87,11 +115,17 @@ describe('speculative firings against the on-time-only oracle (vector 11)', { ti
   it('accumulating and retracting: sum of emitted values minus sum of retracted values equals the on-time-only result, per window', () => {
     fc.assert(
       fc.property(anyTimeOrSession, scenarios(), stepSets, stepSets, (assigner, scenario, batchEnds, restores) => {
-        const out = runSpeculative((clock) => speculative(assigner, scenario, 'accumulating-and-retracting', clock), scenario, batchEnds, restores);
+        const out = runSpeculative(
+          (clock) => speculative(assigner, scenario, 'accumulating-and-retracting', clock),
+          scenario,
+          batchEnds,
+          restores,
+        );
         const ledger: Totals = new Map();
         for (const emission of out) {
           for (const r of emission.results) {
-            for (const x of r.retractions) addTo(ledger, `${r.key}|${x.windowStart}|${x.windowEnd}`, -x.value.n, -x.value.sum);
+            for (const x of r.retractions)
+              addTo(ledger, `${r.key}|${x.windowStart}|${x.windowEnd}`, -x.value.n, -x.value.sum);
             addTo(ledger, `${r.key}|${r.windowStart}|${r.windowEnd}`, r.value.n, r.value.sum);
           }
         }
@@ -104,7 +138,12 @@ describe('speculative firings against the on-time-only oracle (vector 11)', { ti
   it('accumulating: an upsert sink that deletes retracted bounds ends with the on-time-only rows', () => {
     fc.assert(
       fc.property(anyTimeOrSession, scenarios(), stepSets, stepSets, (assigner, scenario, batchEnds, restores) => {
-        const out = runSpeculative((clock) => speculative(assigner, scenario, 'accumulating', clock), scenario, batchEnds, restores);
+        const out = runSpeculative(
+          (clock) => speculative(assigner, scenario, 'accumulating', clock),
+          scenario,
+          batchEnds,
+          restores,
+        );
         const rows: Totals = new Map();
         for (const emission of out) {
           for (const r of emission.results) {
@@ -120,14 +159,26 @@ describe('speculative firings against the on-time-only oracle (vector 11)', { ti
 
   it('discarding: the deltas of every firing add up to the on-time-only totals per key', () => {
     fc.assert(
-      fc.property(fc.oneof(sessionAssigners, tumblingAssigners), scenarios(), stepSets, stepSets, (assigner, scenario, batchEnds, restores) => {
-        const out = runSpeculative((clock) => speculative(assigner, scenario, 'discarding', clock), scenario, batchEnds, restores);
-        const perKey: Totals = new Map();
-        for (const emission of out) for (const r of emission.results) addTo(perKey, r.key, r.value.n, r.value.sum);
-        const expected: Totals = new Map();
-        for (const [id, t] of oracleRows(oracleFor(assigner, scenario)!.steps)) addTo(expected, id.slice(0, id.indexOf('|')), t.n, t.sum);
-        expect(perKey).toEqual(expected);
-      }),
+      fc.property(
+        fc.oneof(sessionAssigners, tumblingAssigners),
+        scenarios(),
+        stepSets,
+        stepSets,
+        (assigner, scenario, batchEnds, restores) => {
+          const out = runSpeculative(
+            (clock) => speculative(assigner, scenario, 'discarding', clock),
+            scenario,
+            batchEnds,
+            restores,
+          );
+          const perKey: Totals = new Map();
+          for (const emission of out) for (const r of emission.results) addTo(perKey, r.key, r.value.n, r.value.sum);
+          const expected: Totals = new Map();
+          for (const [id, t] of oracleRows(oracleFor(assigner, scenario)!.steps))
+            addTo(expected, id.slice(0, id.indexOf('|')), t.n, t.sum);
+          expect(perKey).toEqual(expected);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -136,7 +187,9 @@ describe('speculative firings against the on-time-only oracle (vector 11)', { ti
     fc.assert(
       fc.property(anyTimeOrSession, scenarios(), stepSets, stepSets, (assigner, scenario, batchEnds, restores) => {
         const make = (clock: () => number) => speculative(assigner, scenario, 'accumulating-and-retracting', clock);
-        expect(runSpeculative(make, scenario, batchEnds, restores)).toEqual(runSpeculative(make, scenario, batchEnds, new Set()));
+        expect(runSpeculative(make, scenario, batchEnds, restores)).toEqual(
+          runSpeculative(make, scenario, batchEnds, new Set()),
+        );
       }),
       { numRuns: RUNS },
     );

@@ -56,7 +56,13 @@ describe('semantics guide vectors 9 and 10 (triggers and accumulation)', () => {
     op.process(0, 'visitor', 0, null);
     const batch1 = op.advanceWatermark();
     expect(batch1.results.map(brief)).toEqual([
-      { kind: 'early', pane: 0, window: [0, 30 * MINUTE], value: { visits: 1, pageviews: 1, bounces: 1 }, retractions: [] },
+      {
+        kind: 'early',
+        pane: 0,
+        window: [0, 30 * MINUTE],
+        value: { visits: 1, pageviews: 1, bounces: 1 },
+        retractions: [],
+      },
     ]);
 
     op.process(0, 'visitor', 5 * MINUTE, null);
@@ -134,7 +140,9 @@ describe('semantics guide vectors 9 and 10 (triggers and accumulation)', () => {
     const bridged = op.drain().results;
     expect(bridged).toEqual([]); // the merged window [0,75m) is not due: it fires early with the next batch
     const next = op.advanceWatermark().results;
-    expect(next.map((r) => [r.kind, r.windowStart, r.windowEnd, r.retractions.map((x) => x.windowStart)])).toEqual([['early', 0, 75 * MINUTE, [0, 45 * MINUTE]]]);
+    expect(next.map((r) => [r.kind, r.windowStart, r.windowEnd, r.retractions.map((x) => x.windowStart)])).toEqual([
+      ['early', 0, 75 * MINUTE, [0, 45 * MINUTE]],
+    ]);
     expect(netVisits(next).visits).toBe(-1);
   });
 });
@@ -162,7 +170,10 @@ describe('early firings', () => {
 
   it('fire by processing-time interval, read from the injected clock', () => {
     let now = 0;
-    const op = windowOperator(tumblingWindows(1000), count(), { clock: () => now, trigger: earlyFiringTrigger({ intervalMs: 1000 }) });
+    const op = windowOperator(tumblingWindows(1000), count(), {
+      clock: () => now,
+      trigger: earlyFiringTrigger({ intervalMs: 1000 }),
+    });
     op.process(0, 'k', 1, null);
     expect(op.advanceWatermark().results.map((r) => r.kind)).toEqual(['early']);
     op.process(0, 'k', 2, null);
@@ -201,7 +212,12 @@ describe('accumulation modes', () => {
     const onTime = op.advanceWatermarkTo(9).results;
     op.process(0, 'k', 4, null);
     const late = op.drain().results;
-    return [...early, ...onTime, ...late].map((r) => [r.kind, r.pane, r.value, r.retractions.map((x) => [x.pane, x.value])]);
+    return [...early, ...onTime, ...late].map((r) => [
+      r.kind,
+      r.pane,
+      r.value,
+      r.retractions.map((x) => [x.pane, x.value]),
+    ]);
   };
 
   it('discarding: each firing carries only what arrived since the previous one', () => {
@@ -300,30 +316,58 @@ describe('restoring', () => {
   };
 
   it('a version 1 session checkpoint restores: a fired session retracts its current value, a pending retraction keeps its bounds', () => {
-    const op = windowOperator(sessionWindows(10), count(), { allowedLatenessMs: 100, accumulation: 'accumulating-and-retracting' });
+    const op = windowOperator(sessionWindows(10), count(), {
+      allowedLatenessMs: 100,
+      accumulation: 'accumulating-and-retracting',
+    });
     op.restore(v1Sessions);
     op.process(0, 'u', 2, null);
-    expect(op.drain().results.map((r) => [r.key, r.kind, r.pane, r.value, r.retractions.map((x) => x.value)])).toEqual([['u', 'late', 1, 2, [1]]]);
+    expect(op.drain().results.map((r) => [r.key, r.kind, r.pane, r.value, r.retractions.map((x) => x.value)])).toEqual([
+      ['u', 'late', 1, 2, [1]],
+    ]);
     const onTime = op.advanceWatermarkTo(22).results;
     // The value emitted under [0,13) is not in a version 1 checkpoint: its bounds are, for an upsert sink.
-    expect(onTime.map((r) => [r.key, r.windowStart, r.windowEnd, r.value, r.retracts, r.retractions])).toEqual([['v', 0, 23, 3, [{ start: 0, end: 13 }], []]]);
+    expect(onTime.map((r) => [r.key, r.windowStart, r.windowEnd, r.value, r.retracts, r.retractions])).toEqual([
+      ['v', 0, 23, 3, [{ start: 0, end: 13 }], []],
+    ]);
     expect(op.snapshot().version).toBe(2);
   });
 
   it('a version 1 tumbling checkpoint restores: fired windows continue with a higher pane and retract their current value', () => {
-    const op = windowOperator(tumblingWindows(10), count(), { allowedLatenessMs: 100, accumulation: 'accumulating-and-retracting' });
+    const op = windowOperator(tumblingWindows(10), count(), {
+      allowedLatenessMs: 100,
+      accumulation: 'accumulating-and-retracting',
+    });
     op.restore({
       version: 1,
       operator: 'time-windows',
       assigner: { kind: 'tumbling', size: 10, offset: 0 },
       allowedLatenessMs: 100,
       watermark: 20,
-      partitions: { watermark: null, partitions: [{ id: 0, maxTs: 25, active: true, inactiveSince: null, idle: false }] },
+      partitions: {
+        watermark: null,
+        partitions: [{ id: 0, maxTs: 25, active: true, inactiveSince: null, idle: false }],
+      },
       dimensionVersion: null,
-      state: { keys: [{ key: 'site', timerAt: 29, slices: [[0, 2], [20, 1]] }] },
+      state: {
+        keys: [
+          {
+            key: 'site',
+            timerAt: 29,
+            slices: [
+              [0, 2],
+              [20, 1],
+            ],
+          },
+        ],
+      },
     });
     op.process(0, 'site', 6, null);
-    expect(op.drain().results.map((r) => [r.windowStart, r.kind, r.pane, r.value, r.retractions.map((x) => x.value)])).toEqual([[0, 'late', 1, 3, [2]]]);
-    expect(op.advanceWatermarkTo(29).results.map((r) => [r.windowStart, r.kind, r.pane, r.value])).toEqual([[20, 'on-time', 0, 1]]);
+    expect(
+      op.drain().results.map((r) => [r.windowStart, r.kind, r.pane, r.value, r.retractions.map((x) => x.value)]),
+    ).toEqual([[0, 'late', 1, 3, [2]]]);
+    expect(op.advanceWatermarkTo(29).results.map((r) => [r.windowStart, r.kind, r.pane, r.value])).toEqual([
+      [20, 'on-time', 0, 1],
+    ]);
   });
 });

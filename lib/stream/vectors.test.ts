@@ -41,13 +41,17 @@ describe('semantics guide test vectors', () => {
     op.process(0, 'site', 9500, 'late pageview');
     const after = op.drain();
     expect(after.results).toEqual([]);
-    expect(after.late).toEqual([{ partition: 0, key: 'site', timestamp: 9500, value: 'late pageview', watermark: 9999 }]);
+    expect(after.late).toEqual([
+      { partition: 0, key: 'site', timestamp: 9500, value: 'late pageview', watermark: 9999 },
+    ]);
   });
 
   it('vector 3: with L = 2000 a late element at 9500 causes a late firing, state is cleared at wm 11999, and after that it is side output', () => {
     const op = windowOperator(tumblingWindows(10_000), count(), { allowedLatenessMs: 2000 });
     op.process(0, 'site', 1000, null);
-    expect(op.advanceWatermarkTo(9999).results.map(pick)).toEqual([{ start: 0, end: 10_000, kind: 'on-time', value: 1 }]);
+    expect(op.advanceWatermarkTo(9999).results.map(pick)).toEqual([
+      { start: 0, end: 10_000, kind: 'on-time', value: 1 },
+    ]);
 
     op.process(0, 'site', 9500, null);
     const lateFiring = op.drain();
@@ -76,8 +80,12 @@ describe('semantics guide test vectors', () => {
     const op = windowOperator(assigner, count());
     op.process(0, 'site', 12_000, null);
     expect(op.advanceWatermarkTo(14_998).results).toEqual([]);
-    expect(op.advanceWatermarkTo(14_999).results.map(pick)).toEqual([{ start: 5000, end: 15_000, kind: 'on-time', value: 1 }]);
-    expect(op.advanceWatermarkTo(19_999).results.map(pick)).toEqual([{ start: 10_000, end: 20_000, kind: 'on-time', value: 1 }]);
+    expect(op.advanceWatermarkTo(14_999).results.map(pick)).toEqual([
+      { start: 5000, end: 15_000, kind: 'on-time', value: 1 },
+    ]);
+    expect(op.advanceWatermarkTo(19_999).results.map(pick)).toEqual([
+      { start: 10_000, end: 20_000, kind: 'on-time', value: 1 },
+    ]);
   });
 
   it('vector 5: session gap 30 min with events at 0, 20 and 50 min is one session [0, 80 min) that fires at wm 80 min − 1', () => {
@@ -85,7 +93,9 @@ describe('semantics guide test vectors', () => {
     for (const minute of [0, 20, 50]) op.process(0, 'visitor', minute * MINUTE, null);
     expect(op.openWindows('visitor').map((w) => [w.start, w.end])).toEqual([[0, 80 * MINUTE]]);
     expect(op.advanceWatermarkTo(80 * MINUTE - 2).results).toEqual([]);
-    expect(op.advanceWatermarkTo(80 * MINUTE - 1).results.map(pick)).toEqual([{ start: 0, end: 80 * MINUTE, kind: 'on-time', value: 3 }]);
+    expect(op.advanceWatermarkTo(80 * MINUTE - 1).results.map(pick)).toEqual([
+      { start: 0, end: 80 * MINUTE, kind: 'on-time', value: 3 },
+    ]);
   });
 
   it('vector 6: an event at 88 behind wm 100 joins the live session [95,115) because lateness is judged on the merged window', () => {
@@ -111,7 +121,9 @@ describe('semantics guide test vectors', () => {
     op.process(0, 'visitor', 20_000, null);
     op.process(0, 'visitor', 25_000, null);
     expect(op.advanceWatermarkTo(29_998).results).toEqual([]);
-    expect(op.advanceWatermarkTo(29_999).results.map(pick)).toEqual([{ start: 20_000, end: 30_000, kind: 'on-time', value: 2 }]);
+    expect(op.advanceWatermarkTo(29_999).results.map(pick)).toEqual([
+      { start: 20_000, end: 30_000, kind: 'on-time', value: 2 },
+    ]);
   });
 
   it('vector 8: with one of two partitions idle past the timeout the operator watermark follows the active partition', () => {

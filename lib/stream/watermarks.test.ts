@@ -10,16 +10,20 @@ import { BoundedOutOfOrderness, PartitionWatermarks } from './watermarks';
 describe('watermarks', () => {
   it('bounded out-of-orderness trails the largest timestamp by B + 1 and never goes back', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 100 }), fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1 }), (b, stamps) => {
-        const generator = new BoundedOutOfOrderness(b);
-        let previous = Number.NEGATIVE_INFINITY;
-        for (const ts of stamps) {
-          generator.onEvent(ts);
-          expect(generator.watermark).toBeGreaterThanOrEqual(previous);
-          previous = generator.watermark;
-        }
-        expect(generator.watermark).toBe(Math.max(...stamps) - b - 1);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 100 }),
+        fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1 }),
+        (b, stamps) => {
+          const generator = new BoundedOutOfOrderness(b);
+          let previous = Number.NEGATIVE_INFINITY;
+          for (const ts of stamps) {
+            generator.onEvent(ts);
+            expect(generator.watermark).toBeGreaterThanOrEqual(previous);
+            previous = generator.watermark;
+          }
+          expect(generator.watermark).toBe(Math.max(...stamps) - b - 1);
+        },
+      ),
     );
   });
 
@@ -27,7 +31,10 @@ describe('watermarks', () => {
     fc.assert(
       fc.property(scenarios(), (scenario) => {
         let now = 0;
-        const watermarks = new PartitionWatermarks({ outOfOrdernessMs: scenario.outOfOrdernessMs, idleTimeoutMs: scenario.idleTimeoutMs });
+        const watermarks = new PartitionWatermarks({
+          outOfOrdernessMs: scenario.outOfOrdernessMs,
+          idleTimeoutMs: scenario.idleTimeoutMs,
+        });
         if (scenario.registerUpfront) for (let p = 0; p < scenario.partitions; p++) watermarks.addPartition(p);
         const expected = watermarkOracle(scenario);
         scenario.steps.forEach((step, i) => {

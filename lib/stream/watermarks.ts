@@ -114,7 +114,8 @@ export class PartitionWatermarks {
   }
 
   onEvent(id: PartitionId, ts: number): void {
-    const state = this.lastPartition !== undefined && this.lastPartition.id === id ? this.lastPartition : this.stateOf(id);
+    const state =
+      this.lastPartition !== undefined && this.lastPartition.id === id ? this.lastPartition : this.stateOf(id);
     state.generator.onEvent(ts);
     state.active = true;
     state.idle = false;
@@ -166,13 +167,15 @@ export class PartitionWatermarks {
     asArray(root.partitions, 'partitions.partitions').forEach((entry, i) => {
       const path = `partitions.partitions[${i}]`;
       const p = asObject(entry, path);
-      if (typeof p.id !== 'string' && typeof p.id !== 'number') throw new TypeError(`snapshot: ${path}.id must be a string or number`);
+      if (typeof p.id !== 'string' && typeof p.id !== 'number')
+        throw new TypeError(`snapshot: ${path}.id must be a string or number`);
       const state = this.stateOf(p.id);
       state.generator.maxTs = decodeTime(p.maxTs, `${path}.maxTs`);
       state.active = asBoolean(p.active, `${path}.active`);
       state.idle = asBoolean(p.idle, `${path}.idle`);
       const since = p.inactiveSince;
-      if (since !== null && typeof since !== 'number') throw new TypeError(`snapshot: ${path}.inactiveSince must be a number or null`);
+      if (since !== null && typeof since !== 'number')
+        throw new TypeError(`snapshot: ${path}.inactiveSince must be a number or null`);
       state.inactiveSince = since;
     });
   }
@@ -180,7 +183,13 @@ export class PartitionWatermarks {
   private stateOf(id: PartitionId): PartitionState {
     let state = this.partitions.get(id);
     if (state === undefined) {
-      state = { id, generator: new BoundedOutOfOrderness(this.outOfOrdernessMs), active: false, inactiveSince: null, idle: false };
+      state = {
+        id,
+        generator: new BoundedOutOfOrderness(this.outOfOrdernessMs),
+        active: false,
+        inactiveSince: null,
+        idle: false,
+      };
       this.partitions.set(id, state);
     }
     this.lastPartition = state;

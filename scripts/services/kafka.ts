@@ -68,7 +68,9 @@ export function kafkaLibs(version: string, dataDir: string): string {
   );
   if (r.error || r.status !== 0) {
     const tail = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-5).join(' | ') : '';
-    throw new Error(`Could not resolve Kafka ${version} from Maven Central (mvn exit ${r.status ?? r.error?.message}): ${tail}`);
+    throw new Error(
+      `Could not resolve Kafka ${version} from Maven Central (mvn exit ${r.status ?? r.error?.message}): ${tail}`,
+    );
   }
   return libs;
 }
@@ -76,7 +78,8 @@ export function kafkaLibs(version: string, dataDir: string): string {
 export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
   const brokers = `127.0.0.1:${opts.port}`;
   if (await portOpen(opts.port)) {
-    if (opts.reuseRunning === false) throw new Error(`Port ${opts.port} is already in use by another process; not starting Kafka there`);
+    if (opts.reuseRunning === false)
+      throw new Error(`Port ${opts.port} is already in use by another process; not starting Kafka there`);
     return { brokers, started: false, stop: async () => undefined };
   }
 
@@ -85,7 +88,10 @@ export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
   const dir = dataPath(opts.dataDir, 'kafka', name, 'x');
   const home = path.dirname(dir);
   const controllerPort = opts.controllerPort ?? (await freeControllerPort(path.join(home, 'server.properties')));
-  if (opts.reuseRunning === false && (await portOpen(controllerPort))) throw new Error(`Port ${controllerPort} is already in use by another process; not starting Kafka's controller there`);
+  if (opts.reuseRunning === false && (await portOpen(controllerPort)))
+    throw new Error(
+      `Port ${controllerPort} is already in use by another process; not starting Kafka's controller there`,
+    );
   const props = path.join(home, 'server.properties');
   writeFileSync(
     props,
@@ -143,10 +149,17 @@ export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
   const logging = `${loggingFlag}=file:${loggingConfig}`;
   const cp = `${libs}/*`;
   const logFile = dataPath(opts.dataDir, 'logs', `kafka-${name}.log`);
-  const format = spawnSync('java', ['-cp', cp, logging, 'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', props, '--ignore-formatted'], {
-    encoding: 'utf8',
-  });
-  if (format.status !== 0) throw new Error(`Kafka storage format failed: ${(format.stderr || format.stdout || String(format.error)).trim().split('\n').slice(-3).join(' | ')}`);
+  const format = spawnSync(
+    'java',
+    ['-cp', cp, logging, 'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', props, '--ignore-formatted'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (format.status !== 0)
+    throw new Error(
+      `Kafka storage format failed: ${(format.stderr || format.stdout || String(format.error)).trim().split('\n').slice(-3).join(' | ')}`,
+    );
 
   const out = openSync(logFile, 'w');
   const child = spawn('java', ['-Xmx512m', '-Xms128m', '-cp', cp, logging, 'kafka.Kafka', props], {
@@ -185,7 +198,9 @@ export async function ensureKafka(opts: KafkaOptions): Promise<KafkaHandle> {
 }
 
 async function freeControllerPort(previousProps: string): Promise<number> {
-  const previous = existsSync(previousProps) ? /CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(previousProps, 'utf8'))?.[1] : undefined;
+  const previous = existsSync(previousProps)
+    ? /CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(previousProps, 'utf8'))?.[1]
+    : undefined;
   if (previous && !(await portOpen(Number(previous)))) return Number(previous);
   return freePort();
 }

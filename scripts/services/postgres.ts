@@ -27,11 +27,17 @@ export interface PostgresOptions {
   throwaway?: boolean;
 }
 
-export async function startEmbeddedPostgres(dataDir: string, port: number, name = 'pg', opts: PostgresOptions = {}): Promise<PostgresHandle> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  name = 'pg',
+  opts: PostgresOptions = {},
+): Promise<PostgresHandle> {
   const adminUrl = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`;
   const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/eddy`;
   if (await portOpen(port)) {
-    if (opts.reuseRunning === false) throw new Error(`Port ${port} is already in use by another process; not starting PostgreSQL there`);
+    if (opts.reuseRunning === false)
+      throw new Error(`Port ${port} is already in use by another process; not starting PostgreSQL there`);
     // Already running (e.g. another `npm start` left it up): reuse it.
     await ensureDatabase(adminUrl, 'eddy');
     return { url, adminUrl, stop: async () => undefined };
@@ -45,7 +51,14 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, name 
     port,
     persistent: !opts.throwaway,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${databaseDir}`],
+    postgresFlags: [
+      '-c',
+      'max_connections=300',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${databaseDir}`,
+    ],
     onLog: (m: string) => {
       logs.push(m);
       if (logs.length > 50) logs.shift();
@@ -56,7 +69,9 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, name 
     if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise();
     await server.start();
   } catch (e) {
-    throw new Error(`Embedded PostgreSQL failed to start in ${databaseDir}: ${String(e)} ${logs.slice(-5).join(' ').trim()}`);
+    throw new Error(
+      `Embedded PostgreSQL failed to start in ${databaseDir}: ${String(e)} ${logs.slice(-5).join(' ').trim()}`,
+    );
   }
   await ensureDatabase(adminUrl, 'eddy');
   return { url, adminUrl, stop: () => server.stop() };

@@ -45,7 +45,12 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, describeFailure: () => string): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  describeFailure: () => string,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return;

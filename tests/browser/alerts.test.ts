@@ -42,7 +42,11 @@ function spawnWorker(name: string, args: string[]): ChildProcess {
     ALERTS_INTERVAL_MS: '1000',
     OUTBOUND_ALLOW_PRIVATE: ALLOW_LOOPBACK_RECEIVER.OUTBOUND_ALLOW_PRIVATE,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/cli.ts', ...args], { cwd: path.resolve(import.meta.dirname, '../..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/cli.ts', ...args], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log = createWriteStream(path.join(artifactsDir, `alerts-${name}.log`), { flags: 'a' });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
@@ -82,14 +86,25 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${port}/hooks/eddy`;
-  [browser, stack] = await Promise.all([launchChromium(), startStack({ bus: 'embedded', label: 'alerts', worker: false, env: ALLOW_LOOPBACK_RECEIVER })]);
+  [browser, stack] = await Promise.all([
+    launchChromium(),
+    startStack({ bus: 'embedded', label: 'alerts', worker: false, env: ALLOW_LOOPBACK_RECEIVER }),
+  ]);
   db = new pg.Pool({ connectionString: stack.db.url, max: 2 });
   jobs = spawnWorker('jobs', ['rollups', 'sessions', 'peaks', 'reconcile']);
   alerts = spawnWorker('alerts', ['alerts']);
   // The jobs have joined when the rollups job has a position for every partition.
   await collect('/warm-up');
-  await eventually(async () => (await db.query<{ n: string }>("SELECT count(*)::text AS n FROM events")).rows[0]!.n !== '0', 60_000, 'jobs running');
-  await eventually(async () => (await db.query("SELECT 1 FROM worker_heartbeats WHERE 'alerts' = ANY(jobs)")).rows.length > 0, 60_000, 'alerts job running');
+  await eventually(
+    async () => (await db.query<{ n: string }>('SELECT count(*)::text AS n FROM events')).rows[0]!.n !== '0',
+    60_000,
+    'jobs running',
+  );
+  await eventually(
+    async () => (await db.query("SELECT 1 FROM worker_heartbeats WHERE 'alerts' = ANY(jobs)")).rows.length > 0,
+    60_000,
+    'alerts job running',
+  );
 });
 
 afterAll(async () => {
@@ -117,14 +132,40 @@ describe('alerts end to end', () => {
 
     // The burst: 30 pageviews of /pricing from one referrer, 10 of /.
     const start = Date.now();
-    await Promise.all([...Array.from({ length: 30 }, () => collect('/pricing', 'https://news.example.com/item')), ...Array.from({ length: 10 }, () => collect('/'))]);
+    await Promise.all([
+      ...Array.from({ length: 30 }, () => collect('/pricing', 'https://news.example.com/item')),
+      ...Array.from({ length: 10 }, () => collect('/')),
+    ]);
 
-    await eventually(() => received.some((r) => JSON.parse(r.body).type === 'alert.firing'), 10_000, 'signed webhook within 10 s');
+    await eventually(
+      () => received.some((r) => JSON.parse(r.body).type === 'alert.firing'),
+      10_000,
+      'signed webhook within 10 s',
+    );
     const hook = received.find((r) => JSON.parse(r.body).type === 'alert.firing')!;
     expect(hook.at - start).toBeLessThan(10_000);
-    expect(verifySignature(secret, String(hook.headers['x-eddy-timestamp']), hook.body, String(hook.headers['x-eddy-signature']))).toBe(true);
-    expect(verifySignature('whsec_wrong', String(hook.headers['x-eddy-timestamp']), hook.body, String(hook.headers['x-eddy-signature']))).toBe(false);
-    const payload = JSON.parse(hook.body) as { site: { id: string }; value: number; drivers: { dimension: string; value: string }[]; message: string };
+    expect(
+      verifySignature(
+        secret,
+        String(hook.headers['x-eddy-timestamp']),
+        hook.body,
+        String(hook.headers['x-eddy-signature']),
+      ),
+    ).toBe(true);
+    expect(
+      verifySignature(
+        'whsec_wrong',
+        String(hook.headers['x-eddy-timestamp']),
+        hook.body,
+        String(hook.headers['x-eddy-signature']),
+      ),
+    ).toBe(false);
+    const payload = JSON.parse(hook.body) as {
+      site: { id: string };
+      value: number;
+      drivers: { dimension: string; value: string }[];
+      message: string;
+    };
     expect(payload.site.id).toBe(stack.site.id);
     expect(payload.value).toBeGreaterThanOrEqual(20);
     expect(payload.drivers).toContainEqual(expect.objectContaining({ dimension: 'page', value: '/pricing' }));
@@ -188,9 +229,15 @@ describe('alerts end to end', () => {
     await traffic;
 
     await page.goto(`${stack.url}/sites/${stack.site.id}/alerts`);
-    await page.getByTestId('alert-history').getByText(/Resolved: Freshness SLA/).first().waitFor({ timeout: 15_000 });
+    await page
+      .getByTestId('alert-history')
+      .getByText(/Resolved: Freshness SLA/)
+      .first()
+      .waitFor({ timeout: 15_000 });
     await shoot(page, '6-sla-alert-resolved');
-    const hist = await db.query<{ kind: string }>("SELECT e.kind FROM alert_events e JOIN alert_rules r ON r.id = e.rule_id WHERE r.name = 'Freshness SLA' ORDER BY e.id");
+    const hist = await db.query<{ kind: string }>(
+      "SELECT e.kind FROM alert_events e JOIN alert_rules r ON r.id = e.rule_id WHERE r.name = 'Freshness SLA' ORDER BY e.id",
+    );
     expect(hist.rows.map((r) => r.kind).slice(0, 2)).toEqual(['firing', 'resolved']);
     await context.close();
   });

@@ -30,7 +30,9 @@ describe('API keys in the site settings', () => {
     await page.getByRole('button', { name: 'Create key' }).click();
     const key = (await page.getByTestId('new-api-key').textContent())!.trim();
     expect(key).toMatch(/^eddy_[A-Za-z0-9_-]{43}$/);
-    await expect.poll(async () => page.getByTestId('api-keys').textContent(), { timeout: 15_000 }).toContain(key.slice(0, 9));
+    await expect
+      .poll(async () => page.getByTestId('api-keys').textContent(), { timeout: 15_000 })
+      .toContain(key.slice(0, 9));
 
     // The key sends a page's server requests and a pageview.
     const ev = (name: string, status?: number) => ({
@@ -80,7 +82,11 @@ describe('API keys in the site settings', () => {
     );
 
     await page.goto(`${stack.url}/sites/${stack.site.id}/settings`);
-    await page.getByTestId('api-keys').locator('li', { hasText: 'Backend' }).getByRole('button', { name: 'Revoke' }).click();
+    await page
+      .getByTestId('api-keys')
+      .locator('li', { hasText: 'Backend' })
+      .getByRole('button', { name: 'Revoke' })
+      .click();
     await expect.poll(async () => page.getByTestId('api-keys').textContent(), { timeout: 15_000 }).toContain('revoked');
     await page.screenshot({ path: path.join(artifactsDir, 'api-keys-settings.png'), fullPage: true });
     // The docs page the card links to.
@@ -89,7 +95,11 @@ describe('API keys in the site settings', () => {
     expect(await page.title()).toBe('API · Eddy');
     expect(await page.locator('a[href="/api/v1/openapi.json"]').count()).toBe(1);
 
-    const after = await fetch(`${stack.url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ events: [ev('pageview')] }) });
+    const after = await fetch(`${stack.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: [ev('pageview')] }),
+    });
     expect(after.status).toBe(401);
   });
 });

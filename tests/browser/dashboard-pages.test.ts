@@ -19,7 +19,10 @@ let browser: Browser;
 let stack: Stack;
 
 beforeAll(async () => {
-  [browser, stack] = await Promise.all([launchChromium(), startStack({ bus: 'embedded', worker: false, label: 'pages' })]);
+  [browser, stack] = await Promise.all([
+    launchChromium(),
+    startStack({ bus: 'embedded', worker: false, label: 'pages' }),
+  ]);
   const db = new pg.Pool({ connectionString: stack.db.url });
   const today = localDate(Date.now(), 'UTC');
   const days = Array.from({ length: 12 }, (_, i) => addDays(today, -1 - i));
@@ -60,7 +63,13 @@ describe('site owner pages', () => {
       await new Promise<void>((r) => (release = r));
       await route.continue();
     });
-    await page.route('**/api/sites/*/breakdown?*', (route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'internal', message: 'Internal error' } }) }));
+    await page.route('**/api/sites/*/breakdown?*', (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'internal', message: 'Internal error' } }),
+      }),
+    );
     await page.goto(`${stack.url}/sites/${stack.site.id}?range=yesterday`);
     const t1 = Date.now();
     await page.getByText('Could not load this table').first().waitFor();
@@ -85,8 +94,13 @@ describe('site owner pages', () => {
     await shoot(page, 'settings');
     const db = new pg.Client({ connectionString: stack.db.url });
     await db.connect();
-    const site = await db.query('SELECT session_gap_minutes, updated_at > created_at AS bumped FROM sites WHERE id = $1', [stack.site.id]);
-    const groups = await db.query('SELECT name, pattern, position FROM content_groups WHERE site_id = $1', [stack.site.id]);
+    const site = await db.query(
+      'SELECT session_gap_minutes, updated_at > created_at AS bumped FROM sites WHERE id = $1',
+      [stack.site.id],
+    );
+    const groups = await db.query('SELECT name, pattern, position FROM content_groups WHERE site_id = $1', [
+      stack.site.id,
+    ]);
     await db.end();
     expect(site.rows[0]).toEqual({ session_gap_minutes: 20, bumped: true });
     expect(groups.rows).toEqual([{ name: 'Blog', pattern: '/blog/**', position: 0 }]);
@@ -173,9 +187,10 @@ describe('site owner pages', () => {
     await shoot(page, 'no-sites');
     const db = new pg.Client({ connectionString: stack.db.url });
     await db.connect();
-    const left = await db.query('SELECT (SELECT count(*) FROM rollups WHERE site_id = $1)::int AS rollups, (SELECT count(*) FROM events WHERE site_id = $1)::int AS events, (SELECT count(*) FROM share_links WHERE site_id = $1)::int AS links', [
-      stack.site.id,
-    ]);
+    const left = await db.query(
+      'SELECT (SELECT count(*) FROM rollups WHERE site_id = $1)::int AS rollups, (SELECT count(*) FROM events WHERE site_id = $1)::int AS events, (SELECT count(*) FROM share_links WHERE site_id = $1)::int AS links',
+      [stack.site.id],
+    );
     await db.end();
     expect(left.rows[0]).toEqual({ rollups: 0, events: 0, links: 0 });
     await context.close();

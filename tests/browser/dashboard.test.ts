@@ -33,7 +33,12 @@ async function shoot(page: Page, step: string): Promise<void> {
   await page.setViewportSize(DESKTOP);
 }
 
-async function waitForText(read: () => Promise<string | null>, want: (s: string) => boolean, timeoutMs: number, what: string): Promise<void> {
+async function waitForText(
+  read: () => Promise<string | null>,
+  want: (s: string) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last: string | null = null;
   while (Date.now() < until) {
@@ -46,7 +51,11 @@ async function waitForText(read: () => Promise<string | null>, want: (s: string)
 
 describe('a new customer', () => {
   it('signs up, adds a site, installs the snippet, watches the visit arrive live, then explores history', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
+    const context = await browser.newContext({
+      viewport: DESKTOP,
+      acceptDownloads: true,
+      permissions: ['clipboard-read', 'clipboard-write'],
+    });
     const page = await context.newPage();
 
     // 1. Sign up.
@@ -67,23 +76,37 @@ describe('a new customer', () => {
     const siteId = /\/sites\/([0-9a-f-]{36})\//.exec(page.url())![1]!;
     const status = page.getByTestId('snippet-status');
     expect(await status.getAttribute('data-state')).toBe('waiting');
-    await waitForText(() => page.getByTestId('snippet-status').textContent(), (s) => s.includes('Waiting for your first event'), 5000, 'waiting message');
+    await waitForText(
+      () => page.getByTestId('snippet-status').textContent(),
+      (s) => s.includes('Waiting for your first event'),
+      5000,
+      'waiting message',
+    );
 
     // 3. Copy the snippet through the page's button and paste it into a page on another port.
     await page.getByTestId('copy-snippet').click();
     const snippet = await page.evaluate(() => navigator.clipboard.readText());
-    expect(snippet).toMatch(/^<script defer src="http:\/\/127\.0\.0\.1:\d+\/t\.js" data-site="s_[\w-]+" data-allow-localhost><\/script>$/);
+    expect(snippet).toMatch(
+      /^<script defer src="http:\/\/127\.0\.0\.1:\d+\/t\.js" data-site="s_[\w-]+" data-allow-localhost><\/script>$/,
+    );
     await shoot(page, '3-snippet-waiting');
 
     // The dashboard is open in a second tab, live, before the visit.
     const dashboard = await context.newPage();
     await dashboard.goto(`${stack.url}/sites/${siteId}`);
-    await waitForText(() => dashboard.getByTestId('live-status').textContent(), (s) => s === 'Live', 15_000, 'dashboard live');
+    await waitForText(
+      () => dashboard.getByTestId('live-status').textContent(),
+      (s) => s === 'Live',
+      15_000,
+      'dashboard live',
+    );
     expect((await dashboard.getByTestId('current-visitors').textContent())?.trim()).toBe('0');
     await dashboard.getByTestId('history').getByText('No visitors in this range yet').waitFor();
 
     // 4. A visitor opens the customer's page.
-    const shop = await serveTestSite(`<!doctype html><html><head><title>Pricing · Ada’s shop</title>${snippet}</head><body><h1>Pricing</h1></body></html>`);
+    const shop = await serveTestSite(
+      `<!doctype html><html><head><title>Pricing · Ada’s shop</title>${snippet}</head><body><h1>Pricing</h1></body></html>`,
+    );
     const visitorContext = await browser.newContext();
     const visitor = await visitorContext.newPage();
     const sent = visitor.waitForResponse((r) => r.url().endsWith('/api/collect'));
@@ -92,28 +115,65 @@ describe('a new customer', () => {
     const acknowledgedAt = Date.now();
 
     // 5. Within 2 s: the snippet page is green and the dashboard shows the visitor.
-    await waitForText(async () => page.getByTestId('snippet-status').getAttribute('data-state'), (s) => s === 'received', 2000, 'snippet page green');
+    await waitForText(
+      async () => page.getByTestId('snippet-status').getAttribute('data-state'),
+      (s) => s === 'received',
+      2000,
+      'snippet page green',
+    );
     const snippetLatency = Date.now() - acknowledgedAt;
-    await waitForText(() => dashboard.getByTestId('current-visitors').textContent(), (s) => s === '1', 2000 - (Date.now() - acknowledgedAt), 'current visitors = 1');
-    await waitForText(() => dashboard.getByTestId('pageviews-30m').textContent(), (s) => s === '1', 2000 - (Date.now() - acknowledgedAt), 'pageviews = 1');
+    await waitForText(
+      () => dashboard.getByTestId('current-visitors').textContent(),
+      (s) => s === '1',
+      2000 - (Date.now() - acknowledgedAt),
+      'current visitors = 1',
+    );
+    await waitForText(
+      () => dashboard.getByTestId('pageviews-30m').textContent(),
+      (s) => s === '1',
+      2000 - (Date.now() - acknowledgedAt),
+      'pageviews = 1',
+    );
     const dashboardLatency = Date.now() - acknowledgedAt;
-    await waitForText(() => dashboard.getByTestId('live-top-pages').textContent(), (s) => s.includes('/pricing'), 2000, 'top page now');
-    console.log(`[dashboard e2e] acknowledgement → snippet page green: ${snippetLatency} ms, → dashboard: ${dashboardLatency} ms`);
+    await waitForText(
+      () => dashboard.getByTestId('live-top-pages').textContent(),
+      (s) => s.includes('/pricing'),
+      2000,
+      'top page now',
+    );
+    console.log(
+      `[dashboard e2e] acknowledgement → snippet page green: ${snippetLatency} ms, → dashboard: ${dashboardLatency} ms`,
+    );
     await shoot(page, '4-snippet-received');
     await shoot(dashboard, '5-dashboard-live');
 
     // 6. Last 7 days.
     await dashboard.getByRole('button', { name: 'Last 7 days' }).click();
     await dashboard.waitForURL(/range=7d/);
-    await waitForText(() => dashboard.getByTestId('metric-pageviews').textContent(), (s) => s.startsWith('Pageviews1'), 15_000, '7-day pageviews');
+    await waitForText(
+      () => dashboard.getByTestId('metric-pageviews').textContent(),
+      (s) => s.startsWith('Pageviews1'),
+      15_000,
+      '7-day pageviews',
+    );
     await dashboard.getByTestId('breakdown-pages').getByTestId('breakdown-row').first().waitFor();
     await shoot(dashboard, '6-last-7-days');
 
     // 7. Filter by the page.
     await dashboard.getByTestId('breakdown-pages').getByRole('button', { name: '/pricing' }).click();
     await dashboard.waitForURL(/page=%2Fpricing/);
-    await waitForText(() => dashboard.getByTestId('filters').textContent(), (s) => s.includes('Page is /pricing'), 5000, 'filter chip');
-    await waitForText(() => dashboard.getByTestId('metric-visitors').textContent(), (s) => s.startsWith('Visitors1'), 10_000, 'filtered visitors');
+    await waitForText(
+      () => dashboard.getByTestId('filters').textContent(),
+      (s) => s.includes('Page is /pricing'),
+      5000,
+      'filter chip',
+    );
+    await waitForText(
+      () => dashboard.getByTestId('metric-visitors').textContent(),
+      (s) => s.startsWith('Visitors1'),
+      10_000,
+      'filtered visitors',
+    );
     await shoot(dashboard, '7-filtered');
 
     // 8. Export a table as CSV (with the filter applied).

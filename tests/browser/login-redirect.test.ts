@@ -22,7 +22,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
   evilHost = `127.0.0.1:${(evil.address() as AddressInfo).port}`;
-  [browser, stack] = await Promise.all([launchChromium(), startStack({ bus: 'embedded', label: 'login-redirect', worker: false })]);
+  [browser, stack] = await Promise.all([
+    launchChromium(),
+    startStack({ bus: 'embedded', label: 'login-redirect', worker: false }),
+  ]);
 });
 
 afterAll(async () => {

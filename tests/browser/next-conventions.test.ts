@@ -21,7 +21,10 @@ let browser: Browser;
 let stack: Stack;
 
 beforeAll(async () => {
-  [browser, stack] = await Promise.all([launchChromium(), startStack({ bus: 'embedded', worker: false, label: 'conventions' })]);
+  [browser, stack] = await Promise.all([
+    launchChromium(),
+    startStack({ bus: 'embedded', worker: false, label: 'conventions' }),
+  ]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -40,7 +43,14 @@ describe('Next.js conventions', () => {
 
     await signIn(page, stack.url, stack.user.email, stack.user.password);
     const titles: Record<string, string> = {};
-    for (const p of ['/sites', `/sites/${stack.site.id}`, `/sites/${stack.site.id}/alerts`, `/sites/${stack.site.id}/settings`, '/teams', '/account']) {
+    for (const p of [
+      '/sites',
+      `/sites/${stack.site.id}`,
+      `/sites/${stack.site.id}/alerts`,
+      `/sites/${stack.site.id}/settings`,
+      '/teams',
+      '/account',
+    ]) {
       await page.goto(`${stack.url}${p}`);
       titles[p] = await page.title();
     }
@@ -74,8 +84,14 @@ describe('Next.js conventions', () => {
     const c = new pg.Client({ connectionString: stack.db.url });
     await c.connect();
     try {
-      const u = await c.query<{ id: string }>('INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, $2) RETURNING id', [viewer.email, await hashPassword(viewer.password)]);
-      await c.query("INSERT INTO memberships (team_id, user_id, role) SELECT team_id, $1, 'viewer' FROM sites WHERE id = $2", [u.rows[0]!.id, stack.site.id]);
+      const u = await c.query<{ id: string }>(
+        'INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, $2) RETURNING id',
+        [viewer.email, await hashPassword(viewer.password)],
+      );
+      await c.query(
+        "INSERT INTO memberships (team_id, user_id, role) SELECT team_id, $1, 'viewer' FROM sites WHERE id = $2",
+        [u.rows[0]!.id, stack.site.id],
+      );
     } finally {
       await c.end();
     }
@@ -83,7 +99,12 @@ describe('Next.js conventions', () => {
     const site = `/sites/${stack.site.id}`;
     // The page's RSC payload names its loading component whenever its route has one (also in a
     // redirect's or a 404's body), so "has loading UI" is checked on the pages that answer 200.
-    const get = async (request: { get(url: string, o: { maxRedirects: number }): Promise<{ status(): number; text(): Promise<string> }> }, p: string) => {
+    const get = async (
+      request: {
+        get(url: string, o: { maxRedirects: number }): Promise<{ status(): number; text(): Promise<string> }>;
+      },
+      p: string,
+    ) => {
       const res = await request.get(`${stack.url}${p}`, { maxRedirects: 0 });
       return { status: res.status(), loading: (await res.text()).includes('page-loading') };
     };
@@ -94,8 +115,26 @@ describe('Next.js conventions', () => {
 
     const page = await (await browser.newContext()).newPage();
     await signIn(page, stack.url, viewer.email, viewer.password);
-    const withLoading = [site, `${site}/alerts`, `${site}/sla`, `${site}/ledger`, `${site}/snippet`, '/account', '/notifications'];
-    const missing = [`${site}/settings` /* admin only */, foreign, `${foreign}/alerts`, `${foreign}/sla`, `${foreign}/ledger`, `${foreign}/snippet`, `${foreign}/settings`, '/pipeline' /* operators only */, '/teams/00000000-0000-4000-8000-000000000000'];
+    const withLoading = [
+      site,
+      `${site}/alerts`,
+      `${site}/sla`,
+      `${site}/ledger`,
+      `${site}/snippet`,
+      '/account',
+      '/notifications',
+    ];
+    const missing = [
+      `${site}/settings` /* admin only */,
+      foreign,
+      `${foreign}/alerts`,
+      `${foreign}/sla`,
+      `${foreign}/ledger`,
+      `${foreign}/snippet`,
+      `${foreign}/settings`,
+      '/pipeline' /* operators only */,
+      '/teams/00000000-0000-4000-8000-000000000000',
+    ];
     const seen: Record<string, { status: number; loading: boolean } | number> = {};
     for (const p of withLoading) seen[p] = await get(page.request, p);
     for (const p of missing) seen[p] = (await get(page.request, p)).status;

@@ -21,11 +21,16 @@ afterAll(async () => {
 });
 
 const post = (body: unknown, ua = VISITOR_UA) =>
-  fetch(`${stack.url}/api/collect`, { method: 'POST', headers: { 'content-type': 'text/plain', 'user-agent': ua }, body: JSON.stringify(body) });
+  fetch(`${stack.url}/api/collect`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': ua },
+    body: JSON.stringify(body),
+  });
 
 describe('operator pages', () => {
   it('the ledger shows received = accepted + dropped for traffic that was accepted and dropped', async () => {
-    for (let i = 0; i < 5; i++) expect((await post({ s: stack.site.key, u: 'http://127.0.0.1/ok', i: crypto.randomUUID() })).status).toBe(202);
+    for (let i = 0; i < 5; i++)
+      expect((await post({ s: stack.site.key, u: 'http://127.0.0.1/ok', i: crypto.randomUUID() })).status).toBe(202);
     await post({ s: stack.site.key, u: 'http://127.0.0.1/bot' }, 'Googlebot/2.1 (+http://www.google.com/bot.html)');
     await post({ s: stack.site.key, u: 'https://not-allowed.example/' });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -48,7 +53,8 @@ describe('operator pages', () => {
     expect((await page.textContent('body')) ?? '').toMatch(/sessions/);
     // Every partition of both stream jobs — also those no event reached yet — names the worker
     // process that owns it (host:pid), alive (heartbeating). The stack has one worker process.
-    const owners = async () => page.locator('[data-testid^="owner-rollups-"], [data-testid^="owner-sessions-"]').allTextContents();
+    const owners = async () =>
+      page.locator('[data-testid^="owner-rollups-"], [data-testid^="owner-sessions-"]').allTextContents();
     const workerPid = stack.worker!.pid!;
     const partitions = 3; // the stack's EVENTS_PARTITIONS
     try {

@@ -105,7 +105,10 @@ async function visitor(opts: { initScript?: string } = {}): Promise<Visitor> {
     if (r.url() !== collect) return;
     v.statuses.push(r.status());
     // The server answers 400 with a reason: make a wire-format mismatch loud.
-    if (r.status() === 400) console.error(`[tracker test] collect said 400: ${await r.text().catch(() => '?')} for ${r.request().postData()}`);
+    if (r.status() === 400)
+      console.error(
+        `[tracker test] collect said 400: ${await r.text().catch(() => '?')} for ${r.request().postData()}`,
+      );
   });
   return v;
 }
@@ -120,7 +123,12 @@ async function records(origin: string): Promise<EventRecord[]> {
 }
 
 /** Waits until `check` holds for the records of `origin`, and returns them. */
-async function recordsWhen(origin: string, check: (rs: EventRecord[]) => boolean, what: string, timeoutMs = 10_000): Promise<EventRecord[]> {
+async function recordsWhen(
+  origin: string,
+  check: (rs: EventRecord[]) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<EventRecord[]> {
   let last: EventRecord[] = [];
   await eventually(
     async () => {
@@ -150,10 +158,21 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * barrier's own record arriving first would prove nothing).
  */
 async function barrier(v: Visitor, origin: string, label: string): Promise<EventRecord[]> {
-  await v.page.evaluate((l) => (window as unknown as { eddy(n: string, p: object): void }).eddy('barrier', { label: l }), label);
+  await v.page.evaluate(
+    (l) => (window as unknown as { eddy(n: string, p: object): void }).eddy('barrier', { label: l }),
+    label,
+  );
   await eventually(() => v.sent.some((b) => b.n === 'barrier' && b.p?.label === label), 5000, `barrier ${label} sent`);
-  await eventually(() => v.requests.every((r) => v.settled.has(r)), 10_000, `collect requests before barrier ${label} answered`);
-  return recordsWhen(origin, (rs) => rs.some((r) => r.name === 'barrier' && r.props?.label === label), `barrier ${label}`);
+  await eventually(
+    () => v.requests.every((r) => v.settled.has(r)),
+    10_000,
+    `collect requests before barrier ${label} answered`,
+  );
+  return recordsWhen(
+    origin,
+    (rs) => rs.some((r) => r.name === 'barrier' && r.props?.label === label),
+    `barrier ${label}`,
+  );
 }
 
 /** Hides or shows the page as a tab switch would (headless Chromium pages are always visible). */
@@ -178,7 +197,14 @@ describe('tracker in Chromium against a whole Eddy', () => {
     await v.page.goto(`${s.url}/`);
     let rs = await recordsWhen(s.url, (x) => named(x, 'pageview').length === 1, 'pageview on load');
     const [pv] = named(rs, 'pageview');
-    expect(pv).toMatchObject({ name: 'pageview', url: `${s.url}/`, path: '/', hostname: '127.0.0.1', siteId: stack.site.id, channel: 'direct' });
+    expect(pv).toMatchObject({
+      name: 'pageview',
+      url: `${s.url}/`,
+      path: '/',
+      hostname: '127.0.0.1',
+      siteId: stack.site.id,
+      channel: 'direct',
+    });
     expect(pv!.referrer).toBeUndefined();
     expect(pv!.props).toBeUndefined();
     expect(pv!.eventId).toMatch(UUID);
@@ -196,7 +222,12 @@ describe('tracker in Chromium against a whole Eddy', () => {
     // A second page of the same site: a full navigation, so the previous page is the referrer.
     await v.page.click('text=About');
     rs = await recordsWhen(s.url, (x) => named(x, 'pageview').length === 2, 'pageview of /about');
-    expect(named(rs, 'pageview')[1]).toMatchObject({ url: `${s.url}/about`, path: '/about', referrer: `${s.url}/`, channel: 'internal' });
+    expect(named(rs, 'pageview')[1]).toMatchObject({
+      url: `${s.url}/about`,
+      path: '/about',
+      referrer: `${s.url}/`,
+      channel: 'internal',
+    });
     expect(v.statuses.every((x) => x === 202)).toBe(true);
     await v.context.close();
   });
@@ -290,7 +321,13 @@ describe('tracker in Chromium against a whole Eddy', () => {
     await recordsWhen(s.url, (x) => named(x, 'pageview').length === 2, 'pageview of /about');
     await v.page.goBack({ waitUntil: 'commit' });
     // No load event and no script re-run on a bfcache restore: only pageshow with persisted.
-    await expect.poll(() => v.page.evaluate(() => (window as unknown as { __restoredFromBfcache?: boolean }).__restoredFromBfcache === true)).toBe(true);
+    await expect
+      .poll(() =>
+        v.page.evaluate(
+          () => (window as unknown as { __restoredFromBfcache?: boolean }).__restoredFromBfcache === true,
+        ),
+      )
+      .toBe(true);
     const rs = await recordsWhen(s.url, (x) => named(x, 'pageview').length === 3, 'pageview after the bfcache restore');
     const pageviews = named(rs, 'pageview');
     expect(pageviews.map((r) => r.url)).toEqual([`${s.url}/`, `${s.url}/about`, `${s.url}/`]);
@@ -304,11 +341,26 @@ describe('tracker in Chromium against a whole Eddy', () => {
     const s = await site();
     const v = await visitor();
     await v.page.goto(`${s.url}/pricing`);
-    await v.page.evaluate(() => (window as unknown as { eddy(n: string, p?: object): void }).eddy('newsletter', { source: 'footer', step: 2, confirmed: false }));
+    await v.page.evaluate(() =>
+      (window as unknown as { eddy(n: string, p?: object): void }).eddy('newsletter', {
+        source: 'footer',
+        step: 2,
+        confirmed: false,
+      }),
+    );
     await v.page.evaluate(() => (window as unknown as { eddy(n: string): void }).eddy('no_props'));
-    const rs = await recordsWhen(s.url, (x) => x.some((r) => r.name === 'no_props') && x.some((r) => r.name === 'newsletter'), 'custom events');
+    const rs = await recordsWhen(
+      s.url,
+      (x) => x.some((r) => r.name === 'no_props') && x.some((r) => r.name === 'newsletter'),
+      'custom events',
+    );
     expect(named(rs, 'newsletter')).toEqual([
-      expect.objectContaining({ name: 'newsletter', url: `${s.url}/pricing`, path: '/pricing', props: { source: 'footer', step: 2, confirmed: false } }),
+      expect.objectContaining({
+        name: 'newsletter',
+        url: `${s.url}/pricing`,
+        path: '/pricing',
+        props: { source: 'footer', step: 2, confirmed: false },
+      }),
     ]);
     expect(named(rs, 'newsletter')[0]!.referrer).toBeUndefined();
     expect(named(rs, 'no_props')[0]!.props).toBeUndefined();
@@ -322,7 +374,10 @@ describe('tracker in Chromium against a whole Eddy', () => {
     const rs = await recordsWhen(s.url, (x) => x.length === 3, 'pageview and two queued events');
     expect(v.sent.map((b) => b.n)).toEqual(['pageview', 'cart_viewed', 'coupon_applied']);
     expect(named(rs, 'cart_viewed')[0]).toMatchObject({ url: `${s.url}/queued`, props: { items: 3, currency: 'EUR' } });
-    expect(named(rs, 'coupon_applied')[0]).toMatchObject({ url: `${s.url}/queued`, props: { code: 'SPRING', valid: true } });
+    expect(named(rs, 'coupon_applied')[0]).toMatchObject({
+      url: `${s.url}/queued`,
+      props: { code: 'SPRING', valid: true },
+    });
     // The stub's queue is replaced by the real function.
     expect(await v.page.evaluate(() => (window as unknown as { eddy: { q?: unknown } }).eddy.q)).toBeUndefined();
     await v.context.close();
@@ -337,7 +392,12 @@ describe('tracker in Chromium against a whole Eddy', () => {
     await v.page.screenshot({ path: path.join(artifactsDir, 'tracker-pricing.png') });
     const rs = await barrier(v, s.url, 'tagged');
     expect(named(rs, 'signup')).toEqual([
-      expect.objectContaining({ name: 'signup', url: `${s.url}/pricing`, path: '/pricing', props: { plan: 'pro', 'billing-cycle': 'yearly' } }),
+      expect.objectContaining({
+        name: 'signup',
+        url: `${s.url}/pricing`,
+        path: '/pricing',
+        props: { plan: 'pro', 'billing-cycle': 'yearly' },
+      }),
     ]);
     expect(inSentOrder(v, rs).map((r) => r.name)).toEqual(['pageview', 'signup', 'barrier']);
     await v.context.close();
@@ -346,13 +406,24 @@ describe('tracker in Chromium against a whole Eddy', () => {
   it('an outbound link click sends outbound with the link URL and survives the navigation away', async () => {
     const s = await site();
     const v = await visitor();
-    await v.context.route('https://partner.example/**', (r) => r.fulfill({ contentType: 'text/html', body: '<h1>Partner</h1>' }));
+    await v.context.route('https://partner.example/**', (r) =>
+      r.fulfill({ contentType: 'text/html', body: '<h1>Partner</h1>' }),
+    );
     await v.page.goto(`${s.url}/links`);
     await recordsWhen(s.url, (x) => named(x, 'pageview').length === 1, 'pageview of /links');
     await v.page.click('#outbound');
     await v.page.waitForURL('https://partner.example/**');
-    const rs = await recordsWhen(s.url, (x) => named(x, 'outbound').length === 1 && named(x, 'engagement').length === 1, 'outbound and engagement');
-    expect(named(rs, 'outbound')[0]).toMatchObject({ name: 'outbound', url: `${s.url}/links`, path: '/links', props: { url: 'https://partner.example/landing?ref=shop' } });
+    const rs = await recordsWhen(
+      s.url,
+      (x) => named(x, 'outbound').length === 1 && named(x, 'engagement').length === 1,
+      'outbound and engagement',
+    );
+    expect(named(rs, 'outbound')[0]).toMatchObject({
+      name: 'outbound',
+      url: `${s.url}/links`,
+      path: '/links',
+      props: { url: 'https://partner.example/landing?ref=shop' },
+    });
     // Leaving also reported the page's engagement.
     expect(named(rs, 'engagement')[0]).toMatchObject({ url: `${s.url}/links` });
 
@@ -388,7 +459,11 @@ describe('tracker in Chromium against a whole Eddy', () => {
     expect(res?.status()).toBe(404);
     const rs = await recordsWhen(s.url, (x) => x.length === 2, 'pageview and 404');
     expect(rs.map((r) => r.name).sort()).toEqual(['404', 'pageview']);
-    expect(named(rs, '404')[0]).toMatchObject({ url: `${s.url}/no/such/page?from=mail`, path: '/no/such/page', props: { path: '/no/such/page' } });
+    expect(named(rs, '404')[0]).toMatchObject({
+      url: `${s.url}/no/such/page?from=mail`,
+      path: '/no/such/page',
+      props: { path: '/no/such/page' },
+    });
     await v.context.close();
   });
 
@@ -426,7 +501,11 @@ describe('tracker in Chromium against a whole Eddy', () => {
     await v.page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
     await pause(300);
     await v.page.goto(`${s.url}/about`);
-    rs = await recordsWhen(s.url, (x) => named(x, 'pageview').length === 2 && named(x, 'engagement').length === 2, 'engagement on leaving');
+    rs = await recordsWhen(
+      s.url,
+      (x) => named(x, 'pageview').length === 2 && named(x, 'engagement').length === 2,
+      'engagement on leaving',
+    );
     const second = named(rs, 'engagement')[1]!;
     expect(second.url).toBe(`${s.url}/long`);
     expect(second.engagement!.scrollDepth).toBe(100);
@@ -442,7 +521,10 @@ describe('tracker in Chromium against a whole Eddy', () => {
   it('Do-Not-Track and Global Privacy Control suppress every send; data-respect-dnt="false" turns that off', async () => {
     const cases = [
       { signal: 'DNT', init: `Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1' });` },
-      { signal: 'GPC', init: `Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });` },
+      {
+        signal: 'GPC',
+        init: `Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });`,
+      },
     ];
     const respecting = await site();
     const ignoring = await site('data-allow-localhost data-respect-dnt="false"');
@@ -453,8 +535,15 @@ describe('tracker in Chromium against a whole Eddy', () => {
       await v.page.evaluate(() => (window as unknown as { eddy(n: string): void }).eddy('custom'));
       await v.page.goto(`${respecting.url}/about`);
       await v.page.goto(`${ignoring.url}/pricing`);
-      await recordsWhen(ignoring.url, (x) => named(x, 'pageview').length === n + 1, `${c.signal}: pageview where the site ignores the signal`);
-      expect(v.sent.map((b) => b.u).every((u) => u.startsWith(ignoring.url)), `${c.signal}: nothing sent from the respecting site`).toBe(true);
+      await recordsWhen(
+        ignoring.url,
+        (x) => named(x, 'pageview').length === n + 1,
+        `${c.signal}: pageview where the site ignores the signal`,
+      );
+      expect(
+        v.sent.map((b) => b.u).every((u) => u.startsWith(ignoring.url)),
+        `${c.signal}: nothing sent from the respecting site`,
+      ).toBe(true);
       await v.context.close();
     }
     expect(await records(respecting.url)).toEqual([]);
@@ -481,7 +570,12 @@ describe('tracker in Chromium against a whole Eddy', () => {
     await v.context.route(`${stack.url}/api/collect`, async (route) => {
       attempts.push({ body: JSON.parse(route.request().postData()!) as Wire, at: Date.now() });
       if (attempts.length === 1) return route.abort('connectionreset');
-      if (attempts.length === 2) return route.fulfill({ status: 503, headers: { 'access-control-allow-origin': '*', 'retry-after': '2' }, body: '{"error":"unavailable"}' });
+      if (attempts.length === 2)
+        return route.fulfill({
+          status: 503,
+          headers: { 'access-control-allow-origin': '*', 'retry-after': '2' },
+          body: '{"error":"unavailable"}',
+        });
       return route.continue();
     });
     await v.page.goto(`${s.url}/`);

@@ -33,7 +33,12 @@ export class ChaosBroker {
 
   private async launch(): Promise<void> {
     const e = env();
-    const h = await ensureKafka({ version: e.KAFKA_VERSION, port: this.port, dataDir: e.EDDY_DATA_DIR, name: this.name });
+    const h = await ensureKafka({
+      version: e.KAFKA_VERSION,
+      port: this.port,
+      dataDir: e.EDDY_DATA_DIR,
+      name: this.name,
+    });
     if (!h.started) throw new Error(`port ${this.port} is already taken by another broker`);
     this.pid = h.pid;
     this.paused = false;

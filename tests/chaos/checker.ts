@@ -83,7 +83,9 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   const unacked = [...events.values()].filter((e) => !e.acked);
 
   // --- what is stored
-  const archive = (await pool.query<StoredRow>('SELECT event_id::text, site_id::text, visitor_id, name, ts, received_at FROM events')).rows;
+  const archive = (
+    await pool.query<StoredRow>('SELECT event_id::text, site_id::text, visitor_id, name, ts, received_at FROM events')
+  ).rows;
   const byId = new Map<string, StoredRow[]>();
   for (const r of archive) byId.set(r.event_id, [...(byId.get(r.event_id) ?? []), r]);
   const seen = new Map<string, Set<string>>();
@@ -96,9 +98,20 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   }
 
   // 1. nothing lost: every acknowledged id is archived and claimed by every job
-  const lostIds = acked.filter((e) => !byId.has(e.id) || STREAM_JOBS.some((j) => !seen.get(j)!.has(e.id))).map((e) => e.id);
-  const lostDetail = lostIds.map((id) => `${id} [archive:${byId.has(id) ? 'y' : 'n'} ${STREAM_JOBS.map((j) => `${j}:${seen.get(j)!.has(id) ? 'y' : 'n'}`).join(' ')}]`);
-  add('nothing lost (acknowledged ids stored)', lostIds.length === 0, lostIds.length ? `missing: ${sample(lostDetail)}` : `${acked.length} acknowledged ids all archived and claimed by ${STREAM_JOBS.join(', ')}`);
+  const lostIds = acked
+    .filter((e) => !byId.has(e.id) || STREAM_JOBS.some((j) => !seen.get(j)!.has(e.id)))
+    .map((e) => e.id);
+  const lostDetail = lostIds.map(
+    (id) =>
+      `${id} [archive:${byId.has(id) ? 'y' : 'n'} ${STREAM_JOBS.map((j) => `${j}:${seen.get(j)!.has(id) ? 'y' : 'n'}`).join(' ')}]`,
+  );
+  add(
+    'nothing lost (acknowledged ids stored)',
+    lostIds.length === 0,
+    lostIds.length
+      ? `missing: ${sample(lostDetail)}`
+      : `${acked.length} acknowledged ids all archived and claimed by ${STREAM_JOBS.join(', ')}`,
+  );
 
   // 2. no phantoms: every stored id generated, every stored record produced by a logged attempt
   const phantomIds = [...byId.keys(), ...STREAM_JOBS.flatMap((j) => [...seen.get(j)!])].filter((id) => !events.has(id));
@@ -110,7 +123,10 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     if (!e) continue;
     for (const r of rows) {
       const a = producingAttempt(e, r);
-      if (!a) unmatched.push(`${id} (site ${r.site_id === e.site.id ? 'ok' : 'WRONG'}, name ${r.name}, ts ${r.ts.toISOString()}, received ${r.received_at.toISOString()})`);
+      if (!a)
+        unmatched.push(
+          `${id} (site ${r.site_id === e.site.id ? 'ok' : 'WRONG'}, name ${r.name}, ts ${r.ts.toISOString()}, received ${r.received_at.toISOString()})`,
+        );
       else if (a.outcome === 'indeterminate') storedFromIndeterminate++;
       else if (a.outcome === 'failed') storedFromFailed++;
     }
@@ -119,11 +135,14 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   add(
     'no phantoms',
     phantoms === 0,
-    phantoms ? `never generated: ${sample([...new Set(phantomIds)])}; no matching attempt: ${sample(unmatched)}` : `every stored record traces to a logged attempt (${storedFromIndeterminate} from indeterminate attempts, ${storedFromFailed} from attempts answered 503)`,
+    phantoms
+      ? `never generated: ${sample([...new Set(phantomIds)])}; no matching attempt: ${sample(unmatched)}`
+      : `every stored record traces to a logged attempt (${storedFromIndeterminate} from indeterminate attempts, ${storedFromFailed} from attempts answered 503)`,
   );
 
   // 3. nothing double-counted: one archive row per id, and per-site, per-minute totals equal the truth
-  const dupRows = [...byId.values()].reduce((n, rows) => n + rows.length - 1, 0) + [...seenDupes.values()].reduce((a, b) => a + b, 0);
+  const dupRows =
+    [...byId.values()].reduce((n, rows) => n + rows.length - 1, 0) + [...seenDupes.values()].reduce((a, b) => a + b, 0);
   const truth = new Map<string, { pageviews: number; events: number }>();
   const site = new Map<string, string>();
   for (const [id, rows] of byId) {
@@ -149,7 +168,10 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     const under = Math.max(0, want.pageviews - have.pageviews) + Math.max(0, want.events - have.events);
     excess += over;
     deficit += under;
-    if (over || under) diffs.push(`${k.slice(0, 8)}…@${new Date(Number(k.split('|')[1])).toISOString().slice(11, 16)} truth ${want.pageviews}/${want.events} rollups ${have.pageviews}/${have.events} (${d > 0 ? '+' : ''}${d})`);
+    if (over || under)
+      diffs.push(
+        `${k.slice(0, 8)}…@${new Date(Number(k.split('|')[1])).toISOString().slice(11, 16)} truth ${want.pageviews}/${want.events} rollups ${have.pageviews}/${have.events} (${d > 0 ? '+' : ''}${d})`,
+      );
   }
   // Hour and day rows must agree with the minutes.
   const coarse: string[] = [];
@@ -159,9 +181,17 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       [g],
     );
     for (const s of cluster.sites) {
-      const want = [...truth].filter(([k]) => k.startsWith(s.id)).reduce((a, [, v]) => ({ pageviews: a.pageviews + v.pageviews, events: a.events + v.events }), { pageviews: 0, events: 0 });
+      const want = [...truth]
+        .filter(([k]) => k.startsWith(s.id))
+        .reduce((a, [, v]) => ({ pageviews: a.pageviews + v.pageviews, events: a.events + v.events }), {
+          pageviews: 0,
+          events: 0,
+        });
       const have = r.rows.find((x) => x.site_id === s.id) ?? { pageviews: 0, events: 0 };
-      if (have.pageviews !== want.pageviews || have.events !== want.events) coarse.push(`${g} ${s.id.slice(0, 8)}… truth ${want.pageviews}/${want.events} rollups ${have.pageviews}/${have.events}`);
+      if (have.pageviews !== want.pageviews || have.events !== want.events)
+        coarse.push(
+          `${g} ${s.id.slice(0, 8)}… truth ${want.pageviews}/${want.events} rollups ${have.pageviews}/${have.events}`,
+        );
     }
   }
   add(
@@ -175,7 +205,11 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   // 3b. visits: the sessions job fires every visit early and refines it with retractions, so at
   // any moment the rollups' sessions and bounces per site and start minute must equal the visits
   // the stored events make — open ones included — through crashes, re-sends and rebalances.
-  const gaps = new Map((await pool.query<{ id: string; gap: number }>('SELECT id::text, session_gap_minutes AS gap FROM sites')).rows.map((r) => [r.id, r.gap * MINUTE]));
+  const gaps = new Map(
+    (await pool.query<{ id: string; gap: number }>('SELECT id::text, session_gap_minutes AS gap FROM sites')).rows.map(
+      (r) => [r.id, r.gap * MINUTE],
+    ),
+  );
   const byVisitor = new Map<string, { site: string; ts: number; name: string }[]>();
   for (const [id, rows] of byId) {
     if (!events.has(id)) continue;
@@ -196,7 +230,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       const v = visitTruth.get(k) ?? { sessions: 0, bounces: 0 };
       v.sessions++;
       // The sessions job's bounce (session-stats.ts): at most one pageview and no custom event (no engagement is sent here).
-      if (visit.filter((e) => e.name === 'pageview').length <= 1 && visit.every((e) => e.name === 'pageview')) v.bounces++;
+      if (visit.filter((e) => e.name === 'pageview').length <= 1 && visit.every((e) => e.name === 'pageview'))
+        v.bounces++;
       visitTruth.set(k, v);
       start = i;
     }
@@ -204,20 +239,26 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   const visitRows = await pool.query<{ site_id: string; bucket: Date; sessions: number; bounces: number }>(
     "SELECT site_id::text, bucket, sum(sessions)::int AS sessions, sum(bounces)::int AS bounces FROM rollups WHERE granularity = 'minute' AND dimension = '' GROUP BY 1, 2 HAVING sum(sessions) <> 0 OR sum(bounces) <> 0",
   );
-  const visitGot = new Map(visitRows.rows.map((r) => [`${r.site_id}|${r.bucket.getTime()}`, { sessions: r.sessions, bounces: r.bounces }]));
+  const visitGot = new Map(
+    visitRows.rows.map((r) => [`${r.site_id}|${r.bucket.getTime()}`, { sessions: r.sessions, bounces: r.bounces }]),
+  );
   const visitDiffs: string[] = [];
   for (const k of new Set([...visitTruth.keys(), ...visitGot.keys()])) {
     const want = visitTruth.get(k) ?? { sessions: 0, bounces: 0 };
     const have = visitGot.get(k) ?? { sessions: 0, bounces: 0 };
     if (want.sessions !== have.sessions || want.bounces !== have.bounces) {
-      visitDiffs.push(`${k.slice(0, 8)}…@${new Date(Number(k.split('|')[1])).toISOString().slice(11, 16)} truth ${want.sessions}/${want.bounces} rollups ${have.sessions}/${have.bounces}`);
+      visitDiffs.push(
+        `${k.slice(0, 8)}…@${new Date(Number(k.split('|')[1])).toISOString().slice(11, 16)} truth ${want.sessions}/${want.bounces} rollups ${have.sessions}/${have.bounces}`,
+      );
     }
   }
   const visitTotal = [...visitTruth.values()].reduce((n, v) => n + v.sessions, 0);
   add(
     'visits and bounces per site and start minute = the visits the stored events make (open ones included)',
     visitDiffs.length === 0,
-    visitDiffs.length ? `visits/bounces differ: ${sample(visitDiffs)}` : `${visitTotal} visits in ${visitTruth.size} site-minutes equal the truth`,
+    visitDiffs.length
+      ? `visits/bounces differ: ${sample(visitDiffs)}`
+      : `${visitTotal} visits in ${visitTruth.size} site-minutes equal the truth`,
   );
 
   // 4. offsets: stored next offsets = high watermarks; committed ≤ them
@@ -235,17 +276,28 @@ export async function check(input: CheckInput): Promise<CheckResult> {
         const stored = progress.rows.find((p) => p.job === job && p.partition === h.partition)?.next_offset ?? '0';
         if (stored !== h.high) problems.push(`${job}/${h.partition}: stored ${stored} ≠ high ${h.high}`);
         const c = committed.find((x) => x.partition === h.partition)?.offset;
-        if (c !== null && c !== undefined && BigInt(c) > BigInt(h.high)) problems.push(`${job}/${h.partition}: committed ${c} > high ${h.high}`);
+        if (c !== null && c !== undefined && BigInt(c) > BigInt(h.high))
+          problems.push(`${job}/${h.partition}: committed ${c} > high ${h.high}`);
       }
     }
-    add('offsets consistent', problems.length === 0, problems.length ? problems.join('; ') : `highs ${highs.map((h) => h.high).join('/')}; stored = highs, committed ≤ highs`);
+    add(
+      'offsets consistent',
+      problems.length === 0,
+      problems.length
+        ? problems.join('; ')
+        : `highs ${highs.map((h) => h.high).join('/')}; stored = highs, committed ≤ highs`,
+    );
   } finally {
     await bus.close();
   }
 
   // 5. lag 0 within the limit after the last fault
   const d = input.drain;
-  add('lag 0 within 120 s of the last fault', d.seconds !== null && d.seconds <= d.limitSeconds, d.seconds === null ? `not drained` : `lag 0 ${d.seconds.toFixed(1)} s after the last fault`);
+  add(
+    'lag 0 within 120 s of the last fault',
+    d.seconds !== null && d.seconds <= d.limitSeconds,
+    d.seconds === null ? `not drained` : `lag 0 ${d.seconds.toFixed(1)} s after the last fault`,
+  );
 
   // 6. live client totals = database totals after reconnect; tenants isolated
   if (input.live) {
@@ -257,27 +309,42 @@ export async function check(input: CheckInput): Promise<CheckResult> {
         [siteId, new Date(since).toISOString()],
       );
       const db = new Map(r.rows.map((x) => [x.bucket.getTime(), x.pageviews]));
-      const truthPv = [...truth].filter(([k]) => k.startsWith(siteId) && Number(k.split('|')[1]) >= since).reduce((n, [, v]) => n + v.pageviews, 0);
+      const truthPv = [...truth]
+        .filter(([k]) => k.startsWith(siteId) && Number(k.split('|')[1]) >= since)
+        .reduce((n, [, v]) => n + v.pageviews, 0);
       const liveTotal = snapshot.minutes.reduce((n, m) => n + m.pageviews, 0);
       const bad = snapshot.minutes.filter((m) => (db.get(m.minute) ?? 0) !== m.pageviews);
-      if (bad.length || liveTotal !== truthPv) mismatches.push(`${client} ${siteId.slice(0, 8)}…: live ${liveTotal}, truth ${truthPv}, minutes differing from the database: ${bad.length}`);
+      if (bad.length || liveTotal !== truthPv)
+        mismatches.push(
+          `${client} ${siteId.slice(0, 8)}…: live ${liveTotal}, truth ${truthPv}, minutes differing from the database: ${bad.length}`,
+        );
     }
     const v = input.live.isolationViolations;
     add(
       'live totals = database after reconnect; tenants isolated',
       mismatches.length === 0 && v.length === 0 && input.live.snapshots.length > 0,
-      mismatches.length || v.length ? [...mismatches, ...v].join('; ') : `${input.live.snapshots.length} site snapshots equal the database and the truth; ${input.live.pushes} pushes received, none foreign`,
+      mismatches.length || v.length
+        ? [...mismatches, ...v].join('; ')
+        : `${input.live.snapshots.length} site snapshots equal the database and the truth; ${input.live.pushes} pushes received, none foreign`,
     );
   }
 
   // 7. poison records: each dead-lettered once per job, booked once in the ledger, the partition kept flowing
-  const ledger = await pool.query<{ n: number }>('SELECT COALESCE(sum(dead_lettered), 0)::int AS n FROM ingestion_ledger');
-  const dl = await pool.query<{ job: string; partition: number; offset: string }>('SELECT job, partition, "offset"::text AS offset FROM dead_letters');
+  const ledger = await pool.query<{ n: number }>(
+    'SELECT COALESCE(sum(dead_lettered), 0)::int AS n FROM ingestion_ledger',
+  );
+  const dl = await pool.query<{ job: string; partition: number; offset: string }>(
+    'SELECT job, partition, "offset"::text AS offset FROM dead_letters',
+  );
   const dlProblems: string[] = [];
   for (const job of STREAM_JOBS) {
     const rows = dl.rows.filter((r) => r.job === job);
-    for (const p of input.poison) if (!rows.some((r) => r.partition === p.partition && r.offset === p.offset)) dlProblems.push(`${job} has no dead letter for ${p.partition}@${p.offset}`);
-    for (const r of rows) if (!input.poison.some((p) => p.partition === r.partition && p.offset === r.offset)) dlProblems.push(`${job} dead-lettered a record we did not poison: ${r.partition}@${r.offset}`);
+    for (const p of input.poison)
+      if (!rows.some((r) => r.partition === p.partition && r.offset === p.offset))
+        dlProblems.push(`${job} has no dead letter for ${p.partition}@${p.offset}`);
+    for (const r of rows)
+      if (!input.poison.some((p) => p.partition === r.partition && p.offset === r.offset))
+        dlProblems.push(`${job} dead-lettered a record we did not poison: ${r.partition}@${r.offset}`);
   }
   const booked = ledger.rows[0]!.n;
   add(
@@ -287,7 +354,13 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   );
 
   // Every event acknowledged once the system healed (an event the healed system never takes is an outage).
-  add('every generated event acknowledged after healing', unacked.length === 0, unacked.length ? `${unacked.length} never acknowledged: ${sample(unacked.map((e) => e.id))}` : `${events.size} of ${events.size}`);
+  add(
+    'every generated event acknowledged after healing',
+    unacked.length === 0,
+    unacked.length
+      ? `${unacked.length} never acknowledged: ${sample(unacked.map((e) => e.id))}`
+      : `${events.size} of ${events.size}`,
+  );
 
   return {
     generated: events.size,
@@ -321,5 +394,9 @@ export async function minuteTotals(pool: pg.Pool): Promise<Map<string, { pagevie
   const r = await pool.query<{ site_id: string; bucket: Date; pageviews: number; events: number }>(
     "SELECT site_id::text, bucket, sum(pageviews)::int AS pageviews, sum(events)::int AS events FROM rollups WHERE granularity = 'minute' AND dimension = '' GROUP BY 1, 2",
   );
-  return new Map(r.rows.filter((x) => x.pageviews || x.events).map((x) => [`${x.site_id}|${x.bucket.getTime()}`, { pageviews: x.pageviews, events: x.events }]));
+  return new Map(
+    r.rows
+      .filter((x) => x.pageviews || x.events)
+      .map((x) => [`${x.site_id}|${x.bucket.getTime()}`, { pageviews: x.pageviews, events: x.events }]),
+  );
 }

@@ -19,7 +19,12 @@ import { repoRoot, sleep, type RunLog } from './util';
 
 export const CRASH_POINTS = ['before-tx', 'mid-tx', 'after-commit-before-offset', 'after-offset-before-live'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
-export const BROKEN_VARIANTS = ['commit-offset-before-tx', 'no-offset-filter', 'no-event-id-dedup', 'no-poison-guards'] as const;
+export const BROKEN_VARIANTS = [
+  'commit-offset-before-tx',
+  'no-offset-filter',
+  'no-event-id-dedup',
+  'no-poison-guards',
+] as const;
 export type BrokenVariant = (typeof BROKEN_VARIANTS)[number];
 
 export const PARTITIONS = 4;
@@ -127,12 +132,19 @@ export class ChaosCluster {
     const c = await this.pool.connect();
     try {
       for (const team of ['a', 'b'] as const) {
-        const t = await c.query<{ id: string }>('INSERT INTO teams (id, name) VALUES (gen_random_uuid(), $1) RETURNING id', [`Chaos team ${team}`]);
-        const u = await c.query<{ id: string }>("INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, 'x') RETURNING id", [
-          `chaos-${team}-${randomBytes(3).toString('hex')}@example.test`,
-        ]);
+        const t = await c.query<{ id: string }>(
+          'INSERT INTO teams (id, name) VALUES (gen_random_uuid(), $1) RETURNING id',
+          [`Chaos team ${team}`],
+        );
+        const u = await c.query<{ id: string }>(
+          "INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, 'x') RETURNING id",
+          [`chaos-${team}-${randomBytes(3).toString('hex')}@example.test`],
+        );
         this.users[team] = u.rows[0]!.id;
-        await c.query("INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, 'owner')", [t.rows[0]!.id, u.rows[0]!.id]);
+        await c.query("INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, 'owner')", [
+          t.rows[0]!.id,
+          u.rows[0]!.id,
+        ]);
         for (const n of team === 'a' ? [1, 2] : [3]) {
           const host = `shop${n}.chaos.test`;
           const key = newSiteKey();
@@ -209,8 +221,18 @@ export class ChaosCluster {
   private onWebExit(web: ManagedProcess, exit: ExitInfo): void {
     if (web.expectExit || this.web !== web) return;
     this.unexpectedExits.push({ process: web.name, exit, lastLines: web.lastLines(8) });
-    this.opts.log.line(this.opts.label, `web process ${web.name} exited by itself (code ${exit.code}, signal ${exit.signal}): ${web.lastLines(3).join(' | ')}`);
-    if (this.supervising) void sleep(this.backoff('web')).then(() => (this.supervising && this.web === web ? this.startWeb().catch((e: unknown) => this.opts.log.line(this.opts.label, `web restart failed: ${(e as Error).message}`)) : undefined));
+    this.opts.log.line(
+      this.opts.label,
+      `web process ${web.name} exited by itself (code ${exit.code}, signal ${exit.signal}): ${web.lastLines(3).join(' | ')}`,
+    );
+    if (this.supervising)
+      void sleep(this.backoff('web')).then(() =>
+        this.supervising && this.web === web
+          ? this.startWeb().catch((e: unknown) =>
+              this.opts.log.line(this.opts.label, `web restart failed: ${(e as Error).message}`),
+            )
+          : undefined,
+      );
   }
 
   async startWorker(crash?: { point: CrashPoint; after: number; job?: string }): Promise<WorkerHandle> {
@@ -243,11 +265,17 @@ export class ChaosCluster {
     this.workers.delete(w.name);
     if (w.proc.expectExit) return;
     if (w.crash && exit.signal === 'SIGKILL') {
-      this.opts.log.line(this.opts.label, `worker ${w.name} killed itself at ${w.crash.point} (batch ${w.crash.after})`);
+      this.opts.log.line(
+        this.opts.label,
+        `worker ${w.name} killed itself at ${w.crash.point} (batch ${w.crash.after})`,
+      );
       return; // the nemesis starts its replacement
     }
     this.unexpectedExits.push({ process: `worker ${w.name}`, exit, lastLines: w.proc.lastLines(8) });
-    this.opts.log.line(this.opts.label, `worker ${w.name} exited by itself (code ${exit.code}, signal ${exit.signal}): ${w.proc.lastLines(3).join(' | ')}`);
+    this.opts.log.line(
+      this.opts.label,
+      `worker ${w.name} exited by itself (code ${exit.code}, signal ${exit.signal}): ${w.proc.lastLines(3).join(' | ')}`,
+    );
     if (this.supervising && !w.crash) {
       this.pendingRestarts++;
       void sleep(this.backoff('worker')).then(() => {

@@ -18,7 +18,8 @@ import { Random, sleep } from './util';
 // so the server's ts = receivedAt − (c − t). That lets the checker tie every stored record to the
 // exact attempt that produced it.
 
-export const CHROME_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+export const CHROME_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 const PATHS = ['/', '/pricing', '/blog/one', '/blog/two', '/docs/start', '/docs/api', '/about', '/cart'];
 const VISITORS_PER_SITE = 60;
 
@@ -244,7 +245,16 @@ export class Generator {
 
   private attempt(send: Send): Promise<Attempt> {
     const c = Date.now();
-    const payloads = send.events.map((e) => ({ s: e.site.key, u: e.url ?? `https://${e.site.host}${e.path}`, i: e.id, n: e.name, t: e.t, c, w: 1440, ...(e.props ? { p: e.props } : {}) }));
+    const payloads = send.events.map((e) => ({
+      s: e.site.key,
+      u: e.url ?? `https://${e.site.host}${e.path}`,
+      i: e.id,
+      n: e.name,
+      t: e.t,
+      c,
+      w: 1440,
+      ...(e.props ? { p: e.props } : {}),
+    }));
     const body = JSON.stringify(payloads.length === 1 ? payloads[0] : payloads);
     const ip = send.events[0]!.ip;
     return new Promise<Attempt>((resolve) => {
@@ -262,11 +272,18 @@ export class Generator {
           method: 'POST',
           agent: this.agent,
           timeout: 10_000,
-          headers: { 'content-type': 'text/plain', 'user-agent': CHROME_UA, 'x-forwarded-for': ip, 'content-length': Buffer.byteLength(body) },
+          headers: {
+            'content-type': 'text/plain',
+            'user-agent': CHROME_UA,
+            'x-forwarded-for': ip,
+            'content-length': Buffer.byteLength(body),
+          },
         },
         (res) => {
           res.resume();
-          res.on('error', (err) => finish('indeterminate', { status: res.statusCode, error: `response: ${err.message}` }));
+          res.on('error', (err) =>
+            finish('indeterminate', { status: res.statusCode, error: `response: ${err.message}` }),
+          );
           res.on('end', () => {
             const status = res.statusCode ?? 0;
             if (status === 202) finish('ok', { status });
@@ -291,19 +308,54 @@ export class Generator {
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 /** One UTF-16 unit or astral character, with what breaks storage and display over-represented. */
 const hostileUnit = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', '\u202e', '\u200f', '\u2066', '\ufeff', '\u0085', '\u2028', '\u001f', '%', '"', '\\', '/', '#', '?', ' ') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '\u0000',
+      '\ud800',
+      '\udbff',
+      '\udc00',
+      '\udfff',
+      '\u202e',
+      '\u200f',
+      '\u2066',
+      '\ufeff',
+      '\u0085',
+      '\u2028',
+      '\u001f',
+      '%',
+      '"',
+      '\\',
+      '/',
+      '#',
+      '?',
+      ' ',
+    ),
+  },
   { weight: 4, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) },
   { weight: 1, arbitrary: fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)) },
 );
 const hostileString = (min: number, max: number) => fc.string({ unit: hostileUnit, minLength: min, maxLength: max });
 const hostileEvent = fc.record({
   // Never blank after trimming (that is a 400), never 'pageview' by accident.
-  name: fc.oneof(fc.constant('pageview'), hostileString(0, 110).map((s) => `x${s}`)),
-  path: fc.oneof(hostileString(0, 300), fc.integer({ min: 1, max: 1990 }).map((n) => '/'.repeat(n)), fc.constant('é'.repeat(2000))),
+  name: fc.oneof(
+    fc.constant('pageview'),
+    hostileString(0, 110).map((s) => `x${s}`),
+  ),
+  path: fc.oneof(
+    hostileString(0, 300),
+    fc.integer({ min: 1, max: 1990 }).map((n) => '/'.repeat(n)),
+    fc.constant('é'.repeat(2000)),
+  ),
   props: fc.option(
     fc.dictionary(
       hostileString(1, 24).filter((k) => bytes(k) <= 64),
-      fc.oneof(hostileString(0, 90).filter((v) => bytes(v) <= 256), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean()),
+      fc.oneof(
+        hostileString(0, 90).filter((v) => bytes(v) <= 256),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer(),
+        fc.boolean(),
+      ),
       { maxKeys: 30 },
     ),
     { nil: undefined },

@@ -43,7 +43,8 @@ export class LiveClient {
       for (const s of sites) void this.join(s).catch(() => undefined);
     });
     socket.on('live', (snap: LiveSnapshot) => {
-      if (!this.ownSites.has(snap.siteId)) this.foreignPushes.set(snap.siteId, (this.foreignPushes.get(snap.siteId) ?? 0) + 1);
+      if (!this.ownSites.has(snap.siteId))
+        this.foreignPushes.set(snap.siteId, (this.foreignPushes.get(snap.siteId) ?? 0) + 1);
       this.pushes.set(snap.siteId, (this.pushes.get(snap.siteId) ?? 0) + 1);
     });
     await this.connected(30_000);

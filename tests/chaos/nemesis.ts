@@ -24,10 +24,36 @@ export const FAULTS = {
 export type FaultKind = keyof typeof FAULTS;
 
 /** Rough wall time of each injection, so the schedule does not start one it cannot finish. */
-const COST_MS: Record<FaultKind, number> = { F1: 15_000, F2: 24_000, F3: 42_000, F4: 16_000, F5: 12_000, F6: 4_000, F7: 12_000, F8: 500, F9: 500, F10: 500 };
+const COST_MS: Record<FaultKind, number> = {
+  F1: 15_000,
+  F2: 24_000,
+  F3: 42_000,
+  F4: 16_000,
+  F5: 12_000,
+  F6: 4_000,
+  F7: 12_000,
+  F8: 500,
+  F9: 500,
+  F10: 500,
+};
 
 /** Extra faults after the required ones: cheap ones twice as likely. */
-export const FILL: readonly FaultKind[] = ['F1', 'F2', 'F3', 'F4', 'F5', 'F6', 'F6', 'F7', 'F8', 'F8', 'F9', 'F9', 'F10', 'F10'];
+export const FILL: readonly FaultKind[] = [
+  'F1',
+  'F2',
+  'F3',
+  'F4',
+  'F5',
+  'F6',
+  'F6',
+  'F7',
+  'F8',
+  'F8',
+  'F9',
+  'F9',
+  'F10',
+  'F10',
+];
 /** Faults that touch the shared broker (F7 freezes it for 0.7 s half the time). */
 export const BROKER_FAULTS: readonly FaultKind[] = ['F4', 'F5', 'F7'];
 
@@ -83,7 +109,13 @@ export class Nemesis {
    * Injects every fault of `must` in a seeded order — even past the deadline, so a run always covers
    * its list — then, with `fill`, seeded extra faults while one still fits before the deadline.
    */
-  async run(deadline: number, must: FaultKind[], fill: boolean, options: FaultOptions = {}, fillFrom: readonly FaultKind[] = FILL): Promise<void> {
+  async run(
+    deadline: number,
+    must: FaultKind[],
+    fill: boolean,
+    options: FaultOptions = {},
+    fillFrom: readonly FaultKind[] = FILL,
+  ): Promise<void> {
     const queue = this.random.shuffle(must);
     await sleep(this.random.int(3000, 6000));
     for (const kind of queue) {
@@ -116,7 +148,12 @@ export class Nemesis {
   }
 
   private readonly faultFns: Record<FaultKind, (o: FaultOptions) => Promise<string>> = {
-    F1: (o) => this.crashAtPoint(o.crashPoint ?? this.random.pick(CRASH_POINTS), o.crashAfter ?? this.random.int(1, 6), o.crashJob),
+    F1: (o) =>
+      this.crashAtPoint(
+        o.crashPoint ?? this.random.pick(CRASH_POINTS),
+        o.crashAfter ?? this.random.int(1, 6),
+        o.crashJob,
+      ),
     F2: () => this.scaleStorm(),
     F3: (o) => this.zombie(o.zombieMidTransaction ?? true),
     F4: () => this.brokerCrash(),
@@ -133,7 +170,8 @@ export class Nemesis {
       const p = await this.producePoison();
       return `poison (${p.form}) at partition ${p.partition} offset ${p.offset}`;
     },
-    F10: async () => `sent ${this.gen.hostile(this.random.int(15, 40))} hostile event(s) to ${this.cluster.sites[0]!.host}`,
+    F10: async () =>
+      `sent ${this.gen.hostile(this.random.int(15, 40))} hostile event(s) to ${this.cluster.sites[0]!.host}`,
   };
 
   private normalWorker(): WorkerHandle | undefined {
@@ -242,7 +280,9 @@ export class Nemesis {
       // no-offset-filter control then went uncaught: the taker arrived after the commit and read
       // the new position). So the freeze lasts until such a member waits, up to 60 s more.
       const taker = await this.waitForTaker(frozenPid, victim.name, 60_000);
-      how += taker ? `, until ${taker} (which took the partition over) waited for it` : ', and no other member reached the partition meanwhile';
+      how += taker
+        ? `, until ${taker} (which took the partition over) waited for it`
+        : ', and no other member reached the partition meanwhile';
     }
     victim.proc.signal('SIGCONT');
     if (frozenXid) {
@@ -276,7 +316,10 @@ export class Nemesis {
   /** Every partition of the events topic had a rollups batch committed within the last 3 s. */
   private async rollupsActive(): Promise<boolean> {
     const r = await this.cluster.pool
-      .query<{ n: number }>("SELECT count(*)::int AS n FROM consumer_progress WHERE job = 'rollups' AND topic = $1 AND updated_at > now() - interval '3 seconds'", [this.cluster.eventsTopic])
+      .query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM consumer_progress WHERE job = 'rollups' AND topic = $1 AND updated_at > now() - interval '3 seconds'",
+        [this.cluster.eventsTopic],
+      )
       .catch(() => ({ rows: [{ n: 0 }] }));
     return r.rows[0]!.n >= PARTITIONS;
   }

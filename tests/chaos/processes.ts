@@ -34,7 +34,11 @@ export class ManagedProcess {
   ) {
     this.log = createWriteStream(logPath, { flags: 'a' });
     this.log.write(`\n==== ${new Date().toISOString()} start ${name}: ${args.join(' ')}\n`);
-    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...args], { cwd: opts.cwd ?? repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...args], {
+      cwd: opts.cwd ?? repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.pid = this.child.pid!;
     let partial = '';
     const onData = (d: Buffer) => {
@@ -87,10 +91,18 @@ export class ManagedProcess {
           this.lineWaiters.add(waiter);
         }),
         this.exited.then((e) => {
-          throw new Error(`${this.name} exited (code ${e.code}, signal ${e.signal}) before printing ${re}: ${this.lastLines(6).join(' | ')}`);
+          throw new Error(
+            `${this.name} exited (code ${e.code}, signal ${e.signal}) before printing ${re}: ${this.lastLines(6).join(' | ')}`,
+          );
         }),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${this.name} did not print ${re} within ${timeoutMs} ms: ${this.lastLines(6).join(' | ')}`)), timeoutMs);
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(`${this.name} did not print ${re} within ${timeoutMs} ms: ${this.lastLines(6).join(' | ')}`),
+              ),
+            timeoutMs,
+          );
         }),
       ]);
     } finally {

@@ -22,7 +22,13 @@ import { sleep } from './util';
 const broker = await ChaosBroker.start();
 let lost = false;
 try {
-  const kafka = new Kafka({ clientId: 'repro', brokers: [broker.brokers], logLevel: logLevel.NOTHING, requestTimeout: 1500, retry: { retries: 1, initialRetryTime: 100 } });
+  const kafka = new Kafka({
+    clientId: 'repro',
+    brokers: [broker.brokers],
+    logLevel: logLevel.NOTHING,
+    requestTimeout: 1500,
+    retry: { retries: 1, initialRetryTime: 100 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 't', numPartitions: 1, replicationFactor: 1 }] });

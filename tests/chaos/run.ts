@@ -15,7 +15,9 @@ function arg(name: string): string | undefined {
 
 async function main(): Promise<number> {
   if (!env().DATABASE_URL) {
-    console.error('DATABASE_URL is not set: point it at a PostgreSQL server where databases may be created (e.g. postgres://postgres@127.0.0.1:5432/postgres)');
+    console.error(
+      'DATABASE_URL is not set: point it at a PostgreSQL server where databases may be created (e.g. postgres://postgres@127.0.0.1:5432/postgres)',
+    );
     return 2;
   }
   const has = (f: string) => process.argv.includes(f);

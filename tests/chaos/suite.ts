@@ -67,7 +67,14 @@ const CONTROLS: Control[] = [
     caught: (c) => c.lostIds > 0,
     // The crash lands in a rollups batch: a lost batch of a job whose output the checker does not
     // read (insights, funnels) went unnoticed, and the control uncaught (a CI run, 2026-12-06).
-    spec: { durationMs: 25_000, must: ['F1'], fill: false, faultOptions: { crashPoint: 'before-tx', crashAfter: 3, crashJob: 'rollups' }, workers: 1, eventsPerSecond: 12 },
+    spec: {
+      durationMs: 25_000,
+      must: ['F1'],
+      fill: false,
+      faultOptions: { crashPoint: 'before-tx', crashAfter: 3, crashJob: 'rollups' },
+      workers: 1,
+      eventsPerSecond: 12,
+    },
   },
   {
     // Without the event-id dedup a re-sent event is counted again.
@@ -82,7 +89,14 @@ const CONTROLS: Control[] = [
     variant: 'no-offset-filter',
     expect: 'a poison record booked twice',
     caught: (c) => c.deadLetteredBooked > c.poisonInjected,
-    spec: { durationMs: 55_000, must: ['F3'], fill: false, faultOptions: { zombieMidTransaction: true }, workers: 2, eventsPerSecond: 12 },
+    spec: {
+      durationMs: 55_000,
+      must: ['F3'],
+      fill: false,
+      faultOptions: { zombieMidTransaction: true },
+      workers: 2,
+      eventsPerSecond: 12,
+    },
   },
   {
     // Eddy before issue 13: hostile strings reach PostgreSQL as sent and a failed apply is
@@ -95,7 +109,12 @@ const CONTROLS: Control[] = [
   },
 ];
 
-function positiveSpecs(o: Required<Pick<ChaosOptions, 'mode' | 'seeds' | 'durationS' | 'baseSeed'>> & { faults?: FaultKind[]; exclude?: FaultKind[] }): ScenarioSpec[] {
+function positiveSpecs(
+  o: Required<Pick<ChaosOptions, 'mode' | 'seeds' | 'durationS' | 'baseSeed'>> & {
+    faults?: FaultKind[];
+    exclude?: FaultKind[];
+  },
+): ScenarioSpec[] {
   const keep = (ks: readonly FaultKind[]) => ks.filter((k) => !o.exclude?.includes(k));
   const all = Object.keys(FAULTS) as FaultKind[];
   // Short runs split F1–F9 over the two seeds so each fault is injected at least once per run.
@@ -162,9 +181,17 @@ export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosS
     const verdict = (control: Control, result: ScenarioResult): { caught: boolean; why: string } => {
       const caught = result.check !== null && !result.check.passed && control.caught(result.check);
       const why = result.check
-        ? `failed criteria: ${result.check.criteria.filter((x) => !x.ok).map((x) => x.name).join('; ') || 'none'}`
+        ? `failed criteria: ${
+            result.check.criteria
+              .filter((x) => !x.ok)
+              .map((x) => x.name)
+              .join('; ') || 'none'
+          }`
         : `error: ${result.error?.split('\n')[0]}`;
-      return { caught, why: `${why}; faults: ${result.faults.map((f) => `${f.kind} ${f.detail}`).join(' | ') || 'none'}` };
+      return {
+        caught,
+        why: `${why}; faults: ${result.faults.map((f) => `${f.kind} ${f.detail}`).join(' | ') || 'none'}`,
+      };
     };
     const record = (control: Control, result: ScenarioResult, attempt: string) => {
       const v = verdict(control, result);
@@ -201,7 +228,9 @@ export async function runChaos(options: ChaosOptions): Promise<{ summary: ChaosS
     const first = specs.shift();
     const withControls = options.controls !== false;
     const firstSpec =
-      first && withControls && !first.must.some((k) => BROKER_FAULTS.includes(k)) ? { ...first, fillFrom: (first.fillFrom ?? FILL).filter((k) => !BROKER_FAULTS.includes(k)) } : first;
+      first && withControls && !first.must.some((k) => BROKER_FAULTS.includes(k))
+        ? { ...first, fillFrom: (first.fillFrom ?? FILL).filter((k) => !BROKER_FAULTS.includes(k)) }
+        : first;
     if (firstSpec && withControls && firstSpec !== first) await Promise.all([runPositive(firstSpec), runControls()]);
     else {
       if (first) await runPositive(first);
@@ -237,10 +266,17 @@ function report(log: RunLog, r: ScenarioResult): void {
     ? `${c.passed ? 'PASS' : 'FAIL'} — generated ${c.generated}, acked ${c.acked}, lost ${c.lost}, phantoms ${c.phantoms}, double-counted ${c.doubleCounted}, stored from indeterminate/503 attempts ${c.storedFromIndeterminate}/${c.storedFromFailed}, drain ${r.drainSeconds?.toFixed(1) ?? '—'} s`
     : `ERROR — ${r.error?.split('\n')[0]}`;
   log.line(r.spec.label, head);
-  log.line(r.spec.label, `attempts ${JSON.stringify(r.attempts)}; faults ${describeFaults(r.faults)}; wall ${r.wallSeconds.toFixed(0)} s`);
+  log.line(
+    r.spec.label,
+    `attempts ${JSON.stringify(r.attempts)}; faults ${describeFaults(r.faults)}; wall ${r.wallSeconds.toFixed(0)} s`,
+  );
   for (const f of r.faults) log.line(r.spec.label, `  ${f.kind}: ${f.detail}`);
   for (const x of c?.criteria ?? []) log.line(r.spec.label, `  ${x.ok ? 'ok  ' : 'FAIL'} ${x.name}: ${x.detail}`);
-  for (const x of r.unexpectedExits) log.line(r.spec.label, `  process exited by itself: ${x.process} (code ${x.exit.code}, signal ${x.exit.signal}): ${x.lastLines.slice(-3).join(' | ')}`);
+  for (const x of r.unexpectedExits)
+    log.line(
+      r.spec.label,
+      `  process exited by itself: ${x.process} (code ${x.exit.code}, signal ${x.exit.signal}): ${x.lastLines.slice(-3).join(' | ')}`,
+    );
 }
 
 /** The line `npm run test:chaos` ends with. */

@@ -15,7 +15,8 @@ export interface WebSnapshot {
   remove(): void;
 }
 
-const buildIdOf = (dir: string) => (existsSync(path.join(dir, '.next/BUILD_ID')) ? readFileSync(path.join(dir, '.next/BUILD_ID'), 'utf8').trim() : null);
+const buildIdOf = (dir: string) =>
+  existsSync(path.join(dir, '.next/BUILD_ID')) ? readFileSync(path.join(dir, '.next/BUILD_ID'), 'utf8').trim() : null;
 
 export async function snapshotWebBuild(): Promise<WebSnapshot> {
   const root = path.resolve(repoRoot, env().EDDY_DATA_DIR, 'tmp', `chaos-web-${process.pid}`);
@@ -33,12 +34,16 @@ export async function snapshotWebBuild(): Promise<WebSnapshot> {
       symlinkSync(path.join(repoRoot, entry), path.join(root, entry));
     }
     try {
-      cpSync(path.join(repoRoot, '.next'), path.join(root, '.next'), { recursive: true, filter: (src) => !src.startsWith(path.join(repoRoot, '.next/cache')) });
+      cpSync(path.join(repoRoot, '.next'), path.join(root, '.next'), {
+        recursive: true,
+        filter: (src) => !src.startsWith(path.join(repoRoot, '.next/cache')),
+      });
     } catch {
       await sleep(2000);
       continue; // the build changed under us
     }
-    if (buildIdOf(repoRoot) === before && buildIdOf(root) === before) return { root, buildId: before, remove: () => rmSync(root, { recursive: true, force: true }) };
+    if (buildIdOf(repoRoot) === before && buildIdOf(root) === before)
+      return { root, buildId: before, remove: () => rmSync(root, { recursive: true, force: true }) };
   }
   throw new Error('no complete Next.js build in .next (run `npm run build`)');
 }

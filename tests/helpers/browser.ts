@@ -6,12 +6,23 @@ import { freePort } from './stack';
 // Debian's Chromium driven by playwright-core (Playwright cannot download browsers here).
 
 /** A regular desktop Chrome user agent: headless Chromium's own ("HeadlessChrome") is, rightly, dropped as a bot. */
-export const VISITOR_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+export const VISITOR_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: env().CHROMIUM_PATH,
-    args: [`--user-agent=${VISITOR_UA}`, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      `--user-agent=${VISITOR_UA}`,
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }
 

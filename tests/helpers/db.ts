@@ -39,7 +39,10 @@ export async function freshDatabase(label: string, opts: { migrate?: boolean } =
       // A pool's end() resolves before its sockets have closed; terminating those (FORCE) would
       // emit 'error' on clients nobody listens to any more. Give them a moment to go first.
       for (let i = 0; i < 40; i++) {
-        const open = await c.query('SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() LIMIT 1', [name]);
+        const open = await c.query(
+          'SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() LIMIT 1',
+          [name],
+        );
         if (open.rows.length === 0) break;
         await new Promise((r) => setTimeout(r, 50));
       }

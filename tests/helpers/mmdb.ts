@@ -93,5 +93,12 @@ export function writeCountryMmdb(networks: { cidr: string; country: string }[]):
     build_epoch: BigInt(1_700_000_000),
     description: { en: 'Eddy test fixture' },
   });
-  return Buffer.concat([tree, Buffer.alloc(16), ...data, Buffer.from([0xab, 0xcd, 0xef]), Buffer.from('MaxMind.com'), metadata]);
+  return Buffer.concat([
+    tree,
+    Buffer.alloc(16),
+    ...data,
+    Buffer.from([0xab, 0xcd, 0xef]),
+    Buffer.from('MaxMind.com'),
+    metadata,
+  ]);
 }

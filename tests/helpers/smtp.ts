@@ -27,7 +27,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       let raw = '';
       stream.on('data', (c: Buffer) => (raw += c.toString('latin1')));
       stream.on('end', () => {
-        const qp = raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+        const qp = raw
+          .replace(/=\r?\n/g, '')
+          .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
         mails.push({
           to: session.envelope.rcptTo.map((r) => r.address).sort(),
           subject: /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? '',

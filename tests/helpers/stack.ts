@@ -71,19 +71,28 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const port = await freePort();
   const namespace = `t${randomBytes(4).toString('hex')}.`;
   const secret = randomBytes(32).toString('base64url');
-  const user = { email: `owner-${randomUUID().slice(0, 8)}@example.test`, password: 'correct horse battery staple', id: '' };
+  const user = {
+    email: `owner-${randomUUID().slice(0, 8)}@example.test`,
+    password: 'correct horse battery staple',
+    id: '',
+  };
   const site = { id: '', key: newSiteKey() };
   {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     // The install's first account, hence its operator (lib/accounts/create-user.ts).
-    const u = await c.query<{ id: string }>('INSERT INTO users (id, email, password_hash, is_operator) VALUES (gen_random_uuid(), $1, $2, true) RETURNING id', [
-      user.email,
-      await hashPassword(user.password),
-    ]);
+    const u = await c.query<{ id: string }>(
+      'INSERT INTO users (id, email, password_hash, is_operator) VALUES (gen_random_uuid(), $1, $2, true) RETURNING id',
+      [user.email, await hashPassword(user.password)],
+    );
     user.id = u.rows[0]!.id;
-    const t = await c.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Test team') RETURNING id");
-    await c.query("INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, 'owner')", [t.rows[0]!.id, user.id]);
+    const t = await c.query<{ id: string }>(
+      "INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Test team') RETURNING id",
+    );
+    await c.query("INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, 'owner')", [
+      t.rows[0]!.id,
+      user.id,
+    ]);
     const s = await c.query<{ id: string }>(
       "INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames) VALUES (gen_random_uuid(), $1, 'Test shop', 'shop.test', $2, ARRAY['127.0.0.1','localhost']) RETURNING id",
       [t.rows[0]!.id, site.key],
@@ -131,7 +140,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   mkdirSync(artifactsDir, { recursive: true });
   const spawnLogged = (name: string, args: string[], append = false) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const log = createWriteStream(path.join(artifactsDir, `${label}-${name}.log`), { flags: append ? 'a' : 'w' });
     const lines: string[] = [];
     const onData = (d: Buffer) => {
@@ -163,12 +176,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   });
   const worker = workers[0];
   const webListening = async () => {
-    await eventually(() => web.lines.some((l) => l.includes('listening on')) || web.child.exitCode !== null, 60_000, 'web process listening');
+    await eventually(
+      () => web.lines.some((l) => l.includes('listening on')) || web.child.exitCode !== null,
+      60_000,
+      'web process listening',
+    );
     if (web.child.exitCode !== null) throw new Error(`web process exited: ${web.lines.join('\n')}`);
   };
   await webListening();
   for (const w of workers) {
-    await eventually(() => w.lines.some((l) => l.includes('running')) || w.child.exitCode !== null, 60_000, 'worker running');
+    await eventually(
+      () => w.lines.some((l) => l.includes('running')) || w.child.exitCode !== null,
+      60_000,
+      'worker running',
+    );
     if (w.child.exitCode !== null) throw new Error(`worker exited: ${w.lines.join('\n')}`);
   }
   const kill = (c?: ChildProcess) =>

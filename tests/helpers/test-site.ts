@@ -47,8 +47,16 @@ export async function startTestSite(opts: TestSiteOptions): Promise<TestSite> {
     `<style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem;color:#1f2937}a,button{display:inline-block;margin:.25rem .5rem .25rem 0;font:inherit}nav{margin-bottom:1rem}</style>` +
     `${head}</head><body><h1>${title}</h1>${body}</body></html>`;
 
-  const routes: Record<string, () => { status?: number; type?: string; headers?: Record<string, string>; body: string }> = {
-    '/': () => ({ body: page('Home', `<nav><a href="/about">About</a><a href="/app">App</a><a href="/long">Long read</a></nav><p>Welcome to the test shop.</p>`) }),
+  const routes: Record<
+    string,
+    () => { status?: number; type?: string; headers?: Record<string, string>; body: string }
+  > = {
+    '/': () => ({
+      body: page(
+        'Home',
+        `<nav><a href="/about">About</a><a href="/app">App</a><a href="/long">Long read</a></nav><p>Welcome to the test shop.</p>`,
+      ),
+    }),
     '/about': () => ({ body: page('About', `<p>About the test shop.</p><a href="/">Home</a>`) }),
     // A single-page app: pushState links, a same-URL replaceState, a search change and a hash link.
     '/app': () => ({
@@ -87,18 +95,37 @@ export async function startTestSite(opts: TestSiteOptions): Promise<TestSite> {
     '/long': () => ({
       body: page(
         'Long read',
-        Array.from({ length: 60 }, (_, i) => `<p style="height:80px">Paragraph ${i + 1} of a long article.</p>`).join('') + `<p id="end">The end.</p>`,
+        Array.from({ length: 60 }, (_, i) => `<p style="height:80px">Paragraph ${i + 1} of a long article.</p>`).join(
+          '',
+        ) + `<p id="end">The end.</p>`,
       ),
     }),
-    '/files/price-list.pdf': () => ({ type: 'application/pdf', headers: { 'content-disposition': 'attachment; filename="price-list.pdf"' }, body: '%PDF-1.4\n%%EOF\n' }),
-    '/files/export': () => ({ type: 'application/octet-stream', headers: { 'content-disposition': 'attachment; filename="export.bin"' }, body: 'raw' }),
+    '/files/price-list.pdf': () => ({
+      type: 'application/pdf',
+      headers: { 'content-disposition': 'attachment; filename="price-list.pdf"' },
+      body: '%PDF-1.4\n%%EOF\n',
+    }),
+    '/files/export': () => ({
+      type: 'application/octet-stream',
+      headers: { 'content-disposition': 'attachment; filename="export.bin"' },
+      body: 'raw',
+    }),
   };
 
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const route = routes[path] ?? (path.startsWith('/app/') ? routes['/app'] : undefined);
     // Unknown paths: the site's 404 page, whose snippet opts in to 404 tracking with data-404.
-    const r = route ? route() : { status: 404, body: page('Page not found', `<p>No page at this address.</p><a href="/">Home</a>`, snippet.replace('<script ', '<script data-404 ')) };
+    const r = route
+      ? route()
+      : {
+          status: 404,
+          body: page(
+            'Page not found',
+            `<p>No page at this address.</p><a href="/">Home</a>`,
+            snippet.replace('<script ', '<script data-404 '),
+          ),
+        };
     res.writeHead(r.status ?? 200, { 'content-type': r.type ?? 'text/html; charset=utf-8', ...r.headers });
     res.end(r.body);
   });

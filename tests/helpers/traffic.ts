@@ -30,7 +30,14 @@ const PATHS = ['/', '/pricing', '/blog/one', '/blog/two', '/docs/start', '/docs/
  * Visits of `visitors` visitors on `sites`, starting at `start`: each visitor makes 1–3 visits
  * separated by more than `gapMs`, each of 1–6 events at most `gapMs / 2` apart.
  */
-export function generateVisits(opts: { seed: number; sites: string[]; visitors: number; start: number; spanMs: number; gapMs: number }): GeneratedEvent[] {
+export function generateVisits(opts: {
+  seed: number;
+  sites: string[];
+  visitors: number;
+  start: number;
+  spanMs: number;
+  gapMs: number;
+}): GeneratedEvent[] {
   const r = rng(opts.seed);
   const out: GeneratedEvent[] = [];
   for (let v = 0; v < opts.visitors; v++) {
@@ -116,7 +123,16 @@ export function truthSessions(events: GeneratedEvent[], gapMs: number): TruthSes
     for (const e of list) {
       if (!cur || e.ts - cur.end > gapMs) {
         if (cur) out.push(cur);
-        cur = { siteId: e.siteId, visitorId: e.visitorId, start: e.ts, end: e.ts, pageviews: 0, events: 0, entryPath: e.path, exitPath: e.path };
+        cur = {
+          siteId: e.siteId,
+          visitorId: e.visitorId,
+          start: e.ts,
+          end: e.ts,
+          pageviews: 0,
+          events: 0,
+          entryPath: e.path,
+          exitPath: e.path,
+        };
       }
       cur.end = e.ts;
       cur.exitPath = e.path;
@@ -146,7 +162,13 @@ export function truthPeak(events: GeneratedEvent[], siteId: string, sizeMs: numb
  * day (the day of the window's start, in `timeZone`), by brute force over every window start.
  * Days whose windows hold no pageview are left out.
  */
-export function truthPeaksByDay(events: GeneratedEvent[], siteId: string, sizeMs: number, slideMs: number, timeZone: string): Map<string, number> {
+export function truthPeaksByDay(
+  events: GeneratedEvent[],
+  siteId: string,
+  sizeMs: number,
+  slideMs: number,
+  timeZone: string,
+): Map<string, number> {
   const ts = events.filter((e) => e.siteId === siteId && e.name === 'pageview').map((e) => e.ts);
   const out = new Map<string, number>();
   if (ts.length === 0) return out;

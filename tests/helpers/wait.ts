@@ -1,5 +1,9 @@
 /** Polls `check` until it returns a truthy value; fails with `message` after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs: number, message: string): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  timeoutMs: number,
+  message: string,
+): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {

@@ -33,26 +33,47 @@ afterAll(async () => {
 });
 
 async function user(email = `u-${randomUUID().slice(0, 8)}@example.test`): Promise<CurrentUser & { teamId: string }> {
-  const { userId, teamId } = await signUp({ email, password: 'long enough password' }, `10.0.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`);
+  const { userId, teamId } = await signUp(
+    { email, password: 'long enough password' },
+    `10.0.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+  );
   return { id: userId, email, name: null, sessionVersion: 0, hasPassword: true, isOperator: false, teamId };
 }
 
 describe('OAuth sign-in', () => {
   it('creates a user with a personal team, then finds the same user by the provider identity', async () => {
-    const first = await oauthSignIn({ provider: 'github', providerAccountId: '4242', email: 'Octo@Example.test', name: 'Octo' });
+    const first = await oauthSignIn({
+      provider: 'github',
+      providerAccountId: '4242',
+      email: 'Octo@Example.test',
+      name: 'Octo',
+    });
     expect(first.ok).toBe(true);
-    const again = await oauthSignIn({ provider: 'github', providerAccountId: '4242', email: 'changed@example.test', name: 'Octo' });
+    const again = await oauthSignIn({
+      provider: 'github',
+      providerAccountId: '4242',
+      email: 'changed@example.test',
+      name: 'Octo',
+    });
     expect(again).toEqual(first);
     const u = await raw.query('SELECT email, password_hash FROM users WHERE id = $1', [first.ok && first.userId]);
     expect(u.rows[0]).toEqual({ email: 'octo@example.test', password_hash: null });
-    const teams = await raw.query("SELECT t.name, m.role FROM memberships m JOIN teams t ON t.id = m.team_id WHERE m.user_id = $1", [first.ok && first.userId]);
+    const teams = await raw.query(
+      'SELECT t.name, m.role FROM memberships m JOIN teams t ON t.id = m.team_id WHERE m.user_id = $1',
+      [first.ok && first.userId],
+    );
     expect(teams.rows).toEqual([{ name: "Octo's team", role: 'owner' }]);
   });
 
   it('refuses an identity whose email belongs to an existing account, and one without a verified email', async () => {
     const owner = await user();
-    expect(await oauthSignIn({ provider: 'google', providerAccountId: 'g-1', email: owner.email.toUpperCase(), name: null })).toEqual({ ok: false, reason: 'email_taken' });
-    expect(await oauthSignIn({ provider: 'google', providerAccountId: 'g-2', email: null, name: null })).toEqual({ ok: false, reason: 'no_email' });
+    expect(
+      await oauthSignIn({ provider: 'google', providerAccountId: 'g-1', email: owner.email.toUpperCase(), name: null }),
+    ).toEqual({ ok: false, reason: 'email_taken' });
+    expect(await oauthSignIn({ provider: 'google', providerAccountId: 'g-2', email: null, name: null })).toEqual({
+      ok: false,
+      reason: 'no_email',
+    });
     const links = await raw.query("SELECT count(*)::int AS n FROM oauth_accounts WHERE provider = 'google'");
     expect(links.rows[0].n).toBe(0);
   });
@@ -121,7 +142,9 @@ describe('attempt limits in PostgreSQL', () => {
     const allowed = results.filter((r) => r.allowed).length;
     // A burst may be refused entirely (every attempt is counted before any is judged): safe.
     expect(allowed).toBeLessThanOrEqual(ATTEMPT_LIMITS.login.perSubject!.max);
-    const rows = await raw.query("SELECT count(*)::int AS n FROM auth_attempts WHERE kind = 'login' AND subject = $1", [email]);
+    const rows = await raw.query("SELECT count(*)::int AS n FROM auth_attempts WHERE kind = 'login' AND subject = $1", [
+      email,
+    ]);
     expect(rows.rows[0].n).toBe(40);
   });
 
@@ -134,7 +157,10 @@ describe('attempt limits in PostgreSQL', () => {
 
   it('sign-ups are limited per IP', async () => {
     const ip = '198.18.0.9';
-    for (let i = 0; i < ATTEMPT_LIMITS.signup.perIp.max; i++) await signUp({ email: `s${i}-${randomUUID().slice(0, 6)}@example.test`, password: 'long enough password' }, ip);
-    await expect(signUp({ email: `over-${randomUUID().slice(0, 6)}@example.test`, password: 'long enough password' }, ip)).rejects.toThrow(/Too many sign-ups/);
+    for (let i = 0; i < ATTEMPT_LIMITS.signup.perIp.max; i++)
+      await signUp({ email: `s${i}-${randomUUID().slice(0, 6)}@example.test`, password: 'long enough password' }, ip);
+    await expect(
+      signUp({ email: `over-${randomUUID().slice(0, 6)}@example.test`, password: 'long enough password' }, ip),
+    ).rejects.toThrow(/Too many sign-ups/);
   });
 });

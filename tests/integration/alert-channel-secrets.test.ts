@@ -24,19 +24,29 @@ async function member(role: 'viewer' | 'admin', ip: string): Promise<HttpSession
   const http = new HttpSession(stack.url, ip);
   const email = `${role}-${randomUUID().slice(0, 8)}@example.test`;
   await http.signUp(email, PASSWORD, role);
-  await db.query("INSERT INTO memberships (team_id, user_id, role) SELECT $1, id, $3 FROM users WHERE email = $2", [teamId, email, role]);
+  await db.query('INSERT INTO memberships (team_id, user_id, role) SELECT $1, id, $3 FROM users WHERE email = $2', [
+    teamId,
+    email,
+    role,
+  ]);
   return http;
 }
 
 type Channels = { kind: string; url?: string; secret?: string }[];
 
 beforeAll(async () => {
-  stack = await startStack({ bus: 'embedded', worker: false, label: 'channel-secrets', env: { TRUSTED_PROXY_HEADER: 'x-forwarded-for' } });
+  stack = await startStack({
+    bus: 'embedded',
+    worker: false,
+    label: 'channel-secrets',
+    env: { TRUSTED_PROXY_HEADER: 'x-forwarded-for' },
+  });
   db = new pg.Pool({ connectionString: stack.db.url });
   db.on('error', () => undefined);
   owner = new HttpSession(stack.url, '198.51.100.31');
   expect(await owner.signIn(stack.user.email, stack.user.password)).toBe(true);
-  teamId = (await db.query<{ team_id: string }>('SELECT team_id FROM sites WHERE id = $1', [stack.site.id])).rows[0]!.team_id;
+  teamId = (await db.query<{ team_id: string }>('SELECT team_id FROM sites WHERE id = $1', [stack.site.id])).rows[0]!
+    .team_id;
 });
 
 afterAll(async () => {
@@ -48,20 +58,32 @@ describe('alert channel URLs by role', () => {
   it('viewers get scheme and host only, in rules and delivery history; admins get the whole URL', async () => {
     const created = await owner.json<{ rule: { id: string } }>(`/api/sites/${stack.site.id}/alerts`, {
       method: 'POST',
-      json: { name: 'Spike', condition: { type: 'sla' }, channels: [{ kind: 'webhook', url: WEBHOOK }, { kind: 'slack', url: SLACK }, { kind: 'inapp' }] },
+      json: {
+        name: 'Spike',
+        condition: { type: 'sla' },
+        channels: [{ kind: 'webhook', url: WEBHOOK }, { kind: 'slack', url: SLACK }, { kind: 'inapp' }],
+      },
     });
     expect(created.status).toBe(200);
-    const fired = await owner.json(`/api/sites/${stack.site.id}/alerts/${created.body.rule.id}/test`, { method: 'POST' });
+    const fired = await owner.json(`/api/sites/${stack.site.id}/alerts/${created.body.rule.id}/test`, {
+      method: 'POST',
+    });
     expect(fired.status).toBe(200);
 
     const viewer = await member('viewer', '198.51.100.32');
     const admin = await member('admin', '198.51.100.33');
 
-    const rulesAs = async (h: HttpSession) => (await h.json<{ rules: { channels: Channels }[] }>(`/api/sites/${stack.site.id}/alerts`)).body.rules[0]!.channels;
+    const rulesAs = async (h: HttpSession) =>
+      (await h.json<{ rules: { channels: Channels }[] }>(`/api/sites/${stack.site.id}/alerts`)).body.rules[0]!.channels;
     const targetsAs = async (h: HttpSession) => {
-      const r = await h.json<{ history: { deliveries: { channel: string; target: string }[] }[] }>(`/api/sites/${stack.site.id}/alerts/history`);
+      const r = await h.json<{ history: { deliveries: { channel: string; target: string }[] }[] }>(
+        `/api/sites/${stack.site.id}/alerts/history`,
+      );
       expect(r.status).toBe(200);
-      return r.body.history.flatMap((e) => e.deliveries).filter((d) => d.channel !== 'inapp').map((d) => [d.channel, d.target]);
+      return r.body.history
+        .flatMap((e) => e.deliveries)
+        .filter((d) => d.channel !== 'inapp')
+        .map((d) => [d.channel, d.target]);
     };
 
     expect(await rulesAs(viewer)).toEqual([
@@ -75,7 +97,10 @@ describe('alert channel URLs by role', () => {
       ['slack', 'https://slack.eddy-test.invalid/…'],
     ]);
     // Nothing of the secret parts anywhere in what a viewer can read.
-    const raw = JSON.stringify([await viewer.json(`/api/sites/${stack.site.id}/alerts`), await viewer.json(`/api/sites/${stack.site.id}/alerts/history`)]);
+    const raw = JSON.stringify([
+      await viewer.json(`/api/sites/${stack.site.id}/alerts`),
+      await viewer.json(`/api/sites/${stack.site.id}/alerts/history`),
+    ]);
     for (const secret of ['7f3c9d2e', 's3cr3t', 'pa55', 'XXXXXXXX', 'whsec_']) expect(raw).not.toContain(secret);
 
     for (const h of [admin, owner]) {

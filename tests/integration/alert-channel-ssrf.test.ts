@@ -30,7 +30,12 @@ beforeAll(async () => {
   // Dual-stack, so IPv6 loopback forms would land too.
   await new Promise<void>((resolve) => receiver.listen(0, '::', resolve));
   port = (receiver.address() as AddressInfo).port;
-  stack = await startStack({ bus: 'embedded', worker: false, label: 'ssrf', env: { TRUSTED_PROXY_HEADER: 'x-forwarded-for' } });
+  stack = await startStack({
+    bus: 'embedded',
+    worker: false,
+    label: 'ssrf',
+    env: { TRUSTED_PROXY_HEADER: 'x-forwarded-for' },
+  });
   db = new pg.Pool({ connectionString: stack.db.url });
   db.on('error', () => undefined);
   admin = new HttpSession(stack.url, '198.51.100.41');
@@ -67,7 +72,10 @@ const hostile = (): [string, RegExp][] => [
 
 describe('alert channel URLs', () => {
   it('are refused when saved (400 naming the field), for webhooks and Slack, on create and on edit', async () => {
-    const ok = await admin.json<{ rule: { id: string } }>(rulesPath(), { method: 'POST', json: { name: 'Base', condition: { type: 'sla' }, channels: [{ kind: 'inapp' }] } });
+    const ok = await admin.json<{ rule: { id: string } }>(rulesPath(), {
+      method: 'POST',
+      json: { name: 'Base', condition: { type: 'sla' }, channels: [{ kind: 'inapp' }] },
+    });
     expect(ok.status).toBe(200);
     const failures: string[] = [];
     for (const [url, reason] of hostile()) {
@@ -76,19 +84,32 @@ describe('alert channel URLs', () => {
         [1, 'slack'],
       ] as const) {
         const channels = i === 0 ? [{ kind, url }] : [{ kind: 'inapp' }, { kind, url }];
-        const created = await admin.json<{ error?: { code: string; message: string } }>(rulesPath(), { method: 'POST', json: { name: 'SSRF', condition: { type: 'sla' }, channels } });
-        const edited = await admin.json<{ error?: { code: string; message: string } }>(`${rulesPath()}/${ok.body.rule.id}`, { method: 'PATCH', json: { channels } });
+        const created = await admin.json<{ error?: { code: string; message: string } }>(rulesPath(), {
+          method: 'POST',
+          json: { name: 'SSRF', condition: { type: 'sla' }, channels },
+        });
+        const edited = await admin.json<{ error?: { code: string; message: string } }>(
+          `${rulesPath()}/${ok.body.rule.id}`,
+          { method: 'PATCH', json: { channels } },
+        );
         for (const [what, r] of [
           ['create', created],
           ['edit', edited],
         ] as const) {
-          const good = r.status === 400 && r.body.error?.code === 'bad_request' && r.body.error.message.startsWith(`channels.${i}.url: `) && reason.test(r.body.error.message);
+          const good =
+            r.status === 400 &&
+            r.body.error?.code === 'bad_request' &&
+            r.body.error.message.startsWith(`channels.${i}.url: `) &&
+            reason.test(r.body.error.message);
           if (!good) failures.push(`${what} ${kind} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
         }
       }
     }
     expect(failures).toEqual([]);
-    const stored = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM alert_rules WHERE site_id = $1 AND channels::text LIKE '%url%'", [stack.site.id]);
+    const stored = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM alert_rules WHERE site_id = $1 AND channels::text LIKE '%url%'",
+      [stack.site.id],
+    );
     expect(stored.rows[0]!.n).toBe(0);
     expect(hits).toBe(0);
   });
@@ -120,10 +141,16 @@ describe('alert channel URLs', () => {
   it('test-fire is rate-limited per rule and per user', async () => {
     const { perRule, perUser } = TEST_FIRE_LIMITS;
     const newRule = async (name: string) =>
-      (await admin.json<{ rule: { id: string } }>(rulesPath(), { method: 'POST', json: { name, condition: { type: 'sla' }, channels: [{ kind: 'inapp' }] } })).body.rule.id;
+      (
+        await admin.json<{ rule: { id: string } }>(rulesPath(), {
+          method: 'POST',
+          json: { name, condition: { type: 'sla' }, channels: [{ kind: 'inapp' }] },
+        })
+      ).body.rule.id;
     const fire = (id: string) => admin.fetch(`${rulesPath()}/${id}/test`, { method: 'POST' });
     // Tests fired earlier in this file count towards the user's limit.
-    const before = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM alert_events WHERE kind = 'test'")).rows[0]!.n;
+    const before = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM alert_events WHERE kind = 'test'"))
+      .rows[0]!.n;
 
     const first = await newRule('Limited');
     for (let i = 0; i < perRule.max; i++) expect((await fire(first)).status).toBe(200);
@@ -141,7 +168,8 @@ describe('alert channel URLs', () => {
     const overUser = await fire(fresh);
     expect(overUser.status).toBe(429);
     expect(((await overUser.json()) as { error: { message: string } }).error.message).toMatch(/your account/);
-    const tests = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM alert_events WHERE kind = 'test'")).rows[0]!.n;
+    const tests = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM alert_events WHERE kind = 'test'"))
+      .rows[0]!.n;
     expect(tests).toBe(perUser.max);
   });
 });

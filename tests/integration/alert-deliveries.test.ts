@@ -45,7 +45,12 @@ beforeAll(async () => {
     req.on('end', () => {
       const path = req.url ?? '';
       const list = received.get(path) ?? [];
-      const signed = verifySignature(SECRET, req.headers[TIMESTAMP_HEADER] as string, body, req.headers[SIGNATURE_HEADER] as string);
+      const signed = verifySignature(
+        SECRET,
+        req.headers[TIMESTAMP_HEADER] as string,
+        body,
+        req.headers[SIGNATURE_HEADER] as string,
+      );
       list.push({ at: Date.now(), id: (JSON.parse(body) as { id: string }).id, signed });
       received.set(path, list);
       res.statusCode = list.length > (failFirst.get(path) ?? 0) ? 200 : 503;
@@ -64,8 +69,15 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: d.url });
   pool.on('error', () => undefined); // dropping the test database terminates connections that are still closing
   bus = new KafkaBus(kafkaBrokers(), 'alert-deliveries-test');
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id")).rows[0]!.id;
-  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.test', $2) RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;
+  const team = (
+    await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id")
+  ).rows[0]!.id;
+  siteId = (
+    await pool.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.test', $2) RETURNING id",
+      [team, `k-${randomUUID()}`],
+    )
+  ).rows[0]!.id;
 });
 
 afterAll(async () => {
@@ -116,7 +128,10 @@ const deliveries = async (eventId: string): Promise<DeliveryRow[]> =>
   ).rows;
 
 /** Makes every pending retry of the event due now (instead of waiting out the backoff). */
-const fastForward = (eventId: string) => pool.query("UPDATE alert_deliveries SET next_attempt_at = now() WHERE event_id = $1 AND status = 'pending'", [eventId]);
+const fastForward = (eventId: string) =>
+  pool.query("UPDATE alert_deliveries SET next_attempt_at = now() WHERE event_id = $1 AND status = 'pending'", [
+    eventId,
+  ]);
 
 describe('alert deliveries', () => {
   it('retries a failing webhook on the backoff schedule until it accepts, and gives up on one that never does', async () => {
@@ -140,7 +155,13 @@ describe('alert deliveries', () => {
       } else expect(down.status, 'given up after MAX_ATTEMPTS').toBe('failed');
 
       const flaky = rows.find((r) => r.target.endsWith('/flaky'))!;
-      if (attempt <= 2) expect([flaky.status, flaky.attempts, flaky.http_status, flaky.retry_in_ms]).toEqual(['pending', attempt, 503, retryDelayMs(attempt)]);
+      if (attempt <= 2)
+        expect([flaky.status, flaky.attempts, flaky.http_status, flaky.retry_in_ms]).toEqual([
+          'pending',
+          attempt,
+          503,
+          retryDelayMs(attempt),
+        ]);
       else expect([flaky.status, flaky.attempts, flaky.http_status]).toEqual(['ok', 3, 200]);
 
       const email = rows.find((r) => r.channel === 'email')!;
@@ -152,7 +173,8 @@ describe('alert deliveries', () => {
     expect(received.get('/down')).toHaveLength(MAX_ATTEMPTS);
     expect(received.get('/flaky')).toHaveLength(3);
     // Every attempt carries the same alert and a valid signature.
-    for (const r of [...received.get('/down')!, ...received.get('/flaky')!]) expect([r.id, r.signed]).toEqual([event, true]);
+    for (const r of [...received.get('/down')!, ...received.get('/flaky')!])
+      expect([r.id, r.signed]).toEqual([event, true]);
     expect(smtp.mails.map((m) => [m.to, m.subject])).toEqual([[['owner@example.test'], '[Eddy] Traffic spike']]);
   });
 
@@ -164,14 +186,22 @@ describe('alert deliveries', () => {
     const event = await fire([{ kind: 'webhook', url: `http://127.0.0.1:${deadPort}/hook` }]);
     await deliverDue(pool, bus, { eventId: event });
     const [row] = await deliveries(event);
-    expect([row!.status, row!.attempts, row!.http_status, row!.retry_in_ms]).toEqual(['pending', 1, null, retryDelayMs(1)]);
+    expect([row!.status, row!.attempts, row!.http_status, row!.retry_in_ms]).toEqual([
+      'pending',
+      1,
+      null,
+      retryDelayMs(1),
+    ]);
     expect(row!.error).toMatch(/fetch failed|ECONNREFUSED/);
     await pool.query("UPDATE alert_deliveries SET status = 'failed' WHERE event_id = $1", [event]); // out of the way of the next test
   });
 
   it('a delivery whose channel was removed from the rule fails at once instead of retrying', async () => {
     const event = await fire([{ kind: 'webhook', url: `${base}/ok` }]);
-    await pool.query("UPDATE alert_rules SET channels = '[]' WHERE id = (SELECT rule_id FROM alert_events WHERE id = $1)", [event]);
+    await pool.query(
+      "UPDATE alert_rules SET channels = '[]' WHERE id = (SELECT rule_id FROM alert_events WHERE id = $1)",
+      [event],
+    );
     await deliverDue(pool, bus, { eventId: event });
     const [row] = await deliveries(event);
     expect([row!.status, row!.attempts, row!.error]).toEqual(['failed', 1, 'channel no longer configured on the rule']);

@@ -29,7 +29,7 @@ const implementations: [string, () => Bus][] = [
     'embedded',
     () => {
       const pool = new pg.Pool({ connectionString: database.url, max: 8 });
-      pool.on("error", () => undefined); // connections die when the test database is dropped
+      pool.on('error', () => undefined); // connections die when the test database is dropped
       pools.push(pool);
       return new EmbeddedBus(pool, database.url);
     },
@@ -42,9 +42,19 @@ interface Collected {
 }
 
 /** Runs a consumer that resolves and commits everything it sees, collecting it. */
-async function collecting(b: Bus, groupId: string, topic: string, opts: { commit?: boolean; fromBeginning?: boolean; sessionTimeoutMs?: number } = {}) {
+async function collecting(
+  b: Bus,
+  groupId: string,
+  topic: string,
+  opts: { commit?: boolean; fromBeginning?: boolean; sessionTimeoutMs?: number } = {},
+) {
   const seen: Collected = { byPartition: new Map(), all: [] };
-  const consumer = b.consumer({ groupId, topics: [topic], fromBeginning: opts.fromBeginning ?? true, sessionTimeoutMs: opts.sessionTimeoutMs ?? 6000 });
+  const consumer = b.consumer({
+    groupId,
+    topics: [topic],
+    fromBeginning: opts.fromBeginning ?? true,
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? 6000,
+  });
   await consumer.run(async (batch: ConsumedBatch) => {
     for (const m of batch.messages) {
       seen.all.push(m);
@@ -84,7 +94,10 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
 
   it('send resolves with the partition chosen by the key hash and consecutive offsets', async () => {
     const topic = await newTopic(3);
-    const reports = await b.producer().send(topic, ['a', 'b', 'a', 'c', 'a'].map((key, i) => ({ key, value: `v${i}` })));
+    const reports = await b.producer().send(
+      topic,
+      ['a', 'b', 'a', 'c', 'a'].map((key, i) => ({ key, value: `v${i}` })),
+    );
     expect(reports.map((r) => r.partition)).toEqual(['a', 'b', 'a', 'c', 'a'].map((k) => partitionFor(k, 3)));
     // Within each partition, one send's messages get consecutive offsets in send order.
     for (const partition of new Set(reports.map((r) => r.partition))) {
@@ -97,7 +110,10 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
 
   it('firstStoredOffset is the first offset at or after the one asked for, and null past the end', async () => {
     const topic = await newTopic(1);
-    await b.producer().send(topic, ['a', 'b', 'c'].map((key) => ({ key, value: key })));
+    await b.producer().send(
+      topic,
+      ['a', 'b', 'c'].map((key) => ({ key, value: key })),
+    );
     expect(await b.firstStoredOffset(topic, 0, '0')).toBe('0');
     expect(await b.firstStoredOffset(topic, 0, '2')).toBe('2');
     expect(await b.firstStoredOffset(topic, 0, '3')).toBeNull();
@@ -105,14 +121,23 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
 
   it('concurrent sends all resolve with distinct offsets (coalesced into few requests)', async () => {
     const topic = await newTopic(2);
-    const reports = (await Promise.all(Array.from({ length: 300 }, (_, i) => b.producer().send(topic, [{ key: `k${i % 7}`, value: String(i) }])))).flat();
+    const reports = (
+      await Promise.all(
+        Array.from({ length: 300 }, (_, i) => b.producer().send(topic, [{ key: `k${i % 7}`, value: String(i) }])),
+      )
+    ).flat();
     const ids = new Set(reports.map((r) => `${r.partition}:${r.offset}`));
     expect(ids.size).toBe(300);
   });
 
   it('a consumer group receives every message once, in order within each partition, with key, value, headers and timestamp', async () => {
     const topic = await newTopic(3);
-    const sent = Array.from({ length: 60 }, (_, i) => ({ key: `visitor-${i % 9}`, value: JSON.stringify({ i }), headers: { 'event-id': `e${i}` }, timestamp: 1_700_000_000_000 + i }));
+    const sent = Array.from({ length: 60 }, (_, i) => ({
+      key: `visitor-${i % 9}`,
+      value: JSON.stringify({ i }),
+      headers: { 'event-id': `e${i}` },
+      timestamp: 1_700_000_000_000 + i,
+    }));
     await b.producer().send(topic, sent);
     const { consumer, seen } = await collecting(b, `g-${randomUUID()}`, topic);
     consumers.push(consumer);
@@ -122,7 +147,11 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
       const offsets = msgs.map((m) => Number(m.offset));
       expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
       const perKey = new Map<string, number[]>();
-      for (const m of msgs) perKey.set(m.key!.toString(), [...(perKey.get(m.key!.toString()) ?? []), (JSON.parse(m.value!.toString()) as { i: number }).i]);
+      for (const m of msgs)
+        perKey.set(m.key!.toString(), [
+          ...(perKey.get(m.key!.toString()) ?? []),
+          (JSON.parse(m.value!.toString()) as { i: number }).i,
+        ]);
       for (const seq of perKey.values()) expect(seq).toEqual([...seq].sort((x, y) => x - y));
     }
     const m = seen.all.find((x) => x.headers['event-id'] === 'e5')!;
@@ -134,12 +163,22 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
   it('a new member of the group resumes from the committed position, not from the start', async () => {
     const topic = await newTopic(1);
     const group = `g-${randomUUID()}`;
-    await b.producer().send(topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: String(i) })));
+    await b.producer().send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: String(i) })),
+    );
     const first = await collecting(b, group, topic);
     await eventually(() => first.seen.all.length >= 10, 30_000, 'first consumer read 10');
-    await eventually(async () => (await b.committedOffsets(group, topic))[0]?.offset === '10', 10_000, 'offset 10 committed');
+    await eventually(
+      async () => (await b.committedOffsets(group, topic))[0]?.offset === '10',
+      10_000,
+      'offset 10 committed',
+    );
     await first.consumer.stop();
-    await b.producer().send(topic, Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: String(10 + i) })));
+    await b.producer().send(
+      topic,
+      Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: String(10 + i) })),
+    );
     const second = await collecting(b, group, topic);
     consumers.push(second.consumer);
     await eventually(() => second.seen.all.length >= 5, 30_000, 'second consumer read the 5 new messages');
@@ -149,9 +188,17 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
 
   it('messages that were not resolved are delivered again', async () => {
     const topic = await newTopic(1);
-    await b.producer().send(topic, Array.from({ length: 4 }, (_, i) => ({ key: 'k', value: String(i) })));
+    await b.producer().send(
+      topic,
+      Array.from({ length: 4 }, (_, i) => ({ key: 'k', value: String(i) })),
+    );
     const deliveries: string[] = [];
-    const consumer = b.consumer({ groupId: `g-${randomUUID()}`, topics: [topic], fromBeginning: true, sessionTimeoutMs: 6000 });
+    const consumer = b.consumer({
+      groupId: `g-${randomUUID()}`,
+      topics: [topic],
+      fromBeginning: true,
+      sessionTimeoutMs: 6000,
+    });
     consumers.push(consumer);
     let refusedOnce = false;
     await consumer.run(async (batch) => {
@@ -169,7 +216,10 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
 
   it('seek moves a partition to an exact offset, to a timestamp, to the earliest and to the latest message', async () => {
     const topic = await newTopic(1);
-    await b.producer().send(topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: String(i), timestamp: 1_000_000 + i * 1000 })));
+    await b.producer().send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: String(i), timestamp: 1_000_000 + i * 1000 })),
+    );
     const reads: string[] = [];
     const consumer = b.consumer({
       groupId: `g-${randomUUID()}`,
@@ -210,25 +260,41 @@ describe.each(implementations)('bus contract: %s', (_name, make) => {
     const two = await collecting(b, group, topic, { sessionTimeoutMs: 3000 });
     consumers.push(one.consumer, two.consumer);
     await eventually(
-      () => one.consumer.assignment().length > 0 && two.consumer.assignment().length > 0 && one.consumer.assignment().length + two.consumer.assignment().length === 4,
+      () =>
+        one.consumer.assignment().length > 0 &&
+        two.consumer.assignment().length > 0 &&
+        one.consumer.assignment().length + two.consumer.assignment().length === 4,
       40_000,
       'both members own partitions',
     );
     const mine = new Set(one.consumer.assignment().map((tp) => tp.partition));
     expect(two.consumer.assignment().every((tp) => !mine.has(tp.partition))).toBe(true);
-    await b.producer().send(topic, Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: String(i) })));
+    await b.producer().send(
+      topic,
+      Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: String(i) })),
+    );
     await eventually(() => one.seen.all.length + two.seen.all.length >= 40, 30_000, 'first 40 consumed');
     await two.consumer.stop();
     await eventually(() => one.consumer.assignment().length === 4, 40_000, 'survivor owns all partitions');
-    await b.producer().send(topic, Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: String(40 + i) })));
-    await eventually(() => new Set([...one.seen.all, ...two.seen.all].map((m) => m.value!.toString())).size >= 80, 30_000, 'all 80 consumed');
+    await b.producer().send(
+      topic,
+      Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: String(40 + i) })),
+    );
+    await eventually(
+      () => new Set([...one.seen.all, ...two.seen.all].map((m) => m.value!.toString())).size >= 80,
+      30_000,
+      'all 80 consumed',
+    );
     const values = new Set([...one.seen.all, ...two.seen.all].map((m) => m.value!.toString()));
     expect(values.size).toBe(80);
   });
 
   it('a new bus instance (a restarted process) sees everything that was acknowledged', async () => {
     const topic = await newTopic(2);
-    await b.producer().send(topic, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: String(i) })));
+    await b.producer().send(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: String(i) })),
+    );
     const fresh = make();
     try {
       const offsets = await fresh.topicOffsets(topic);

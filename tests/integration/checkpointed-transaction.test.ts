@@ -24,8 +24,16 @@ afterAll(async () => {
 let next = 0;
 const key = (): ProgressKey => ({ job: 'test-job', topic: 'events', partition: next++ });
 const progress = async (k: ProgressKey) =>
-  (await pool.query<{ next_offset: string; version: string; state: unknown }>('SELECT next_offset::text, version::text, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3', [k.job, k.topic, k.partition])).rows[0];
-const outputs = async (k: ProgressKey) => (await pool.query<{ n: number }>('SELECT n FROM output WHERE partition = $1 ORDER BY n', [k.partition])).rows.map((r) => r.n);
+  (
+    await pool.query<{ next_offset: string; version: string; state: unknown }>(
+      'SELECT next_offset::text, version::text, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3',
+      [k.job, k.topic, k.partition],
+    )
+  ).rows[0];
+const outputs = async (k: ProgressKey) =>
+  (await pool.query<{ n: number }>('SELECT n FROM output WHERE partition = $1 ORDER BY n', [k.partition])).rows.map(
+    (r) => r.n,
+  );
 
 describe('checkpointedTransaction', () => {
   it('commits the work, the next offset and the checkpoint together, with version + 1', async () => {
@@ -45,7 +53,11 @@ describe('checkpointedTransaction', () => {
 
   it('commits nothing when the work fails after writing (output, position and checkpoint all stay)', async () => {
     const k = key();
-    await checkpointedTransaction(pool, k, { create: true }, async () => ({ write: null, state: { s: 1 }, nextOffset: '3' }));
+    await checkpointedTransaction(pool, k, { create: true }, async () => ({
+      write: null,
+      state: { s: 1 },
+      nextOffset: '3',
+    }));
     await expect(
       checkpointedTransaction(pool, k, { create: true }, async (tx) => {
         await tx.query('INSERT INTO output VALUES ($1, 2)', [k.partition]);
@@ -58,15 +70,23 @@ describe('checkpointedTransaction', () => {
 
   it('a skip writes no checkpoint, and a tick before any batch finds no row to fence on', async () => {
     const k = key();
-    expect(await checkpointedTransaction(pool, k, { create: false }, async () => ({ write: 'never', state: {} }))).toEqual({ skip: 'no-progress-row' });
+    expect(
+      await checkpointedTransaction(pool, k, { create: false }, async () => ({ write: 'never', state: {} })),
+    ).toEqual({ skip: 'no-progress-row' });
     expect(await progress(k)).toBeUndefined();
-    expect(await checkpointedTransaction(pool, k, { create: true }, async () => ({ skip: 'nothing-new' }))).toEqual({ skip: 'nothing-new' });
+    expect(await checkpointedTransaction(pool, k, { create: true }, async () => ({ skip: 'nothing-new' }))).toEqual({
+      skip: 'nothing-new',
+    });
     expect(await progress(k)).toEqual({ next_offset: '0', version: '0', state: null });
   });
 
   it('fences: a second member waits on the row until the first commits, then sees its position and version', async () => {
     const k = key();
-    await checkpointedTransaction(pool, k, { create: true }, async () => ({ write: null, state: null, nextOffset: '5' }));
+    await checkpointedTransaction(pool, k, { create: true }, async () => ({
+      write: null,
+      state: null,
+      nextOffset: '5',
+    }));
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let firstIn!: () => void;

@@ -13,8 +13,10 @@ import { eventually } from '../helpers/wait';
 // The collect pipeline through the real endpoint: what each kind of request becomes on the
 // events topic and in the ingestion ledger.
 
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
-const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
 
 let stack: Stack;
 let pool: pg.Pool;
@@ -26,7 +28,13 @@ let ledgerId: string;
 beforeAll(async () => {
   const geo = path.join(mkdtempSync(path.join(os.tmpdir(), 'eddy-geo-')), 'country.mmdb');
   // 8.8.8.0/24 is deliberately not the embedded database's US: the operator's file must win.
-  writeFileSync(geo, writeCountryMmdb([{ cidr: '81.2.69.0/24', country: 'GB' }, { cidr: '8.8.8.0/24', country: 'SE' }]));
+  writeFileSync(
+    geo,
+    writeCountryMmdb([
+      { cidr: '81.2.69.0/24', country: 'GB' },
+      { cidr: '8.8.8.0/24', country: 'SE' },
+    ]),
+  );
   stack = await startStack({
     bus: 'embedded',
     worker: false,
@@ -58,7 +66,11 @@ afterAll(async () => {
 });
 
 const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
-  fetch(`${stack.url}/api/collect`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { 'content-type': 'text/plain', 'user-agent': CHROME, ...headers } });
+  fetch(`${stack.url}/api/collect`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+    headers: { 'content-type': 'text/plain', 'user-agent': CHROME, ...headers },
+  });
 
 async function recordsById(ids: string[]): Promise<Map<string, Record<string, unknown>>> {
   const r = await pool.query<{ r: Record<string, unknown> }>(
@@ -80,7 +92,14 @@ describe('collect pipeline', () => {
     const eng = randomUUID();
     const res = await post(
       JSON.stringify([
-        { s: stack.site.key, i: id, u: 'http://127.0.0.1/pricing?utm_source=news&utm_medium=email&utm_campaign=launch', r: 'https://mail.google.com/', p: { plan: 'pro', seats: 3 }, w: 390 },
+        {
+          s: stack.site.key,
+          i: id,
+          u: 'http://127.0.0.1/pricing?utm_source=news&utm_medium=email&utm_campaign=launch',
+          r: 'https://mail.google.com/',
+          p: { plan: 'pro', seats: 3 },
+          w: 390,
+        },
         { s: stack.site.key, i: eng, n: 'engagement', u: 'http://127.0.0.1/pricing', e: { v: 5200, d: 75 } },
       ]),
       { 'user-agent': IPHONE, 'x-forwarded-for': '81.2.69.142, 10.0.0.1' },
@@ -108,8 +127,13 @@ describe('collect pipeline', () => {
   it("takes the country from the trusted CDN header, then the operator's database (not the embedded one), and the IP from the trusted proxy header", async () => {
     const a = randomUUID();
     const b = randomUUID();
-    await post(JSON.stringify({ s: stack.site.key, i: a, u: 'http://127.0.0.1/' }), { 'cf-ipcountry': 'FR', 'x-forwarded-for': '81.2.69.142' });
-    await post(JSON.stringify({ s: stack.site.key, i: b, u: 'http://127.0.0.1/' }), { 'x-forwarded-for': '81.2.69.143' });
+    await post(JSON.stringify({ s: stack.site.key, i: a, u: 'http://127.0.0.1/' }), {
+      'cf-ipcountry': 'FR',
+      'x-forwarded-for': '81.2.69.142',
+    });
+    await post(JSON.stringify({ s: stack.site.key, i: b, u: 'http://127.0.0.1/' }), {
+      'x-forwarded-for': '81.2.69.143',
+    });
     const recs = await recordsById([a, b]);
     expect(recs.get(a)!.country).toBe('FR');
     expect(recs.get(b)!.country).toBe('GB');
@@ -146,11 +170,22 @@ describe('collect pipeline', () => {
       post('{broken'),
     ]).then((rs) => rs.map((r) => r.status));
     expect(statuses).toEqual([202, 202, 202, 202, 202, 202, 400, 202, 400]);
-    await eventually(async () => (await ledger(ledgerId)).sum('received') - before.sum('received') === 7, 10_000, 'ledger flushed');
+    await eventually(
+      async () => (await ledger(ledgerId)).sum('received') - before.sum('received') === 7,
+      10_000,
+      'ledger flushed',
+    );
     await new Promise((r) => setTimeout(r, 1500)); // and nothing more arrives
     const after = await ledger(ledgerId);
     const d = (k: string) => after.sum(k) - before.sum(k);
-    expect({ received: d('received'), accepted: d('accepted'), bot: d('dropped_bot'), spam: d('dropped_spam'), hostname: d('dropped_hostname'), malformed: d('malformed') }).toEqual({
+    expect({
+      received: d('received'),
+      accepted: d('accepted'),
+      bot: d('dropped_bot'),
+      spam: d('dropped_spam'),
+      hostname: d('dropped_hostname'),
+      malformed: d('malformed'),
+    }).toEqual({
       received: 7,
       accepted: 2,
       bot: 2,
@@ -158,7 +193,11 @@ describe('collect pipeline', () => {
       hostname: 1,
       malformed: 1,
     });
-    await eventually(async () => (await ledger(NIL_SITE)).sum('received') - beforeNil.sum('received') >= 2, 10_000, 'unattributed ledger flushed');
+    await eventually(
+      async () => (await ledger(NIL_SITE)).sum('received') - beforeNil.sum('received') >= 2,
+      10_000,
+      'unattributed ledger flushed',
+    );
     const nil = await ledger(NIL_SITE);
     expect(nil.sum('dropped_unknown_site') - beforeNil.sum('dropped_unknown_site')).toBeGreaterThanOrEqual(1);
     expect(nil.sum('malformed') - beforeNil.sum('malformed')).toBeGreaterThanOrEqual(1);
@@ -171,7 +210,8 @@ describe('collect pipeline', () => {
 
   it('drops events over a site’s rate limit with a 202 and counts them', async () => {
     const statuses = [];
-    for (let i = 0; i < 5; i++) statuses.push((await post(JSON.stringify({ s: limitedKey, i: randomUUID(), u: 'http://127.0.0.1/' }))).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await post(JSON.stringify({ s: limitedKey, i: randomUUID(), u: 'http://127.0.0.1/' }))).status);
     expect(statuses).toEqual([202, 202, 202, 202, 202]);
     await eventually(async () => (await ledger(limitedId)).sum('received') === 5, 10_000, 'limited site ledger');
     const l = await ledger(limitedId);
@@ -181,7 +221,9 @@ describe('collect pipeline', () => {
 
   it('accepts gzip bodies and refuses one that inflates past 64 KB', async () => {
     const id = randomUUID();
-    const ok = await post(gzipSync(JSON.stringify({ s: stack.site.key, i: id, u: 'http://127.0.0.1/gz' })), { 'content-encoding': 'gzip' });
+    const ok = await post(gzipSync(JSON.stringify({ s: stack.site.key, i: id, u: 'http://127.0.0.1/gz' })), {
+      'content-encoding': 'gzip',
+    });
     expect(ok.status).toBe(202);
     expect((await recordsById([id])).get(id)!.path).toBe('/gz');
     const bomb = gzipSync(Buffer.alloc(10_000_000, 32));
@@ -194,7 +236,11 @@ describe('collect pipeline', () => {
       Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
       JSON.stringify({ s: stack.site.key, u: 'http://127.0.0.1/', p: { a: { b: { c: { d: 1 } } } } }),
       JSON.stringify({ s: stack.site.key, u: 'http://127.0.0.1/', p: { big: 'x'.repeat(300) } }),
-      JSON.stringify({ s: stack.site.key, u: 'http://127.0.0.1/', p: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`k${i}`, 1])) }),
+      JSON.stringify({
+        s: stack.site.key,
+        u: 'http://127.0.0.1/',
+        p: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`k${i}`, 1])),
+      }),
       JSON.stringify(Array.from({ length: 26 }, () => ({ s: stack.site.key, u: 'http://127.0.0.1/' }))),
       JSON.stringify({ s: stack.site.key, u: 'http://127.0.0.1/', n: 'x'.repeat(121) }),
       JSON.stringify('just a string'),

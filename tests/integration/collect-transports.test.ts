@@ -40,7 +40,9 @@ beforeAll(async () => {
   await ensureTopics();
   pool = new pg.Pool({ connectionString: d.url });
   siteKey = `k${randomBytes(8).toString('hex')}`;
-  const t = await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Transports') RETURNING id");
+  const t = await pool.query<{ id: string }>(
+    "INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Transports') RETURNING id",
+  );
   await pool.query(
     "INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.test', $2, ARRAY['127.0.0.1'])",
     [t.rows[0]!.id, siteKey],
@@ -52,7 +54,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
-  await ingestionLedger().flush().catch(() => undefined);
+  await ingestionLedger()
+    .flush()
+    .catch(() => undefined);
   await closeBus();
   await closeDb();
   await pool?.end();
@@ -75,12 +79,22 @@ interface Answer {
 const compared = [...Object.keys(COLLECT_CORS), 'Allow', 'Retry-After', 'Content-Type'].map((h) => h.toLowerCase());
 
 async function answerOf(res: Response): Promise<Answer> {
-  return { status: res.status, body: await res.text(), headers: Object.fromEntries(compared.map((h) => [h, res.headers.get(h)])) };
+  return {
+    status: res.status,
+    body: await res.text(),
+    headers: Object.fromEntries(compared.map((h) => [h, res.headers.get(h)])),
+  };
 }
 
 async function viaNode(c: Case): Promise<Answer> {
   const body = c.body?.();
-  return answerOf(await fetch(nodeUrl, { method: c.method, body, headers: { 'user-agent': CHROME, 'content-type': 'text/plain', ...c.headers } }));
+  return answerOf(
+    await fetch(nodeUrl, {
+      method: c.method,
+      body,
+      headers: { 'user-agent': CHROME, 'content-type': 'text/plain', ...c.headers },
+    }),
+  );
 }
 
 async function viaRoute(c: Case): Promise<Answer> {
@@ -96,7 +110,8 @@ async function viaRoute(c: Case): Promise<Answer> {
   return answerOf(await (handler as (r: Request) => Promise<Response>)(req));
 }
 
-const produced = async () => (await new EmbeddedBus(pool, d.url).topicOffsets(`${namespace}events`)).reduce((n, p) => n + Number(p.high), 0);
+const produced = async () =>
+  (await new EmbeddedBus(pool, d.url).topicOffsets(`${namespace}events`)).reduce((n, p) => n + Number(p.high), 0);
 const bytes = (b: Buffer) => new Uint8Array(b);
 const event = () => JSON.stringify({ s: siteKey, u: 'http://127.0.0.1/pricing', i: randomUUID() });
 
@@ -106,14 +121,58 @@ describe('the collect endpoint answers the same through node:http and the Next.j
     ['a GET', { method: 'GET' }, 405, /Use POST/],
     ['a PUT', { method: 'PUT', body: event }, 405, /Use POST/],
     ['invalid JSON', { method: 'POST', body: () => '{"s":' }, 400, /not valid JSON/],
-    ['a field zod refuses', { method: 'POST', body: () => JSON.stringify({ s: siteKey, u: '/relative' }) }, 400, /Invalid field u/],
-    ['a body over 64 KB', { method: 'POST', body: () => JSON.stringify({ s: siteKey, u: 'http://127.0.0.1/', pad: 'x'.repeat(70_000) }) }, 413, /Body over 65536 bytes/],
-    ['a gzip bomb', { method: 'POST', body: () => bytes(gzipSync(Buffer.alloc(200_000, 32))), headers: { 'content-encoding': 'gzip' } }, 413, /Decompressed body over/],
-    ['an unsupported content encoding', { method: 'POST', body: () => 'xx', headers: { 'content-encoding': 'br' } }, 415, /Content-Encoding br/],
-    ['a body that is not the gzip it claims', { method: 'POST', body: () => 'xx', headers: { 'content-encoding': 'gzip' } }, 400, /not valid gzip/],
-    ['a body that is not UTF-8', { method: 'POST', body: () => new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }, 400, /not valid UTF-8/],
-    ['an unknown site key (dropped, looks accepted)', { method: 'POST', body: () => JSON.stringify({ s: 'no-such-site', u: 'http://127.0.0.1/' }) }, 202, /"ok":true/],
-    ['a gzipped valid event', { method: 'POST', body: () => bytes(gzipSync(event())), headers: { 'content-encoding': 'gzip' } }, 202, /"ok":true/],
+    [
+      'a field zod refuses',
+      { method: 'POST', body: () => JSON.stringify({ s: siteKey, u: '/relative' }) },
+      400,
+      /Invalid field u/,
+    ],
+    [
+      'a body over 64 KB',
+      { method: 'POST', body: () => JSON.stringify({ s: siteKey, u: 'http://127.0.0.1/', pad: 'x'.repeat(70_000) }) },
+      413,
+      /Body over 65536 bytes/,
+    ],
+    [
+      'a gzip bomb',
+      {
+        method: 'POST',
+        body: () => bytes(gzipSync(Buffer.alloc(200_000, 32))),
+        headers: { 'content-encoding': 'gzip' },
+      },
+      413,
+      /Decompressed body over/,
+    ],
+    [
+      'an unsupported content encoding',
+      { method: 'POST', body: () => 'xx', headers: { 'content-encoding': 'br' } },
+      415,
+      /Content-Encoding br/,
+    ],
+    [
+      'a body that is not the gzip it claims',
+      { method: 'POST', body: () => 'xx', headers: { 'content-encoding': 'gzip' } },
+      400,
+      /not valid gzip/,
+    ],
+    [
+      'a body that is not UTF-8',
+      { method: 'POST', body: () => new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) },
+      400,
+      /not valid UTF-8/,
+    ],
+    [
+      'an unknown site key (dropped, looks accepted)',
+      { method: 'POST', body: () => JSON.stringify({ s: 'no-such-site', u: 'http://127.0.0.1/' }) },
+      202,
+      /"ok":true/,
+    ],
+    [
+      'a gzipped valid event',
+      { method: 'POST', body: () => bytes(gzipSync(event())), headers: { 'content-encoding': 'gzip' } },
+      202,
+      /"ok":true/,
+    ],
   ])('%s', async (_what, c, status, body) => {
     const node = await viaNode(c);
     const next = await viaRoute(c);
@@ -134,6 +193,10 @@ describe('the collect endpoint answers the same through node:http and the Next.j
     const next = await viaRoute({ method: 'POST', body: event });
     expect(await produced()).toBe(before + 2);
     expect(next).toEqual(node);
-    expect(node).toMatchObject({ status: 202, body: '{"ok":true}', headers: { 'access-control-allow-origin': '*', 'content-type': 'application/json' } });
+    expect(node).toMatchObject({
+      status: 202,
+      body: '{"ok":true}',
+      headers: { 'access-control-allow-origin': '*', 'content-type': 'application/json' },
+    });
   });
 });

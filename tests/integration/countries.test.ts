@@ -9,7 +9,8 @@ import { startStack, type Stack } from '../helpers/stack';
 // puts the embedded database's country on each event; a trusted CDN header still wins.
 
 // Node's fetch says "node" as its user agent, which the bot filter drops (with a 202).
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 
 describe.each(['edge', 'next'] as const)('countries with no GeoIP setting, collect via %s', (via) => {
   let stack: Stack;
@@ -36,7 +37,12 @@ describe.each(['edge', 'next'] as const)('countries with no GeoIP setting, colle
       const res = await fetch(`${stack.url}/api/collect`, {
         method: 'POST',
         body: JSON.stringify({ s: stack.site.key, i: ids[i], u: 'http://127.0.0.1/' }),
-        headers: { 'content-type': 'text/plain', 'user-agent': CHROME, 'x-forwarded-for': r.ip, ...(r.header ? { 'cf-ipcountry': r.header } : {}) },
+        headers: {
+          'content-type': 'text/plain',
+          'user-agent': CHROME,
+          'x-forwarded-for': r.ip,
+          ...(r.header ? { 'cf-ipcountry': r.header } : {}),
+        },
       });
       expect(res.status, r.ip).toBe(202);
     }
@@ -51,14 +57,25 @@ describe.each(['edge', 'next'] as const)('countries with no GeoIP setting, colle
   }
 
   it('knows the country of well-known addresses, IPv4 and IPv6', async () => {
-    expect(await countriesOf(KNOWN_ADDRESSES.map(([ip]) => ({ ip })))).toEqual(KNOWN_ADDRESSES.map(([, country]) => country));
+    expect(await countriesOf(KNOWN_ADDRESSES.map(([ip]) => ({ ip })))).toEqual(
+      KNOWN_ADDRESSES.map(([, country]) => country),
+    );
   });
 
   it('has no country for a private address (a proxy in front that is not trusted, a container network)', async () => {
-    expect(await countriesOf([{ ip: '192.168.1.20' }, { ip: '172.18.0.3' }, { ip: '10.0.0.7' }])).toEqual([null, null, null]);
+    expect(await countriesOf([{ ip: '192.168.1.20' }, { ip: '172.18.0.3' }, { ip: '10.0.0.7' }])).toEqual([
+      null,
+      null,
+      null,
+    ]);
   });
 
   it("takes the trusted CDN header's country before the embedded database", async () => {
-    expect(await countriesOf([{ ip: '8.8.8.8', header: 'DE' }, { ip: '8.8.8.8', header: 'XX' }])).toEqual(['DE', 'US']);
+    expect(
+      await countriesOf([
+        { ip: '8.8.8.8', header: 'DE' },
+        { ip: '8.8.8.8', header: 'XX' },
+      ]),
+    ).toEqual(['DE', 'US']);
   });
 });

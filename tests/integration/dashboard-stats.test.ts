@@ -47,9 +47,15 @@ beforeAll(async () => {
   const email = `stats-${randomUUID().slice(0, 8)}@example.test`;
   await http.signUp(email, PASSWORD);
   const teams = await http.json<{ teams: { id: string }[] }>('/api/teams');
-  const site = await http.json<{ site: { id: string } }>('/api/sites', { method: 'POST', json: { teamId: teams.body.teams[0]!.id, name: 'Shop', domain: 'shop.example', timezone: TZ } });
+  const site = await http.json<{ site: { id: string } }>('/api/sites', {
+    method: 'POST',
+    json: { teamId: teams.body.teams[0]!.id, name: 'Shop', domain: 'shop.example', timezone: TZ },
+  });
   siteId = site.body.site.id;
-  events = [...generateTraffic({ seed: 42, days, timezone: TZ, visitorsPerDay: 60 }), ...generateTraffic({ seed: 7, days: previousDays, timezone: TZ, visitorsPerDay: 20 })];
+  events = [
+    ...generateTraffic({ seed: 42, days, timezone: TZ, visitorsPerDay: 60 }),
+    ...generateTraffic({ seed: 7, days: previousDays, timezone: TZ, visitorsPerDay: 20 }),
+  ];
   await insertTraffic(db, siteId, events, rollupsOf(events, TZ, GAP), GAP);
 });
 
@@ -59,7 +65,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const inRange = (from: string, to: string) => events.filter((e) => localDate(e.ts, TZ) >= from && localDate(e.ts, TZ) <= to);
+const inRange = (from: string, to: string) =>
+  events.filter((e) => localDate(e.ts, TZ) >= from && localDate(e.ts, TZ) <= to);
 
 describe('rollup engine and raw-event engine agree', () => {
   it('totals and the daily series of the last 7 days', async () => {
@@ -97,7 +104,14 @@ describe('rollup engine and raw-event engine agree', () => {
     const byValue = (rows: BreakdownRow[]) => [...rows].sort((x, y) => (x.value < y.value ? -1 : 1));
     const a = byValue(await rollupBreakdown(siteId, r, TZ, dimension, 100, now, { useCache: false }));
     const b = byValue(await eventBreakdown(siteId, r, GAP, {}, dimension, 100));
-    const strip = (rows: typeof a) => rows.map((x) => ({ value: x.value, pageviews: x.pageviews, sessions: x.sessions, bounceRate: x.bounceRate, avgDurationMs: x.avgDurationMs && Math.round(x.avgDurationMs) }));
+    const strip = (rows: typeof a) =>
+      rows.map((x) => ({
+        value: x.value,
+        pageviews: x.pageviews,
+        sessions: x.sessions,
+        bounceRate: x.bounceRate,
+        avgDurationMs: x.avgDurationMs && Math.round(x.avgDurationMs),
+      }));
     expect(strip(a)).toEqual(strip(b));
     for (let i = 0; i < a.length; i++) {
       if (a[i]!.visitors === null) continue;
@@ -124,7 +138,9 @@ describe('compacted settled days', () => {
     const direct = await rollupSeries(siteId, r, TZ, now, { useCache: false });
     expect(cached).toEqual(direct);
     for (const dimension of DIMENSIONS) {
-      expect(await rollupBreakdown(siteId, r, TZ, dimension, 100, now)).toEqual(await rollupBreakdown(siteId, r, TZ, dimension, 100, now, { useCache: false }));
+      expect(await rollupBreakdown(siteId, r, TZ, dimension, 100, now)).toEqual(
+        await rollupBreakdown(siteId, r, TZ, dimension, 100, now, { useCache: false }),
+      );
     }
     // A late event lands on a compacted day: its totals row moves, so the day is read from rollups.
     const day = zonedMidnight(days[2]!, TZ);
@@ -136,12 +152,17 @@ describe('compacted settled days', () => {
     const after = await rollupSeries(siteId, r, TZ, now);
     expect(after.summary.pageviews).toBe(direct.summary.pageviews + 1);
     const pricing = (await rollupBreakdown(siteId, r, TZ, 'page', 100, now)).find((x) => x.value === '/pricing')!;
-    const pricingBefore = (await rollupBreakdown(siteId, r, TZ, 'page', 100, now, { useCache: false })).find((x) => x.value === '/pricing')!;
+    const pricingBefore = (await rollupBreakdown(siteId, r, TZ, 'page', 100, now, { useCache: false })).find(
+      (x) => x.value === '/pricing',
+    )!;
     expect(pricing.pageviews).toBe(pricingBefore.pageviews);
     expect((await freshDays(siteId, [day])).fresh.has(day)).toBe(false);
     // Recompacting picks the change up once it is quiet (a minute old); undo it for the tests below.
     expect(await compactDay(siteId, day)).toBe(0);
-    await db.query("UPDATE rollups SET updated_at = now() - interval '2 minutes' WHERE site_id = $1 AND granularity = 'day' AND bucket = $2 AND dimension = ''", [siteId, new Date(day)]);
+    await db.query(
+      "UPDATE rollups SET updated_at = now() - interval '2 minutes' WHERE site_id = $1 AND granularity = 'day' AND bucket = $2 AND dimension = ''",
+      [siteId, new Date(day)],
+    );
     expect(await compactDay(siteId, day)).toBeGreaterThan(0);
     expect((await freshDays(siteId, [day])).fresh.has(day)).toBe(true);
     await db.query(
@@ -159,9 +180,13 @@ describe('the stats API', () => {
     expect(r.body.source).toBe('rollups');
     expect(r.body.range.interval).toBe('day');
     expect(r.body.series).toHaveLength(7);
-    expect(r.body.summary.pageviews).toBe(inRange(addDays(today, -6), today).filter((e) => e.name === 'pageview').length);
+    expect(r.body.summary.pageviews).toBe(
+      inRange(addDays(today, -6), today).filter((e) => e.name === 'pageview').length,
+    );
     expect(r.body.previousRange).toEqual({ from: addDays(today, -13), to: addDays(today, -7) });
-    expect(r.body.previous!.pageviews).toBe(inRange(addDays(today, -13), addDays(today, -7)).filter((e) => e.name === 'pageview').length);
+    expect(r.body.previous!.pageviews).toBe(
+      inRange(addDays(today, -13), addDays(today, -7)).filter((e) => e.name === 'pageview').length,
+    );
     const t = await http.json<StatsResult>(`/api/sites/${siteId}/stats?range=today&compare=none`);
     expect(t.body.range.interval).toBe('hour');
     expect(t.body.previous).toBeNull();
@@ -178,11 +203,17 @@ describe('the stats API', () => {
     const filtered = await http.json<StatsResult>(`/api/sites/${siteId}/stats?range=7d&page=%2Fpricing`);
     expect(filtered.body.source).toBe('events');
     expect(filtered.body.summary.pageviews).toBe(pricing.pageviews);
-    expect(Math.abs(filtered.body.summary.visitors - pricing.visitors!)).toBeLessThanOrEqual(Math.max(2, pricing.visitors! * 0.03));
+    expect(Math.abs(filtered.body.summary.visitors - pricing.visitors!)).toBeLessThanOrEqual(
+      Math.max(2, pricing.visitors! * 0.03),
+    );
     // …and the other tables follow the filter.
-    const countries = await http.json<BreakdownResult>(`/api/sites/${siteId}/breakdown?range=7d&dimension=country&page=%2Fpricing`);
+    const countries = await http.json<BreakdownResult>(
+      `/api/sites/${siteId}/breakdown?range=7d&dimension=country&page=%2Fpricing`,
+    );
     expect(countries.body.rows.reduce((n, r) => n + (r.pageviews ?? 0), 0)).toBe(pricing.pageviews);
-    const onlyPricing = await http.json<BreakdownResult>(`/api/sites/${siteId}/breakdown?range=7d&dimension=page&page=%2Fpricing`);
+    const onlyPricing = await http.json<BreakdownResult>(
+      `/api/sites/${siteId}/breakdown?range=7d&dimension=page&page=%2Fpricing`,
+    );
     expect(onlyPricing.body.rows.map((r) => r.value)).toEqual(['/pricing']);
     // A visit dimension: the filtered visits equal the row's visits.
     const channels = await http.json<BreakdownResult>(`/api/sites/${siteId}/breakdown?range=7d&dimension=channel`);
@@ -196,10 +227,14 @@ describe('the stats API', () => {
     const res = await http.fetch(`/api/sites/${siteId}/export?range=7d&dimension=entry_page`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/csv');
-    expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="eddy-shop\.example-entry_page-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv"/);
+    expect(res.headers.get('content-disposition')).toMatch(
+      /attachment; filename="eddy-shop\.example-entry_page-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv"/,
+    );
     const lines = (await res.text()).trim().split('\r\n');
     expect(lines[0]).toBe('Entry page,Visits,Bounce rate,Avg. visit duration (s)');
-    const api = await http.json<BreakdownResult>(`/api/sites/${siteId}/breakdown?range=7d&dimension=entry_page&limit=100`);
+    const api = await http.json<BreakdownResult>(
+      `/api/sites/${siteId}/breakdown?range=7d&dimension=entry_page&limit=100`,
+    );
     expect(lines).toHaveLength(api.body.rows.length + 1);
     expect(lines[1]!.split(',')[0]).toBe(api.body.rows[0]!.value);
   });
@@ -209,9 +244,18 @@ describe('the stats API', () => {
     await db.query(
       `INSERT INTO peak_windows (site_id, day, content_group, window_size_minutes, window_start, window_end, pageviews, visitors)
        VALUES ($1, $2, '', 60, $3, $4, 40, 30), ($1, $2, 'Blog', 60, $5, $6, 12, 9)`,
-      [siteId, day, new Date(now - 86_400_000), new Date(now - 86_400_000 + 3_600_000), new Date(now - 80_000_000), new Date(now - 80_000_000 + 3_600_000)],
+      [
+        siteId,
+        day,
+        new Date(now - 86_400_000),
+        new Date(now - 86_400_000 + 3_600_000),
+        new Date(now - 80_000_000),
+        new Date(now - 80_000_000 + 3_600_000),
+      ],
     );
-    const r = await http.json<{ day: string; windows: { contentGroup: string; pageviews: number }[] }>(`/api/sites/${siteId}/peaks?day=${day}`);
+    const r = await http.json<{ day: string; windows: { contentGroup: string; pageviews: number }[] }>(
+      `/api/sites/${siteId}/peaks?day=${day}`,
+    );
     expect(r.body.windows.map((w) => [w.contentGroup, w.pageviews])).toEqual([
       ['', 40],
       ['Blog', 12],

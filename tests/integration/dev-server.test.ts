@@ -32,7 +32,16 @@ beforeAll(async () => {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     // The embedded bus (KAFKA_BROKERS empty = unset): no topics of this run's Kafka are touched.
-    env: childEnv({ DATABASE_URL: db.url, KAFKA_BROKERS: '', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: undefined, EDDY_DATA_DIR: dataDir, EDDY_DEMO: 'false', NODE_ENV: undefined }),
+    env: childEnv({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: undefined,
+      EDDY_DATA_DIR: dataDir,
+      EDDY_DEMO: 'false',
+      NODE_ENV: undefined,
+    }),
   });
   for (const stream of [dev.stdout!, dev.stderr!]) {
     stream.on('data', (d: Buffer) => {
@@ -59,7 +68,16 @@ function upgradeStatus(pathname: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
       socket.write(
-        [`GET ${pathname} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', '', ''].join('\r\n'),
+        [
+          `GET ${pathname} HTTP/1.1`,
+          `Host: 127.0.0.1:${port}`,
+          'Connection: Upgrade',
+          'Upgrade: websocket',
+          'Sec-WebSocket-Version: 13',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          '',
+          '',
+        ].join('\r\n'),
       );
     });
     socket.once('data', (d) => {
@@ -76,14 +94,17 @@ function upgradeStatus(pathname: string): Promise<string> {
 
 describe('npm run dev', () => {
   it('is the launcher in development mode', () => {
-    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     expect(pkg.scripts.dev).toBe('tsx scripts/start.ts --dev');
   });
 
   it('starts Next.js in dev mode and serves a page', async () => {
     const page = await eventually(
       async () => {
-        if (dev.exitCode !== null) throw new Error(`npm run dev exited (${dev.exitCode}): ${output.join('').slice(-2000)}`);
+        if (dev.exitCode !== null)
+          throw new Error(`npm run dev exited (${dev.exitCode}): ${output.join('').slice(-2000)}`);
         const res = await fetch(`http://127.0.0.1:${port}/login`).catch(() => null);
         return res?.status === 200 ? res.text() : null;
       },

@@ -23,13 +23,20 @@ beforeAll(async () => {
   d = await freshDatabase('digest');
   pool = new pg.Pool({ connectionString: d.url });
   pool.on('error', () => undefined); // dropping the test database terminates connections that are still closing
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id")).rows[0]!.id;
+  const team = (
+    await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id")
+  ).rows[0]!.id;
   for (const [email, role] of [
     ['owner@example.test', 'owner'],
     ['admin@example.test', 'admin'],
     ['viewer@example.test', 'viewer'],
   ] as const) {
-    const u = (await pool.query<{ id: string }>("INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, 'x') RETURNING id", [email])).rows[0]!.id;
+    const u = (
+      await pool.query<{ id: string }>(
+        "INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, 'x') RETURNING id",
+        [email],
+      )
+    ).rows[0]!.id;
     await pool.query('INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, $3)', [team, u, role]);
   }
   teamId = team;
@@ -65,11 +72,21 @@ describe('weekly digest', () => {
     );
     await pool.query(
       "INSERT INTO peak_windows (site_id, day, content_group, window_size_minutes, window_start, window_end, pageviews, visitors) VALUES ($1, $2, '', 60, $3, $4, 33, 3)",
-      [siteId, day(1).slice(0, 10), new Date(lastWeek + 86_400_000 + 14 * 3_600_000).toISOString(), new Date(lastWeek + 86_400_000 + 15 * 3_600_000).toISOString()],
+      [
+        siteId,
+        day(1).slice(0, 10),
+        new Date(lastWeek + 86_400_000 + 14 * 3_600_000).toISOString(),
+        new Date(lastWeek + 86_400_000 + 15 * 3_600_000).toISOString(),
+      ],
     );
 
     // Issue 14: a goal with two conversions by one visitor last week, one the week before (not counted).
-    const goal = (await pool.query<{ id: string }>("INSERT INTO goals (id, site_id, name, kind, event_name) VALUES (gen_random_uuid(), $1, 'Signup', 'event', 'Signup') RETURNING id", [siteId])).rows[0]!.id;
+    const goal = (
+      await pool.query<{ id: string }>(
+        "INSERT INTO goals (id, site_id, name, kind, event_name) VALUES (gen_random_uuid(), $1, 'Signup', 'event', 'Signup') RETURNING id",
+        [siteId],
+      )
+    ).rows[0]!.id;
     await pool.query(
       `INSERT INTO goal_conversions (goal_id, event_id, site_id, visitor_id, ts) VALUES ($1, gen_random_uuid(), $2, 'a', $3), ($1, gen_random_uuid(), $2, 'a', $4), ($1, gen_random_uuid(), $2, 'z', $5)`,
       [goal, siteId, day(1), day(3), day(-3)],
@@ -124,7 +141,9 @@ describe('weekly digest', () => {
     const weeks = await pool.query('SELECT week FROM digests_sent WHERE site_id = $1', [newSite]);
     expect(weeks.rowCount).toBe(0);
     // Its first week (which it existed in) gets one the Monday after.
-    expect(await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, monday + 7 * 86_400_000, { force: true })).toBeGreaterThanOrEqual(1);
+    expect(
+      await sendWeeklyDigests(pool, { SMTP_URL: smtp.url }, monday + 7 * 86_400_000, { force: true }),
+    ).toBeGreaterThanOrEqual(1);
     expect((await pool.query('SELECT week FROM digests_sent WHERE site_id = $1', [newSite])).rowCount).toBe(1);
   });
 });

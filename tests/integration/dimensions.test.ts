@@ -21,8 +21,15 @@ const silentBus = { producer: () => ({ send: async () => [] }) } as unknown as B
 beforeAll(async () => {
   d = await freshDatabase('dims');
   pool = new pg.Pool({ connectionString: d.url });
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
-  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 's', 's.test', $2) RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;
+  const team = (
+    await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+  ).rows[0]!.id;
+  siteId = (
+    await pool.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 's', 's.test', $2) RETURNING id",
+      [team, `k-${randomUUID()}`],
+    )
+  ).rows[0]!.id;
 });
 afterAll(async () => {
   await pool?.end();
@@ -31,10 +38,24 @@ afterAll(async () => {
 
 function event(path: string, ts: number): { message: BusMessage; record: EventRecord } {
   const record: EventRecord = {
-    v: 1, eventId: randomUUID(), siteId, visitorId: 'v1', name: 'pageview', url: `https://s.test${path}`, hostname: 's.test', path,
-    channel: 'direct', device: 'desktop', browser: 'Chrome', os: 'Linux', ts,
+    v: 1,
+    eventId: randomUUID(),
+    siteId,
+    visitorId: 'v1',
+    name: 'pageview',
+    url: `https://s.test${path}`,
+    hostname: 's.test',
+    path,
+    channel: 'direct',
+    device: 'desktop',
+    browser: 'Chrome',
+    os: 'Linux',
+    ts,
   };
-  return { message: { topic: 'events', partition: 0, offset: '0', key: null, value: null, timestamp: ts, headers: {} }, record };
+  return {
+    message: { topic: 'events', partition: 0, offset: '0', key: null, value: null, timestamp: ts, headers: {} },
+    record,
+  };
 }
 
 async function apply(job: ReturnType<typeof rollupsJob>, e: ReturnType<typeof event>) {
@@ -50,7 +71,11 @@ async function apply(job: ReturnType<typeof rollupsJob>, e: ReturnType<typeof ev
 }
 
 const blogPageviews = async () =>
-  (await pool.query<{ n: number }>("SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE granularity = 'minute' AND dimension = 'content_group' AND value = 'Blog'")).rows[0]!.n;
+  (
+    await pool.query<{ n: number }>(
+      "SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE granularity = 'minute' AND dimension = 'content_group' AND value = 'Blog'",
+    )
+  ).rows[0]!.n;
 
 describe('dimension table refresh', () => {
   it('a new content group applies after the next refresh, without a restart, and its version is checkpointed', async () => {
@@ -64,7 +89,10 @@ describe('dimension table refresh', () => {
     await apply(job, event('/blog/a', now));
     expect(await blogPageviews()).toBe(0);
 
-    await pool.query("INSERT INTO content_groups (id, site_id, name, pattern) VALUES (gen_random_uuid(), $1, 'Blog', '/blog/**')", [siteId]);
+    await pool.query(
+      "INSERT INTO content_groups (id, site_id, name, pattern) VALUES (gen_random_uuid(), $1, 'Blog', '/blog/**')",
+      [siteId],
+    );
     now += 1000;
     await apply(job, event('/blog/b', now));
     expect(await blogPageviews()).toBe(0); // not refreshed yet: the old snapshot is still in use

@@ -66,9 +66,12 @@ async function produce(t: string, timestamps: number[], key = 'k'): Promise<stri
 }
 
 const offsetsOf = async (t: string, partition = 0) =>
-  (await pool.query<{ offset: string }>('SELECT m."offset"::text AS offset FROM bus_messages m WHERE m.topic = $1 AND m.partition = $2 ORDER BY m."offset"', [t, partition])).rows.map(
-    (r) => Number(r.offset),
-  );
+  (
+    await pool.query<{ offset: string }>(
+      'SELECT m."offset"::text AS offset FROM bus_messages m WHERE m.topic = $1 AND m.partition = $2 ORDER BY m."offset"',
+      [t, partition],
+    )
+  ).rows.map((r) => Number(r.offset));
 
 /** A group's commit on the bus, as a consumer's batch.commit writes it. */
 async function commitOnBus(group: string, t: string, partition: number, nextOffset: number): Promise<void> {
@@ -127,11 +130,15 @@ describe('embedded log retention', () => {
     await produce(t, Array<number>(4).fill(OLD), b);
     // Partition 0 (10 old records, then a young one): a fast group past all, a job at 6, a slow group at 3.
     await commitOnBus('g-fast', t, 0, 11);
-    await pool.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ('job-x', $1, 0, 6)", [t]);
+    await pool.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ('job-x', $1, 0, 6)", [
+      t,
+    ]);
     await commitOnBus('g-slow', t, 0, 3);
     // Partition 1: the fast group and the job are past its 4 records; the slow group has not read it.
     await commitOnBus('g-fast', t, 1, 4);
-    await pool.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ('job-x', $1, 1, 4)", [t]);
+    await pool.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ('job-x', $1, 1, 4)", [
+      t,
+    ]);
 
     let r = await trimLog(pool, { now: NOW, retentionMs: RETENTION });
     expect(r.deleted).toBe(3);
@@ -144,12 +151,18 @@ describe('embedded log retention', () => {
 
     // The slow group catches up on both partitions: now the job's stored position holds partition 0 back.
     await commitOnBus('g-slow', t, 1, 4);
-    await pool.query("UPDATE bus_group_offsets SET \"offset\" = 11 WHERE group_id = 'g-slow' AND topic = $1 AND partition = 0", [t]);
+    await pool.query(
+      'UPDATE bus_group_offsets SET "offset" = 11 WHERE group_id = \'g-slow\' AND topic = $1 AND partition = 0',
+      [t],
+    );
     r = await trimLog(pool, { now: NOW, retentionMs: RETENTION });
     expect(await offsetsOf(t, 0)).toEqual([6, 7, 8, 9, 10]);
     expect(await offsetsOf(t, 1)).toEqual([]);
     // Once the job is past them too, only the young record is left.
-    await pool.query("UPDATE consumer_progress SET next_offset = 11 WHERE job = 'job-x' AND topic = $1 AND partition = 0", [t]);
+    await pool.query(
+      "UPDATE consumer_progress SET next_offset = 11 WHERE job = 'job-x' AND topic = $1 AND partition = 0",
+      [t],
+    );
     r = await trimLog(pool, { now: NOW, retentionMs: RETENTION });
     expect(await offsetsOf(t, 0)).toEqual([10]);
     expect(r.heldBack).toEqual([]);
@@ -178,17 +191,24 @@ describe('embedded log retention', () => {
     expect(await offsetsOf(t)).toEqual([1]);
   });
 
-  it('a job started after a trim begins at the first record the log still holds instead of seeking back forever', { timeout: 30_000 }, async () => {
-    const t = await topic();
-    await produce(t, [OLD, OLD, OLD, YOUNG, YOUNG]);
-    await trimLog(pool, { now: NOW, retentionMs: RETENTION });
-    expect(await offsetsOf(t)).toEqual([3, 4]);
-    const { job, seen } = await reader(t);
-    await eventually(async () => seen.length === 2, 20_000, 'the job read the records the log holds');
-    expect(seen).toEqual([3, 4]);
-    const stored = await pool.query<{ next_offset: string }>('SELECT next_offset::text FROM consumer_progress WHERE job = $1', [job.name]);
-    expect(stored.rows[0]!.next_offset).toBe('5');
-  });
+  it(
+    'a job started after a trim begins at the first record the log still holds instead of seeking back forever',
+    { timeout: 30_000 },
+    async () => {
+      const t = await topic();
+      await produce(t, [OLD, OLD, OLD, YOUNG, YOUNG]);
+      await trimLog(pool, { now: NOW, retentionMs: RETENTION });
+      expect(await offsetsOf(t)).toEqual([3, 4]);
+      const { job, seen } = await reader(t);
+      await eventually(async () => seen.length === 2, 20_000, 'the job read the records the log holds');
+      expect(seen).toEqual([3, 4]);
+      const stored = await pool.query<{ next_offset: string }>(
+        'SELECT next_offset::text FROM consumer_progress WHERE job = $1',
+        [job.name],
+      );
+      expect(stored.rows[0]!.next_offset).toBe('5');
+    },
+  );
 });
 
 describe('erasing a deleted site from the embedded log', () => {
@@ -196,33 +216,61 @@ describe('erasing a deleted site from the embedded log', () => {
     const [a, b] = [randomUUID(), randomUUID()];
     const events = await topic(2);
     const live = await topic(1);
-    await bus.producer().send(events, [a, b, a, b].map((site, i) => ({ key: `${site}:visitor${i}`, value: JSON.stringify({ siteId: site }), timestamp: YOUNG })));
-    await bus.producer().send(live, [a, b].map((site) => ({ key: site, value: JSON.stringify({ type: 'changed', siteId: site, at: YOUNG }), timestamp: YOUNG })));
+    await bus.producer().send(
+      events,
+      [a, b, a, b].map((site, i) => ({
+        key: `${site}:visitor${i}`,
+        value: JSON.stringify({ siteId: site }),
+        timestamp: YOUNG,
+      })),
+    );
+    await bus.producer().send(
+      live,
+      [a, b].map((site) => ({
+        key: site,
+        value: JSON.stringify({ type: 'changed', siteId: site, at: YOUNG }),
+        timestamp: YOUNG,
+      })),
+    );
     // A key that only starts with the id's characters is another key.
     await bus.producer().send(live, [{ key: `${a}x`, value: 'other', timestamp: YOUNG }]);
     expect(await eraseSiteFromLog(pool, a)).toBe(3);
-    const left = await pool.query<{ key: string }>("SELECT convert_from(key, 'UTF8') AS key FROM bus_messages WHERE topic = ANY($1) ORDER BY 1", [[events, live]]);
+    const left = await pool.query<{ key: string }>(
+      "SELECT convert_from(key, 'UTF8') AS key FROM bus_messages WHERE topic = ANY($1) ORDER BY 1",
+      [[events, live]],
+    );
     expect(left.rows.map((r) => r.key).sort()).toEqual([`${a}x`, b, `${b}:visitor1`, `${b}:visitor3`].sort());
     expect(await eraseSiteFromLog(pool, a)).toBe(0);
   });
 
-  it('a stream job reads on across the hole an erasure leaves where it had not read yet', { timeout: 30_000 }, async () => {
-    const [a, b] = [randomUUID(), randomUUID()];
-    const t = await topic();
-    const first = await reader(t);
-    const send = (sites: string[]) => bus.producer().send(t, sites.map((site, i) => ({ key: `${site}:v${i}`, value: site, timestamp: YOUNG })));
-    await send([b, b, b]);
-    await eventually(async () => first.seen.length === 3, 20_000, 'the job read the first records');
-    await running.pop()!.stop();
-    // While the job is down, A's records arrive and are erased: its next batch starts at offset 5, past its position 3.
-    await send([a, a, b, a, b]);
-    expect(await eraseSiteFromLog(pool, a)).toBe(3);
-    const { job, seen } = await reader(t);
-    await eventually(async () => seen.length === 2, 20_000, "the job read B's records after the hole");
-    expect(seen).toEqual([5, 7]);
-    const stored = await pool.query<{ next_offset: string }>('SELECT next_offset::text FROM consumer_progress WHERE job = $1', [job.name]);
-    expect(stored.rows[0]!.next_offset).toBe('8');
-  });
+  it(
+    'a stream job reads on across the hole an erasure leaves where it had not read yet',
+    { timeout: 30_000 },
+    async () => {
+      const [a, b] = [randomUUID(), randomUUID()];
+      const t = await topic();
+      const first = await reader(t);
+      const send = (sites: string[]) =>
+        bus.producer().send(
+          t,
+          sites.map((site, i) => ({ key: `${site}:v${i}`, value: site, timestamp: YOUNG })),
+        );
+      await send([b, b, b]);
+      await eventually(async () => first.seen.length === 3, 20_000, 'the job read the first records');
+      await running.pop()!.stop();
+      // While the job is down, A's records arrive and are erased: its next batch starts at offset 5, past its position 3.
+      await send([a, a, b, a, b]);
+      expect(await eraseSiteFromLog(pool, a)).toBe(3);
+      const { job, seen } = await reader(t);
+      await eventually(async () => seen.length === 2, 20_000, "the job read B's records after the hole");
+      expect(seen).toEqual([5, 7]);
+      const stored = await pool.query<{ next_offset: string }>(
+        'SELECT next_offset::text FROM consumer_progress WHERE job = $1',
+        [job.name],
+      );
+      expect(stored.rows[0]!.next_offset).toBe('8');
+    },
+  );
 
   it("the retention job's sweep erases records of deleted sites that arrived after the deletion, and does not scan the log for deletions older than it", async () => {
     const [gone, goneLongAgo, kept] = [randomUUID(), randomUUID(), randomUUID()];
@@ -232,12 +280,21 @@ describe('erasing a deleted site from the embedded log', () => {
       [gone, kept, goneLongAgo, gone].map((site, i) => ({ key: `${site}:v${i}`, value: site, timestamp: YOUNG })),
     );
     // Deleted just before these records arrived (site-key cache, sends in flight).
-    await pool.query('INSERT INTO deleted_sites (site_hash, deleted_at) VALUES ($1, $2)', [siteHash(gone), new Date(YOUNG - 60_000)]);
+    await pool.query('INSERT INTO deleted_sites (site_hash, deleted_at) VALUES ($1, $2)', [
+      siteHash(gone),
+      new Date(YOUNG - 60_000),
+    ]);
     // Deleted long before the oldest record in the log: the sweep does not look for it (it cannot have records here
     // in real life; this one is planted to show the log is not scanned for it).
-    await pool.query('INSERT INTO deleted_sites (site_hash, deleted_at) VALUES ($1, $2)', [siteHash(goneLongAgo), new Date(OLD - 30 * DAY)]);
+    await pool.query('INSERT INTO deleted_sites (site_hash, deleted_at) VALUES ($1, $2)', [
+      siteHash(goneLongAgo),
+      new Date(OLD - 30 * DAY),
+    ]);
     expect(await eraseDeletedSitesFromLog(pool)).toBe(2);
-    const left = await pool.query<{ key: string }>("SELECT convert_from(key, 'UTF8') AS key FROM bus_messages WHERE topic = $1 ORDER BY \"offset\"", [t]);
+    const left = await pool.query<{ key: string }>(
+      'SELECT convert_from(key, \'UTF8\') AS key FROM bus_messages WHERE topic = $1 ORDER BY "offset"',
+      [t],
+    );
     expect(left.rows.map((r) => r.key)).toEqual([`${kept}:v1`, `${goneLongAgo}:v2`]);
     // Through the retention job, which runs it every pass.
     await bus.producer().send(t, [{ key: `${gone}:late`, value: gone, timestamp: YOUNG }]);

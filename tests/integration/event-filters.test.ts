@@ -33,7 +33,14 @@ let d: TestDatabase;
 let pool: pg.Pool;
 let siteId: string;
 
-type Fixture = [visitor: string, name: string, ts: number, path: string, props?: Record<string, string | number | boolean>, country?: string];
+type Fixture = [
+  visitor: string,
+  name: string,
+  ts: number,
+  path: string,
+  props?: Record<string, string | number | boolean>,
+  country?: string,
+];
 
 // Session gap 30 min. Visits, by hand:
 //   a1 10:00–10:03  /, /pricing, Signup{plan pro}, /thanks        3 pageviews, 180 s
@@ -100,7 +107,9 @@ beforeAll(async () => {
   d = await freshDatabase('event_filters');
   setEnv({ DATABASE_URL: d.url });
   pool = new pg.Pool({ connectionString: d.url });
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
+  const team = (
+    await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+  ).rows[0]!.id;
   siteId = (
     await pool.query<{ id: string }>(
       "INSERT INTO sites (id, team_id, name, domain, public_key, timezone, session_gap_minutes) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.example', $2, 'UTC', 30) RETURNING id",
@@ -118,27 +127,57 @@ afterAll(async () => {
 
 const site = () => ({ id: siteId, timezone: 'UTC', sessionGapMinutes: 30 });
 const range = { range: 'custom', from: '2026-11-20', to: '2026-11-20', compare: 'none' };
-const stats = (filters: Record<string, string>) => siteStats(site(), statsQuerySchema.parse({ ...range, ...filters }), NOW);
+const stats = (filters: Record<string, string>) =>
+  siteStats(site(), statsQuerySchema.parse({ ...range, ...filters }), NOW);
 const rows = async (dimension: 'page' | 'entry_page' | 'country', filters: Record<string, string>) =>
-  (await siteBreakdown(site(), statsQuerySchema.parse({ ...range, ...filters }), dimension, 10, NOW)).rows.map((r) => [r.value, r.visitors ?? r.sessions, r.pageviews]);
+  (await siteBreakdown(site(), statsQuerySchema.parse({ ...range, ...filters }), dimension, 10, NOW)).rows.map((r) => [
+    r.value,
+    r.visitors ?? r.sessions,
+    r.pageviews,
+  ]);
 const summary = async (filters: Record<string, string>) => {
   const s = (await stats(filters)).summary;
-  return { visitors: s.visitors, pageviews: s.pageviews, visits: s.sessions, bounceRate: s.bounceRate, avgDurationMs: s.avgDurationMs, pagesPerVisit: s.pagesPerSession };
+  return {
+    visitors: s.visitors,
+    pageviews: s.pageviews,
+    visits: s.sessions,
+    bounceRate: s.bounceRate,
+    avgDurationMs: s.avgDurationMs,
+    pagesPerVisit: s.pagesPerSession,
+  };
 };
 
 describe('the dashboard filtered by a custom event', () => {
   it('unfiltered, for reference: 5 visitors, 10 pageviews, 6 visits', async () => {
     // a1 3 + a2 2 + b 1 + c 2 + d 1 + e 1 pageviews; e bounced.
-    expect(await summary({})).toEqual({ visitors: 5, pageviews: 10, visits: 6, bounceRate: 1 / 6, avgDurationMs: (180 + 60 + 30 + 60 + 300 + 0) * 1000 / 6, pagesPerVisit: 10 / 6 });
+    expect(await summary({})).toEqual({
+      visitors: 5,
+      pageviews: 10,
+      visits: 6,
+      bounceRate: 1 / 6,
+      avgDurationMs: ((180 + 60 + 30 + 60 + 300 + 0) * 1000) / 6,
+      pagesPerVisit: 10 / 6,
+    });
   });
 
   it('custom_event=Signup keeps the visits that sent it (a1, b, d): their visitors, their pageviews, those visits', async () => {
     const s = await stats({ custom_event: 'Signup' });
     expect(s.filters).toEqual({ custom_event: 'Signup' });
     expect(s.source).toBe('events');
-    expect(await summary({ custom_event: 'Signup' })).toEqual({ visitors: 3, pageviews: 5, visits: 3, bounceRate: 0, avgDurationMs: (180 + 30 + 300) * 1000 / 3, pagesPerVisit: 5 / 3 });
+    expect(await summary({ custom_event: 'Signup' })).toEqual({
+      visitors: 3,
+      pageviews: 5,
+      visits: 3,
+      bounceRate: 0,
+      avgDurationMs: ((180 + 30 + 300) * 1000) / 3,
+      pagesPerVisit: 5 / 3,
+    });
     // The hourly series puts them where they happened.
-    expect(s.series.filter((p) => p.pageviews > 0 || p.sessions > 0).map((p) => [new Date(p.start).getUTCHours(), p.visitors, p.pageviews, p.sessions])).toEqual([
+    expect(
+      s.series
+        .filter((p) => p.pageviews > 0 || p.sessions > 0)
+        .map((p) => [new Date(p.start).getUTCHours(), p.visitors, p.pageviews, p.sessions]),
+    ).toEqual([
       [10, 1, 3, 1],
       [11, 1, 1, 1],
       [13, 1, 1, 1],
@@ -162,8 +201,22 @@ describe('the dashboard filtered by a custom event', () => {
   });
 
   it('event_prop=plan:pro narrows to the visits whose Signup had plan = pro (a1, d); a number property compares as its text', async () => {
-    expect(await summary({ custom_event: 'Signup', event_prop: 'plan:pro' })).toEqual({ visitors: 2, pageviews: 4, visits: 2, bounceRate: 0, avgDurationMs: (180 + 300) * 1000 / 2, pagesPerVisit: 2 });
-    expect(await summary({ custom_event: 'Signup', event_prop: 'seats:2' })).toEqual({ visitors: 1, pageviews: 1, visits: 1, bounceRate: 0, avgDurationMs: 30_000, pagesPerVisit: 1 });
+    expect(await summary({ custom_event: 'Signup', event_prop: 'plan:pro' })).toEqual({
+      visitors: 2,
+      pageviews: 4,
+      visits: 2,
+      bounceRate: 0,
+      avgDurationMs: ((180 + 300) * 1000) / 2,
+      pagesPerVisit: 2,
+    });
+    expect(await summary({ custom_event: 'Signup', event_prop: 'seats:2' })).toEqual({
+      visitors: 1,
+      pageviews: 1,
+      visits: 1,
+      bounceRate: 0,
+      avgDurationMs: 30_000,
+      pagesPerVisit: 1,
+    });
     expect(await rows('page', { custom_event: 'Signup', event_prop: 'plan:pro' })).toEqual([
       ['/', 2, 2],
       ['/pricing', 1, 1],
@@ -172,8 +225,22 @@ describe('the dashboard filtered by a custom event', () => {
   });
 
   it('intersects with a dimension filter, and matches nothing for an event nobody sent or a server request', async () => {
-    expect(await summary({ custom_event: 'Signup', country: 'DE' })).toEqual({ visitors: 1, pageviews: 1, visits: 1, bounceRate: 0, avgDurationMs: 300_000, pagesPerVisit: 1 });
-    expect(await summary({ custom_event: 'Signup', page: '/thanks' })).toEqual({ visitors: 1, pageviews: 1, visits: 1, bounceRate: 0, avgDurationMs: 180_000, pagesPerVisit: 3 });
+    expect(await summary({ custom_event: 'Signup', country: 'DE' })).toEqual({
+      visitors: 1,
+      pageviews: 1,
+      visits: 1,
+      bounceRate: 0,
+      avgDurationMs: 300_000,
+      pagesPerVisit: 1,
+    });
+    expect(await summary({ custom_event: 'Signup', page: '/thanks' })).toEqual({
+      visitors: 1,
+      pageviews: 1,
+      visits: 1,
+      bounceRate: 0,
+      avgDurationMs: 180_000,
+      pagesPerVisit: 3,
+    });
     const none = { visitors: 0, pageviews: 0, visits: 0, bounceRate: null, avgDurationMs: null, pagesPerVisit: null };
     expect(await summary({ custom_event: 'Refund' })).toEqual(none);
     expect(await summary({ custom_event: 'request' })).toEqual(none);
@@ -185,7 +252,11 @@ describe('the dashboard filtered by a custom event', () => {
   });
 
   it('the Custom events panel counts the visitors the filter selects', async () => {
-    const r = await siteInsights({ id: siteId, timezone: 'UTC' }, insightsQuerySchema.parse({ ...range, kind: 'event', custom_event: 'Signup', event_prop: 'plan:pro' }), NOW);
+    const r = await siteInsights(
+      { id: siteId, timezone: 'UTC' },
+      insightsQuerySchema.parse({ ...range, kind: 'event', custom_event: 'Signup', event_prop: 'plan:pro' }),
+      NOW,
+    );
     if (r.kind !== 'event') throw new Error('expected the event panel');
     expect(r.totalVisitors).toBe(2);
     expect(r.rows.map((x) => [x.value, x.count, x.visitors])).toEqual([['Signup', 2, 2]]);

@@ -14,12 +14,21 @@ let key = '';
 
 beforeAll(async () => {
   // A broker address nothing listens on: Kafka is "down" for the whole test.
-  stack = await startStack({ bus: 'kafka', brokers: `127.0.0.1:${await freePort()}`, worker: false, label: 'events-api-503', env: { COLLECT_DEADLINE_MS: '500' } });
+  stack = await startStack({
+    bus: 'kafka',
+    brokers: `127.0.0.1:${await freePort()}`,
+    worker: false,
+    label: 'events-api-503',
+    env: { COLLECT_DEADLINE_MS: '500' },
+  });
   db = new pg.Pool({ connectionString: stack.db.url });
   db.on('error', () => undefined);
   const owner = new HttpSession(stack.url);
   expect(await owner.signIn(stack.user.email, stack.user.password)).toBe(true);
-  const r = await owner.json<{ key: string }>(`/api/sites/${stack.site.id}/api-keys`, { method: 'POST', json: { scopes: ['events:write'] } });
+  const r = await owner.json<{ key: string }>(`/api/sites/${stack.site.id}/api-keys`, {
+    method: 'POST',
+    json: { scopes: ['events:write'] },
+  });
   expect(r.status).toBe(201);
   key = r.body.key;
 });
@@ -34,13 +43,26 @@ describe('events API while the bus is unavailable', () => {
     const res = await fetch(`${stack.url}/api/v1/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ events: [{ id: randomUUID(), name: 'pageview', url: 'https://shop.test/', ip: '198.51.100.5', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36' }] }),
+      body: JSON.stringify({
+        events: [
+          {
+            id: randomUUID(),
+            name: 'pageview',
+            url: 'https://shop.test/',
+            ip: '198.51.100.5',
+            user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36',
+          },
+        ],
+      }),
     });
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unavailable');
     await new Promise((r) => setTimeout(r, 2500)); // past the ledger's 1 s flush
-    const booked = await db.query<{ n: number }>('SELECT COALESCE(sum(received), 0)::int AS n FROM ingestion_ledger WHERE site_id = $1', [stack.site.id]);
+    const booked = await db.query<{ n: number }>(
+      'SELECT COALESCE(sum(received), 0)::int AS n FROM ingestion_ledger WHERE site_id = $1',
+      [stack.site.id],
+    );
     expect(booked.rows[0]!.n).toBe(0);
   });
 });

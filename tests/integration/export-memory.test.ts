@@ -28,8 +28,15 @@ beforeAll(async () => {
   d = await freshDatabase('export_memory');
   pool = new pg.Pool({ connectionString: d.url });
   pool.on('error', () => undefined);
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
-  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames) VALUES (gen_random_uuid(), $1, 'M', 'm.test', $2, '{}') RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;
+  const team = (
+    await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+  ).rows[0]!.id;
+  siteId = (
+    await pool.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames) VALUES (gen_random_uuid(), $1, 'M', 'm.test', $2, '{}') RETURNING id",
+      [team, `k-${randomUUID()}`],
+    )
+  ).rows[0]!.id;
   // One event every 50 ms from T0: about 14 hours of traffic, all in one UTC day.
   await pool.query(
     `INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record)
@@ -55,7 +62,9 @@ describe('export memory', () => {
     let bytes = 0;
     let lines = 0;
     const started = performance.now();
-    const reader = textStream(exportBody(pool, siteId, 'events', 'csv', exportRange('UTC', '2026-03-10', '2026-03-10'))).getReader();
+    const reader = textStream(
+      exportBody(pool, siteId, 'events', 'csv', exportRange('UTC', '2026-03-10', '2026-03-10')),
+    ).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -68,7 +77,9 @@ describe('export memory', () => {
     }
     const seconds = (performance.now() - started) / 1000;
     const growth = peak - before;
-    console.log(`[export-memory] ${N} events, ${(bytes / 2 ** 20).toFixed(1)} MiB of CSV in ${seconds.toFixed(1)} s; live heap growth peak ${(growth / 2 ** 20).toFixed(1)} MiB (bound ${HEAP_BOUND / 2 ** 20} MiB)`);
+    console.log(
+      `[export-memory] ${N} events, ${(bytes / 2 ** 20).toFixed(1)} MiB of CSV in ${seconds.toFixed(1)} s; live heap growth peak ${(growth / 2 ** 20).toFixed(1)} MiB (bound ${HEAP_BOUND / 2 ** 20} MiB)`,
+    );
     expect(lines).toBe(N + 1);
     // The bound means something: the export is far larger than it.
     expect(bytes).toBeGreaterThan(4 * HEAP_BOUND);

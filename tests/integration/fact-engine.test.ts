@@ -5,7 +5,14 @@ import type { Bus } from '@/lib/bus';
 import { closeDb } from '@/lib/db/client';
 import { setEnv } from '@/lib/env';
 import { eventRecordSchema, type EventRecord } from '@/lib/events/record';
-import { activeFilters, DIMENSIONS, isEventDimension, isSessionDimension, type Dimension, type Filters } from '@/lib/analytics/dimensions';
+import {
+  activeFilters,
+  DIMENSIONS,
+  isEventDimension,
+  isSessionDimension,
+  type Dimension,
+  type Filters,
+} from '@/lib/analytics/dimensions';
 import { eventBreakdown, eventSeries } from '@/lib/analytics/event-engine';
 import { backfillFacts } from '@/lib/analytics/fact-backfill';
 import { factBreakdown, factLoad, factSeries } from '@/lib/analytics/fact-engine';
@@ -79,7 +86,10 @@ async function runJobs(events: SeedEvent[]): Promise<void> {
   const dims = new SiteDimensionTable(pool);
   await dims.refresh(NOW);
   const settings = jobSettings();
-  const jobs: Job<EventRecord>[] = [rollupsJob({ bus: silentBus, db: pool, dims, settings, clock: () => NOW }), sessionsJob({ bus: silentBus, db: pool, dims, settings, clock: () => NOW })];
+  const jobs: Job<EventRecord>[] = [
+    rollupsJob({ bus: silentBus, db: pool, dims, settings, clock: () => NOW }),
+    sessionsJob({ bus: silentBus, db: pool, dims, settings, clock: () => NOW }),
+  ];
   await applyThroughJobs(pool, jobs, events.map(recordOf), { partitions: PARTITIONS, batch: 150 });
 }
 
@@ -87,7 +97,9 @@ beforeAll(async () => {
   d = await freshDatabase('facts');
   setEnv({ DATABASE_URL: d.url });
   pool = new pg.Pool({ connectionString: d.url });
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
+  const team = (
+    await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+  ).rows[0]!.id;
   siteId = (
     await pool.query<{ id: string }>(
       "INSERT INTO sites (id, team_id, name, domain, public_key, timezone, session_gap_minutes) VALUES (gen_random_uuid(), $1, 'Shop', 'shop.example', $2, $3, $4) RETURNING id",
@@ -104,7 +116,8 @@ afterAll(async () => {
   await d?.drop();
 });
 
-const byValue = (rows: BreakdownRow[]) => [...rows].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+const byValue = (rows: BreakdownRow[]) =>
+  [...rows].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 
 /** Values present in the traffic per dimension (event values; entry/exit pages are pages). */
 function valuesOf(dim: Dimension): string[] {
@@ -136,7 +149,10 @@ async function expectSameAnswers(p: Period, filters: Filters): Promise<void> {
   expect(a.summary, label).toEqual(b.summary);
   expect(a.series, label).toEqual(b.series);
   for (const dim of DIMENSIONS) {
-    const [x, y] = await Promise.all([factBreakdown(siteId, p, filters, dim, 100), eventBreakdown(siteId, p, GAP, filters, dim, 100)]);
+    const [x, y] = await Promise.all([
+      factBreakdown(siteId, p, filters, dim, 100),
+      eventBreakdown(siteId, p, GAP, filters, dim, 100),
+    ]);
     expect(byValue(x), `${label} by ${dim}`).toEqual(byValue(y));
   }
 }
@@ -185,7 +201,8 @@ describe('facts engine = raw-events engine', () => {
     const series = await factSeries(siteId, p, filters, NOW);
     expect(all.summary).toEqual(series.summary);
     expect(all.series).toEqual(series.series);
-    for (const dim of DIMENSIONS) expect(all.breakdowns[dim], dim).toEqual(await factBreakdown(siteId, p, filters, dim, 10));
+    for (const dim of DIMENSIONS)
+      expect(all.breakdowns[dim], dim).toEqual(await factBreakdown(siteId, p, filters, dim, 10));
   });
 
   it('a single filter: the filtered totals equal the clicked row of the unfiltered rollups', async () => {
@@ -197,7 +214,9 @@ describe('facts engine = raw-events engine', () => {
         const f = await factSeries(siteId, p, { [dim]: row.value }, NOW);
         if (isEventDimension(dim)) {
           expect(f.summary.pageviews, `${dim}=${row.value}`).toBe(row.pageviews);
-          expect(Math.abs(f.summary.visitors - row.visitors!), `${dim}=${row.value}`).toBeLessThanOrEqual(Math.max(2, row.visitors! * 0.03));
+          expect(Math.abs(f.summary.visitors - row.visitors!), `${dim}=${row.value}`).toBeLessThanOrEqual(
+            Math.max(2, row.visitors! * 0.03),
+          );
         }
         if (isSessionDimension(dim)) {
           expect(f.summary.sessions, `${dim}=${row.value}`).toBe(row.sessions);
@@ -212,7 +231,11 @@ describe('facts engine = raw-events engine', () => {
 
   it('the backfill from the archive and the sessions rows writes what the jobs wrote', async () => {
     const snapshot = async () => ({
-      events: (await pool.query('SELECT site_id, ts, event_id, visitor, kind, page, referrer, channel, utm_source, utm_medium, utm_campaign, country, device, browser, os FROM event_facts ORDER BY event_id')).rows,
+      events: (
+        await pool.query(
+          'SELECT site_id, ts, event_id, visitor, kind, page, referrer, channel, utm_source, utm_medium, utm_campaign, country, device, browser, os FROM event_facts ORDER BY event_id',
+        )
+      ).rows,
       visits: (await pool.query('SELECT * FROM visit_facts ORDER BY started_at, visitor')).rows,
     });
     const before = await snapshot();

@@ -18,12 +18,23 @@ let linkB = '';
 let linkC = '';
 
 beforeAll(async () => {
-  stack = await startStack({ bus: 'embedded', worker: false, label: 'fair', env: { SHARE_LINK_RATE_PER_MINUTE: '60' } });
+  stack = await startStack({
+    bus: 'embedded',
+    worker: false,
+    label: 'fair',
+    env: { SHARE_LINK_RATE_PER_MINUTE: '60' },
+  });
   pool = new pg.Pool({ connectionString: stack.db.url });
   pool.on('error', () => undefined);
-  const team = (await pool.query<{ team_id: string }>('SELECT team_id FROM sites WHERE id = $1', [stack.site.id])).rows[0]!.team_id;
+  const team = (await pool.query<{ team_id: string }>('SELECT team_id FROM sites WHERE id = $1', [stack.site.id]))
+    .rows[0]!.team_id;
   const site = async (name: string) =>
-    (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, $2, $3, $4) RETURNING id", [team, name, `${name}.test`, token('k')])).rows[0]!.id;
+    (
+      await pool.query<{ id: string }>(
+        'INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, $2, $3, $4) RETURNING id',
+        [team, name, `${name}.test`, token('k')],
+      )
+    ).rows[0]!.id;
   const a = await site('a');
   const b = await site('b');
   // Site A: 400 k pageviews over the last six days, 20 k visitors, 500 pages, four countries —
@@ -40,7 +51,11 @@ beforeAll(async () => {
   await backfillFacts(pool, a);
   await pool.query('ANALYZE events');
   await pool.query('ANALYZE event_facts');
-  for (const [site_, t] of [[a, (linkA = token('a'))], [b, (linkB = token('b'))], [b, (linkC = token('c'))]] as const) {
+  for (const [site_, t] of [
+    [a, (linkA = token('a'))],
+    [b, (linkB = token('b'))],
+    [b, (linkC = token('c'))],
+  ] as const) {
     await pool.query('INSERT INTO share_links (id, site_id, token) VALUES (gen_random_uuid(), $1, $2)', [site_, t]);
   }
 }, 240_000);
@@ -52,55 +67,74 @@ afterAll(async () => {
 const get = (path: string) => fetch(`${stack.url}${path}`);
 
 describe('tenant-fair reads', () => {
-  it("keeps site B's plain stats fast while site A's share link runs a dozen filtered breakdowns", { timeout: 240_000 }, async () => {
-    // Warm both routes (the first request of a route loads its code).
-    expect((await get(`/api/share/${linkB}/stats?range=7d`)).status).toBe(200);
-    const plain: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t = Date.now();
+  it(
+    "keeps site B's plain stats fast while site A's share link runs a dozen filtered breakdowns",
+    { timeout: 240_000 },
+    async () => {
+      // Warm both routes (the first request of a route loads its code).
       expect((await get(`/api/share/${linkB}/stats?range=7d`)).status).toBe(200);
-      plain.push(Date.now() - t);
-    }
-    const plainMs = plain.sort((x, y) => x - y)[2]!;
-    const one = Date.now();
-    expect((await get(`/api/share/${linkA}/breakdown?range=7d&dimension=page&country=DE`)).status).toBe(200);
-    const heavyMs = Date.now() - one;
-    // The attack only means something if one of A's queries is slow next to B's.
-    expect(heavyMs, `A's filtered breakdown ${heavyMs} ms, B's stats ${plainMs} ms`).toBeGreaterThan(5 * plainMs);
-
-    const bStats = async (n: number) => {
-      const latencies: number[] = [];
-      for (let i = 0; i < n; i++) {
+      const plain: number[] = [];
+      for (let i = 0; i < 5; i++) {
         const t = Date.now();
-        const res = await get(`/api/share/${linkB}/stats?range=7d`);
-        latencies.push(Date.now() - t);
-        expect(res.status).toBe(200);
+        expect((await get(`/api/share/${linkB}/stats?range=7d`)).status).toBe(200);
+        plain.push(Date.now() - t);
       }
-      latencies.sort((x, y) => x - y);
-      return { p95: latencies[Math.ceil(0.95 * n) - 1]!, all: latencies };
-    };
-    // B alone first: on a busy machine its p95 is what it is; the attack must not add to it.
-    const base = await bStats(20);
+      const plainMs = plain.sort((x, y) => x - y)[2]!;
+      const one = Date.now();
+      expect((await get(`/api/share/${linkA}/breakdown?range=7d&dimension=page&country=DE`)).status).toBe(200);
+      const heavyMs = Date.now() - one;
+      // The attack only means something if one of A's queries is slow next to B's.
+      expect(heavyMs, `A's filtered breakdown ${heavyMs} ms, B's stats ${plainMs} ms`).toBeGreaterThan(5 * plainMs);
 
-    const attack = Array.from({ length: 12 }, (_, i) => get(`/api/share/${linkA}/breakdown?range=7d&dimension=page&country=${['DE', 'FR', 'GB', 'US'][i % 4]}&limit=${10 + i}`));
-    await new Promise((r) => setTimeout(r, 1000)); // A's requests are all in
-    const running = async () =>
-      (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%FROM event_facts e%' AND pid <> pg_backend_pid()")).rows[0]!.n;
-    let heavyRunning = 0;
-    const watch = setInterval(() => void running().then((n) => (heavyRunning = Math.max(heavyRunning, n)), () => undefined), 100);
-    const during = await bStats(20);
-    clearInterval(watch);
-    const statuses = (await Promise.all(attack)).map((r) => r.status);
-    // A is queued, not failed: every request answered, none with a server error.
-    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
-    // Under 200 ms — or, on a machine so loaded that B alone is slower, within 4× of B alone —
-    // and far below one of A's queries, which is what B waited for when A held every connection.
-    const why = `at most ${heavyRunning} of A's queries running at once; B's stats p95 alone ${base.p95} ms (${base.all.join(', ')}), during the attack ${during.p95} ms (${during.all.join(', ')}); one of A's breakdowns alone took ${heavyMs} ms`;
-    console.log(`[fair-reads] ${why}`);
-    expect(during.p95, why).toBeLessThan(Math.max(200, 4 * base.p95));
-    // No request of B waited for one of A's queries to end (what a full pool makes it do).
-    expect(during.all.at(-1)!, why).toBeLessThan(heavyMs / 3);
-  });
+      const bStats = async (n: number) => {
+        const latencies: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const t = Date.now();
+          const res = await get(`/api/share/${linkB}/stats?range=7d`);
+          latencies.push(Date.now() - t);
+          expect(res.status).toBe(200);
+        }
+        latencies.sort((x, y) => x - y);
+        return { p95: latencies[Math.ceil(0.95 * n) - 1]!, all: latencies };
+      };
+      // B alone first: on a busy machine its p95 is what it is; the attack must not add to it.
+      const base = await bStats(20);
+
+      const attack = Array.from({ length: 12 }, (_, i) =>
+        get(
+          `/api/share/${linkA}/breakdown?range=7d&dimension=page&country=${['DE', 'FR', 'GB', 'US'][i % 4]}&limit=${10 + i}`,
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 1000)); // A's requests are all in
+      const running = async () =>
+        (
+          await pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%FROM event_facts e%' AND pid <> pg_backend_pid()",
+          )
+        ).rows[0]!.n;
+      let heavyRunning = 0;
+      const watch = setInterval(
+        () =>
+          void running().then(
+            (n) => (heavyRunning = Math.max(heavyRunning, n)),
+            () => undefined,
+          ),
+        100,
+      );
+      const during = await bStats(20);
+      clearInterval(watch);
+      const statuses = (await Promise.all(attack)).map((r) => r.status);
+      // A is queued, not failed: every request answered, none with a server error.
+      expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+      // Under 200 ms — or, on a machine so loaded that B alone is slower, within 4× of B alone —
+      // and far below one of A's queries, which is what B waited for when A held every connection.
+      const why = `at most ${heavyRunning} of A's queries running at once; B's stats p95 alone ${base.p95} ms (${base.all.join(', ')}), during the attack ${during.p95} ms (${during.all.join(', ')}); one of A's breakdowns alone took ${heavyMs} ms`;
+      console.log(`[fair-reads] ${why}`);
+      expect(during.p95, why).toBeLessThan(Math.max(200, 4 * base.p95));
+      // No request of B waited for one of A's queries to end (what a full pool makes it do).
+      expect(during.all.at(-1)!, why).toBeLessThan(heavyMs / 3);
+    },
+  );
 
   it('answers 429 with Retry-After to one address hammering a share link, and other links stay open', async () => {
     // The bucket refills at 60 a minute while the requests run, so on a slow machine a few more

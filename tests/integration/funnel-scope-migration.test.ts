@@ -28,12 +28,28 @@ describe('funnel scope migration', () => {
       const c = new pg.Client({ connectionString: d.url });
       await c.connect();
       try {
-        const team = (await c.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
-        const site = (await c.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 's', 's.test', 'k-scope') RETURNING id", [team])).rows[0]!.id;
-        await c.query("INSERT INTO funnels (id, site_id, name, steps, window_minutes) VALUES (gen_random_uuid(), $1, 'old', '[]', 45)", [site]);
+        const team = (
+          await c.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+        ).rows[0]!.id;
+        const site = (
+          await c.query<{ id: string }>(
+            "INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 's', 's.test', 'k-scope') RETURNING id",
+            [team],
+          )
+        ).rows[0]!.id;
+        await c.query(
+          "INSERT INTO funnels (id, site_id, name, steps, window_minutes) VALUES (gen_random_uuid(), $1, 'old', '[]', 45)",
+          [site],
+        );
         expect((await migrate(d.url)).applied).toEqual([SCOPE_MIGRATION]);
-        await c.query("INSERT INTO funnels (id, site_id, name, steps) VALUES (gen_random_uuid(), $1, 'new', '[]')", [site]);
-        const rows = (await c.query<{ name: string; scope: string; window_minutes: number }>('SELECT name, scope, window_minutes FROM funnels ORDER BY name')).rows;
+        await c.query("INSERT INTO funnels (id, site_id, name, steps) VALUES (gen_random_uuid(), $1, 'new', '[]')", [
+          site,
+        ]);
+        const rows = (
+          await c.query<{ name: string; scope: string; window_minutes: number }>(
+            'SELECT name, scope, window_minutes FROM funnels ORDER BY name',
+          )
+        ).rows;
         expect(rows).toEqual([
           { name: 'new', scope: 'visit', window_minutes: 60 },
           { name: 'old', scope: 'window', window_minutes: 45 },

@@ -13,7 +13,8 @@ import { freshDatabase, type TestDatabase } from '../helpers/db';
 // it; anyone else gets the new period's id. What that needs is written by collect itself
 // (rotation_handovers), never read from the events archive.
 
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 
 let d: TestDatabase;
 let p: pg.Pool;
@@ -22,7 +23,9 @@ let teamId = '';
 beforeAll(async () => {
   d = await freshDatabase('identify');
   p = new pg.Pool({ connectionString: d.url });
-  teamId = (await p.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Identity') RETURNING id")).rows[0]!.id;
+  teamId = (
+    await p.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Identity') RETURNING id")
+  ).rows[0]!.id;
 });
 afterAll(async () => {
   await p?.end();
@@ -38,7 +41,8 @@ async function newSite(rotation: SaltRotation = 'day'): Promise<string> {
   return r.rows[0]!.id;
 }
 
-const handovers = async (siteId: string) => (await p.query('SELECT 1 FROM rotation_handovers WHERE site_id = $1', [siteId])).rowCount;
+const handovers = async (siteId: string) =>
+  (await p.query('SELECT 1 FROM rotation_handovers WHERE site_id = $1', [siteId])).rowCount;
 
 describe('visitor ids across a salt rotation', () => {
   it('a visitor active just before midnight keeps their id within the grace period, and gets the new one after it', async () => {
@@ -76,12 +80,10 @@ describe('visitor ids across a salt rotation', () => {
     // The previous day's id, computed at noon (no handover written then)…
     const yesterday = await identify(p, { ...who, now: midnight - 12 * 60 * MINUTE });
     // …and an archived event under it at 23:50, as the workers would have stored it.
-    await p.query("INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record) VALUES ($1, $2, $3, 'pageview', 'http://shop.test/', $4, '{}')", [
-      randomUUID(),
-      siteId,
-      yesterday,
-      new Date(midnight - 10 * MINUTE).toISOString(),
-    ]);
+    await p.query(
+      "INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record) VALUES ($1, $2, $3, 'pageview', 'http://shop.test/', $4, '{}')",
+      [randomUUID(), siteId, yesterday, new Date(midnight - 10 * MINUTE).toISOString()],
+    );
     expect(await identify(p, { ...who, now: midnight + 10 * MINUTE })).not.toBe(yesterday);
   });
 
@@ -106,7 +108,8 @@ describe('visitor ids across a salt rotation', () => {
     const siteA = await newSite();
     const siteB = await newSite();
     const midnight = Date.UTC(2026, 11, 3);
-    for (const siteId of [siteA, siteB]) await identify(p, { siteId, rotation: 'day', ip: '198.51.100.6', userAgent: CHROME, now: midnight - 5 * MINUTE });
+    for (const siteId of [siteA, siteB])
+      await identify(p, { siteId, rotation: 'day', ip: '198.51.100.6', userAgent: CHROME, now: midnight - 5 * MINUTE });
     expect([await handovers(siteA), await handovers(siteB)]).toEqual([1, 1]);
     await enforceRetention(p, midnight + ROTATION_GRACE_MS - 1);
     expect(await handovers(siteA)).toBe(1);
@@ -121,7 +124,12 @@ describe('visitor ids across a salt rotation', () => {
     await identify(p, { ...who, now: Date.UTC(2026, 11, 10, 23, 50) });
     await identify(p, { ...who, now: Date.UTC(2026, 11, 11, 12) });
     await identify(p, { ...who, now: Date.UTC(2026, 11, 12, 12) });
-    const salts = await p.query<{ period_start: Date }>("SELECT period_start FROM salts WHERE rotation = 'day' AND period_start >= '2026-12-10' ORDER BY period_start");
-    expect(salts.rows.map((r) => r.period_start.toISOString())).toEqual(['2026-12-11T00:00:00.000Z', '2026-12-12T00:00:00.000Z']);
+    const salts = await p.query<{ period_start: Date }>(
+      "SELECT period_start FROM salts WHERE rotation = 'day' AND period_start >= '2026-12-10' ORDER BY period_start",
+    );
+    expect(salts.rows.map((r) => r.period_start.toISOString())).toEqual([
+      '2026-12-11T00:00:00.000Z',
+      '2026-12-12T00:00:00.000Z',
+    ]);
   });
 });

@@ -29,13 +29,28 @@ const user = { id: randomUUID() } as CurrentUser;
 
 async function newSite(): Promise<MemberSite> {
   const id = (
-    await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames) VALUES (gen_random_uuid(), $1, 'S', 'shop.test', $2, '{shop.test}') RETURNING id", [team, `k-${randomUUID()}`])
+    await pool.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames) VALUES (gen_random_uuid(), $1, 'S', 'shop.test', $2, '{shop.test}') RETURNING id",
+      [team, `k-${randomUUID()}`],
+    )
   ).rows[0]!.id;
   return { id, domain: 'shop.test', timezone: 'UTC' } as MemberSite;
 }
 
-async function importFile(site: MemberSite, source: Source, filename: string, data: string | Buffer, hooks = {}): Promise<ImportView> {
-  const created = await createImport(pool, site, user, { source, filename }, Buffer.isBuffer(data) ? data : Buffer.from(data));
+async function importFile(
+  site: MemberSite,
+  source: Source,
+  filename: string,
+  data: string | Buffer,
+  hooks = {},
+): Promise<ImportView> {
+  const created = await createImport(
+    pool,
+    site,
+    user,
+    { source, filename },
+    Buffer.isBuffer(data) ? data : Buffer.from(data),
+  );
   await runNextImport(pool, null, jobSettings(), NOW, hooks).catch((e: Error) => {
     if (e.name !== 'ImportInterrupted') throw e;
   });
@@ -53,10 +68,46 @@ async function dayTotals(siteId: string) {
 
 const UMAMI_HEADER =
   'website_id,session_id,visit_id,event_id,hostname,browser,os,device,screen,language,country,subdivision1,subdivision2,city,url_path,url_query,utm_source,utm_medium,utm_campaign,utm_content,utm_term,referrer_path,referrer_query,referrer_domain,page_title,event_type,event_name,tag,created_at';
-function umamiRow(o: { session: string; path: string; at: string; type?: number; name?: string; query?: string; ref?: string; event?: string }): string {
+function umamiRow(o: {
+  session: string;
+  path: string;
+  at: string;
+  type?: number;
+  name?: string;
+  query?: string;
+  ref?: string;
+  event?: string;
+}): string {
   const cells = [
-    randomUUID(), o.session, randomUUID(), o.event ?? randomUUID(), 'shop.test', 'firefox', 'Linux', 'desktop', '1920x1080', 'de-DE', 'DE', '', '', 'Berlin',
-    o.path, o.query ?? '', '', '', '', '', '', '', '', o.ref ?? '', 'Title, with "quotes"', String(o.type ?? 1), o.name ?? '', '', o.at,
+    randomUUID(),
+    o.session,
+    randomUUID(),
+    o.event ?? randomUUID(),
+    'shop.test',
+    'firefox',
+    'Linux',
+    'desktop',
+    '1920x1080',
+    'de-DE',
+    'DE',
+    '',
+    '',
+    'Berlin',
+    o.path,
+    o.query ?? '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    o.ref ?? '',
+    'Title, with "quotes"',
+    String(o.type ?? 1),
+    o.name ?? '',
+    '',
+    o.at,
   ];
   return cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
 }
@@ -66,7 +117,8 @@ beforeAll(async () => {
   setEnv({ DATABASE_URL: d.url });
   pool = new pg.Pool({ connectionString: d.url });
   pool.on('error', () => undefined);
-  team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
+  team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id"))
+    .rows[0]!.id;
 });
 afterAll(async () => {
   await closeDb();
@@ -77,7 +129,13 @@ afterAll(async () => {
 describe('import from Umami', () => {
   const umami = [
     UMAMI_HEADER,
-    umamiRow({ session: 'sess-a', path: '/', at: '2025-05-10 10:00:00', query: 'utm_source=newsletter&utm_medium=email', ref: 'mail.example' }),
+    umamiRow({
+      session: 'sess-a',
+      path: '/',
+      at: '2025-05-10 10:00:00',
+      query: 'utm_source=newsletter&utm_medium=email',
+      ref: 'mail.example',
+    }),
     umamiRow({ session: 'sess-a', path: '/pricing', at: '2025-05-10 10:01:00' }),
     umamiRow({ session: 'sess-a', path: '/signup', at: '2025-05-10T10:02:00.000Z' }),
     umamiRow({ session: 'sess-a', path: '/signup', at: '2025-05-10 10:03:00', type: 2, name: 'signup' }),
@@ -91,16 +149,37 @@ describe('import from Umami', () => {
   it('replays the events through the jobs: visits and bounces by Eddy, archive rows, a report with reasons', async () => {
     const site = await newSite();
     const report = await importFile(site, 'umami', 'website_event.csv', umami);
-    expect(report).toMatchObject({ status: 'done', rowsTotal: 8, rowsRead: 8, rowsImported: 5, rowsSkipped: 3, progress: 1, firstDay: '2025-05-10', lastDay: '2025-05-10' });
-    expect(report.skipped).toEqual({ 'malformed row (wrong number of cells)': 1, 'bad timestamp': 1, 'event type 7 not imported': 1 });
+    expect(report).toMatchObject({
+      status: 'done',
+      rowsTotal: 8,
+      rowsRead: 8,
+      rowsImported: 5,
+      rowsSkipped: 3,
+      progress: 1,
+      firstDay: '2025-05-10',
+      lastDay: '2025-05-10',
+    });
+    expect(report.skipped).toEqual({
+      'malformed row (wrong number of cells)': 1,
+      'bad timestamp': 1,
+      'event type 7 not imported': 1,
+    });
     // Two visits: a (3 pageviews and a signup) and b (one pageview: a bounce).
-    expect(await dayTotals(site.id)).toEqual([{ day: '2025-05-10', pageviews: 4, sessions: 2, bounces: 1, duration: 180_000 }]);
-    const events = await pool.query<{ name: string; n: number }>('SELECT name, count(*)::int AS n FROM events WHERE site_id = $1 GROUP BY name ORDER BY name', [site.id]);
+    expect(await dayTotals(site.id)).toEqual([
+      { day: '2025-05-10', pageviews: 4, sessions: 2, bounces: 1, duration: 180_000 },
+    ]);
+    const events = await pool.query<{ name: string; n: number }>(
+      'SELECT name, count(*)::int AS n FROM events WHERE site_id = $1 GROUP BY name ORDER BY name',
+      [site.id],
+    );
     expect(events.rows).toEqual([
       { name: 'pageview', n: 4 },
       { name: 'signup', n: 1 },
     ]);
-    const channel = await pool.query<{ value: string; sessions: number }>("SELECT value, sum(sessions)::int AS sessions FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = 'channel' GROUP BY value ORDER BY value", [site.id]);
+    const channel = await pool.query<{ value: string; sessions: number }>(
+      "SELECT value, sum(sessions)::int AS sessions FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = 'channel' GROUP BY value ORDER BY value",
+      [site.id],
+    );
     expect(channel.rows).toEqual([
       { value: 'direct', sessions: 1 },
       { value: 'email', sessions: 1 },
@@ -117,19 +196,26 @@ describe('import from Umami', () => {
       { day: '2025-05-10', size: 5, pageviews: 3 },
       { day: '2025-05-10', size: 60, pageviews: 3 },
     ]);
-    expect((await pool.query("SELECT count(*)::int AS n FROM consumer_progress WHERE topic = 'import'")).rows[0].n).toBe(0);
+    expect(
+      (await pool.query("SELECT count(*)::int AS n FROM consumer_progress WHERE topic = 'import'")).rows[0].n,
+    ).toBe(0);
 
     // The same file again: nothing changes, and the report says why.
     const again = await importFile(site, 'umami', 'website_event (1).csv', umami);
     expect(again).toMatchObject({ status: 'done', rowsImported: 0, rowsSkipped: 8, sameFileAs: report.id });
     expect(again.skipped['already imported (same event)']).toBe(5);
-    expect(await dayTotals(site.id)).toEqual([{ day: '2025-05-10', pageviews: 4, sessions: 2, bounces: 1, duration: 180_000 }]);
+    expect(await dayTotals(site.id)).toEqual([
+      { day: '2025-05-10', pageviews: 4, sessions: 2, bounces: 1, duration: 180_000 },
+    ]);
     expect((await pool.query('SELECT count(*)::int AS n FROM events WHERE site_id = $1', [site.id])).rows[0].n).toBe(5);
   });
 
   it('stops where Eddy began counting the site: days both tools saw would count twice', async () => {
     const site = await newSite();
-    await pool.query("INSERT INTO ingestion_ledger (site_id, minute, received, accepted) VALUES ($1, '2025-05-10T10:02:00Z', 1, 1)", [site.id]);
+    await pool.query(
+      "INSERT INTO ingestion_ledger (site_id, minute, received, accepted) VALUES ($1, '2025-05-10T10:02:00Z', 1, 1)",
+      [site.id],
+    );
     const report = await importFile(site, 'umami', 'website_event.csv', umami);
     expect(report).toMatchObject({ status: 'done', rowsImported: 2, rowsSkipped: 6 });
     expect(report.skipped['on or after 2025-05-10 10:02 UTC, when Eddy began counting this site']).toBe(3);
@@ -142,8 +228,17 @@ describe('import from Umami', () => {
     // batch (500), visits cross midnight, and an hour's pause splits each visitor's visit in two.
     for (let v = 0; v < 60; v++) {
       for (let i = 0; i < 60; i++) {
-        const at = new Date(Date.parse('2025-06-01T23:30:00Z') + v * 7_000 + i * 60_000 + (i >= 30 ? 3_600_000 : 0)).toISOString();
-        rows.push(umamiRow({ session: `s${v}`, path: `/p${i % 7}`, at, event: `00000000-0000-4000-8000-${String(v * 100 + i).padStart(12, '0')}` }));
+        const at = new Date(
+          Date.parse('2025-06-01T23:30:00Z') + v * 7_000 + i * 60_000 + (i >= 30 ? 3_600_000 : 0),
+        ).toISOString();
+        rows.push(
+          umamiRow({
+            session: `s${v}`,
+            path: `/p${i % 7}`,
+            at,
+            event: `00000000-0000-4000-8000-${String(v * 100 + i).padStart(12, '0')}`,
+          }),
+        );
       }
     }
     const file = rows.join('\n');
@@ -158,7 +253,10 @@ describe('import from Umami', () => {
       },
     });
     expect(first).toMatchObject({ status: 'running', rowsImported: 500 });
-    const position = await pool.query<{ next_offset: string }>("SELECT next_offset::text FROM consumer_progress WHERE topic = 'import' AND job LIKE $1", [`%:${first.id}`]);
+    const position = await pool.query<{ next_offset: string }>(
+      "SELECT next_offset::text FROM consumer_progress WHERE topic = 'import' AND job LIKE $1",
+      [`%:${first.id}`],
+    );
     expect(position.rows.map((r) => r.next_offset)).toEqual(['500', '500']);
     // The claim of a dead worker expires; the next pass resumes from the stored checkpoint.
     // Relative to the run's injected clock, not the database's: NOW is a fixed instant.
@@ -174,13 +272,21 @@ describe('import from Umami', () => {
 });
 
 describe('import from GA4', () => {
-  const param = (key: string, v: string | number) => ({ key, value: typeof v === 'string' ? { string_value: v } : { int_value: v } });
+  const param = (key: string, v: string | number) => ({
+    key,
+    value: typeof v === 'string' ? { string_value: v } : { int_value: v },
+  });
   const ga = (o: { name: string; at: string; user: string; page?: string; ref?: string; extra?: object[] }) =>
     JSON.stringify({
       event_date: o.at.slice(0, 10).replace(/-/g, ''),
       event_timestamp: String(Date.parse(o.at) * 1000 + 123),
       event_name: o.name,
-      event_params: [param('page_location', `https://shop.test${o.page ?? '/'}`), param('ga_session_id', 1717), ...(o.ref ? [param('page_referrer', o.ref)] : []), ...(o.extra ?? [])],
+      event_params: [
+        param('page_location', `https://shop.test${o.page ?? '/'}`),
+        param('ga_session_id', 1717),
+        ...(o.ref ? [param('page_referrer', o.ref)] : []),
+        ...(o.extra ?? []),
+      ],
       user_pseudo_id: o.user,
       device: { category: 'mobile', operating_system: 'Android', web_info: { browser: 'Chrome' } },
       geo: { country: 'Germany', city: 'Berlin' },
@@ -189,7 +295,13 @@ describe('import from GA4', () => {
     ga({ name: 'session_start', at: '2025-07-01T08:00:00Z', user: 'u1.1' }),
     ga({ name: 'page_view', at: '2025-07-01T08:00:00Z', user: 'u1.1', ref: 'https://www.google.com/' }),
     ga({ name: 'page_view', at: '2025-07-01T08:02:00Z', user: 'u1.1', page: '/shoes?color=red' }),
-    ga({ name: 'purchase', at: '2025-07-01T08:03:00Z', user: 'u1.1', page: '/checkout', extra: [param('currency', 'EUR'), param('value', 42)] }),
+    ga({
+      name: 'purchase',
+      at: '2025-07-01T08:03:00Z',
+      user: 'u1.1',
+      page: '/checkout',
+      extra: [param('currency', 'EUR'), param('value', 42)],
+    }),
     ga({ name: 'page_view', at: '2025-07-01T09:00:00Z', user: 'u2.2' }),
     '{"event_name": "page_view", "user_pseudo_id": "u3"}',
     'this is not json',
@@ -200,30 +312,49 @@ describe('import from GA4', () => {
     const site = await newSite();
     const report = await importFile(site, 'ga4', 'events_20250701.json', ndjson);
     expect(report).toMatchObject({ status: 'done', rowsTotal: 7, rowsImported: 4, rowsSkipped: 3 });
-    expect(report.skipped).toEqual({ 'GA4 automatic event (session_start)': 1, 'missing event_name or event_timestamp': 1, 'not JSON': 1 });
-    expect(await dayTotals(site.id)).toEqual([{ day: '2025-07-01', pageviews: 3, sessions: 2, bounces: 1, duration: 180_000 }]);
-    const purchase = await pool.query<{ record: { props: object; country: string; channel: string } }>("SELECT record FROM events WHERE site_id = $1 AND name = 'purchase'", [site.id]);
+    expect(report.skipped).toEqual({
+      'GA4 automatic event (session_start)': 1,
+      'missing event_name or event_timestamp': 1,
+      'not JSON': 1,
+    });
+    expect(await dayTotals(site.id)).toEqual([
+      { day: '2025-07-01', pageviews: 3, sessions: 2, bounces: 1, duration: 180_000 },
+    ]);
+    const purchase = await pool.query<{ record: { props: object; country: string; channel: string } }>(
+      "SELECT record FROM events WHERE site_id = $1 AND name = 'purchase'",
+      [site.id],
+    );
     expect(purchase.rows[0]!.record).toMatchObject({ props: { currency: 'EUR', value: 42 }, country: 'DE' });
-    const channels = await pool.query<{ value: string }>("SELECT DISTINCT value FROM rollups WHERE site_id = $1 AND dimension = 'channel' AND sessions > 0 ORDER BY value", [site.id]);
+    const channels = await pool.query<{ value: string }>(
+      "SELECT DISTINCT value FROM rollups WHERE site_id = $1 AND dimension = 'channel' AND sessions > 0 ORDER BY value",
+      [site.id],
+    );
     expect(channels.rows.map((r) => r.value)).toEqual(['direct', 'search']);
     const again = await importFile(site, 'ga4', 'events_20250701.json', ndjson);
     expect(again.rowsImported).toBe(0);
-    expect(await dayTotals(site.id)).toEqual([{ day: '2025-07-01', pageviews: 3, sessions: 2, bounces: 1, duration: 180_000 }]);
+    expect(await dayTotals(site.id)).toEqual([
+      { day: '2025-07-01', pageviews: 3, sessions: 2, bounces: 1, duration: 180_000 },
+    ]);
   });
 });
 
 describe('import from Plausible', () => {
   const files = {
-    'imported_visitors_20240101_20240102.csv': 'date,visitors,pageviews,bounces,visits,visit_duration\n2024-01-01,120,300,60,150,9000\n2024-01-02,80,200,40,100,5000\n2024-01-03,lots,1,1,1,1\n',
-    'imported_pages_20240101_20240102.csv': 'date,hostname,page,visits,visitors,pageviews,exits,time_on_page\n2024-01-01,shop.test,/,100,90,200,50,3000\n2024-01-01,shop.test,/about,40,30,100,20,900\n',
+    'imported_visitors_20240101_20240102.csv':
+      'date,visitors,pageviews,bounces,visits,visit_duration\n2024-01-01,120,300,60,150,9000\n2024-01-02,80,200,40,100,5000\n2024-01-03,lots,1,1,1,1\n',
+    'imported_pages_20240101_20240102.csv':
+      'date,hostname,page,visits,visitors,pageviews,exits,time_on_page\n2024-01-01,shop.test,/,100,90,200,50,3000\n2024-01-01,shop.test,/about,40,30,100,20,900\n',
     // One row per source and UTM combination (newer exports add referrer, utm_source, pageviews).
     'imported_sources_20240101_20240102.csv':
       'date,source,referrer,utm_source,utm_medium,utm_campaign,utm_content,utm_term,pageviews,visitors,visits,visit_duration,bounces\n' +
       '2024-01-01,Google,,,,,,,10,5,5,100,2\n2024-01-01,Newsletter,,news,email,launch,,,20,8,9,300,1\n2024-01-01,Newsletter,,news,email,spring,,,6,3,3,60,1\n2024-01-01,Direct / None,,,,,,,40,20,25,900,10\n',
     // The older column set, without pageviews: a row per region and city adds up per country.
-    'imported_locations_20240101_20240102.csv': 'date,country,region,city,visitors,visits,visit_duration,bounces\n2024-01-01,DE,DE-BE,0,7,8,400,3\n2024-01-01,DE,DE-HH,0,2,2,50,1\n2024-01-01,,,,1,1,0,1\n',
-    'imported_devices_20240101_20240102.csv': 'date,device,visitors,visits,visit_duration,bounces\n2024-01-01,Desktop,9,10,500,4\n2024-01-01,Laptop,1,1,10,0\n2024-01-01,Mobile,6,6,100,5\n',
-    'imported_entry_pages_20240101_20240102.csv': 'date,entry_page,visitors,entrances,visit_duration,bounces\n2024-01-01,/,70,80,4000,30\n2024-01-01,nope,1,1,1,1\n',
+    'imported_locations_20240101_20240102.csv':
+      'date,country,region,city,visitors,visits,visit_duration,bounces\n2024-01-01,DE,DE-BE,0,7,8,400,3\n2024-01-01,DE,DE-HH,0,2,2,50,1\n2024-01-01,,,,1,1,0,1\n',
+    'imported_devices_20240101_20240102.csv':
+      'date,device,visitors,visits,visit_duration,bounces\n2024-01-01,Desktop,9,10,500,4\n2024-01-01,Laptop,1,1,10,0\n2024-01-01,Mobile,6,6,100,5\n',
+    'imported_entry_pages_20240101_20240102.csv':
+      'date,entry_page,visitors,entrances,visit_duration,bounces\n2024-01-01,/,70,80,4000,30\n2024-01-01,nope,1,1,1,1\n',
     // Hostile cells: a NUL, and a name cut after 500 characters inside an emoji (a lone surrogate).
     'imported_browsers_20240101_20240102.csv': `date,browser,visitors,visits,visit_duration,bounces\n2024-01-01,Fire\u0000fox,2,2,10,1\n2024-01-01,${'x'.repeat(499)}😀,1,1,0,1\n`,
     // Plausible's columns (its CSV importer's imported_custom_events): one row per event name, link
@@ -246,7 +377,7 @@ describe('import from Plausible', () => {
       )
     ).rows;
 
-  it("writes the daily aggregates as imported day rollups, idempotently, and reports the tables it does not read", async () => {
+  it('writes the daily aggregates as imported day rollups, idempotently, and reports the tables it does not read', async () => {
     const site = await newSite();
     const report = await importFile(site, 'plausible', 'plausible-export.zip', zip(files));
     // Read: 3 visitors + 2 pages + 4 sources + 3 locations + 3 devices + 2 entry pages + 2 browsers + 10 custom events rows.
@@ -263,8 +394,15 @@ describe('import from Plausible', () => {
     ];
     expect(await importedEvents(site.id)).toEqual(events);
     // The Custom events panel's query: the imported days' counts, tagged as imported.
-    const panel = await siteInsights({ id: site.id, timezone: 'UTC' }, insightsQuerySchema.parse({ kind: 'event', range: 'custom', from: '2024-01-01', to: '2024-01-02' }), NOW);
-    expect(panel.kind === 'event' && panel.rows.map((r) => ({ value: r.value, count: r.count, visitors: r.visitors, imported: r.imported }))).toEqual([
+    const panel = await siteInsights(
+      { id: site.id, timezone: 'UTC' },
+      insightsQuerySchema.parse({ kind: 'event', range: 'custom', from: '2024-01-01', to: '2024-01-02' }),
+      NOW,
+    );
+    expect(
+      panel.kind === 'event' &&
+        panel.rows.map((r) => ({ value: r.value, count: r.count, visitors: r.visitors, imported: r.imported })),
+    ).toEqual([
       { value: 'Signup', count: 12, visitors: 10, imported: true },
       { value: 'Newsletter, weekly', count: 1, visitors: 1, imported: true },
     ]);
@@ -296,14 +434,18 @@ describe('import from Plausible', () => {
     expect(await dayTotals(site.id)).toEqual(expected);
     const csv = '';
     let out = csv;
-    for await (const c of exportBody(pool, site.id, 'rollups', 'csv', exportRange('UTC', '2024-01-01', '2024-01-02'))) out += c;
+    for await (const c of exportBody(pool, site.id, 'rollups', 'csv', exportRange('UTC', '2024-01-01', '2024-01-02')))
+      out += c;
     const lines = out.trim().split('\r\n');
     // Visitors from the synthetic sketch: HyperLogLog's error (0.8 % at p = 14) on 120 and 80.
     const visitors = lines.slice(1).map((l) => Number(l.split(',')[1]));
     expect(Math.abs(visitors[0]! - 120)).toBeLessThanOrEqual(3);
     expect(Math.abs(visitors[1]! - 80)).toBeLessThanOrEqual(3);
     expect(lines.slice(1).every((l) => l.endsWith(',yes'))).toBe(true);
-    const pages = await pool.query<{ value: string; pageviews: number }>("SELECT value, pageviews FROM rollups WHERE site_id = $1 AND dimension = 'page' ORDER BY value", [site.id]);
+    const pages = await pool.query<{ value: string; pageviews: number }>(
+      "SELECT value, pageviews FROM rollups WHERE site_id = $1 AND dimension = 'page' ORDER BY value",
+      [site.id],
+    );
     expect(pages.rows).toEqual([
       { value: '/', pageviews: 200 },
       { value: '/about', pageviews: 100 },
@@ -315,7 +457,10 @@ describe('import from Plausible', () => {
 
   it('imports only the days before Eddy began counting the site', async () => {
     const site = await newSite();
-    await pool.query("INSERT INTO ingestion_ledger (site_id, minute, received, accepted) VALUES ($1, '2024-01-02T08:00:00Z', 1, 1)", [site.id]);
+    await pool.query(
+      "INSERT INTO ingestion_ledger (site_id, minute, received, accepted) VALUES ($1, '2024-01-02T08:00:00Z', 1, 1)",
+      [site.id],
+    );
     const report = await importFile(site, 'plausible', 'plausible-export.zip', zip(files));
     // The visitors row and the custom event of 2024-01-02.
     expect(report.skipped['on or after 2024-01-02, when Eddy began counting this site']).toBe(2);
@@ -325,7 +470,12 @@ describe('import from Plausible', () => {
 
   it('a file that is not a zip of Plausible CSVs fails with a reason instead of importing guesses', async () => {
     const site = await newSite();
-    const report = await importFile(site, 'plausible', 'export.zip', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(40)]));
+    const report = await importFile(
+      site,
+      'plausible',
+      'export.zip',
+      Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(40)]),
+    );
     expect(report.status).toBe('failed');
     expect(report.error).toMatch(/not a zip file/);
   });

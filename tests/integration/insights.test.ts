@@ -86,50 +86,134 @@ function traffic(): EventRecord[] {
     let t = BASE + v * 20_000;
     const channel = CHANNELS[v % 3]!;
     const step = () => (t += 5_000 + Math.floor(r() * 20_000));
-    out.push(event(v, 'pageview', t, { path: '/', channel, referrerHost: channel === 'direct' ? undefined : channel === 'search' ? 'www.google.com' : 'x.com' }));
-    out.push(event(v, 'engagement', step(), { path: '/', engagement: { visibleMs: 10_000 + v * 100, scrollDepth: 50 + (v % 5) * 10 } }));
+    out.push(
+      event(v, 'pageview', t, {
+        path: '/',
+        channel,
+        referrerHost: channel === 'direct' ? undefined : channel === 'search' ? 'www.google.com' : 'x.com',
+      }),
+    );
+    out.push(
+      event(v, 'engagement', step(), {
+        path: '/',
+        engagement: { visibleMs: 10_000 + v * 100, scrollDepth: 50 + (v % 5) * 10 },
+      }),
+    );
     if (v % 2 === 0) {
       out.push(event(v, 'pageview', step(), { path: '/pricing' }));
-      if (v % 4 === 0) out.push(event(v, 'Signup', step(), { path: '/pricing', props: { plan: v % 8 === 0 ? 'pro' : 'free', seats: (v % 3) + 1, trial: v % 16 === 0 } }));
+      if (v % 4 === 0)
+        out.push(
+          event(v, 'Signup', step(), {
+            path: '/pricing',
+            props: { plan: v % 8 === 0 ? 'pro' : 'free', seats: (v % 3) + 1, trial: v % 16 === 0 },
+          }),
+        );
     }
-    if (v % 5 === 0) out.push(event(v, 'outbound', step(), { props: { url: v % 10 === 0 ? 'https://github.com/eddy' : 'https://docs.example/x' } }));
-    if (v % 6 === 0) out.push(event(v, 'download', step(), { props: { url: 'https://shop.test/files/price-list.pdf' } }));
-    if (v % 7 === 0) out.push(event(v, '404', step(), { path: '/old-page', props: { path: '/old-page' }, referrerHost: v % 14 === 0 ? 'www.google.com' : 'shop.test' }));
+    if (v % 5 === 0)
+      out.push(
+        event(v, 'outbound', step(), {
+          props: { url: v % 10 === 0 ? 'https://github.com/eddy' : 'https://docs.example/x' },
+        }),
+      );
+    if (v % 6 === 0)
+      out.push(event(v, 'download', step(), { props: { url: 'https://shop.test/files/price-list.pdf' } }));
+    if (v % 7 === 0)
+      out.push(
+        event(v, '404', step(), {
+          path: '/old-page',
+          props: { path: '/old-page' },
+          referrerHost: v % 14 === 0 ? 'www.google.com' : 'shop.test',
+        }),
+      );
   }
   return out;
 }
 
-const produce = (events: EventRecord[]) => bus.producer().send(topics.events, events.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })));
-const claimed = async (job: string) => (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM event_ids WHERE job = $1', [job])).rows[0]!.n;
-const query = (q: Record<string, string | number>) => siteInsights(site(), insightsQuerySchema.parse({ ...range, ...q }), BASE + 3_600_000);
-const rowsOf = (r: InsightsResult): InsightRow[] => (r.kind !== 'goals' && r.kind !== 'goal_breakdown' && r.kind !== 'funnels' ? r.rows : []);
+const produce = (events: EventRecord[]) =>
+  bus.producer().send(
+    topics.events,
+    events.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })),
+  );
+const claimed = async (job: string) =>
+  (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM event_ids WHERE job = $1', [job])).rows[0]!.n;
+const query = (q: Record<string, string | number>) =>
+  siteInsights(site(), insightsQuerySchema.parse({ ...range, ...q }), BASE + 3_600_000);
+const rowsOf = (r: InsightsResult): InsightRow[] =>
+  r.kind !== 'goals' && r.kind !== 'goal_breakdown' && r.kind !== 'funnels' ? r.rows : [];
 
-const settings = jobSettings({ EVENTS_PARTITIONS: 3, OUT_OF_ORDERNESS_MS: 5000, ALLOWED_LATENESS_MS: 120_000, IDLE_TIMEOUT_MS: 1500 });
+const settings = jobSettings({
+  EVENTS_PARTITIONS: 3,
+  OUT_OF_ORDERNESS_MS: 5000,
+  ALLOWED_LATENESS_MS: 120_000,
+  IDLE_TIMEOUT_MS: 1500,
+});
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `ins${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS) });
+  setEnv({
+    BUS_NAMESPACE: `ins${randomBytes(3).toString('hex')}.`,
+    EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS),
+  });
   db = await freshDatabase('insights');
   setEnv({ DATABASE_URL: db.url });
   pool = new pg.Pool({ connectionString: db.url, max: 8 });
   pool.on('error', () => undefined);
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
-  siteId = (await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 'shop', 'shop.test', $2) RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!
-    .id;
+  const team = (
+    await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+  ).rows[0]!.id;
+  siteId = (
+    await pool.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, 'shop', 'shop.test', $2) RETURNING id",
+      [team, `k-${randomUUID()}`],
+    )
+  ).rows[0]!.id;
   // Goals and the funnel exist before the traffic: the jobs match them as events stream in.
-  proGoal = (await createGoal(siteId, goalInputSchema.parse({ name: 'Pro signup', kind: 'event', eventName: 'Signup', propKey: 'plan', propValue: 'pro' }), BASE)).id;
-  pricingGoal = (await createGoal(siteId, goalInputSchema.parse({ name: 'Saw pricing', kind: 'page', pathPattern: '/pricing' }), BASE)).id;
+  proGoal = (
+    await createGoal(
+      siteId,
+      goalInputSchema.parse({
+        name: 'Pro signup',
+        kind: 'event',
+        eventName: 'Signup',
+        propKey: 'plan',
+        propValue: 'pro',
+      }),
+      BASE,
+    )
+  ).id;
+  pricingGoal = (
+    await createGoal(
+      siteId,
+      goalInputSchema.parse({ name: 'Saw pricing', kind: 'page', pathPattern: '/pricing' }),
+      BASE,
+    )
+  ).id;
   // The same steps twice: within 60 minutes of the first step, and within one visit (the site's
   // session gap: the default 30 minutes). In the seeded traffic every visitor has one visit of a
   // few minutes, so both count the same; the 'funnel scopes' visitors below tell them apart.
-  const steps = [{ kind: 'page', pathPattern: '/' }, { kind: 'page', pathPattern: '/pri*' }, { kind: 'event', eventName: 'Signup' }];
-  windowFunnel = (await createFunnel(siteId, funnelInputSchema.parse({ name: 'Pricing to signup', scope: 'window', windowMinutes: 60, steps }))).id;
-  visitFunnel = (await createFunnel(siteId, funnelInputSchema.parse({ name: 'Pricing to signup in one visit', steps }))).id;
+  const steps = [
+    { kind: 'page', pathPattern: '/' },
+    { kind: 'page', pathPattern: '/pri*' },
+    { kind: 'event', eventName: 'Signup' },
+  ];
+  windowFunnel = (
+    await createFunnel(
+      siteId,
+      funnelInputSchema.parse({ name: 'Pricing to signup', scope: 'window', windowMinutes: 60, steps }),
+    )
+  ).id;
+  visitFunnel = (await createFunnel(siteId, funnelInputSchema.parse({ name: 'Pricing to signup in one visit', steps })))
+    .id;
   bus = new KafkaBus(kafkaBrokers());
   await ensureTopics(bus);
   dims = new SiteDimensionTable(pool);
   await dims.refresh();
   defs = new DefinitionsTable(pool);
   await defs.refresh();
-  for (const job of [rollupsJob({ bus, db: pool, dims, settings }), sessionsJob({ bus, db: pool, dims, settings }), insightsJob({ bus, dims, defs, settings }), funnelsJob({ bus, defs, dims, settings })]) {
+  for (const job of [
+    rollupsJob({ bus, db: pool, dims, settings }),
+    sessionsJob({ bus, db: pool, dims, settings }),
+    insightsJob({ bus, dims, defs, settings }),
+    funnelsJob({ bus, defs, dims, settings }),
+  ]) {
     jobs.push(await runJob(job, bus, pool, { sessionTimeoutMs: 6000 }));
   }
   const events = traffic();
@@ -137,7 +221,8 @@ beforeAll(async () => {
   await produce(events);
   // A producer retry re-sends a few: each must still count once.
   await produce(events.filter((_, i) => i % 9 === 0));
-  for (const job of ['rollups', 'sessions', 'insights', 'funnels']) await eventually(async () => (await claimed(job)) === events.length, 90_000, `${job} applied every event`);
+  for (const job of ['rollups', 'sessions', 'insights', 'funnels'])
+    await eventually(async () => (await claimed(job)) === events.length, 90_000, `${job} applied every event`);
 }, 180_000);
 
 afterAll(async () => {
@@ -171,7 +256,9 @@ describe('custom events and the automatic events on the dashboard', () => {
     const rows = rowsOf(await query({ kind: 'prop', event: 'Signup', limit: 50 }));
     const got = Object.fromEntries(rows.map((x) => [`${x.key}=${x.value}`, x.count]));
     const truth: Record<string, number> = {};
-    for (const e of sent.filter((x) => x.name === 'Signup')) for (const [k, v] of Object.entries(e.props ?? {})) truth[`${k}=${String(v)}`] = (truth[`${k}=${String(v)}`] ?? 0) + 1;
+    for (const e of sent.filter((x) => x.name === 'Signup'))
+      for (const [k, v] of Object.entries(e.props ?? {}))
+        truth[`${k}=${String(v)}`] = (truth[`${k}=${String(v)}`] ?? 0) + 1;
     expect(got).toEqual(truth);
     const plan = rowsOf(await query({ kind: 'prop', event: 'Signup', key: 'plan' }));
     expect(truth['plan=pro']).toBe(8);
@@ -179,16 +266,23 @@ describe('custom events and the automatic events on the dashboard', () => {
       ['pro', 8],
       ['free', 7],
     ]);
-    expect(rowsOf(await query({ kind: 'prop', event: 'Signup', search: 'PRO' })).map((x) => `${x.key}=${x.value}`)).toEqual(['plan=pro']);
+    expect(
+      rowsOf(await query({ kind: 'prop', event: 'Signup', search: 'PRO' })).map((x) => `${x.key}=${x.value}`),
+    ).toEqual(['plan=pro']);
   });
 
   it('outbound links by URL, downloads by file, 404s by path with the referrers that led there', async () => {
     const outbound = rowsOf(await query({ kind: 'outbound' }));
     expect(outbound.map((x) => [x.value, x.count])).toEqual([
       ['https://docs.example/x', countWhere((e) => e.name === 'outbound' && e.props?.url === 'https://docs.example/x')],
-      ['https://github.com/eddy', countWhere((e) => e.name === 'outbound' && e.props?.url === 'https://github.com/eddy')],
+      [
+        'https://github.com/eddy',
+        countWhere((e) => e.name === 'outbound' && e.props?.url === 'https://github.com/eddy'),
+      ],
     ]);
-    expect(rowsOf(await query({ kind: 'download' })).map((x) => [x.value, x.count, x.visitors])).toEqual([['https://shop.test/files/price-list.pdf', 10, 10]]);
+    expect(rowsOf(await query({ kind: 'download' })).map((x) => [x.value, x.count, x.visitors])).toEqual([
+      ['https://shop.test/files/price-list.pdf', 10, 10],
+    ]);
     expect(rowsOf(await query({ kind: '404' })).map((x) => [x.value, x.count])).toEqual([['/old-page', 9]]);
     const refs = rowsOf(await query({ kind: '404_referrer' }));
     expect(refs.map((x) => [x.value, x.key, x.count])).toEqual([
@@ -218,7 +312,10 @@ describe('goals', () => {
     if (r.kind !== 'goals') throw new Error('expected goals');
     const byName = Object.fromEntries(r.goals.map((g) => [g.name, g]));
     const pro = sent.filter((e) => e.name === 'Signup' && e.props?.plan === 'pro');
-    expect(byName['Pro signup']).toMatchObject({ conversions: pro.length, converters: new Set(pro.map((e) => e.visitorId)).size });
+    expect(byName['Pro signup']).toMatchObject({
+      conversions: pro.length,
+      converters: new Set(pro.map((e) => e.visitorId)).size,
+    });
     expect(byName['Pro signup']!.conversionRate).toBeCloseTo(new Set(pro.map((e) => e.visitorId)).size / 60, 5);
     const pricing = sent.filter((e) => e.name === 'pageview' && e.path === '/pricing');
     expect(byName['Saw pricing']).toMatchObject({ conversions: pricing.length, converters: 30, conversionRate: 0.5 });
@@ -232,7 +329,9 @@ describe('goals', () => {
       const vs = Array.from({ length: 60 }, (_, v) => v).filter((v) => v % 3 === i);
       return { value: c, visitors: vs.length, converters: vs.filter((v) => v % 2 === 0).length };
     });
-    expect(Object.fromEntries(byChannel.rows.map((x) => [x.value, [x.visitors, x.converters]]))).toEqual(Object.fromEntries(truth.map((t) => [t.value, [t.visitors, t.converters]])));
+    expect(Object.fromEntries(byChannel.rows.map((x) => [x.value, [x.visitors, x.converters]]))).toEqual(
+      Object.fromEntries(truth.map((t) => [t.value, [t.visitors, t.converters]])),
+    );
     const byDevice = await query({ kind: 'goal_breakdown', goal: proGoal, by: 'device' });
     if (byDevice.kind !== 'goal_breakdown') throw new Error('expected a goal breakdown');
     // Pro signups are visitors v % 8 === 0: all mobile (v % 4 === 0).
@@ -243,19 +342,32 @@ describe('goals', () => {
   });
 
   it('a goal spike alert sees the window’s conversions against the trailing baseline, and names the goal', async () => {
-    const condition = conditionSchema.parse({ type: 'goal', goalId: pricingGoal, direction: 'spike', windowMinutes: 60, factor: 2, minConversions: 5 });
+    const condition = conditionSchema.parse({
+      type: 'goal',
+      goalId: pricingGoal,
+      direction: 'spike',
+      windowMinutes: 60,
+      factor: 2,
+      minConversions: 5,
+    });
     if (condition.type !== 'goal') throw new Error('expected a goal condition');
     const o = await observe(pool, siteId, condition, BASE + 30 * 60_000);
     expect(o).toMatchObject({ value: 30, baseline: 0, label: 'Saw pricing' });
     expect(conditionHolds(condition, o)).toBe(true);
-    expect(alertMessage({ name: 'Pricing spike', condition }, o, 'firing', 'shop')).toContain('30 conversions of goal "Saw pricing" in the last 60 min');
+    expect(alertMessage({ name: 'Pricing spike', condition }, o, 'firing', 'shop')).toContain(
+      '30 conversions of goal "Saw pricing" in the last 60 min',
+    );
     // Twelve hours later the window is empty and the trailing windows hold them: a drop, not a spike.
     const later = await observe(pool, siteId, { ...condition, direction: 'drop' }, BASE + 12 * 3_600_000);
     expect(later).toMatchObject({ value: 0, baseline: 2.5 });
   });
 
   it('a goal defined after the traffic is counted from the archive (backfill), through the same matcher', async () => {
-    const late = await createGoal(siteId, goalInputSchema.parse({ name: 'Any signup', kind: 'event', eventName: 'Signup' }), BASE + 3_600_000);
+    const late = await createGoal(
+      siteId,
+      goalInputSchema.parse({ name: 'Any signup', kind: 'event', eventName: 'Signup' }),
+      BASE + 3_600_000,
+    );
     const r = await query({ kind: 'goals' });
     if (r.kind !== 'goals') throw new Error('expected goals');
     expect(r.goals.find((g) => g.id === late.id)).toMatchObject({ conversions: 15, converters: 15 });
@@ -272,7 +384,9 @@ describe('funnels', () => {
     ]);
     // Every visitor lands on /, even ones go to /pricing, v % 4 === 0 sign up.
     const signedUp = sent.filter((e) => e.name === 'Signup');
-    const timeToSignup = signedUp.map((e) => e.ts - sent.find((x) => x.visitorId === e.visitorId && x.name === 'pageview' && x.path === '/')!.ts).sort((a, b) => a - b);
+    const timeToSignup = signedUp
+      .map((e) => e.ts - sent.find((x) => x.visitorId === e.visitorId && x.name === 'pageview' && x.path === '/')!.ts)
+      .sort((a, b) => a - b);
     const median = (timeToSignup[7]! + timeToSignup[7]!) / 2;
     for (const f of r.funnels) {
       expect(f.steps.map((s) => [s.visitors, s.dropOff])).toEqual([
@@ -284,7 +398,11 @@ describe('funnels', () => {
       expect(f.steps[2]!.medianMsFromStart).toBe(Math.round(median));
     }
     // Attempts are written once per (funnel, visitor, start): re-sent events did not add any.
-    expect((await pool.query('SELECT funnel_id, count(*)::int AS n FROM funnel_attempts GROUP BY funnel_id ORDER BY n')).rows.map((x) => x.n)).toEqual([60, 60]);
+    expect(
+      (
+        await pool.query('SELECT funnel_id, count(*)::int AS n FROM funnel_attempts GROUP BY funnel_id ORDER BY n')
+      ).rows.map((x) => x.n),
+    ).toEqual([60, 60]);
   });
 });
 
@@ -293,7 +411,9 @@ describe('row filters', () => {
     // Visitor v is in COUNTRIES[v % 3]; DE = v % 3 = 0 (20 visitors), of whom v % 12 = 0 signed up (5) and v % 6 = 0 saw pricing (10).
     const events = await query({ kind: 'event', country: 'DE' });
     expect('totalVisitors' in events && events.totalVisitors).toBe(20);
-    expect(rowsOf(events).map((x) => [x.value, x.count, x.visitors, x.conversionRate])).toEqual([['Signup', 5, 5, 0.25]]);
+    expect(rowsOf(events).map((x) => [x.value, x.count, x.visitors, x.conversionRate])).toEqual([
+      ['Signup', 5, 5, 0.25],
+    ]);
     const props = rowsOf(await query({ kind: 'prop', event: 'Signup', key: 'plan', country: 'DE' }));
     expect(props.map((x) => [x.key, x.value, x.count])).toEqual([
       ['plan', 'pro', 3],
@@ -321,14 +441,21 @@ describe('row filters', () => {
 describe('funnels job restart', () => {
   it('a funnels worker stopped mid-attempt resumes it from its checkpoint: the attempt completes once, exactly', async () => {
     const t = BASE + 2 * 3_600_000;
-    const first = [event(100, 'pageview', t, { path: '/', channel: 'direct' }), event(100, 'pageview', t + 10_000, { path: '/pricing' })];
+    const first = [
+      event(100, 'pageview', t, { path: '/', channel: 'direct' }),
+      event(100, 'pageview', t + 10_000, { path: '/pricing' }),
+    ];
     const before = sent.length;
     sent.push(...first);
     await produce(first);
-    for (const job of ['rollups', 'sessions', 'insights', 'funnels']) await eventually(async () => (await claimed(job)) === before + 2, 60_000, `${job} applied the first two steps`);
+    for (const job of ['rollups', 'sessions', 'insights', 'funnels'])
+      await eventually(async () => (await claimed(job)) === before + 2, 60_000, `${job} applied the first two steps`);
     const row = () =>
       pool
-        .query<{ steps_reached: number; closed: boolean; step_ms: number[] }>("SELECT steps_reached, closed, step_ms FROM funnel_attempts WHERE visitor_id = 'visitor-100' AND funnel_id = $1", [visitFunnel])
+        .query<{ steps_reached: number; closed: boolean; step_ms: number[] }>(
+          "SELECT steps_reached, closed, step_ms FROM funnel_attempts WHERE visitor_id = 'visitor-100' AND funnel_id = $1",
+          [visitFunnel],
+        )
         .then((x) => x.rows);
     expect(await row()).toEqual([{ steps_reached: 2, closed: false, step_ms: [0, 10_000] }]);
     // Stop the funnels worker; the third step arrives while it is down.
@@ -336,9 +463,14 @@ describe('funnels job restart', () => {
     const signup = event(100, 'Signup', t + 25_000, { path: '/pricing', props: { plan: 'free' } });
     sent.push(signup);
     await produce([signup]);
-    for (const job of ['rollups', 'sessions', 'insights']) await eventually(async () => (await claimed(job)) === before + 3, 60_000, `${job} applied the signup`);
+    for (const job of ['rollups', 'sessions', 'insights'])
+      await eventually(async () => (await claimed(job)) === before + 3, 60_000, `${job} applied the signup`);
     jobs[3] = await runJob(funnelsJob({ bus, defs, dims, settings }), bus, pool, { sessionTimeoutMs: 6000 });
-    await eventually(async () => (await claimed('funnels')) === before + 3, 60_000, 'the restarted funnels job applied the signup');
+    await eventually(
+      async () => (await claimed('funnels')) === before + 3,
+      60_000,
+      'the restarted funnels job applied the signup',
+    );
     expect(await row()).toEqual([{ steps_reached: 3, closed: true, step_ms: [0, 10_000, 25_000] }]);
   }, 120_000);
 });
@@ -361,20 +493,35 @@ describe('funnel scopes', () => {
     const before = sent.length;
     sent.push(...later);
     await produce(later);
-    for (const job of ['rollups', 'sessions', 'insights', 'funnels']) await eventually(async () => (await claimed(job)) === before + later.length, 60_000, `${job} applied the late visitors`);
-    const attempts = await pool.query<{ funnel_id: string; visitor_id: string; steps_reached: number; step_ms: number[]; closed: boolean }>(
+    for (const job of ['rollups', 'sessions', 'insights', 'funnels'])
+      await eventually(
+        async () => (await claimed(job)) === before + later.length,
+        60_000,
+        `${job} applied the late visitors`,
+      );
+    const attempts = await pool.query<{
+      funnel_id: string;
+      visitor_id: string;
+      steps_reached: number;
+      step_ms: number[];
+      closed: boolean;
+    }>(
       "SELECT funnel_id, visitor_id, steps_reached, step_ms, closed FROM funnel_attempts WHERE visitor_id IN ('visitor-200', 'visitor-201') ORDER BY visitor_id, funnel_id = $1 DESC",
       [windowFunnel],
     );
     // Every attempt is closed: completed, or its deadline passed by the visitor's own later events.
-    expect(attempts.rows.map((a) => [a.visitor_id, a.funnel_id === windowFunnel ? 'window' : 'visit', a.step_ms, a.closed])).toEqual([
+    expect(
+      attempts.rows.map((a) => [a.visitor_id, a.funnel_id === windowFunnel ? 'window' : 'visit', a.step_ms, a.closed]),
+    ).toEqual([
       ['visitor-200', 'window', [0, MIN, 40 * MIN], true],
       ['visitor-200', 'visit', [0, MIN], true],
       ['visitor-201', 'window', [0], true],
       ['visitor-201', 'visit', [0, 80 * MIN, 90 * MIN], true],
     ]);
     // The sessions job drew the same visits: two for visitor-200, one of 90 min for visitor-201.
-    const visits = await pool.query<{ visitor_id: string; duration_ms: number }>("SELECT visitor_id, duration_ms FROM sessions WHERE visitor_id IN ('visitor-200', 'visitor-201') ORDER BY visitor_id, started_at");
+    const visits = await pool.query<{ visitor_id: string; duration_ms: number }>(
+      "SELECT visitor_id, duration_ms FROM sessions WHERE visitor_id IN ('visitor-200', 'visitor-201') ORDER BY visitor_id, started_at",
+    );
     expect(visits.rows.map((v) => [v.visitor_id, v.duration_ms])).toEqual([
       ['visitor-200', MIN],
       ['visitor-200', 0],
@@ -392,22 +539,41 @@ describe('funnel scopes', () => {
 
 describe('replay', () => {
   it('re-running the jobs over the archive reproduces the funnel attempts, the event rollups and the goal conversions (Kappa backfill)', async () => {
-    const r = await replay({ databaseUrl: db.url, from: new Date(DAY_START), to: new Date(DAY_START + 86_400_000), settings, schema: 'replay_insights' });
+    const r = await replay({
+      databaseUrl: db.url,
+      from: new Date(DAY_START),
+      to: new Date(DAY_START + 86_400_000),
+      settings,
+      schema: 'replay_insights',
+    });
     expect(r.events).toBe(sent.length);
     const attempts = (schema: string) =>
-      pool.query(`SELECT funnel_id, visitor_id, started_at, steps_reached, step_ms, closed FROM ${schema}.funnel_attempts ORDER BY funnel_id, visitor_id, started_at`).then((x) => x.rows);
+      pool
+        .query(
+          `SELECT funnel_id, visitor_id, started_at, steps_reached, step_ms, closed FROM ${schema}.funnel_attempts ORDER BY funnel_id, visitor_id, started_at`,
+        )
+        .then((x) => x.rows);
     const days = (schema: string) =>
       pool
-        .query(`SELECT kind, value, sum(count)::int AS n, sum(sum_visible_ms)::int AS vis FROM ${schema}.event_rollups WHERE granularity = 'day' GROUP BY kind, value ORDER BY kind, value`)
+        .query(
+          `SELECT kind, value, sum(count)::int AS n, sum(sum_visible_ms)::int AS vis FROM ${schema}.event_rollups WHERE granularity = 'day' GROUP BY kind, value ORDER BY kind, value`,
+        )
         .then((x) => x.rows);
     const conversions = (schema: string, goals: string[]) =>
-      pool.query(`SELECT goal_id, event_id FROM ${schema}.goal_conversions WHERE goal_id = ANY($1) ORDER BY goal_id, event_id`, [goals]).then((x) => x.rows);
+      pool
+        .query(
+          `SELECT goal_id, event_id FROM ${schema}.goal_conversions WHERE goal_id = ANY($1) ORDER BY goal_id, event_id`,
+          [goals],
+        )
+        .then((x) => x.rows);
     const live = await attempts('public');
     // 61 visitors × 2 funnels, and one attempt per funnel for each of visitor-200 and visitor-201.
     expect(live).toHaveLength(126);
     // The live job's open attempts closed when their time limit passed in event time; the replay flushes at the end.
     expect(await attempts('replay_insights')).toEqual(live.map((a) => ({ ...a, closed: true })));
     expect(await days('replay_insights')).toEqual(await days('public'));
-    expect(await conversions('replay_insights', [proGoal, pricingGoal])).toEqual(await conversions('public', [proGoal, pricingGoal]));
+    expect(await conversions('replay_insights', [proGoal, pricingGoal])).toEqual(
+      await conversions('public', [proGoal, pricingGoal]),
+    );
   }, 120_000);
 });

@@ -18,11 +18,23 @@ let teamId: string;
 beforeAll(async () => {
   smtp = await startSmtpSink();
   d = await freshDatabase('invite_mail');
-  setEnv({ DATABASE_URL: d.url, SMTP_URL: smtp.url, SMTP_FROM: 'Eddy <eddy@example.test>', PUBLIC_URL: 'https://eddy.example.test' });
+  setEnv({
+    DATABASE_URL: d.url,
+    SMTP_URL: smtp.url,
+    SMTP_FROM: 'Eddy <eddy@example.test>',
+    PUBLIC_URL: 'https://eddy.example.test',
+  });
   const c = new pg.Client({ connectionString: d.url });
   await c.connect();
-  userId = (await c.query<{ id: string }>("INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), $1, 'Ada', 'x') RETURNING id", [`ada-${randomUUID()}@example.test`])).rows[0]!.id;
-  teamId = (await c.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Growth') RETURNING id")).rows[0]!.id;
+  userId = (
+    await c.query<{ id: string }>(
+      "INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), $1, 'Ada', 'x') RETURNING id",
+      [`ada-${randomUUID()}@example.test`],
+    )
+  ).rows[0]!.id;
+  teamId = (
+    await c.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Growth') RETURNING id")
+  ).rows[0]!.id;
   await c.query("INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, 'owner')", [teamId, userId]);
   await c.end();
 });
@@ -35,7 +47,11 @@ afterAll(async () => {
 describe('invite emails', () => {
   it('mail the invite link when the invite names an address and SMTP is configured', async () => {
     const team = await teamForMember(userId, teamId, 'admin');
-    const invite = await createInvite({ id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true, isOperator: false }, team, { role: 'viewer', email: 'grace@example.test', anyoneWithLink: false });
+    const invite = await createInvite(
+      { id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true, isOperator: false },
+      team,
+      { role: 'viewer', email: 'grace@example.test', anyoneWithLink: false },
+    );
     expect(invite.emailed).toBe(true);
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0]!.to).toEqual(['grace@example.test']);
@@ -43,7 +59,11 @@ describe('invite emails', () => {
     expect(smtp.mails[0]!.body).toContain(`https://eddy.example.test/invite/${invite.token}`);
 
     // Without an address there is nothing to send: the inviter shares the link.
-    const linkOnly = await createInvite({ id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true, isOperator: false }, team, { role: 'viewer', anyoneWithLink: true });
+    const linkOnly = await createInvite(
+      { id: userId, email: 'ada@example.test', name: 'Ada', sessionVersion: 0, hasPassword: true, isOperator: false },
+      team,
+      { role: 'viewer', anyoneWithLink: true },
+    );
     expect(linkOnly.emailed).toBe(false);
     expect(smtp.mails).toHaveLength(1);
   });

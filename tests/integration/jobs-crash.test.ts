@@ -92,7 +92,14 @@ function workerEnv(s: Scenario, crash?: CrashPoint): Record<string, string | und
 /** Visits over the last ~12 minutes (event time recent, so nothing is beyond allowed lateness). */
 function traffic(seed: number, sites: string[]): GeneratedEvent[] {
   const now = Date.now();
-  const events = generateVisits({ seed, sites, visitors: 120, start: Math.floor((now - 12 * MINUTE) / MINUTE) * MINUTE, spanMs: 3 * MINUTE, gapMs: 20_000 });
+  const events = generateVisits({
+    seed,
+    sites,
+    visitors: 120,
+    start: Math.floor((now - 12 * MINUTE) / MINUTE) * MINUTE,
+    spanMs: 3 * MINUTE,
+    gapMs: 20_000,
+  });
   if (events.some((e) => e.ts > now)) throw new Error('generated events in the future: shorten the span');
   return outOfOrder(events, 20_000, seed + 1);
 }
@@ -113,7 +120,13 @@ function chunksWithResends(arrival: GeneratedEvent[], seed: number): GeneratedEv
 /** Waits until PostgreSQL has no connection of `app` left (a killed worker's open transaction is then rolled back). */
 async function backendsGone(s: Scenario, app: string): Promise<void> {
   await eventually(
-    async () => (await s.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [s.db.name, app])).rows[0]!.n === 0,
+    async () =>
+      (
+        await s.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+          [s.db.name, app],
+        )
+      ).rows[0]!.n === 0,
     15_000,
     `connections of ${app} closed`,
   );
@@ -161,11 +174,26 @@ interface Run {
  * has died (asserting how), checks what it left, lets `meddle` change the database (negative
  * control), restarts a clean worker, produces the rest and waits until both jobs caught up.
  */
-async function crashAndRestart(label: string, point: CrashPoint, seed: number, expect: ExpectStatic, meddle?: (s: Scenario) => Promise<void>): Promise<Run> {
+async function crashAndRestart(
+  label: string,
+  point: CrashPoint,
+  seed: number,
+  expect: ExpectStatic,
+  meddle?: (s: Scenario) => Promise<void>,
+): Promise<Run> {
   const db = await freshDatabase(`crash_${label}`);
   const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'jobs-crash-checker' });
   pool.on('error', () => undefined);
-  const s: Scenario = { point, db, pool, namespace: `crash${randomBytes(3).toString('hex')}.`, sites: [], deliveries: [], workers: [], verified: false };
+  const s: Scenario = {
+    point,
+    db,
+    pool,
+    namespace: `crash${randomBytes(3).toString('hex')}.`,
+    sites: [],
+    deliveries: [],
+    workers: [],
+    verified: false,
+  };
   scenarios.set(label, s);
   s.sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
   // One-minute visits, so sessions close within the test (see clockEvents).
@@ -178,7 +206,12 @@ async function crashAndRestart(label: string, point: CrashPoint, seed: number, e
   const produce = async (i: number) => s.deliveries.push(...(await produceEvents(bus, topic, chunks[i]!)));
 
   // 1. A worker that kills itself at the crash point on its 8th batch (both jobs count).
-  const crashing = spawnWorker({ name: `crash-${label}-1`, jobs: ['rollups', 'sessions'], env: workerEnv(s, point), logFile: path.join(logDir, `jobs-crash-${label}-1.log`) });
+  const crashing = spawnWorker({
+    name: `crash-${label}-1`,
+    jobs: ['rollups', 'sessions'],
+    env: workerEnv(s, point),
+    logFile: path.join(logDir, `jobs-crash-${label}-1.log`),
+  });
   s.workers.push(crashing);
   await crashing.waitForLine(/job sessions running/, 30_000);
   let dead = false;
@@ -205,86 +238,124 @@ async function crashAndRestart(label: string, point: CrashPoint, seed: number, e
 
   // 3. Restart without the crash point and keep producing; more re-sends at the end.
   const restartedAt = Date.now();
-  const restarted = spawnWorker({ name: `crash-${label}-2`, jobs: ['rollups', 'sessions'], env: workerEnv(s), logFile: path.join(logDir, `jobs-crash-${label}-2.log`) });
+  const restarted = spawnWorker({
+    name: `crash-${label}-2`,
+    jobs: ['rollups', 'sessions'],
+    env: workerEnv(s),
+    logFile: path.join(logDir, `jobs-crash-${label}-2.log`),
+  });
   s.workers.push(restarted);
   while (next < chunks.length) {
     await produce(next++);
     await sleep(100);
   }
   const r = rng(seed + 3);
-  s.deliveries.push(...(await produceEvents(bus, topic, Array.from({ length: 20 }, () => arrival[Math.floor(r() * arrival.length)]!))));
+  s.deliveries.push(
+    ...(await produceEvents(
+      bus,
+      topic,
+      Array.from({ length: 20 }, () => arrival[Math.floor(r() * arrival.length)]!),
+    )),
+  );
   // Event time to the present on every partition: every traffic session closes.
   s.deliveries.push(...(await produceEvents(bus, topic, clockEvents(arrival[0]!, s.sites[0]!, 3))));
-  await eventually(() => caughtUp(bus, pool, topic), 90_000, `both jobs applied every partition up to its high watermark (${label})`);
+  await eventually(
+    () => caughtUp(bus, pool, topic),
+    90_000,
+    `both jobs applied every partition up to its high watermark (${label})`,
+  );
   return { s, topic, crashing, restarted, atCrash, chunksBeforeCrash, restartWaitMs: Date.now() - restartedAt };
 }
 
 describe.concurrent('a worker killed -9 at a crash point, then restarted', () => {
   POINTS.forEach((point, index) => {
-    it(`${point}: what it left is a committed prefix; after the restart rollups equal the ground truth, each event id applied once per job, offsets consistent`, { timeout: 110_000 }, async ({ expect }) => {
-      const run = await crashAndRestart(point, point, 1000 + index, expect);
-      const { s, topic, crashing, restarted } = run;
-      expect(run.atCrash.differences).toEqual([]);
-      // Killed between COMMIT and the offset commit: the database is ahead of Kafka somewhere.
-      if (point === 'after-commit-before-offset') expect(run.atCrash.committedBehindStored).toBeGreaterThan(0);
+    it(
+      `${point}: what it left is a committed prefix; after the restart rollups equal the ground truth, each event id applied once per job, offsets consistent`,
+      { timeout: 110_000 },
+      async ({ expect }) => {
+        const run = await crashAndRestart(point, point, 1000 + index, expect);
+        const { s, topic, crashing, restarted } = run;
+        expect(run.atCrash.differences).toEqual([]);
+        // Killed between COMMIT and the offset commit: the database is ahead of Kafka somewhere.
+        if (point === 'after-commit-before-offset') expect(run.atCrash.committedBehindStored).toBeGreaterThan(0);
 
+        const all = s.deliveries.map((d) => d.event);
+        const resent = s.deliveries.length - distinct(all).length;
+        expect(resent, 'events re-sent with the same id').toBeGreaterThanOrEqual(40);
+        expect(await rollupDifferences(s.pool, all, s.sites)).toEqual([]);
+        expect(await eventIdDifferences(s.pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
+        expect(await sessionDifferences(s.pool, all, s.sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
+        expect(await offsetDifferences(bus, s.pool, s.namespace)).toEqual([]);
+        const batches = await loggedBatches(s.pool);
+        expect(batchTilingDifferences(batches, await bus.topicOffsets(topic))).toEqual([]);
+        // Both processes applied batches: the crashed one before dying, the restarted one after.
+        const byCrashed = batches.filter((b) => b.app === crashing.name).length;
+        const byRestarted = batches.filter((b) => b.app === restarted.name).length;
+        expect(byCrashed).toBeGreaterThan(0);
+        expect(byRestarted).toBeGreaterThan(0);
+        s.verified = true;
+        const deadlocks = [crashing, restarted]
+          .flatMap((w) => w.lines)
+          .filter((l) => l.includes('deadlock detected')).length;
+        console.log(
+          `[jobs-crash] ${point}: ${distinct(all).length} events + ${resent} re-sends; killed after ${run.chunksBeforeCrash}/${CHUNKS + 1} chunks; ` +
+            `batches committed: ${byCrashed} by the killed worker, ${byRestarted} after the restart; restart caught up in ${run.restartWaitMs} ms; batches retried after a deadlock: ${deadlocks}`,
+        );
+        await restarted.stop();
+        expect((await restarted.ended).code, 'graceful stop').toBe(0);
+      },
+    );
+  });
+
+  it(
+    'negative control: a stored position past a rolled-back batch (what committing the offset before the transaction leaves) fails these checks',
+    { timeout: 110_000 },
+    async ({ expect }) => {
+      let skipped: Delivery<GeneratedEvent>[] = [];
+      const run = await crashAndRestart('sabotage', 'mid-tx', 1100, expect, async (s) => {
+        // Move the rollups position of the partition with the most unapplied records to its high watermark.
+        const topic = pipelineTopics(s.namespace).events;
+        const progress = await storedProgress(s.pool, topic);
+        const highs = await bus.topicOffsets(topic);
+        const lag = highs.map((h) => ({
+          partition: h.partition,
+          from: progress.find((p) => p.job === 'rollups' && p.partition === h.partition)?.nextOffset ?? 0n,
+          to: BigInt(h.high),
+        }));
+        const worst = lag.sort((a, b) => Number(b.to - b.from - (a.to - a.from)))[0]!;
+        expect(worst.to, 'records the killed worker fetched but never committed').toBeGreaterThan(worst.from);
+        skipped = s.deliveries.filter(
+          (d) => d.partition === worst.partition && d.offset >= worst.from && d.offset < worst.to,
+        );
+        await s.pool.query(
+          "INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ('rollups', $1, $2, $3) ON CONFLICT (job, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+          [topic, worst.partition, worst.to.toString()],
+        );
+      });
+      const { s } = run;
+      // The crash-time check already sees it: the database claims offsets whose events it lacks.
+      expect(run.atCrash.differences).not.toEqual([]);
+      // And after the restart caught up, events are missing: unless re-sent later, skipped ids were never applied by rollups.
       const all = s.deliveries.map((d) => d.event);
-      const resent = s.deliveries.length - distinct(all).length;
-      expect(resent, 'events re-sent with the same id').toBeGreaterThanOrEqual(40);
-      expect(await rollupDifferences(s.pool, all, s.sites)).toEqual([]);
-      expect(await eventIdDifferences(s.pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
-      expect(await sessionDifferences(s.pool, all, s.sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
-      expect(await offsetDifferences(bus, s.pool, s.namespace)).toEqual([]);
-      const batches = await loggedBatches(s.pool);
-      expect(batchTilingDifferences(batches, await bus.topicOffsets(topic))).toEqual([]);
-      // Both processes applied batches: the crashed one before dying, the restarted one after.
-      const byCrashed = batches.filter((b) => b.app === crashing.name).length;
-      const byRestarted = batches.filter((b) => b.app === restarted.name).length;
-      expect(byCrashed).toBeGreaterThan(0);
-      expect(byRestarted).toBeGreaterThan(0);
-      s.verified = true;
-      const deadlocks = [crashing, restarted].flatMap((w) => w.lines).filter((l) => l.includes('deadlock detected')).length;
+      const appliedElsewhere = new Set(s.deliveries.filter((d) => !skipped.includes(d)).map((d) => d.event.eventId));
+      const lost = distinct(skipped.map((d) => d.event)).filter((e) => !appliedElsewhere.has(e.eventId));
+      expect(
+        lost.length,
+        'skipped events that no other record (an earlier or later re-send) brought in',
+      ).toBeGreaterThan(0);
+      const ids = await eventIdDifferences(s.pool, new Set(all.map((e) => e.eventId)));
+      expect(
+        ids.some((d) => d.startsWith(`rollups: ${lost.length} event id(s) never applied`)),
+        ids.join('; '),
+      ).toBe(true);
+      const counted = lost.filter((e) => e.name !== 'engagement');
+      const rollups = await rollupDifferences(s.pool, all, s.sites);
+      if (counted.length) expect(rollups).not.toEqual([]);
       console.log(
-        `[jobs-crash] ${point}: ${distinct(all).length} events + ${resent} re-sends; killed after ${run.chunksBeforeCrash}/${CHUNKS + 1} chunks; ` +
-          `batches committed: ${byCrashed} by the killed worker, ${byRestarted} after the restart; restart caught up in ${run.restartWaitMs} ms; batches retried after a deadlock: ${deadlocks}`,
+        `[jobs-crash] negative control: ${skipped.length} record(s) skipped, ${lost.length} event(s) lost; the checker reported ${ids.length + rollups.length} difference(s), e.g. ${rollups[0] ?? ids[0]}`,
       );
-      await restarted.stop();
-      expect((await restarted.ended).code, 'graceful stop').toBe(0);
-    });
-  });
-
-  it('negative control: a stored position past a rolled-back batch (what committing the offset before the transaction leaves) fails these checks', { timeout: 110_000 }, async ({ expect }) => {
-    let skipped: Delivery<GeneratedEvent>[] = [];
-    const run = await crashAndRestart('sabotage', 'mid-tx', 1100, expect, async (s) => {
-      // Move the rollups position of the partition with the most unapplied records to its high watermark.
-      const topic = pipelineTopics(s.namespace).events;
-      const progress = await storedProgress(s.pool, topic);
-      const highs = await bus.topicOffsets(topic);
-      const lag = highs.map((h) => ({ partition: h.partition, from: progress.find((p) => p.job === 'rollups' && p.partition === h.partition)?.nextOffset ?? 0n, to: BigInt(h.high) }));
-      const worst = lag.sort((a, b) => Number(b.to - b.from - (a.to - a.from)))[0]!;
-      expect(worst.to, 'records the killed worker fetched but never committed').toBeGreaterThan(worst.from);
-      skipped = s.deliveries.filter((d) => d.partition === worst.partition && d.offset >= worst.from && d.offset < worst.to);
-      await s.pool.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ('rollups', $1, $2, $3) ON CONFLICT (job, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset", [
-        topic,
-        worst.partition,
-        worst.to.toString(),
-      ]);
-    });
-    const { s } = run;
-    // The crash-time check already sees it: the database claims offsets whose events it lacks.
-    expect(run.atCrash.differences).not.toEqual([]);
-    // And after the restart caught up, events are missing: unless re-sent later, skipped ids were never applied by rollups.
-    const all = s.deliveries.map((d) => d.event);
-    const appliedElsewhere = new Set(s.deliveries.filter((d) => !skipped.includes(d)).map((d) => d.event.eventId));
-    const lost = distinct(skipped.map((d) => d.event)).filter((e) => !appliedElsewhere.has(e.eventId));
-    expect(lost.length, 'skipped events that no other record (an earlier or later re-send) brought in').toBeGreaterThan(0);
-    const ids = await eventIdDifferences(s.pool, new Set(all.map((e) => e.eventId)));
-    expect(ids.some((d) => d.startsWith(`rollups: ${lost.length} event id(s) never applied`)), ids.join('; ')).toBe(true);
-    const counted = lost.filter((e) => e.name !== 'engagement');
-    const rollups = await rollupDifferences(s.pool, all, s.sites);
-    if (counted.length) expect(rollups).not.toEqual([]);
-    console.log(`[jobs-crash] negative control: ${skipped.length} record(s) skipped, ${lost.length} event(s) lost; the checker reported ${ids.length + rollups.length} difference(s), e.g. ${rollups[0] ?? ids[0]}`);
-  });
+    },
+  );
 });
 
 describe.concurrent('a failed COMMIT', () => {
@@ -294,26 +365,43 @@ describe.concurrent('a failed COMMIT', () => {
   // commit-time constraint would), the catch block "restored" that uncommitted checkpoint,
   // kafkajs redelivered the batch, and its events, no longer in event_ids (rolled back), were added
   // a second time to operator state that already held them (fixed in 8d725df).
-  it('is retried without double counting: rollups and sessions still equal the ground truth', { timeout: 110_000 }, async ({ expect }) => {
-    const db = await freshDatabase('crash_commit_fails');
-    const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'jobs-crash-checker' });
-    pool.on('error', () => undefined);
-    const s: Scenario = { point: 'mid-tx', db, pool, namespace: `crash${randomBytes(3).toString('hex')}.`, sites: [], deliveries: [], workers: [], verified: false };
-    scenarios.set('commit-fails', s);
-    s.sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
-    await pool.query('UPDATE sites SET session_gap_minutes = 1 WHERE id = ANY($1::uuid[])', [s.sites]);
-    await createPipelineTopics(bus, s.namespace, 3);
-    const topic = pipelineTopics(s.namespace).events;
-    const arrival = traffic(1200, s.sites);
-    const half = Math.floor(arrival.length / 2);
-    const worker = spawnWorker({ name: 'commit-fails', jobs: ['rollups', 'sessions'], env: workerEnv(s), logFile: path.join(logDir, 'jobs-crash-commit-fails.log') });
-    s.workers.push(worker);
-    await worker.waitForLine(/job sessions running/, 30_000);
-    s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(0, half))));
-    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'first half applied');
+  it(
+    'is retried without double counting: rollups and sessions still equal the ground truth',
+    { timeout: 110_000 },
+    async ({ expect }) => {
+      const db = await freshDatabase('crash_commit_fails');
+      const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'jobs-crash-checker' });
+      pool.on('error', () => undefined);
+      const s: Scenario = {
+        point: 'mid-tx',
+        db,
+        pool,
+        namespace: `crash${randomBytes(3).toString('hex')}.`,
+        sites: [],
+        deliveries: [],
+        workers: [],
+        verified: false,
+      };
+      scenarios.set('commit-fails', s);
+      s.sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
+      await pool.query('UPDATE sites SET session_gap_minutes = 1 WHERE id = ANY($1::uuid[])', [s.sites]);
+      await createPipelineTopics(bus, s.namespace, 3);
+      const topic = pipelineTopics(s.namespace).events;
+      const arrival = traffic(1200, s.sites);
+      const half = Math.floor(arrival.length / 2);
+      const worker = spawnWorker({
+        name: 'commit-fails',
+        jobs: ['rollups', 'sessions'],
+        env: workerEnv(s),
+        logFile: path.join(logDir, 'jobs-crash-commit-fails.log'),
+      });
+      s.workers.push(worker);
+      await worker.waitForLine(/job sessions running/, 30_000);
+      s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(0, half))));
+      await eventually(() => caughtUp(bus, pool, topic), 60_000, 'first half applied');
 
-    // The next rollups batch fails at COMMIT, once (a sequence: its value survives the rollback).
-    await pool.query(`
+      // The next rollups batch fails at COMMIT, once (a sequence: its value survives the rollback).
+      await pool.query(`
       CREATE SEQUENCE test_commit_failures;
       CREATE FUNCTION test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -323,16 +411,20 @@ describe.concurrent('a failed COMMIT', () => {
       CREATE CONSTRAINT TRIGGER test_fail_commit AFTER UPDATE ON consumer_progress DEFERRABLE INITIALLY DEFERRED
         FOR EACH ROW WHEN (NEW.job = 'rollups' AND NEW.next_offset <> OLD.next_offset) EXECUTE FUNCTION test_fail_commit();
     `);
-    s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(half))));
-    s.deliveries.push(...(await produceEvents(bus, topic, clockEvents(arrival[0]!, s.sites[0]!, 3))));
-    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'second half applied');
-    expect(worker.lines.some((l) => l.includes('will be retried: injected failure at COMMIT')), 'the injected failure happened').toBe(true);
+      s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(half))));
+      s.deliveries.push(...(await produceEvents(bus, topic, clockEvents(arrival[0]!, s.sites[0]!, 3))));
+      await eventually(() => caughtUp(bus, pool, topic), 60_000, 'second half applied');
+      expect(
+        worker.lines.some((l) => l.includes('will be retried: injected failure at COMMIT')),
+        'the injected failure happened',
+      ).toBe(true);
 
-    const all = s.deliveries.map((d) => d.event);
-    expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
-    expect(await rollupDifferences(pool, all, s.sites)).toEqual([]);
-    expect(await sessionDifferences(pool, all, s.sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
-  });
+      const all = s.deliveries.map((d) => d.event);
+      expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
+      expect(await rollupDifferences(pool, all, s.sites)).toEqual([]);
+      expect(await sessionDifferences(pool, all, s.sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
+    },
+  );
 });
 
 describe.concurrent('a restart with --from earliest', () => {
@@ -343,41 +435,64 @@ describe.concurrent('a restart with --from earliest', () => {
   // the rollups job *replace* that window's minute rows (workers/rollups/rollup-sink.ts) with the
   // new events alone, and the hour/day rows get the negative difference: counts already committed
   // are lost. A re-read of the same events should leave the totals as they were.
-  it('keeps what was already counted: rollups still equal the ground truth after more events arrive', { timeout: 110_000 }, async ({ expect }) => {
-    const db = await freshDatabase('crash_from_earliest');
-    const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'jobs-crash-checker' });
-    pool.on('error', () => undefined);
-    const s: Scenario = { point: 'mid-tx', db, pool, namespace: `crash${randomBytes(3).toString('hex')}.`, sites: [], deliveries: [], workers: [], verified: false };
-    scenarios.set('from-earliest', s);
-    s.sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
-    await installBatchLog(pool);
-    await createPipelineTopics(bus, s.namespace, 3);
-    const topic = pipelineTopics(s.namespace).events;
-    const arrival = traffic(1300, s.sites);
-    const half = Math.floor(arrival.length / 2);
-    const first = spawnWorker({ name: 'from-earliest-1', jobs: ['rollups', 'sessions'], env: workerEnv(s), logFile: path.join(logDir, 'jobs-crash-from-earliest-1.log') });
-    s.workers.push(first);
-    await first.waitForLine(/job sessions running/, 30_000);
-    s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(0, half))));
-    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'first half applied');
-    const all1 = s.deliveries.map((d) => d.event);
-    expect(await rollupDifferences(pool, all1, s.sites)).toEqual([]);
-    await first.stop();
+  it(
+    'keeps what was already counted: rollups still equal the ground truth after more events arrive',
+    { timeout: 110_000 },
+    async ({ expect }) => {
+      const db = await freshDatabase('crash_from_earliest');
+      const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'jobs-crash-checker' });
+      pool.on('error', () => undefined);
+      const s: Scenario = {
+        point: 'mid-tx',
+        db,
+        pool,
+        namespace: `crash${randomBytes(3).toString('hex')}.`,
+        sites: [],
+        deliveries: [],
+        workers: [],
+        verified: false,
+      };
+      scenarios.set('from-earliest', s);
+      s.sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
+      await installBatchLog(pool);
+      await createPipelineTopics(bus, s.namespace, 3);
+      const topic = pipelineTopics(s.namespace).events;
+      const arrival = traffic(1300, s.sites);
+      const half = Math.floor(arrival.length / 2);
+      const first = spawnWorker({
+        name: 'from-earliest-1',
+        jobs: ['rollups', 'sessions'],
+        env: workerEnv(s),
+        logFile: path.join(logDir, 'jobs-crash-from-earliest-1.log'),
+      });
+      s.workers.push(first);
+      await first.waitForLine(/job sessions running/, 30_000);
+      s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(0, half))));
+      await eventually(() => caughtUp(bus, pool, topic), 60_000, 'first half applied');
+      const all1 = s.deliveries.map((d) => d.event);
+      expect(await rollupDifferences(pool, all1, s.sites)).toEqual([]);
+      await first.stop();
 
-    const second = spawnWorker({ name: 'from-earliest-2', jobs: ['rollups', 'sessions', '--from', 'earliest'], env: workerEnv(s), logFile: path.join(logDir, 'jobs-crash-from-earliest-2.log') });
-    s.workers.push(second);
-    await second.waitForLine(/job sessions running \(bus: kafka, from: earliest\)/, 30_000);
-    // The re-read alone changes nothing: the stored next offsets skip every record already
-    // applied (and event-id dedup would drop them anyway). Give it a few seconds to pass through.
-    await new Promise((r) => setTimeout(r, 5000));
-    expect(await rollupDifferences(pool, all1, s.sites), 'after re-reading the same events').toEqual([]);
-    // …but the second half, in the same (still open) minutes, must add to the totals.
-    s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(half))));
-    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'second half applied');
-    const all = s.deliveries.map((d) => d.event);
-    expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
-    expect(await rollupDifferences(pool, all, s.sites)).toEqual([]);
-  });
+      const second = spawnWorker({
+        name: 'from-earliest-2',
+        jobs: ['rollups', 'sessions', '--from', 'earliest'],
+        env: workerEnv(s),
+        logFile: path.join(logDir, 'jobs-crash-from-earliest-2.log'),
+      });
+      s.workers.push(second);
+      await second.waitForLine(/job sessions running \(bus: kafka, from: earliest\)/, 30_000);
+      // The re-read alone changes nothing: the stored next offsets skip every record already
+      // applied (and event-id dedup would drop them anyway). Give it a few seconds to pass through.
+      await new Promise((r) => setTimeout(r, 5000));
+      expect(await rollupDifferences(pool, all1, s.sites), 'after re-reading the same events').toEqual([]);
+      // …but the second half, in the same (still open) minutes, must add to the totals.
+      s.deliveries.push(...(await produceEvents(bus, topic, arrival.slice(half))));
+      await eventually(() => caughtUp(bus, pool, topic), 60_000, 'second half applied');
+      const all = s.deliveries.map((d) => d.event);
+      expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
+      expect(await rollupDifferences(pool, all, s.sites)).toEqual([]);
+    },
+  );
 });
 
 describe('the ground-truth checker', () => {
@@ -396,11 +511,17 @@ describe('the ground-truth checker', () => {
       )
     ).rows[0]!;
     const key = [row.site_id, row.bucket.toISOString(), row.source_partition];
-    await s.pool.query("UPDATE rollups SET pageviews = pageviews + 1 WHERE site_id = $1 AND granularity = 'minute' AND bucket = $2 AND dimension = '' AND source_partition = $3", key);
+    await s.pool.query(
+      "UPDATE rollups SET pageviews = pageviews + 1 WHERE site_id = $1 AND granularity = 'minute' AND bucket = $2 AND dimension = '' AND source_partition = $3",
+      key,
+    );
     const corrupted = await rollupDifferences(s.pool, all, s.sites);
     expect(corrupted).toHaveLength(1);
     expect(corrupted[0]).toContain(`minute ${row.site_id} ${row.bucket.toISOString()}`);
-    await s.pool.query("UPDATE rollups SET pageviews = pageviews - 1 WHERE site_id = $1 AND granularity = 'minute' AND bucket = $2 AND dimension = '' AND source_partition = $3", key);
+    await s.pool.query(
+      "UPDATE rollups SET pageviews = pageviews - 1 WHERE site_id = $1 AND granularity = 'minute' AND bucket = $2 AND dimension = '' AND source_partition = $3",
+      key,
+    );
 
     // The same minute counted again under another source partition (a batch applied by two owners).
     await s.pool.query(
@@ -410,14 +531,20 @@ describe('the ground-truth checker', () => {
       key,
     );
     expect((await rollupDifferences(s.pool, all, s.sites)).filter((d) => d.startsWith('minute '))).toHaveLength(1);
-    await s.pool.query("DELETE FROM rollups WHERE site_id = $1 AND source_partition = 7", [row.site_id]);
+    await s.pool.query('DELETE FROM rollups WHERE site_id = $1 AND source_partition = 7', [row.site_id]);
 
     // An hour delta added twice (minute rows intact: only the hour comparison can see it).
-    await s.pool.query("UPDATE rollups SET pageviews = pageviews * 2 WHERE site_id = $1 AND granularity = 'hour' AND dimension = '' AND source_partition = $2 AND pageviews > 0", [row.site_id, row.source_partition]);
+    await s.pool.query(
+      "UPDATE rollups SET pageviews = pageviews * 2 WHERE site_id = $1 AND granularity = 'hour' AND dimension = '' AND source_partition = $2 AND pageviews > 0",
+      [row.site_id, row.source_partition],
+    );
     const hours = await rollupDifferences(s.pool, all, s.sites);
     expect(hours.some((d) => d.startsWith('hour '))).toBe(true);
     expect(hours.some((d) => d.startsWith('minute '))).toBe(false);
-    await s.pool.query("UPDATE rollups SET pageviews = pageviews / 2 WHERE site_id = $1 AND granularity = 'hour' AND dimension = '' AND source_partition = $2 AND pageviews > 0", [row.site_id, row.source_partition]);
+    await s.pool.query(
+      "UPDATE rollups SET pageviews = pageviews / 2 WHERE site_id = $1 AND granularity = 'hour' AND dimension = '' AND source_partition = $2 AND pageviews > 0",
+      [row.site_id, row.source_partition],
+    );
 
     // An event id never applied; a phantom one.
     const gone = [...ids][0]!;

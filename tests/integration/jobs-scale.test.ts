@@ -103,106 +103,157 @@ async function ownedBy(pids: (number | undefined)[]): Promise<boolean> {
 }
 
 /** Batches committed by `app` for `job` after batch log position `after` (index into the log). */
-const batchesOf = (log: LoggedBatch[], app: string, job: string, after = 0) => log.slice(after).filter((b) => b.app === app && b.job === job);
+const batchesOf = (log: LoggedBatch[], app: string, job: string, after = 0) =>
+  log.slice(after).filter((b) => b.app === app && b.job === job);
 
 describe('two worker processes in one consumer group', () => {
-  it('share the partitions; a graceful stop and a restart mid-stream (two rebalances) lose and double-count nothing', { timeout: 120_000 }, async () => {
-    const sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
-    // One-minute visits, so sessions close within the test (see clockEvents).
-    await pool.query('UPDATE sites SET session_gap_minutes = 1 WHERE id = ANY($1::uuid[])', [sites]);
-    const topic = pipelineTopics(namespace).events;
-    const now = Date.now();
-    const events = generateVisits({ seed: SEED, sites, visitors: 600, start: Math.floor((now - 12 * MINUTE) / MINUTE) * MINUTE, spanMs: 3 * MINUTE, gapMs: 20_000 });
-    expect(events.every((e) => e.ts <= now)).toBe(true);
-    const arrival = outOfOrder(events, 20_000, SEED + 1);
-    const r = rng(SEED + 2);
-    const deliveries: Delivery<GeneratedEvent>[] = [];
-
-    const a = startWorker('scale-a');
-    const b = startWorker('scale-b');
-    await Promise.all([a.waitForLine(/job sessions running/, 30_000), b.waitForLine(/job sessions running/, 30_000)]);
-
-    // Production throughout: a chunk (plus 2 re-sends of earlier events) every 200 ms.
-    let sent = 0;
-    let fast = false;
-    const producing = (async () => {
-      while (sent < arrival.length) {
-        const chunk = arrival.slice(sent, sent + CHUNK);
-        const resends = sent === 0 ? [] : [0, 1].map(() => arrival[Math.floor(r() * sent)]!);
-        sent += chunk.length;
-        deliveries.push(...(await produceEvents(bus, topic, [...chunk, ...resends])));
-        if (!fast) await sleep(200);
-      }
-    })();
-    const stillProducing = () => expect(sent, 'the phase finished while events were still being produced').toBeLessThan(arrival.length);
-
-    // 1. Both processes commit batches for both jobs, between them on all three partitions.
-    await eventually(async () => {
-      const log = await loggedBatches(pool);
-      return STREAM_JOBS.every((job) => {
-        const pa = new Set(batchesOf(log, 'scale-a', job).map((x) => x.partition));
-        const pb = new Set(batchesOf(log, 'scale-b', job).map((x) => x.partition));
-        return batchesOf(log, 'scale-a', job).length >= 5 && batchesOf(log, 'scale-b', job).length >= 5 && new Set([...pa, ...pb]).size === 3;
+  it(
+    'share the partitions; a graceful stop and a restart mid-stream (two rebalances) lose and double-count nothing',
+    { timeout: 120_000 },
+    async () => {
+      const sites = (await createSites(pool, ['alpha', 'beta'])).map((x) => x.id);
+      // One-minute visits, so sessions close within the test (see clockEvents).
+      await pool.query('UPDATE sites SET session_gap_minutes = 1 WHERE id = ANY($1::uuid[])', [sites]);
+      const topic = pipelineTopics(namespace).events;
+      const now = Date.now();
+      const events = generateVisits({
+        seed: SEED,
+        sites,
+        visitors: 600,
+        start: Math.floor((now - 12 * MINUTE) / MINUTE) * MINUTE,
+        spanMs: 3 * MINUTE,
+        gapMs: 20_000,
       });
-    }, 45_000, 'both workers committing batches of both jobs, on all partitions between them');
-    // The pipeline page's owner column: the runtime records each assignment under the process's heartbeat id.
-    await eventually(() => ownedBy([a.process.pid, b.process.pid]), 15_000, 'partition owners recorded as A and B');
-    stillProducing();
+      expect(events.every((e) => e.ts <= now)).toBe(true);
+      const arrival = outOfOrder(events, 20_000, SEED + 1);
+      const r = rng(SEED + 2);
+      const deliveries: Delivery<GeneratedEvent>[] = [];
 
-    // 2. Stop B gracefully mid-stream: it leaves the group and A takes over all three partitions.
-    const stopAt = Date.now();
-    await b.stop(15_000);
-    expect((await b.ended).code, 'B stopped gracefully').toBe(0);
-    const afterStop = (await loggedBatches(pool)).length;
-    await eventually(async () => {
+      const a = startWorker('scale-a');
+      const b = startWorker('scale-b');
+      await Promise.all([a.waitForLine(/job sessions running/, 30_000), b.waitForLine(/job sessions running/, 30_000)]);
+
+      // Production throughout: a chunk (plus 2 re-sends of earlier events) every 200 ms.
+      let sent = 0;
+      let fast = false;
+      const producing = (async () => {
+        while (sent < arrival.length) {
+          const chunk = arrival.slice(sent, sent + CHUNK);
+          const resends = sent === 0 ? [] : [0, 1].map(() => arrival[Math.floor(r() * sent)]!);
+          sent += chunk.length;
+          deliveries.push(...(await produceEvents(bus, topic, [...chunk, ...resends])));
+          if (!fast) await sleep(200);
+        }
+      })();
+      const stillProducing = () =>
+        expect(sent, 'the phase finished while events were still being produced').toBeLessThan(arrival.length);
+
+      // 1. Both processes commit batches for both jobs, between them on all three partitions.
+      await eventually(
+        async () => {
+          const log = await loggedBatches(pool);
+          return STREAM_JOBS.every((job) => {
+            const pa = new Set(batchesOf(log, 'scale-a', job).map((x) => x.partition));
+            const pb = new Set(batchesOf(log, 'scale-b', job).map((x) => x.partition));
+            return (
+              batchesOf(log, 'scale-a', job).length >= 5 &&
+              batchesOf(log, 'scale-b', job).length >= 5 &&
+              new Set([...pa, ...pb]).size === 3
+            );
+          });
+        },
+        45_000,
+        'both workers committing batches of both jobs, on all partitions between them',
+      );
+      // The pipeline page's owner column: the runtime records each assignment under the process's heartbeat id.
+      await eventually(() => ownedBy([a.process.pid, b.process.pid]), 15_000, 'partition owners recorded as A and B');
+      stillProducing();
+
+      // 2. Stop B gracefully mid-stream: it leaves the group and A takes over all three partitions.
+      const stopAt = Date.now();
+      await b.stop(15_000);
+      expect((await b.ended).code, 'B stopped gracefully').toBe(0);
+      const afterStop = (await loggedBatches(pool)).length;
+      await eventually(
+        async () => {
+          const log = await loggedBatches(pool);
+          return STREAM_JOBS.every(
+            (job) => new Set(batchesOf(log, 'scale-a', job, afterStop).map((x) => x.partition)).size === 3,
+          );
+        },
+        45_000,
+        'A applying all three partitions of both jobs after B left',
+      );
+      await eventually(
+        () => ownedBy([a.process.pid]),
+        15_000,
+        'A recorded as the owner of every partition after B left',
+      );
+      const takeoverMs = Date.now() - stopAt;
+      stillProducing();
+
+      // 3. Start B again: the partitions are split once more.
+      const restartAt = Date.now();
+      const b2 = startWorker('scale-b-2');
+      await eventually(
+        async () => {
+          const log = await loggedBatches(pool);
+          return STREAM_JOBS.every((job) => batchesOf(log, 'scale-b-2', job).length > 0);
+        },
+        45_000,
+        'the restarted B committing batches of both jobs',
+      );
+      await eventually(
+        () => ownedBy([a.process.pid, b2.process.pid]),
+        15_000,
+        'partition owners recorded as A and the restarted B',
+      );
+      const rejoinMs = Date.now() - restartAt;
+      stillProducing();
+
+      // 4. The rest of the stream, a last round of re-sends, then drain.
+      fast = true;
+      await producing;
+      deliveries.push(
+        ...(await produceEvents(
+          bus,
+          topic,
+          Array.from({ length: 30 }, () => arrival[Math.floor(r() * arrival.length)]!),
+        )),
+      );
+      deliveries.push(...(await produceEvents(bus, topic, clockEvents(arrival[0]!, sites[0]!, 3))));
+      await eventually(
+        () => caughtUp(bus, pool, topic),
+        60_000,
+        'both jobs applied every partition up to its high watermark',
+      );
+
+      const all = deliveries.map((d) => d.event);
+      const resent = deliveries.length - distinct(all).length;
+      expect(resent).toBeGreaterThan(100);
+      expect(await rollupDifferences(pool, all, sites)).toEqual([]);
+      expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
+      expect(await sessionDifferences(pool, all, sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
+      expect(await offsetDifferences(bus, pool, namespace)).toEqual([]);
       const log = await loggedBatches(pool);
-      return STREAM_JOBS.every((job) => new Set(batchesOf(log, 'scale-a', job, afterStop).map((x) => x.partition)).size === 3);
-    }, 45_000, 'A applying all three partitions of both jobs after B left');
-    await eventually(() => ownedBy([a.process.pid]), 15_000, 'A recorded as the owner of every partition after B left');
-    const takeoverMs = Date.now() - stopAt;
-    stillProducing();
+      expect(batchTilingDifferences(log, await bus.topicOffsets(topic))).toEqual([]);
 
-    // 3. Start B again: the partitions are split once more.
-    const restartAt = Date.now();
-    const b2 = startWorker('scale-b-2');
-    await eventually(async () => {
-      const log = await loggedBatches(pool);
-      return STREAM_JOBS.every((job) => batchesOf(log, 'scale-b-2', job).length > 0);
-    }, 45_000, 'the restarted B committing batches of both jobs');
-    await eventually(() => ownedBy([a.process.pid, b2.process.pid]), 15_000, 'partition owners recorded as A and the restarted B');
-    const rejoinMs = Date.now() - restartAt;
-    stillProducing();
-
-    // 4. The rest of the stream, a last round of re-sends, then drain.
-    fast = true;
-    await producing;
-    deliveries.push(...(await produceEvents(bus, topic, Array.from({ length: 30 }, () => arrival[Math.floor(r() * arrival.length)]!))));
-    deliveries.push(...(await produceEvents(bus, topic, clockEvents(arrival[0]!, sites[0]!, 3))));
-    await eventually(() => caughtUp(bus, pool, topic), 60_000, 'both jobs applied every partition up to its high watermark');
-
-    const all = deliveries.map((d) => d.event);
-    const resent = deliveries.length - distinct(all).length;
-    expect(resent).toBeGreaterThan(100);
-    expect(await rollupDifferences(pool, all, sites)).toEqual([]);
-    expect(await eventIdDifferences(pool, new Set(all.map((e) => e.eventId)))).toEqual([]);
-    expect(await sessionDifferences(pool, all, sites, MINUTE, (v) => !v.startsWith('clock-'))).toEqual([]);
-    expect(await offsetDifferences(bus, pool, namespace)).toEqual([]);
-    const log = await loggedBatches(pool);
-    expect(batchTilingDifferences(log, await bus.topicOffsets(topic))).toEqual([]);
-
-    const summary = ['scale-a', 'scale-b', 'scale-b-2']
-      .map((app) => {
-        const mine = log.filter((x) => x.app === app);
-        const records = mine.filter((x) => x.job === 'rollups').reduce((n, x) => n + Number(x.to - x.from), 0);
-        return `${app}: ${mine.length} batches (${records} rollups records)`;
-      })
-      .join(', ');
-    const deadlocks = [a, b, b2].flatMap((w) => w.lines).filter((l) => l.includes('deadlock detected')).length;
-    console.log(`[jobs-scale] ${distinct(all).length} events + ${resent} re-sends; ${summary}; takeover after SIGTERM ${takeoverMs} ms; restarted worker applying after ${rejoinMs} ms; batches retried after a deadlock: ${deadlocks}`);
-    await Promise.all([a.stop(), b2.stop()]);
-    expect([(await a.ended).code, (await b2.ended).code]).toEqual([0, 0]);
-    // Graceful stops take their presence with them: no stale owners or heartbeats on the page.
-    expect((await pool.query('SELECT * FROM partition_owners')).rows).toEqual([]);
-    expect((await pool.query('SELECT * FROM worker_heartbeats')).rows).toEqual([]);
-  });
+      const summary = ['scale-a', 'scale-b', 'scale-b-2']
+        .map((app) => {
+          const mine = log.filter((x) => x.app === app);
+          const records = mine.filter((x) => x.job === 'rollups').reduce((n, x) => n + Number(x.to - x.from), 0);
+          return `${app}: ${mine.length} batches (${records} rollups records)`;
+        })
+        .join(', ');
+      const deadlocks = [a, b, b2].flatMap((w) => w.lines).filter((l) => l.includes('deadlock detected')).length;
+      console.log(
+        `[jobs-scale] ${distinct(all).length} events + ${resent} re-sends; ${summary}; takeover after SIGTERM ${takeoverMs} ms; restarted worker applying after ${rejoinMs} ms; batches retried after a deadlock: ${deadlocks}`,
+      );
+      await Promise.all([a.stop(), b2.stop()]);
+      expect([(await a.ended).code, (await b2.ended).code]).toEqual([0, 0]);
+      // Graceful stops take their presence with them: no stale owners or heartbeats on the page.
+      expect((await pool.query('SELECT * FROM partition_owners')).rows).toEqual([]);
+      expect((await pool.query('SELECT * FROM worker_heartbeats')).rows).toEqual([]);
+    },
+  );
 });

@@ -26,34 +26,51 @@ afterAll(async () => {
 });
 
 describe('Kafka broker helper', () => {
-  it('starts when port + 1 is taken, and a restart on the same data keeps its controller port', { timeout: 180_000 }, async () => {
-    let port = 0;
-    for (let i = 0; !blocker; i++) {
-      port = await freePort();
-      blocker = await listen(port + 1).catch(() => undefined); // port + 1 held by "another process"
-      if (i > 20) throw new Error('no port pair found');
-    }
-    const name = `ports-${port}`;
-    const props = path.join(path.dirname(dataPath(env().EDDY_DATA_DIR, 'kafka', name, 'x')), 'server.properties');
-    const controllerPort = () => Number(/CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(props, 'utf8'))![1]);
-    const topics = async (brokers: string) => {
-      const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      try {
-        return await admin.listTopics();
-      } finally {
-        await admin.disconnect();
+  it(
+    'starts when port + 1 is taken, and a restart on the same data keeps its controller port',
+    { timeout: 180_000 },
+    async () => {
+      let port = 0;
+      for (let i = 0; !blocker; i++) {
+        port = await freePort();
+        blocker = await listen(port + 1).catch(() => undefined); // port + 1 held by "another process"
+        if (i > 20) throw new Error('no port pair found');
       }
-    };
+      const name = `ports-${port}`;
+      const props = path.join(path.dirname(dataPath(env().EDDY_DATA_DIR, 'kafka', name, 'x')), 'server.properties');
+      const controllerPort = () => Number(/CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(props, 'utf8'))![1]);
+      const topics = async (brokers: string) => {
+        const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        try {
+          return await admin.listTopics();
+        } finally {
+          await admin.disconnect();
+        }
+      };
 
-    kafka = await ensureKafka({ version: env().KAFKA_VERSION, port, dataDir: env().EDDY_DATA_DIR, name, reuseRunning: false });
-    const first = controllerPort();
-    expect(first).not.toBe(port + 1);
-    expect(Array.isArray(await topics(kafka.brokers))).toBe(true);
-    await kafka.stop();
+      kafka = await ensureKafka({
+        version: env().KAFKA_VERSION,
+        port,
+        dataDir: env().EDDY_DATA_DIR,
+        name,
+        reuseRunning: false,
+      });
+      const first = controllerPort();
+      expect(first).not.toBe(port + 1);
+      expect(Array.isArray(await topics(kafka.brokers))).toBe(true);
+      await kafka.stop();
 
-    kafka = await ensureKafka({ version: env().KAFKA_VERSION, port, dataDir: env().EDDY_DATA_DIR, name, reuseRunning: false, throwaway: true });
-    expect(controllerPort()).toBe(first);
-    expect(Array.isArray(await topics(kafka.brokers))).toBe(true);
-  });
+      kafka = await ensureKafka({
+        version: env().KAFKA_VERSION,
+        port,
+        dataDir: env().EDDY_DATA_DIR,
+        name,
+        reuseRunning: false,
+        throwaway: true,
+      });
+      expect(controllerPort()).toBe(first);
+      expect(Array.isArray(await topics(kafka.brokers))).toBe(true);
+    },
+  );
 });

@@ -34,7 +34,12 @@ async function topicContents(topic: string): Promise<Map<string, string>> {
   // coordinator can fail outright and kafkajs then crashes the consumer (seen in a CI run); a new
   // reader, in a new group, starts over from the beginning (up to five).
   const start = async (): Promise<void> => {
-    const consumer = bus.consumer({ groupId: `read-${topic}-${readers++}`, topics: [topic], fromBeginning: true, sessionTimeoutMs: 6000 });
+    const consumer = bus.consumer({
+      groupId: `read-${topic}-${readers++}`,
+      topics: [topic],
+      fromBeginning: true,
+      sessionTimeoutMs: 6000,
+    });
     consumers.push(consumer);
     void consumer.crashed.then(() => (readers < 5 ? start() : undefined)).catch(() => undefined);
     await consumer.run(async (batch) => {
@@ -51,7 +56,12 @@ async function failOneSendThatTheBrokerAppends(topic: string, values: string[]):
   const producer = bus.producer();
   broker.pause();
   try {
-    await expect(producer.send(topic, values.map((v) => ({ key: 'k', value: v })))).rejects.toThrow();
+    await expect(
+      producer.send(
+        topic,
+        values.map((v) => ({ key: 'k', value: v })),
+      ),
+    ).rejects.toThrow();
   } finally {
     broker.resume();
   }
@@ -70,10 +80,15 @@ describe('kafka producer after a failed send the broker appended', () => {
     acked.set('D', (await producer.send(topic, [{ key: 'k', value: 'D' }]))[0]!.offset);
 
     const contents = await topicContents(topic);
-    await eventually(() => [...acked.values()].every((offset) => contents.has(offset)) && [...contents.values()].includes('B'), 30_000, 'the acknowledged records and B to be readable');
+    await eventually(
+      () => [...acked.values()].every((offset) => contents.has(offset)) && [...contents.values()].includes('B'),
+      30_000,
+      'the acknowledged records and B to be readable',
+    );
     // The fault happened: the broker appended the send that failed (else this test proves nothing).
     expect([...contents.values()]).toContain('B');
-    for (const [value, offset] of acked) expect(contents.get(offset), `${value} acknowledged at offset ${offset}`).toBe(value);
+    for (const [value, offset] of acked)
+      expect(contents.get(offset), `${value} acknowledged at offset ${offset}`).toBe(value);
   }, 90_000);
 
   it('a send of another size succeeds instead of failing out of order forever', async () => {
@@ -89,7 +104,11 @@ describe('kafka producer after a failed send the broker appended', () => {
     const again = await producer.send(topic, [{ key: 'k', value: 'D' }]);
 
     const contents = await topicContents(topic);
-    await eventually(() => ['B', 'C1', 'C2', 'D'].every((v) => [...contents.values()].includes(v)), 30_000, 'B (the failed send the broker appended), C1, C2 and D to be readable');
+    await eventually(
+      () => ['B', 'C1', 'C2', 'D'].every((v) => [...contents.values()].includes(v)),
+      30_000,
+      'B (the failed send the broker appended), C1, C2 and D to be readable',
+    );
     expect(contents.get(reports[0]!.offset)).toBe('C1');
     expect(contents.get(reports[1]!.offset)).toBe('C2');
     expect(contents.get(again[0]!.offset)).toBe('D');

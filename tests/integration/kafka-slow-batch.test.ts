@@ -27,7 +27,10 @@ async function topicWithMessages(partitions: number): Promise<string> {
   const topic = `slow-${randomUUID().slice(0, 8)}`;
   await bus.createTopics([{ name: topic, partitions }]);
   // Enough distinct keys that every partition gets messages.
-  await bus.producer().send(topic, Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+  await bus.producer().send(
+    topic,
+    Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+  );
   return topic;
 }
 
@@ -39,7 +42,13 @@ describe('kafka consumer with a slow batch', () => {
     const assignments: TopicPartition[][] = [];
     let commitError: unknown = 'not committed yet';
     let batches = 0;
-    const c = bus.consumer({ groupId: `g-${topic}`, topics: [topic], fromBeginning: true, sessionTimeoutMs: SESSION_MS, onAssigned: (a) => void assignments.push(a) });
+    const c = bus.consumer({
+      groupId: `g-${topic}`,
+      topics: [topic],
+      fromBeginning: true,
+      sessionTimeoutMs: SESSION_MS,
+      onAssigned: (a) => void assignments.push(a),
+    });
     consumers.push(c);
     await c.run(async (batch) => {
       if (batches++ > 0) return;
@@ -64,8 +73,21 @@ describe('kafka consumer with a slow batch', () => {
     const owned = { a: [] as number[], b: [] as number[] };
     const seenByB = new Set<number>();
     let stuckOn: number | undefined;
-    const a = bus.consumer({ groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: SESSION_MS, maxBatchMs: 3000, onAssigned: (x) => void (owned.a = x.map((p) => p.partition)) });
-    const b = bus.consumer({ groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: SESSION_MS, onAssigned: (x) => void (owned.b = x.map((p) => p.partition)) });
+    const a = bus.consumer({
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      sessionTimeoutMs: SESSION_MS,
+      maxBatchMs: 3000,
+      onAssigned: (x) => void (owned.a = x.map((p) => p.partition)),
+    });
+    const b = bus.consumer({
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      sessionTimeoutMs: SESSION_MS,
+      onAssigned: (x) => void (owned.b = x.map((p) => p.partition)),
+    });
     consumers.push(a, b);
     await a.run(async (batch) => {
       stuckOn ??= batch.partition;
@@ -78,7 +100,10 @@ describe('kafka consumer with a slow batch', () => {
     // A stable group first, one partition each — so no rebalance is pending when A gets stuck
     // (a pending rebalance would drop A after the rebalance timeout anyway).
     await eventually(() => owned.a.length === 1 && owned.b.length === 1, 40_000, 'A and B owning one partition each');
-    await bus.producer().send(topic, Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+    await bus.producer().send(
+      topic,
+      Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+    );
     await eventually(() => stuckOn !== undefined, 20_000, 'A to start a batch');
     expect(stuckOn).toBe(owned.a[0]);
     // Once A has been silent for maxBatchMs + the session timeout, the group expels it and B takes

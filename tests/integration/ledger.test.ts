@@ -34,12 +34,38 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const ev = (site: string, path: string, name = 'pageview'): EventRecord => ({
-  v: 1, eventId: randomUUID(), siteId: site, visitorId: `v-${path}`, name, url: `https://s.test${path}`, hostname: 's.test', path,
-  channel: 'direct', device: 'desktop', browser: 'Chrome', os: 'Linux', ts: Date.now(),
+  v: 1,
+  eventId: randomUUID(),
+  siteId: site,
+  visitorId: `v-${path}`,
+  name,
+  url: `https://s.test${path}`,
+  hostname: 's.test',
+  path,
+  channel: 'direct',
+  device: 'desktop',
+  browser: 'Chrome',
+  os: 'Linux',
+  ts: Date.now(),
 });
-const send = (records: EventRecord[]) => bus.producer().send(topics.events, records.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })));
-const applied = (e: EventRecord) => eventually(async () => (await pool.query('SELECT 1 FROM events WHERE event_id = $1', [e.eventId])).rowCount === 1, 30_000, `${e.path} applied`);
-const duplicates = async (site: string) => (await pool.query<{ n: number }>('SELECT COALESCE(sum(duplicates), 0)::int AS n FROM ingestion_ledger WHERE site_id = $1', [site])).rows[0]!.n;
+const send = (records: EventRecord[]) =>
+  bus.producer().send(
+    topics.events,
+    records.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })),
+  );
+const applied = (e: EventRecord) =>
+  eventually(
+    async () => (await pool.query('SELECT 1 FROM events WHERE event_id = $1', [e.eventId])).rowCount === 1,
+    30_000,
+    `${e.path} applied`,
+  );
+const duplicates = async (site: string) =>
+  (
+    await pool.query<{ n: number }>(
+      'SELECT COALESCE(sum(duplicates), 0)::int AS n FROM ingestion_ledger WHERE site_id = $1',
+      [site],
+    )
+  ).rows[0]!.n;
 
 describe('ingestion ledger', () => {
   it('counts the duplicates the rollups job dropped, under their site, once', { timeout: 60_000 }, async () => {
@@ -65,7 +91,11 @@ describe('ingestion ledger', () => {
     const e5 = ev(a, '/5');
     await send([e2, poison, e5]);
     await applied(e5);
-    await eventually(async () => (await pool.query("SELECT 1 FROM dead_letters WHERE reason LIKE 'apply failed:%'")).rowCount === 1, 30_000, 'poison dead-lettered');
+    await eventually(
+      async () => (await pool.query("SELECT 1 FROM dead_letters WHERE reason LIKE 'apply failed:%'")).rowCount === 1,
+      30_000,
+      'poison dead-lettered',
+    );
     expect(await duplicates(a)).toBe(3);
     expect(await duplicates(b)).toBe(1);
     // What was kept: one row per event id.

@@ -26,7 +26,10 @@ async function emptyInstall(): Promise<pg.Pool> {
   return raw;
 }
 
-const operators = async (raw: pg.Pool) => (await raw.query<{ email: string }>('SELECT email FROM users WHERE is_operator ORDER BY email')).rows.map((r) => r.email);
+const operators = async (raw: pg.Pool) =>
+  (await raw.query<{ email: string }>('SELECT email FROM users WHERE is_operator ORDER BY email')).rows.map(
+    (r) => r.email,
+  );
 const email = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.test`;
 
 describe('the first account is the operator', () => {
@@ -41,7 +44,11 @@ describe('the first account is the operator', () => {
 
   it('exactly one operator when eight first sign-ups race', async () => {
     const raw = await emptyInstall();
-    await Promise.all(Array.from({ length: 8 }, (_, i) => signUp({ email: email(`racer${i}`), password: 'long enough password' }, `10.0.1.${i}`)));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        signUp({ email: email(`racer${i}`), password: 'long enough password' }, `10.0.1.${i}`),
+      ),
+    );
     expect((await raw.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(8);
     expect(await operators(raw)).toHaveLength(1);
     await raw.end();

@@ -22,30 +22,43 @@ const days = [200, 100, 60, 10, 0].map((ago) => Math.floor((NOW - ago * DAY) / D
 
 async function site(retention: number | null): Promise<string> {
   const id = (
-    await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames, retention_days) VALUES (gen_random_uuid(), $1, 's', 's.test', $2, '{}', $3) RETURNING id", [
-      team,
-      `k-${randomUUID()}`,
-      retention,
-    ])
+    await pool.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames, retention_days) VALUES (gen_random_uuid(), $1, 's', 's.test', $2, '{}', $3) RETURNING id",
+      [team, `k-${randomUUID()}`, retention],
+    )
   ).rows[0]!.id;
   for (const day of days) {
-    await pool.query("INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record) VALUES (gen_random_uuid(), $1, 'v', 'pageview', 'https://s.test/', $2, '{}')", [id, new Date(day + 3_600_000)]);
-    await pool.query("INSERT INTO sessions (site_id, visitor_id, started_at, ended_at, duration_ms, pageviews, events, entry_path, exit_path, bounce, channel, device, browser, os, source_partition) VALUES ($1, 'v', $2, $2, 0, 1, 1, '/', '/', true, 'direct', 'desktop', 'Firefox', 'Linux', 0)", [id, new Date(day + 3_600_000)]);
-    await pool.query("INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews) VALUES ($1, 'day', $2, '', '', 0, 1)", [id, new Date(day)]);
+    await pool.query(
+      "INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record) VALUES (gen_random_uuid(), $1, 'v', 'pageview', 'https://s.test/', $2, '{}')",
+      [id, new Date(day + 3_600_000)],
+    );
+    await pool.query(
+      "INSERT INTO sessions (site_id, visitor_id, started_at, ended_at, duration_ms, pageviews, events, entry_path, exit_path, bounce, channel, device, browser, os, source_partition) VALUES ($1, 'v', $2, $2, 0, 1, 1, '/', '/', true, 'direct', 'desktop', 'Firefox', 'Linux', 0)",
+      [id, new Date(day + 3_600_000)],
+    );
+    await pool.query(
+      "INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews) VALUES ($1, 'day', $2, '', '', 0, 1)",
+      [id, new Date(day)],
+    );
   }
   return id;
 }
 
 const count = async (sql: string, id: string) => (await pool.query<{ n: number }>(sql, [id])).rows[0]!.n;
 const partitions = async () =>
-  (await pool.query<{ relname: string }>("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass ORDER BY 1")).rows.map((r) => r.relname);
+  (
+    await pool.query<{ relname: string }>(
+      "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass ORDER BY 1",
+    )
+  ).rows.map((r) => r.relname);
 
 beforeAll(async () => {
   d = await freshDatabase('retention');
   pool = new pg.Pool({ connectionString: d.url });
   pool.on('error', () => undefined);
   setEnv({ DATABASE_URL: d.url });
-  team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
+  team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id"))
+    .rows[0]!.id;
   // The 200-days-ago day has no partition of its own: its rows sit in events_default.
   for (const day of days.slice(1)) await ensureDailyPartitions(pool, day, 0);
 });
@@ -71,8 +84,10 @@ describe('retention', () => {
     // 90 days: 60, 10 and 0 stay.
     expect(await count('SELECT count(*)::int AS n FROM events WHERE site_id = $1', long)).toBe(3);
     // Rollups are the dashboard's history: untouched.
-    expect(await count("SELECT count(*)::int AS n FROM rollups WHERE site_id = $1", short)).toBe(5);
-    const stats = await pool.query<{ site_id: string; rows: string; bytes: string; oldest: Date }>('SELECT site_id, rows::text, bytes::text, oldest FROM site_archive_stats ORDER BY rows');
+    expect(await count('SELECT count(*)::int AS n FROM rollups WHERE site_id = $1', short)).toBe(5);
+    const stats = await pool.query<{ site_id: string; rows: string; bytes: string; oldest: Date }>(
+      'SELECT site_id, rows::text, bytes::text, oldest FROM site_archive_stats ORDER BY rows',
+    );
     expect(stats.rows.map((s) => [s.site_id, Number(s.rows)])).toEqual([
       [short, 2],
       [long, 3],
@@ -86,7 +101,13 @@ describe('retention', () => {
       [short, 2, 30, NOW],
     ]);
     // A second pass at the same instant finds nothing more to do.
-    expect(await job.runOnce()).toEqual({ droppedPartitions: [], deletedEvents: 0, deletedSessions: 0, log: null, erasedFromLog: 0 });
+    expect(await job.runOnce()).toEqual({
+      droppedPartitions: [],
+      deletedEvents: 0,
+      deletedSessions: 0,
+      log: null,
+      erasedFromLog: 0,
+    });
   });
 
   it('a site that keeps forever keeps every partition; other sites still lose their own old rows', async () => {

@@ -36,9 +36,10 @@ describe('savepoints', () => {
     op.process(0, 'site-a', 61_000, 1);
     op.advanceWatermark();
     const state = { operator: op.snapshot(), dimensionVersion: 3 };
-    await a.query("INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ('rollups', 'events', 0, 42, $1), ('rollups', 'events', 1, 7, NULL), ('sessions', 'events', 0, 40, '{}')", [
-      JSON.stringify(state),
-    ]);
+    await a.query(
+      "INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ('rollups', 'events', 0, 42, $1), ('rollups', 'events', 1, 7, NULL), ('sessions', 'events', 0, 40, '{}')",
+      [JSON.stringify(state)],
+    );
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'eddy-sp-')), 'sp.json');
     const sp = await createSavepoint(a, file);
     const json = JSON.parse(readFileSync(file, 'utf8')) as { format: string; version: number; progress: unknown[] };
@@ -47,14 +48,23 @@ describe('savepoints', () => {
     expect(sp.progress).toHaveLength(3);
 
     // The target already has stale progress for these jobs: the savepoint replaces it.
-    await b.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ('rollups', 'events', 5, 999)");
+    await b.query(
+      "INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ('rollups', 'events', 5, 999)",
+    );
     await restoreSavepoint(b, file);
     const q = 'SELECT job, topic, partition, next_offset::text, state FROM consumer_progress ORDER BY job, partition';
     expect((await b.query(q)).rows).toEqual((await a.query(q)).rows);
 
     // The restored operator continues exactly where the original would.
-    const restored = windowOperator(tumblingWindows(60_000), count(), { outOfOrdernessMs: 1000, allowedLatenessMs: 5000 });
-    const row = (await b.query<{ state: typeof state }>("SELECT state FROM consumer_progress WHERE job = 'rollups' AND partition = 0")).rows[0]!;
+    const restored = windowOperator(tumblingWindows(60_000), count(), {
+      outOfOrdernessMs: 1000,
+      allowedLatenessMs: 5000,
+    });
+    const row = (
+      await b.query<{ state: typeof state }>(
+        "SELECT state FROM consumer_progress WHERE job = 'rollups' AND partition = 0",
+      )
+    ).rows[0]!;
     restored.restore(row.state.operator as never);
     restored.process(0, 'site-a', 200_000, 1);
     op.process(0, 'site-a', 200_000, 1);

@@ -42,13 +42,18 @@ describe('schema drift', () => {
     dbs.push(d);
     const first = await migrate(d.url);
     const second = await migrate(d.url);
-    const all = readdirSync(defaultMigrationsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const all = readdirSync(defaultMigrationsDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     expect(all[0]).toBe('20261121000000_init');
     expect(first.applied).toEqual(all);
     expect(second).toEqual({ applied: [], alreadyApplied: all });
     const c = new pg.Client({ connectionString: d.url });
     await c.connect();
-    const r = await c.query("SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations WHERE migration_name = '20261121000000_init'");
+    const r = await c.query(
+      "SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations WHERE migration_name = '20261121000000_init'",
+    );
     await c.end();
     const sql = readFileSync(path.join(defaultMigrationsDir, '20261121000000_init', 'migration.sql'));
     expect(r.rows).toHaveLength(1);

@@ -19,10 +19,21 @@ beforeAll(async () => {
   admin = env().DATABASE_URL!;
   d = await freshDatabase('sla-report');
   setEnv({ DATABASE_URL: d.url });
-  const team = (await pool().query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
-  siteId = (await pool().query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, 's', 's.test', $2, 'Europe/Berlin') RETURNING id", [team, `k-${randomUUID()}`])).rows[0]!.id;
+  const team = (
+    await pool().query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+  ).rows[0]!.id;
+  siteId = (
+    await pool().query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, 's', 's.test', $2, 'Europe/Berlin') RETURNING id",
+      [team, `k-${randomUUID()}`],
+    )
+  ).rows[0]!.id;
   await pool().query('INSERT INTO site_slas (site_id, target_ms) VALUES ($1, 5000)', [siteId]);
-  const minute = (iso: string, breached: boolean) => pool().query('INSERT INTO sla_minutes (site_id, minute, freshness_ms, target_ms, breached) VALUES ($1, $2, $3, 5000, $4)', [siteId, iso, breached ? 9000 : 300, breached]);
+  const minute = (iso: string, breached: boolean) =>
+    pool().query(
+      'INSERT INTO sla_minutes (site_id, minute, freshness_ms, target_ms, breached) VALUES ($1, $2, $3, 5000, $4)',
+      [siteId, iso, breached ? 9000 : 300, breached],
+    );
   await minute('2026-03-28T22:59:00Z', true); // 23:59 on the 28th (CET)
   await minute('2026-03-28T23:00:00Z', false); // 00:00 on the 29th
   await minute('2026-03-29T21:59:00Z', true); // 23:59 on the 29th (CEST)
@@ -38,7 +49,9 @@ describe('SLA report', () => {
   it('counts compliance per local day, the DST day as one', async () => {
     const r = await slaReport(siteId, NOW);
     expect(r.daily).toHaveLength(30);
-    const byDay = Object.fromEntries(r.daily.slice(-3).map((x) => [new Date(x.day).toISOString(), [x.measuredMinutes, x.breachedMinutes, x.ratio]]));
+    const byDay = Object.fromEntries(
+      r.daily.slice(-3).map((x) => [new Date(x.day).toISOString(), [x.measuredMinutes, x.breachedMinutes, x.ratio]]),
+    );
     expect(byDay).toEqual({
       '2026-03-27T23:00:00.000Z': [1, 1, 0],
       '2026-03-28T23:00:00.000Z': [2, 1, 0.5],
@@ -47,7 +60,10 @@ describe('SLA report', () => {
   });
 
   it('is breached while the measured freshness is worse than the target, and never within target on a stale measurement', async () => {
-    await pool().query("INSERT INTO site_freshness (site_id, measured_at, freshness_ms, cause) VALUES ($1, $2, 9000, 'stopped worker')", [siteId, new Date(NOW - 1000)]);
+    await pool().query(
+      "INSERT INTO site_freshness (site_id, measured_at, freshness_ms, cause) VALUES ($1, $2, 9000, 'stopped worker')",
+      [siteId, new Date(NOW - 1000)],
+    );
     let r = await slaReport(siteId, NOW);
     expect(r.current.state).toEqual({ kind: 'breached' });
     expect(r.current.cause).toBe('stopped worker');

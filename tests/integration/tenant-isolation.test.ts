@@ -42,18 +42,39 @@ async function tenant(label: string, ip: string): Promise<Tenant> {
   await http.signUp(email, PASSWORD, label);
   const teams = await http.json<{ teams: { id: string }[] }>('/api/teams');
   const teamId = teams.body.teams[0]!.id;
-  const site = await http.json<{ site: { id: string } }>('/api/sites', { method: 'POST', json: { teamId, name: `${label} site`, domain: `${label}.example` } });
+  const site = await http.json<{ site: { id: string } }>('/api/sites', {
+    method: 'POST',
+    json: { teamId, name: `${label} site`, domain: `${label}.example` },
+  });
   expect(site.status).toBe(201);
-  const link = await http.json<{ link: { id: string; token: string } }>(`/api/sites/${site.body.site.id}/share-links`, { method: 'POST', json: { label: 'public' } });
-  const invite = await http.json<{ invite: { id: string } }>(`/api/teams/${teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true } });
-  const key = await http.json<{ apiKey: { id: string } }>(`/api/sites/${site.body.site.id}/api-keys`, { method: 'POST', json: { label: 'server', scopes: ['events:write'] } });
+  const link = await http.json<{ link: { id: string; token: string } }>(`/api/sites/${site.body.site.id}/share-links`, {
+    method: 'POST',
+    json: { label: 'public' },
+  });
+  const invite = await http.json<{ invite: { id: string } }>(`/api/teams/${teamId}/invites`, {
+    method: 'POST',
+    json: { role: 'viewer', anyoneWithLink: true },
+  });
+  const key = await http.json<{ apiKey: { id: string } }>(`/api/sites/${site.body.site.id}/api-keys`, {
+    method: 'POST',
+    json: { label: 'server', scopes: ['events:write'] },
+  });
   expect(key.status).toBe(201);
   const user = await db.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]);
-  const goal = await http.json<{ goal: { id: string } }>(`/api/sites/${site.body.site.id}/goals`, { method: 'POST', json: { name: 'Signup', kind: 'event', eventName: 'Signup' } });
+  const goal = await http.json<{ goal: { id: string } }>(`/api/sites/${site.body.site.id}/goals`, {
+    method: 'POST',
+    json: { name: 'Signup', kind: 'event', eventName: 'Signup' },
+  });
   expect(goal.status).toBe(200);
   const funnel = await http.json<{ funnel: { id: string } }>(`/api/sites/${site.body.site.id}/funnels`, {
     method: 'POST',
-    json: { name: 'Buy', steps: [{ kind: 'page', pathPattern: '/' }, { kind: 'event', eventName: 'Signup' }] },
+    json: {
+      name: 'Buy',
+      steps: [
+        { kind: 'page', pathPattern: '/' },
+        { kind: 'event', eventName: 'Signup' },
+      ],
+    },
   });
   expect(funnel.status).toBe(200);
   return {
@@ -72,7 +93,12 @@ async function tenant(label: string, ip: string): Promise<Tenant> {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ bus: 'embedded', worker: false, label: 'tenancy', env: { TRUSTED_PROXY_HEADER: 'x-forwarded-for' } });
+  stack = await startStack({
+    bus: 'embedded',
+    worker: false,
+    label: 'tenancy',
+    env: { TRUSTED_PROXY_HEADER: 'x-forwarded-for' },
+  });
   db = new pg.Pool({ connectionString: stack.db.url });
   db.on('error', () => undefined);
   A = await tenant('alice', '198.51.100.1');
@@ -111,7 +137,17 @@ function routesOnB(): [string, string, unknown?][] {
     ['DELETE', `/api/sites/${B.siteId}/goals/${B.goalId}`],
     ['DELETE', `/api/sites/${A.siteId}/goals/${B.goalId}`],
     ['GET', `/api/sites/${B.siteId}/funnels`],
-    ['POST', `/api/sites/${B.siteId}/funnels`, { name: 'x', steps: [{ kind: 'page', pathPattern: '/' }, { kind: 'page', pathPattern: '/x' }] }],
+    [
+      'POST',
+      `/api/sites/${B.siteId}/funnels`,
+      {
+        name: 'x',
+        steps: [
+          { kind: 'page', pathPattern: '/' },
+          { kind: 'page', pathPattern: '/x' },
+        ],
+      },
+    ],
     ['DELETE', `/api/sites/${B.siteId}/funnels/${B.funnelId}`],
     ['DELETE', `/api/sites/${A.siteId}/funnels/${B.funnelId}`],
     ['GET', `/api/sites/${B.siteId}/insights?kind=goals`],
@@ -153,11 +189,18 @@ describe('tenant isolation: A against B', () => {
       expect((await t.http.json(`/api/sites/${t.siteId}/imports`)).status).toBe(200);
     }
     // Hostile parameters on one's own site: a 400 that says which, never a 500.
-    const bad = await A.http.json<{ error: string }>(`/api/sites/${A.siteId}/exports/download?kind=events&format=xml&from=2026-13-01&to=x`);
+    const bad = await A.http.json<{ error: string }>(
+      `/api/sites/${A.siteId}/exports/download?kind=events&format=xml&from=2026-13-01&to=x`,
+    );
     expect(bad.status).toBe(400);
-    const badImport = await A.http.json<{ error: string }>(`/api/sites/${A.siteId}/imports?source=matomo&filename=x.csv`, { method: 'POST', json: {} });
+    const badImport = await A.http.json<{ error: string }>(
+      `/api/sites/${A.siteId}/imports?source=matomo&filename=x.csv`,
+      { method: 'POST', json: {} },
+    );
     expect(badImport.status).toBe(400);
-    const download = await A.http.fetch(`/api/sites/${A.siteId}/exports/download?kind=events&format=csv&from=2026-01-01&to=2026-01-31`);
+    const download = await A.http.fetch(
+      `/api/sites/${A.siteId}/exports/download?kind=events&format=csv&from=2026-01-01&to=2026-01-31`,
+    );
     expect(download.status).toBe(200);
     expect((await download.text()).split('\r\n')[0]).toMatch(/^event_id,timestamp,/);
   });
@@ -179,7 +222,18 @@ describe('tenant isolation: A against B', () => {
       ['POST', `/api/sites/${A.siteId}/goals`, { name: 'x', kind: 'regex', eventName: 'x' }],
       ['POST', `/api/sites/${A.siteId}/goals`, { name: 'x'.repeat(500), kind: 'event', eventName: 'x' }],
       ['POST', `/api/sites/${A.siteId}/funnels`, { name: 'x', steps: [{ kind: 'page', pathPattern: '/' }] }],
-      ['POST', `/api/sites/${A.siteId}/funnels`, { name: 'x', windowMinutes: -5, steps: [{ kind: 'page', pathPattern: '/' }, { kind: 'page', pathPattern: '/a' }] }],
+      [
+        'POST',
+        `/api/sites/${A.siteId}/funnels`,
+        {
+          name: 'x',
+          windowMinutes: -5,
+          steps: [
+            { kind: 'page', pathPattern: '/' },
+            { kind: 'page', pathPattern: '/a' },
+          ],
+        },
+      ],
       ['GET', `/api/sites/${A.siteId}/insights?kind=bogus`],
       ['GET', `/api/sites/${A.siteId}/insights?kind=prop`],
       ['GET', `/api/sites/${A.siteId}/insights?kind=goal_breakdown&goal=not-a-uuid`],
@@ -187,17 +241,31 @@ describe('tenant isolation: A against B', () => {
     ];
     for (const [method, path, json] of bad) {
       const r = await A.http.json<{ error?: { code: string } }>(path, { method, json });
-      expect({ path, json, status: r.status, code: r.body.error?.code }).toEqual({ path, json, status: 400, code: 'bad_request' });
+      expect({ path, json, status: r.status, code: r.body.error?.code }).toEqual({
+        path,
+        json,
+        status: 400,
+        code: 'bad_request',
+      });
     }
     // The goal of another site, through one's own site: not found, as for any nested id.
-    expect((await A.http.json(`/api/sites/${A.siteId}/insights?kind=goal_breakdown&goal=${A.goalId}`)).status).toBe(200);
+    expect((await A.http.json(`/api/sites/${A.siteId}/insights?kind=goal_breakdown&goal=${A.goalId}`)).status).toBe(
+      200,
+    );
     // Share pages get the same panels, read-only.
     const anon = new HttpSession(stack.url, '198.51.100.77');
     const goals = await anon.json<{ goals: { name: string }[] }>(`/api/share/${A.shareToken}/insights?kind=goals`);
     expect(goals.status).toBe(200);
     expect(goals.body.goals.map((g) => g.name)).toEqual(['Signup']);
     expect((await anon.json(`/api/share/${A.shareToken}/insights/export?kind=funnels`)).status).toBe(200);
-    expect((await anon.json(`/api/sites/${A.siteId}/goals`, { method: 'POST', json: { name: 'y', kind: 'event', eventName: 'y' } })).status).toBe(401);
+    expect(
+      (
+        await anon.json(`/api/sites/${A.siteId}/goals`, {
+          method: 'POST',
+          json: { name: 'y', kind: 'event', eventName: 'y' },
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it('nothing of B’s changed after A’s attempts', async () => {
@@ -205,9 +273,13 @@ describe('tenant isolation: A against B', () => {
     expect(site.body.site.name).toBe('bob site');
     const links = await B.http.json<{ links: { id: string; label: string }[] }>(`/api/sites/${B.siteId}/share-links`);
     expect(links.body.links.map((l) => l.id)).toEqual([B.shareLinkId]);
-    const keys = await B.http.json<{ apiKeys: { id: string; revokedAt: string | null }[] }>(`/api/sites/${B.siteId}/api-keys`);
+    const keys = await B.http.json<{ apiKeys: { id: string; revokedAt: string | null }[] }>(
+      `/api/sites/${B.siteId}/api-keys`,
+    );
     expect(keys.body.apiKeys).toEqual([expect.objectContaining({ id: B.apiKeyId, revokedAt: null })]);
-    const members = await B.http.json<{ members: { userId: string; role: string }[] }>(`/api/teams/${B.teamId}/members`);
+    const members = await B.http.json<{ members: { userId: string; role: string }[] }>(
+      `/api/teams/${B.teamId}/members`,
+    );
     expect(members.body.members).toEqual([expect.objectContaining({ userId: B.userId, role: 'owner' })]);
     const invites = await B.http.json<{ invites: { id: string }[] }>(`/api/teams/${B.teamId}/invites`);
     expect(invites.body.invites.map((i) => i.id)).toEqual([B.inviteId]);
@@ -217,7 +289,10 @@ describe('tenant isolation: A against B', () => {
 
   it('ids in the body and the query do not reach B', async () => {
     // Creating a site in B's team.
-    const create = await A.http.json('/api/sites', { method: 'POST', json: { teamId: B.teamId, name: 'x', domain: 'x.example' } });
+    const create = await A.http.json('/api/sites', {
+      method: 'POST',
+      json: { teamId: B.teamId, name: 'x', domain: 'x.example' },
+    });
     expect(create.status).toBe(404);
     // An extra siteId in the query of A's own route is ignored: A's data comes back.
     const stats = await A.http.json<{ range: unknown }>(`/api/sites/${A.siteId}/stats?range=7d&siteId=${B.siteId}`);
@@ -238,7 +313,12 @@ describe('tenant isolation: A against B', () => {
   });
 
   it('pages of B’s site and team are 404 for A', async () => {
-    for (const path of [`/sites/${B.siteId}`, `/sites/${B.siteId}/snippet`, `/sites/${B.siteId}/settings`, `/teams/${B.teamId}`]) {
+    for (const path of [
+      `/sites/${B.siteId}`,
+      `/sites/${B.siteId}/snippet`,
+      `/sites/${B.siteId}/settings`,
+      `/teams/${B.teamId}`,
+    ]) {
       for (const headers of [{}, FORGED]) {
         const r = await A.http.fetch(path, { headers });
         expect({ path, status: r.status }).toEqual({ path, status: 404 });
@@ -247,29 +327,59 @@ describe('tenant isolation: A against B', () => {
   });
 
   it('extra fields in update bodies (team, key, owner) are ignored', async () => {
-    const before = await db.query<{ team_id: string; public_key: string; rate_limit_per_minute: number }>('SELECT team_id, public_key, rate_limit_per_minute FROM sites WHERE id = $1', [A.siteId]);
+    const before = await db.query<{ team_id: string; public_key: string; rate_limit_per_minute: number }>(
+      'SELECT team_id, public_key, rate_limit_per_minute FROM sites WHERE id = $1',
+      [A.siteId],
+    );
     const r = await A.http.json<{ site: { name: string } }>(`/api/sites/${A.siteId}`, {
       method: 'PATCH',
-      json: { name: 'alice renamed', teamId: B.teamId, team_id: B.teamId, publicKey: 'stolen', id: B.siteId, rateLimitPerMinute: 1e9, owner: B.userId, role: 'owner' },
+      json: {
+        name: 'alice renamed',
+        teamId: B.teamId,
+        team_id: B.teamId,
+        publicKey: 'stolen',
+        id: B.siteId,
+        rateLimitPerMinute: 1e9,
+        owner: B.userId,
+        role: 'owner',
+      },
     });
     expect(r.status).toBe(200);
     expect(r.body.site.name).toBe('alice renamed');
-    const after = await db.query('SELECT team_id, public_key, rate_limit_per_minute FROM sites WHERE id = $1', [A.siteId]);
+    const after = await db.query('SELECT team_id, public_key, rate_limit_per_minute FROM sites WHERE id = $1', [
+      A.siteId,
+    ]);
     expect(after.rows[0]).toEqual(before.rows[0]);
     // Sign-up ignores a smuggled session version or id.
     const c = new HttpSession(stack.url, '198.51.100.3');
     const email = `mallory-${randomUUID().slice(0, 8)}@example.test`;
-    expect((await c.json('/api/signup', { method: 'POST', json: { email, password: PASSWORD, sessionVersion: 99, id: B.userId } })).status).toBe(201);
+    expect(
+      (
+        await c.json('/api/signup', {
+          method: 'POST',
+          json: { email, password: PASSWORD, sessionVersion: 99, id: B.userId },
+        })
+      ).status,
+    ).toBe(201);
     const u = await db.query('SELECT id, session_version FROM users WHERE email = $1', [email]);
     expect(u.rows[0].id).not.toBe(B.userId);
     expect(u.rows[0].session_version).toBe(0);
     // Accepting an invite with a body naming another team or role changes nothing of that.
     expect(await c.signIn(email, PASSWORD)).toBe(true);
-    const inv = await A.http.json<{ invite: { token: string } }>(`/api/teams/${A.teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true, teamId: B.teamId } });
-    const accepted = await c.json<{ team: { teamId: string } }>(`/api/invites/${inv.body.invite.token}`, { method: 'POST', json: { role: 'owner', teamId: B.teamId } });
+    const inv = await A.http.json<{ invite: { token: string } }>(`/api/teams/${A.teamId}/invites`, {
+      method: 'POST',
+      json: { role: 'viewer', anyoneWithLink: true, teamId: B.teamId },
+    });
+    const accepted = await c.json<{ team: { teamId: string } }>(`/api/invites/${inv.body.invite.token}`, {
+      method: 'POST',
+      json: { role: 'owner', teamId: B.teamId },
+    });
     expect(accepted.status).toBe(200);
     expect(accepted.body.team.teamId).toBe(A.teamId);
-    const m = await db.query<{ team_id: string; role: string }>('SELECT team_id, role FROM memberships WHERE user_id = $1', [u.rows[0].id]);
+    const m = await db.query<{ team_id: string; role: string }>(
+      'SELECT team_id, role FROM memberships WHERE user_id = $1',
+      [u.rows[0].id],
+    );
     expect(m.rows.find((r) => r.team_id === A.teamId)?.role).toBe('viewer');
     expect(m.rows.some((r) => r.team_id === B.teamId)).toBe(false);
     // Used up: a second accept is 404.
@@ -290,20 +400,36 @@ describe('tenant isolation: A against B', () => {
     const page = await anon.fetch(`/share/${A.shareToken}`);
     expect(await page.text()).not.toContain('bob.example');
     // Revoke: the token stops working.
-    const extra = await A.http.json<{ link: { id: string; token: string } }>(`/api/sites/${A.siteId}/share-links`, { method: 'POST', json: { label: 'temp' } });
+    const extra = await A.http.json<{ link: { id: string; token: string } }>(`/api/sites/${A.siteId}/share-links`, {
+      method: 'POST',
+      json: { label: 'temp' },
+    });
     expect((await anon.json(`/api/share/${extra.body.link.token}/stats?range=today`)).status).toBe(200);
-    expect((await A.http.json(`/api/sites/${A.siteId}/share-links/${extra.body.link.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect(
+      (await A.http.json(`/api/sites/${A.siteId}/share-links/${extra.body.link.id}`, { method: 'DELETE' })).status,
+    ).toBe(200);
     expect((await anon.json(`/api/share/${extra.body.link.token}/stats?range=today`)).status).toBe(404);
   });
 
   it('a password-protected link needs its own unlock cookie; another link’s cookie does not open it', async () => {
     const anon = new HttpSession(stack.url, '198.51.100.5');
-    const locked = await A.http.json<{ link: { id: string; token: string } }>(`/api/sites/${A.siteId}/share-links`, { method: 'POST', json: { label: 'locked', password: 'open sesame' } });
+    const locked = await A.http.json<{ link: { id: string; token: string } }>(`/api/sites/${A.siteId}/share-links`, {
+      method: 'POST',
+      json: { label: 'locked', password: 'open sesame' },
+    });
     const token = locked.body.link.token;
     expect((await anon.json(`/api/share/${token}/stats?range=7d`)).status).toBe(401);
-    const lockedB = await B.http.json<{ link: { id: string; token: string } }>(`/api/sites/${B.siteId}/share-links`, { method: 'POST', json: { label: 'locked', password: 'bob secret' } });
-    expect((await anon.json(`/api/share/${lockedB.body.link.token}/unlock`, { method: 'POST', json: { password: 'wrong' } })).status).toBe(401);
-    expect((await anon.json(`/api/share/${token}/unlock`, { method: 'POST', json: { password: 'open sesame' } })).status).toBe(200);
+    const lockedB = await B.http.json<{ link: { id: string; token: string } }>(`/api/sites/${B.siteId}/share-links`, {
+      method: 'POST',
+      json: { label: 'locked', password: 'bob secret' },
+    });
+    expect(
+      (await anon.json(`/api/share/${lockedB.body.link.token}/unlock`, { method: 'POST', json: { password: 'wrong' } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await anon.json(`/api/share/${token}/unlock`, { method: 'POST', json: { password: 'open sesame' } })).status,
+    ).toBe(200);
     expect((await anon.json(`/api/share/${token}/stats?range=7d`)).status).toBe(200);
     // The cookie for A's link, renamed to B's link's cookie name, does not open B's link.
     const aCookie = [...anon.cookies].find(([k]) => k.startsWith('eddy_share_'))!;
@@ -346,7 +472,11 @@ describe('tenant isolation: live sockets', () => {
 
   async function notifyChanged(siteId: string): Promise<void> {
     const b = new EmbeddedBus(db, stack.db.url);
-    await b.producer().send(`${stack.namespace}live`, [{ key: siteId, value: JSON.stringify({ type: 'changed', siteId, at: Date.now() } satisfies SiteChanged) }]);
+    await b
+      .producer()
+      .send(`${stack.namespace}live`, [
+        { key: siteId, value: JSON.stringify({ type: 'changed', siteId, at: Date.now() } satisfies SiteChanged) },
+      ]);
   }
 
   it('a join for B’s site is refused and receives nothing; B’s own socket does (control)', async () => {
@@ -379,7 +509,10 @@ describe('tenant isolation: live sockets', () => {
 
 describe('removal from a team revokes access', () => {
   it('A, invited into B’s team and then removed, loses HTTP access at once and the socket room within the sweep bound (5 s)', async () => {
-    const inv = await B.http.json<{ invite: { token: string } }>(`/api/teams/${B.teamId}/invites`, { method: 'POST', json: { role: 'viewer', anyoneWithLink: true } });
+    const inv = await B.http.json<{ invite: { token: string } }>(`/api/teams/${B.teamId}/invites`, {
+      method: 'POST',
+      json: { role: 'viewer', anyoneWithLink: true },
+    });
     expect((await A.http.json(`/api/invites/${inv.body.invite.token}`, { method: 'POST' })).status).toBe(200);
     expect((await A.http.json(`/api/sites/${B.siteId}/stats?range=today`)).status).toBe(200);
     // A viewer reads but cannot change.
@@ -407,7 +540,10 @@ describe('removal from a team revokes access', () => {
     const other = new HttpSession(stack.url, '198.51.100.1');
     expect(await other.signIn(A.email, PASSWORD)).toBe(true);
     expect((await other.json('/api/sites')).status).toBe(200);
-    const r = await A.http.json('/api/account/password', { method: 'POST', json: { currentPassword: PASSWORD, newPassword: `${PASSWORD}!` } });
+    const r = await A.http.json('/api/account/password', {
+      method: 'POST',
+      json: { currentPassword: PASSWORD, newPassword: `${PASSWORD}!` },
+    });
     expect(r.status).toBe(200);
     expect((await other.json('/api/sites')).status).toBe(401);
     expect(await other.signIn(A.email, `${PASSWORD}!`)).toBe(true);
@@ -438,7 +574,10 @@ describe('sign-in rate limits (per account and per IP, in PostgreSQL)', () => {
     expect(throttled).toEqual(wrong);
     expect([...user.cookies.keys()].some((k) => k.endsWith('session-token'))).toBe(false);
     // The attempts are rows in PostgreSQL, shared by every web process.
-    const rows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM auth_attempts WHERE kind = 'login' AND subject = $1 AND NOT succeeded", [email]);
+    const rows = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM auth_attempts WHERE kind = 'login' AND subject = $1 AND NOT succeeded",
+      [email],
+    );
     expect(rows.rows[0]!.n).toBeGreaterThanOrEqual(7);
   });
 
@@ -446,7 +585,11 @@ describe('sign-in rate limits (per account and per IP, in PostgreSQL)', () => {
     const email = `ipuser-${randomUUID().slice(0, 8)}@example.test`;
     await new HttpSession(stack.url, '192.0.2.20').signUp(email, PASSWORD);
     const noisy = new HttpSession(stack.url, '192.0.2.21');
-    await Promise.all(Array.from({ length: 20 }, (_, i) => new HttpSession(stack.url, '192.0.2.21').signIn(`nobody-${i}@example.test`, 'x')));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        new HttpSession(stack.url, '192.0.2.21').signIn(`nobody-${i}@example.test`, 'x'),
+      ),
+    );
     expect(await noisy.signIn(email, PASSWORD)).toBe(false);
     expect(await new HttpSession(stack.url, '192.0.2.22').signIn(email, PASSWORD)).toBe(true);
   });

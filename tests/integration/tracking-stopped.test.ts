@@ -46,15 +46,58 @@ describe('tracking stopped', () => {
     const stream: EventRecord[] = [];
     for (let t = T0 - 10 * MINUTE, i = 0; t <= T0; t += 10_000, i++) {
       const path = ['/', '/post/1', '/post/2'][i % 3]!;
-      stream.push({ v: 1, eventId: randomUUID(), siteId, visitorId: `v${i % 7}`, name: 'pageview', url: `https://blog.test${path}`, hostname: 'blog.test', path, channel: 'direct', device: 'desktop', browser: 'Firefox', os: 'Linux', ts: t, receivedAt: t });
+      stream.push({
+        v: 1,
+        eventId: randomUUID(),
+        siteId,
+        visitorId: `v${i % 7}`,
+        name: 'pageview',
+        url: `https://blog.test${path}`,
+        hostname: 'blog.test',
+        path,
+        channel: 'direct',
+        device: 'desktop',
+        browser: 'Firefox',
+        os: 'Linux',
+        ts: t,
+        receivedAt: t,
+      });
     }
-    await bus.producer().send(topics.events, stream.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })));
-    await eventually(async () => (await pool.query<{ n: number }>("SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = ''", [siteId])).rows[0]!.n === stream.length, 30_000, 'stream in the rollups');
+    await bus.producer().send(
+      topics.events,
+      stream.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })),
+    );
+    await eventually(
+      async () =>
+        (
+          await pool.query<{ n: number }>(
+            "SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = ''",
+            [siteId],
+          )
+        ).rows[0]!.n === stream.length,
+      30_000,
+      'stream in the rollups',
+    );
 
     let now = T0 + 30_000;
-    const alerts = alertsJob({ db: pool, bus, intervalMs: 200, settings: jobSettings(), now: () => now, databaseUrl: stack.db.url });
-    const evaluatedAt = async () => ((await pool.query<{ state: { at?: number } | null }>('SELECT state FROM alert_rules WHERE id = $1', [ruleId])).rows[0]!.state?.at ?? 0);
-    const firings = async () => (await pool.query<{ message: string }>("SELECT message FROM alert_events WHERE rule_id = $1 AND kind = 'firing'", [ruleId])).rows;
+    const alerts = alertsJob({
+      db: pool,
+      bus,
+      intervalMs: 200,
+      settings: jobSettings(),
+      now: () => now,
+      databaseUrl: stack.db.url,
+    });
+    const evaluatedAt = async () =>
+      (await pool.query<{ state: { at?: number } | null }>('SELECT state FROM alert_rules WHERE id = $1', [ruleId]))
+        .rows[0]!.state?.at ?? 0;
+    const firings = async () =>
+      (
+        await pool.query<{ message: string }>(
+          "SELECT message FROM alert_events WHERE rule_id = $1 AND kind = 'firing'",
+          [ruleId],
+        )
+      ).rows;
     alerts.start();
     try {
       // Still inside the window that holds the last pageviews: quiet.

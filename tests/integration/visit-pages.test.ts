@@ -49,21 +49,35 @@ const pageview = (visitorId: string, path: string, ts: number): EventRecord => (
   os: 'Linux',
   ts,
 });
-const produce = (events: EventRecord[]) => bus.producer().send(topics.events, events.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })));
+const produce = (events: EventRecord[]) =>
+  bus.producer().send(
+    topics.events,
+    events.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })),
+  );
 
-const settings = jobSettings({ EVENTS_PARTITIONS: 1, OUT_OF_ORDERNESS_MS: 5000, ALLOWED_LATENESS_MS: 120_000, IDLE_TIMEOUT_MS: 60_000 });
+const settings = jobSettings({
+  EVENTS_PARTITIONS: 1,
+  OUT_OF_ORDERNESS_MS: 5000,
+  ALLOWED_LATENESS_MS: 120_000,
+  IDLE_TIMEOUT_MS: 60_000,
+});
 beforeAll(async () => {
-  setEnv({ BUS_NAMESPACE: `vpages${randomBytes(3).toString('hex')}.`, EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS) });
+  setEnv({
+    BUS_NAMESPACE: `vpages${randomBytes(3).toString('hex')}.`,
+    EVENTS_PARTITIONS: String(settings.EVENTS_PARTITIONS),
+  });
   db = await freshDatabase('vpages');
   setEnv({ DATABASE_URL: db.url });
   pool = new pg.Pool({ connectionString: db.url, max: 8 });
   pool.on('error', () => undefined);
-  const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
+  const team = (
+    await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+  ).rows[0]!.id;
   siteId = (
-    await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, 'p', 'pages.test', $2, 'Europe/Berlin') RETURNING id", [
-      team,
-      `k-${randomUUID()}`,
-    ])
+    await pool.query<{ id: string }>(
+      "INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, 'p', 'pages.test', $2, 'Europe/Berlin') RETURNING id",
+      [team, `k-${randomUUID()}`],
+    )
   ).rows[0]!.id;
   bus = new KafkaBus(kafkaBrokers());
   await ensureTopics(bus);
@@ -84,31 +98,64 @@ afterAll(async () => {
 });
 
 const tiles = async (from: string, to: string, filtered = false) => {
-  const q = statsQuerySchema.parse({ range: 'custom', from, to, compare: 'none', ...(filtered ? { browser: 'Firefox' } : {}) });
+  const q = statsQuerySchema.parse({
+    range: 'custom',
+    from,
+    to,
+    compare: 'none',
+    ...(filtered ? { browser: 'Firefox' } : {}),
+  });
   const { summary: m } = await siteStats(site(), q, NOW);
   return { visits: m.sessions, pageviews: m.pageviews, pagesPerVisit: m.pagesPerSession, bounceRate: m.bounceRate };
 };
 
 describe('pages per visit', () => {
-  it('counts a visit across midnight with all its pages on the day it started, filtered or not', { timeout: 90_000 }, async () => {
-    // 23:57, 23:58 and 00:02 Berlin time (UTC+1 in March): one visit of three pages.
-    await produce([pageview('a', '/', Z('2026-03-09T22:57:00Z')), pageview('a', '/pricing', Z('2026-03-09T22:58:00Z')), pageview('a', '/signup', Z('2026-03-09T23:02:00Z'))]);
-    await eventually(async () => (await pool.query('SELECT count(*)::int AS n FROM events WHERE site_id = $1', [siteId])).rows[0].n === 3, 30_000, 'visit A archived');
-    await eventually(async () => (await pool.query('SELECT pageviews FROM sessions WHERE site_id = $1', [siteId])).rows[0]?.pageviews === 3, 30_000, 'visit A live with 3 pages');
-    // The next morning, a single-page visit.
-    await produce([pageview('b', '/blog', Z('2026-03-10T08:00:00Z'))]);
-    await eventually(async () => (await pool.query('SELECT count(*)::int AS n FROM sessions WHERE site_id = $1', [siteId])).rows[0].n === 2, 30_000, 'visit B live');
-    await eventually(async () => (await tiles('2026-03-10', '2026-03-10')).pageviews === 2, 30_000, 'day 2 pageviews in the rollups');
+  it(
+    'counts a visit across midnight with all its pages on the day it started, filtered or not',
+    { timeout: 90_000 },
+    async () => {
+      // 23:57, 23:58 and 00:02 Berlin time (UTC+1 in March): one visit of three pages.
+      await produce([
+        pageview('a', '/', Z('2026-03-09T22:57:00Z')),
+        pageview('a', '/pricing', Z('2026-03-09T22:58:00Z')),
+        pageview('a', '/signup', Z('2026-03-09T23:02:00Z')),
+      ]);
+      await eventually(
+        async () =>
+          (await pool.query('SELECT count(*)::int AS n FROM events WHERE site_id = $1', [siteId])).rows[0].n === 3,
+        30_000,
+        'visit A archived',
+      );
+      await eventually(
+        async () =>
+          (await pool.query('SELECT pageviews FROM sessions WHERE site_id = $1', [siteId])).rows[0]?.pageviews === 3,
+        30_000,
+        'visit A live with 3 pages',
+      );
+      // The next morning, a single-page visit.
+      await produce([pageview('b', '/blog', Z('2026-03-10T08:00:00Z'))]);
+      await eventually(
+        async () =>
+          (await pool.query('SELECT count(*)::int AS n FROM sessions WHERE site_id = $1', [siteId])).rows[0].n === 2,
+        30_000,
+        'visit B live',
+      );
+      await eventually(
+        async () => (await tiles('2026-03-10', '2026-03-10')).pageviews === 2,
+        30_000,
+        'day 2 pageviews in the rollups',
+      );
 
-    const day1 = { visits: 1, pageviews: 2, pagesPerVisit: 3, bounceRate: 0 };
-    const day2 = { visits: 1, pageviews: 2, pagesPerVisit: 1, bounceRate: 1 };
-    const both = { visits: 2, pageviews: 4, pagesPerVisit: 2, bounceRate: 0.5 };
-    expect(await tiles('2026-03-09', '2026-03-09')).toEqual(day1);
-    expect(await tiles('2026-03-10', '2026-03-10')).toEqual(day2);
-    expect(await tiles('2026-03-09', '2026-03-10')).toEqual(both);
-    // One definition of a visit: a filter every event matches reads the raw events and gives the same tiles.
-    expect(await tiles('2026-03-09', '2026-03-09', true)).toEqual(day1);
-    expect(await tiles('2026-03-10', '2026-03-10', true)).toEqual(day2);
-    expect(await tiles('2026-03-09', '2026-03-10', true)).toEqual(both);
-  });
+      const day1 = { visits: 1, pageviews: 2, pagesPerVisit: 3, bounceRate: 0 };
+      const day2 = { visits: 1, pageviews: 2, pagesPerVisit: 1, bounceRate: 1 };
+      const both = { visits: 2, pageviews: 4, pagesPerVisit: 2, bounceRate: 0.5 };
+      expect(await tiles('2026-03-09', '2026-03-09')).toEqual(day1);
+      expect(await tiles('2026-03-10', '2026-03-10')).toEqual(day2);
+      expect(await tiles('2026-03-09', '2026-03-10')).toEqual(both);
+      // One definition of a visit: a filter every event matches reads the raw events and gives the same tiles.
+      expect(await tiles('2026-03-09', '2026-03-09', true)).toEqual(day1);
+      expect(await tiles('2026-03-10', '2026-03-10', true)).toEqual(day2);
+      expect(await tiles('2026-03-09', '2026-03-10', true)).toEqual(both);
+    },
+  );
 });

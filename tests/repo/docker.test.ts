@@ -26,12 +26,18 @@ interface Service {
   healthcheck?: { test?: string[] | string; disable?: boolean };
   depends_on?: Record<string, { condition: string }>;
 }
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 
 /** A compose `${VAR}`, `${VAR:-default}`, `${VAR:?message}` as a user running it would have it. */
 function interpolate(value: string | number, given: Record<string, string>): string {
-  return String(value).replace(/\$\{(\w+)(?::?([-?])([^}]*))?\}/g, (_, name: string, kind?: string, rest?: string) => given[name] ?? (kind === '-' ? (rest ?? '') : ''));
+  return String(value).replace(
+    /\$\{(\w+)(?::?([-?])([^}]*))?\}/g,
+    (_, name: string, kind?: string, rest?: string) => given[name] ?? (kind === '-' ? (rest ?? '') : ''),
+  );
 }
 const namedVolumeAt = (svc: Service, target: string) =>
   (svc.volumes ?? []).some((v) => {
@@ -39,14 +45,25 @@ const namedVolumeAt = (svc: Service, target: string) =>
     return dest === target && source !== undefined && compose.volumes !== undefined && source in compose.volumes;
   });
 /** Services others wait for to *finish* (one-shot jobs such as migrate). */
-const oneShot = new Set(Object.values(services).flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition === 'service_completed_successfully').map(([n]) => n)));
+const oneShot = new Set(
+  Object.values(services).flatMap((s) =>
+    Object.entries(s.depends_on ?? {})
+      .filter(([, d]) => d.condition === 'service_completed_successfully')
+      .map(([n]) => n),
+  ),
+);
 const ourServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
 
 describe('docker-compose.yml', () => {
   it('every long-running service has a healthcheck; one-shot jobs disable the image’s (they exit, they do not serve)', () => {
     for (const [name, svc] of Object.entries(services)) {
-      if (oneShot.has(name)) expect({ name, healthcheck: svc.healthcheck }).toEqual({ name, healthcheck: { disable: true } });
-      else expect({ name, test: svc.healthcheck?.test }).toEqual({ name, test: expect.arrayContaining([expect.any(String)]) });
+      if (oneShot.has(name))
+        expect({ name, healthcheck: svc.healthcheck }).toEqual({ name, healthcheck: { disable: true } });
+      else
+        expect({ name, test: svc.healthcheck?.test }).toEqual({
+          name,
+          test: expect.arrayContaining([expect.any(String)]),
+        });
     }
   });
 
@@ -66,7 +83,9 @@ describe('docker-compose.yml', () => {
     const major = Number(/^postgres:(\d+)/.exec(pg.image ?? '')?.[1]);
     const pgdata = pg.environment?.PGDATA;
     const mounts = (pg.volumes ?? []).map((v) => v.split(':')[1]!);
-    const dataDir = String(pgdata ?? (major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data'));
+    const dataDir = String(
+      pgdata ?? (major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data'),
+    );
     const mount = mounts.find((m) => dataDir === m || dataDir.startsWith(`${m}/`));
     expect(mount, `a named volume holding ${dataDir}`).toBeDefined();
     expect(namedVolumeAt(pg, mount!)).toBe(true);
@@ -78,13 +97,25 @@ describe('docker-compose.yml', () => {
     const known = new Set(SETTING_NAMES);
     expect(ourServices.map(([n]) => n).sort()).toEqual(['alerts', 'migrate', 'web', 'worker']);
     for (const [name, svc] of ourServices) {
-      const environment = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, interpolate(v, given)]));
-      expect({ name, unknown: Object.keys(environment).filter((k) => !known.has(k) && !nextAuth.has(k)) }).toEqual({ name, unknown: [] });
+      const environment = Object.fromEntries(
+        Object.entries(svc.environment ?? {}).map(([k, v]) => [k, interpolate(v, given)]),
+      );
+      expect({ name, unknown: Object.keys(environment).filter((k) => !known.has(k) && !nextAuth.has(k)) }).toEqual({
+        name,
+        unknown: [],
+      });
       const e = parseEnv(environment);
-      expect(e.KAFKA_BROKERS).toEqual([String(services.kafka!.environment!.KAFKA_ADVERTISED_LISTENERS).replace(/^PLAINTEXT:\/\//, '')]);
+      expect(e.KAFKA_BROKERS).toEqual([
+        String(services.kafka!.environment!.KAFKA_ADVERTISED_LISTENERS).replace(/^PLAINTEXT:\/\//, ''),
+      ]);
       const url = new URL(e.DATABASE_URL!);
       const pgEnv = services.postgres!.environment!;
-      expect([url.hostname, url.username, url.password, url.pathname.slice(1)]).toEqual(['postgres', pgEnv.POSTGRES_USER, pgEnv.POSTGRES_PASSWORD, pgEnv.POSTGRES_DB]);
+      expect([url.hostname, url.username, url.password, url.pathname.slice(1)]).toEqual([
+        'postgres',
+        pgEnv.POSTGRES_USER,
+        pgEnv.POSTGRES_PASSWORD,
+        pgEnv.POSTGRES_DB,
+      ]);
     }
   });
 
@@ -93,7 +124,12 @@ describe('docker-compose.yml', () => {
       const svc = services[name]!;
       expect(svc.depends_on?.migrate?.condition).toBe('service_completed_successfully');
       expect(svc.depends_on?.kafka?.condition).toBe('service_healthy');
-      expect(svc.healthcheck?.test).toEqual(['CMD', 'node', 'scripts/healthcheck.mjs', name === 'alerts' ? 'worker' : name]);
+      expect(svc.healthcheck?.test).toEqual([
+        'CMD',
+        'node',
+        'scripts/healthcheck.mjs',
+        name === 'alerts' ? 'worker' : name,
+      ]);
     }
     expect(services.migrate!.depends_on?.postgres?.condition).toBe('service_healthy');
   });
@@ -112,7 +148,11 @@ interface Stage {
 }
 
 function dockerfileStages(text: string): Stage[] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const stages: Stage[] = [];
   for (const line of lines) {
     const [, op, args] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
@@ -198,26 +238,51 @@ describe('Dockerfile', () => {
     const loaded = await runtimeSourceFiles();
     expect(loaded.length).toBeGreaterThan(50);
     expect(loaded.filter((f) => !covers(f))).toEqual([]);
-    const unneeded = copied.filter((c) => !(c in runtimeExtras) && !loaded.some((f) => f === c || f.startsWith(`${c}/`)));
+    const unneeded = copied.filter(
+      (c) => !(c in runtimeExtras) && !loaded.some((f) => f === c || f.startsWith(`${c}/`)),
+    );
     expect(unneeded).toEqual([]);
-    for (const c of copies.filter((c) => c.from === undefined)) for (const s of c.sources) expect({ s, exists: existsSync(path.join(repoRoot, s)) }).toEqual({ s, exists: true });
+    for (const c of copies.filter((c) => c.from === undefined))
+      for (const s of c.sources) expect({ s, exists: existsSync(path.join(repoRoot, s)) }).toEqual({ s, exists: true });
   }, 30_000);
 });
 
 describe('.dockerignore', () => {
-  const patterns = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  const ignored = (name: string) => patterns.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/.*)?$`).test(name));
+  const patterns = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const ignored = (name: string) =>
+    patterns.some((p) =>
+      new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/.*)?$`).test(name),
+    );
 
   it('keeps secrets, local data and host-built dependencies out of the build context', () => {
-    for (const f of ['.env', '.env.local', '.env.production', '.env.development.local', 'node_modules', '.eddy', '.git', '.next']) expect({ f, ignored: ignored(f) }).toEqual({ f, ignored: true });
-    for (const f of ['package.json', 'app', 'lib', 'prisma']) expect({ f, ignored: ignored(f) }).toEqual({ f, ignored: false });
+    for (const f of [
+      '.env',
+      '.env.local',
+      '.env.production',
+      '.env.development.local',
+      'node_modules',
+      '.eddy',
+      '.git',
+      '.next',
+    ])
+      expect({ f, ignored: ignored(f) }).toEqual({ f, ignored: true });
+    for (const f of ['package.json', 'app', 'lib', 'prisma'])
+      expect({ f, ignored: ignored(f) }).toEqual({ f, ignored: false });
   });
 });
 
 // ---- scripts/healthcheck.mjs -----------------------------------------------------------------
 
 const healthcheck = (mode: string, env: Record<string, string>) =>
-  spawnSync(process.execPath, [path.join(repoRoot, 'scripts/healthcheck.mjs'), mode], { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 }).status;
+  spawnSync(process.execPath, [path.join(repoRoot, 'scripts/healthcheck.mjs'), mode], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  }).status;
 
 describe('scripts/healthcheck.mjs', () => {
   it('web: healthy when the server answers, unhealthy on a 5xx or when nothing listens', async () => {
@@ -230,7 +295,10 @@ describe('scripts/healthcheck.mjs', () => {
       const run = () =>
         new Promise<number | null>((resolve) => {
           import('node:child_process').then(
-            ({ spawn }) => spawn(process.execPath, [path.join(repoRoot, 'scripts/healthcheck.mjs'), 'web'], { env: { ...process.env, PORT: port } }).on('exit', resolve),
+            ({ spawn }) =>
+              spawn(process.execPath, [path.join(repoRoot, 'scripts/healthcheck.mjs'), 'web'], {
+                env: { ...process.env, PORT: port },
+              }).on('exit', resolve),
             () => resolve(null),
           );
         });

@@ -9,7 +9,22 @@ import { describe, expect, it } from 'vitest';
 // repository, in every Markdown file outside node_modules. Globs and placeholders are skipped.
 
 const root = path.resolve(import.meta.dirname, '../..');
-const TOP = ['app', 'lib', 'workers', 'tests', 'bench', 'scripts', 'server', 'tracker', 'components', 'prisma', 'docs', 'packages', '.ci', 'public'];
+const TOP = [
+  'app',
+  'lib',
+  'workers',
+  'tests',
+  'bench',
+  'scripts',
+  'server',
+  'tracker',
+  'components',
+  'prisma',
+  'docs',
+  'packages',
+  '.ci',
+  'public',
+];
 const SKIP_DIRS = new Set(['node_modules', '.next', '.eddy', '.git', 'generated', 'artifacts']);
 
 /** The repository's Markdown files: git's list (files other tests write while the suite runs are not docs), else a walk. */
@@ -53,7 +68,10 @@ export function namedPaths(markdown: string): string[] {
   const out: string[] = [];
   for (const m of markdown.matchAll(/`([^`\n]+)`/g)) {
     for (const token of m[1]!.split(/\s+/)) {
-      const t = token.replace(/^[("']+/, '').replace(/[)"',;.]+$/, '').replace(/:\d+(-\d+)?$/, '');
+      const t = token
+        .replace(/^[("']+/, '')
+        .replace(/[)"',;.]+$/, '')
+        .replace(/:\d+(-\d+)?$/, '');
       const top = t.split('/')[0]!;
       if (!t.includes('/') || !TOP.includes(top)) continue;
       // Globs, placeholders, elisions and URL-ish paths name no single file.
@@ -79,11 +97,11 @@ describe('paths named in the docs', () => {
   });
 
   it('finds the paths it must check, and skips globs and placeholders (the check can fail)', () => {
-    expect(namedPaths('see `lib/collect/visitor-id.ts`, `workers/runtime.ts:42` and (`app/(dashboard)/sites/[siteId]/page.tsx`).')).toEqual([
-      'lib/collect/visitor-id.ts',
-      'workers/runtime.ts',
-      'app/(dashboard)/sites/[siteId]/page.tsx',
-    ]);
+    expect(
+      namedPaths(
+        'see `lib/collect/visitor-id.ts`, `workers/runtime.ts:42` and (`app/(dashboard)/sites/[siteId]/page.tsx`).',
+      ),
+    ).toEqual(['lib/collect/visitor-id.ts', 'workers/runtime.ts', 'app/(dashboard)/sites/[siteId]/page.tsx']);
     expect(namedPaths('`lib/**/*.test.ts`, `docs/<name>.md`, `npm test`, `https://x.test/a/b`, `a/b`')).toEqual([]);
     expect(existsSync(path.join(root, 'lib/collect/visitor-id.ts'))).toBe(false);
     // A generated path is named without being committed; a stale source path is not generated.

@@ -27,9 +27,16 @@ describe('Kafka versions in npm test', () => {
   });
 
   it('runs those a file filter selects, and none for other files, other projects or a test-name filter', () => {
-    expect(compatFilesFor(['tests/integration/bus.contract.test.ts', 'tests/integration/jobs.test.ts'])).toEqual(['tests/integration/bus.contract.test.ts']);
-    expect(compatFilesFor(['./tests/integration/kafka-slow-batch.test.ts'])).toEqual(['tests/integration/kafka-slow-batch.test.ts']);
-    expect(compatFilesFor(['kafka-'])).toEqual(['tests/integration/kafka-producer-faults.test.ts', 'tests/integration/kafka-slow-batch.test.ts']);
+    expect(compatFilesFor(['tests/integration/bus.contract.test.ts', 'tests/integration/jobs.test.ts'])).toEqual([
+      'tests/integration/bus.contract.test.ts',
+    ]);
+    expect(compatFilesFor(['./tests/integration/kafka-slow-batch.test.ts'])).toEqual([
+      'tests/integration/kafka-slow-batch.test.ts',
+    ]);
+    expect(compatFilesFor(['kafka-'])).toEqual([
+      'tests/integration/kafka-producer-faults.test.ts',
+      'tests/integration/kafka-slow-batch.test.ts',
+    ]);
     expect(compatFilesFor(['tests/integration/jobs.test.ts'])).toEqual([]);
     expect(compatFilesFor(['--project', 'unit'])).toEqual([]);
     expect(compatFilesFor(['--project', 'unit', 'bus.contract'])).toEqual([]);

@@ -8,7 +8,18 @@ import { installedManifest, productionPackages, readManifest, repoRoot } from '.
 // every platform's optional packages included — must carry a licence that lets an MIT project
 // redistribute it. Copyleft that would reach Eddy's own code (GPL, AGPL: e.g. ua-parser-js v2, so
 // we stay on v1; SSPL, BUSL) fails this test; so does a package with no licence at all.
-const permissive = new Set(['MIT', 'MIT-0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'Apache-2.0', 'Unlicense', 'CC0-1.0', 'BlueOak-1.0.0']);
+const permissive = new Set([
+  'MIT',
+  'MIT-0',
+  'ISC',
+  'BSD-2-Clause',
+  'BSD-3-Clause',
+  '0BSD',
+  'Apache-2.0',
+  'Unlicense',
+  'CC0-1.0',
+  'BlueOak-1.0.0',
+]);
 
 /** Named packages allowed a licence beyond the list, each with the reason it is compatible. */
 const exceptions: { name: RegExp; license: string; why: string }[] = [
@@ -17,14 +28,19 @@ const exceptions: { name: RegExp; license: string; why: string }[] = [
     license: 'LGPL-3.0-or-later',
     why: "libvips, a separately packaged shared library that Next.js's optional image optimizer (sharp) loads dynamically; the LGPL allows that in an MIT app",
   },
-  { name: /^caniuse-lite$/, license: 'CC-BY-4.0', why: 'browser-support data used by the CSS/JS build tooling; attribution is kept in the package' },
+  {
+    name: /^caniuse-lite$/,
+    license: 'CC-BY-4.0',
+    why: 'browser-support data used by the CSS/JS build tooling; attribution is kept in the package',
+  },
 ];
 
 /** The licence ids of a manifest's `license` (SPDX) or legacy `licenses: [{ type }]` field. */
 function licenseOf(m: { license?: unknown; licenses?: unknown } | undefined): string | undefined {
   if (!m) return undefined;
   if (typeof m.license === 'string') return m.license;
-  if (m.license && typeof m.license === 'object' && 'type' in m.license) return String((m.license as { type: unknown }).type);
+  if (m.license && typeof m.license === 'object' && 'type' in m.license)
+    return String((m.license as { type: unknown }).type);
   if (Array.isArray(m.licenses)) return m.licenses.map((l: { type?: unknown }) => String(l.type)).join(' OR ');
   return undefined;
 }
@@ -47,7 +63,9 @@ describe('licences', () => {
     const refused = productionPackages().flatMap(({ lockPath, name, entry }) => {
       // The installed manifest when there is one (what is really shipped), else the lockfile's copy.
       const license = licenseOf(installedManifest(lockPath)) ?? licenseOf(entry);
-      return license && acceptable(name, license) ? [] : [`${name}@${entry.version ?? '?'}: ${license ?? 'no licence'}`];
+      return license && acceptable(name, license)
+        ? []
+        : [`${name}@${entry.version ?? '?'}: ${license ?? 'no licence'}`];
     });
     expect(refused).toEqual([]);
   });
@@ -59,7 +77,9 @@ describe('licences', () => {
     expect(readFileSync(notice, 'utf8')).toMatch(/Creative Commons Attribution 4\.0/);
     const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8').replace(/\s+/g, ' ');
     expect(readme).toContain(EMBEDDED_COUNTRY_PACKAGE);
-    expect(readme).toContain('IP-to-country data from the Number Resource Organization (https://www.nro.net/), CC BY 4.0');
+    expect(readme).toContain(
+      'IP-to-country data from the Number Resource Organization (https://www.nro.net/), CC BY 4.0',
+    );
   });
 
   it('stays on ua-parser-js v1 (v2 is AGPL-3.0)', () => {

@@ -15,12 +15,19 @@ describe('package-lock.json', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'eddy-lockfile-'));
     try {
       for (const f of ['package.json', 'package-lock.json']) copyFileSync(path.join(repoRoot, f), path.join(dir, f));
-      const r = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
-        cwd: dir,
-        encoding: 'utf8',
-        env: { ...process.env, npm_config_loglevel: 'error' },
-      });
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('npm error')).join('\n');
+      const r = spawnSync(
+        'npm',
+        ['ci', '--dry-run', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { ...process.env, npm_config_loglevel: 'error' },
+        },
+      );
+      const errors = r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('npm error'))
+        .join('\n');
       expect(errors, 'npm ci --dry-run failed: run `npm install` and commit package-lock.json').toBe('');
       expect(r.status).toBe(0);
     } finally {

@@ -27,7 +27,11 @@ describe('no double casts in lib/ and workers/', () => {
     const offenders = files.flatMap((f) =>
       readFileSync(f, 'utf8')
         .split('\n')
-        .flatMap((line, i) => (DOUBLE_CAST.test(line) && !line.trim().startsWith('//') ? [`${path.relative(root, f)}:${i + 1}: ${line.trim()}`] : [])),
+        .flatMap((line, i) =>
+          DOUBLE_CAST.test(line) && !line.trim().startsWith('//')
+            ? [`${path.relative(root, f)}:${i + 1}: ${line.trim()}`]
+            : [],
+        ),
     );
     expect(offenders).toEqual([]);
     expect(DOUBLE_CAST.test('const x = y as  unknown\tas Json;')).toBe(true);

@@ -34,10 +34,16 @@ export interface LockEntry {
  * Every package of the production tree, all platforms (optional platform packages included: the
  * lockfile lists those no one installed here). Keyed by the lockfile's install path.
  */
-export function productionPackages(lock = readJson<{ packages: Record<string, LockEntry> }>('package-lock.json')): { lockPath: string; name: string; entry: LockEntry }[] {
+export function productionPackages(
+  lock = readJson<{ packages: Record<string, LockEntry> }>('package-lock.json'),
+): { lockPath: string; name: string; entry: LockEntry }[] {
   return Object.entries(lock.packages)
     .filter(([p, e]) => p !== '' && !e.dev && !e.devOptional)
-    .map(([lockPath, entry]) => ({ lockPath, name: lockPath.slice(lockPath.lastIndexOf('node_modules/') + 'node_modules/'.length), entry }));
+    .map(([lockPath, entry]) => ({
+      lockPath,
+      name: lockPath.slice(lockPath.lastIndexOf('node_modules/') + 'node_modules/'.length),
+      entry,
+    }));
 }
 
 /** The installed manifest when the package is installed here, otherwise undefined. */
@@ -55,7 +61,8 @@ export { satisfies };
 /** Versions to probe a range with: every major.minor (patch 0 and 99) of majors 0–40. */
 export function probeVersions(): string[] {
   const out: string[] = [];
-  for (let major = 0; major <= 40; major++) for (let minor = 0; minor <= 40; minor++) out.push(`${major}.${minor}.0`, `${major}.${minor}.99`);
+  for (let major = 0; major <= 40; major++)
+    for (let minor = 0; minor <= 40; minor++) out.push(`${major}.${minor}.0`, `${major}.${minor}.99`);
   return out;
 }
 

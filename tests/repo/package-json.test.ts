@@ -7,7 +7,7 @@ import { outside, readManifest, repoRoot, satisfies } from './package-facts';
 const pkg = readManifest();
 
 describe('package.json engines', () => {
-  it("claims no Node.js version that the installed prisma (and @prisma/client) refuses", () => {
+  it('claims no Node.js version that the installed prisma (and @prisma/client) refuses', () => {
     const ours = pkg.engines?.node;
     expect(ours).toBeDefined();
     for (const dep of ['prisma', '@prisma/client']) {
@@ -18,7 +18,10 @@ describe('package.json engines', () => {
   });
 
   it('includes the Node.js that runs this suite (npm test switches to the oldest claimed when it does not)', () => {
-    expect(satisfies(process.version, pkg.engines!.node!), `Node ${process.version} is outside engines.node; run through npm test`).toBe(true);
+    expect(
+      satisfies(process.version, pkg.engines!.node!),
+      `Node ${process.version} is outside engines.node; run through npm test`,
+    ).toBe(true);
   });
 
   it('claims only maintained Node.js lines (22 LTS and 24 on), and npm test falls back to the oldest of them', () => {
@@ -26,7 +29,11 @@ describe('package.json engines', () => {
     expect(satisfies(TEST_NODE_VERSION, pkg.engines!.node!)).toBe(true);
     const [major, minor, patch] = TEST_NODE_VERSION.split('.').map(Number) as [number, number, number];
     // The oldest: the versions just below it (previous minor, previous major, previous patch) are outside.
-    const olders = [`${major}.${minor - 1}.99`, `${major - 1}.99.99`, ...(patch > 0 ? [`${major}.${minor}.${patch - 1}`] : [])];
+    const olders = [
+      `${major}.${minor - 1}.99`,
+      `${major - 1}.99.99`,
+      ...(patch > 0 ? [`${major}.${minor}.${patch - 1}`] : []),
+    ];
     for (const older of olders) {
       expect(satisfies(older, pkg.engines!.node!), older).toBe(false);
     }
@@ -39,7 +46,10 @@ describe('package.json engines', () => {
   });
 
   it('keeps the Prisma packages on one version', () => {
-    const deps = { ...pkg.dependencies, ...(readManifest() as { devDependencies?: Record<string, string> }).devDependencies };
+    const deps = {
+      ...pkg.dependencies,
+      ...(readManifest() as { devDependencies?: Record<string, string> }).devDependencies,
+    };
     const versions = new Set(['prisma', '@prisma/client', '@prisma/adapter-pg'].map((d) => deps[d]));
     expect([...versions]).toHaveLength(1);
   });
@@ -58,7 +68,10 @@ describe('package.json engines', () => {
 describe('package.json scripts', () => {
   it('point at files that exist', () => {
     const missing = Object.entries(pkg.scripts ?? {}).flatMap(([name, cmd]) =>
-      [...cmd.matchAll(/(?:^|\s)(?:tsx|node)\s+(\S+\.(?:ts|mjs|js))/g)].map((m) => m[1]!).filter((f) => !existsSync(path.join(repoRoot, f))).map((f) => `${name}: ${f}`),
+      [...cmd.matchAll(/(?:^|\s)(?:tsx|node)\s+(\S+\.(?:ts|mjs|js))/g)]
+        .map((m) => m[1]!)
+        .filter((f) => !existsSync(path.join(repoRoot, f)))
+        .map((f) => `${name}: ${f}`),
     );
     expect(missing).toEqual([]);
   });

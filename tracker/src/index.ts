@@ -21,7 +21,8 @@ interface Wire {
 type Eddy = ((name: string, props?: Props) => void) & { q?: IArguments[] };
 type HistoryMethod = 'pushState' | 'replaceState';
 
-const DOWNLOAD = /\.(pdf|zip|dmg|exe|msi|pkg|apk|iso|csv|xlsx?|docx?|pptx?|rtf|txt|epub|mp[34]|mov|avi|wav|rar|7z|t?gz|tar)$/i;
+const DOWNLOAD =
+  /\.(pdf|zip|dmg|exe|msi|pkg|apk|iso|csv|xlsx?|docx?|pptx?|rtf|txt|epub|mp[34]|mov|avi|wav|rar|7z|t?gz|tar)$/i;
 /** Retries after a network error or a 502/503/504 (status > 501): after 1 s, 2 s, 4 s, same event id. */
 const RETRIES = 3;
 /**
@@ -64,7 +65,10 @@ if (script) {
     ev.c = now();
     const retry = () => attempt < RETRIES && setTimeout(post, 1e3 << attempt, ev, attempt + 1);
     // keepalive lets a send survive navigation away (outbound clicks, engagement on pagehide).
-    fetch(api, { method: 'POST', body: JSON.stringify(ev), keepalive: true }).then((r) => r.status > 501 && retry(), retry);
+    fetch(api, { method: 'POST', body: JSON.stringify(ev), keepalive: true }).then(
+      (r) => r.status > 501 && retry(),
+      retry,
+    );
   };
   const send = (n: string, x?: Partial<Wire>) => {
     if (!off) post({ s: site!, n, u: url, i: uuid(), t: now(), ...x }, 0);
@@ -72,7 +76,10 @@ if (script) {
 
   const here = () => clip(hashRouting ? l.href : l.href.split('#')[0]!);
   const measure = () => {
-    depth = Math.max(depth, Math.min(100, (((w.scrollY + w.innerHeight) / d.documentElement.scrollHeight) * 100 + 0.5) | 0));
+    depth = Math.max(
+      depth,
+      Math.min(100, (((w.scrollY + w.innerHeight) / d.documentElement.scrollHeight) * 100 + 0.5) | 0),
+    );
   };
   // Visible time since the last engagement send, and the depth; nothing when neither is new.
   // Depth is re-measured only if the page was seen: a tab opened in the background and closed
@@ -149,6 +156,7 @@ if (script) {
     d.addEventListener('auxclick', click, true);
   };
   // A prerendered page (speculation rules) may never be seen: wait until it is activated.
-  if ((d as Document & { prerendering?: boolean }).prerendering) d.addEventListener('prerenderingchange', start, { once: true });
+  if ((d as Document & { prerendering?: boolean }).prerendering)
+    d.addEventListener('prerenderingchange', start, { once: true });
   else start();
 }

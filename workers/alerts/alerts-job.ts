@@ -1,5 +1,12 @@
 import pg from 'pg';
-import { conditionHolds, initialState, step, alertMessage, type AlertState, type Observation } from '@/lib/alerts/evaluate';
+import {
+  conditionHolds,
+  initialState,
+  step,
+  alertMessage,
+  type AlertState,
+  type Observation,
+} from '@/lib/alerts/evaluate';
 import { observe } from '@/lib/alerts/observe';
 import { conditionSchema, channelSchema, type Channel } from '@/lib/alerts/rules';
 import { topics, type Bus } from '@/lib/bus';
@@ -73,7 +80,10 @@ export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
   async function rollupsLag(t: number): Promise<PartitionLag[]> {
     const [ends, progress] = await Promise.all([
       o.bus.topicOffsets(topics.events),
-      o.db.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset::text FROM consumer_progress WHERE job = $1 AND topic = $2', [ROLLUPS_JOB, topics.events]),
+      o.db.query<{ partition: number; next_offset: string }>(
+        'SELECT partition, next_offset::text FROM consumer_progress WHERE job = $1 AND topic = $2',
+        [ROLLUPS_JOB, topics.events],
+      ),
     ]);
     const next = new Map(progress.rows.map((r) => [r.partition, BigInt(r.next_offset)]));
     return ends.map((e) => lagClock.observe(e.partition, BigInt(e.high), next.get(e.partition) ?? BigInt(e.low), t));
@@ -108,13 +118,28 @@ export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
     const rows = [...perSite];
     await o.db.query(
       `INSERT INTO freshness_samples (site_id, at, delay_ms, events, source) SELECT s, $1, d, n, 'commit' FROM unnest($2::uuid[], $3::int[], $4::int[]) AS u(s, d, n)`,
-      [new Date(t), rows.map(([site]) => site), rows.map(([, x]) => Math.min(2_147_483_647, quantile(x.delays, SLA_PERCENTILE) ?? 0)), rows.map(([, x]) => x.delays.length)],
+      [
+        new Date(t),
+        rows.map(([site]) => site),
+        rows.map(([, x]) => Math.min(2_147_483_647, quantile(x.delays, SLA_PERCENTILE) ?? 0)),
+        rows.map(([, x]) => x.delays.length),
+      ],
     );
     for (const [site, x] of rows) visibleReceivedAt.set(site, Math.max(visibleReceivedAt.get(site) ?? 0, x.visible));
   }
 
-  async function measureSites(t: number, lags: PartitionLag[]): Promise<Map<string, Freshness & { targetMs: number | null }>> {
-    const sites = await o.db.query<{ id: string; target_ms: number | null; recent: number | null; late: string; visible: Date | null; accepted: Date | null }>(
+  async function measureSites(
+    t: number,
+    lags: PartitionLag[],
+  ): Promise<Map<string, Freshness & { targetMs: number | null }>> {
+    const sites = await o.db.query<{
+      id: string;
+      target_ms: number | null;
+      recent: number | null;
+      late: string;
+      visible: Date | null;
+      accepted: Date | null;
+    }>(
       `SELECT s.id, sla.target_ms,
          (SELECT max(delay_ms) FROM freshness_samples f WHERE f.site_id = s.id AND f.at > $1) AS recent,
          (SELECT count(*) FROM late_events l WHERE l.site_id = s.id AND l.received_at > $2)::text AS late,
@@ -143,8 +168,22 @@ export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
     return out;
   }
 
-  async function evaluateRules(t: number, freshness: Map<string, Freshness & { targetMs: number | null }>): Promise<void> {
-    const rules = await o.db.query<{ id: string; site_id: string; site_name: string; name: string; condition: unknown; channels: unknown[]; for_seconds: number; cooldown_seconds: number; muted: boolean; state: { machine?: AlertState } | null }>(
+  async function evaluateRules(
+    t: number,
+    freshness: Map<string, Freshness & { targetMs: number | null }>,
+  ): Promise<void> {
+    const rules = await o.db.query<{
+      id: string;
+      site_id: string;
+      site_name: string;
+      name: string;
+      condition: unknown;
+      channels: unknown[];
+      for_seconds: number;
+      cooldown_seconds: number;
+      muted: boolean;
+      state: { machine?: AlertState } | null;
+    }>(
       'SELECT r.id, r.site_id, s.name AS site_name, r.name, r.condition, r.channels, r.for_seconds, r.cooldown_seconds, r.muted, r.state FROM alert_rules r JOIN sites s ON s.id = r.site_id',
     );
     for (const r of rules.rows) {
@@ -164,13 +203,25 @@ export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
       const rule = { id: r.id, forSeconds: r.for_seconds, cooldownSeconds: r.cooldown_seconds, muted: r.muted };
       const prev = r.state?.machine ?? initialState;
       const { state, transition } = step(rule, prev, conditionHolds(condition, obs), t);
-      await o.db.query('UPDATE alert_rules SET state = $2 WHERE id = $1', [r.id, JSON.stringify({ machine: state, observation: obs, at: t })]);
+      await o.db.query('UPDATE alert_rules SET state = $2 WHERE id = $1', [
+        r.id,
+        JSON.stringify({ machine: state, observation: obs, at: t }),
+      ]);
       if (!transition) continue;
       const message = alertMessage({ name: r.name, condition }, obs, transition.kind, r.site_name);
       const ins = await o.db.query<{ id: string }>(
         `INSERT INTO alert_events (rule_id, site_id, kind, dedup_key, suppressed, value, message, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (rule_id, dedup_key) DO NOTHING RETURNING id::text`,
-        [r.id, r.site_id, transition.kind, transition.key, transition.suppressed, obs.value, message, JSON.stringify({ baseline: obs.baseline ?? null, drivers: obs.drivers ?? [], cause: obs.cause ?? null })],
+        [
+          r.id,
+          r.site_id,
+          transition.kind,
+          transition.key,
+          transition.suppressed,
+          obs.value,
+          message,
+          JSON.stringify({ baseline: obs.baseline ?? null, drivers: obs.drivers ?? [], cause: obs.cause ?? null }),
+        ],
       );
       const eventId = ins.rows[0]?.id;
       if (eventId && !transition.suppressed) {
@@ -180,7 +231,9 @@ export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
         });
         await enqueueDeliveries(o.db, eventId, channels);
       }
-      console.log(`[alerts] ${transition.kind}${transition.suppressed ? ` (${transition.suppressed})` : ''}: ${message}`);
+      console.log(
+        `[alerts] ${transition.kind}${transition.suppressed ? ` (${transition.suppressed})` : ''}: ${message}`,
+      );
     }
   }
 

@@ -22,7 +22,9 @@ let lastCheck = 0;
 export function localWeekStart(ts: number, timeZone: string): number {
   let day = localDayStart(ts, timeZone);
   for (let i = 0; i < 7; i++) {
-    const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(new Date(day + 12 * 3_600_000));
+    const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(
+      new Date(day + 12 * 3_600_000),
+    );
     if (weekday === 'Mon') return day;
     day = localDayStart(day - 1, timeZone);
   }
@@ -32,11 +34,18 @@ export function localWeekStart(ts: number, timeZone: string): number {
 /** What the digest reads of the settings: whether SMTP is configured at all. */
 export type DigestSettings = Pick<Env, 'SMTP_URL'>;
 
-export async function sendWeeklyDigests(db: pg.Pool, settings: DigestSettings, now: number, opts: { force?: boolean } = {}): Promise<number> {
+export async function sendWeeklyDigests(
+  db: pg.Pool,
+  settings: DigestSettings,
+  now: number,
+  opts: { force?: boolean } = {},
+): Promise<number> {
   if (!settings.SMTP_URL) return 0;
   if (!opts.force && now - lastCheck < 60_000) return 0; // checked at most once a minute
   lastCheck = now;
-  const sites = await db.query<{ id: string; timezone: string; created_at: Date }>('SELECT id, timezone, created_at FROM sites');
+  const sites = await db.query<{ id: string; timezone: string; created_at: Date }>(
+    'SELECT id, timezone, created_at FROM sites',
+  );
   let sent = 0;
   for (const site of sites.rows) {
     const thisWeek = localWeekStart(now, site.timezone);
@@ -55,12 +64,19 @@ export async function sendWeeklyDigests(db: pg.Pool, settings: DigestSettings, n
     );
     if (to.rows.length === 0) continue;
     const { subject, text } = digestText(await weeklyDigest(db, site.id, lastWeek), site.timezone);
-    const result = await sendEmail(to.rows.map((r) => r.email), subject, text);
+    const result = await sendEmail(
+      to.rows.map((r) => r.email),
+      subject,
+      text,
+    );
     if (!result.ok) {
       console.error(`[digest] site ${site.id}: ${result.error}`);
       continue; // retried next check
     }
-    await db.query('INSERT INTO digests_sent (site_id, week) VALUES ($1, $2) ON CONFLICT DO NOTHING', [site.id, new Date(lastWeek).toISOString()]);
+    await db.query('INSERT INTO digests_sent (site_id, week) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      site.id,
+      new Date(lastWeek).toISOString(),
+    ]);
     sent++;
   }
   return sent;

@@ -23,7 +23,10 @@ export interface BatchContext {
   consumer: BusConsumer;
 }
 
-export async function applyBatchStep({ job, bus: b, pool: p, hooks, memory, consumer }: BatchContext, batch: ConsumedBatch): Promise<void> {
+export async function applyBatchStep(
+  { job, bus: b, pool: p, hooks, memory, consumer }: BatchContext,
+  batch: ConsumedBatch,
+): Promise<void> {
   if (batch.isStale()) return;
   hooks.batchStarted(job.name);
   const last = batch.messages[batch.messages.length - 1]!;
@@ -37,49 +40,57 @@ export async function applyBatchStep({ job, bus: b, pool: p, hooks, memory, cons
   // isolate = false: the whole batch in one apply (the normal path). isolate = true: one record
   // at a time under savepoints, after the batch failed in a way that is the data's fault.
   const applyBatch = (isolate: boolean) =>
-    checkpointedTransaction<JobBatchResult, { gapFrom: string } | 'nothing-new'>(p, { job: job.name, topic: batch.topic, partition: batch.partition }, { create: true }, async (tx, row) => {
-      memory.fence(batch.partition, row);
-      const applied = BigInt(row.next_offset);
-      // Contiguity: a batch that starts beyond the stored position would skip records for good.
-      // (The negative controls model consumers without these checks, so they skip it.)
-      const naive = hooks.variant === 'no-offset-filter' || hooks.variant === 'commit-offset-before-tx';
-      const first = BigInt(batch.messages[0]!.offset);
-      if (first > applied && !naive) {
-        // Unless the log no longer holds anything in between: trimmed past its retention (a job
-        // that starts after a trim) or a deleted site's records erased. Seeking back would only
-        // fetch this same batch again, forever.
-        const stored = await b.firstStoredOffset(batch.topic, batch.partition, applied.toString());
-        if (stored === null || BigInt(stored) < first) return { skip: { gapFrom: applied.toString() } };
-      }
-      const fresh = hooks.variant === 'no-offset-filter' ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= applied);
-      if (fresh.length === 0) return { skip: 'nothing-new' };
-      const good: Ready<unknown>[] = [];
-      const dead: DeadRecord[] = [];
-      const dropped: Dropped[] = [];
-      for (const message of fresh) {
-        const d = job.decode(message);
-        if (d.kind === 'ok') good.push({ message, record: d.record });
-        else if (d.kind === 'drop') dropped.push({ message, reason: d.reason, siteId: d.siteId });
-        else dead.push({ message, reason: d.reason, siteId: d.siteId });
-      }
-      // Unreadable records first, as always (the fault suite's F3 freezes a worker right there);
-      // the steps' and apply's outcomes are known only after applying, and are booked after it.
-      const books = job.booksLedger ?? false;
-      if (dead.length) await deadLetter(tx, job.name, dead, books);
-      const failed: DeadRecord[] = [];
-      let result: JobBatchResult;
-      if (isolate) result = await applyIsolated(job, tx, batch.partition, good, row.state, failed, dropped);
-      else {
-        const applied = await applyRecords(job, tx, batch.partition, good);
-        result = applied.result;
-        failed.push(...applied.dead);
-        dropped.push(...applied.dropped);
-      }
-      if (failed.length) await deadLetter(tx, job.name, failed, books);
-      await bookDrops(tx, dropped, books);
-      hooks.crashAt('mid-tx', job.name);
-      return { write: result, state: result.state, nextOffset };
-    });
+    checkpointedTransaction<JobBatchResult, { gapFrom: string } | 'nothing-new'>(
+      p,
+      { job: job.name, topic: batch.topic, partition: batch.partition },
+      { create: true },
+      async (tx, row) => {
+        memory.fence(batch.partition, row);
+        const applied = BigInt(row.next_offset);
+        // Contiguity: a batch that starts beyond the stored position would skip records for good.
+        // (The negative controls model consumers without these checks, so they skip it.)
+        const naive = hooks.variant === 'no-offset-filter' || hooks.variant === 'commit-offset-before-tx';
+        const first = BigInt(batch.messages[0]!.offset);
+        if (first > applied && !naive) {
+          // Unless the log no longer holds anything in between: trimmed past its retention (a job
+          // that starts after a trim) or a deleted site's records erased. Seeking back would only
+          // fetch this same batch again, forever.
+          const stored = await b.firstStoredOffset(batch.topic, batch.partition, applied.toString());
+          if (stored === null || BigInt(stored) < first) return { skip: { gapFrom: applied.toString() } };
+        }
+        const fresh =
+          hooks.variant === 'no-offset-filter'
+            ? batch.messages
+            : batch.messages.filter((m) => BigInt(m.offset) >= applied);
+        if (fresh.length === 0) return { skip: 'nothing-new' };
+        const good: Ready<unknown>[] = [];
+        const dead: DeadRecord[] = [];
+        const dropped: Dropped[] = [];
+        for (const message of fresh) {
+          const d = job.decode(message);
+          if (d.kind === 'ok') good.push({ message, record: d.record });
+          else if (d.kind === 'drop') dropped.push({ message, reason: d.reason, siteId: d.siteId });
+          else dead.push({ message, reason: d.reason, siteId: d.siteId });
+        }
+        // Unreadable records first, as always (the fault suite's F3 freezes a worker right there);
+        // the steps' and apply's outcomes are known only after applying, and are booked after it.
+        const books = job.booksLedger ?? false;
+        if (dead.length) await deadLetter(tx, job.name, dead, books);
+        const failed: DeadRecord[] = [];
+        let result: JobBatchResult;
+        if (isolate) result = await applyIsolated(job, tx, batch.partition, good, row.state, failed, dropped);
+        else {
+          const applied = await applyRecords(job, tx, batch.partition, good);
+          result = applied.result;
+          failed.push(...applied.dead);
+          dropped.push(...applied.dropped);
+        }
+        if (failed.length) await deadLetter(tx, job.name, failed, books);
+        await bookDrops(tx, dropped, books);
+        hooks.crashAt('mid-tx', job.name);
+        return { write: result, state: result.state, nextOffset };
+      },
+    );
   let outcome: Awaited<ReturnType<typeof applyBatch>>;
   try {
     try {
@@ -89,7 +100,9 @@ export async function applyBatchStep({ job, bus: b, pool: p, hooks, memory, cons
       memory.rollback(batch.partition);
       // Retrying a batch that fails because of what it holds fails the same way forever.
       if (classifyFailure(e) === 'transient' || hooks.variant === 'no-poison-guards') throw e;
-      console.error(`[${job.name}] batch on ${batch.topic}/${batch.partition} failed on its data (${(e as Error).message}); applying it one record at a time`);
+      console.error(
+        `[${job.name}] batch on ${batch.topic}/${batch.partition} failed on its data (${(e as Error).message}); applying it one record at a time`,
+      );
       outcome = await applyBatch(true);
     }
     // Only now is the checkpoint committed: recording it inside the callback would let a failed
@@ -97,12 +110,16 @@ export async function applyBatchStep({ job, bus: b, pool: p, hooks, memory, cons
     if ('written' in outcome) memory.committed(batch.partition, outcome);
   } catch (e) {
     memory.rollback(batch.partition);
-    console.error(`[${job.name}] batch on ${batch.topic}/${batch.partition} failed, will be retried: ${(e as Error).message}`);
+    console.error(
+      `[${job.name}] batch on ${batch.topic}/${batch.partition} failed, will be retried: ${(e as Error).message}`,
+    );
     throw e;
   }
   if ('skip' in outcome && typeof outcome.skip === 'object') {
     // Fetched ahead of what is stored (e.g. a zombie's stale position): read from the stored one.
-    console.error(`[${job.name}] partition ${batch.partition}: batch starts past the stored position ${outcome.skip.gapFrom}; seeking back`);
+    console.error(
+      `[${job.name}] partition ${batch.partition}: batch starts past the stored position ${outcome.skip.gapFrom}; seeking back`,
+    );
     await consumer.seek(batch.topic, batch.partition, outcome.skip.gapFrom);
     return;
   }
@@ -114,8 +131,13 @@ export async function applyBatchStep({ job, bus: b, pool: p, hooks, memory, cons
   // whoever owns the partition resumes from the database. Failing the batch here would only crash the
   // process and skip the live notice.
   await batch.commit(nextOffset).catch((e: unknown) => {
-    console.error(`[${job.name}] partition ${batch.partition}: offset commit to the bus failed (the stored position stands): ${(e as Error).message}`);
+    console.error(
+      `[${job.name}] partition ${batch.partition}: offset commit to the bus failed (the stored position stands): ${(e as Error).message}`,
+    );
   });
   hooks.crashAt('after-offset-before-live', job.name);
-  if ('written' in outcome && outcome.written.after) await outcome.written.after().catch((e: unknown) => console.error(`[${job.name}] after-commit effect failed: ${(e as Error).message}`));
+  if ('written' in outcome && outcome.written.after)
+    await outcome.written
+      .after()
+      .catch((e: unknown) => console.error(`[${job.name}] after-commit effect failed: ${(e as Error).message}`));
 }

@@ -34,7 +34,11 @@ export async function checkpointedTransaction<W, S>(
 ): Promise<Checkpointed<W, S>> {
   return transaction(p, async (tx): Promise<Checkpointed<W, S>> => {
     const at = [key.job, key.topic, key.partition];
-    if (opts.create) await tx.query('INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', at);
+    if (opts.create)
+      await tx.query(
+        'INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING',
+        at,
+      );
     const progress = await tx.query<ProgressRow>(
       'SELECT next_offset::text AS next_offset, version::text AS version, state FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE',
       at,
@@ -76,7 +80,10 @@ export class MemoryCheckpoints {
   fence(partition: number, row: { version: string; state: Json | null }): void {
     const mine = this.byPartition.get(partition);
     if (mine?.version === row.version) return;
-    if (mine && mine.version !== 'none') console.error(`[${this.job.name}] partition ${partition}: checkpoint moved on elsewhere (v${mine.version} → v${row.version}); restoring before applying`);
+    if (mine && mine.version !== 'none')
+      console.error(
+        `[${this.job.name}] partition ${partition}: checkpoint moved on elsewhere (v${mine.version} → v${row.version}); restoring before applying`,
+      );
     this.job.restore(partition, row.state);
     this.byPartition.set(partition, { version: row.version, state: row.state });
   }

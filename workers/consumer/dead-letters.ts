@@ -18,7 +18,12 @@ export interface DeadRecord {
 /** The ledger's site for what names no site we can trust. */
 export const NO_SITE = '00000000-0000-0000-0000-000000000000';
 
-export async function deadLetter(tx: pg.PoolClient, job: string, dead: DeadRecord[], booksLedger: boolean): Promise<void> {
+export async function deadLetter(
+  tx: pg.PoolClient,
+  job: string,
+  dead: DeadRecord[],
+  booksLedger: boolean,
+): Promise<void> {
   await tx.query(
     `INSERT INTO dead_letters (job, topic, partition, "offset", key, value, reason, site_id)
      SELECT $1, u.topic, u.partition, u.off, u.key, u.value, u.reason, u.site
@@ -52,7 +57,11 @@ export async function bookDrops(tx: pg.PoolClient, dropped: Dropped[], booksLedg
   if (booksLedger && duplicates.length) await bookPerSite(tx, 'duplicates', duplicates);
 }
 
-async function bookPerSite(tx: pg.PoolClient, column: 'dead_lettered' | 'duplicates', records: { siteId?: string }[]): Promise<void> {
+async function bookPerSite(
+  tx: pg.PoolClient,
+  column: 'dead_lettered' | 'duplicates',
+  records: { siteId?: string }[],
+): Promise<void> {
   const perSite = new Map<string, number>();
   for (const d of records) perSite.set(d.siteId ?? NO_SITE, (perSite.get(d.siteId ?? NO_SITE) ?? 0) + 1);
   await tx.query(

@@ -46,8 +46,14 @@ export async function applyIsolated(
       await tx.query('ROLLBACK TO SAVEPOINT eddy_record');
       // Through JSON, as a checkpoint read back from the database would be.
       job.restore(partition, state === null ? null : (JSON.parse(JSON.stringify(state)) as Json));
-      dead.push({ message: r.message, reason: `apply failed: ${(e as Error).message}`, siteId: job.siteOf?.(r.record) });
-      console.error(`[${job.name}] ${r.message.topic}/${partition}@${r.message.offset} cannot be applied, dead-lettered: ${(e as Error).message}`);
+      dead.push({
+        message: r.message,
+        reason: `apply failed: ${(e as Error).message}`,
+        siteId: job.siteOf?.(r.record),
+      });
+      console.error(
+        `[${job.name}] ${r.message.topic}/${partition}@${r.message.offset} cannot be applied, dead-lettered: ${(e as Error).message}`,
+      );
     }
   }
   return {

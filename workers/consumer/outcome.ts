@@ -16,7 +16,11 @@ export type Outcome<T> =
 
 export const ok = <T>(record: T): Outcome<T> => ({ kind: 'ok', record });
 export const drop = (reason: DropReason, siteId?: string): Outcome<never> => ({ kind: 'drop', reason, siteId });
-export const deadLetter = (reason: string, siteId?: string): Outcome<never> => ({ kind: 'dead-letter', reason, siteId });
+export const deadLetter = (reason: string, siteId?: string): Outcome<never> => ({
+  kind: 'dead-letter',
+  reason,
+  siteId,
+});
 
 /** A record with what a step said about it. */
 export interface Judged<T> {

@@ -12,7 +12,10 @@ export function partitionOwnership(p: pg.Pool, job: string, topic: string, worke
     if (!workerId || (stopping && partitions.length > 0)) return;
     for (let attempt = 1; ; attempt++) {
       try {
-        await p.query('DELETE FROM partition_owners WHERE job = $1 AND topic = $2 AND worker_id = $3 AND NOT (partition = ANY($4::int[]))', [job, topic, workerId, partitions]);
+        await p.query(
+          'DELETE FROM partition_owners WHERE job = $1 AND topic = $2 AND worker_id = $3 AND NOT (partition = ANY($4::int[]))',
+          [job, topic, workerId, partitions],
+        );
         if (partitions.length === 0) return;
         await p.query(
           `INSERT INTO partition_owners (job, topic, partition, worker_id, assigned_at) SELECT $1, $2, unnest($4::int[]), $3, now()

@@ -9,7 +9,15 @@ import { applyRecords, type Ready, type RecordStep } from './steps';
 // only `ok` records go on to the next step and to apply; drops and dead letters come back as data.
 
 const tx = {} as pg.PoolClient; // the steps below never touch it
-const msg = (offset: number): BusMessage => ({ topic: 't', partition: 0, offset: String(offset), key: null, value: null, timestamp: 0, headers: {} });
+const msg = (offset: number): BusMessage => ({
+  topic: 't',
+  partition: 0,
+  offset: String(offset),
+  key: null,
+  value: null,
+  timestamp: 0,
+  headers: {},
+});
 const ready = (...values: number[]): Ready<number>[] => values.map((v, i) => ({ message: msg(i), record: v }));
 
 function job(steps: RecordStep<number>[]): Job<number> & { applied: number[][] } {
@@ -29,13 +37,22 @@ function job(steps: RecordStep<number>[]): Job<number> & { applied: number[][] }
   };
 }
 
-const dropOdd: RecordStep<number> = { name: 'odd', judge: async (_tx, rs) => rs.map((r) => (r.record % 2 ? drop('duplicate', `site-${r.record}`) : ok(r.record))) };
-const deadOverTen: RecordStep<number> = { name: 'big', judge: async (_tx, rs) => rs.map((r) => (r.record > 10 ? deadLetter(`too big: ${r.record}`) : ok(r.record * 100))) };
+const dropOdd: RecordStep<number> = {
+  name: 'odd',
+  judge: async (_tx, rs) => rs.map((r) => (r.record % 2 ? drop('duplicate', `site-${r.record}`) : ok(r.record))),
+};
+const deadOverTen: RecordStep<number> = {
+  name: 'big',
+  judge: async (_tx, rs) => rs.map((r) => (r.record > 10 ? deadLetter(`too big: ${r.record}`) : ok(r.record * 100))),
+};
 
 describe('applyRecords', () => {
   it('runs the steps in order, each on what the previous let through, and applies only the ok records', async () => {
     const seen: number[][] = [];
-    const spy: RecordStep<number> = { name: 'spy', judge: async (_tx, rs) => (seen.push(rs.map((r) => r.record)), rs.map((r) => ok(r.record))) };
+    const spy: RecordStep<number> = {
+      name: 'spy',
+      judge: async (_tx, rs) => (seen.push(rs.map((r) => r.record)), rs.map((r) => ok(r.record))),
+    };
     const j = job([dropOdd, spy, deadOverTen]);
     const out = await applyRecords(j, tx, 0, ready(1, 2, 3, 4, 12));
     expect(seen).toEqual([[2, 4, 12]]);

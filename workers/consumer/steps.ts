@@ -27,14 +27,20 @@ export interface Applied {
 }
 
 /** Runs the job's steps, then applies what is left: the one way records reach `job.apply` (runtime, isolate, replay, imports). */
-export async function applyRecords<T>(job: Job<T>, tx: pg.PoolClient, partition: number, records: Ready<T>[]): Promise<Applied> {
+export async function applyRecords<T>(
+  job: Job<T>,
+  tx: pg.PoolClient,
+  partition: number,
+  records: Ready<T>[],
+): Promise<Applied> {
   const dropped: Dropped[] = [];
   const dead: DeadRecord[] = [];
   let live = records;
   for (const step of job.steps ?? []) {
     if (live.length === 0) break;
     const outcomes = await step.judge(tx, live);
-    if (outcomes.length !== live.length) throw new Error(`[${job.name}] step ${step.name} judged ${outcomes.length} of ${live.length} records`);
+    if (outcomes.length !== live.length)
+      throw new Error(`[${job.name}] step ${step.name} judged ${outcomes.length} of ${live.length} records`);
     const next: Ready<T>[] = [];
     outcomes.forEach((o, i) => {
       const message = live[i]!.message;

@@ -25,20 +25,28 @@ export function startTicker(
       void serially(partition, async () => {
         let outcome: Checkpointed<JobBatchResult, 'adopted' | 'idle'>;
         try {
-          outcome = await checkpointedTransaction<JobBatchResult, 'adopted' | 'idle'>(p, { job: job.name, topic: job.topic, partition }, { create: false }, async (tx, row) => {
-            const before = memory.version(partition);
-            memory.fence(partition, row);
-            if (before !== row.version) return { skip: 'adopted' }; // another worker's checkpoint: tick next time
-            const result = await tick(tx, partition, Date.now());
-            return result ? { write: result, state: result.state } : { skip: 'idle' };
-          });
+          outcome = await checkpointedTransaction<JobBatchResult, 'adopted' | 'idle'>(
+            p,
+            { job: job.name, topic: job.topic, partition },
+            { create: false },
+            async (tx, row) => {
+              const before = memory.version(partition);
+              memory.fence(partition, row);
+              if (before !== row.version) return { skip: 'adopted' }; // another worker's checkpoint: tick next time
+              const result = await tick(tx, partition, Date.now());
+              return result ? { write: result, state: result.state } : { skip: 'idle' };
+            },
+          );
           if ('written' in outcome) memory.committed(partition, outcome);
         } catch (e) {
           memory.rollback(partition);
           console.error(`[${job.name}] tick on partition ${partition} failed: ${(e as Error).message}`);
           return;
         }
-        if ('written' in outcome && outcome.written.after) await outcome.written.after().catch((e: unknown) => console.error(`[${job.name}] after-tick effect failed: ${(e as Error).message}`));
+        if ('written' in outcome && outcome.written.after)
+          await outcome.written
+            .after()
+            .catch((e: unknown) => console.error(`[${job.name}] after-tick effect failed: ${(e as Error).message}`));
       });
     }
   }, TICK_MS);

@@ -25,7 +25,11 @@ const stepOf = (name: string) => compileMatcher({ kind: 'event', eventName: name
 const scenarios: fc.Arbitrary<Scenario> = fc
   .record({
     funnels: fc.array(
-      fc.record({ steps: fc.array(fc.constantFrom(...NAMES), { minLength: 2, maxLength: 4 }), scope: fc.constantFrom<FunnelScope>('visit', 'window'), windowMs: fc.integer({ min: 5, max: 80 }) }),
+      fc.record({
+        steps: fc.array(fc.constantFrom(...NAMES), { minLength: 2, maxLength: 4 }),
+        scope: fc.constantFrom<FunnelScope>('visit', 'window'),
+        windowMs: fc.integer({ min: 5, max: 80 }),
+      }),
       { minLength: 1, maxLength: 3 },
     ),
     raw: fc.array(
@@ -56,7 +60,14 @@ const scenarios: fc.Arbitrary<Scenario> = fc
       clock += r.dt;
       const ts = Math.max((last.get(r.visitor) ?? 0) + 1, clock - (r.jitter % (disorder + 1)));
       last.set(r.visitor, ts);
-      return { siteId: 's', visitorId: `v${r.visitor}`, ts, name: r.name, path: '/', ...(r.request ? { request: {} } : {}) };
+      return {
+        siteId: 's',
+        visitorId: `v${r.visitor}`,
+        ts,
+        name: r.name,
+        path: '/',
+        ...(r.request ? { request: {} } : {}),
+      };
     });
     const pauses: number[] = [];
     const prev = new Map<string, number>();
@@ -64,9 +75,16 @@ const scenarios: fc.Arbitrary<Scenario> = fc
       if (prev.has(e.visitorId)) pauses.push(e.ts - prev.get(e.visitorId)!);
       prev.set(e.visitorId, e.ts);
     }
-    const sessionGapMs = 'fixed' in gap || pauses.length === 0 ? ('fixed' in gap ? gap.fixed : 30) : pauses[gap.pause % pauses.length]!;
+    const sessionGapMs =
+      'fixed' in gap || pauses.length === 0 ? ('fixed' in gap ? gap.fixed : 30) : pauses[gap.pause % pauses.length]!;
     return {
-      funnels: funnels.map((f, i) => ({ id: `f${i}`, siteId: 's', steps: f.steps.map(stepOf), scope: f.scope, windowMs: f.windowMs })),
+      funnels: funnels.map((f, i) => ({
+        id: `f${i}`,
+        siteId: 's',
+        steps: f.steps.map(stepOf),
+        scope: f.scope,
+        windowMs: f.windowMs,
+      })),
       events,
       sessionGapMs,
       batchEnds: new Set(cuts.map((c) => c % Math.max(1, events.length))),
@@ -170,13 +188,31 @@ describe('funnel tracker against the oracle', () => {
 });
 
 describe('funnel tracker vectors', () => {
-  const funnel: FunnelSpec = { id: 'f', siteId: 's', steps: [stepOf('A'), stepOf('B'), stepOf('C')], scope: 'window', windowMs: 10_000 };
+  const funnel: FunnelSpec = {
+    id: 'f',
+    siteId: 's',
+    steps: [stepOf('A'), stepOf('B'), stepOf('C')],
+    scope: 'window',
+    windowMs: 10_000,
+  };
   const GAP = 30 * 60_000;
-  const ev = (name: string, ts: number, visitorId = 'v'): FunnelEvent => ({ siteId: 's', visitorId, ts, name, path: '/' });
+  const ev = (name: string, ts: number, visitorId = 'v'): FunnelEvent => ({
+    siteId: 's',
+    visitorId,
+    ts,
+    name,
+    path: '/',
+  });
 
   it('a completed funnel closes on its third step, before any watermark passes its deadline (count)', () => {
     const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
-    for (const [n, ts] of [['A', 0], ['x', 500], ['B', 1000], ['C', 2000]] as const) t.process(ev(n, ts), [funnel], GAP);
+    for (const [n, ts] of [
+      ['A', 0],
+      ['x', 500],
+      ['B', 1000],
+      ['C', 2000],
+    ] as const)
+      t.process(ev(n, ts), [funnel], GAP);
     expect(t.advance()).toEqual([{ funnelId: 'f', visitorId: 'v', start: 0, stepTs: [0, 1000, 2000], closed: true }]);
     expect(t.openAttempts).toBe(0);
   });
@@ -185,11 +221,15 @@ describe('funnel tracker vectors', () => {
     const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
     t.process(ev('A', 20_000), [funnel], GAP);
     t.process(ev('B', 25_000), [funnel], GAP);
-    expect(t.advance()).toEqual([{ funnelId: 'f', visitorId: 'v', start: 20_000, stepTs: [20_000, 25_000], closed: false }]);
+    expect(t.advance()).toEqual([
+      { funnelId: 'f', visitorId: 'v', start: 20_000, stepTs: [20_000, 25_000], closed: false },
+    ]);
     t.process(ev('x', 29_999, 'other'), [funnel], GAP);
     expect(t.advance()).toEqual([]); // watermark 29 998: the window [20 000, 30 000) is still open
     t.process(ev('x', 30_000, 'other'), [funnel], GAP);
-    expect(t.advance()).toEqual([{ funnelId: 'f', visitorId: 'v', start: 20_000, stepTs: [20_000, 25_000], closed: true }]); // watermark 29 999 = end − 1
+    expect(t.advance()).toEqual([
+      { funnelId: 'f', visitorId: 'v', start: 20_000, stepTs: [20_000, 25_000], closed: true },
+    ]); // watermark 29 999 = end − 1
   });
 
   it('a step after the deadline does not count, and a first step after it starts a new attempt', () => {
@@ -224,34 +264,63 @@ describe('funnel tracker vectors', () => {
     t.restore(beforeScopes);
     expect(t.openAttempts).toBe(1);
     t.process(ev('C', 10_999), [funnel], GAP);
-    expect(t.advance()).toEqual([{ funnelId: 'f', visitorId: 'v', start: 1000, stepTs: [1000, 2000, 10_999], closed: true }]);
+    expect(t.advance()).toEqual([
+      { funnelId: 'f', visitorId: 'v', start: 1000, stepTs: [1000, 2000, 10_999], closed: true },
+    ]);
   });
 
   it('a checkpoint from before scopes restores its deadline: a step at start + limit comes too late', () => {
     const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
     t.restore(beforeScopes);
     t.process(ev('C', 11_000), [funnel], GAP);
-    expect(t.advanceTo(Number.POSITIVE_INFINITY)).toEqual([{ funnelId: 'f', visitorId: 'v', start: 1000, stepTs: [1000, 2000], closed: true }]);
+    expect(t.advanceTo(Number.POSITIVE_INFINITY)).toEqual([
+      { funnelId: 'f', visitorId: 'v', start: 1000, stepTs: [1000, 2000], closed: true },
+    ]);
   });
 });
 
 describe('funnel tracker vectors, within one visit', () => {
-  const funnel: FunnelSpec = { id: 'f', siteId: 's', steps: [stepOf('A'), stepOf('B'), stepOf('C')], scope: 'visit', windowMs: 1000 };
+  const funnel: FunnelSpec = {
+    id: 'f',
+    siteId: 's',
+    steps: [stepOf('A'), stepOf('B'), stepOf('C')],
+    scope: 'visit',
+    windowMs: 1000,
+  };
   const GAP = 10_000;
-  const ev = (name: string, ts: number, visitorId = 'v', request = false): FunnelEvent => ({ siteId: 's', visitorId, ts, name, path: '/', ...(request ? { request: {} } : {}) });
+  const ev = (name: string, ts: number, visitorId = 'v', request = false): FunnelEvent => ({
+    siteId: 's',
+    visitorId,
+    ts,
+    name,
+    path: '/',
+    ...(request ? { request: {} } : {}),
+  });
   const feed = (t: FunnelTracker, events: [string, number][]) => {
     for (const [n, ts] of events) t.process(ev(n, ts), [funnel], GAP);
   };
 
   it('an attempt lasts as long as the visit: activity that is no step keeps it open past any fixed limit, and a pause of exactly the gap is still the visit', () => {
     const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
-    feed(t, [['A', 0], ['x', 9_000], ['x', 18_000], ['x', 27_000], ['B', 36_000], ['C', 46_000]]);
-    expect(t.advance()).toEqual([{ funnelId: 'f', visitorId: 'v', start: 0, stepTs: [0, 36_000, 46_000], closed: true }]);
+    feed(t, [
+      ['A', 0],
+      ['x', 9_000],
+      ['x', 18_000],
+      ['x', 27_000],
+      ['B', 36_000],
+      ['C', 46_000],
+    ]);
+    expect(t.advance()).toEqual([
+      { funnelId: 'f', visitorId: 'v', start: 0, stepTs: [0, 36_000, 46_000], closed: true },
+    ]);
   });
 
   it('a pause longer than the session gap ends the attempt: the watermark closes it once it reaches the last activity + gap', () => {
     const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
-    feed(t, [['A', 0], ['x', 5_000]]);
+    feed(t, [
+      ['A', 0],
+      ['x', 5_000],
+    ]);
     expect(t.advance()).toEqual([{ funnelId: 'f', visitorId: 'v', start: 0, stepTs: [0], closed: false }]);
     t.process(ev('x', 15_000, 'other'), [funnel], GAP);
     expect(t.advance()).toEqual([]); // watermark 14 999: an event of v at 15 000 would still be the visit
@@ -261,7 +330,12 @@ describe('funnel tracker vectors, within one visit', () => {
 
   it('the next step after the visit ended does not count; a first step then starts an attempt in the new visit', () => {
     const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
-    feed(t, [['A', 0], ['B', 10_001], ['A', 10_002], ['B', 12_000]]);
+    feed(t, [
+      ['A', 0],
+      ['B', 10_001],
+      ['A', 10_002],
+      ['B', 12_000],
+    ]);
     expect(t.advanceTo(Number.POSITIVE_INFINITY).map((u) => [u.start, u.stepTs, u.closed])).toEqual([
       [0, [0], true],
       [10_002, [10_002, 12_000], true],
@@ -279,14 +353,19 @@ describe('funnel tracker vectors, within one visit', () => {
 
   it('a checkpoint keeps how far the visit has gone: after a restore, the attempt still ends at its last activity + gap', () => {
     const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
-    feed(t, [['A', 0], ['x', 9_000]]);
+    feed(t, [
+      ['A', 0],
+      ['x', 9_000],
+    ]);
     t.advance();
     const restored = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
     restored.restore(JSON.parse(JSON.stringify(t.snapshot())) as Json);
     restored.process(ev('x', 18_999, 'other'), [funnel], GAP);
     expect(restored.advance()).toEqual([]); // watermark 18 998 < 9 000 + gap
     restored.process(ev('B', 19_000), [funnel], GAP);
-    expect(restored.advance()).toEqual([{ funnelId: 'f', visitorId: 'v', start: 0, stepTs: [0, 19_000], closed: false }]);
+    expect(restored.advance()).toEqual([
+      { funnelId: 'f', visitorId: 'v', start: 0, stepTs: [0, 19_000], closed: false },
+    ]);
   });
 
   it('a first step whose visit ended longer than allowed lateness ago goes to the side output', () => {

@@ -1,4 +1,14 @@
-import { asArray, asNumber, asObject, CountWindowOperator, countWindows, earlyFiringTrigger, SnapshotError, type Json, type WindowResult } from '@/lib/stream';
+import {
+  asArray,
+  asNumber,
+  asObject,
+  CountWindowOperator,
+  countWindows,
+  earlyFiringTrigger,
+  SnapshotError,
+  type Json,
+  type WindowResult,
+} from '@/lib/stream';
 import { matches, type CompiledMatcher, type MatchableEvent } from '@/lib/goals/definition';
 import type { FunnelScope } from '@/lib/funnels/definition';
 
@@ -176,7 +186,16 @@ export class FunnelTracker {
         op.process(partition, key, e.ts, e.ts);
         // No window opened: the first step was later than allowed lateness (the late side output).
         if (op.openWindows(key).length === 0) continue;
-        if (f.steps.length > 1) this.open.set(id, { key, start: e.ts, reached: 1, steps: f.steps.length, deadline: e.ts + timeout, op, visit });
+        if (f.steps.length > 1)
+          this.open.set(id, {
+            key,
+            start: e.ts,
+            reached: 1,
+            steps: f.steps.length,
+            deadline: e.ts + timeout,
+            op,
+            visit,
+          });
       }
     }
   }
@@ -224,11 +243,13 @@ export class FunnelTracker {
     this.lateCount = 0;
     if (json === null) return;
     const s = asObject(json, 'funnel tracker');
-    this.maxTs = s.maxTs === null || s.maxTs === undefined ? Number.NEGATIVE_INFINITY : asNumber(s.maxTs, 'funnel tracker.maxTs');
+    this.maxTs =
+      s.maxTs === null || s.maxTs === undefined ? Number.NEGATIVE_INFINITY : asNumber(s.maxTs, 'funnel tracker.maxTs');
     this.lateCount = s.lateCount === undefined ? 0 : asNumber(s.lateCount, 'funnel tracker.lateCount');
     for (const [i, entry] of asArray(s.operators, 'funnel tracker.operators').entries()) {
       const pair = asArray(entry, `funnel tracker.operators[${i}]`);
-      if (pair.length !== 2 || typeof pair[0] !== 'string') throw new SnapshotError(`funnel tracker.operators[${i}] must be [id, snapshot]`);
+      if (pair.length !== 2 || typeof pair[0] !== 'string')
+        throw new SnapshotError(`funnel tracker.operators[${i}] must be [id, snapshot]`);
       const [id, snap] = [pair[0], pair[1]!];
       const [steps, timeout, scope] = id.split(':') as [string, string, string | undefined];
       const visit = scope === 'visit';
@@ -240,7 +261,16 @@ export class FunnelTracker {
         const id2 = `${funnelId}${SEP}${visitorId}`;
         const prev = this.open.get(id2);
         // Two open windows of one (funnel, visitor) — an expired one not yet closed and its successor: the later one is current.
-        if (!prev || prev.start < w.start) this.open.set(id2, { key: w.key, start: w.start, reached: w.size, steps: Number(steps), deadline: w.end, op, visit });
+        if (!prev || prev.start < w.start)
+          this.open.set(id2, {
+            key: w.key,
+            start: w.start,
+            reached: w.size,
+            steps: Number(steps),
+            deadline: w.end,
+            op,
+            visit,
+          });
       }
     }
   }

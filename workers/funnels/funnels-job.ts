@@ -29,7 +29,13 @@ const CHECKPOINT = stateCodec<Checkpoint>({
   decode: (f) => ({ tracker: f.object('tracker'), definitionsVersion: f.number('definitionsVersion') }),
 });
 
-export function funnelsJob(deps: { bus: Publisher; defs: DefinitionsTable; dims: Pick<SiteDimensionTable, 'site'>; settings: EventTimeEnv; clock?: () => number }): Job<EventRecord> {
+export function funnelsJob(deps: {
+  bus: Publisher;
+  defs: DefinitionsTable;
+  dims: Pick<SiteDimensionTable, 'site'>;
+  settings: EventTimeEnv;
+  clock?: () => number;
+}): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const trackers = new Map<number, { tracker: FunnelTracker; silence: SilenceProgress }>();
   const lastRecordAt = new Map<number, number>();

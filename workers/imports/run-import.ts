@@ -12,7 +12,17 @@ import { SiteDimensionTable } from '../shared/dimensions';
 import type { EventTimeEnv } from '../shared/event-time';
 import { IMPORT_PARTITIONS, MAX_IMPORT_BYTES } from '@/lib/imports/manage';
 import { isZip, readZip } from '@/lib/imports/zip';
-import { IMPORTED_DIMENSIONS, IMPORTED_EVENT_KINDS, parseGa4, parsePlausible, parseUmami, Skips, type ParsedAggregates, type ParsedEvents, type Source } from '@/lib/imports/sources';
+import {
+  IMPORTED_DIMENSIONS,
+  IMPORTED_EVENT_KINDS,
+  parseGa4,
+  parsePlausible,
+  parseUmami,
+  Skips,
+  type ParsedAggregates,
+  type ParsedEvents,
+  type Source,
+} from '@/lib/imports/sources';
 import { transaction } from '@/lib/db/transaction';
 import { rebuildSitePeaks } from '../peaks/peaks-job';
 import { queueJob, type QueueJob } from '../shared/queue-job';
@@ -46,9 +56,22 @@ export interface RunHooks {
   afterBatch?: (batches: number) => void;
 }
 
-type ImportRow = { id: string; site_id: string; source: Source; file: Buffer | null; partition_base: number; rows_read: number };
+type ImportRow = {
+  id: string;
+  site_id: string;
+  source: Source;
+  file: Buffer | null;
+  partition_base: number;
+  rows_read: number;
+};
 
-export async function runNextImport(p: pg.Pool, b: Bus | null, settings: EventTimeEnv, now: number, hooks: RunHooks = {}): Promise<string | null> {
+export async function runNextImport(
+  p: pg.Pool,
+  b: Bus | null,
+  settings: EventTimeEnv,
+  now: number,
+  hooks: RunHooks = {},
+): Promise<string | null> {
   const claimed = await p.query<ImportRow>(
     `UPDATE imports SET status = 'running', claimed_at = $1
       WHERE id = (SELECT id FROM imports WHERE status = 'pending' OR (status = 'running' AND claimed_at < $2) ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -62,7 +85,14 @@ export async function runNextImport(p: pg.Pool, b: Bus | null, settings: EventTi
 }
 
 /** Runs (or resumes) one claimed import. */
-export async function runImport(p: pg.Pool, b: Bus | null, settings: EventTimeEnv, importId: string, now: number, hooks: RunHooks = {}): Promise<void> {
+export async function runImport(
+  p: pg.Pool,
+  b: Bus | null,
+  settings: EventTimeEnv,
+  importId: string,
+  now: number,
+  hooks: RunHooks = {},
+): Promise<void> {
   const r = await p.query<ImportRow & { timezone: string; domain: string; allowed_hostnames: string[] }>(
     'SELECT i.id, i.site_id, i.source, i.file, i.partition_base, i.rows_read, s.timezone, s.domain, s.allowed_hostnames FROM imports i JOIN sites s ON s.id = i.site_id WHERE i.id = $1',
     [importId],
@@ -72,7 +102,9 @@ export async function runImport(p: pg.Pool, b: Bus | null, settings: EventTimeEn
   const site = { id: job.site_id, domain: job.domain, hosts: job.allowed_hostnames, timezone: job.timezone };
   try {
     if (job.source === 'plausible') {
-      const files = isZip(job.file) ? readZip(job.file, MAX_IMPORT_BYTES) : [{ name: 'imported_visitors.csv', data: job.file }];
+      const files = isZip(job.file)
+        ? readZip(job.file, MAX_IMPORT_BYTES)
+        : [{ name: 'imported_visitors.csv', data: job.file }];
       const parsed = parsePlausible(files);
       const since = await liveSince(p, site.id);
       if (since !== null) {
@@ -82,7 +114,8 @@ export async function runImport(p: pg.Pool, b: Bus | null, settings: EventTimeEn
         parsed.rows = parsed.rows.filter((r) => r.date < firstLive);
         parsed.events = parsed.events.filter((r) => r.date < firstLive);
         const after = parsed.rows.length + parsed.events.length;
-        if (after < before) parsed.skips.add(`on or after ${firstLive}, when Eddy began counting this site`, before - after);
+        if (after < before)
+          parsed.skips.add(`on or after ${firstLive}, when Eddy began counting this site`, before - after);
       }
       await writeAggregates(p, importId, site, parsed, now);
     } else {
@@ -92,14 +125,22 @@ export async function runImport(p: pg.Pool, b: Bus | null, settings: EventTimeEn
       if (since !== null) {
         const before = parsed.records.length;
         parsed.records = parsed.records.filter((e) => e.ts < since);
-        if (parsed.records.length < before) parsed.skips.add(`on or after ${new Date(since).toISOString().slice(0, 16).replace('T', ' ')} UTC, when Eddy began counting this site`, before - parsed.records.length);
+        if (parsed.records.length < before)
+          parsed.skips.add(
+            `on or after ${new Date(since).toISOString().slice(0, 16).replace('T', ' ')} UTC, when Eddy began counting this site`,
+            before - parsed.records.length,
+          );
       }
       await replayEvents(p, settings, importId, job.partition_base, parsed, now, hooks);
     }
     if (b) await publishSiteChanges(b, [site.id]).catch(() => undefined);
   } catch (e) {
     if ((e as Error).name === 'ImportInterrupted') throw e;
-    await p.query("UPDATE imports SET status = 'failed', error = $2, finished_at = $3, file = NULL WHERE id = $1", [importId, `The file could not be imported: ${(e as Error).message.slice(0, 200)}`, new Date(now)]);
+    await p.query("UPDATE imports SET status = 'failed', error = $2, finished_at = $3, file = NULL WHERE id = $1", [
+      importId,
+      `The file could not be imported: ${(e as Error).message.slice(0, 200)}`,
+      new Date(now),
+    ]);
   }
 }
 
@@ -109,7 +150,10 @@ export async function runImport(p: pg.Pool, b: Bus | null, settings: EventTimeEn
  * days both counted would otherwise count twice. (The ledger is written by collect only.)
  */
 async function liveSince(p: pg.Pool, siteId: string): Promise<number | null> {
-  const r = await p.query<{ at: Date | null }>('SELECT min(minute) AS at FROM ingestion_ledger WHERE site_id = $1 AND accepted > 0', [siteId]);
+  const r = await p.query<{ at: Date | null }>(
+    'SELECT min(minute) AS at FROM ingestion_ledger WHERE site_id = $1 AND accepted > 0',
+    [siteId],
+  );
   return r.rows[0]?.at?.getTime() ?? null;
 }
 
@@ -124,10 +168,21 @@ function dayRange(records: { ts: number }[], tz: string): { first: string | null
   return { first: localDate(lo, tz), last: localDate(hi, tz) };
 }
 
-async function replayEvents(p: pg.Pool, settings: EventTimeEnv, importId: string, base: number, parsed: ParsedEvents, now: number, hooks: RunHooks): Promise<void> {
+async function replayEvents(
+  p: pg.Pool,
+  settings: EventTimeEnv,
+  importId: string,
+  base: number,
+  parsed: ParsedEvents,
+  now: number,
+  hooks: RunHooks,
+): Promise<void> {
   const dims = new SiteDimensionTable(p);
   await dims.refresh();
-  const jobs = [rollupsJob({ bus: silentBus, db: p, dims, settings, clock: () => now }), sessionsJob({ bus: silentBus, db: p, dims, settings, clock: () => now })];
+  const jobs = [
+    rollupsJob({ bus: silentBus, db: p, dims, settings, clock: () => now }),
+    sessionsJob({ bus: silentBus, db: p, dims, settings, clock: () => now }),
+  ];
   const names = jobs.map((j) => `import-${j.name}:${importId}`);
   const byPartition = new Map<number, EventRecord[]>();
   for (const rec of parsed.records) {
@@ -138,15 +193,27 @@ async function replayEvents(p: pg.Pool, settings: EventTimeEnv, importId: string
   }
   const tz = dims.site(parsed.records[0]?.siteId ?? '').timezone;
   const days = dayRange(parsed.records, tz);
-  await p.query('UPDATE imports SET rows_total = $2, first_day = $3, last_day = $4 WHERE id = $1 AND rows_total = 0', [importId, parsed.read, days.first, days.last]);
+  await p.query('UPDATE imports SET rows_total = $2, first_day = $3, last_day = $4 WHERE id = $1 AND rows_total = 0', [
+    importId,
+    parsed.read,
+    days.first,
+    days.last,
+  ]);
   // Rows the parser refused are booked once (not again on a resume).
-  await p.query("UPDATE imports SET rows_skipped = $2, rows_read = $2, skipped = $3 WHERE id = $1 AND rows_read = 0", [importId, parsed.skips.total, JSON.stringify(parsed.skips.toJSON())]);
+  await p.query('UPDATE imports SET rows_skipped = $2, rows_read = $2, skipped = $3 WHERE id = $1 AND rows_read = 0', [
+    importId,
+    parsed.skips.total,
+    JSON.stringify(parsed.skips.toJSON()),
+  ]);
   let batches = 0;
   for (const [part, unsorted] of [...byPartition].sort((a, z) => a[0] - z[0])) {
     const list = unsorted.sort((a, z) => a.ts - z.ts || (a.eventId < z.eventId ? -1 : 1));
     const sp = base + part;
     // Resume: both jobs' checkpoints and the position, as the last committed batch left them.
-    const progress = await p.query<{ job: string; next_offset: string; state: Json | null }>("SELECT job, next_offset::text, state FROM consumer_progress WHERE job = ANY($1) AND topic = 'import' AND partition = $2", [names, sp]);
+    const progress = await p.query<{ job: string; next_offset: string; state: Json | null }>(
+      "SELECT job, next_offset::text, state FROM consumer_progress WHERE job = ANY($1) AND topic = 'import' AND partition = $2",
+      [names, sp],
+    );
     const at = (job: string) => progress.rows.find((x) => x.job === job);
     jobs.forEach((j, i) => j.restore(sp, at(names[i]!)?.state ?? null));
     let offset = Number(at(names[0]!)?.next_offset ?? 0);
@@ -155,10 +222,24 @@ async function replayEvents(p: pg.Pool, settings: EventTimeEnv, importId: string
       const chunk = list.slice(offset, offset + BATCH);
       const next = Math.min(list.length, offset + BATCH);
       await transaction(p, async (tx) => {
-        const seen = await tx.query<{ event_id: string }>("SELECT event_id FROM event_ids WHERE job = 'rollups' AND event_id = ANY($1::uuid[])", [chunk.map((e) => e.eventId)]);
+        const seen = await tx.query<{ event_id: string }>(
+          "SELECT event_id FROM event_ids WHERE job = 'rollups' AND event_id = ANY($1::uuid[])",
+          [chunk.map((e) => e.eventId)],
+        );
         const dup = new Set(seen.rows.map((x) => x.event_id));
         const fresh = chunk.filter((e) => !dup.has(e.eventId));
-        const messages = fresh.map((record, k) => ({ message: { topic: 'import', partition: sp, offset: String(offset + k), key: null, value: null, timestamp: record.ts, headers: {} } satisfies BusMessage, record }));
+        const messages = fresh.map((record, k) => ({
+          message: {
+            topic: 'import',
+            partition: sp,
+            offset: String(offset + k),
+            key: null,
+            value: null,
+            timestamp: record.ts,
+            headers: {},
+          } satisfies BusMessage,
+          record,
+        }));
         const states: (Json | null)[] = [];
         for (const j of jobs) states.push((await applyRecords(j, tx, sp, messages)).result.state ?? null);
         await saveProgress(tx, names, sp, next, states);
@@ -185,11 +266,20 @@ async function replayEvents(p: pg.Pool, settings: EventTimeEnv, importId: string
     // time is the present), so the site's busiest windows are rebuilt from the minute rollups.
     if (siteId) await rebuildSitePeaks(tx, siteId, tz);
     await tx.query("DELETE FROM consumer_progress WHERE job = ANY($1) AND topic = 'import'", [names]);
-    await tx.query("UPDATE imports SET status = 'done', finished_at = $2, file = NULL WHERE id = $1", [importId, new Date(now)]);
+    await tx.query("UPDATE imports SET status = 'done', finished_at = $2, file = NULL WHERE id = $1", [
+      importId,
+      new Date(now),
+    ]);
   });
 }
 
-async function saveProgress(tx: pg.PoolClient, names: string[], partition: number, next: number, states: (Json | null)[]): Promise<void> {
+async function saveProgress(
+  tx: pg.PoolClient,
+  names: string[],
+  partition: number,
+  next: number,
+  states: (Json | null)[],
+): Promise<void> {
   for (const [i, job] of names.entries()) {
     await tx.query(
       `INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ($1, 'import', $2, $3, $4)
@@ -223,27 +313,29 @@ function syntheticVisitors(key: string, n: number): string {
  * synthetic visitors per day and value (what the source can tell: it kept no ids). The days of
  * the file replace the same days of an earlier Plausible import, so importing again changes nothing.
  */
-async function writeAggregates(p: pg.Pool, importId: string, site: { id: string; timezone: string }, parsed: ParsedAggregates, now: number): Promise<void> {
+async function writeAggregates(
+  p: pg.Pool,
+  importId: string,
+  site: { id: string; timezone: string },
+  parsed: ParsedAggregates,
+  now: number,
+): Promise<void> {
   const { rows, events, read, skips } = parsed;
   const dates = [...new Set(rows.map((r) => r.date))].sort();
   const eventDates = [...new Set(events.map((r) => r.date))].sort();
   await transaction(p, async (tx) => {
     for (const date of dates) {
       const bucket = new Date(zonedMidnight(date, site.timezone));
-      await tx.query("DELETE FROM rollups WHERE site_id = $1 AND granularity = 'day' AND bucket = $2 AND source_partition = $3 AND dimension = ANY($4)", [
-        site.id,
-        bucket,
-        IMPORTED_PARTITION,
-        [...IMPORTED_DIMENSIONS],
-      ]);
+      await tx.query(
+        "DELETE FROM rollups WHERE site_id = $1 AND granularity = 'day' AND bucket = $2 AND source_partition = $3 AND dimension = ANY($4)",
+        [site.id, bucket, IMPORTED_PARTITION, [...IMPORTED_DIMENSIONS]],
+      );
     }
     for (const date of eventDates) {
-      await tx.query("DELETE FROM event_rollups WHERE site_id = $1 AND granularity = 'day' AND bucket = $2 AND source_partition = $3 AND kind = ANY($4)", [
-        site.id,
-        new Date(zonedMidnight(date, site.timezone)),
-        IMPORTED_PARTITION,
-        [...IMPORTED_EVENT_KINDS],
-      ]);
+      await tx.query(
+        "DELETE FROM event_rollups WHERE site_id = $1 AND granularity = 'day' AND bucket = $2 AND source_partition = $3 AND kind = ANY($4)",
+        [site.id, new Date(zonedMidnight(date, site.timezone)), IMPORTED_PARTITION, [...IMPORTED_EVENT_KINDS]],
+      );
     }
     const seen = new Set<string>();
     for (const r of rows) {
@@ -277,20 +369,42 @@ async function writeAggregates(p: pg.Pool, importId: string, site: { id: string;
       await tx.query(
         `INSERT INTO event_rollups (site_id, granularity, bucket, kind, value, source_partition, count, visitors, updated_at)
          VALUES ($1, 'day', $2, $3, $4, $5, $6, $7, now())`,
-        [site.id, new Date(zonedMidnight(e.date, site.timezone)), e.kind, e.value, IMPORTED_PARTITION, e.events, syntheticVisitors(`${e.date}|${e.kind}|${e.value}`, e.visitors)],
+        [
+          site.id,
+          new Date(zonedMidnight(e.date, site.timezone)),
+          e.kind,
+          e.value,
+          IMPORTED_PARTITION,
+          e.events,
+          syntheticVisitors(`${e.date}|${e.kind}|${e.value}`, e.visitors),
+        ],
       );
     }
     const imported = rows.length - (skips.counts.get('duplicate row (same day and page)') ?? 0) + events.length;
     const days = [...new Set([...dates, ...eventDates])].sort();
     await tx.query(
       `UPDATE imports SET status = 'done', finished_at = $2, file = NULL, rows_total = $3, rows_read = $3, rows_imported = $4, rows_skipped = $5, skipped = $6, first_day = $7, last_day = $8 WHERE id = $1`,
-      [importId, new Date(now), read, imported, skips.total, JSON.stringify(skips.toJSON()), days[0] ?? null, days[days.length - 1] ?? null],
+      [
+        importId,
+        new Date(now),
+        read,
+        imported,
+        skips.total,
+        JSON.stringify(skips.toJSON()),
+        days[0] ?? null,
+        days[days.length - 1] ?? null,
+      ],
     );
   });
 }
 
 /** The imports job: runs queued imports one after another, polling every `everyMs`. */
-export function importsJob(deps: { db: pg.Pool; bus: Bus | null; settings: EventTimeEnv; clock?: () => number }): QueueJob {
+export function importsJob(deps: {
+  db: pg.Pool;
+  bus: Bus | null;
+  settings: EventTimeEnv;
+  clock?: () => number;
+}): QueueJob {
   const clock = deps.clock ?? Date.now;
   return queueJob('imports', () => runNextImport(deps.db, deps.bus, deps.settings, clock()));
 }

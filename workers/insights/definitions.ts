@@ -22,10 +22,25 @@ export interface Definitions {
 }
 
 export async function loadDefinitions(db: pg.Pool): Promise<Definitions> {
-  const goals = await db.query<{ id: string; site_id: string; kind: string; event_name: string | null; prop_key: string | null; prop_value: string | null; path_pattern: string | null; created_at: Date }>(
+  const goals = await db.query<{
+    id: string;
+    site_id: string;
+    kind: string;
+    event_name: string | null;
+    prop_key: string | null;
+    prop_value: string | null;
+    path_pattern: string | null;
+    created_at: Date;
+  }>(
     'SELECT id, site_id, kind, event_name, prop_key, prop_value, path_pattern, created_at FROM goals ORDER BY site_id, created_at, id',
   );
-  const funnels = await db.query<{ id: string; site_id: string; steps: unknown; scope: FunnelScope; window_minutes: number }>('SELECT id, site_id, steps, scope, window_minutes FROM funnels ORDER BY site_id, created_at, id');
+  const funnels = await db.query<{
+    id: string;
+    site_id: string;
+    steps: unknown;
+    scope: FunnelScope;
+    window_minutes: number;
+  }>('SELECT id, site_id, steps, scope, window_minutes FROM funnels ORDER BY site_id, created_at, id');
   const goalMap = new Map<string, CompiledGoal[]>();
   const bySite = new Map<string, typeof goals.rows>();
   for (const g of goals.rows) bySite.set(g.site_id, [...(bySite.get(g.site_id) ?? []), g]);
@@ -34,7 +49,13 @@ export async function loadDefinitions(db: pg.Pool): Promise<Definitions> {
     const kept = patternsWithinSiteLimits(rows.slice(0, 50).map((r) => ({ ...r, pattern: r.path_pattern ?? '' })));
     const list: CompiledGoal[] = [];
     for (const r of kept) {
-      const matcher = compileMatcher({ kind: r.kind, eventName: r.event_name, propKey: r.prop_key, propValue: r.prop_value, pathPattern: r.path_pattern });
+      const matcher = compileMatcher({
+        kind: r.kind,
+        eventName: r.event_name,
+        propKey: r.prop_key,
+        propValue: r.prop_value,
+        pathPattern: r.path_pattern,
+      });
       if (matcher) list.push({ id: r.id, createdAt: r.created_at.getTime(), matcher });
     }
     goalMap.set(siteId, list);
@@ -47,10 +68,19 @@ export async function loadDefinitions(db: pg.Pool): Promise<Definitions> {
     if (steps.some((s) => s === null)) continue;
     const list = funnelMap.get(f.site_id) ?? [];
     if (list.length >= 20) continue;
-    list.push({ id: f.id, siteId: f.site_id, steps: steps as CompiledMatcher[], scope: f.scope, windowMs: f.window_minutes * 60_000 });
+    list.push({
+      id: f.id,
+      siteId: f.site_id,
+      steps: steps as CompiledMatcher[],
+      scope: f.scope,
+      windowMs: f.window_minutes * 60_000,
+    });
     funnelMap.set(f.site_id, list);
   }
-  const fingerprint = JSON.stringify([goals.rows.map((g) => [g.id, g.kind, g.event_name, g.prop_key, g.prop_value, g.path_pattern]), funnels.rows.map((f) => [f.id, f.steps, f.scope, f.window_minutes])]);
+  const fingerprint = JSON.stringify([
+    goals.rows.map((g) => [g.id, g.kind, g.event_name, g.prop_key, g.prop_value, g.path_pattern]),
+    funnels.rows.map((f) => [f.id, f.steps, f.scope, f.window_minutes]),
+  ]);
   return { goals: goalMap, funnels: funnelMap, fingerprint };
 }
 
@@ -67,7 +97,13 @@ export class DefinitionsTable {
   }
 
   start(everyMs: number): void {
-    this.timer ??= setInterval(() => void this.refresh().catch((e: unknown) => console.error(`[definitions] refresh failed: ${(e as Error).message}`)), everyMs);
+    this.timer ??= setInterval(
+      () =>
+        void this.refresh().catch((e: unknown) =>
+          console.error(`[definitions] refresh failed: ${(e as Error).message}`),
+        ),
+      everyMs,
+    );
     this.timer.unref();
   }
 

@@ -7,7 +7,20 @@ import { insightKey, insightStatsAggregate } from './event-stats';
 // random names or property values from growing a minute window without bound.
 
 const e = (name: string, extra: Partial<EventRecord> = {}): EventRecord => ({
-  v: 1, eventId: '00000000-0000-4000-8000-000000000000', siteId: 's', visitorId: 'v', name, url: 'https://s.test/', hostname: 's.test', path: '/', channel: 'direct', device: 'desktop', browser: 'Chrome', os: 'Linux', ts: 0, ...extra,
+  v: 1,
+  eventId: '00000000-0000-4000-8000-000000000000',
+  siteId: 's',
+  visitorId: 'v',
+  name,
+  url: 'https://s.test/',
+  hostname: 's.test',
+  path: '/',
+  channel: 'direct',
+  device: 'desktop',
+  browser: 'Chrome',
+  os: 'Linux',
+  ts: 0,
+  ...extra,
 });
 
 function run(events: EventRecord[], propertyBreakdowns = true) {
@@ -19,14 +32,26 @@ function run(events: EventRecord[], propertyBreakdowns = true) {
 
 describe('insight stats', () => {
   it('a custom event counts under its name and each property; pageviews count nowhere', () => {
-    const acc = run([e('pageview'), e('Signup', { props: { plan: 'pro', seats: 3 } }), e('Signup', { props: { plan: 'pro' }, visitorId: 'w' })]);
-    expect([...acc.cells.keys()].sort()).toEqual([insightKey('event', 'Signup'), insightKey('prop', 'Signup\u001fplan\u001fpro'), insightKey('prop', 'Signup\u001fseats\u001f3')].sort());
+    const acc = run([
+      e('pageview'),
+      e('Signup', { props: { plan: 'pro', seats: 3 } }),
+      e('Signup', { props: { plan: 'pro' }, visitorId: 'w' }),
+    ]);
+    expect([...acc.cells.keys()].sort()).toEqual(
+      [
+        insightKey('event', 'Signup'),
+        insightKey('prop', 'Signup\u001fplan\u001fpro'),
+        insightKey('prop', 'Signup\u001fseats\u001f3'),
+      ].sort(),
+    );
     expect(acc.cells.get(insightKey('event', 'Signup'))).toMatchObject({ count: 2 });
     expect(acc.cells.get(insightKey('event', 'Signup'))!.visitors.estimate()).toBe(2);
   });
 
   it('with property breakdowns off only the name is kept', () => {
-    expect([...run([e('Signup', { props: { plan: 'pro' } })], false).cells.keys()]).toEqual([insightKey('event', 'Signup')]);
+    expect([...run([e('Signup', { props: { plan: 'pro' } })], false).cells.keys()]).toEqual([
+      insightKey('event', 'Signup'),
+    ]);
   });
 
   it('outbound and downloads by URL, 404 by path and referrer, engagement sums visible time and scroll', () => {
@@ -41,7 +66,12 @@ describe('insight stats', () => {
     expect(acc.cells.get(insightKey('download', 'https://s.test/a.pdf'))!.count).toBe(1);
     expect(acc.cells.get(insightKey('404', '/gone'))!.count).toBe(1);
     expect(acc.cells.get(insightKey('404_referrer', '/gone\u001fwww.google.com'))!.count).toBe(1);
-    expect(acc.cells.get(insightKey('engagement', '/a'))).toMatchObject({ count: 2, visibleMs: 10_000, scroll: 140, scrollSamples: 2 });
+    expect(acc.cells.get(insightKey('engagement', '/a'))).toMatchObject({
+      count: 2,
+      visibleMs: 10_000,
+      scroll: 140,
+      scrollSamples: 2,
+    });
     expect(acc.cells.has(insightKey('event', 'outbound'))).toBe(false);
   });
 

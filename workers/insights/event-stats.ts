@@ -44,7 +44,8 @@ export function insightsOf(e: EventRecord, opts: { propertyBreakdowns: boolean }
   } else if (e.name === 'engagement') out.push(['engagement', e.path]);
   else if (!AUTOMATIC_EVENTS.has(e.name)) {
     out.push(['event', e.name]);
-    if (opts.propertyBreakdowns) for (const [k, v] of Object.entries(e.props ?? {})) out.push(['prop', propValueKey(e.name, k, String(v))]);
+    if (opts.propertyBreakdowns)
+      for (const [k, v] of Object.entries(e.props ?? {})) out.push(['prop', propValueKey(e.name, k, String(v))]);
   }
   return out;
 }
@@ -52,12 +53,14 @@ export function insightsOf(e: EventRecord, opts: { propertyBreakdowns: boolean }
 function capped(acc: InsightStats, kind: string, value: string): string {
   const key = insightKey(kind, value);
   if (acc.cells.has(key)) return key;
-  if ((acc.perKind.get(kind) ?? 0) >= INSIGHT_CAPS.valuesPerKind) return insightKey(kind, kind === 'prop' ? propValueKey(OTHER, OTHER, OTHER) : OTHER);
+  if ((acc.perKind.get(kind) ?? 0) >= INSIGHT_CAPS.valuesPerKind)
+    return insightKey(kind, kind === 'prop' ? propValueKey(OTHER, OTHER, OTHER) : OTHER);
   if (kind === 'prop') {
     // Values of one property key of one event: past the cap they fold into that key's "(other)".
     const [name, k] = value.split('\u001f') as [string, string];
     const group = `prop\u001f${name}\u001f${k}`;
-    if ((acc.perKind.get(group) ?? 0) >= INSIGHT_CAPS.valuesPerProperty) return insightKey(kind, propValueKey(name, k, OTHER));
+    if ((acc.perKind.get(group) ?? 0) >= INSIGHT_CAPS.valuesPerProperty)
+      return insightKey(kind, propValueKey(name, k, OTHER));
   }
   return key;
 }
@@ -83,7 +86,9 @@ function count(acc: InsightStats, key: string, n: number): void {
   }
 }
 
-export function insightStatsAggregate(opts: { propertyBreakdowns: boolean }): Aggregate<EventRecord, InsightStats, InsightStats> {
+export function insightStatsAggregate(opts: {
+  propertyBreakdowns: boolean;
+}): Aggregate<EventRecord, InsightStats, InsightStats> {
   return {
     create: () => ({ cells: new Map(), perKind: new Map() }),
     add(acc, e) {
@@ -116,15 +121,27 @@ export function insightStatsAggregate(opts: { propertyBreakdowns: boolean }): Ag
       for (const [k, c] of acc.cells) cells.set(k, { ...c, visitors: c.visitors.clone() });
       return { cells, perKind: new Map(acc.perKind) };
     },
-    toJSON: (acc) => [...acc.cells].map(([k, c]) => [k, c.count, c.visibleMs, c.scroll, c.scrollSamples, c.visitors.toJSON()]),
+    toJSON: (acc) =>
+      [...acc.cells].map(([k, c]) => [k, c.count, c.visibleMs, c.scroll, c.scrollSamples, c.visitors.toJSON()]),
     fromJSON(json) {
       const acc: InsightStats = { cells: new Map(), perKind: new Map() };
       for (const [i, entry] of asArray(json, 'insight stats').entries()) {
         const cell = asArray(entry, `insight stats[${i}]`);
         const k = cell[0];
         if (typeof k !== 'string') throw new TypeError(`snapshot: insight stats[${i}][0] must be a string`);
-        const [n, vis, scroll, samples] = [1, 2, 3, 4].map((c) => asNumber(cell[c], `insight stats[${i}][${c}]`)) as [number, number, number, number];
-        acc.cells.set(k, { count: n, visibleMs: vis, scroll, scrollSamples: samples, visitors: HyperLogLog.fromJSON(cell[5] ?? null) });
+        const [n, vis, scroll, samples] = [1, 2, 3, 4].map((c) => asNumber(cell[c], `insight stats[${i}][${c}]`)) as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        acc.cells.set(k, {
+          count: n,
+          visibleMs: vis,
+          scroll,
+          scrollSamples: samples,
+          visitors: HyperLogLog.fromJSON(cell[5] ?? null),
+        });
         count(acc, k, 1);
       }
       return acc;

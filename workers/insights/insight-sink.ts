@@ -18,8 +18,19 @@ interface Row {
   samples: number;
 }
 
-export async function writeInsightWindow(tx: pg.PoolClient, w: { siteId: string; minute: number; dayStart: number; partition: number; stats: InsightStats }): Promise<number> {
-  const old = await tx.query<{ kind: string; value: string; count: number; sum_visible_ms: string; sum_scroll: string; scroll_samples: number; visitors: HyperLogLogJson | null }>(
+export async function writeInsightWindow(
+  tx: pg.PoolClient,
+  w: { siteId: string; minute: number; dayStart: number; partition: number; stats: InsightStats },
+): Promise<number> {
+  const old = await tx.query<{
+    kind: string;
+    value: string;
+    count: number;
+    sum_visible_ms: string;
+    sum_scroll: string;
+    scroll_samples: number;
+    visitors: HyperLogLogJson | null;
+  }>(
     `SELECT kind, value, count, sum_visible_ms, sum_scroll, scroll_samples, visitors FROM event_rollups
       WHERE site_id = $1 AND granularity = 'minute' AND bucket = $2 AND source_partition = $3 FOR UPDATE`,
     [w.siteId, new Date(w.minute).toISOString(), w.partition],
@@ -40,8 +51,17 @@ export async function writeInsightWindow(tx: pg.PoolClient, w: { siteId: string;
       samples: c.scrollSamples - (prev?.scroll_samples ?? 0),
       visitors,
     };
-    if (prev && d.count === 0 && d.visibleMs === 0 && d.samples === 0 && JSON.stringify(prev.visitors) === visitors) continue;
-    rows.push({ kind, value, count: c.count, visitors, visibleMs: c.visibleMs, scroll: c.scroll, samples: c.scrollSamples });
+    if (prev && d.count === 0 && d.visibleMs === 0 && d.samples === 0 && JSON.stringify(prev.visitors) === visitors)
+      continue;
+    rows.push({
+      kind,
+      value,
+      count: c.count,
+      visitors,
+      visibleMs: c.visibleMs,
+      scroll: c.scroll,
+      samples: c.scrollSamples,
+    });
     deltas.push(d);
   }
   if (rows.length === 0) return 0;
@@ -52,29 +72,61 @@ export async function writeInsightWindow(tx: pg.PoolClient, w: { siteId: string;
 }
 
 /** Adds one late event's cells to every granularity of a partition no operator owns (−1). */
-export async function writeInsightDelta(tx: pg.PoolClient, w: { siteId: string; minute: number; dayStart: number; partition: number; stats: InsightStats }): Promise<void> {
+export async function writeInsightDelta(
+  tx: pg.PoolClient,
+  w: { siteId: string; minute: number; dayStart: number; partition: number; stats: InsightStats },
+): Promise<void> {
   const rows: Row[] = [...w.stats.cells].map(([key, c]) => {
     const [kind, value] = splitInsightKey(key);
-    return { kind, value, count: c.count, visitors: JSON.stringify(c.visitors.toJSON()), visibleMs: c.visibleMs, scroll: c.scroll, samples: c.scrollSamples };
+    return {
+      kind,
+      value,
+      count: c.count,
+      visitors: JSON.stringify(c.visitors.toJSON()),
+      visibleMs: c.visibleMs,
+      scroll: c.scroll,
+      samples: c.scrollSamples,
+    };
   });
   await upsert(tx, w.siteId, 'minute', w.minute, w.partition, rows, 'add');
   await upsert(tx, w.siteId, 'hour', Math.floor(w.minute / HOUR) * HOUR, w.partition, rows, 'add');
   await upsert(tx, w.siteId, 'day', w.dayStart, w.partition, rows, 'add');
 }
 
-async function upsert(tx: pg.PoolClient, siteId: string, granularity: 'minute' | 'hour' | 'day', bucket: number, partition: number, rows: Row[], mode: 'replace' | 'add'): Promise<void> {
+async function upsert(
+  tx: pg.PoolClient,
+  siteId: string,
+  granularity: 'minute' | 'hour' | 'day',
+  bucket: number,
+  partition: number,
+  rows: Row[],
+  mode: 'replace' | 'add',
+): Promise<void> {
   let sketches = rows.map((r) => r.visitors);
   if (mode === 'add') {
     const existing = await tx.query<{ kind: string; value: string; visitors: HyperLogLogJson | null }>(
       `SELECT r.kind, r.value, r.visitors FROM event_rollups r
          JOIN unnest($5::text[], $6::text[]) AS k(kind, value) ON k.kind = r.kind AND k.value = r.value
         WHERE r.site_id = $1 AND r.granularity = $2::"Granularity" AND r.bucket = $3 AND r.source_partition = $4 FOR UPDATE OF r`,
-      [siteId, granularity, new Date(bucket).toISOString(), partition, rows.map((r) => r.kind), rows.map((r) => r.value)],
+      [
+        siteId,
+        granularity,
+        new Date(bucket).toISOString(),
+        partition,
+        rows.map((r) => r.kind),
+        rows.map((r) => r.value),
+      ],
     );
     const prev = new Map(existing.rows.map((r) => [`${r.kind}\u001f${r.value}`, r.visitors]));
     sketches = rows.map((r) => {
       const p = prev.get(`${r.kind}\u001f${r.value}`);
-      return p ? JSON.stringify(HyperLogLog.fromJSON(p).merge(HyperLogLog.fromJSON(JSON.parse(r.visitors) as Json)).toJSON()) : r.visitors;
+      return p
+        ? JSON.stringify(
+            HyperLogLog.fromJSON(p)
+              .merge(HyperLogLog.fromJSON(JSON.parse(r.visitors) as Json))
+              .toJSON(),
+          )
+        : r.visitors;
     });
   }
   const set =

@@ -33,22 +33,46 @@ type Checkpoint = { operator: Json; dimensionVersion: number; definitionsVersion
 const CHECKPOINT = stateCodec<Checkpoint>({
   name: 'insights checkpoint',
   version: 1,
-  decode: (f) => ({ operator: f.object('operator'), dimensionVersion: f.number('dimensionVersion'), definitionsVersion: f.number('definitionsVersion') }),
+  decode: (f) => ({
+    operator: f.object('operator'),
+    dimensionVersion: f.number('dimensionVersion'),
+    definitionsVersion: f.number('definitionsVersion'),
+  }),
 });
 
 /** What the insights job reads of the settings: event time, and whether custom event properties are broken down. */
 export type InsightsSettings = EventTimeEnv & Pick<Env, 'EVENT_PROPERTY_BREAKDOWNS'>;
 
-export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; defs: DefinitionsTable; settings: InsightsSettings; clock?: () => number }): Job<EventRecord> {
+export function insightsJob(deps: {
+  bus: Publisher;
+  dims: SiteDimensionTable;
+  defs: DefinitionsTable;
+  settings: InsightsSettings;
+  clock?: () => number;
+}): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const aggregate = () => insightStatsAggregate({ propertyBreakdowns: deps.settings.EVENT_PROPERTY_BREAKDOWNS });
   const minutes = minutePartitions({ aggregate, dimensions: deps.defs.table, settings: deps.settings, clock });
 
-  async function emit(tx: pg.PoolClient, partition: number, emission: Emission<string, EventRecord, InsightStats>, touched: Set<string>): Promise<JobBatchResult> {
+  async function emit(
+    tx: pg.PoolClient,
+    partition: number,
+    emission: Emission<string, EventRecord, InsightStats>,
+    touched: Set<string>,
+  ): Promise<JobBatchResult> {
     const s = minutes.state(partition);
     for (const r of emission.results) {
       const tz = deps.dims.site(r.key).timezone;
-      if (await writeInsightWindow(tx, { siteId: r.key, minute: r.windowStart, dayStart: localDayStart(r.windowStart, tz), partition, stats: r.value })) touched.add(r.key);
+      if (
+        await writeInsightWindow(tx, {
+          siteId: r.key,
+          minute: r.windowStart,
+          dayStart: localDayStart(r.windowStart, tz),
+          partition,
+          stats: r.value,
+        })
+      )
+        touched.add(r.key);
     }
     for (const l of emission.late) {
       const agg = aggregate();
@@ -58,7 +82,11 @@ export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; de
       await foldLate(tx, l.key, minute, localDayStart(minute, deps.dims.site(l.key).timezone), stats);
       touched.add(l.key);
     }
-    const checkpoint: Checkpoint = { operator: s.operator.snapshot(), dimensionVersion: deps.dims.table.version, definitionsVersion: deps.defs.table.version };
+    const checkpoint: Checkpoint = {
+      operator: s.operator.snapshot(),
+      dimensionVersion: deps.dims.table.version,
+      definitionsVersion: deps.defs.table.version,
+    };
     return { state: CHECKPOINT.encode(checkpoint), after: () => publishSiteChanges(deps.bus, touched) };
   }
 
@@ -85,7 +113,14 @@ export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; de
         s.silence.observe(e.ts);
         s.operator.process(partition, e.siteId, e.ts, e);
         for (const g of deps.defs.goals(e.siteId)) {
-          if (matches(g.matcher, e)) conversions.push({ goal: g.id, event: e.eventId, site: e.siteId, visitor: e.visitorId, ts: new Date(e.ts).toISOString() });
+          if (matches(g.matcher, e))
+            conversions.push({
+              goal: g.id,
+              event: e.eventId,
+              site: e.siteId,
+              visitor: e.visitorId,
+              ts: new Date(e.ts).toISOString(),
+            });
         }
       }
       if (conversions.length) {
@@ -95,7 +130,13 @@ export function insightsJob(deps: { bus: Publisher; dims: SiteDimensionTable; de
            SELECT u.g, u.e, u.s, u.v, u.t FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[]) AS u(g, e, s, v, t)
            JOIN goals ON goals.id = u.g
            ON CONFLICT DO NOTHING`,
-          [conversions.map((c) => c.goal), conversions.map((c) => c.event), conversions.map((c) => c.site), conversions.map((c) => c.visitor), conversions.map((c) => c.ts)],
+          [
+            conversions.map((c) => c.goal),
+            conversions.map((c) => c.event),
+            conversions.map((c) => c.site),
+            conversions.map((c) => c.visitor),
+            conversions.map((c) => c.ts),
+          ],
         );
         for (const c of conversions) touched.add(c.site);
       }

@@ -17,7 +17,15 @@ const savepointSchema = z.object({
   format: z.literal(SAVEPOINT_FORMAT),
   version: z.literal(SAVEPOINT_VERSION),
   createdAt: z.string(),
-  progress: z.array(z.object({ job: z.string(), topic: z.string(), partition: z.number().int(), nextOffset: z.string().regex(/^\d+$/), state: z.unknown() })),
+  progress: z.array(
+    z.object({
+      job: z.string(),
+      topic: z.string(),
+      partition: z.number().int(),
+      nextOffset: z.string().regex(/^\d+$/),
+      state: z.unknown(),
+    }),
+  ),
 });
 export type Savepoint = z.infer<typeof savepointSchema>;
 
@@ -35,7 +43,13 @@ export async function createSavepoint(db: pg.Pool, file: string): Promise<Savepo
     format: SAVEPOINT_FORMAT,
     version: SAVEPOINT_VERSION,
     createdAt: new Date().toISOString(),
-    progress: r.rows.map((x) => ({ job: x.job, topic: x.topic, partition: x.partition, nextOffset: x.next_offset, state: x.state })),
+    progress: r.rows.map((x) => ({
+      job: x.job,
+      topic: x.topic,
+      partition: x.partition,
+      nextOffset: x.next_offset,
+      state: x.state,
+    })),
   };
   await writeFile(file, JSON.stringify(sp, null, 1));
   return sp;
@@ -49,18 +63,27 @@ export async function restoreSavepoint(db: pg.Pool, file: string): Promise<Savep
     throw new EddyError('bad_request', `Cannot read savepoint ${file}: ${(e as Error).message}`);
   }
   const parsed = savepointSchema.safeParse(json);
-  if (!parsed.success) throw new EddyError('bad_request', `${file} is not an Eddy savepoint v${SAVEPOINT_VERSION}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new EddyError(
+      'bad_request',
+      `${file} is not an Eddy savepoint v${SAVEPOINT_VERSION}: ${parsed.error.issues[0]?.message}`,
+    );
   const sp = parsed.data;
   await transaction(db, async (client) => {
-    await client.query('DELETE FROM consumer_progress WHERE job = ANY($1)', [[...new Set(sp.progress.map((p) => p.job))]]);
+    await client.query('DELETE FROM consumer_progress WHERE job = ANY($1)', [
+      [...new Set(sp.progress.map((p) => p.job))],
+    ]);
     for (const p of sp.progress) {
-      await client.query('INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ($1, $2, $3, $4, $5)', [
-        p.job,
-        p.topic,
-        p.partition,
-        p.nextOffset,
-        p.state === undefined || p.state === null ? null : JSON.stringify(p.state),
-      ]);
+      await client.query(
+        'INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ($1, $2, $3, $4, $5)',
+        [
+          p.job,
+          p.topic,
+          p.partition,
+          p.nextOffset,
+          p.state === undefined || p.state === null ? null : JSON.stringify(p.state),
+        ],
+      );
     }
   });
   return sp;

@@ -3,7 +3,18 @@ import { transaction } from '@/lib/db/client';
 import type { Publisher } from '@/lib/bus';
 import type { Env } from '@/lib/env';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, HyperLogLog, SilenceProgress, slidingWindows, windowOperator, type Aggregate, type HyperLogLogJson, type Json, stateCodec, type WindowOperator } from '@/lib/stream';
+import {
+  earlyFiringTrigger,
+  HyperLogLog,
+  SilenceProgress,
+  slidingWindows,
+  windowOperator,
+  type Aggregate,
+  type HyperLogLogJson,
+  type Json,
+  stateCodec,
+  type WindowOperator,
+} from '@/lib/stream';
 import { localDate, type SiteDimensionTable } from '../shared/dimensions';
 import { rederiveSitePeaks } from './rederive';
 import { MINUTE } from '@/lib/time';
@@ -19,7 +30,11 @@ const CHECKPOINT = stateCodec<Checkpoint>({
     const zones = f.has('timezones') ? f.object('timezones') : {};
     const timezones: Checkpoint['timezones'] = {};
     for (const [site, zone] of Object.entries(zones)) if (typeof zone === 'string') timezones[site] = zone;
-    return { operators: f.array('operators'), dimensionVersion: f.has('dimensionVersion') ? f.number('dimensionVersion') : 0, timezones };
+    return {
+      operators: f.array('operators'),
+      dimensionVersion: f.has('dimensionVersion') ? f.number('dimensionVersion') : 0,
+      timezones,
+    };
   },
 });
 
@@ -88,7 +103,13 @@ export type PeaksJob = ScheduledJob<[now?: number, limit?: number], number>;
 /** What the peaks job reads of the settings: how many source partitions' watermarks its operators follow. */
 export type PeaksSettings = Pick<Env, 'EVENTS_PARTITIONS'>;
 
-export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensionTable; settings: PeaksSettings; clock?: () => number }): PeaksJob {
+export function peaksJob(deps: {
+  db: pg.Pool;
+  bus: Publisher;
+  dims: SiteDimensionTable;
+  settings: PeaksSettings;
+  clock?: () => number;
+}): PeaksJob {
   const clock = deps.clock ?? Date.now;
   // Partials can be rewritten by late firings up to the rollups' allowed lateness after a minute.
   const settings = { outOfOrdernessMs: 7 * MINUTE, allowedLatenessMs: 10 * MINUTE, idleTimeoutMs: 30_000 };
@@ -115,15 +136,25 @@ export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensio
   let ops: Op[] | null = null;
   // With no partials for a while, event time advances at the pace of the silence, so the last
   // windows close without making a backlog late (lib/stream/silence.ts).
-  const silence = new SilenceProgress({ idleTimeoutMs: settings.idleTimeoutMs, outOfOrdernessMs: settings.outOfOrdernessMs, clock });
+  const silence = new SilenceProgress({
+    idleTimeoutMs: settings.idleTimeoutMs,
+    outOfOrdernessMs: settings.outOfOrdernessMs,
+    clock,
+  });
 
   async function pass(now: number, limit: number): Promise<number> {
     let consumed = 0;
     const changed = new Set<string>();
     await transaction(deps.db, async (tx) => {
-      const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema())) AS ok', [LOCK_ID]);
+      const lock = await tx.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema())) AS ok',
+        [LOCK_ID],
+      );
       if (!lock.rows[0]!.ok) return;
-      await tx.query("INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, 'minute_partials', 0, 0) ON CONFLICT DO NOTHING", [PEAKS_JOB]);
+      await tx.query(
+        "INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, 'minute_partials', 0, 0) ON CONFLICT DO NOTHING",
+        [PEAKS_JOB],
+      );
       const progress = await tx.query<{ state: Json | null }>(
         "SELECT state FROM consumer_progress WHERE job = $1 AND topic = 'minute_partials' AND partition = 0 FOR UPDATE",
         [PEAKS_JOB],
@@ -152,7 +183,15 @@ export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensio
         }
         timezones[id] = site.timezone;
       }
-      const rows = await tx.query<{ id: string; site_id: string; content_group: string; minute: Date; source_partition: number; pageviews_delta: number; visitors: HyperLogLogJson | null }>(
+      const rows = await tx.query<{
+        id: string;
+        site_id: string;
+        content_group: string;
+        minute: Date;
+        source_partition: number;
+        pageviews_delta: number;
+        visitors: HyperLogLogJson | null;
+      }>(
         'SELECT id::text, site_id, content_group, minute, source_partition, pageviews_delta, visitors FROM minute_partials ORDER BY id LIMIT $1',
         [limit],
       );
@@ -160,11 +199,18 @@ export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensio
       if (rows.rows.length) silence.records(now);
       for (const r of rows.rows) {
         silence.observe(r.minute.getTime());
-        for (const op of ops) op.process(r.source_partition, `${r.site_id}|${r.content_group}`, r.minute.getTime(), { pageviews: r.pageviews_delta, visitors: r.visitors });
+        for (const op of ops)
+          op.process(r.source_partition, `${r.site_id}|${r.content_group}`, r.minute.getTime(), {
+            pageviews: r.pageviews_delta,
+            visitors: r.visitors,
+          });
       }
       const idleTarget = silence.target(now);
       const results = ops.flatMap((op, i) => {
-        const e = rows.rows.length || idleTarget === null ? op.advanceWatermark() : op.advanceWatermarkTo(Math.max(op.watermark, idleTarget));
+        const e =
+          rows.rows.length || idleTarget === null
+            ? op.advanceWatermark()
+            : op.advanceWatermarkTo(Math.max(op.watermark, idleTarget));
         return e.results.map((res) => ({ res, size: PEAK_SIZES[i]!.sizeMin }));
       });
       for (const { res, size } of results) {
@@ -180,20 +226,43 @@ export function peaksJob(deps: { db: pg.Pool; bus: Publisher; dims: SiteDimensio
              SET window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end, pageviews = EXCLUDED.pageviews, visitors = EXCLUDED.visitors, updated_at = now()
              WHERE (EXCLUDED.pageviews, EXCLUDED.visitors) > (peak_windows.pageviews, peak_windows.visitors)
                 OR (peak_windows.window_start = EXCLUDED.window_start AND peak_windows.window_end = EXCLUDED.window_end)`,
-          [siteId, day, group, size, new Date(res.windowStart).toISOString(), new Date(res.windowEnd).toISOString(), res.value.pageviews, res.value.visitors],
+          [
+            siteId,
+            day,
+            group,
+            size,
+            new Date(res.windowStart).toISOString(),
+            new Date(res.windowEnd).toISOString(),
+            res.value.pageviews,
+            res.value.visitors,
+          ],
         );
         if (up.rowCount) changed.add(siteId);
       }
-      if (rows.rows.length) await tx.query('DELETE FROM minute_partials WHERE id = ANY($1::bigint[])', [rows.rows.map((r) => r.id)]);
-      await tx.query("UPDATE consumer_progress SET state = $2, updated_at = now() WHERE job = $1 AND topic = 'minute_partials' AND partition = 0", [
-        PEAKS_JOB,
-        JSON.stringify(CHECKPOINT.encode({ operators: ops.map((op) => op.snapshot()), dimensionVersion: deps.dims.table.version, timezones })),
-      ]);
+      if (rows.rows.length)
+        await tx.query('DELETE FROM minute_partials WHERE id = ANY($1::bigint[])', [rows.rows.map((r) => r.id)]);
+      await tx.query(
+        "UPDATE consumer_progress SET state = $2, updated_at = now() WHERE job = $1 AND topic = 'minute_partials' AND partition = 0",
+        [
+          PEAKS_JOB,
+          JSON.stringify(
+            CHECKPOINT.encode({
+              operators: ops.map((op) => op.snapshot()),
+              dimensionVersion: deps.dims.table.version,
+              timezones,
+            }),
+          ),
+        ],
+      );
       consumed = rows.rows.length;
     });
     if (changed.size) await publishSiteChanges(deps.bus, changed).catch(() => undefined);
     return consumed;
   }
 
-  return scheduledJob<[now?: number, limit?: number], number>('peaks', (now = clock(), limit = 5000) => pass(now, limit), { everyMs: 1000 });
+  return scheduledJob<[now?: number, limit?: number], number>(
+    'peaks',
+    (now = clock(), limit = 5000) => pass(now, limit),
+    { everyMs: 1000 },
+  );
 }

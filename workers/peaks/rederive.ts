@@ -30,7 +30,12 @@ export interface RederivedWindow {
 }
 
 /** Rebuilds peak_windows of one site from its minute rollups with the site's (new) time zone. Returns the rows written. */
-export async function rederiveSitePeaks(tx: pg.PoolClient, siteId: string, timezone: string, sizes: readonly { sizeMin: number; slideMin: number }[]): Promise<RederivedWindow[]> {
+export async function rederiveSitePeaks(
+  tx: pg.PoolClient,
+  siteId: string,
+  timezone: string,
+  sizes: readonly { sizeMin: number; slideMin: number }[],
+): Promise<RederivedWindow[]> {
   const out: RederivedWindow[] = [];
   for (const { sizeMin, slideMin } of sizes) {
     const size = sizeMin * MINUTE_S;
@@ -65,7 +70,8 @@ export async function rederiveSitePeaks(tx: pg.PoolClient, siteId: string, timez
       const visitors = await windowVisitors(tx, siteId, r.grp, start, end);
       const k = `${r.grp}|${r.day}`;
       const cur = best.get(k);
-      if (!cur || visitors > cur.visitors) best.set(k, { contentGroup: r.grp, sizeMin, day: r.day, start, end, pageviews: r.pageviews, visitors });
+      if (!cur || visitors > cur.visitors)
+        best.set(k, { contentGroup: r.grp, sizeMin, day: r.day, start, end, pageviews: r.pageviews, visitors });
     }
     out.push(...best.values());
   }
@@ -90,7 +96,13 @@ export async function rederiveSitePeaks(tx: pg.PoolClient, siteId: string, timez
   return out;
 }
 
-async function windowVisitors(tx: pg.PoolClient, siteId: string, group: string, start: number, end: number): Promise<number> {
+async function windowVisitors(
+  tx: pg.PoolClient,
+  siteId: string,
+  group: string,
+  start: number,
+  end: number,
+): Promise<number> {
   const { rows } = await tx.query<{ visitors: Json }>(
     `SELECT visitors FROM rollups
       WHERE site_id = $1 AND granularity = 'minute' AND bucket >= $2 AND bucket < $3 AND visitors IS NOT NULL

@@ -37,7 +37,10 @@ export function reconcileJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionT
         'SELECT event_id, record FROM late_events WHERE reconciled_at IS NULL ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED',
         [limit],
       );
-      const groups = new Map<string, { siteId: string; minute: number; acc: ReturnType<typeof aggregate.create>; rows: LateRow[] }>();
+      const groups = new Map<
+        string,
+        { siteId: string; minute: number; acc: ReturnType<typeof aggregate.create>; rows: LateRow[] }
+      >();
       const dead: { row: LateRow; reason: string; siteId?: string }[] = [];
       for (const row of late.rows) {
         const parsed = eventRecordSchema.safeParse(storable(row.record));
@@ -57,7 +60,13 @@ export function reconcileJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionT
       for (const g of groups.values()) {
         const deltas = [...g.acc].map(([key, cell]) => {
           const [dimension, value] = splitKey(key);
-          return { dimension, value, dPageviews: cell.pageviews, dEvents: cell.events, visitors: JSON.stringify(cell.visitors.toJSON()) };
+          return {
+            dimension,
+            value,
+            dPageviews: cell.pageviews,
+            dEvents: cell.events,
+            visitors: JSON.stringify(cell.visitors.toJSON()),
+          };
         });
         const tz = deps.dims.site(g.siteId).timezone;
         await tx.query('SAVEPOINT reconcile_group');
@@ -78,7 +87,8 @@ export function reconcileJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionT
         } catch (e) {
           if (classifyFailure(e) === 'transient') throw e;
           await tx.query('ROLLBACK TO SAVEPOINT reconcile_group');
-          for (const row of g.rows) dead.push({ row, reason: `apply failed: ${(e as Error).message}`, siteId: g.siteId });
+          for (const row of g.rows)
+            dead.push({ row, reason: `apply failed: ${(e as Error).message}`, siteId: g.siteId });
         }
       }
       if (dead.length) {
@@ -88,11 +98,19 @@ export function reconcileJob(deps: { db: pg.Pool; bus: Bus; dims: SiteDimensionT
            SELECT 'reconcile', 'late_events', -1, hashtextextended(u.id::text, 0), convert_to(u.id::text, 'UTF8'), convert_to(u.record::text, 'UTF8'), u.reason, u.site
            FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::uuid[]) AS u(id, record, reason, site)
            ON CONFLICT DO NOTHING`,
-          [dead.map((d) => d.row.event_id), dead.map((d) => JSON.stringify(storable(d.row.record))), dead.map((d) => storableText(d.reason).slice(0, 500)), dead.map((d) => d.siteId ?? null)],
+          [
+            dead.map((d) => d.row.event_id),
+            dead.map((d) => JSON.stringify(storable(d.row.record))),
+            dead.map((d) => storableText(d.reason).slice(0, 500)),
+            dead.map((d) => d.siteId ?? null),
+          ],
         );
         console.error(`[reconcile] ${dead.length} late event(s) dead-lettered: ${dead[0]!.reason}`);
       }
-      if (late.rows.length) await tx.query('UPDATE late_events SET reconciled_at = now() WHERE event_id = ANY($1::uuid[])', [late.rows.map((r) => r.event_id)]);
+      if (late.rows.length)
+        await tx.query('UPDATE late_events SET reconciled_at = now() WHERE event_id = ANY($1::uuid[])', [
+          late.rows.map((r) => r.event_id),
+        ]);
       return late.rows.length;
     });
     if (changed.size) await publishSiteChanges(deps.bus, changed).catch(() => undefined);

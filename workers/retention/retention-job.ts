@@ -41,15 +41,21 @@ export function retentionJob(deps: RetentionJobDeps): RetentionJob {
         // Background exports past their link's expiry (their chunks cascade).
         await deps.db.query('DELETE FROM exports WHERE expires_at < $1', [new Date(now)]);
         if (r.droppedPartitions.length || r.deletedEvents || r.deletedSessions) {
-          console.log(`[retention] dropped ${r.droppedPartitions.length} partition(s), deleted ${r.deletedEvents} event(s) and ${r.deletedSessions} visit(s) past retention`);
+          console.log(
+            `[retention] dropped ${r.droppedPartitions.length} partition(s), deleted ${r.deletedEvents} event(s) and ${r.deletedSessions} visit(s) past retention`,
+          );
         }
         // In either mode: a log left from zero-config days still holds the records it held.
         const erasedFromLog = await eraseDeletedSitesFromLog(deps.db);
-        if (erasedFromLog) console.log(`[retention] erased ${erasedFromLog} record(s) of deleted sites from the embedded log`);
-        const log = deps.logRetentionMs === undefined ? null : await trimLog(deps.db, { now, retentionMs: deps.logRetentionMs });
+        if (erasedFromLog)
+          console.log(`[retention] erased ${erasedFromLog} record(s) of deleted sites from the embedded log`);
+        const log =
+          deps.logRetentionMs === undefined ? null : await trimLog(deps.db, { now, retentionMs: deps.logRetentionMs });
         if (log?.deleted) console.log(`[retention] trimmed ${log.deleted} record(s) from the embedded log`);
         for (const h of log?.heldBack ?? []) {
-          console.log(`[retention] embedded log ${h.topic}/${h.partition}: records past retention kept from offset ${h.slowest}, not yet consumed by every group`);
+          console.log(
+            `[retention] embedded log ${h.topic}/${h.partition}: records past retention kept from offset ${h.slowest}, not yet consumed by every group`,
+          );
         }
         return { ...r, log, erasedFromLog };
       } finally {
@@ -61,5 +67,8 @@ export function retentionJob(deps: RetentionJobDeps): RetentionJob {
   }
 
   // The first pass runs at start: a worker started after a long stop catches up at once.
-  return scheduledJob<[now?: number], RetentionPassReport | null>('retention', (now = clock()) => pass(now), { everyMs: 3_600_000, immediately: true });
+  return scheduledJob<[now?: number], RetentionPassReport | null>('retention', (now = clock()) => pass(now), {
+    everyMs: 3_600_000,
+    immediately: true,
+  });
 }

@@ -35,7 +35,12 @@ export function dimensionsOf({ record: e, contentGroup }: RollupInput): [string,
   // not in the totals (pageviews, visitors) nor any visit dimension, so a site with both the
   // tracker and the middleware does not see each page twice. Its own cells: the custom-event
   // dimension (event = "request"), its path and its status class (2xx…5xx).
-  if (e.request) return [['event', 'request'], ['request_path', e.path], ['request_status', `${Math.floor(e.request.status / 100)}xx`]];
+  if (e.request)
+    return [
+      ['event', 'request'],
+      ['request_path', e.path],
+      ['request_status', `${Math.floor(e.request.status / 100)}xx`],
+    ];
   const dims: [string, string][] = [['', '']];
   // An event dimension without a value (an internal navigation's source, no UTM) gets no cell.
   for (const [d, v] of eventDimensionValues(e)) if (v !== null) dims.push([d.name, v]);

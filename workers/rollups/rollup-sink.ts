@@ -27,7 +27,13 @@ interface Row {
 }
 
 export async function writeWindow(tx: pg.PoolClient, w: WindowWrite): Promise<boolean> {
-  const old = await tx.query<{ dimension: string; value: string; pageviews: number; events: number; visitors: HyperLogLogJson | null }>(
+  const old = await tx.query<{
+    dimension: string;
+    value: string;
+    pageviews: number;
+    events: number;
+    visitors: HyperLogLogJson | null;
+  }>(
     `SELECT dimension, value, pageviews, events, visitors FROM rollups
      WHERE site_id = $1 AND granularity = 'minute' AND bucket = $2 AND source_partition = $3 FOR UPDATE`,
     [w.siteId, new Date(w.minute).toISOString(), w.partition],
@@ -58,18 +64,34 @@ export async function writeWindow(tx: pg.PoolClient, w: WindowWrite): Promise<bo
     w.partition,
     deltas,
   );
-  const partials = deltas.filter((d) => (d.dimension === '' || d.dimension === 'content_group') && (d.dPageviews !== 0 || d.dimension === ''));
+  const partials = deltas.filter(
+    (d) => (d.dimension === '' || d.dimension === 'content_group') && (d.dPageviews !== 0 || d.dimension === ''),
+  );
   if (partials.length) {
     await tx.query(
       `INSERT INTO minute_partials (site_id, content_group, minute, source_partition, pageviews_delta, visitors)
        SELECT $1, u.grp, $2, $3, u.delta, u.visitors FROM unnest($4::text[], $5::int[], $6::jsonb[]) AS u(grp, delta, visitors)`,
-      [w.siteId, new Date(w.minute).toISOString(), w.partition, partials.map((p) => p.value), partials.map((p) => p.dPageviews), partials.map((p) => p.visitors)],
+      [
+        w.siteId,
+        new Date(w.minute).toISOString(),
+        w.partition,
+        partials.map((p) => p.value),
+        partials.map((p) => p.dPageviews),
+        partials.map((p) => p.visitors),
+      ],
     );
   }
   return true;
 }
 
-async function upsertReplace(tx: pg.PoolClient, siteId: string, granularity: string, bucket: number, partition: number, rows: Row[]): Promise<void> {
+async function upsertReplace(
+  tx: pg.PoolClient,
+  siteId: string,
+  granularity: string,
+  bucket: number,
+  partition: number,
+  rows: Row[],
+): Promise<void> {
   await tx.query(
     `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, events, visitors, updated_at)
      SELECT $1, $2::"Granularity", $3, u.dimension, u.value, $4, u.pageviews, u.events, u.visitors, now()
@@ -94,23 +116,43 @@ export async function upsertAdd(
   partition: number,
   deltas: AddDelta[],
 ): Promise<void> {
-  const rows = targets.flatMap(([granularity, ms]) => deltas.map((d) => ({ ...d, granularity, ms, bucket: new Date(ms).toISOString() })));
-  const existing = await tx.query<{ granularity: string; ms: number; dimension: string; value: string; visitors: HyperLogLogJson | null }>(
+  const rows = targets.flatMap(([granularity, ms]) =>
+    deltas.map((d) => ({ ...d, granularity, ms, bucket: new Date(ms).toISOString() })),
+  );
+  const existing = await tx.query<{
+    granularity: string;
+    ms: number;
+    dimension: string;
+    value: string;
+    visitors: HyperLogLogJson | null;
+  }>(
     `SELECT r.granularity::text, (extract(epoch FROM r.bucket) * 1000)::float8 AS ms, r.dimension, r.value, r.visitors FROM rollups r
      JOIN unnest($3::text[], $4::timestamptz[], $5::text[], $6::text[]) AS k(granularity, bucket, dimension, value)
        ON k.granularity::"Granularity" = r.granularity AND k.bucket = r.bucket AND k.dimension = r.dimension AND k.value = r.value
      WHERE r.site_id = $1 AND r.source_partition = $2 FOR UPDATE OF r`,
-    [siteId, partition, rows.map((r) => r.granularity), rows.map((r) => r.bucket), rows.map((r) => r.dimension), rows.map((r) => r.value)],
+    [
+      siteId,
+      partition,
+      rows.map((r) => r.granularity),
+      rows.map((r) => r.bucket),
+      rows.map((r) => r.dimension),
+      rows.map((r) => r.value),
+    ],
   );
-  const sketchKey = (granularity: string, bucket: number, dimension: string, value: string) => `${granularity}\u001f${bucket}\u001f${dimension}\u001f${value}`;
-  const sketches = new Map(existing.rows.map((r) => [sketchKey(r.granularity, r.ms, r.dimension, r.value), r.visitors]));
+  const sketchKey = (granularity: string, bucket: number, dimension: string, value: string) =>
+    `${granularity}\u001f${bucket}\u001f${dimension}\u001f${value}`;
+  const sketches = new Map(
+    existing.rows.map((r) => [sketchKey(r.granularity, r.ms, r.dimension, r.value), r.visitors]),
+  );
   // null: the stored sketch already holds every visitor of the delta (no register rose), so it is
   // kept as it is rather than re-encoded and re-written (a dense sketch is 16 kB of TOASTed JSON).
   const merged = rows.map((d) => {
     const prev = sketches.get(sketchKey(d.granularity, d.ms, d.dimension, d.value));
     if (!prev) return d.visitors;
     const sketch = HyperLogLog.fromJSON(prev);
-    return sketch.mergeRaised(HyperLogLog.fromJSON(JSON.parse(d.visitors) as Json)) ? JSON.stringify(sketch.toJSON()) : null;
+    return sketch.mergeRaised(HyperLogLog.fromJSON(JSON.parse(d.visitors) as Json))
+      ? JSON.stringify(sketch.toJSON())
+      : null;
   });
   await tx.query(
     `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, events, visitors, updated_at)
@@ -134,5 +176,11 @@ export async function upsertAdd(
 }
 
 function columns(rows: Row[]): [string[], string[], number[], number[], string[]] {
-  return [rows.map((r) => r.dimension), rows.map((r) => r.value), rows.map((r) => r.pageviews), rows.map((r) => r.events), rows.map((r) => r.visitors)];
+  return [
+    rows.map((r) => r.dimension),
+    rows.map((r) => r.value),
+    rows.map((r) => r.pageviews),
+    rows.map((r) => r.events),
+    rows.map((r) => r.visitors),
+  ];
 }

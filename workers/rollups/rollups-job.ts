@@ -32,20 +32,48 @@ const CHECKPOINT = stateCodec<Checkpoint>({
   decode: (f) => ({ operator: f.object('operator'), dimensionVersion: f.number('dimensionVersion') }),
 });
 
-export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimensionTable; settings: EventTimeEnv; clock?: () => number }): Job<EventRecord> {
+export function rollupsJob(deps: {
+  bus: Publisher;
+  db: pg.Pool;
+  dims: SiteDimensionTable;
+  settings: EventTimeEnv;
+  clock?: () => number;
+}): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
-  const minutes = minutePartitions({ aggregate: minuteStatsAggregate, dimensions: deps.dims.table, settings: deps.settings, clock });
+  const minutes = minutePartitions({
+    aggregate: minuteStatsAggregate,
+    dimensions: deps.dims.table,
+    settings: deps.settings,
+    clock,
+  });
   let partitionsCheckedAt = 0;
   const dictionary = new ValueDictionary(deps.db);
 
-  async function emit(tx: pg.PoolClient, partition: number, emission: Emission<string, RollupInput, MinuteStats>): Promise<JobBatchResult> {
+  async function emit(
+    tx: pg.PoolClient,
+    partition: number,
+    emission: Emission<string, RollupInput, MinuteStats>,
+  ): Promise<JobBatchResult> {
     const op = minutes.state(partition).operator;
-    await lockSiteRows(tx, partition, emission.results.map((r) => r.key));
+    await lockSiteRows(
+      tx,
+      partition,
+      emission.results.map((r) => r.key),
+    );
     const changed = new Set<string>();
     // Late, on-time and early firings alike carry the whole minute so far: each replaces the row.
     for (const r of emission.results) {
       const tz = deps.dims.site(r.key).timezone;
-      if (await writeWindow(tx, { siteId: r.key, minute: r.windowStart, dayStart: localDayStart(r.windowStart, tz), partition, stats: r.value })) changed.add(r.key);
+      if (
+        await writeWindow(tx, {
+          siteId: r.key,
+          minute: r.windowStart,
+          dayStart: localDayStart(r.windowStart, tz),
+          partition,
+          stats: r.value,
+        })
+      )
+        changed.add(r.key);
     }
     const late = emission.late;
     if (late.length) {
@@ -77,7 +105,10 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
         if (late.length) {
           await deps.bus.producer().send(
             topics.late,
-            late.map((l) => ({ key: l.key, value: JSON.stringify({ job: ROLLUPS_JOB, watermark: l.watermark, record: l.value.record }) })),
+            late.map((l) => ({
+              key: l.key,
+              value: JSON.stringify({ job: ROLLUPS_JOB, watermark: l.watermark, record: l.value.record }),
+            })),
           );
         }
         await publishSiteChanges(deps.bus, changed);
@@ -130,10 +161,17 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
         );
       }
       // Server requests (events API) are in no filtered view, as in the rollups' totals.
-      const learnt = await writeEventFacts(tx, dictionary, events.filter((e) => !e.request));
+      const learnt = await writeEventFacts(
+        tx,
+        dictionary,
+        events.filter((e) => !e.request),
+      );
       for (const e of events) {
         s.silence.observe(e.ts);
-        s.operator.process(partition, e.siteId, e.ts, { record: e, contentGroup: contentGroupOf(deps.dims.site(e.siteId), e.path) });
+        s.operator.process(partition, e.siteId, e.ts, {
+          record: e,
+          contentGroup: contentGroupOf(deps.dims.site(e.siteId), e.path),
+        });
       }
       if (records.length) minutes.records(partition, now);
       // Once per batch: on-time and late firings, then early firings of the minutes it changed.
@@ -161,7 +199,11 @@ export function rollupsJob(deps: { bus: Publisher; db: pg.Pool; dims: SiteDimens
  * The archived events' narrow copy for filtered views (event_facts), in the archive's transaction:
  * the same claimed events, so exactly once like the archive. Returns the dictionary ids learnt.
  */
-async function writeEventFacts(tx: pg.PoolClient, dictionary: ValueDictionary, events: EventRecord[]): Promise<Map<string, number>> {
+async function writeEventFacts(
+  tx: pg.PoolClient,
+  dictionary: ValueDictionary,
+  events: EventRecord[],
+): Promise<Map<string, number>> {
   if (events.length === 0) return new Map();
   const values = events.map((e) => eventValues(e));
   const wanted: [string, ValueKind, string][] = [];

@@ -56,7 +56,18 @@ function attribution(e: EventRecord): SessionAttribution {
 
 const EMPTY: SessionStats = {
   firstTs: Number.POSITIVE_INFINITY,
-  first: { path: '/', channel: 'direct', referrerHost: null, utmSource: null, utmMedium: null, utmCampaign: null, device: 'other', browser: 'Unknown', os: 'Unknown', country: null },
+  first: {
+    path: '/',
+    channel: 'direct',
+    referrerHost: null,
+    utmSource: null,
+    utmMedium: null,
+    utmCampaign: null,
+    device: 'other',
+    browser: 'Unknown',
+    os: 'Unknown',
+    country: null,
+  },
   lastTs: Number.NEGATIVE_INFINITY,
   exitPath: '/',
   pageviews: 0,
@@ -108,7 +119,8 @@ function decodeSessionStats(json: Json): SessionStats {
     if (typeof x !== 'string') throw new TypeError(`snapshot: ${path} must be a string`);
     return x;
   };
-  const maybe = (x: Json | undefined, path: string): string | null => (x === null || x === undefined ? null : text(x, path));
+  const maybe = (x: Json | undefined, path: string): string | null =>
+    x === null || x === undefined ? null : text(x, path);
   return {
     firstTs: asNumber(j.firstTs, 'session stats.firstTs'),
     first: {

@@ -2,7 +2,17 @@ import type pg from 'pg';
 import { topics, type Publisher } from '@/lib/bus';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
-import { earlyFiringTrigger, sessionWindows, SilenceProgress, windowOperator, type Emission, SnapshotError, stateCodec, type Json, type WindowOperator } from '@/lib/stream';
+import {
+  earlyFiringTrigger,
+  sessionWindows,
+  SilenceProgress,
+  windowOperator,
+  type Emission,
+  SnapshotError,
+  stateCodec,
+  type Json,
+  type WindowOperator,
+} from '@/lib/stream';
 import type { Job, JobBatchResult } from '../runtime';
 import { eventSteps } from '../shared/event-steps';
 import { lockSiteRows } from '../shared/site-locks';
@@ -42,7 +52,8 @@ const CHECKPOINT = stateCodec<Checkpoint>({
   version: 1,
   decode: (f) => ({
     operators: f.array('operators').map((entry, i): [number, Json] => {
-      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'number') throw new SnapshotError(`sessions checkpoint: operators[${i}] must be [gap, snapshot]`);
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'number')
+        throw new SnapshotError(`sessions checkpoint: operators[${i}] must be [gap, snapshot]`);
       return [entry[0], entry[1]!];
     }),
     dimensionVersion: f.number('dimensionVersion'),
@@ -60,7 +71,14 @@ interface StoredSession extends VisitColumns {
  * `earlyFiring: false` is the job before live visits (a visit is written when its gap closes):
  * the baseline the live-sessions benchmark runs side by side. Production leaves it on.
  */
-export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<SiteDimensionTable, 'table' | 'site'>; settings: EventTimeEnv; clock?: () => number; earlyFiring?: boolean }): Job<EventRecord> {
+export function sessionsJob(deps: {
+  bus: Publisher;
+  db: Queryable;
+  dims: Pick<SiteDimensionTable, 'table' | 'site'>;
+  settings: EventTimeEnv;
+  clock?: () => number;
+  earlyFiring?: boolean;
+}): Job<EventRecord> {
   const clock = deps.clock ?? Date.now;
   const trigger = deps.earlyFiring === false ? undefined : earlyFiringTrigger({ everyBatch: true });
   const partitions = new Map<number, PartitionState>();
@@ -103,7 +121,11 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
     return op;
   };
 
-  async function emit(tx: pg.PoolClient, partition: number, emissions: Emission<string, EventRecord, SessionStats>[]): Promise<JobBatchResult> {
+  async function emit(
+    tx: pg.PoolClient,
+    partition: number,
+    emissions: Emission<string, EventRecord, SessionStats>[],
+  ): Promise<JobBatchResult> {
     const contributions = new Contributions();
     const changed = new Set<string>();
     // Dictionary ids before the site locks (see value-dictionary.ts); the final row per visit key.
@@ -112,20 +134,39 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
       emissions.flatMap((e) =>
         e.results.flatMap((r) => {
           const site = splitKey(r.key)[0];
-          return visitValues(storedSession(r.windowStart, r.value)).flatMap(([, kind, v]): [string, ValueKind, string][] => (v === null ? [] : [[site, kind, v]]));
+          return visitValues(storedSession(r.windowStart, r.value)).flatMap(
+            ([, kind, v]): [string, ValueKind, string][] => (v === null ? [] : [[site, kind, v]]),
+          );
         }),
       ),
     );
     const facts = new Map<string, VisitFactChange>();
-    await lockSiteRows(tx, partition, emissions.flatMap((e) => e.results.map((r) => splitKey(r.key)[0])));
+    await lockSiteRows(
+      tx,
+      partition,
+      emissions.flatMap((e) => e.results.map((r) => splitKey(r.key)[0])),
+    );
     // One round trip per kind of statement, not one per visit: at 1,000 events/s a batch carries
     // hundreds of changed visits. The rows this batch replaces are read first (one SELECT … FOR
     // UPDATE), the firings are then applied in order against that snapshot in memory — exactly as
     // row-by-row statements would have seen it, including a visit written twice in one batch — and
     // the final state of each visit key is written with one DELETE and one upsert.
     const results = emissions.flatMap((e) => e.results);
-    const stored = await storedRows(tx, results.flatMap((r) => rowsToRead(r)));
-    const final = new Map<string, { siteId: string; visitorId: string; start: number; row: StoredSession | null; endedAt: number; stats: SessionStats | null }>();
+    const stored = await storedRows(
+      tx,
+      results.flatMap((r) => rowsToRead(r)),
+    );
+    const final = new Map<
+      string,
+      {
+        siteId: string;
+        visitorId: string;
+        start: number;
+        row: StoredSession | null;
+        endedAt: number;
+        stats: SessionStats | null;
+      }
+    >();
     const current = (siteId: string, visitorId: string, start: number): StoredSession | null => {
       const k = visitKey(siteId, visitorId, start);
       const pending = final.get(k);
@@ -148,7 +189,14 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
         const gone = current(siteId, visitorId, old.start);
         if (!retracted.has(old.start) && gone) contributions.add(siteId, tz, gone, -1);
         retracted.add(old.start);
-        final.set(visitKey(siteId, visitorId, old.start), { siteId, visitorId, start: old.start, row: null, endedAt: 0, stats: null });
+        final.set(visitKey(siteId, visitorId, old.start), {
+          siteId,
+          visitorId,
+          start: old.start,
+          row: null,
+          endedAt: 0,
+          stats: null,
+        });
       }
       if (!retracted.has(r.windowStart)) {
         // The operator never emitted a visit starting here, yet a row may exist: written under a
@@ -159,7 +207,14 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
       }
       const row = storedSession(r.windowStart, r.value);
       contributions.add(siteId, tz, row, +1);
-      final.set(visitKey(siteId, visitorId, r.windowStart), { siteId, visitorId, start: r.windowStart, row, endedAt: r.value.lastTs, stats: r.value });
+      final.set(visitKey(siteId, visitorId, r.windowStart), {
+        siteId,
+        visitorId,
+        start: r.windowStart,
+        row,
+        endedAt: r.value.lastTs,
+        stats: r.value,
+      });
     }
     const gone = [...final.values()].filter((f) => f.row === null);
     if (gone.length) {
@@ -169,7 +224,9 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
         [gone.map((g) => g.siteId), gone.map((g) => g.visitorId), gone.map((g) => new Date(g.start).toISOString())],
       );
     }
-    const kept = [...final.values()].flatMap((f) => (f.row === null || f.stats === null ? [] : [{ ...f, row: f.row, stats: f.stats }]));
+    const kept = [...final.values()].flatMap((f) =>
+      f.row === null || f.stats === null ? [] : [{ ...f, row: f.row, stats: f.stats }],
+    );
     await upsertSessions(tx, partition, kept);
     for (const f of final.values()) {
       const startedAt = new Date(f.start).toISOString();
@@ -179,13 +236,23 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
         continue;
       }
       const row = f.row;
-      const factIds = Object.fromEntries(visitValues(row).map(([col, kind, v]) => [col, v === null ? null : ids.get(valueKey(f.siteId, kind, v))!]));
-      facts.set(k, { siteId: f.siteId, visitorId: f.visitorId, startedAt, fact: { endedAt: new Date(f.endedAt).toISOString(), row, ids: factIds } });
+      const factIds = Object.fromEntries(
+        visitValues(row).map(([col, kind, v]) => [col, v === null ? null : ids.get(valueKey(f.siteId, kind, v))!]),
+      );
+      facts.set(k, {
+        siteId: f.siteId,
+        visitorId: f.visitorId,
+        startedAt,
+        fact: { endedAt: new Date(f.endedAt).toISOString(), row, ids: factIds },
+      });
     }
     await contributions.write(tx, partition);
     await writeVisitFacts(tx, facts);
     const s = state(partition);
-    const checkpoint: Checkpoint = { operators: [...s.byGap].map(([gap, op]) => [gap, op.snapshot()]), dimensionVersion: deps.dims.table.version };
+    const checkpoint: Checkpoint = {
+      operators: [...s.byGap].map(([gap, op]) => [gap, op.snapshot()]),
+      dimensionVersion: deps.dims.table.version,
+    };
     return {
       state: CHECKPOINT.encode(checkpoint),
       after: async () => {
@@ -222,7 +289,12 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
         // Server requests (events API) are not part of visits (they still move event time): a
         // browser visit whose page the server also logged would otherwise never bounce.
         if (e.request) continue;
-        opFor(partition, deps.dims.site(e.siteId).sessionGapMs).process(partition, `${e.siteId}|${e.visitorId}`, e.ts, e);
+        opFor(partition, deps.dims.site(e.siteId).sessionGapMs).process(
+          partition,
+          `${e.siteId}|${e.visitorId}`,
+          e.ts,
+          e,
+        );
       }
       const s = state(partition);
       if (records.length) {
@@ -230,11 +302,21 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
         s.silence.records(now);
         lastRecordAt.set(partition, now);
       }
-      return emit(tx, partition, [...s.byGap.values()].map((op) => op.advanceWatermark()));
+      return emit(
+        tx,
+        partition,
+        [...s.byGap.values()].map((op) => op.advanceWatermark()),
+      );
     },
     async flush(tx, partition) {
       const s = partitions.get(partition);
-      return s ? emit(tx, partition, [...s.byGap.values()].map((op) => op.advanceWatermarkTo(Number.POSITIVE_INFINITY))) : undefined;
+      return s
+        ? emit(
+            tx,
+            partition,
+            [...s.byGap.values()].map((op) => op.advanceWatermarkTo(Number.POSITIVE_INFINITY)),
+          )
+        : undefined;
     },
     async tick(tx, partition) {
       const s = partitions.get(partition);
@@ -242,7 +324,11 @@ export function sessionsJob(deps: { bus: Publisher; db: Queryable; dims: Pick<Si
       const target = s.silence.target();
       const ops = [...s.byGap.values()];
       if (target === null || ops.every((op) => target <= op.watermark || op.openWindowCount === 0)) return undefined;
-      return emit(tx, partition, ops.map((op) => op.advanceWatermarkTo(Math.max(target, op.watermark))));
+      return emit(
+        tx,
+        partition,
+        ops.map((op) => op.advanceWatermarkTo(Math.max(target, op.watermark))),
+      );
     },
   };
 }
@@ -273,7 +359,12 @@ function visitKey(siteId: string, visitorId: string, start: number): string {
 }
 
 /** Visit keys whose stored rows a firing may replace without knowing their values (see emit). */
-function rowsToRead(r: { key: string; windowStart: number; retracts: readonly { start: number }[]; retractions: readonly { windowStart: number }[] }): [string, string, number][] {
+function rowsToRead(r: {
+  key: string;
+  windowStart: number;
+  retracts: readonly { start: number }[];
+  retractions: readonly { windowStart: number }[];
+}): [string, string, number][] {
   const [siteId, visitorId] = splitKey(r.key);
   const known = new Set(r.retractions.map((x) => x.windowStart));
   const starts = new Set(r.retracts.map((b) => b.start).filter((start) => !known.has(start)));
@@ -410,7 +501,20 @@ function splitKey(key: string): [string, string] {
 
 /** Signed session contributions to the rollups (sessions, bounces, duration, the visits' pageviews), written in one statement. */
 class Contributions {
-  private rows = new Map<string, { site: string; granularity: string; bucket: number; dimension: string; value: string; sessions: number; bounces: number; duration: number; pageviews: number }>();
+  private rows = new Map<
+    string,
+    {
+      site: string;
+      granularity: string;
+      bucket: number;
+      dimension: string;
+      value: string;
+      sessions: number;
+      bounces: number;
+      duration: number;
+      pageviews: number;
+    }
+  >();
 
   add(siteId: string, tz: string, s: StoredSession, sign: 1 | -1): void {
     const start = s.started_at.getTime();
@@ -425,7 +529,17 @@ class Contributions {
     for (const [granularity, bucket] of buckets) {
       for (const [dimension, value] of dims) {
         const k = `${siteId}|${granularity}|${bucket}|${dimension}|${value}`;
-        const r = this.rows.get(k) ?? { site: siteId, granularity, bucket, dimension, value, sessions: 0, bounces: 0, duration: 0, pageviews: 0 };
+        const r = this.rows.get(k) ?? {
+          site: siteId,
+          granularity,
+          bucket,
+          dimension,
+          value,
+          sessions: 0,
+          bounces: 0,
+          duration: 0,
+          pageviews: 0,
+        };
         r.sessions += sign;
         r.pageviews += sign * s.pageviews;
         r.bounces += s.bounce ? sign : 0;
@@ -436,7 +550,9 @@ class Contributions {
   }
 
   async write(tx: pg.PoolClient, partition: number): Promise<void> {
-    const list = [...this.rows.values()].filter((r) => r.sessions !== 0 || r.bounces !== 0 || r.duration !== 0 || r.pageviews !== 0);
+    const list = [...this.rows.values()].filter(
+      (r) => r.sessions !== 0 || r.bounces !== 0 || r.duration !== 0 || r.pageviews !== 0,
+    );
     if (list.length === 0) return;
     await tx.query(
       `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, sessions, bounces, duration_ms, visit_pageviews, updated_at)

@@ -9,7 +9,14 @@ describe('content group patterns', () => {
     expect(compilePathPattern('/docs/*').test('/docs/api')).toBe(true);
     expect(compilePathPattern('/docs/*').test('/docs/api/v2')).toBe(false);
     expect(compilePathPattern('/a.b').test('/axb')).toBe(false);
-    const site = { timezone: 'UTC', sessionGapMs: 1, contentGroups: [{ name: 'Guides', pattern: compilePathPattern('/docs/guides/**') }, { name: 'Docs', pattern: compilePathPattern('/docs/**') }] };
+    const site = {
+      timezone: 'UTC',
+      sessionGapMs: 1,
+      contentGroups: [
+        { name: 'Guides', pattern: compilePathPattern('/docs/guides/**') },
+        { name: 'Docs', pattern: compilePathPattern('/docs/**') },
+      ],
+    };
     expect(contentGroupOf(site, '/docs/guides/x')).toBe('Guides');
     expect(contentGroupOf(site, '/docs/api')).toBe('Docs');
     expect(contentGroupOf(site, '/pricing')).toBe('');
@@ -24,7 +31,9 @@ describe('content group patterns', () => {
         { site_id: 's1', name: 'All', pattern: '/**' },
       ],
     };
-    const db = { query: async (sql: string) => ({ rows: sql.includes('content_groups') ? rows.groups : rows.sites }) } as unknown as pg.Pool;
+    const db = {
+      query: async (sql: string) => ({ rows: sql.includes('content_groups') ? rows.groups : rows.sites }),
+    } as unknown as pg.Pool;
     const site = (await loadDimensions(db)).sites.get('s1');
     expect(site?.contentGroups.map((g) => g.name)).toEqual(['Evil', 'All']);
     // 300 slashes took the backtracking regex seconds (~length⁵); 2,000 would take days.
@@ -42,7 +51,9 @@ describe('local days', () => {
     expect(localDate(t, 'America/New_York')).toBe('2026-11-20');
     expect(new Date(localDayStart(t, 'America/New_York')).toISOString()).toBe('2026-11-20T05:00:00.000Z');
     expect(new Date(localDayStart(t, 'Asia/Kolkata')).toISOString()).toBe('2026-11-20T18:30:00.000Z');
-    expect(new Date(localDayStart(Date.UTC(2026, 6, 1, 12), 'Europe/Berlin')).toISOString()).toBe('2026-06-30T22:00:00.000Z');
+    expect(new Date(localDayStart(Date.UTC(2026, 6, 1, 12), 'Europe/Berlin')).toISOString()).toBe(
+      '2026-06-30T22:00:00.000Z',
+    );
     expect(localDayStart(t, 'UTC')).toBe(Date.UTC(2026, 10, 21));
   });
 });

@@ -33,9 +33,12 @@ export async function loadDimensions(db: pg.Pool): Promise<Dimensions> {
   const sites = await db.query<{ id: string; timezone: string; session_gap_minutes: number; updated_at: Date }>(
     'SELECT id, timezone, session_gap_minutes, updated_at FROM sites ORDER BY id',
   );
-  const groups = await db.query<{ site_id: string; name: string; pattern: string }>('SELECT site_id, name, pattern FROM content_groups ORDER BY site_id, position, name');
+  const groups = await db.query<{ site_id: string; name: string; pattern: string }>(
+    'SELECT site_id, name, pattern FROM content_groups ORDER BY site_id, position, name',
+  );
   const map = new Map<string, SiteDimensions>();
-  for (const s of sites.rows) map.set(s.id, { timezone: s.timezone, sessionGapMs: s.session_gap_minutes * 60_000, contentGroups: [] });
+  for (const s of sites.rows)
+    map.set(s.id, { timezone: s.timezone, sessionGapMs: s.session_gap_minutes * 60_000, contentGroups: [] });
   const groupsBySite = new Map<string, typeof groups.rows>();
   for (const g of groups.rows) {
     const list = groupsBySite.get(g.site_id) ?? [];
@@ -43,8 +46,13 @@ export async function loadDimensions(db: pg.Pool): Promise<Dimensions> {
     groupsBySite.set(g.site_id, list);
   }
   // Rows the save-time caps would refuse (older, or written directly) are not matched at all.
-  for (const [siteId, gs] of groupsBySite) for (const g of patternsWithinSiteLimits(gs)) map.get(siteId)?.contentGroups.push({ name: g.name, pattern: compilePathPattern(g.pattern) });
-  const fingerprint = JSON.stringify([sites.rows.map((s) => [s.id, s.timezone, s.session_gap_minutes]), groups.rows.map((g) => [g.site_id, g.name, g.pattern])]);
+  for (const [siteId, gs] of groupsBySite)
+    for (const g of patternsWithinSiteLimits(gs))
+      map.get(siteId)?.contentGroups.push({ name: g.name, pattern: compilePathPattern(g.pattern) });
+  const fingerprint = JSON.stringify([
+    sites.rows.map((s) => [s.id, s.timezone, s.session_gap_minutes]),
+    groups.rows.map((g) => [g.site_id, g.name, g.pattern]),
+  ]);
   return { sites: map, fingerprint };
 }
 
@@ -64,7 +72,13 @@ export class SiteDimensionTable {
 
   /** Starts the cadence. The clock is injectable for tests through `refresh(now)`. */
   start(everyMs: number): void {
-    this.timer ??= setInterval(() => void this.refresh().catch((e: unknown) => console.error(`[dimensions] refresh failed: ${(e as Error).message}`)), everyMs);
+    this.timer ??= setInterval(
+      () =>
+        void this.refresh().catch((e: unknown) =>
+          console.error(`[dimensions] refresh failed: ${(e as Error).message}`),
+        ),
+      everyMs,
+    );
     this.timer.unref();
   }
 
@@ -83,5 +97,7 @@ export { localDayStart } from '@/lib/analytics/time-zone';
 
 /** The local calendar date (YYYY-MM-DD) of `ts` in `timeZone`. */
 export function localDate(ts: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ts));
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(ts),
+  );
 }

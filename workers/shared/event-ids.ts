@@ -6,7 +6,11 @@ import { hooksFromEnv } from '../consumer/hooks';
  * job counts must come from the returned set: that is what makes re-sends and replays harmless.
  * What was left out is a duplicate; the runtime books it (workers/consumer/dead-letters.ts).
  */
-export async function claimEventIds<T extends { record: { eventId: string } }>(tx: pg.PoolClient, job: string, records: T[]): Promise<T[]> {
+export async function claimEventIds<T extends { record: { eventId: string } }>(
+  tx: pg.PoolClient,
+  job: string,
+  records: T[],
+): Promise<T[]> {
   if (records.length === 0) return [];
   if (hooksFromEnv().variant === 'no-event-id-dedup') return records; // negative control only
   const r = await tx.query<{ event_id: string }>(

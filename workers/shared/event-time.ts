@@ -5,7 +5,11 @@ export type EventTimeEnv = Pick<Env, 'OUT_OF_ORDERNESS_MS' | 'ALLOWED_LATENESS_M
 
 /** The jobs' event-time settings under the operators' names. Passed in, not read here: a job sees only what its caller gives it. */
 export function eventTimeSettings(s: EventTimeEnv) {
-  return { outOfOrdernessMs: s.OUT_OF_ORDERNESS_MS, allowedLatenessMs: s.ALLOWED_LATENESS_MS, idleTimeoutMs: s.IDLE_TIMEOUT_MS };
+  return {
+    outOfOrdernessMs: s.OUT_OF_ORDERNESS_MS,
+    allowedLatenessMs: s.ALLOWED_LATENESS_MS,
+    idleTimeoutMs: s.IDLE_TIMEOUT_MS,
+  };
 }
 
 // Event time through silence (the idle watermark) is lib/stream's SilenceProgress.

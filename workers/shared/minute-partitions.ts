@@ -1,4 +1,13 @@
-import { earlyFiringTrigger, SilenceProgress, tumblingWindows, windowOperator, type Aggregate, type Emission, type Json, type WindowOperator } from '@/lib/stream';
+import {
+  earlyFiringTrigger,
+  SilenceProgress,
+  tumblingWindows,
+  windowOperator,
+  type Aggregate,
+  type Emission,
+  type Json,
+  type WindowOperator,
+} from '@/lib/stream';
 import { MINUTE } from '@/lib/time';
 import { eventTimeSettings, type EventTimeEnv } from './event-time';
 
@@ -33,7 +42,10 @@ export function minutePartitions<V, A, R>(o: {
       trigger: earlyFiringTrigger({ everyBatch: true }),
     });
     operator.addPartition(partition);
-    return { operator, silence: new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock: o.clock }, lastRecordAt.get(partition)) };
+    return {
+      operator,
+      silence: new SilenceProgress({ idleTimeoutMs, outOfOrdernessMs, clock: o.clock }, lastRecordAt.get(partition)),
+    };
   };
 
   /** The partition's state, fresh if it has none yet. */

@@ -28,7 +28,10 @@ export class ValueDictionary {
   constructor(private readonly db: Queryable) {}
 
   /** Resolves every (site, kind, value) to its id, adding the ones not stored yet. Returns ids keyed by `key()`, and the newly learnt ones to commit. */
-  async resolve(tx: pg.PoolClient, wanted: Iterable<[string, ValueKind, string]>): Promise<{ ids: Map<string, number>; learnt: Map<string, number> }> {
+  async resolve(
+    tx: pg.PoolClient,
+    wanted: Iterable<[string, ValueKind, string]>,
+  ): Promise<{ ids: Map<string, number>; learnt: Map<string, number> }> {
     const ids = new Map<string, number>();
     const missing = new Map<string, [string, ValueKind, string]>();
     for (const w of wanted) {

@@ -26,11 +26,18 @@ export default async function AccountPage() {
         <ChangePasswordForm email={user.email} hasPassword={user.hasPassword} />
       </Card>
       <Card title="Sign out">
-        <p className="mb-3 text-sm text-slate-500">Signs this browser out. Changing your password signs out every device.</p>
+        <p className="mb-3 text-sm text-slate-500">
+          Signs this browser out. Changing your password signs out every device.
+        </p>
         <SignOutButton className="ring-1 ring-slate-300" />
       </Card>
       <Card title="Delete account">
-        <DeleteAccountForm email={user.email} hasPassword={user.hasPassword} deletes={plan.deletes} blockers={plan.blockers} />
+        <DeleteAccountForm
+          email={user.email}
+          hasPassword={user.hasPassword}
+          deletes={plan.deletes}
+          blockers={plan.blockers}
+        />
       </Card>
     </section>
   );

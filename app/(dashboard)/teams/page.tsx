@@ -17,10 +17,15 @@ export default async function TeamsPage() {
       <ul className="grid gap-3 sm:grid-cols-2">
         {teams.map((t) => (
           <li key={t.id}>
-            <Link href={`/teams/${t.id}`} className="block rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200 hover:ring-indigo-300">
+            <Link
+              href={`/teams/${t.id}`}
+              className="block rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200 hover:ring-indigo-300"
+            >
               <div className="flex items-start justify-between gap-2">
                 <span className="truncate font-semibold">{t.name}</span>
-                <span className="rounded-full bg-slate-100 px-2 py-0.5 text-[11px] font-medium text-slate-600">{roleLabel[t.role]}</span>
+                <span className="rounded-full bg-slate-100 px-2 py-0.5 text-[11px] font-medium text-slate-600">
+                  {roleLabel[t.role]}
+                </span>
               </div>
               <p className="mt-2 text-sm text-slate-500">
                 {t.members} {t.members === 1 ? 'member' : 'members'} · {t.sites} {t.sites === 1 ? 'site' : 'sites'}

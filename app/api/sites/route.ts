@@ -10,7 +10,16 @@ export const runtime = 'nodejs';
 // GET /api/sites – every site of every team the caller belongs to
 export const GET = userRoute(async ({ user }) => {
   const sites = await sitesForMember(user.id);
-  return { sites: sites.map((s) => ({ id: s.id, name: s.name, domain: s.domain, teamId: s.teamId, teamName: s.teamName, role: s.role })) };
+  return {
+    sites: sites.map((s) => ({
+      id: s.id,
+      name: s.name,
+      domain: s.domain,
+      teamId: s.teamId,
+      teamName: s.teamName,
+      role: s.role,
+    })),
+  };
 });
 
 // POST /api/sites – add a site to a team the caller administers

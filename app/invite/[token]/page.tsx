@@ -35,7 +35,9 @@ export default async function InvitePage({ params }: { params: Promise<{ token: 
       {user && invite.refusal ? (
         <div className="mt-6 space-y-3">
           <Notice tone="error">{invite.refusal}</Notice>
-          <p className="text-sm text-slate-600">Sign out, then open this link again and sign in with the invited address.</p>
+          <p className="text-sm text-slate-600">
+            Sign out, then open this link again and sign in with the invited address.
+          </p>
           <SignOutButton />
         </div>
       ) : user ? (

@@ -38,7 +38,13 @@ export default async function SharePage({ params }: { params: Promise<{ token: s
       <main className="mx-auto max-w-6xl px-4 py-6">
         {unlocked ? (
           <Suspense>
-            <Dashboard apiBase={`/api/share/${token}`} siteId={link.site.id} timezone={link.site.timezone} initialSnapshot={await liveSnapshot(link.site.id, Date.now())} shareToken={token} />
+            <Dashboard
+              apiBase={`/api/share/${token}`}
+              siteId={link.site.id}
+              timezone={link.site.timezone}
+              initialSnapshot={await liveSnapshot(link.site.id, Date.now())}
+              shareToken={token}
+            />
           </Suspense>
         ) : (
           <div className="mx-auto max-w-sm rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200">

@@ -6,7 +6,18 @@ export interface Campaign {
 }
 
 // Click ids that only paid ad clicks carry (fbclid is on every Facebook outbound link, so it is not here).
-const PAID_CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'msclkid', 'ttclid', 'li_fat_id', 'twclid', 'epik', 'rdt_cid'];
+const PAID_CLICK_IDS = [
+  'gclid',
+  'gbraid',
+  'wbraid',
+  'dclid',
+  'msclkid',
+  'ttclid',
+  'li_fat_id',
+  'twclid',
+  'epik',
+  'rdt_cid',
+];
 
 export function campaignFrom(url: URL): Campaign {
   const q = url.searchParams;

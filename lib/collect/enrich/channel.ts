@@ -16,7 +16,12 @@ const bare = (host: string) => host.toLowerCase().replace(/^www\./, '');
  * `siteHosts`: the site's own hostnames (its allowed list). A navigation from any of them — an
  * SPA's own route changes, a shop's checkout subdomain — is internal: it is not a source.
  */
-export function classifyChannel(input: { pageHost: string; referrerHost?: string; campaign: Campaign; siteHosts?: readonly string[] }): Channel {
+export function classifyChannel(input: {
+  pageHost: string;
+  referrerHost?: string;
+  campaign: Campaign;
+  siteHosts?: readonly string[];
+}): Channel {
   const medium = input.campaign.utm?.medium;
   if (input.campaign.clickIds?.length || (medium && PAID_MEDIUMS.test(medium))) return 'paid';
   if (medium && EMAIL_MEDIUMS.test(medium)) return 'email';
@@ -24,7 +29,7 @@ export function classifyChannel(input: { pageHost: string; referrerHost?: string
   const ref = input.referrerHost;
   if (!ref) {
     const source = input.campaign.utm?.source;
-    return source ? classifyHost(source) ?? 'referral' : 'direct';
+    return source ? (classifyHost(source) ?? 'referral') : 'direct';
   }
   if (bare(ref) === bare(input.pageHost) || input.siteHosts?.some((h) => bare(h) === bare(ref))) return 'internal';
   return classifyHost(ref) ?? 'referral';

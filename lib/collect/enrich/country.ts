@@ -50,7 +50,11 @@ function isoCodeOf(record: unknown): string | undefined {
   return typeof code === 'string' && /^[A-Z]{2}$/.test(code) ? code : undefined;
 }
 
-export function countryFor(input: { headerValue?: string | null; ip: string; geoDatabase?: string }): string | undefined {
+export function countryFor(input: {
+  headerValue?: string | null;
+  ip: string;
+  geoDatabase?: string;
+}): string | undefined {
   const h = input.headerValue?.trim().toUpperCase();
   // "XX"/"T1" are Cloudflare's unknown/Tor codes.
   if (h && /^[A-Z]{2}$/.test(h) && h !== 'XX' && h !== 'T1') return h;

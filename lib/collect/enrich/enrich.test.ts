@@ -4,9 +4,12 @@ import { classifyChannel } from './channel';
 import { hostMatches, SPAM } from './referrer-lists';
 import { parseUserAgent } from './user-agent';
 
-const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
-const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
-const ipad = 'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const chrome =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+const iphone =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
+const ipad =
+  'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 
 describe('user agent enrichment', () => {
   it('recognises desktop, phone and tablet browsers', () => {
@@ -16,7 +19,13 @@ describe('user agent enrichment', () => {
   });
 
   it('flags crawlers, headless browsers, scripts and an empty user agent as bots', () => {
-    for (const ua of ['Googlebot/2.1 (+http://www.google.com/bot.html)', 'Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156.0.0.0', 'curl/8.5.0', 'python-requests/2.32', '']) {
+    for (const ua of [
+      'Googlebot/2.1 (+http://www.google.com/bot.html)',
+      'Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156.0.0.0',
+      'curl/8.5.0',
+      'python-requests/2.32',
+      '',
+    ]) {
       expect(parseUserAgent(ua).bot, ua).toBe(true);
     }
   });
@@ -24,14 +33,20 @@ describe('user agent enrichment', () => {
 
 describe('campaign parameters', () => {
   it('reads UTM tags and paid click ids from the landing URL', () => {
-    const c = campaignFrom(new URL('https://shop.test/?utm_source=newsletter&utm_medium=email&utm_campaign=black-friday&gclid=abc'));
-    expect(c).toEqual({ utm: { source: 'newsletter', medium: 'email', campaign: 'black-friday' }, clickIds: ['gclid'] });
+    const c = campaignFrom(
+      new URL('https://shop.test/?utm_source=newsletter&utm_medium=email&utm_campaign=black-friday&gclid=abc'),
+    );
+    expect(c).toEqual({
+      utm: { source: 'newsletter', medium: 'email', campaign: 'black-friday' },
+      clickIds: ['gclid'],
+    });
     expect(campaignFrom(new URL('https://shop.test/?fbclid=x'))).toEqual({ utm: undefined, clickIds: undefined });
   });
 });
 
 describe('channel classification', () => {
-  const ch = (referrerHost: string | undefined, url = 'https://shop.test/') => classifyChannel({ pageHost: 'shop.test', referrerHost, campaign: campaignFrom(new URL(url)) });
+  const ch = (referrerHost: string | undefined, url = 'https://shop.test/') =>
+    classifyChannel({ pageHost: 'shop.test', referrerHost, campaign: campaignFrom(new URL(url)) });
   it.each([
     [undefined, 'https://shop.test/', 'direct'],
     ['www.google.com', 'https://shop.test/', 'search'],

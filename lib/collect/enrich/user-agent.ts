@@ -20,7 +20,16 @@ export function parseUserAgent(ua: string): UserAgentInfo {
   const type = r.device.type;
   const info: UserAgentInfo = {
     bot: ua.trim() === '' || isbot(ua),
-    device: type === 'mobile' ? 'mobile' : type === 'tablet' ? 'tablet' : type === undefined ? (r.os.name ? 'desktop' : 'other') : 'other',
+    device:
+      type === 'mobile'
+        ? 'mobile'
+        : type === 'tablet'
+          ? 'tablet'
+          : type === undefined
+            ? r.os.name
+              ? 'desktop'
+              : 'other'
+            : 'other',
     browser: (r.browser.name ?? 'Unknown').slice(0, 60),
     os: (r.os.name ?? 'Unknown').slice(0, 60),
   };

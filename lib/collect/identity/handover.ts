@@ -15,7 +15,13 @@ const answers = new Map<string, boolean>();
 let sweptAt = -Infinity;
 
 /** Records that the visitor was active shortly before the rotation at `keepUntil - ROTATION_GRACE_MS`. */
-export async function recordHandover(db: Queryable, siteId: string, visitorId: string, keepUntil: number, now: number): Promise<void> {
+export async function recordHandover(
+  db: Queryable,
+  siteId: string,
+  visitorId: string,
+  keepUntil: number,
+  now: number,
+): Promise<void> {
   const key = `${siteId}|${visitorId}`;
   if (written.has(key)) return;
   try {
@@ -24,11 +30,10 @@ export async function recordHandover(db: Queryable, siteId: string, visitorId: s
       sweptAt = now;
       await forgetExpiredHandovers(db, now);
     }
-    await db.query('INSERT INTO rotation_handovers (site_id, visitor_id, keep_until) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-      siteId,
-      visitorId,
-      new Date(keepUntil).toISOString(),
-    ]);
+    await db.query(
+      'INSERT INTO rotation_handovers (site_id, visitor_id, keep_until) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [siteId, visitorId, new Date(keepUntil).toISOString()],
+    );
     if (written.size >= MAX_REMEMBERED) written.clear();
     written.add(key);
   } catch (e) {
@@ -39,16 +44,20 @@ export async function recordHandover(db: Queryable, siteId: string, visitorId: s
 }
 
 /** The visitor id of the previous period was active in its last ROTATION_GRACE_MS. */
-export async function handedOver(db: Queryable, siteId: string, previousVisitorId: string, now: number): Promise<boolean> {
+export async function handedOver(
+  db: Queryable,
+  siteId: string,
+  previousVisitorId: string,
+  now: number,
+): Promise<boolean> {
   const key = `${siteId}|${previousVisitorId}`;
   const known = answers.get(key);
   if (known !== undefined) return known;
   try {
-    const r = await db.query('SELECT 1 FROM rotation_handovers WHERE site_id = $1 AND visitor_id = $2 AND keep_until > $3', [
-      siteId,
-      previousVisitorId,
-      new Date(now).toISOString(),
-    ]);
+    const r = await db.query(
+      'SELECT 1 FROM rotation_handovers WHERE site_id = $1 AND visitor_id = $2 AND keep_until > $3',
+      [siteId, previousVisitorId, new Date(now).toISOString()],
+    );
     const seen = (r.rowCount ?? 0) > 0;
     if (answers.size >= MAX_REMEMBERED) answers.clear();
     answers.set(key, seen);

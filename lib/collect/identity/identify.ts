@@ -18,7 +18,8 @@ export async function identify(
   const salts = await saltsAt(db, input.rotation, input.now);
   const current = visitorId(salts.current, input.siteId, input.ip, input.userAgent);
   const rotation = nextPeriodStart(input.rotation, input.now);
-  if (rotation - input.now <= ROTATION_GRACE_MS) await recordHandover(db, input.siteId, current, rotation + ROTATION_GRACE_MS, input.now);
+  if (rotation - input.now <= ROTATION_GRACE_MS)
+    await recordHandover(db, input.siteId, current, rotation + ROTATION_GRACE_MS, input.now);
   if (!salts.previous || input.now - salts.periodStart >= ROTATION_GRACE_MS) return current;
   const previous = visitorId(salts.previous, input.siteId, input.ip, input.userAgent);
   return (await handedOver(db, input.siteId, previous, input.now)) ? previous : current;

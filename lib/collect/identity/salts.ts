@@ -16,16 +16,26 @@ async function saltFor(db: pg.Pool, rotation: SaltRotation, start: number, creat
   if (hit !== undefined && (hit !== null || !create)) return hit;
   const at = new Date(start).toISOString();
   if (create) {
-    await db.query('INSERT INTO salts (rotation, period_start, salt) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [rotation, at, randomBytes(32)]);
+    await db.query('INSERT INTO salts (rotation, period_start, salt) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+      rotation,
+      at,
+      randomBytes(32),
+    ]);
   }
-  const r = await db.query<{ salt: Buffer }>('SELECT salt FROM salts WHERE rotation = $1 AND period_start = $2', [rotation, at]);
+  const r = await db.query<{ salt: Buffer }>('SELECT salt FROM salts WHERE rotation = $1 AND period_start = $2', [
+    rotation,
+    at,
+  ]);
   const salt = r.rows[0]?.salt ?? null;
   if (cache.size > 32) cache.clear();
   cache.set(key, salt);
   if (salt) {
     if (create) {
       // Forget salts two periods back: past visitor ids become unlinkable for good.
-      await db.query('DELETE FROM salts WHERE rotation = $1 AND period_start < $2', [rotation, new Date(previousPeriodStart(rotation, start + 1)).toISOString()]);
+      await db.query('DELETE FROM salts WHERE rotation = $1 AND period_start < $2', [
+        rotation,
+        new Date(previousPeriodStart(rotation, start + 1)).toISOString(),
+      ]);
     }
   }
   return salt;

@@ -5,5 +5,9 @@ import { createHash } from 'node:crypto';
 // hashed and forgotten — never stored or produced.
 
 export function visitorId(salt: Buffer, siteId: string, ip: string, userAgent: string): string {
-  return createHash('sha256').update(salt).update(`\u0000${siteId}\u0000${ip}\u0000${userAgent}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(salt)
+    .update(`\u0000${siteId}\u0000${ip}\u0000${userAgent}`)
+    .digest('hex')
+    .slice(0, 32);
 }

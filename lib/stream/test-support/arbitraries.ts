@@ -17,10 +17,16 @@ const rawStep: fc.Arbitrary<RawStep> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('event' as const),
       // Partition 0 is busy, the others speak now and then: that is how partitions go idle.
-      partition: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 2 }) }),
+      partition: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(0) },
+        { weight: 2, arbitrary: fc.integer({ min: 0, max: 2 }) },
+      ),
       key: fc.constantFrom('a', 'b', 'c'),
       advance: fc.integer({ min: 0, max: 4 }),
-      lag: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 40 }) }),
+      lag: fc.oneof(
+        { weight: 3, arbitrary: fc.integer({ min: 0, max: 6 }) },
+        { weight: 2, arbitrary: fc.integer({ min: 0, max: 40 }) },
+      ),
       value: fc.integer({ min: 0, max: 9 }),
     }),
   },
@@ -44,7 +50,13 @@ export function scenarios(maxSteps = 120): fc.Arbitrary<Scenario> {
       const steps: Step[] = raw.map((r) => {
         if (r.kind === 'tick') return { type: 'tick', dt: r.dt };
         cursor += r.advance;
-        return { type: 'event', partition: r.partition % config.partitions, key: r.key, ts: cursor - r.lag, value: r.value };
+        return {
+          type: 'event',
+          partition: r.partition % config.partitions,
+          key: r.key,
+          ts: cursor - r.lag,
+          value: r.value,
+        };
       });
       steps.push({ type: 'flush' });
       return { ...config, steps };

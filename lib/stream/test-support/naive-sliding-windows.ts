@@ -7,7 +7,14 @@ import type { Aggregate } from '../aggregates';
 import type { TimeWindows } from '../assigners';
 import { SnapshotError } from '../errors';
 import { asArray, asBoolean, asNumber, asObject, type Json } from '../json';
-import { decodeKey, KeyedWindowOperator, type EmittedPane, type Key, type OpenWindow, type OperatorOptions } from '../operator';
+import {
+  decodeKey,
+  KeyedWindowOperator,
+  type EmittedPane,
+  type Key,
+  type OpenWindow,
+  type OperatorOptions,
+} from '../operator';
 import { alignedStart } from '../time';
 import { TimerHeap, type Timed } from '../timer-heap';
 import type { PartitionId } from '../watermarks';
@@ -37,7 +44,8 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
     this.size = assigner.size;
     this.slide = assigner.kind === 'sliding' ? assigner.slide : assigner.size;
     this.offset = assigner.offset;
-    if (this.trigger.early !== null || this.accumulation !== 'accumulating') throw new RangeError('the naive baseline supports only the on-time trigger and accumulating mode');
+    if (this.trigger.early !== null || this.accumulation !== 'accumulating')
+      throw new RangeError('the naive baseline supports only the on-time trigger and accumulating mode');
   }
 
   get openWindowCount(): number {
@@ -107,7 +115,16 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
 
   protected encodeState(): Json {
     return {
-      windows: this.timers.toArray().map((w) => ({ key: w.key, start: w.start, fired: w.fired, timerAt: w.timerAt, acc: this.aggregate.toJSON(w.acc), emitted: this.encodeEmitted(w.emitted) })),
+      windows: this.timers
+        .toArray()
+        .map((w) => ({
+          key: w.key,
+          start: w.start,
+          fired: w.fired,
+          timerAt: w.timerAt,
+          acc: this.aggregate.toJSON(w.acc),
+          emitted: this.encodeEmitted(w.emitted),
+        })),
     };
   }
 
@@ -119,7 +136,13 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
       const e = asObject(entry, path);
       const key = decodeKey<K>(e.key, `${path}.key`);
       const start = asNumber(e.start, `${path}.start`);
-      const window = new NaiveWindow<K, A>(key, start, this.aggregate.fromJSON(e.acc ?? null), asBoolean(e.fired, `${path}.fired`), asNumber(e.timerAt, `${path}.timerAt`));
+      const window = new NaiveWindow<K, A>(
+        key,
+        start,
+        this.aggregate.fromJSON(e.acc ?? null),
+        asBoolean(e.fired, `${path}.fired`),
+        asNumber(e.timerAt, `${path}.timerAt`),
+      );
       let byStart = this.windows.get(key);
       if (byStart === undefined) this.windows.set(key, (byStart = new Map()));
       if (byStart.has(start)) throw new SnapshotError(`${path}: window appears twice`);

@@ -71,7 +71,16 @@ export function canonical(emission: Emission<string, number, Stats> | undefined,
   if (emission === undefined) throw new Error(`no emission for step ${JSON.stringify(step)}`);
   return {
     results: emission.results
-      .map((r) => resultText({ key: r.key, start: r.windowStart, end: r.windowEnd, kind: r.kind, value: r.value, retracts: [...r.retracts] }))
+      .map((r) =>
+        resultText({
+          key: r.key,
+          start: r.windowStart,
+          end: r.windowEnd,
+          kind: r.kind,
+          value: r.value,
+          retracts: [...r.retracts],
+        }),
+      )
       .sort(),
     late: emission.late.map((e) => lateText(e.key, e.timestamp, e.value)).sort(),
     watermark: step.type === 'event' ? undefined : emission.watermark,
@@ -87,7 +96,11 @@ function expectedStep(results: ExpectedResult[], late: string[], watermark: numb
  * advances the watermark at every tick. With `snapshotAfter`, the operator is snapshotted after that
  * step, the snapshot goes through JSON text, and a fresh operator restored from it carries on.
  */
-export function runScenario(make: (clock: Clock) => StatsOperator, scenario: Scenario, snapshotAfter?: number): Emission<string, number, Stats>[] {
+export function runScenario(
+  make: (clock: Clock) => StatsOperator,
+  scenario: Scenario,
+  snapshotAfter?: number,
+): Emission<string, number, Stats>[] {
   let now = 0;
   const clock = () => now;
   let op = make(clock);
@@ -155,7 +168,9 @@ export function watermarkOracle(scenario: Scenario): (number | undefined)[] {
       if (!idle) active.push(p);
     }
     if (active.length > 0) {
-      const candidate = Math.min(...active.map((p) => (maxTs.get(p) ?? Number.NEGATIVE_INFINITY) - scenario.outOfOrdernessMs - 1));
+      const candidate = Math.min(
+        ...active.map((p) => (maxTs.get(p) ?? Number.NEGATIVE_INFINITY) - scenario.outOfOrdernessMs - 1),
+      );
       if (candidate > watermark) watermark = candidate;
     }
     return watermark;
@@ -259,14 +274,18 @@ export function sessionOracle(assigner: SessionWindows, scenario: Scenario): Ora
       // Merge with every live session of the key that touches, until nothing more touches.
       let group: SessionGroup = { key: step.key, elements: [element], emitted: [] };
       let merged = 0;
-      for (let changed = true; changed; ) {
+      for (let changed = true; changed;) {
         changed = false;
         for (const other of live) {
           if (other.key !== step.key) continue;
           const a = boundsOf(group.elements);
           const b = boundsOf(other.elements);
           if (a.start <= b.end && a.end >= b.start) {
-            group = { key: step.key, elements: [...group.elements, ...other.elements], emitted: [...group.emitted, ...other.emitted] };
+            group = {
+              key: step.key,
+              elements: [...group.elements, ...other.elements],
+              emitted: [...group.emitted, ...other.emitted],
+            };
             live = live.filter((g) => g !== other);
             merged++;
             changed = true;
@@ -285,7 +304,9 @@ export function sessionOracle(assigner: SessionWindows, scenario: Scenario): Ora
       return expectedStep(b.end - 1 <= wm ? [fire(group, 'late')] : [], [], undefined);
     }
     const next = watermarks[i] as number;
-    const fired = live.filter((g) => boundsOf(g.elements).end - 1 > wm && boundsOf(g.elements).end - 1 <= next).map((g) => fire(g, 'on-time'));
+    const fired = live
+      .filter((g) => boundsOf(g.elements).end - 1 > wm && boundsOf(g.elements).end - 1 <= next)
+      .map((g) => fire(g, 'on-time'));
     live = live.filter((g) => boundsOf(g.elements).end - 1 + L > next);
     wm = next;
     return expectedStep(fired, [], next);
@@ -322,7 +343,9 @@ export function countOracle(assigner: CountWindows, scenario: Scenario): OracleR
       return expectedStep(w.values.length === assigner.count ? [close(step.key)] : [], [], undefined);
     }
     const next = watermarks[i] as number;
-    const due = [...open.entries()].filter(([, w]) => w.start + assigner.timeout - 1 <= next).map(([key]) => close(key));
+    const due = [...open.entries()]
+      .filter(([, w]) => w.start + assigner.timeout - 1 <= next)
+      .map(([key]) => close(key));
     wm = next;
     return expectedStep(due, [], next);
   });

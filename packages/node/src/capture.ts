@@ -25,7 +25,8 @@ export interface CaptureOptions {
   fallbackHost?: string;
 }
 
-const STATIC_EXTENSION = /\.(?:js|mjs|cjs|map|css|png|jpe?g|gif|svg|ico|webp|avif|bmp|woff2?|ttf|otf|eot|mp4|webm|mp3|wav|ogg|pdf|zip|gz|txt|xml|webmanifest|wasm)$/i;
+const STATIC_EXTENSION =
+  /\.(?:js|mjs|cjs|map|css|png|jpe?g|gif|svg|ico|webp|avif|bmp|woff2?|ttf|otf|eot|mp4|webm|mp3|wav|ogg|pdf|zip|gz|txt|xml|webmanifest|wasm)$/i;
 const STATIC_PREFIX = /^\/(?:_next\/static|_next\/image|static|assets|public|favicon)\b/i;
 const HOST = /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
 const MAX_URL = 2000;
@@ -44,11 +45,19 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 /** The client's address under the trust setting; the socket's address when the header is absent or not an address. */
-export function clientIp(headers: IncomingHttpHeaders, socketAddress: string | undefined, trustProxy: CaptureOptions['trustProxy'] = false): string {
+export function clientIp(
+  headers: IncomingHttpHeaders,
+  socketAddress: string | undefined,
+  trustProxy: CaptureOptions['trustProxy'] = false,
+): string {
   const socket = normaliseIp(socketAddress ?? '') ?? '0.0.0.0';
   if (trustProxy === false || trustProxy === undefined) return socket;
-  if (typeof trustProxy === 'string') return normaliseIp(header(headers, trustProxy)?.split(',')[0]?.trim() ?? '') ?? socket;
-  const hops = (header(headers, 'x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof trustProxy === 'string')
+    return normaliseIp(header(headers, trustProxy)?.split(',')[0]?.trim() ?? '') ?? socket;
+  const hops = (header(headers, 'x-forwarded-for') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (hops.length === 0) return socket;
   const pick = trustProxy === true ? hops[0] : hops[Math.max(0, hops.length - trustProxy)];
   return normaliseIp(pick ?? '') ?? socket;
@@ -87,10 +96,20 @@ export function shouldSkip(f: RequestFacts, ip: string, o: CaptureOptions): bool
 }
 
 /** The `request` event for a finished response. */
-export function requestEvent(f: RequestFacts, ip: string, status: number, durationMs: number, o: CaptureOptions): TrackInput {
-  const hostHeader = header(f.headers, 'x-forwarded-host') && o.trustProxy ? header(f.headers, 'x-forwarded-host') : header(f.headers, 'host');
+export function requestEvent(
+  f: RequestFacts,
+  ip: string,
+  status: number,
+  durationMs: number,
+  o: CaptureOptions,
+): TrackInput {
+  const hostHeader =
+    header(f.headers, 'x-forwarded-host') && o.trustProxy
+      ? header(f.headers, 'x-forwarded-host')
+      : header(f.headers, 'host');
   const host = hostHeader && HOST.test(hostHeader) ? hostHeader.toLowerCase() : (o.fallbackHost ?? 'localhost');
-  const proto = o.trustProxy && header(f.headers, 'x-forwarded-proto') === 'https' ? 'https' : f.encrypted ? 'https' : 'http';
+  const proto =
+    o.trustProxy && header(f.headers, 'x-forwarded-proto') === 'https' ? 'https' : f.encrypted ? 'https' : 'http';
   const origin = `${proto}://${host}`;
   const url = `${origin}${cleanPath(f.url, o.keepQueryParams)}`.slice(0, MAX_URL);
   const referrer = header(f.headers, 'referer');
@@ -100,6 +119,10 @@ export function requestEvent(f: RequestFacts, ip: string, status: number, durati
     referrer: referrer && /^https?:\/\//i.test(referrer) && referrer.length <= MAX_URL ? referrer : undefined,
     ip,
     user_agent: (header(f.headers, 'user-agent') ?? '').slice(0, 1000),
-    request: { method: /^[A-Za-z]{1,16}$/.test(f.method) ? f.method.toUpperCase() : 'OTHER', status: status >= 100 && status <= 599 ? status : 500, duration_ms: Math.max(0, Math.round(durationMs * 1000) / 1000) },
+    request: {
+      method: /^[A-Za-z]{1,16}$/.test(f.method) ? f.method.toUpperCase() : 'OTHER',
+      status: status >= 100 && status <= 599 ? status : 500,
+      duration_ms: Math.max(0, Math.round(durationMs * 1000) / 1000),
+    },
   };
 }

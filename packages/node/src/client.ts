@@ -202,7 +202,11 @@ export class EddyClient {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.inFlight < this.opts.concurrency && this.queue.length > 0 && (partial || this.draining || this.queue.length >= this.opts.batchSize)) {
+    while (
+      this.inFlight < this.opts.concurrency &&
+      this.queue.length > 0 &&
+      (partial || this.draining || this.queue.length >= this.opts.batchSize)
+    ) {
       const events: EddyEvent[] = [];
       for (const item of this.queue.splice(0, this.opts.batchSize)) {
         try {
@@ -232,7 +236,12 @@ export class EddyClient {
       // Eddy refuses a whole batch for one invalid event (a hand-made track() call): halve it
       // and send both halves, so the valid events still arrive and only the bad one is dropped.
       if (status === 400 && batch.events.length > 1) outcome = 'split';
-      if (outcome === 'retry' || outcome === 'reject') this.report(new Error(`Eddy answered ${status}${outcome === 'reject' ? `; ${batch.events.length} event(s) dropped` : '; will retry'}`));
+      if (outcome === 'retry' || outcome === 'reject')
+        this.report(
+          new Error(
+            `Eddy answered ${status}${outcome === 'reject' ? `; ${batch.events.length} event(s) dropped` : '; will retry'}`,
+          ),
+        );
     } catch (e) {
       outcome = 'retry';
       this.report(e instanceof Error ? e : new Error(String(e)));
@@ -246,8 +255,7 @@ export class EddyClient {
       const half = Math.ceil(batch.events.length / 2);
       void this.send({ events: batch.events.slice(0, half), attempt: batch.attempt });
       void this.send({ events: batch.events.slice(half), attempt: batch.attempt });
-    }
-    else this.scheduleRetry(batch);
+    } else this.scheduleRetry(batch);
     this.pump(false);
   }
 
@@ -277,7 +285,11 @@ export class EddyClient {
           method: 'POST',
           agent: this.agent,
           timeout: this.opts.timeoutMs,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${this.opts.apiKey}` },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(payload),
+            authorization: `Bearer ${this.opts.apiKey}`,
+          },
         },
         (res) => {
           res.resume(); // drain, so the connection goes back to the keep-alive pool

@@ -8,7 +8,11 @@ import type { EddyClient } from './client.js';
 
 type Handler<C> = (req: Request, ctx: C) => Response | Promise<Response>;
 
-export function withEddyRoute<C>(client: EddyClient, handler: Handler<C>, opts: CaptureOptions = {}): (req: Request, ctx: C) => Promise<Response> {
+export function withEddyRoute<C>(
+  client: EddyClient,
+  handler: Handler<C>,
+  opts: CaptureOptions = {},
+): (req: Request, ctx: C) => Promise<Response> {
   return async (req, ctx) => {
     const start = performance.now();
     let facts: RequestFacts | undefined;
@@ -18,7 +22,13 @@ export function withEddyRoute<C>(client: EddyClient, handler: Handler<C>, opts: 
       const headers = Object.fromEntries(req.headers);
       // Next.js gives no socket: the client address can only come from a header your proxy (or Next's own server) sets.
       ip = clientIp(headers, '0.0.0.0', opts.trustProxy ?? true);
-      facts = { method: req.method, url: `${u.pathname}${u.search}`, headers: { host: u.host, ...headers }, socketAddress: undefined, encrypted: u.protocol === 'https:' };
+      facts = {
+        method: req.method,
+        url: `${u.pathname}${u.search}`,
+        headers: { host: u.host, ...headers },
+        socketAddress: undefined,
+        encrypted: u.protocol === 'https:',
+      };
       if (shouldSkip(facts, ip, opts)) facts = undefined;
     } catch {
       facts = undefined;

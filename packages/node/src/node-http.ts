@@ -8,7 +8,12 @@ import type { EddyClient } from './client.js';
 // before the customer's handler but a clock read and a listener, and nothing that runs after can
 // throw into their code.
 
-export function instrument(client: EddyClient, req: IncomingMessage, res: ServerResponse, opts: CaptureOptions = {}): void {
+export function instrument(
+  client: EddyClient,
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: CaptureOptions = {},
+): void {
   try {
     const start = process.hrtime.bigint();
     // Only what may be gone after the response is read now (Express rewrites req.url in routers).
@@ -21,7 +26,13 @@ export function instrument(client: EddyClient, req: IncomingMessage, res: Server
         const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
         // A connection closed before the response finished is recorded as 499 (client closed), as nginx does.
         const status = res.writableFinished ? res.statusCode : 499;
-        const facts: RequestFacts = { method: req.method ?? 'GET', url, headers: req.headers, socketAddress, encrypted };
+        const facts: RequestFacts = {
+          method: req.method ?? 'GET',
+          url,
+          headers: req.headers,
+          socketAddress,
+          encrypted,
+        };
         const ip = clientIp(req.headers, socketAddress, opts.trustProxy);
         // Skipped requests never take a place in the queue; building the event waits for its batch.
         if (!shouldSkip(facts, ip, opts)) client.capture(() => requestEvent(facts, ip, status, durationMs, opts));

@@ -7,12 +7,17 @@ import { EddyClient, withEddy, withEddyRoute } from '../src/index';
 // passes through untouched, errors are the customer's own, and each request queues one event
 // (the client points at a closed port, so events stay queued where the test can count them).
 
-const client = () => new EddyClient({ apiKey: 'eddy_test', endpoint: 'http://127.0.0.1:9', flushOnExit: false, flushIntervalMs: 60_000 });
+const client = () =>
+  new EddyClient({ apiKey: 'eddy_test', endpoint: 'http://127.0.0.1:9', flushOnExit: false, flushIntervalMs: 60_000 });
 
 describe('adapters', () => {
   it('node:http: withEddy answers as the handler does and queues one event per request, none for static files', async () => {
     const c = client();
-    const server = http.createServer(withEddy(c, (req, res) => void res.writeHead(req.url?.startsWith('/teapot') ? 418 : 200).end('body'), { trustProxy: true }));
+    const server = http.createServer(
+      withEddy(c, (req, res) => void res.writeHead(req.url?.startsWith('/teapot') ? 418 : 200).end('body'), {
+        trustProxy: true,
+      }),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
@@ -31,14 +36,18 @@ describe('adapters', () => {
 
   it('Next.js: withEddyRoute returns the handler’s Response and rethrows its errors, recording both', async () => {
     const c = client();
-    const ok = withEddyRoute(c, async (req: Request) => Response.json({ path: new URL(req.url).pathname }, { status: 201 }));
+    const ok = withEddyRoute(c, async (req: Request) =>
+      Response.json({ path: new URL(req.url).pathname }, { status: 201 }),
+    );
     const boom = withEddyRoute(c, async () => {
       throw new Error('the customer’s bug');
     });
     const headers = { 'x-forwarded-for': '198.51.100.4', 'user-agent': 'Mozilla/5.0' };
     const res = await ok(new Request('https://shop.example/api/orders?token=x', { headers }), {});
     expect([res.status, await res.json()]).toEqual([201, { path: '/api/orders' }]);
-    await expect(boom(new Request('https://shop.example/api/fail', { headers }), {})).rejects.toThrow('the customer’s bug');
+    await expect(boom(new Request('https://shop.example/api/fail', { headers }), {})).rejects.toThrow(
+      'the customer’s bug',
+    );
     expect(c.stats().pending).toBe(2);
     await c.shutdown(10);
   });

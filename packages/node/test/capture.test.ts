@@ -37,7 +37,8 @@ describe('request capture', () => {
     expect(shouldSkip(facts(), '127.0.0.1', {})).toBe(true);
     expect(shouldSkip(facts(), '::1', {})).toBe(true);
     expect(shouldSkip(facts(), '127.0.0.1', { skipLocalhost: false })).toBe(false);
-    for (const p of ['/app.js', '/styles/site.css?v=3', '/_next/static/chunks/x', '/logo.PNG', '/favicon.ico']) expect(shouldSkip(facts({ url: p }), '203.0.113.7', {}), p).toBe(true);
+    for (const p of ['/app.js', '/styles/site.css?v=3', '/_next/static/chunks/x', '/logo.PNG', '/favicon.ico'])
+      expect(shouldSkip(facts({ url: p }), '203.0.113.7', {}), p).toBe(true);
     expect(shouldSkip(facts({ url: '/app.js' }), '203.0.113.7', { skipStatic: false })).toBe(false);
     expect(isStaticPath('/api/orders')).toBe(false);
     expect(shouldSkip(facts({ url: '/health' }), '203.0.113.7', { skip: (r) => r.path === '/health' })).toBe(true);
@@ -46,7 +47,11 @@ describe('request capture', () => {
   it('produces an event the events API accepts, for ordinary and hostile requests alike', () => {
     const requests: RequestFacts[] = [
       facts(),
-      facts({ method: 'PROPFIND-WITH-A-VERY-LONG-NAME', url: `/${'x'.repeat(5000)}`, headers: { host: 'bad host\u0000', 'user-agent': 'u'.repeat(3000), referer: 'javascript:alert(1)' } }),
+      facts({
+        method: 'PROPFIND-WITH-A-VERY-LONG-NAME',
+        url: `/${'x'.repeat(5000)}`,
+        headers: { host: 'bad host\u0000', 'user-agent': 'u'.repeat(3000), referer: 'javascript:alert(1)' },
+      }),
       facts({ url: '', headers: {} }),
       facts({ url: '/ünïcode/パス?q=1', headers: { host: '[2001:db8::1]:8080' } }),
     ];
@@ -56,6 +61,12 @@ describe('request capture', () => {
       expect(parsed.success, JSON.stringify(parsed.error?.issues[0])).toBe(true);
     }
     const e = requestEvent(facts(), '203.0.113.7', 404, 12.3456789, {});
-    expect(e).toMatchObject({ name: 'request', url: 'http://shop.example/orders/42', referrer: 'https://news.example/a', ip: '203.0.113.7', request: { method: 'GET', status: 404, duration_ms: 12.346 } });
+    expect(e).toMatchObject({
+      name: 'request',
+      url: 'http://shop.example/orders/42',
+      referrer: 'https://news.example/a',
+      ip: '203.0.113.7',
+      request: { method: 'GET', status: 404, duration_ms: 12.346 },
+    });
   });
 });

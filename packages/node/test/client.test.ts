@@ -14,12 +14,27 @@ function unusedPort(): Promise<number> {
   });
 }
 
-const event = (i: number) => ({ name: 'request', url: `https://shop.example/${i}`, ip: '203.0.113.7', user_agent: 'test', request: { method: 'GET', status: 200, duration_ms: 1 } });
+const event = (i: number) => ({
+  name: 'request',
+  url: `https://shop.example/${i}`,
+  ip: '203.0.113.7',
+  user_agent: 'test',
+  request: { method: 'GET', status: 200, duration_ms: 1 },
+});
 
 describe('EddyClient', () => {
   it('holds at most maxQueue events while Eddy is unreachable, dropping and counting the rest', async () => {
     const errors: Error[] = [];
-    const client = new EddyClient({ apiKey: 'eddy_test', endpoint: `http://127.0.0.1:${await unusedPort()}`, maxQueue: 50, batchSize: 10, initialBackoffMs: 20, maxBackoffMs: 50, flushOnExit: false, onError: (e) => errors.push(e) });
+    const client = new EddyClient({
+      apiKey: 'eddy_test',
+      endpoint: `http://127.0.0.1:${await unusedPort()}`,
+      maxQueue: 50,
+      batchSize: 10,
+      initialBackoffMs: 20,
+      maxBackoffMs: 50,
+      flushOnExit: false,
+      onError: (e) => errors.push(e),
+    });
     const accepted = Array.from({ length: 80 }, (_, i) => client.track(event(i)));
     expect(accepted.filter(Boolean).length).toBe(50);
     expect(client.stats()).toMatchObject({ pending: 50, droppedQueueFull: 30, sent: 0 });
@@ -35,7 +50,14 @@ describe('EddyClient', () => {
   });
 
   it('never throws into the caller, whatever it is given', () => {
-    const client = new EddyClient({ apiKey: 'eddy_test', endpoint: 'http://127.0.0.1:9', flushOnExit: false, onError: () => { throw new Error('a broken hook'); } });
+    const client = new EddyClient({
+      apiKey: 'eddy_test',
+      endpoint: 'http://127.0.0.1:9',
+      flushOnExit: false,
+      onError: () => {
+        throw new Error('a broken hook');
+      },
+    });
     expect(() => client.track(undefined as never)).not.toThrow();
     expect(() => client.track({ ...event(1), props: { circular: 1 } })).not.toThrow();
     void client.shutdown(10);

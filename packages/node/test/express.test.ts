@@ -23,7 +23,10 @@ beforeAll(async () => {
   db.on('error', () => undefined);
   const owner = new HttpSession(stack.url);
   expect(await owner.signIn(stack.user.email, stack.user.password)).toBe(true);
-  const r = await owner.json<{ key: string }>(`/api/sites/${stack.site.id}/api-keys`, { method: 'POST', json: { label: 'sdk test', scopes: ['events:write'] } });
+  const r = await owner.json<{ key: string }>(`/api/sites/${stack.site.id}/api-keys`, {
+    method: 'POST',
+    json: { label: 'sdk test', scopes: ['events:write'] },
+  });
   expect(r.status).toBe(201);
   apiKey = r.body.key;
 });
@@ -41,7 +44,14 @@ interface App {
 
 async function startApp(run: string, opts: { initialBackoffMs?: number; maxBackoffMs?: number } = {}): Promise<App> {
   const app = express();
-  const middleware = eddy({ apiKey, endpoint: stack.url, trustProxy: true, flushOnExit: false, flushIntervalMs: 50, ...opts });
+  const middleware = eddy({
+    apiKey,
+    endpoint: stack.url,
+    trustProxy: true,
+    flushOnExit: false,
+    flushIntervalMs: 50,
+    ...opts,
+  });
   app.use(middleware);
   app.get('/static/app.js', (_req, res) => void res.type('js').send('1'));
   app.get('/orders/:id', (req, res) => void res.json({ run, id: req.params.id }));
@@ -64,7 +74,12 @@ async function drive(app: App, run: string, from: number, n: number, concurrency
       const i = next++;
       const path = i % 10 === 9 ? '/missing' : `/orders/${i}?token=secret-${i}`;
       const t0 = performance.now();
-      const res = await fetch(`${app.url}${path}`, { headers: { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36' } });
+      const res = await fetch(`${app.url}${path}`, {
+        headers: {
+          'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+          'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36',
+        },
+      });
       const body = (await res.json()) as { run?: string; id?: string };
       latencies.push(performance.now() - t0);
       if (path === '/missing') expect(res.status).toBe(404);
@@ -75,8 +90,8 @@ async function drive(app: App, run: string, from: number, n: number, concurrency
   return latencies;
 }
 
-
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 describe('@eddy/node against a real Eddy', () => {
   it('1,000 requests through an Express app: all counted, exactly once, without their query strings', async () => {
@@ -102,12 +117,19 @@ describe('@eddy/node against a real Eddy', () => {
       await eventually(async () => (await count()).n >= 1000, 60_000, 'all 1,000 events stored');
       // The rollups job counted them too, once each, as server requests.
       const rolled = async () =>
-        (await db.query<{ n: number }>("SELECT COALESCE(sum(events), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = 'event' AND value = 'request'", [stack.site.id])).rows[0]!.n;
+        (
+          await db.query<{ n: number }>(
+            "SELECT COALESCE(sum(events), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = 'event' AND value = 'request'",
+            [stack.site.id],
+          )
+        ).rows[0]!.n;
       await eventually(async () => (await rolled()) >= 1000, 60_000, 'rollups applied');
       await new Promise((r) => setTimeout(r, 1500)); // anything late would show up now
       expect(await count()).toEqual({ n: 1000, ids: 1000, secrets: 0, not_found: 100, statics: 0 });
       expect(await rolled()).toBe(1000);
-      console.log(`[sdk] 1,000 requests: app latency p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms (with the middleware, Eddy up)`);
+      console.log(
+        `[sdk] 1,000 requests: app latency p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms (with the middleware, Eddy up)`,
+      );
     } finally {
       await app.close();
     }
@@ -115,7 +137,10 @@ describe('@eddy/node against a real Eddy', () => {
 
   it('Eddy stopped mid-run: the app answers every request as before, and the events arrive once Eddy is back', async () => {
     const app = await startApp('b', { initialBackoffMs: 100, maxBackoffMs: 1000 });
-    const before = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE site_id = $1 AND record ? 'request'", [stack.site.id]);
+    const before = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM events WHERE site_id = $1 AND record ? 'request'",
+      [stack.site.id],
+    );
     try {
       const up = await drive(app, 'b', 2000, 150);
       await stack.stopWeb();
@@ -128,9 +153,19 @@ describe('@eddy/node against a real Eddy', () => {
         `[sdk] Eddy down: app latency p50 ${pct(down, 50).toFixed(2)} ms, p99 ${pct(down, 99).toFixed(2)} ms; Eddy up: p50 ${pct(up, 50).toFixed(2)} ms, p99 ${pct(up, 99).toFixed(2)} ms; ${stats.pending} events held, ${stats.retries} retries`,
       );
       await stack.startWeb();
-      await eventually(async () => app.middleware.client.stats().pending === 0, 60_000, 'queue drained after Eddy returned');
+      await eventually(
+        async () => app.middleware.client.stats().pending === 0,
+        60_000,
+        'queue drained after Eddy returned',
+      );
       const expected = before.rows[0]!.n + 450;
-      const total = async () => (await db.query<{ n: number; ids: number }>("SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM events WHERE site_id = $1 AND record ? 'request'", [stack.site.id])).rows[0]!;
+      const total = async () =>
+        (
+          await db.query<{ n: number; ids: number }>(
+            "SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM events WHERE site_id = $1 AND record ? 'request'",
+            [stack.site.id],
+          )
+        ).rows[0]!;
       await eventually(async () => (await total()).n >= expected, 60_000, 'events delivered after Eddy returned');
       await new Promise((r) => setTimeout(r, 1500));
       expect(await total()).toEqual({ n: expected, ids: expected });

@@ -20,7 +20,18 @@ export async function applyThroughJobs(
   for (const record of records) {
     const partition = partitionFor(eventKey(record), options.partitions);
     const list = byPartition.get(partition) ?? [];
-    list.push({ message: { topic: 'events', partition, offset: String(offset++), key: null, value: null, timestamp: record.ts, headers: {} }, record });
+    list.push({
+      message: {
+        topic: 'events',
+        partition,
+        offset: String(offset++),
+        key: null,
+        value: null,
+        timestamp: record.ts,
+        headers: {},
+      },
+      record,
+    });
     byPartition.set(partition, list);
   }
   const size = options.batch ?? Number.POSITIVE_INFINITY;

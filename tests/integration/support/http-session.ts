@@ -28,17 +28,29 @@ export class HttpSession {
   async fetch(path: string, init: RequestInit & { json?: unknown; origin?: string | null } = {}): Promise<Response> {
     const { json, origin, ...rest } = init;
     const method = (rest.method ?? 'GET').toUpperCase();
-    const headers: Record<string, string> = { 'x-forwarded-for': this.ip, ...(rest.headers as Record<string, string> | undefined) };
+    const headers: Record<string, string> = {
+      'x-forwarded-for': this.ip,
+      ...(rest.headers as Record<string, string> | undefined),
+    };
     if (this.cookies.size) headers.cookie = this.cookieHeader();
     if (json !== undefined) headers['content-type'] = 'application/json';
     const o = origin === undefined ? (method === 'GET' ? null : this.base) : origin;
     if (o) headers.origin = o;
-    const res = await fetch(`${this.base}${path}`, { ...rest, method, headers, body: json !== undefined ? JSON.stringify(json) : rest.body, redirect: 'manual' });
+    const res = await fetch(`${this.base}${path}`, {
+      ...rest,
+      method,
+      headers,
+      body: json !== undefined ? JSON.stringify(json) : rest.body,
+      redirect: 'manual',
+    });
     this.remember(res);
     return res;
   }
 
-  async json<T = Record<string, unknown>>(path: string, init: RequestInit & { json?: unknown; origin?: string | null } = {}): Promise<{ status: number; body: T }> {
+  async json<T = Record<string, unknown>>(
+    path: string,
+    init: RequestInit & { json?: unknown; origin?: string | null } = {},
+  ): Promise<{ status: number; body: T }> {
     const res = await this.fetch(path, init);
     const text = await res.text();
     let body: unknown = text;
@@ -53,8 +65,18 @@ export class HttpSession {
   /** next-auth credentials sign-in; true when a session cookie was set. */
   async signIn(email: string, password: string): Promise<boolean> {
     const csrf = await this.json<{ csrfToken: string }>('/api/auth/csrf');
-    const form = new URLSearchParams({ email, password, csrfToken: csrf.body.csrfToken, json: 'true', callbackUrl: `${this.base}/sites` });
-    await this.fetch('/api/auth/callback/credentials', { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = new URLSearchParams({
+      email,
+      password,
+      csrfToken: csrf.body.csrfToken,
+      json: 'true',
+      callbackUrl: `${this.base}/sites`,
+    });
+    await this.fetch('/api/auth/callback/credentials', {
+      method: 'POST',
+      body: form.toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     return [...this.cookies.keys()].some((k) => k.endsWith('next-auth.session-token'));
   }
 
@@ -67,7 +89,14 @@ export class HttpSession {
   /** A Socket.IO client carrying this session's cookies (or a share token). */
   socket(auth?: { share: string }): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const s = io(this.base, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie: this.cookieHeader() }, auth, reconnection: false, forceNew: true });
+      const s = io(this.base, {
+        path: '/socket.io',
+        transports: ['websocket'],
+        extraHeaders: { cookie: this.cookieHeader() },
+        auth,
+        reconnection: false,
+        forceNew: true,
+      });
       s.once('connect', () => resolve(s));
       s.once('connect_error', (e) => {
         s.close();

@@ -7,5 +7,11 @@ import { kafkaBrokers } from '../../helpers/kafka';
  * of order (late firings, never "too late").
  */
 export function pipelineWorkerEnv(databaseUrl: string, namespace: string): Record<string, string> {
-  return { DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafkaBrokers().join(','), BUS_NAMESPACE: namespace, EVENTS_PARTITIONS: '3', ALLOWED_LATENESS_MS: '3600000' };
+  return {
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: kafkaBrokers().join(','),
+    BUS_NAMESPACE: namespace,
+    EVENTS_PARTITIONS: '3',
+    ALLOWED_LATENESS_MS: '3600000',
+  };
 }

@@ -48,7 +48,9 @@ export async function startRollupsOnKafka(o: {
     await db.drop();
   };
   try {
-    const team = (await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")).rows[0]!.id;
+    const team = (
+      await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
+    ).rows[0]!.id;
     await o.seed(pool, team);
     bus = new KafkaBus(kafkaBrokers());
     await ensureTopics(bus);
@@ -76,6 +78,9 @@ export async function startRollupsOnKafka(o: {
 
 /** A site of the team, under a fresh public key; returns its id. */
 export async function insertSite(pool: pg.Pool, teamId: string, name: string, domain: string): Promise<string> {
-  const r = await pool.query<{ id: string }>("INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, $2, $3, $4) RETURNING id", [teamId, name, domain, `k-${randomUUID()}`]);
+  const r = await pool.query<{ id: string }>(
+    'INSERT INTO sites (id, team_id, name, domain, public_key) VALUES (gen_random_uuid(), $1, $2, $3, $4) RETURNING id',
+    [teamId, name, domain, `k-${randomUUID()}`],
+  );
   return r.rows[0]!.id;
 }

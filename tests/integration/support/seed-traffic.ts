@@ -4,7 +4,13 @@ import { HyperLogLog, type Json } from '@/lib/stream';
 import { zonedMidnight, localDate } from '@/lib/analytics/time-zone';
 import { backfillFacts } from '@/lib/analytics/fact-backfill';
 import type { Dimension } from '@/lib/analytics/dimensions';
-import { EVENT_SPECS, NO_COUNTRY, NO_REFERRER, VISIT_SPECS, type DimensionSpec } from '@/lib/analytics/dimension-registry';
+import {
+  EVENT_SPECS,
+  NO_COUNTRY,
+  NO_REFERRER,
+  VISIT_SPECS,
+  type DimensionSpec,
+} from '@/lib/analytics/dimension-registry';
 
 // Synthetic traffic for the dashboard tests: raw events (the archive the filtered views read)
 // and the rollups the workers would derive from them, with the workers' semantics
@@ -45,7 +51,11 @@ const SOURCES: { referrerHost?: string; channel: string; utm?: SeedEvent['utm'] 
   { channel: 'direct' },
   { referrerHost: 'www.google.com', channel: 'search' },
   { referrerHost: 'news.ycombinator.com', channel: 'social' },
-  { referrerHost: 'newsletter.example', channel: 'email', utm: { source: 'newsletter', medium: 'email', campaign: 'launch' } },
+  {
+    referrerHost: 'newsletter.example',
+    channel: 'email',
+    utm: { source: 'newsletter', medium: 'email', campaign: 'launch' },
+  },
 ];
 const COUNTRIES = ['DE', 'US', 'IN', 'FR', undefined];
 const DEVICES: [string, string, string][] = [
@@ -59,7 +69,12 @@ const DEVICES: [string, string, string][] = [
  * Visitors with 1–3 visits each on the given local days (between 08:00 and 20:00 local), each
  * visit 1–5 pageviews a few minutes apart, sometimes an engagement or a custom event.
  */
-export function generateTraffic(opts: { seed: number; days: string[]; timezone: string; visitorsPerDay: number }): SeedEvent[] {
+export function generateTraffic(opts: {
+  seed: number;
+  days: string[];
+  timezone: string;
+  visitorsPerDay: number;
+}): SeedEvent[] {
   const rnd = prng(opts.seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const events: SeedEvent[] = [];
@@ -88,8 +103,16 @@ export function generateTraffic(opts: { seed: number; days: string[]; timezone: 
             browser,
             os,
           });
-          if (rnd() < 0.3) events.push({ ...events[events.length - 1]!, eventId: randomUUID(), ts: t + 20_000, name: 'engagement', visibleMs: Math.floor(rnd() * 30_000) });
-          if (rnd() < 0.05) events.push({ ...events[events.length - 1]!, eventId: randomUUID(), ts: t + 25_000, name: 'signup' });
+          if (rnd() < 0.3)
+            events.push({
+              ...events[events.length - 1]!,
+              eventId: randomUUID(),
+              ts: t + 20_000,
+              name: 'engagement',
+              visibleMs: Math.floor(rnd() * 30_000),
+            });
+          if (rnd() < 0.05)
+            events.push({ ...events[events.length - 1]!, eventId: randomUUID(), ts: t + 25_000, name: 'signup' });
           t += 30_000 + Math.floor(rnd() * 4 * 60_000);
         }
         // The next visit starts after more than the 30-minute gap.
@@ -141,7 +164,8 @@ function ownValues(e: SeedEvent): Partial<Record<Dimension, string>> {
   };
 }
 
-const partitionOf = (visitorId: string, partitions: number) => [...visitorId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % partitions;
+const partitionOf = (visitorId: string, partitions: number) =>
+  [...visitorId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % partitions;
 
 export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: number, partitions = 3): RollupCell[] {
   const cells = new Map<string, RollupCell>();
@@ -154,7 +178,24 @@ export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: num
   const cell = (g: RollupCell['granularity'], bucket: number, dimension: string, value: string, partition: number) => {
     const k = `${g}|${bucket}|${dimension}|${value}|${partition}`;
     let c = cells.get(k);
-    if (!c) cells.set(k, (c = { granularity: g, bucket, dimension, value, partition, pageviews: 0, events: 0, visitors: null, sessions: 0, bounces: 0, durationMs: 0, visitPageviews: 0 }));
+    if (!c)
+      cells.set(
+        k,
+        (c = {
+          granularity: g,
+          bucket,
+          dimension,
+          value,
+          partition,
+          pageviews: 0,
+          events: 0,
+          visitors: null,
+          sessions: 0,
+          bounces: 0,
+          durationMs: 0,
+          visitPageviews: 0,
+        }),
+      );
     return c;
   };
   const buckets = (ts: number): [RollupCell['granularity'], number][] => [
@@ -233,7 +274,13 @@ export function visitsOf(events: SeedEvent[], gapMinutes: number): SeedEvent[][]
  * Events (archive), rollups, the visits (`sessions`) and the facts filtered views read — the facts
  * through lib/analytics/fact-backfill.ts, which derives them as the jobs do.
  */
-export async function insertTraffic(db: pg.Pool, siteId: string, events: SeedEvent[], cells: RollupCell[], gapMinutes = 30): Promise<void> {
+export async function insertTraffic(
+  db: pg.Pool,
+  siteId: string,
+  events: SeedEvent[],
+  cells: RollupCell[],
+  gapMinutes = 30,
+): Promise<void> {
   const visits = visitsOf(events, gapMinutes);
   for (let i = 0; i < visits.length; i += 2000) {
     const chunk = visits.slice(i, i + 2000).map((v) => {

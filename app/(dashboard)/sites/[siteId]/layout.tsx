@@ -4,7 +4,13 @@ import { NavLink } from '@/components/nav-link';
 import { pageSite } from '@/lib/auth/page-access';
 import { atLeast } from '@/lib/auth/roles';
 
-export default async function SiteLayout({ children, params }: { children: ReactNode; params: Promise<{ siteId: string }> }) {
+export default async function SiteLayout({
+  children,
+  params,
+}: {
+  children: ReactNode;
+  params: Promise<{ siteId: string }>;
+}) {
   const { siteId } = await params;
   const { site } = await pageSite(siteId);
   const base = `/sites/${site.id}`;

@@ -22,7 +22,11 @@ export default async function NewSitePage() {
       <Card className="mt-6">
         {teams.length === 0 ? (
           <EmptyState title="You cannot add sites yet">
-            Only owners and admins of a team can add sites. <Link href="/teams" className="text-indigo-600 underline">Create a team</Link> of your own.
+            Only owners and admins of a team can add sites.{' '}
+            <Link href="/teams" className="text-indigo-600 underline">
+              Create a team
+            </Link>{' '}
+            of your own.
           </EmptyState>
         ) : (
           <SiteForm mode="create" teams={teams.map((t) => ({ id: t.id, name: t.name }))} />

@@ -6,5 +6,8 @@ export const runtime = 'nodejs';
 // GET /api/share/:token – the shared site's name and whether a password is needed
 export const GET = publicRoute<{ token: string }>(async ({ params }) => {
   const link = await shareLinkByToken(params.token);
-  return { site: { name: link.site.name, domain: link.site.domain, timezone: link.site.timezone }, locked: link.passwordHash !== null };
+  return {
+    site: { name: link.site.name, domain: link.site.domain, timezone: link.site.timezone },
+    locked: link.passwordHash !== null,
+  };
 });

@@ -18,7 +18,10 @@ export default async function SiteDashboardPage({ params }: { params: Promise<{ 
     <Suspense>
       {imported.length > 0 && (
         // Imported history is marked: its numbers were computed elsewhere (Plausible) or from another tool's events.
-        <p className="mb-3 rounded-lg bg-amber-50 px-3 py-2 text-xs text-amber-900 ring-1 ring-amber-200" data-testid="imported-notice">
+        <p
+          className="mb-3 rounded-lg bg-amber-50 px-3 py-2 text-xs text-amber-900 ring-1 ring-amber-200"
+          data-testid="imported-notice"
+        >
           Includes imported data:{' '}
           {imported.map((r, i) => (
             <span key={r.source}>
@@ -26,10 +29,18 @@ export default async function SiteDashboardPage({ params }: { params: Promise<{ 
               {sourceName[r.source]} {r.firstDay} – {r.lastDay}
             </span>
           ))}
-          . {imported.some((r) => r.source === 'plausible') && 'Plausible imports are daily totals and pages only: other breakdowns and visitors across days are not exact for those days.'}
+          .{' '}
+          {imported.some((r) => r.source === 'plausible') &&
+            'Plausible imports are daily totals and pages only: other breakdowns and visitors across days are not exact for those days.'}
         </p>
       )}
-      <Dashboard apiBase={`/api/sites/${site.id}`} siteId={site.id} timezone={site.timezone} initialSnapshot={initial} snippetHref={`/sites/${site.id}/snippet`} />
+      <Dashboard
+        apiBase={`/api/sites/${site.id}`}
+        siteId={site.id}
+        timezone={site.timezone}
+        initialSnapshot={initial}
+        snippetHref={`/sites/${site.id}/snippet`}
+      />
     </Suspense>
   );
 }

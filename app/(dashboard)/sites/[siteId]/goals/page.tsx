@@ -8,5 +8,7 @@ export const metadata: Metadata = { title: 'Goals and funnels' };
 export default async function SiteGoalsPage({ params }: { params: Promise<{ siteId: string }> }) {
   const { siteId } = await params;
   const { site } = await pageSite(siteId);
-  return <GoalsManager siteId={site.id} canEdit={atLeast(site.role, 'admin')} sessionGapMinutes={site.sessionGapMinutes} />;
+  return (
+    <GoalsManager siteId={site.id} canEdit={atLeast(site.role, 'admin')} sessionGapMinutes={site.sessionGapMinutes} />
+  );
 }

@@ -22,7 +22,12 @@ export default async function SnippetPage({ params }: { params: Promise<{ siteId
       <div className="space-y-5 lg:col-span-3">
         <SnippetBox snippet={snippet} />
         <Card title="Check the installation">
-          <SnippetCheck siteId={site.id} initial={snapshot} alreadyReceiving={hasData} dashboardHref={`/sites/${site.id}`} />
+          <SnippetCheck
+            siteId={site.id}
+            initial={snapshot}
+            alreadyReceiving={hasData}
+            dashboardHref={`/sites/${site.id}`}
+          />
         </Card>
         <Card title="Received and dropped">
           <RecentActivityList siteId={site.id} localhostTip={LOCALHOST_TIP} />
@@ -39,25 +44,35 @@ export default async function SnippetPage({ params }: { params: Promise<{ siteId
         <h3 className="mt-5 text-sm font-semibold text-slate-800">Tracker options</h3>
         <ul className="mt-1 space-y-1 text-xs text-slate-600" data-testid="tracker-options">
           <li>
-            <code>eddy(&apos;Signup&apos;, {'{'} plan: &apos;pro&apos; {'}'})</code> — a custom event with properties (for goals and funnels)
+            <code>
+              eddy(&apos;Signup&apos;, {'{'} plan: &apos;pro&apos; {'}'})
+            </code>{' '}
+            — a custom event with properties (for goals and funnels)
           </li>
           <li>
-            <code>data-eddy-event=&quot;Signup&quot; data-eddy-prop-plan=&quot;pro&quot;</code> on a button — the same without code
+            <code>data-eddy-event=&quot;Signup&quot; data-eddy-prop-plan=&quot;pro&quot;</code> on a button — the same
+            without code
           </li>
           <li>
-            <code>data-404</code> on the tag of your 404 page · <code>data-hash</code> for hash routing · <code>data-allow-localhost</code> to test locally
+            <code>data-404</code> on the tag of your 404 page · <code>data-hash</code> for hash routing ·{' '}
+            <code>data-allow-localhost</code> to test locally
           </li>
           <li>Outbound links, file downloads, scroll depth and engaged time are sent automatically.</li>
         </ul>
         <p className="mt-1 text-xs text-slate-500">
           Every option:{' '}
-          <a className="font-medium text-indigo-600 underline" href="/tracker-options.txt" data-testid="tracker-options-link">
+          <a
+            className="font-medium text-indigo-600 underline"
+            href="/tracker-options.txt"
+            data-testid="tracker-options-link"
+          >
             tracker options
           </a>{' '}
           (<code>tracker/README.md</code>).
         </p>
         <p className="mt-4 text-xs text-slate-500">
-          No cookies and nothing stored in the visitor’s browser. Events are accepted only from {site.allowedHostnames.length ? site.allowedHostnames.join(', ') : 'any hostname'}.
+          No cookies and nothing stored in the visitor’s browser. Events are accepted only from{' '}
+          {site.allowedHostnames.length ? site.allowedHostnames.join(', ') : 'any hostname'}.
         </p>
       </Card>
     </div>

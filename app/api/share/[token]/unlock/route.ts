@@ -18,7 +18,10 @@ export const POST = shareRoute<{ token: string }>(
     await attemptSucceeded('share', attempt, link.id);
     const res = Response.json({ ok: true });
     const secure = new URL(req.url).protocol === 'https:' ? '; Secure' : '';
-    res.headers.append('Set-Cookie', `${shareCookieName(link.id)}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${7 * 24 * 3600}${secure}`);
+    res.headers.append(
+      'Set-Cookie',
+      `${shareCookieName(link.id)}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${7 * 24 * 3600}${secure}`,
+    );
     return res;
   },
   { allowLocked: true },

@@ -10,4 +10,6 @@ type P = { siteId: string };
 export const GET = siteRoute<P>('admin', async ({ site }) => ({ apiKeys: await listApiKeys(site) }));
 
 // POST /api/sites/:siteId/api-keys – create a key; the answer is the only place its value ever appears (admin)
-export const POST = siteRoute<P>('admin', async ({ req, user, site }) => Response.json(await createApiKey(site, user.id, await readJson(req, createApiKeySchema)), { status: 201 }));
+export const POST = siteRoute<P>('admin', async ({ req, user, site }) =>
+  Response.json(await createApiKey(site, user.id, await readJson(req, createApiKeySchema)), { status: 201 }),
+);

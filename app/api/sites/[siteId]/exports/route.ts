@@ -8,9 +8,14 @@ export const runtime = 'nodejs';
 type P = { siteId: string };
 
 // GET /api/sites/:siteId/exports – the caller's background exports of this site (owner)
-export const GET = siteRoute<P>('owner', async ({ site, user }) => ({ exports: await listExports(pool(), site, user) }));
+export const GET = siteRoute<P>('owner', async ({ site, user }) => ({
+  exports: await listExports(pool(), site, user),
+}));
 
 // POST /api/sites/:siteId/exports – prepare an export in the background; notifies when ready (owner)
 export const POST = siteRoute<P>('owner', async ({ req, site, user }) =>
-  Response.json({ export: await requestExport(pool(), site, user, await readJson(req, exportRequestSchema)) }, { status: 202 }),
+  Response.json(
+    { export: await requestExport(pool(), site, user, await readJson(req, exportRequestSchema)) },
+    { status: 202 },
+  ),
 );

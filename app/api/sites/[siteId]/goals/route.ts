@@ -9,4 +9,6 @@ export const runtime = 'nodejs';
 export const GET = siteRoute<{ siteId: string }>('viewer', async ({ site }) => ({ goals: await listGoals(site.id) }));
 
 // POST /api/sites/:siteId/goals – define a goal (counted from the archive's last 30 days on)
-export const POST = siteRoute<{ siteId: string }>('admin', async ({ req, site }) => ({ goal: await createGoal(site.id, await readJson(req, goalInputSchema)) }));
+export const POST = siteRoute<{ siteId: string }>('admin', async ({ req, site }) => ({
+  goal: await createGoal(site.id, await readJson(req, goalInputSchema)),
+}));

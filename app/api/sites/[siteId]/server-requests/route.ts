@@ -6,4 +6,6 @@ import { siteRoute } from '@/lib/http/policy';
 export const runtime = 'nodejs';
 
 // GET /api/sites/:siteId/server-requests – server requests (@eddy/node) in a range, by path and status
-export const GET = siteRoute<{ siteId: string }>('viewer', async ({ req, site }) => serverRequests(site, readQuery(req, statsQuerySchema)));
+export const GET = siteRoute<{ siteId: string }>('viewer', async ({ req, site }) =>
+  serverRequests(site, readQuery(req, statsQuerySchema)),
+);

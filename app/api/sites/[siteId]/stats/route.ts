@@ -5,4 +5,6 @@ import { siteRoute } from '@/lib/http/policy';
 export const runtime = 'nodejs';
 
 // GET /api/sites/:siteId/stats – summary, comparison and time series for a range and filters
-export const GET = siteRoute<{ siteId: string }>('viewer', async ({ req, site }) => siteStats(site, readQuery(req, statsQuerySchema)));
+export const GET = siteRoute<{ siteId: string }>('viewer', async ({ req, site }) =>
+  siteStats(site, readQuery(req, statsQuerySchema)),
+);

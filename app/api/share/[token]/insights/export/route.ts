@@ -6,4 +6,6 @@ import { shareRoute } from '@/lib/http/policy';
 export const runtime = 'nodejs';
 
 // GET /api/share/:token/insights/export – an insights panel of the shared site as CSV
-export const GET = shareRoute<{ token: string }>(async ({ req, link }) => insightsExport(link.site, readQuery(req, insightsQuerySchema)));
+export const GET = shareRoute<{ token: string }>(async ({ req, link }) =>
+  insightsExport(link.site, readQuery(req, insightsQuerySchema)),
+);

@@ -6,4 +6,6 @@ import { siteRoute } from '@/lib/http/policy';
 export const runtime = 'nodejs';
 
 // GET /api/sites/:siteId/insights/export – one insights panel as CSV
-export const GET = siteRoute<{ siteId: string }>('viewer', async ({ req, site }) => insightsExport(site, readQuery(req, insightsQuerySchema)));
+export const GET = siteRoute<{ siteId: string }>('viewer', async ({ req, site }) =>
+  insightsExport(site, readQuery(req, insightsQuerySchema)),
+);
