@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import next from 'next';
 import { Server } from 'socket.io';
-import { createBus } from '@/lib/bus';
+import { bus } from '@/lib/bus';
 import { CLIENT_IP_HEADER, resolveClientIp } from '@/lib/collect/client-ip';
 import { handleCollect, isCollectPath } from '@/lib/collect/node-handler';
 import { closeDb } from '@/lib/db/client';
@@ -41,8 +41,9 @@ async function main(): Promise<void> {
   attachLiveSockets(io);
 
   // Topics are created by the launcher and the workers; the web process must start (and answer
-  // 503 on collect) even while the bus is down.
-  const b = createBus();
+  // 503 on collect) even while the bus is down. One bus per process: the relay consumes through
+  // the same client collect produces through (lib/bus `bus()`), so shutdown closes the one.
+  const b = bus();
   startLiveRelayWhenReady(io, b, (err) => {
     console.error(`[web] live relay crashed: ${err.message}`);
     process.exit(1);
