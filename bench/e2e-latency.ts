@@ -594,7 +594,7 @@ async function main(): Promise<void> {
     }
     console.log(`[latency]   → visible in PostgreSQL (COMMIT, 10 ms polling): ${stats(lat.txToDb)}`);
     console.log(
-      `[latency]   visible → snapshot starts on the web server (live notice via Kafka, relay fetch, 250 ms coalescing): ${stats(lat.dbToSnapshot)}`,
+      `[latency]   visible → snapshot starts on the web server (live notice via Kafka, relay fetch, 100–250 ms coalescing): ${stats(lat.dbToSnapshot)}`,
     );
     console.log(`[latency]   snapshot query + emit → socket: ${stats(lat.snapshotToSocket)}`);
     console.log(

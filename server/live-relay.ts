@@ -5,16 +5,16 @@ import type { Bus, BusConsumer } from '@/lib/bus';
 import { groupId, topics } from '@/lib/bus';
 import { liveRoom, siteChangedSchema } from '@/lib/live/publish';
 import { liveSnapshot } from '@/lib/live/snapshot';
+import { pushInterval } from '@/lib/live/push-pace';
 import { pool } from '@/lib/db/client';
 import { notifyMessageSchema } from '@/lib/notify/in-app';
 import { PushFreshness } from '@/lib/sla/push-samples';
 import { siteFreshnessMany } from '@/lib/sla/current';
 
 // Every web process reads the whole `live` topic (its own consumer group, from the latest offset)
-// and pushes a fresh snapshot to the rooms of changed sites — at most one per site per 250 ms,
-// and only for sites someone is watching.
-
-export const PUSH_INTERVAL_MS = 250;
+// and pushes a fresh snapshot to the rooms of changed sites — only for sites someone is watching,
+// and at most one per site per interval: 100–250 ms, paced by what the site's snapshot costs
+// (lib/live/push-pace.ts).
 // A stopped pipeline sends no notices, so "how far behind" is pushed on its own clock: every
 // watched site's latest freshness measurement, as often as the alerts job measures.
 export const FRESHNESS_PUSH_MS = 2000;
@@ -33,13 +33,16 @@ export function startLiveRelayWhenReady(io: Server, b: Bus, onCrash: (e: Error) 
 
 export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
   const lastPush = new Map<string, number>();
+  const snapshotMs = new Map<string, number>();
   const scheduled = new Set<string>();
   const freshness = new PushFreshness(pool);
   const push = async (siteId: string) => {
     scheduled.delete(siteId);
     lastPush.set(siteId, Date.now());
     try {
+      const started = performance.now();
       const snapshot = await liveSnapshot(siteId, Date.now());
+      snapshotMs.set(siteId, performance.now() - started);
       io.to(liveRoom(siteId)).emit('live', snapshot);
       freshness.record(snapshot, Date.now());
     } catch (e) {
@@ -48,7 +51,7 @@ export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
   };
   const notify = (siteId: string) => {
     if (scheduled.has(siteId) || (io.sockets.adapter.rooms.get(liveRoom(siteId))?.size ?? 0) === 0) return;
-    const wait = Math.max(0, (lastPush.get(siteId) ?? 0) + PUSH_INTERVAL_MS - Date.now());
+    const wait = Math.max(0, (lastPush.get(siteId) ?? 0) + pushInterval(snapshotMs.get(siteId)) - Date.now());
     scheduled.add(siteId);
     setTimeout(() => void push(siteId), wait);
   };

@@ -6,7 +6,7 @@ import type { SiteFreshnessNow } from '@/lib/sla/behind';
 import { publishFreshness } from './freshness-store';
 
 // The live connection: one Socket.IO socket, `join` answered with the current snapshot, then a
-// `live` push whenever the site changes (at most every 250 ms). No polling. Members authenticate
+// `live` push whenever the site changes (at most every 100–250 ms, lib/live/push-pace.ts). No polling. Members authenticate
 // with their session cookie; a share link's dashboard with its token.
 
 export type LiveStatus = 'connecting' | 'live' | 'offline' | 'denied';

@@ -7,7 +7,7 @@ import { MINUTE } from '@/lib/time';
 
 // What the live dashboard shows, computed from the rollups the workers keep current (they write
 // the open minute on every batch, not only when it closes). Pushed to a site's Socket.IO room at
-// most every 250 ms, and answered on `join` so a (re)connecting client starts complete.
+// most every 100–250 ms (lib/live/push-pace.ts), and answered on `join` so a (re)connecting client starts complete.
 
 export const LIVE_WINDOW_MINUTES = 30;
 export const CURRENT_VISITORS_MINUTES = 5;
