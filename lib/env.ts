@@ -80,10 +80,12 @@ const schema = z.object({
   /** A worker silent this long loses its partitions to the rest of its consumer group (failover time after a crash). */
   CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
   /**
-   * How many partitions a worker applies at once, per stream job. Each is one transaction on its
-   * own connection; with 1 a partition's batch waits behind every other partition's (issue 12).
+   * How many partitions a worker applies at once, per stream job, each in a transaction on its own
+   * connection. 1 by default: with PostgreSQL on the same cores, transactions only got slower in
+   * step (docs/BENCHMARKS.md, e2e-latency 2026-12-06 23:20); raise it when the database has cores
+   * to spare and a worker's batches wait on round trips rather than on CPU.
    */
-  CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
+  CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   /** A partition silent this long stops holding the watermark back. */
   IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   /** Test builds only: a named point where a worker kills itself (kill -9 semantics), for crash tests. */

@@ -73,7 +73,9 @@ function startWorker(name: string): WorkerProcess {
   const w = spawnWorker({
     name,
     jobs: ['rollups', 'sessions'],
-    env: { ...pipelineWorkerEnv(db.url, namespace), EDDY_TEST_CRASH_POINT: undefined },
+    // Three partitions applied at once per job (CONSUMER_CONCURRENCY): rebalances and restarts
+    // with batches of several partitions in flight must lose and double-count nothing either.
+    env: { ...pipelineWorkerEnv(db.url, namespace), CONSUMER_CONCURRENCY: '3', EDDY_TEST_CRASH_POINT: undefined },
     logFile: path.join(logDir, `jobs-scale-${name}.log`),
   });
   workers.push(w);
