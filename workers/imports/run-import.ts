@@ -24,6 +24,7 @@ import {
   type Source,
 } from '@/lib/imports/sources';
 import { transaction } from '@/lib/db/transaction';
+import { deleteImportedDay, insertImportedDay } from '@/lib/rollups/imported-days';
 import { rebuildSitePeaks } from '../peaks/peaks-job';
 import { queueJob, type QueueJob } from '../shared/queue-job';
 
@@ -326,10 +327,7 @@ async function writeAggregates(
   await transaction(p, async (tx) => {
     for (const date of dates) {
       const bucket = new Date(zonedMidnight(date, site.timezone));
-      await tx.query(
-        "DELETE FROM rollups WHERE site_id = $1 AND granularity = 'day' AND bucket = $2 AND source_partition = $3 AND dimension = ANY($4)",
-        [site.id, bucket, IMPORTED_PARTITION, [...IMPORTED_DIMENSIONS]],
-      );
+      await deleteImportedDay(tx, site.id, bucket, IMPORTED_PARTITION, [...IMPORTED_DIMENSIONS]);
     }
     for (const date of eventDates) {
       await tx.query(
@@ -345,24 +343,20 @@ async function writeAggregates(
         continue;
       }
       seen.add(key);
-      await tx.query(
+      await insertImportedDay(tx, {
+        siteId: site.id,
+        bucket: new Date(zonedMidnight(r.date, site.timezone)),
+        dimension: r.dimension,
+        value: r.value,
+        partition: IMPORTED_PARTITION,
+        pageviews: r.pageviews,
+        visitors: syntheticVisitors(key, r.visitors),
+        sessions: r.visits,
+        bounces: r.bounces,
+        durationMs: r.durationS * 1000,
         // Pages per visit reads visit_pageviews: a day's pageviews are its visits' (Plausible's totals).
-        `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, pageviews, visitors, sessions, bounces, duration_ms, visit_pageviews, updated_at)
-         VALUES ($1, 'day', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())`,
-        [
-          site.id,
-          new Date(zonedMidnight(r.date, site.timezone)),
-          r.dimension,
-          r.value,
-          IMPORTED_PARTITION,
-          r.pageviews,
-          syntheticVisitors(key, r.visitors),
-          r.visits,
-          r.bounces,
-          r.durationS * 1000,
-          r.dimension === '' ? r.pageviews : 0,
-        ],
-      );
+        visitPageviews: r.dimension === '' ? r.pageviews : 0,
+      });
     }
     // Summed per (day, kind, value) by the parser: one row each.
     for (const e of events) {

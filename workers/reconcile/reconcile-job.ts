@@ -7,7 +7,7 @@ import { classifyFailure } from '../failure';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { contentGroupOf, localDayStart, type SiteDimensionTable } from '../shared/dimensions';
 import { minuteStatsAggregate, splitKey } from '../rollups/minute-stats';
-import { upsertAdd } from '../rollups/rollup-sink';
+import { upsertAdd } from '@/lib/rollups/window-writes';
 import { MINUTE, HOUR } from '@/lib/time';
 import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
 

@@ -25,6 +25,7 @@ import { MINUTE, HOUR } from '@/lib/time';
 import type { Dimension } from '@/lib/analytics/dimensions';
 import { visitDimensionValues, type VisitColumns } from '@/lib/analytics/dimension-registry';
 import type { Queryable } from '@/lib/db/client';
+import { addVisitDeltas } from '@/lib/rollups/visit-deltas';
 
 // Sessionizer: session windows per (site, visitor), the gap from each site's settings (one
 // operator per distinct gap and partition). Visits are live: the operators fire early after every
@@ -554,26 +555,6 @@ class Contributions {
       (r) => r.sessions !== 0 || r.bounces !== 0 || r.duration !== 0 || r.pageviews !== 0,
     );
     if (list.length === 0) return;
-    await tx.query(
-      `INSERT INTO rollups (site_id, granularity, bucket, dimension, value, source_partition, sessions, bounces, duration_ms, visit_pageviews, updated_at)
-       SELECT u.site, u.granularity::"Granularity", u.bucket, u.dimension, u.value, $1, u.sessions, u.bounces, u.duration, u.pageviews, now()
-       FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::int[], $8::int[], $9::bigint[], $10::int[])
-         AS u(site, granularity, bucket, dimension, value, sessions, bounces, duration, pageviews)
-       ON CONFLICT (site_id, granularity, bucket, dimension, value, source_partition) DO UPDATE
-         SET sessions = rollups.sessions + EXCLUDED.sessions, bounces = rollups.bounces + EXCLUDED.bounces,
-             duration_ms = rollups.duration_ms + EXCLUDED.duration_ms, visit_pageviews = rollups.visit_pageviews + EXCLUDED.visit_pageviews, updated_at = now()`,
-      [
-        partition,
-        list.map((r) => r.site),
-        list.map((r) => r.granularity),
-        list.map((r) => new Date(r.bucket).toISOString()),
-        list.map((r) => r.dimension),
-        list.map((r) => r.value),
-        list.map((r) => r.sessions),
-        list.map((r) => r.bounces),
-        list.map((r) => r.duration),
-        list.map((r) => r.pageviews),
-      ],
-    );
+    await addVisitDeltas(tx, partition, list);
   }
 }
