@@ -5,6 +5,7 @@ import type { CurrentUser } from '../auth/current-user';
 import { PASSWORD_MAX_LENGTH, verifyPassword } from '../auth/password';
 import { EddyError } from '../errors';
 import { eraseTeam } from './delete-team';
+import { MINUTE } from '@/lib/time';
 
 // Account self-deletion. Rules (issue 16):
 // - re-authentication: the current password, or for an account that has none (OAuth only) a
@@ -17,7 +18,7 @@ import { eraseTeam } from './delete-team';
 // Nothing keeps the user's id or email afterwards: notifications, sign-in attempts and the
 // "created by" of invitations and share links are erased or cleared.
 
-export const RECENT_SIGN_IN_MS = 10 * 60_000;
+export const RECENT_SIGN_IN_MS = 10 * MINUTE;
 
 export const deleteAccountSchema = z.object({
   password: z.string().max(PASSWORD_MAX_LENGTH).optional(),

@@ -9,6 +9,7 @@ import { deliverDue, enqueueDeliveries } from '../notify/deliveries';
 import { validateOutboundUrl } from '../outbound/resolve-target';
 import { alertMessage, type AlertState, type Observation } from './evaluate';
 import { channelSchema, conditionSchema, ruleInputSchema, type Channel, type RuleInput } from './rules';
+import { MINUTE } from '@/lib/time';
 
 // Alert rules of one site (the caller has already passed the membership check for `siteId`;
 // every query is scoped by it as well, so a rule id of another site is simply not found).
@@ -182,8 +183,8 @@ export async function deleteRule(siteId: string, ruleId: string): Promise<void> 
  * the test events themselves (in PostgreSQL, so every web process sees the same count).
  */
 export const TEST_FIRE_LIMITS = {
-  perRule: { max: 5, windowMs: 10 * 60_000 },
-  perUser: { max: 20, windowMs: 60 * 60_000 },
+  perRule: { max: 5, windowMs: 10 * MINUTE },
+  perUser: { max: 20, windowMs: 60 * MINUTE },
 };
 
 /** Sends a test notification through every channel of the rule now (and logs the deliveries). */
@@ -219,7 +220,7 @@ export async function testFire(
       const [limit, what] = u.by_rule >= perRule.max ? [perRule, 'this rule'] : [perUser, 'your account'];
       throw new EddyError(
         'rate_limited',
-        `At most ${limit.max} test notifications per ${limit.windowMs / 60_000} minutes for ${what}; try again later`,
+        `At most ${limit.max} test notifications per ${limit.windowMs / MINUTE} minutes for ${what}; try again later`,
         {
           retryAfter: Math.ceil(limit.windowMs / 1000),
         },

@@ -1,7 +1,7 @@
 // Calendar arithmetic in a site's IANA time zone with nothing but Intl: local dates, and the
 // UTC instant of a local midnight (DST-aware). Pure; shared by the server and the browser.
 
-const DAY_MS = 86_400_000;
+import { DAY, MINUTE } from '@/lib/time';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function partsFormatter(timeZone: string): Intl.DateTimeFormat {
@@ -81,12 +81,12 @@ export function isIsoDate(s: string): boolean {
 export function addDays(date: string, n: number): string {
   const m = DATE.exec(date);
   if (!m) throw new RangeError(`not a date: ${date}`);
-  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + n * DAY_MS).toISOString().slice(0, 10);
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + n * DAY).toISOString().slice(0, 10);
 }
 
 /** Whole days from a to b ('YYYY-MM-DD'). */
 export function daysBetween(a: string, b: string): number {
-  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY_MS);
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY);
 }
 
 /**
@@ -96,7 +96,7 @@ export function daysBetween(a: string, b: string): number {
 export function zonedTime(date: string, timeZone: string, minutes = 0): number {
   const m = DATE.exec(date);
   if (!m) throw new RangeError(`not a date: ${date}`);
-  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + minutes * 60_000;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + minutes * MINUTE;
   // Two fixed-point steps settle on the right offset (offsets change at most twice a day).
   let guess = wall - offsetAt(wall, timeZone);
   guess = wall - offsetAt(guess, timeZone);

@@ -5,6 +5,7 @@ import { isUuid, type MemberSite } from '../auth/access';
 import { authSecret } from '../auth/secret';
 import { db } from '../db/client';
 import { EddyError } from '../errors';
+import { MINUTE } from '@/lib/time';
 
 // API keys: the credentials of the events API (a customer's server sending events) and the stats
 // API (a script reading numbers). This module owns the `api_keys` table.
@@ -23,7 +24,7 @@ const KEY_PREFIX = 'eddy_';
 /** Keys as we issue them: the prefix and 43 base64url characters (32 bytes). */
 const KEY_FORMAT = /^eddy_[A-Za-z0-9_-]{43}$/;
 /** Last-used times are written at most this often per key and process: one UPDATE per request would be a write per API call. */
-const LAST_USED_EVERY_MS = 60_000;
+const LAST_USED_EVERY_MS = MINUTE;
 
 export const createApiKeySchema = z.object({
   label: z.string().trim().max(80).default(''),

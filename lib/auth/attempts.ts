@@ -1,4 +1,5 @@
 import { pool } from '../db/client';
+import { MINUTE } from '@/lib/time';
 
 // Rate limits for sign-in, sign-up, share-link passwords and the current password of a
 // password change, kept in PostgreSQL so every web process counts the same attempts. An attempt
@@ -16,12 +17,12 @@ interface Limit {
 
 export const ATTEMPT_LIMITS: Record<AttemptKind, { perIp: Limit; perSubject?: Limit }> = {
   // Per account: 5 failures in 15 minutes locks that account (from every IP) until they age out.
-  login: { perIp: { max: 20, windowMs: 15 * 60_000 }, perSubject: { max: 5, windowMs: 15 * 60_000 } },
-  signup: { perIp: { max: 10, windowMs: 60 * 60_000 } },
-  share: { perIp: { max: 20, windowMs: 15 * 60_000 }, perSubject: { max: 10, windowMs: 15 * 60_000 } },
+  login: { perIp: { max: 20, windowMs: 15 * MINUTE }, perSubject: { max: 5, windowMs: 15 * MINUTE } },
+  signup: { perIp: { max: 10, windowMs: 60 * MINUTE } },
+  share: { perIp: { max: 20, windowMs: 15 * MINUTE }, perSubject: { max: 10, windowMs: 15 * MINUTE } },
   // Change password, subject = user id: a stolen session must not become a way to guess the
   // current password (and so learn a password the user may reuse elsewhere) without limit.
-  password: { perIp: { max: 20, windowMs: 15 * 60_000 }, perSubject: { max: 5, windowMs: 15 * 60_000 } },
+  password: { perIp: { max: 20, windowMs: 15 * MINUTE }, perSubject: { max: 5, windowMs: 15 * MINUTE } },
 };
 
 /**

@@ -15,6 +15,7 @@ import type {
   SeekTarget,
   TopicPartition,
 } from './types';
+import { MINUTE } from '@/lib/time';
 
 // kafkajs behind Eddy's bus contract. kafkajs is in maintenance mode, so nothing outside
 // lib/bus imports it. Choices that matter:
@@ -354,7 +355,7 @@ class KafkaConsumer implements BusConsumer {
         // intervals), but only for maxBatchMs, like the Java client's max.poll.interval.ms: a batch
         // stuck for longer goes silent, the group expels the member and reassigns its partitions.
         const started = Date.now();
-        const maxBatchMs = this.options.maxBatchMs ?? 60_000;
+        const maxBatchMs = this.options.maxBatchMs ?? MINUTE;
         const beating = setInterval(
           () => {
             if (Date.now() - started < maxBatchMs) return void heartbeat().catch(() => undefined);

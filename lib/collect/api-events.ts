@@ -11,6 +11,7 @@ import { buildRecord, ingestionLedger, siteBudgetAllows } from './ingest';
 import type { Outcome } from './ledger';
 import { httpUrl, MAX_BATCH, propsSchema } from './payload';
 import { produceEvents } from './produce';
+import { DAY } from '@/lib/time';
 
 // The events API (POST /api/v1/events): a customer's server — usually through @eddy/node —
 // sends a batch of events for its site. The collect pipeline's rules, with what the key changes:
@@ -61,20 +62,15 @@ export const apiEventSchema = z
         "The end user's IP address (not your server's). Never stored; used to derive the visitor id and the country.",
     }),
     user_agent: z.string().max(1000).meta({ description: "The end user's User-Agent header." }),
-    timestamp: z
-      .number()
-      .int()
-      .nonnegative()
-      .optional()
-      .meta({
-        description:
-          'When it happened, ms since epoch on your clock; with sent_at only the difference is used, clamped to 15 minutes (like the tracker).',
-      }),
+    timestamp: z.number().int().nonnegative().optional().meta({
+      description:
+        'When it happened, ms since epoch on your clock; with sent_at only the difference is used, clamped to 15 minutes (like the tracker).',
+    }),
     request: z
       .object({
         method: z.string().regex(/^[A-Za-z]{1,16}$/, 'must be an HTTP method'),
         status: z.number().int().min(100).max(599),
-        duration_ms: z.number().finite().min(0).max(86_400_000),
+        duration_ms: z.number().finite().min(0).max(DAY),
       })
       .optional()
       .meta({

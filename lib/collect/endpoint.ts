@@ -3,6 +3,7 @@ import { isEddyError } from '../errors';
 import { readSourceCapped, type BodySource } from '../http/read-body';
 import { errorReply, type Reply } from '../http/respond';
 import { ingest, MAX_BODY_BYTES } from './ingest';
+import { MINUTE } from '@/lib/time';
 
 // The collect endpoint, whatever carries it: POST/OPTIONS /api/collect is answered here, and the
 // two transports are shims that only translate a request in and a Reply out —
@@ -87,7 +88,7 @@ class RateLimitedLog {
 
   constructor(
     private readonly message: (n: number) => string,
-    private readonly intervalMs = 60_000,
+    private readonly intervalMs = MINUTE,
     private readonly log: (line: string) => void = (line) => console.warn(line),
   ) {}
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { MINUTE } from '@/lib/time';
 
 // The ingestion ledger: per site and minute, how many events the collect endpoint received and
 // what became of each. Counted in memory and flushed as increments every second, so a request
@@ -47,7 +48,7 @@ export class IngestionLedger {
   }
 
   private entry(site: string, at: number) {
-    const minute = Math.floor(at / 60_000) * 60_000;
+    const minute = Math.floor(at / MINUTE) * MINUTE;
     const key = `${site}|${minute}`;
     let entry = this.pending.get(key);
     if (!entry) {

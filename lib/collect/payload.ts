@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DAY, MINUTE } from '@/lib/time';
 
 // The wire format between tracker/ and the collect endpoint. Short keys keep the tracker small.
 // Every string has a maximum length; IP and user agent are never taken from here (they come
@@ -9,7 +10,7 @@ export const MAX_PROPS = 30;
 export const MAX_PROP_KEY_BYTES = 64;
 export const MAX_PROP_VALUE_BYTES = 256;
 /** How far back a client may date an event (queued or retried sends). */
-export const MAX_CLIENT_AGE_MS = 15 * 60_000;
+export const MAX_CLIENT_AGE_MS = 15 * MINUTE;
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 // A host name longer than DNS allows (253) parses as a URL but names no real site, and the
@@ -54,7 +55,7 @@ export const collectEventSchema = z.object({
   /** Custom properties. */
   p: propsSchema.optional(),
   /** Engagement (with n = "engagement"): visible ms since the previous engagement send for this page view, max scroll depth %. */
-  e: z.object({ v: z.number().int().min(0).max(86_400_000), d: z.number().int().min(0).max(100) }).optional(),
+  e: z.object({ v: z.number().int().min(0).max(DAY), d: z.number().int().min(0).max(100) }).optional(),
   /** Client clock: when the event happened (t) and when it was sent (c). Only c − t is used, to date retried events without trusting the clock. */
   t: z.number().int().nonnegative().optional(),
   c: z.number().int().nonnegative().optional(),

@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { MINUTE } from '@/lib/time';
 
 // Token buckets: a key may burst up to its per-minute limit, refilled continuously. Pure, with
 // the clock passed in. One bucket set per collect process, so with N web processes the effective
@@ -23,7 +24,7 @@ export class RateLimiter {
   allow(key: string, perMinute: number, now: number, cost = 1): boolean {
     this.sweep(now);
     const b = this.buckets.get(key) ?? { tokens: perMinute, at: now };
-    b.tokens = Math.min(perMinute, b.tokens + ((now - b.at) * perMinute) / 60_000);
+    b.tokens = Math.min(perMinute, b.tokens + ((now - b.at) * perMinute) / MINUTE);
     b.at = now;
     this.buckets.set(key, b);
     if (b.tokens < cost) return false;
@@ -43,7 +44,7 @@ export class RateLimiter {
   private sweep(now: number): void {
     if (now - this.sweptAt < 10_000 && this.buckets.size < this.maxKeys) return;
     this.sweptAt = now;
-    for (const [k, b] of this.buckets) if (now - b.at >= 60_000) this.buckets.delete(k);
+    for (const [k, b] of this.buckets) if (now - b.at >= MINUTE) this.buckets.delete(k);
     for (const k of this.buckets.keys()) {
       if (this.buckets.size < this.maxKeys) break;
       this.buckets.delete(k);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_PROP_KEY_BYTES, MAX_PROP_VALUE_BYTES, MAX_PROPS } from '../collect/payload';
+import { DAY } from '@/lib/time';
 
 // The record the collect endpoint produces to the `events` topic and every job consumes:
 // validated, identified and enriched once, at the edge. Versioned so a job can dead-letter what
@@ -61,7 +62,7 @@ export const eventRecordSchema = z.object({
     .object({
       method: z.string().min(1).max(16),
       status: z.number().int().min(100).max(599),
-      durationMs: z.number().min(0).max(86_400_000),
+      durationMs: z.number().min(0).max(DAY),
     })
     .optional(),
   device: z.enum(['desktop', 'mobile', 'tablet', 'other']).default('other'),

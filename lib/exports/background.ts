@@ -12,6 +12,7 @@ import { sendEmail } from '../notify/channels';
 import { EXPORT_FORMATS, type ExportFormat } from './formats';
 import { EXPORT_LINK_TTL_MS, signExportLink, verifyExportLink } from './link';
 import { dailyRollupsExport, rawEventsExport, type ExportRange } from './stream';
+import { MINUTE } from '@/lib/time';
 
 // Exports of a site's data (issue 16). Owner of `exports` and `export_chunks`.
 //
@@ -27,7 +28,7 @@ export const SYNC_MAX_DAYS = 31;
 export const MAX_RANGE_DAYS = 3660;
 export const PENDING_PER_USER = 3;
 const CHUNK_BYTES = 1 << 20;
-const STALE_CLAIM_MS = 10 * 60_000;
+const STALE_CLAIM_MS = 10 * MINUTE;
 
 export const exportKinds = ['events', 'rollups'] as const;
 const isoDate = z.string().refine(isIsoDate, 'must be a date like 2026-03-28');

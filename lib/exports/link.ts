@@ -1,12 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { authSecret } from '../auth/secret';
+import { DAY } from '@/lib/time';
 
 // The download link of a background export: `<export id>.<expiry ms>.<HMAC-SHA256>` over the id,
 // the requesting user and the expiry, keyed from AUTH_SECRET. The user is not in the link but in
 // the MAC, so a link forwarded to someone else — or with its expiry pushed — does not verify; the
 // download route also checks that the user still owns the site. Pure given the secret and `now`.
 
-export const EXPORT_LINK_TTL_MS = 7 * 86_400_000;
+export const EXPORT_LINK_TTL_MS = 7 * DAY;
 
 function mac(exportId: string, userId: string, expiresAt: number): Buffer {
   return createHmac('sha256', `eddy-export-link:${authSecret()}`).update(`${exportId}.${userId}.${expiresAt}`).digest();

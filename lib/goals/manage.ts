@@ -4,6 +4,7 @@ import { EddyError } from '../errors';
 import { env } from '../env';
 import { patternsWithinSiteLimits, wildcardCount, SITE_MAX_PATH_WILDCARDS } from '../analytics/path-pattern';
 import { compileMatcher, describeMatcher, MAX_GOALS_PER_SITE, matches, type GoalInput } from './definition';
+import { DAY, MINUTE } from '@/lib/time';
 
 // A site's goals: this module owns the `goals` table. Every query carries the site id the access
 // layer resolved, so a goal id of another site is "not found". The insights job reads the table
@@ -92,12 +93,12 @@ export async function createGoal(siteId: string, input: GoalInput, now = Date.no
     ],
   );
   const goal = view(r.rows[0]!);
-  await backfillGoal(siteId, goal.id, now - GOAL_BACKFILL_DAYS * 86_400_000, now);
+  await backfillGoal(siteId, goal.id, now - GOAL_BACKFILL_DAYS * DAY, now);
   // The workers match new events once their definitions refresh (DEFINITIONS_REFRESH_MS); a
   // second pass after that covers events archived between this backfill and their refresh.
   setTimeout(
     () =>
-      void backfillGoal(siteId, goal.id, now - 60_000, Date.now()).catch((e: unknown) =>
+      void backfillGoal(siteId, goal.id, now - MINUTE, Date.now()).catch((e: unknown) =>
         console.error(`[goals] second backfill pass failed: ${(e as Error).message}`),
       ),
     2 * env().DEFINITIONS_REFRESH_MS + 1000,

@@ -1,4 +1,5 @@
 import { pool } from '../db/client';
+import { HOUR } from '@/lib/time';
 
 // The ingestion ledger of one site, per minute: what the collect endpoint received and what
 // became of each event. received = accepted + every drop reason + malformed (the collect
@@ -40,7 +41,7 @@ export async function siteLedger(
     `SELECT minute, received, received_api AS "receivedApi", accepted, dropped_bot AS "droppedBot", dropped_spam AS "droppedSpam", dropped_hostname AS "droppedHostname",
        dropped_rate_limited AS "droppedRateLimited", malformed, duplicates, late, dead_lettered AS "deadLettered"
      FROM ingestion_ledger WHERE site_id = $1 AND minute >= $2 ORDER BY minute`,
-    [siteId, new Date(now - hours * 3_600_000)],
+    [siteId, new Date(now - hours * HOUR)],
   );
   const minutes = r.rows.map(({ minute, ...rest }) => ({ minute: minute.getTime(), ...rest }) as LedgerMinute);
   const totals = {

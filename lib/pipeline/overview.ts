@@ -1,5 +1,6 @@
 import { bus, topics } from '../bus';
 import { pool } from '../db/client';
+import { HOUR, MINUTE } from '@/lib/time';
 
 /** A heartbeat older than this (three of workers/presence.ts' 5 s intervals) means the process is gone or frozen. */
 const ALIVE_MS = 15_000;
@@ -86,9 +87,9 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
       `SELECT (SELECT COALESCE(sum(accepted), 0) FROM ingestion_ledger WHERE minute >= $1 AND minute < $2)::text AS accepted,
               (SELECT count(*) FROM events WHERE ts >= $3 AND received_at >= $1 AND received_at < $2)::text AS archived`,
       [
-        new Date(Math.floor(now / 60_000) * 60_000 - 60_000),
-        new Date(Math.floor(now / 60_000) * 60_000),
-        new Date(now - 3_600_000),
+        new Date(Math.floor(now / MINUTE) * MINUTE - MINUTE),
+        new Date(Math.floor(now / MINUTE) * MINUTE),
+        new Date(now - HOUR),
       ],
     ),
     db.query<{ job: string; n: string }>('SELECT job, count(*)::text AS n FROM dead_letters GROUP BY job ORDER BY job'),

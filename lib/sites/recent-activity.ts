@@ -1,4 +1,5 @@
 import { pool } from '../db/client';
+import { DAY } from '@/lib/time';
 
 // "Is my snippet working?" (issue 14, first five minutes): the last events the pipeline stored
 // for a site, and what the collect endpoint dropped on purpose in the last 24 hours, by reason,
@@ -35,7 +36,7 @@ const COLUMN: Record<DropReason, string> = {
 };
 
 export async function recentActivity(siteId: string, now = Date.now()): Promise<RecentActivity> {
-  const since = new Date(now - 86_400_000);
+  const since = new Date(now - DAY);
   const [events, ledger] = await Promise.all([
     pool().query<{ name: string; path: string | null; ts: Date }>(
       `SELECT name, record->>'path' AS path, ts FROM events WHERE site_id = $1 AND ts >= $2 ORDER BY ts DESC LIMIT 10`,

@@ -1,4 +1,5 @@
 import { formatDuration } from './targets';
+import { MINUTE } from '@/lib/time';
 
 // How far behind a piece of the dashboard is, and how that reads against the site's SLA. Pure,
 // shared by the SLA page and every dashboard tile.
@@ -57,6 +58,6 @@ export function formatBehind(ms: number): string {
   if (ms < 1000) return '< 1 s behind';
   // Tenths under 10 s, so a tile just past a 5 s target does not read "5 s behind" in red.
   if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)} s behind`;
-  if (ms < 60_000) return `${Math.floor(ms / 1000)} s behind`;
+  if (ms < MINUTE) return `${Math.floor(ms / 1000)} s behind`;
   return `${formatDuration(ms)} behind`;
 }

@@ -1,5 +1,6 @@
 import type { Freshness } from './freshness';
 import type { Queryable } from '@/lib/db/client';
+import { DAY, MINUTE } from '@/lib/time';
 
 // Stores one measurement of a site's freshness against its target: the minute's worst value
 // (compliance = share of measured minutes that met the target) and the breach timeline (a breach
@@ -20,7 +21,7 @@ export async function recordFreshness(
          breached = sla_minutes.breached OR EXCLUDED.breached, cause = COALESCE(sla_minutes.cause, EXCLUDED.cause)`,
       [
         siteId,
-        new Date(Math.floor(now / 60_000) * 60_000),
+        new Date(Math.floor(now / MINUTE) * MINUTE),
         Math.min(2_147_483_647, Math.round(f.ms)),
         targetMs,
         breached,
@@ -37,7 +38,7 @@ export async function recordFreshness(
     if (upd.rowCount === 0) {
       await q.query(
         `INSERT INTO sla_breaches (site_id, started_at, cause, worst_ms, target_ms) VALUES ($1, $2, $3, $4, $5)`,
-        [siteId, new Date(now - Math.min(f.ms!, 86_400_000) + targetMs), f.cause ?? 'lag', Math.round(f.ms!), targetMs],
+        [siteId, new Date(now - Math.min(f.ms!, DAY) + targetMs), f.cause ?? 'lag', Math.round(f.ms!), targetMs],
       );
     }
     return { breached, openBreach: true };

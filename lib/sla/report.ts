@@ -2,6 +2,7 @@ import { pool } from '../db/client';
 import { localDayStart } from '../analytics/time-zone';
 import { slaState, type SiteFreshnessNow, type SlaState } from './behind';
 import type { SlaBreachView } from './types';
+import { HOUR, MINUTE } from '@/lib/time';
 
 // What the SLA page shows: the target, current freshness (the alerts job's latest measurement,
 // judged by slaState: a stale one is "not measured", never "within target"), compliance over
@@ -49,7 +50,7 @@ export async function slaReport(siteId: string, now = Date.now()): Promise<SlaRe
     ),
     db.query<{ minute: Date; freshness_ms: number; breached: boolean }>(
       'SELECT minute, freshness_ms, breached FROM sla_minutes WHERE site_id = $1 AND minute >= $2 ORDER BY minute',
-      [siteId, new Date(Math.floor(now / 60_000) * 60_000 - 59 * 60_000)],
+      [siteId, new Date(Math.floor(now / MINUTE) * MINUTE - 59 * MINUTE)],
     ),
     db.query<{
       id: string;
@@ -73,7 +74,7 @@ export async function slaReport(siteId: string, now = Date.now()): Promise<SlaRe
       `SELECT d.i, count(m.minute)::int AS measured, count(m.minute) FILTER (WHERE m.breached)::int AS breached
        FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS d(start, stop, i)
        LEFT JOIN sla_minutes m ON m.site_id = $1 AND m.minute >= d.start AND m.minute < d.stop GROUP BY d.i`,
-      [siteId, days.map((d) => new Date(d)), days.map((d, i) => new Date(days[i + 1] ?? d + 36 * 3_600_000))],
+      [siteId, days.map((d) => new Date(d)), days.map((d, i) => new Date(days[i + 1] ?? d + 36 * HOUR))],
     ),
   ]);
   const byMinute = new Map(hour.rows.map((r) => [r.minute.getTime(), r]));
@@ -113,7 +114,7 @@ export async function slaReport(siteId: string, now = Date.now()): Promise<SlaRe
       };
     }),
     lastHour: Array.from({ length: 60 }, (_, i) => {
-      const minute = Math.floor(now / 60_000) * 60_000 - (59 - i) * 60_000;
+      const minute = Math.floor(now / MINUTE) * MINUTE - (59 - i) * MINUTE;
       const r = byMinute.get(minute);
       return { minute, freshnessMs: r?.freshness_ms ?? null, breached: r?.breached ?? false };
     }),

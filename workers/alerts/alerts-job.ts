@@ -19,6 +19,7 @@ import { SLA_PERCENTILE } from '@/lib/sla/targets';
 import { ROLLUPS_JOB } from '../rollups/rollups-job';
 import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
 import { sendWeeklyDigests, type DigestSettings } from './digest';
+import { HOUR, MINUTE } from '@/lib/time';
 
 // The alerts job: every ALERTS_INTERVAL_MS (2 s) it measures each site's freshness, books it
 // against the site's SLA, evaluates every alert rule on the rollups the stream jobs keep current,
@@ -98,10 +99,10 @@ export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
    */
   async function sampleCommits(t: number): Promise<void> {
     // A standby that just took over does not re-sample what the previous leader already did.
-    const since = Math.max(lastSampled, t - 60_000);
+    const since = Math.max(lastSampled, t - MINUTE);
     const r = await o.db.query<{ site_id: string; event_id: string; received_at: Date; applied_at: Date }>(
       'SELECT site_id, event_id::text, received_at, applied_at FROM events WHERE ts >= $1 AND applied_at > $2 AND applied_at <= $3',
-      [new Date(since - 15 * 60_000), new Date(since - COMMIT_GRACE_MS), new Date(t)],
+      [new Date(since - 15 * MINUTE), new Date(since - COMMIT_GRACE_MS), new Date(t)],
     );
     lastSampled = t;
     for (const [id, at] of sampled) if (at <= t - COMMIT_GRACE_MS) sampled.delete(id);
@@ -146,7 +147,7 @@ export function alertsJob(o: AlertsJobOptions): ScheduledJob<[], void> {
          sf.visible_received_at AS visible,
          (SELECT max(last_accepted_at) FROM ingestion_ledger g WHERE g.site_id = s.id AND g.minute >= $3) AS accepted
        FROM sites s LEFT JOIN site_slas sla ON sla.site_id = s.id LEFT JOIN site_freshness sf ON sf.site_id = s.id`,
-      [new Date(t - RECENT_SAMPLES_MS), new Date(t - 5 * 60_000), new Date(t - 24 * 3_600_000)],
+      [new Date(t - RECENT_SAMPLES_MS), new Date(t - 5 * MINUTE), new Date(t - 24 * HOUR)],
     );
     const out = new Map<string, Freshness & { targetMs: number | null }>();
     for (const s of sites.rows) {

@@ -3,7 +3,7 @@ import type { Env } from '@/lib/env';
 import { digestText, weeklyDigest } from '@/lib/notify/digest';
 import { sendEmail } from '@/lib/notify/channels';
 import { localDayStart } from '../shared/dimensions';
-import { DAY } from '@/lib/time';
+import { DAY, HOUR, MINUTE } from '@/lib/time';
 
 // Weekly email digest per site: once a site's local Monday 08:00 has passed, last week's digest
 // goes to its team's owners and admins, once (digests_sent). Needs SMTP (SMTP_URL); without it
@@ -13,7 +13,7 @@ import { DAY } from '@/lib/time';
 // within SAME_WEEK_MS of this one is this week's (a time-zone change does not resend it). Weeks
 // that ended before the site was created get none.
 
-const SEND_AFTER_LOCAL_MS = 8 * 3_600_000;
+const SEND_AFTER_LOCAL_MS = 8 * HOUR;
 const WEEK = 7 * DAY;
 const SAME_WEEK_MS = 2 * DAY;
 let lastCheck = 0;
@@ -22,9 +22,7 @@ let lastCheck = 0;
 export function localWeekStart(ts: number, timeZone: string): number {
   let day = localDayStart(ts, timeZone);
   for (let i = 0; i < 7; i++) {
-    const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(
-      new Date(day + 12 * 3_600_000),
-    );
+    const weekday = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(new Date(day + 12 * HOUR));
     if (weekday === 'Mon') return day;
     day = localDayStart(day - 1, timeZone);
   }
@@ -41,7 +39,7 @@ export async function sendWeeklyDigests(
   opts: { force?: boolean } = {},
 ): Promise<number> {
   if (!settings.SMTP_URL) return 0;
-  if (!opts.force && now - lastCheck < 60_000) return 0; // checked at most once a minute
+  if (!opts.force && now - lastCheck < MINUTE) return 0; // checked at most once a minute
   lastCheck = now;
   const sites = await db.query<{ id: string; timezone: string; created_at: Date }>(
     'SELECT id, timezone, created_at FROM sites',

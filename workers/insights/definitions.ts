@@ -4,6 +4,7 @@ import { funnelStepSchema, type FunnelScope } from '@/lib/funnels/definition';
 import { patternsWithinSiteLimits } from '@/lib/analytics/path-pattern';
 import { DimensionTable } from '@/lib/stream';
 import type { FunnelSpec } from '../funnels/funnel-tracker';
+import { MINUTE } from '@/lib/time';
 
 // The insights and funnels jobs' side input: each site's goals and funnels, compiled (linear-time
 // path matchers), in an immutable versioned snapshot swapped on a cadence like the site
@@ -73,7 +74,7 @@ export async function loadDefinitions(db: pg.Pool): Promise<Definitions> {
       siteId: f.site_id,
       steps: steps as CompiledMatcher[],
       scope: f.scope,
-      windowMs: f.window_minutes * 60_000,
+      windowMs: f.window_minutes * MINUTE,
     });
     funnelMap.set(f.site_id, list);
   }

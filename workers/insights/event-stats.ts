@@ -2,6 +2,7 @@ import { asArray, asNumber, HyperLogLog, type Aggregate } from '@/lib/stream';
 import type { EventRecord } from '@/lib/events/record';
 import { NO_REFERRER } from '@/lib/analytics/dimension-registry';
 import { AUTOMATIC_EVENTS, INSIGHT_CAPS, OTHER, propValueKey, type InsightKind } from '@/lib/insights/kinds';
+import { DAY } from '@/lib/time';
 
 // The insights job's aggregate: per site and minute, one cell per (kind, value) with a count, a
 // visitor sketch and, for engagement, sums of visible time and scroll depth. Cardinality is
@@ -97,7 +98,7 @@ export function insightStatsAggregate(opts: {
         c.count++;
         c.visitors.add(e.visitorId);
         if (kind === 'engagement' && e.engagement) {
-          c.visibleMs += Math.max(0, Math.min(e.engagement.visibleMs, 86_400_000));
+          c.visibleMs += Math.max(0, Math.min(e.engagement.visibleMs, DAY));
           c.scroll += Math.max(0, Math.min(e.engagement.scrollDepth, 100));
           c.scrollSamples++;
         }

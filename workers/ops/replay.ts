@@ -12,6 +12,7 @@ import { funnelsJob } from '../funnels/funnels-job';
 import { DefinitionsTable } from '../insights/definitions';
 import { insightsJob, type InsightsSettings } from '../insights/insights-job';
 import { SiteDimensionTable } from '../shared/dimensions';
+import { DAY } from '@/lib/time';
 
 // Replay (the Kappa answer to backfills): the same job code re-runs over the raw events archive
 // into a scratch schema. One code path for streaming and backfill. Records are fed per source
@@ -142,7 +143,7 @@ export async function replay(opts: {
     let replayClock = Date.now();
     const peaks = peaksJob({ db: scratch, bus: silentBus, dims, settings, clock: () => replayClock });
     while ((await peaks.runOnce(replayClock, 5000)) > 0);
-    replayClock += 365 * 86_400_000;
+    replayClock += 365 * DAY;
     await peaks.runOnce(replayClock, 5000);
     return { schema, events: rows.rows.length };
   } finally {

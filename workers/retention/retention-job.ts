@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { eraseDeletedSitesFromLog, trimLog, type LogTrimReport } from '@/lib/bus/embedded';
 import { enforceRetention, type RetentionReport } from '@/lib/events/retention';
 import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
+import { HOUR } from '@/lib/time';
 
 // The retention job (lib/events/retention.ts): every RETENTION_INTERVAL_MS, one pass over all
 // sites, then the embedded log: deleted sites' records that arrived after their erasure, and —
@@ -68,7 +69,7 @@ export function retentionJob(deps: RetentionJobDeps): RetentionJob {
 
   // The first pass runs at start: a worker started after a long stop catches up at once.
   return scheduledJob<[now?: number], RetentionPassReport | null>('retention', (now = clock()) => pass(now), {
-    everyMs: 3_600_000,
+    everyMs: HOUR,
     immediately: true,
   });
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { compilePathPattern, patternsWithinSiteLimits, type PathPattern } from '@/lib/analytics/path-pattern';
 import { DimensionTable, type DeepReadonly } from '@/lib/stream';
+import { MINUTE } from '@/lib/time';
 
 // The workers' side input: per-site settings the jobs enrich with (content groups, timezone,
 // session gap). Loaded into an immutable, versioned snapshot and swapped atomically on a cadence
@@ -19,7 +20,7 @@ export interface Dimensions {
   fingerprint: string;
 }
 
-export const DEFAULT_SITE: SiteDimensions = { timezone: 'UTC', sessionGapMs: 30 * 60_000, contentGroups: [] };
+export const DEFAULT_SITE: SiteDimensions = { timezone: 'UTC', sessionGapMs: 30 * MINUTE, contentGroups: [] };
 
 // Patterns are compiled to linear-time matchers, never to a backtracking RegExp: the admin of one
 // site writes the pattern, anyone writes the path, and this runs per event for every tenant on
@@ -38,7 +39,7 @@ export async function loadDimensions(db: pg.Pool): Promise<Dimensions> {
   );
   const map = new Map<string, SiteDimensions>();
   for (const s of sites.rows)
-    map.set(s.id, { timezone: s.timezone, sessionGapMs: s.session_gap_minutes * 60_000, contentGroups: [] });
+    map.set(s.id, { timezone: s.timezone, sessionGapMs: s.session_gap_minutes * MINUTE, contentGroups: [] });
   const groupsBySite = new Map<string, typeof groups.rows>();
   for (const g of groups.rows) {
     const list = groupsBySite.get(g.site_id) ?? [];

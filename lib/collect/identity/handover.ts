@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/client';
 import { ROTATION_GRACE_MS } from './periods';
+import { MINUTE } from '@/lib/time';
 
 // Owner of `rotation_handovers`: the visitor ids seen in the last ROTATION_GRACE_MS of their salt
 // period. identify() writes one when a visitor shows up in that window and looks it up in the
@@ -77,7 +78,7 @@ export async function forgetExpiredHandovers(db: Queryable, now: number): Promis
 let loggedAt = -Infinity;
 function failed(e: unknown): void {
   // At most one line a minute: with the database away, every request of the window would fail.
-  if (Date.now() - loggedAt < 60_000) return;
+  if (Date.now() - loggedAt < MINUTE) return;
   loggedAt = Date.now();
   console.warn(`[collect] rotation handover unavailable: ${(e as Error).message}`);
 }
