@@ -1,9 +1,9 @@
-import type { HyperLogLogJson } from '../stream';
 import { countVisitors } from '../analytics/visitors';
 import { topDrivers, type Driver, type Observation } from './evaluate';
 import type { Condition } from './rules';
 import { MINUTE } from '@/lib/time';
 import type { Queryable } from '@/lib/db/client';
+import { minuteSums, minuteTrafficSince, minuteVisitorSketches } from '@/lib/rollups/alert-observations';
 
 // Measures what a rule's condition is about, from the rollups the workers keep current (the open
 // minute is rewritten after every batch, so this sees traffic within a second or two of collect).
@@ -21,14 +21,9 @@ async function sums(
   to: number,
   dimensions: string[],
 ): Promise<Map<string, { pageviews: number; events: number }>> {
-  const r = await q.query<{ dimension: string; value: string; pageviews: string; events: string }>(
-    `SELECT dimension, value, sum(pageviews)::text AS pageviews, sum(events)::text AS events FROM rollups
-     WHERE site_id = $1 AND granularity = 'minute' AND dimension = ANY($2) AND bucket >= $3 AND bucket < $4
-     GROUP BY dimension, value`,
-    [siteId, dimensions, new Date(from), new Date(to)],
-  );
+  const rows = await minuteSums(q, siteId, from, to, dimensions);
   const out = new Map<string, { pageviews: number; events: number }>();
-  for (const row of r.rows)
+  for (const row of rows)
     out.set(`${row.dimension}\u001f${row.value}`, { pageviews: Number(row.pageviews), events: Number(row.events) });
   return out;
 }
@@ -42,11 +37,7 @@ function byValue(m: Map<string, { pageviews: number; events: number }>, dimensio
 
 export async function currentVisitors(q: Queryable, siteId: string, now: number): Promise<number> {
   const since = Math.floor(now / MINUTE) * MINUTE - 4 * MINUTE;
-  const r = await q.query<{ visitors: HyperLogLogJson | null }>(
-    `SELECT visitors FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = '' AND bucket >= $2`,
-    [siteId, new Date(since)],
-  );
-  return countVisitors(r.rows.map((x) => x.visitors));
+  return countVisitors(await minuteVisitorSketches(q, siteId, since));
 }
 
 /** The observation for one condition (not `sla`: the job measures freshness itself). */
@@ -70,12 +61,7 @@ export async function observe(
       // it since the site's first traffic, so a site that started an hour ago is judged by its hour.
       const recentStart = openMinute - (c.minutes - 1) * MINUTE;
       const recent = total(await sums(q, siteId, recentStart, openMinute + MINUTE, ['']));
-      const before = await q.query<{ pageviews: string; events: string; first: Date | null }>(
-        `SELECT COALESCE(sum(pageviews), 0)::text AS pageviews, COALESCE(sum(events), 0)::text AS events, min(bucket) FILTER (WHERE pageviews + events > 0) AS first
-         FROM rollups WHERE site_id = $1 AND granularity = 'minute' AND dimension = '' AND bucket >= $2 AND bucket < $3`,
-        [siteId, new Date(recentStart - 24 * 60 * MINUTE), new Date(recentStart)],
-      );
-      const b = before.rows[0];
+      const b = await minuteTrafficSince(q, siteId, recentStart - 24 * 60 * MINUTE, recentStart);
       const spanMinutes = b?.first ? Math.max(c.minutes, (recentStart - b.first.getTime()) / MINUTE) : 24 * 60;
       const usual = Number(b?.pageviews ?? 0) + Number(b?.events ?? 0);
       return {

@@ -1,4 +1,12 @@
 import { pool } from '../db/client';
+import {
+  breakdownSums,
+  dayCacheBreakdownSums,
+  dayCacheValueSketches,
+  valueSketches,
+  type SumRow,
+} from '../rollups/breakdowns';
+import { dayCacheTotals, rollupTotals, type TotalsRow } from '../rollups/totals';
 import { coalesceSegments, coverRange, type Segment } from './cover';
 import { BREAKDOWN_PRECISION, freshDays, scheduleCompaction, SETTLED_AFTER_MS } from './day-cache';
 import { isEventDimension, isSessionDimension, rankMeasure, type Dimension } from './dimensions';
@@ -10,6 +18,7 @@ import { addDays, zonedMidnight } from './time-zone';
 // Unfiltered dashboard queries, answered from the rollups the workers keep: sums over source
 // partitions and covering buckets, visitor sketches merged (never added). Settled days come
 // from the compacted copy (day-cache.ts) when it is current, everything else from `rollups`.
+// The statements are the table's owner's (lib/rollups/).
 
 function localMidnights(p: Period, tz: string): number[] {
   const out: number[] = [];
@@ -92,44 +101,15 @@ function pointIndex(points: Point[], t: number): number {
   return -1;
 }
 
-interface TotalsRow {
-  bucket: Date;
-  pageviews: number;
-  sessions: number;
-  bounces: number;
-  duration_ms: number;
-  visit_pageviews: number;
-  sketches: unknown[] | null;
-}
-
 const isoDays = (days: number[]) => days.map((d) => new Date(d).toISOString());
 
 async function totalsRows(siteId: string, plan: Plan): Promise<TotalsRow[]> {
   const where = segmentPredicate(plan.segments, 2);
   const [fromRollups, fromCache] = await Promise.all([
-    plan.segments.length
-      ? pool().query<TotalsRow>(
-          `SELECT bucket, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces,
-                  sum(duration_ms)::float8 AS duration_ms, sum(visit_pageviews)::float8 AS visit_pageviews,
-                  json_agg(visitors) FILTER (WHERE visitors IS NOT NULL) AS sketches
-             FROM rollups
-            WHERE site_id = $1 AND dimension = '' AND value = '' AND ${where.sql}
-            GROUP BY granularity, bucket`,
-          [siteId, ...where.params],
-        )
-      : { rows: [] },
-    plan.cachedDays.length
-      ? pool().query<TotalsRow>(
-          `SELECT d.day AS bucket, d.pageviews::float8 AS pageviews, d.sessions::float8 AS sessions, d.bounces::float8 AS bounces,
-                  d.duration_ms::float8 AS duration_ms, d.visit_pageviews::float8 AS visit_pageviews, CASE WHEN k.visitors IS NULL THEN NULL ELSE json_build_array(k.visitors) END AS sketches
-             FROM rollup_days d
-             LEFT JOIN rollup_day_sketches k ON k.site_id = d.site_id AND k.dimension = d.dimension AND k.day = d.day AND k.value = d.value
-            WHERE d.site_id = $1 AND d.dimension = '' AND d.value = '' AND d.day = ANY($2::timestamptz[])`,
-          [siteId, isoDays(plan.cachedDays)],
-        )
-      : { rows: [] },
+    plan.segments.length ? rollupTotals(pool(), siteId, where) : [],
+    plan.cachedDays.length ? dayCacheTotals(pool(), siteId, isoDays(plan.cachedDays)) : [],
   ]);
-  return [...fromRollups.rows, ...fromCache.rows];
+  return [...fromRollups, ...fromCache];
 }
 
 const emptySums = (): Sums => ({ pageviews: 0, sessions: 0, bounces: 0, durationMs: 0, visitPageviews: 0 });
@@ -176,14 +156,6 @@ export async function rollupSeries(
   return { summary: metricsFrom(total.estimate(), sums), series };
 }
 
-interface SumRow {
-  value: string;
-  pageviews: number;
-  sessions: number;
-  bounces: number;
-  duration_ms: number;
-}
-
 export async function rollupBreakdown(
   siteId: string,
   p: Period,
@@ -197,23 +169,11 @@ export async function rollupBreakdown(
   const where = segmentPredicate(plan.segments, 3);
   const days = isoDays(plan.cachedDays);
   const [a, b] = await Promise.all([
-    plan.segments.length
-      ? pool().query<SumRow>(
-          `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
-             FROM rollups WHERE site_id = $1 AND dimension = $2 AND ${where.sql} GROUP BY value`,
-          [siteId, dimension, ...where.params],
-        )
-      : { rows: [] as SumRow[] },
-    days.length
-      ? pool().query<SumRow>(
-          `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
-             FROM rollup_days WHERE site_id = $1 AND dimension = $2 AND day = ANY($3::timestamptz[]) GROUP BY value`,
-          [siteId, dimension, days],
-        )
-      : { rows: [] as SumRow[] },
+    plan.segments.length ? breakdownSums(pool(), siteId, dimension, where) : [],
+    days.length ? dayCacheBreakdownSums(pool(), siteId, dimension, days) : [],
   ]);
   const byValue = new Map<string, SumRow>();
-  for (const r of [...a.rows, ...b.rows]) {
+  for (const r of [...a, ...b]) {
     const x = byValue.get(r.value);
     if (!x) byValue.set(r.value, { ...r });
     else {
@@ -234,20 +194,10 @@ export async function rollupBreakdown(
     const top = rows.map((r) => r.value);
     const sk = segmentPredicate(plan.segments, 4);
     const [fromRollups, fromCache] = await Promise.all([
-      plan.segments.length
-        ? pool().query<{ value: string; visitors: unknown }>(
-            `SELECT value, visitors FROM rollups WHERE site_id = $1 AND dimension = $2 AND value = ANY($3) AND visitors IS NOT NULL AND ${sk.sql}`,
-            [siteId, dimension, top, ...sk.params],
-          )
-        : { rows: [] },
-      days.length
-        ? pool().query<{ value: string; visitors: unknown }>(
-            'SELECT value, visitors FROM rollup_day_sketches WHERE site_id = $1 AND dimension = $2 AND value = ANY($3) AND day = ANY($4::timestamptz[])',
-            [siteId, dimension, top, days],
-          )
-        : { rows: [] },
+      plan.segments.length ? valueSketches(pool(), siteId, dimension, top, sk) : [],
+      days.length ? dayCacheValueSketches(pool(), siteId, dimension, top, days) : [],
     ]);
-    for (const s of [...fromRollups.rows, ...fromCache.rows]) {
+    for (const s of [...fromRollups, ...fromCache]) {
       let u = unions.get(s.value);
       if (!u) unions.set(s.value, (u = new VisitorUnion(BREAKDOWN_PRECISION)));
       u.add(s.visitors);

@@ -2,6 +2,7 @@ import { pool } from '../db/client';
 import { EddyError } from '../errors';
 import { resolveRange } from './range';
 import { segmentPredicate, segmentsFor } from './rollup-engine';
+import { serverRequestRows } from '../rollups/server-requests';
 import type { StatsQuery, StatsSite } from './stats';
 
 // Server requests (the events API's `request` events, sent by @eddy/node) for a range: how
@@ -32,13 +33,7 @@ export async function serverRequests(
     throw new EddyError('bad_request', `range: ${(e as Error).message}`);
   }
   const where = segmentPredicate(segmentsFor(r, site.timezone), 2);
-  const { rows } = await pool().query<{ dimension: string; value: string; requests: number }>(
-    `SELECT dimension, value, sum(events)::float8 AS requests
-       FROM rollups
-      WHERE site_id = $1 AND (dimension IN ('request_path', 'request_status') OR (dimension = 'event' AND value = 'request')) AND ${where.sql}
-      GROUP BY dimension, value`,
-    [site.id, ...where.params],
-  );
+  const rows = await serverRequestRows(pool(), site.id, where);
   const of = (d: string) =>
     rows.filter((x) => x.dimension === d && x.requests > 0).map((x) => ({ value: x.value, requests: x.requests }));
   return {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { eventRecordSchema } from '../events/record';
 import { countVisitors } from '../analytics/visitors';
-import type { HyperLogLogJson } from '../stream';
+import { dailyTotals } from '../rollups/daily-export';
 import { csvLine, rawHeader, rawLine, ROLLUP_COLUMNS, type ExportFormat } from './formats';
 
 // Exports as async iterables of text, produced a page at a time: the archive is read by keyset
@@ -72,24 +72,9 @@ export async function* dailyRollupsExport(
   const DAY = 86_400_000;
   for (let from = range.from; from < range.to; from += 100 * DAY) {
     const to = Math.min(range.to, from + 100 * DAY);
-    const rows = await p.query<{
-      bucket: Date;
-      pageviews: string;
-      events: string;
-      sessions: string;
-      bounces: string;
-      duration_ms: string;
-      sketches: (HyperLogLogJson | null)[];
-      imported: boolean;
-    }>(
-      `SELECT bucket, sum(pageviews)::text AS pageviews, sum(events)::text AS events, sum(sessions)::text AS sessions, sum(bounces)::text AS bounces,
-              sum(duration_ms)::text AS duration_ms, array_agg(visitors) AS sketches, bool_or(source_partition <= $4) AS imported
-       FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = '' AND value = '' AND bucket >= $2 AND bucket < $3
-       GROUP BY bucket ORDER BY bucket`,
-      [siteId, new Date(from), new Date(to), IMPORTED_PARTITION],
-    );
+    const rows = await dailyTotals(p, siteId, from, to, IMPORTED_PARTITION);
     let chunk = '';
-    for (const r of rows.rows) {
+    for (const r of rows) {
       const visitors = Math.round(countVisitors(r.sketches));
       const sessions = Number(r.sessions);
       stats.rows++;

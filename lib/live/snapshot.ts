@@ -1,5 +1,6 @@
 import type { HyperLogLogJson } from '../stream';
 import { pool } from '../db/client';
+import { liveMinuteBreakdown, liveMinuteTotals } from '../rollups/live-window';
 import { countVisitors } from '../analytics/visitors';
 import { siteFreshnessNow } from '../sla/current';
 import type { SiteFreshnessNow } from '../sla/behind';
@@ -53,42 +54,27 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
   const currentMinute = Math.floor(now / MINUTE) * MINUTE;
   const since30 = new Date(currentMinute - (LIVE_WINDOW_MINUTES - 1) * MINUTE).toISOString();
   const since5 = currentMinute - (CURRENT_VISITORS_MINUTES - 1) * MINUTE;
-  const totals = await db.query<{
-    bucket: Date;
-    pageviews: number;
-    sessions: number;
-    bounces: number;
-    visitors: HyperLogLogJson | null;
-    updated_at: Date;
-  }>(
-    `SELECT bucket, pageviews, sessions, bounces, visitors, updated_at FROM rollups
-     WHERE site_id = $1 AND granularity = 'minute' AND dimension = '' AND bucket >= $2`,
-    [siteId, since30],
-  );
+  const totals = await liveMinuteTotals(db, siteId, since30);
   const perMinute = new Map<number, number>();
   const recentSketches: (HyperLogLogJson | null)[] = [];
   let visits = 0;
   let bounces = 0;
-  for (const r of totals.rows) {
+  for (const r of totals) {
     const m = r.bucket.getTime();
     perMinute.set(m, (perMinute.get(m) ?? 0) + r.pageviews);
     visits += r.sessions;
     bounces += r.bounces;
     if (m >= since5) recentSketches.push(r.visitors);
   }
-  const breakdown = await db.query<{
-    dimension: string;
-    value: string;
-    pageviews: number;
-    visitors: HyperLogLogJson | null;
-  }>(
-    `SELECT dimension, value, pageviews, visitors FROM rollups
-     WHERE site_id = $1 AND granularity = 'minute' AND dimension = ANY($2) AND bucket >= $3`,
-    [siteId, ['page', 'referrer', 'country'], new Date(since5).toISOString()],
+  const breakdown = await liveMinuteBreakdown(
+    db,
+    siteId,
+    ['page', 'referrer', 'country'],
+    new Date(since5).toISOString(),
   );
   const top = (dimension: string): TopRow[] => {
     const byValue = new Map<string, { pageviews: number; sketches: (HyperLogLogJson | null)[] }>();
-    for (const r of breakdown.rows) {
+    for (const r of breakdown) {
       if (r.dimension !== dimension) continue;
       const v = byValue.get(r.value) ?? { pageviews: 0, sketches: [] };
       v.pageviews += r.pageviews;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { HyperLogLogJson } from '../stream';
 import { countVisitors } from '../analytics/visitors';
+import { dayPageviews, dayTotals, topPages } from '../rollups/digest';
 
 // The weekly digest of a site: last week's numbers from the day rollups (visitors are a merge
 // of the day sketches, never a sum), the top pages, the busiest hour and SLA compliance.
@@ -26,22 +26,14 @@ const WEEK = 7 * 86_400_000;
 
 export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: number): Promise<WeeklyDigest> {
   const weekEnd = weekStart + WEEK;
-  const range = [siteId, new Date(weekStart).toISOString(), new Date(weekEnd).toISOString()];
+  const from = new Date(weekStart).toISOString();
+  const to = new Date(weekEnd).toISOString();
+  const range = [siteId, from, to];
   const [site, totals, previous, pages, peak, sla, goals] = await Promise.all([
     db.query<{ name: string; domain: string }>('SELECT name, domain FROM sites WHERE id = $1', [siteId]),
-    db.query<{ pageviews: number; sessions: number; bounces: number; visitors: HyperLogLogJson | null }>(
-      "SELECT pageviews, sessions, bounces, visitors FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = '' AND bucket >= $2 AND bucket < $3",
-      range,
-    ),
-    db.query<{ n: number }>(
-      "SELECT COALESCE(sum(pageviews), 0)::int AS n FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = '' AND bucket >= $2 AND bucket < $3",
-      [siteId, new Date(weekStart - WEEK).toISOString(), new Date(weekStart).toISOString()],
-    ),
-    db.query<{ path: string; pageviews: number }>(
-      `SELECT value AS path, sum(pageviews)::int AS pageviews FROM rollups WHERE site_id = $1 AND granularity = 'day' AND dimension = 'page' AND bucket >= $2 AND bucket < $3
-       GROUP BY value ORDER BY 2 DESC, 1 LIMIT 5`,
-      range,
-    ),
+    dayTotals(db, siteId, from, to),
+    dayPageviews(db, siteId, new Date(weekStart - WEEK).toISOString(), from),
+    topPages(db, siteId, from, to),
     db.query<{ window_start: Date; window_end: Date; pageviews: number }>(
       `SELECT window_start, window_end, pageviews FROM peak_windows WHERE site_id = $1 AND content_group = '' AND window_size_minutes = 60
        AND window_start >= $2 AND window_start < $3 ORDER BY pageviews DESC, window_start LIMIT 1`,
@@ -58,9 +50,9 @@ export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: numbe
       range,
     ),
   ]);
-  const sum = (k: 'pageviews' | 'sessions' | 'bounces') => totals.rows.reduce((n, r) => n + r[k], 0);
+  const sum = (k: 'pageviews' | 'sessions' | 'bounces') => totals.reduce((n, r) => n + r[k], 0);
   const sessions = sum('sessions');
-  const visitors = countVisitors(totals.rows.map((r) => r.visitors));
+  const visitors = countVisitors(totals.map((r) => r.visitors));
   const measured = sla.rows[0]?.measured ?? 0;
   return {
     siteName: site.rows[0]?.name ?? 'Your site',
@@ -71,8 +63,8 @@ export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: numbe
     pageviews: sum('pageviews'),
     sessions,
     bounceRate: sessions ? sum('bounces') / sessions : null,
-    previousPageviews: previous.rows[0]?.n ?? 0,
-    topPages: pages.rows,
+    previousPageviews: previous,
+    topPages: pages,
     peak: peak.rows[0]
       ? {
           windowStart: peak.rows[0].window_start.getTime(),

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { HyperLogLog, type Json } from '@/lib/stream';
+import { HyperLogLog } from '@/lib/stream';
+import { groupMinuteSketches, peakCandidates } from '@/lib/rollups/peak-minutes';
 
 // Re-deriving a site's busiest windows after its time zone changed (issue 12 §3).
 //
@@ -40,28 +41,8 @@ export async function rederiveSitePeaks(
   for (const { sizeMin, slideMin } of sizes) {
     const size = sizeMin * MINUTE_S;
     const slide = slideMin * MINUTE_S;
-    // Every window [s, s + size) with s a multiple of the slide (the assigner's alignment) that
-    // holds a minute with traffic — for minute t, the starts in (t − size, t] — its pageviews,
-    // ranked within its local day and group. Epoch seconds are positive, so `/` floors.
-    const { rows } = await tx.query<{ grp: string; start_s: string; day: string; pageviews: number }>(
-      `WITH m AS (
-         SELECT CASE WHEN dimension = '' THEN '' ELSE value END AS grp, extract(epoch FROM bucket)::bigint AS t, sum(pageviews)::bigint AS pv
-           FROM rollups
-          WHERE site_id = $1 AND granularity = 'minute' AND (dimension = '' AND value = '' OR dimension = 'content_group')
-          GROUP BY 1, 2
-       ), w AS (
-         SELECT grp, s, sum(pv)::int AS pageviews
-           FROM m, generate_series(((t - $2) / $3) * $3 + $3, (t / $3) * $3, $3) AS s
-          GROUP BY grp, s
-       ), ranked AS (
-         SELECT grp, s, pageviews, to_char(to_timestamp(s) AT TIME ZONE $4, 'YYYY-MM-DD') AS day,
-                rank() OVER (PARTITION BY grp, to_char(to_timestamp(s) AT TIME ZONE $4, 'YYYY-MM-DD') ORDER BY pageviews DESC) AS r,
-                row_number() OVER (PARTITION BY grp, to_char(to_timestamp(s) AT TIME ZONE $4, 'YYYY-MM-DD') ORDER BY pageviews DESC, s) AS n
-           FROM w WHERE pageviews > 0
-       )
-       SELECT grp, s::text AS start_s, day, pageviews FROM ranked WHERE r = 1 AND n <= $5 ORDER BY grp, day, s`,
-      [siteId, size, slide, timezone, MAX_TIES],
-    );
+    // The best windows per local day and group, ties on pageviews kept (lib/rollups/peak-minutes.ts).
+    const rows = await peakCandidates(tx, siteId, size, slide, timezone, MAX_TIES);
     // The winner of each (group, day): most visitors among the windows tied on pageviews, then the earliest.
     const best = new Map<string, RederivedWindow>();
     for (const r of rows) {
@@ -103,14 +84,9 @@ async function windowVisitors(
   start: number,
   end: number,
 ): Promise<number> {
-  const { rows } = await tx.query<{ visitors: Json }>(
-    `SELECT visitors FROM rollups
-      WHERE site_id = $1 AND granularity = 'minute' AND bucket >= $2 AND bucket < $3 AND visitors IS NOT NULL
-        AND (CASE WHEN $4 = '' THEN dimension = '' AND value = '' ELSE dimension = 'content_group' AND value = $4 END)`,
-    [siteId, new Date(start).toISOString(), new Date(end).toISOString(), group],
-  );
+  const sketches = await groupMinuteSketches(tx, siteId, group, start, end);
   // The job's windows use precision 14 (trafficAggregate); the same here, so a re-derived count equals a fired one.
   const hll = new HyperLogLog(14);
-  for (const r of rows) hll.merge(HyperLogLog.fromJSON(r.visitors));
+  for (const s of sketches) hll.merge(HyperLogLog.fromJSON(s));
   return hll.estimate();
 }
