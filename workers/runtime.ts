@@ -70,7 +70,9 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
     // The database, not the bus, knows how far each partition was applied: resume there.
     onAssigned: async (assigned) => {
       const partitions = assigned.filter((a) => a.topic === job.topic).map((a) => a.partition);
-      for (const gone of owned) if (!partitions.includes(gone)) job.release(gone);
+      // Through the partition's chain, like batches and ticks: a tick in flight would otherwise
+      // commit a checkpoint after memory was restored under it, and memory would no longer match.
+      for (const gone of owned) if (!partitions.includes(gone)) await serially(gone, async () => job.release(gone));
       owned = new Set(partitions);
       await ownership.record(partitions);
       if (partitions.length === 0) return;
@@ -83,7 +85,7 @@ export async function runJob(job: Job, b: Bus, p: pg.Pool, opts: RunJobOptions =
       const trustBroker = hooks.variant === 'commit-offset-before-tx';
       for (const partition of partitions) {
         const row = stored.get(partition);
-        memory.assign(partition, row);
+        await serially(partition, async () => memory.assign(partition, row));
         if (trustBroker) continue;
         // A start mode moves only the read position. The checkpointed state stays, and what was
         // already counted stays counted: records below the stored next offset are skipped and

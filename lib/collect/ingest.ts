@@ -175,7 +175,8 @@ export async function buildRecord(e: RecordInput): Promise<EventRecord> {
   // payload strings and values decoded from the URL (utm_source=%00) alike.
   return storable({
     v: 1,
-    eventId: e.eventId ?? crypto.randomUUID(),
+    // Lower case, as PostgreSQL prints a uuid: the jobs compare the ids they claimed with these.
+    eventId: e.eventId?.toLowerCase() ?? crypto.randomUUID(),
     siteId: site.id,
     visitorId: await identify(pool(), {
       siteId: site.id,

@@ -79,7 +79,11 @@ export class IngestionLedger {
 
   private async flushNow(): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = [...this.pending.values()];
+    // In (site, minute) order: the web processes' flushes and the jobs' upserts share these rows,
+    // and two statements taking them in different orders would deadlock.
+    const batch = [...this.pending.values()].sort((x, y) =>
+      x.siteId < y.siteId ? -1 : x.siteId > y.siteId ? 1 : x.minute - y.minute,
+    );
     this.pending = new Map();
     const cols = outcomes.map((o) => column[o]);
     const arrays = outcomes.map((o) => batch.map((b) => b.counts[o]));

@@ -5,6 +5,7 @@ import type { Json } from '@/lib/stream';
 import { applyBatchStep } from '@/workers/consumer/batch';
 import { MemoryCheckpoints } from '@/workers/consumer/checkpoint';
 import { NO_HOOKS } from '@/workers/consumer/hooks';
+import { claimEventIds } from '@/workers/shared/event-ids';
 import type { Job } from '@/workers/consumer/job';
 import { deadLetter, drop, ok } from '@/workers/consumer/outcome';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
@@ -175,5 +176,109 @@ describe('the batch step', () => {
     await h.step(5, ['f', 'g']);
     expect(h.told.seeks).toEqual(['1']);
     expect(await h.stored()).toEqual({ progress: { next_offset: '1', state: 1 }, output: ['a'], dead: [] });
+  });
+});
+
+describe('the batch step with event ids and the ledger', () => {
+  // The dedup step on event_ids, as the event jobs run it, and a job that books the ledger: a
+  // duplicate is booked once in its site's ledger row, only when its batch commits, however many
+  // times the batch is attempted; an upper-case id (an events-API client's UUID) is not mistaken
+  // for a duplicate of itself.
+  const SITE = '7e57e57e-0000-4000-8000-000000000001';
+  const POISON = 'ffffffff-ffff-4fff-bfff-ffffffffffff';
+  type Rec = { eventId: string; siteId: string };
+
+  function ledgerHarness() {
+    const partition = nextPartition++;
+    const name = `ledger-step-${partition}`;
+    const job: Job<Rec> = {
+      name,
+      topic: 'events',
+      booksLedger: true,
+      decode: (m) => ok({ eventId: m.value!.toString('utf8'), siteId: SITE }),
+      steps: [
+        {
+          name: 'event-ids',
+          judge: async (tx, rs) => {
+            const fresh = new Set(await claimEventIds(tx, name, rs));
+            return rs.map((r) => (fresh.has(r) ? ok(r.record) : drop('duplicate', r.record.siteId)));
+          },
+        },
+      ],
+      restore: () => undefined,
+      release: () => undefined,
+      apply: async (tx, p, records) => {
+        for (const r of records) {
+          if (r.record.eventId === POISON) throw new TypeError('poison');
+          await tx.query('INSERT INTO output VALUES ($1, $2, $3)', [
+            p,
+            r.message.offset,
+            r.record.eventId.toLowerCase(),
+          ]);
+        }
+        return { state: null };
+      },
+    };
+    const memory = new MemoryCheckpoints(job);
+    memory.assign(partition, undefined);
+    const bus = { firstStoredOffset: async (_t: string, _p: number, from: string) => from } as unknown as Bus;
+    const consumer = { seek: async () => undefined } as unknown as BusConsumer;
+    const step = (first: number, ids: string[]) =>
+      applyBatchStep(
+        { job, bus, pool, hooks: NO_HOOKS, memory, consumer },
+        {
+          topic: 'events',
+          partition,
+          messages: ids.map((id, i) => ({
+            topic: 'events',
+            partition,
+            offset: String(first + i),
+            key: null,
+            value: Buffer.from(id),
+            timestamp: 0,
+            headers: {},
+          })),
+          resolveOffset: () => undefined,
+          commit: async () => undefined,
+          heartbeat: async () => undefined,
+          isStale: () => false,
+        },
+      );
+    const applied = async () =>
+      (
+        await pool.query<{ value: string }>('SELECT value FROM output WHERE partition = $1 ORDER BY "offset"', [
+          partition,
+        ])
+      ).rows.map((r) => r.value);
+    return { step, applied };
+  }
+  const duplicates = async () =>
+    (
+      await pool.query<{ n: number }>(
+        'SELECT coalesce(sum(duplicates), 0)::int AS n FROM ingestion_ledger WHERE site_id = $1',
+        [SITE],
+      )
+    ).rows[0]!.n;
+
+  it('books each duplicate once, on commit only, and never takes an upper-case id for a duplicate', async () => {
+    const h = ledgerHarness();
+    const before = await duplicates();
+    const a = '0000000a-0000-4000-8000-000000000000';
+    const b = '0000000b-0000-4000-8000-00000000abcd';
+    const c = '0000000c-0000-4000-8000-000000000000';
+    const d = '0000000d-0000-4000-8000-000000000000';
+    // A re-send in the same batch; an upper-case id.
+    await h.step(0, [a, b.toUpperCase(), a]);
+    expect(await h.applied()).toEqual([a, b]);
+    expect((await duplicates()) - before).toBe(1);
+    // The upper-case event re-sent in lower case is the same event.
+    await h.step(3, [b, c]);
+    expect(await h.applied()).toEqual([a, b, c]);
+    expect((await duplicates()) - before).toBe(2);
+    // A batch that fails on its data is attempted twice (whole, then record by record): its
+    // duplicate is booked once, by the attempt that commits.
+    await h.step(5, [c, POISON, d]);
+    expect(await h.applied()).toEqual([a, b, c, d]);
+    expect((await duplicates()) - before).toBe(3);
   });
 });

@@ -62,8 +62,11 @@ async function bookPerSite(
   column: 'dead_lettered' | 'duplicates',
   records: { siteId?: string }[],
 ): Promise<void> {
-  const perSite = new Map<string, number>();
-  for (const d of records) perSite.set(d.siteId ?? NO_SITE, (perSite.get(d.siteId ?? NO_SITE) ?? 0) + 1);
+  const counted = new Map<string, number>();
+  for (const d of records) counted.set(d.siteId ?? NO_SITE, (counted.get(d.siteId ?? NO_SITE) ?? 0) + 1);
+  // In site order: partitions applied at once share these rows, and unsorted upserts of two sites
+  // by two transactions would deadlock (retried, but for nothing).
+  const perSite = new Map([...counted].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
   await tx.query(
     `INSERT INTO ingestion_ledger (site_id, minute, ${column}) SELECT u.site, date_trunc('minute', now()), u.n FROM unnest($1::uuid[], $2::int[]) AS u(site, n)
      ON CONFLICT (site_id, minute) DO UPDATE SET ${column} = ingestion_ledger.${column} + EXCLUDED.${column}`,

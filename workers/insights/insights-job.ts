@@ -7,6 +7,7 @@ import { publishSiteChanges } from '@/lib/live/publish';
 import { type Emission, stateCodec, type Json } from '@/lib/stream';
 import type { Job, JobBatchResult } from '../runtime';
 import { eventSteps } from '../shared/event-steps';
+import { lockSiteRows } from '../shared/site-locks';
 import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
 import type { EventTimeEnv } from '../shared/event-time';
@@ -74,6 +75,15 @@ export function insightsJob(deps: {
       )
         touched.add(r.key);
     }
+    // Partition −1's rows are shared by every partition (and worker) that folds a late event of the
+    // site: two folds of one new row would both find nothing to lock, and the second upsert would
+    // overwrite the first's visitor sketch. One site's folds take turns (sorted, transaction-scoped).
+    if (emission.late.length)
+      await lockSiteRows(
+        tx,
+        LATE_PARTITION,
+        emission.late.map((l) => l.key),
+      );
     for (const l of emission.late) {
       const agg = aggregate();
       const minute = Math.floor(l.timestamp / MINUTE) * MINUTE;

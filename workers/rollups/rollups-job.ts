@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { topics, type Publisher } from '@/lib/bus';
 import { ensureDailyPartitions } from '@/lib/events/archive';
+import { HOUR } from '@/lib/time';
 import type { EventRecord } from '@/lib/events/record';
 import { publishSiteChanges } from '@/lib/live/publish';
 import { type Emission, stateCodec, type Json } from '@/lib/stream';
@@ -90,8 +91,10 @@ export function rollupsJob(deps: {
           late.map((l) => Math.trunc(l.watermark)),
         ],
       );
-      const perSite = new Map<string, number>();
-      for (const l of late) perSite.set(l.key, (perSite.get(l.key) ?? 0) + 1);
+      const counted = new Map<string, number>();
+      for (const l of late) counted.set(l.key, (counted.get(l.key) ?? 0) + 1);
+      // In site order, like every ledger upsert of a batch (workers/consumer/dead-letters.ts).
+      const perSite = new Map([...counted].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
       await tx.query(
         `INSERT INTO ingestion_ledger (site_id, minute, late) SELECT u.site, date_trunc('minute', now()), u.n FROM unnest($1::uuid[], $2::int[]) AS u(site, n)
          ON CONFLICT (site_id, minute) DO UPDATE SET late = ingestion_ledger.late + EXCLUDED.late`,
@@ -132,12 +135,16 @@ export function rollupsJob(deps: {
     },
     async apply(tx, partition, records) {
       const now = clock();
-      if (now - partitionsCheckedAt > 3_600_000) {
-        // Claimed before the await: partitions applied at once would otherwise all run the DDL.
+      if (now - partitionsCheckedAt > HOUR) {
+        // The archive's day partitions, three days ahead, on the pool — and not awaited: this
+        // transaction may already hold a lock on `events` (a batch applied record by record), and
+        // waiting here for DDL that waits for this transaction would hang both, unseen by
+        // PostgreSQL. Claimed first, so partitions applied at once do not all run it; a failure is
+        // retried at the next batch (rows of a day without its partition land in events_default).
         partitionsCheckedAt = now;
-        await ensureDailyPartitions(deps.db, now).catch((e: unknown) => {
+        void ensureDailyPartitions(deps.db, now).catch((e: unknown) => {
           partitionsCheckedAt = 0;
-          throw e;
+          console.error(`[${ROLLUPS_JOB}] daily archive partitions: ${(e as Error).message}`);
         });
       }
       const s = minutes.state(partition);

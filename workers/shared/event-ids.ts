@@ -19,5 +19,7 @@ export async function claimEventIds<T extends { record: { eventId: string } }>(
   );
   const fresh = new Set(r.rows.map((x) => x.event_id));
   // A re-send can sit in the same batch as its original: only the first occurrence is new.
-  return records.filter((x) => fresh.delete(x.record.eventId));
+  // PostgreSQL returns a uuid in lower case; a record produced before collect lowered its id (an
+  // events-API client's upper-case UUID) must not look like a duplicate of itself.
+  return records.filter((x) => fresh.delete(x.record.eventId.toLowerCase()));
 }

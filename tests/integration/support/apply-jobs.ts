@@ -3,6 +3,7 @@ import { partitionFor, type BusMessage } from '@/lib/bus';
 import { transaction } from '@/lib/db/transaction';
 import { eventKey, type EventRecord } from '@/lib/events/record';
 import type { Job } from '@/workers/runtime';
+import { applyRecords } from '@/workers/consumer/steps';
 
 // Records through the real stream jobs without a bus, as their consumers would apply them: split
 // by source partition (a visitor's records stay on one), in order, in batches, each batch in its
@@ -39,7 +40,7 @@ export async function applyThroughJobs(
     for (let i = 0; i < list.length; i += size) {
       const chunk = list.slice(i, i + size);
       for (const j of jobs) {
-        const r = await transaction(pool, (tx) => j.apply(tx, partition, chunk));
+        const { result: r } = await transaction(pool, (tx) => applyRecords(j, tx, partition, chunk));
         await r.after?.();
       }
     }
