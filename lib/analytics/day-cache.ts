@@ -13,6 +13,7 @@ import {
   type DimensionDayRow,
 } from '../rollups/day-cache';
 import { VisitorUnion } from './sketches';
+import { HOUR, MINUTE } from '@/lib/time';
 
 // Compaction of settled days. The workers keep one rollup row per day, dimension value and
 // source partition, each with its visitor sketch inline; a 30-day breakdown then scans ~6 wide
@@ -23,9 +24,9 @@ import { VisitorUnion } from './sketches';
 // totals' newest `updated_at` differs from the version it was compacted from is read from
 // `rollups` again (and recompacted in the background). The statements: lib/rollups/day-cache.ts.
 
-export const SETTLED_AFTER_MS = 2 * 3600_000;
+export const SETTLED_AFTER_MS = 2 * HOUR;
 /** A day is only compacted when its rollups have not changed for this long. */
-const QUIET_MS = 60_000;
+const QUIET_MS = MINUTE;
 /** Precision of breakdown sketches in the cache (totals keep the workers' 14). */
 export const BREAKDOWN_PRECISION = 12;
 

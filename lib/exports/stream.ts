@@ -3,6 +3,7 @@ import { eventRecordSchema } from '../events/record';
 import { countVisitors } from '../analytics/visitors';
 import { dailyTotals } from '../rollups/daily-export';
 import { csvLine, rawHeader, rawLine, ROLLUP_COLUMNS, type ExportFormat } from './formats';
+import { DAY } from '@/lib/time';
 
 // Exports as async iterables of text, produced a page at a time: the archive is read by keyset
 // pagination on (site_id, ts, event_id) — the archive's own index — so memory holds one page,
@@ -69,7 +70,6 @@ export async function* dailyRollupsExport(
   stats: { rows: number } = { rows: 0 },
 ): AsyncGenerator<string> {
   yield csvLine([...ROLLUP_COLUMNS]);
-  const DAY = 86_400_000;
   for (let from = range.from; from < range.to; from += 100 * DAY) {
     const to = Math.min(range.to, from + 100 * DAY);
     const rows = await dailyTotals(p, siteId, from, to, IMPORTED_PARTITION);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { countVisitors } from '../analytics/visitors';
 import { dayPageviews, dayTotals, topPages } from '../rollups/digest';
+import { DAY } from '@/lib/time';
 
 // The weekly digest of a site: last week's numbers from the day rollups (visitors are a merge
 // of the day sketches, never a sum), the top pages, the busiest hour and SLA compliance.
@@ -22,7 +23,7 @@ export interface WeeklyDigest {
   goals: { name: string; conversions: number; converters: number; conversionRate: number | null }[];
 }
 
-const WEEK = 7 * 86_400_000;
+const WEEK = 7 * DAY;
 
 export async function weeklyDigest(db: pg.Pool, siteId: string, weekStart: number): Promise<WeeklyDigest> {
   const weekEnd = weekStart + WEEK;

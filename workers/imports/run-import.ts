@@ -27,6 +27,7 @@ import { transaction } from '@/lib/db/transaction';
 import { deleteImportedDay, insertImportedDay } from '@/lib/rollups/imported-days';
 import { rebuildSitePeaks } from '../peaks/peaks-job';
 import { queueJob, type QueueJob } from '../shared/queue-job';
+import { MINUTE } from '@/lib/time';
 
 // The imports job: runs imports (lib/imports/manage.ts queues them; lib/imports/sources.ts reads the files).
 //
@@ -48,7 +49,7 @@ import { queueJob, type QueueJob } from '../shared/queue-job';
 // imported day rows (rollups, event_rollups) under IMPORTED_PARTITION, replacing the same days of an earlier import.
 
 const BATCH = 500;
-const STALE_CLAIM_MS = 10 * 60_000;
+const STALE_CLAIM_MS = 10 * MINUTE;
 
 /** A bus stand-in: imports publish one change notice at the end, not one per batch. */
 
