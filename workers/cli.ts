@@ -122,8 +122,9 @@ async function main(): Promise<void> {
   const names = (args.length === 0 || args.includes('all') ? [...JOBS] : args) as JobName[];
   for (const n of names) if (!JOBS.includes(n)) throw new Error(`Unknown job "${n}". Jobs: ${JOBS.join(', ')}, all`);
   const streams = names.filter((n) => 'stream' in REGISTRY[n]).length;
-  // Per stream job: a transaction per partition applied at once and a dictionary insert beside it; plus the loops and side inputs.
-  sizePool(Math.max(10, streams * env().CONSUMER_CONCURRENCY * 2 + 6));
+  // Per stream job: a transaction per partition applied at once and a dictionary insert beside
+  // each, and one tick (workers/consumer/ticker.ts); plus the loops, presence and side inputs.
+  sizePool(Math.max(10, streams * (env().CONSUMER_CONCURRENCY * 2 + 1) + 8));
   if (savepoint) {
     const sp = await restoreSavepoint(pool(), savepoint);
     console.log(`[worker] restored savepoint ${savepoint} from ${sp.createdAt}`);
