@@ -25,7 +25,7 @@ import { MINUTE, HOUR } from '@/lib/time';
 import type { Dimension } from '@/lib/analytics/dimensions';
 import { visitDimensionValues, type VisitColumns } from '@/lib/analytics/dimension-registry';
 import type { Queryable } from '@/lib/db/client';
-import { addVisitDeltas } from '@/lib/rollups/visit-deltas';
+import { addVisitDeltas, type VisitDelta } from '@/lib/rollups/visit-deltas';
 
 // Sessionizer: session windows per (site, visitor), the gap from each site's settings (one
 // operator per distinct gap and partition). Visits are live: the operators fire early after every
@@ -502,20 +502,7 @@ function splitKey(key: string): [string, string] {
 
 /** Signed session contributions to the rollups (sessions, bounces, duration, the visits' pageviews), written in one statement. */
 class Contributions {
-  private rows = new Map<
-    string,
-    {
-      site: string;
-      granularity: string;
-      bucket: number;
-      dimension: string;
-      value: string;
-      sessions: number;
-      bounces: number;
-      duration: number;
-      pageviews: number;
-    }
-  >();
+  private rows = new Map<string, VisitDelta>();
 
   add(siteId: string, tz: string, s: StoredSession, sign: 1 | -1): void {
     const start = s.started_at.getTime();
