@@ -91,6 +91,10 @@ export async function enforceRetention(p: pg.Pool, now: number): Promise<Retenti
   }
   // Not by a site's retention: a handover is useless minutes after its rotation (collect sweeps too).
   await forgetExpiredHandovers(p, now);
+  // The value dictionary is written outside the jobs' transactions (workers/shared/value-dictionary.ts),
+  // so a batch in flight while its site was deleted can add values after the deletion removed
+  // the site's: whatever names a site that no longer exists goes here.
+  await p.query('DELETE FROM dimension_values d WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.id = d.site_id)');
   await measureArchive(p, now);
   return report;
 }

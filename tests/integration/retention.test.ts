@@ -121,4 +121,16 @@ describe('retention', () => {
     // 20 days later with 30 days kept: only the row of NOW's own day remains (10 days before NOW is past).
     expect(await count('SELECT count(*)::int AS n FROM events WHERE site_id = $1', short)).toBe(1);
   });
+
+  it('sweeps dictionary values of a site deleted while a batch was adding them', async () => {
+    const live = await site(30);
+    const gone = randomUUID(); // a site that no longer exists
+    await pool.query(
+      "INSERT INTO dimension_values (site_id, dimension, value) VALUES ($1, 'page', '/kept'), ($2, 'page', '/orphan')",
+      [live, gone],
+    );
+    await retentionJob({ db: pool }).runOnce(NOW);
+    expect(await count('SELECT count(*)::int AS n FROM dimension_values WHERE site_id = $1', live)).toBe(1);
+    expect(await count('SELECT count(*)::int AS n FROM dimension_values WHERE site_id = $1', gone)).toBe(0);
+  });
 });
