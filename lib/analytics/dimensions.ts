@@ -21,8 +21,8 @@ export const DIMENSIONS = [
 ] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
-const EVENT_DIMENSIONS = new Set<Dimension>([
-  'page',
+// Where a visit came from and on what: an attribute of each event and of the visit it starts.
+const SOURCE_AND_DEVICE: Dimension[] = [
   'referrer',
   'channel',
   'utm_source',
@@ -32,20 +32,9 @@ const EVENT_DIMENSIONS = new Set<Dimension>([
   'device',
   'browser',
   'os',
-]);
-const SESSION_DIMENSIONS = new Set<Dimension>([
-  'entry_page',
-  'exit_page',
-  'referrer',
-  'channel',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'country',
-  'device',
-  'browser',
-  'os',
-]);
+];
+const EVENT_DIMENSIONS = new Set<Dimension>(['page', ...SOURCE_AND_DEVICE]);
+const SESSION_DIMENSIONS = new Set<Dimension>(['entry_page', 'exit_page', ...SOURCE_AND_DEVICE]);
 
 /** Has pageviews and visitors (from events). */
 export const isEventDimension = (d: Dimension) => EVENT_DIMENSIONS.has(d);
