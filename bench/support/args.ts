@@ -7,3 +7,13 @@ export function flag(name: string, fallback: number, opts: { integer?: boolean }
   if (!ok) throw new Error(`--${name} needs a positive ${opts.integer ? 'integer' : 'number'}`);
   return v;
 }
+
+/** `--name a,b,c` from the command line: positive numbers, or `fallback` when absent. */
+export function flagList(name: string, fallback: number[]): number[] {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = (process.argv[i + 1] ?? '').split(',').map(Number);
+  const ok = v.length > 0 && v.every((x) => Number.isFinite(x) && x > 0);
+  if (!ok) throw new Error(`--${name} needs comma-separated positive numbers`);
+  return v;
+}

@@ -1,12 +1,17 @@
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { pageviews } from './traffic';
+import { pageviews, type CollectRequest } from './traffic';
 
 // Closed-loop HTTP load for the collect benchmark, in its own process (bench/collect.ts pins it
 // to another core than the server): `concurrency` keep-alive connections, each sending the next
 // pageview as soon as the previous answer arrived. Runs `warmupS` then `durationS`; only
 // answers completed inside the measured window count for the rate and the latencies. Prints one
 // JSON line (LoadResult). Run: node --import tsx bench/support/load-generator.ts '<LoadOptions JSON>'
+// With `rate` it is open loop instead (bench/scale-sim.ts): requests leave on a fixed schedule
+// whatever the answers do, over at most `concurrency` connections; a request that waits for a
+// free connection is late, and its latency counts from its scheduled time. Then the requests
+// *scheduled* in the window count, whenever their answers arrive.
 
 export interface LoadOptions {
   url: string;
@@ -15,6 +20,10 @@ export interface LoadOptions {
   warmupS: number;
   durationS: number;
   seed: number;
+  /** Open loop at this many requests/s (unset: closed loop). */
+  rate?: number;
+  /** Open loop: every 202 as a line `eventId<TAB>scheduled ms<TAB>answered ms` (epoch ms), for end-to-end latency. */
+  acksFile?: string;
 }
 
 export interface LoadResult {
@@ -53,8 +62,7 @@ async function run(o: LoadOptions): Promise<LoadResult> {
   let cpuAtWindowStart: NodeJS.CpuUsage | undefined;
   let cpuInWindow: NodeJS.CpuUsage | undefined;
 
-  const send = (): Promise<number | string> => {
-    const r = next();
+  const send = (r: CollectRequest = next()): Promise<number | string> => {
     sentTotal++;
     return new Promise((resolve) => {
       const req = http.request(
@@ -110,7 +118,41 @@ async function run(o: LoadOptions): Promise<LoadResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: o.concurrency }, connection));
+  // Open loop: every request at its time; answers are awaited at the end.
+  const acks: string[] = [];
+  const schedule = async (rate: number) => {
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; ; i++) {
+      const due = start + (i * 1000) / rate;
+      if (due >= windowEnd) break;
+      if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+      const r = next();
+      const inWindow = due >= windowStart;
+      inFlight.push(
+        send(r).then((status) => {
+          const t1 = performance.now();
+          if (status === 202) {
+            acceptedTotal++;
+            acks.push(
+              `${r.eventId}\t${Math.round(performance.timeOrigin + due)}\t${Math.round(performance.timeOrigin + t1)}`,
+            );
+          }
+          if (typeof status === 'string') firstError ??= status;
+          if (!inWindow) return;
+          const key = typeof status === 'number' ? String(status) : 'error';
+          statuses[key] = (statuses[key] ?? 0) + 1;
+          if (status === 202) {
+            accepted++;
+            latencies.push(t1 - due);
+          }
+        }),
+      );
+    }
+    await Promise.all(inFlight);
+  };
+  if (o.rate) await schedule(o.rate);
+  else await Promise.all(Array.from({ length: o.concurrency }, connection));
+  if (o.acksFile) writeFileSync(o.acksFile, acks.join('\n') + '\n');
   // The last answers may arrive just after the window closed; wait for the timer's sample.
   while (!cpuInWindow) await new Promise((r) => setTimeout(r, 10));
   agent.destroy();

@@ -29,7 +29,15 @@ const PATHS = [
   '/about',
 ];
 
-const QUERIES = ['', '', '', '?utm_source=newsletter&utm_medium=email&utm_campaign=autumn', '?gclid=Cj0KCQjw', '?ref=producthunt', '?page=2'];
+const QUERIES = [
+  '',
+  '',
+  '',
+  '?utm_source=newsletter&utm_medium=email&utm_campaign=autumn',
+  '?gclid=Cj0KCQjw',
+  '?ref=producthunt',
+  '?page=2',
+];
 
 const REFERRERS = [
   '',
@@ -59,6 +67,8 @@ export function prng(seed: number): () => number {
 }
 
 export interface CollectRequest {
+  /** The event id inside `body` (for matching the 202 with where the event shows up). */
+  eventId: string;
   body: string;
   userAgent: string;
   clientIp: string;
@@ -71,13 +81,15 @@ export function pageviews(siteKey: string, seed: number, visitors = 20_000): () 
   return () => {
     const visitor = Math.floor(random() * visitors);
     const now = Date.now();
+    const eventId = randomUUID();
     return {
+      eventId,
       body: JSON.stringify({
         s: siteKey,
         n: 'pageview',
         u: `https://${SITE_HOST}${pick(PATHS)}${pick(QUERIES)}`,
         r: pick(REFERRERS),
-        i: randomUUID(),
+        i: eventId,
         t: now,
         c: now,
         w: 1440,
