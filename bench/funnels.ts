@@ -163,20 +163,18 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < events.length; i += BATCH) {
       const b0 = performance.now();
-      const records = events
-        .slice(i, i + BATCH)
-        .map((record, j) => ({
-          record,
-          message: {
-            topic: 'bench',
-            partition: 0,
-            offset: String(i + j),
-            key: null,
-            value: null,
-            timestamp: record.ts,
-            headers: {},
-          } as BusMessage,
-        }));
+      const records = events.slice(i, i + BATCH).map((record, j) => ({
+        record,
+        message: {
+          topic: 'bench',
+          partition: 0,
+          offset: String(i + j),
+          key: null,
+          value: null,
+          timestamp: record.ts,
+          headers: {},
+        } as BusMessage,
+      }));
       const c = await pool.connect();
       try {
         await c.query('BEGIN');

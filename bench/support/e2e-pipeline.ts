@@ -60,7 +60,11 @@ export async function createPipelineTopics(bus: KafkaBus, namespace: string, par
 }
 
 /** Produces the events as the collect endpoint does (key = site:visitor) and returns where each landed. */
-export async function produceEvents<E extends TruthEvent>(bus: KafkaBus, topic: string, events: E[]): Promise<Delivery<E>[]> {
+export async function produceEvents<E extends TruthEvent>(
+  bus: KafkaBus,
+  topic: string,
+  events: E[],
+): Promise<Delivery<E>[]> {
   if (events.length === 0) return [];
   const reports = await bus.producer().send(
     topic,
@@ -78,14 +82,21 @@ export interface WorkerProcess extends Child {
  * `node --import tsx workers/cli.ts <jobs…>` with the given settings, its output in `logFile`.
  * PGAPPNAME names its PostgreSQL connections (the tests' batch log attributes batches by it).
  */
-export function spawnWorker(opts: { name: string; jobs: string[]; env: Record<string, string | undefined>; logFile: string; cpu?: string }): WorkerProcess {
+export function spawnWorker(opts: {
+  name: string;
+  jobs: string[];
+  env: Record<string, string | undefined>;
+  logFile: string;
+  cpu?: string;
+}): WorkerProcess {
   const child = spawnNode(opts.name, ['--import', 'tsx', 'workers/cli.ts', ...opts.jobs], {
     env: childEnv({ NODE_ENV: 'test', PGAPPNAME: opts.name, ...opts.env }),
     logFile: opts.logFile,
     cpu: opts.cpu,
   });
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    if (child.process.exitCode !== null || child.process.signalCode !== null) resolve({ code: child.process.exitCode, signal: child.process.signalCode });
+    if (child.process.exitCode !== null || child.process.signalCode !== null)
+      resolve({ code: child.process.exitCode, signal: child.process.signalCode });
     else child.process.once('exit', (code, signal) => resolve({ code, signal }));
   });
   return { ...child, ended };
@@ -110,15 +121,28 @@ export async function storedProgress(db: pg.Pool, topic: string): Promise<Progre
 }
 
 /** Events applied per job: the sum of stored next offsets (missing partitions count 0). */
-export async function appliedPerJob(db: pg.Pool, topic: string, jobs: readonly string[] = STREAM_JOBS): Promise<Map<string, bigint>> {
+export async function appliedPerJob(
+  db: pg.Pool,
+  topic: string,
+  jobs: readonly string[] = STREAM_JOBS,
+): Promise<Map<string, bigint>> {
   const progress = await storedProgress(db, topic);
   return new Map(jobs.map((j) => [j, progress.filter((p) => p.job === j).reduce((n, p) => n + p.nextOffset, 0n)]));
 }
 
 /** True when every job has stored, for every partition, the topic's high watermark as its next offset. */
-export async function caughtUp(bus: KafkaBus, db: pg.Pool, topic: string, jobs: readonly string[] = STREAM_JOBS): Promise<boolean> {
+export async function caughtUp(
+  bus: KafkaBus,
+  db: pg.Pool,
+  topic: string,
+  jobs: readonly string[] = STREAM_JOBS,
+): Promise<boolean> {
   const [highs, progress] = await Promise.all([bus.topicOffsets(topic), storedProgress(db, topic)]);
-  return jobs.every((job) => highs.every((h) => (progress.find((p) => p.job === job && p.partition === h.partition)?.nextOffset ?? 0n) === BigInt(h.high)));
+  return jobs.every((job) =>
+    highs.every(
+      (h) => (progress.find((p) => p.job === job && p.partition === h.partition)?.nextOffset ?? 0n) === BigInt(h.high),
+    ),
+  );
 }
 
 /** Distinct events (first occurrence of each id): what must be counted, whatever was re-sent. */
@@ -142,7 +166,11 @@ function add(m: Map<string, Counts>, key: string, e: TruthEvent): void {
 }
 
 /** Ground truth per `${site}|${minute}`, per `${site}|${hour}` and per site (distinct events only). */
-export function truthTotals(events: TruthEvent[]): { minute: Map<string, Counts>; hour: Map<string, Counts>; site: Map<string, Counts> } {
+export function truthTotals(events: TruthEvent[]): {
+  minute: Map<string, Counts>;
+  hour: Map<string, Counts>;
+  site: Map<string, Counts>;
+} {
   const minute = new Map<string, Counts>();
   const hour = new Map<string, Counts>();
   const site = new Map<string, Counts>();
@@ -156,14 +184,23 @@ export function truthTotals(events: TruthEvent[]): { minute: Map<string, Counts>
 }
 
 /** Rollup totals (dimension '') per `${site}|${bucket}` of one granularity, summed over source partitions (or one). */
-export async function rollupTotals(db: pg.Pool, granularity: 'minute' | 'hour' | 'day', sites: string[], partition?: number): Promise<Map<string, Counts>> {
+export async function rollupTotals(
+  db: pg.Pool,
+  granularity: 'minute' | 'hour' | 'day',
+  sites: string[],
+  partition?: number,
+): Promise<Map<string, Counts>> {
   const r = await db.query<{ site_id: string; bucket: Date; pageviews: number; events: number }>(
     `SELECT site_id, bucket, sum(pageviews)::int AS pageviews, sum(events)::int AS events FROM rollups
      WHERE granularity = $1::"Granularity" AND dimension = '' AND site_id = ANY($2::uuid[]) AND ($3::int IS NULL OR source_partition = $3)
      GROUP BY 1, 2`,
     [granularity, sites, partition ?? null],
   );
-  return new Map(r.rows.filter((x) => x.pageviews || x.events).map((x) => [`${x.site_id}|${x.bucket.getTime()}`, { pageviews: x.pageviews, events: x.events }]));
+  return new Map(
+    r.rows
+      .filter((x) => x.pageviews || x.events)
+      .map((x) => [`${x.site_id}|${x.bucket.getTime()}`, { pageviews: x.pageviews, events: x.events }]),
+  );
 }
 
 function compare(what: string, truth: Map<string, Counts>, got: Map<string, Counts>): string[] {
@@ -174,7 +211,9 @@ function compare(what: string, truth: Map<string, Counts>, got: Map<string, Coun
     if (t.pageviews !== g.pageviews || t.events !== g.events) {
       const [site, bucket] = k.split('|');
       const at = bucket ? ` ${new Date(Number(bucket)).toISOString()}` : '';
-      out.push(`${what} ${site}${at}: truth ${t.pageviews} pageviews/${t.events} events, rollups ${g.pageviews}/${g.events}`);
+      out.push(
+        `${what} ${site}${at}: truth ${t.pageviews} pageviews/${t.events} events, rollups ${g.pageviews}/${g.events}`,
+      );
     }
   }
   return out;
@@ -185,7 +224,12 @@ function compare(what: string, truth: Map<string, Counts>, got: Map<string, Coun
  * rows per site and minute, hour rows per site and hour, day rows per site. With `partition`,
  * only that source partition's rows (then `events` must be exactly what that partition applied).
  */
-export async function rollupDifferences(db: pg.Pool, events: TruthEvent[], sites: string[], partition?: number): Promise<string[]> {
+export async function rollupDifferences(
+  db: pg.Pool,
+  events: TruthEvent[],
+  sites: string[],
+  partition?: number,
+): Promise<string[]> {
   const truth = truthTotals(events.filter((e) => sites.includes(e.siteId)));
   const where = partition === undefined ? '' : ` (partition ${partition})`;
   const dayPerSite = new Map<string, Counts>();
@@ -206,7 +250,11 @@ export async function rollupDifferences(db: pg.Pool, events: TruthEvent[], sites
  * missing, and rows beyond the expected ones (phantoms; the table's key makes a second row for
  * one (job, id) impossible, so a re-applied event can only show up in the counts).
  */
-export async function eventIdDifferences(db: pg.Pool, expected: Set<string>, jobs: readonly string[] = STREAM_JOBS): Promise<string[]> {
+export async function eventIdDifferences(
+  db: pg.Pool,
+  expected: Set<string>,
+  jobs: readonly string[] = STREAM_JOBS,
+): Promise<string[]> {
   const out: string[] = [];
   for (const job of jobs) {
     const r = await db.query<{ event_id: string }>('SELECT event_id FROM event_ids WHERE job = $1', [job]);
@@ -214,7 +262,8 @@ export async function eventIdDifferences(db: pg.Pool, expected: Set<string>, job
     const missing = [...expected].filter((id) => !got.has(id));
     const phantom = [...got].filter((id) => !expected.has(id));
     if (missing.length) out.push(`${job}: ${missing.length} event id(s) never applied, e.g. ${missing[0]}`);
-    if (phantom.length) out.push(`${job}: ${phantom.length} event id(s) applied that were never produced, e.g. ${phantom[0]}`);
+    if (phantom.length)
+      out.push(`${job}: ${phantom.length} event id(s) applied that were never produced, e.g. ${phantom[0]}`);
     if (r.rows.length !== got.size) out.push(`${job}: ${r.rows.length - got.size} duplicate event_ids row(s)`);
   }
   return out;
@@ -224,7 +273,12 @@ export async function eventIdDifferences(db: pg.Pool, expected: Set<string>, job
  * Offsets: every job's stored next offset equals the partition's high watermark, and the
  * consumer group's committed offset is at most that (never ahead of what the database applied).
  */
-export async function offsetDifferences(bus: KafkaBus, db: pg.Pool, namespace: string, jobs: readonly string[] = STREAM_JOBS): Promise<string[]> {
+export async function offsetDifferences(
+  bus: KafkaBus,
+  db: pg.Pool,
+  namespace: string,
+  jobs: readonly string[] = STREAM_JOBS,
+): Promise<string[]> {
   const topic = pipelineTopics(namespace).events;
   const [highs, progress] = await Promise.all([bus.topicOffsets(topic), storedProgress(db, topic)]);
   const out: string[] = [];
@@ -232,10 +286,13 @@ export async function offsetDifferences(bus: KafkaBus, db: pg.Pool, namespace: s
     const committed = await bus.committedOffsets(jobGroup(namespace, job), topic);
     for (const h of highs) {
       const stored = progress.find((p) => p.job === job && p.partition === h.partition)?.nextOffset ?? 0n;
-      if (stored !== BigInt(h.high)) out.push(`${job}/${h.partition}: stored next offset ${stored} ≠ high watermark ${h.high}`);
+      if (stored !== BigInt(h.high))
+        out.push(`${job}/${h.partition}: stored next offset ${stored} ≠ high watermark ${h.high}`);
       const c = committed.find((x) => x.partition === h.partition)?.offset;
-      if (c != null && BigInt(c) > BigInt(h.high)) out.push(`${job}/${h.partition}: committed offset ${c} > high watermark ${h.high}`);
-      if (c != null && BigInt(c) > stored) out.push(`${job}/${h.partition}: committed offset ${c} > stored next offset ${stored}`);
+      if (c != null && BigInt(c) > BigInt(h.high))
+        out.push(`${job}/${h.partition}: committed offset ${c} > high watermark ${h.high}`);
+      if (c != null && BigInt(c) > stored)
+        out.push(`${job}/${h.partition}: committed offset ${c} > stored next offset ${stored}`);
     }
   }
   return out;
@@ -252,7 +309,18 @@ export function clockEvents(template: GeneratedEvent, siteId: string, partitions
     const visitorId = `clock-${n}`;
     if (partitionFor(eventKey({ siteId, visitorId }), partitions) !== out.length) continue;
     const now = Date.now();
-    out.push({ ...template, eventId: randomUUID(), siteId, visitorId, name: 'pageview', url: 'https://shop.test/', path: '/', engagement: undefined, ts: now, receivedAt: now });
+    out.push({
+      ...template,
+      eventId: randomUUID(),
+      siteId,
+      visitorId,
+      name: 'pageview',
+      url: 'https://shop.test/',
+      path: '/',
+      engagement: undefined,
+      ts: now,
+      receivedAt: now,
+    });
   }
   return out;
 }
@@ -263,29 +331,74 @@ export function clockEvents(template: GeneratedEvent, siteId: string, partitions
  * an open one — e.g. a clock visitor's — counts from its first pageview), and sessions by
  * definition of the distinct `events` with gap `gapMs`.
  */
-export async function sessionDifferences(db: pg.Pool, events: GeneratedEvent[], sites: string[], gapMs: number, include: (visitorId: string) => boolean): Promise<string[]> {
-  const truth = truthSessions(distinct(events).filter((e) => sites.includes(e.siteId) && include(e.visitorId)), gapMs);
-  const norm = (x: { siteId: string; visitorId: string; start: number; end: number; pageviews: number; events: number; entryPath: string; exitPath: string }) =>
+export async function sessionDifferences(
+  db: pg.Pool,
+  events: GeneratedEvent[],
+  sites: string[],
+  gapMs: number,
+  include: (visitorId: string) => boolean,
+): Promise<string[]> {
+  const truth = truthSessions(
+    distinct(events).filter((e) => sites.includes(e.siteId) && include(e.visitorId)),
+    gapMs,
+  );
+  const norm = (x: {
+    siteId: string;
+    visitorId: string;
+    start: number;
+    end: number;
+    pageviews: number;
+    events: number;
+    entryPath: string;
+    exitPath: string;
+  }) =>
     `${x.siteId.slice(0, 8)} ${x.visitorId} ${new Date(x.start).toISOString()}…${new Date(x.end).toISOString()} ${x.pageviews} pageviews ${x.events} events ${x.entryPath}→${x.exitPath}`;
-  const r = await db.query<{ site_id: string; visitor_id: string; started_at: Date; ended_at: Date; pageviews: number; events: number; entry_path: string; exit_path: string }>(
+  const r = await db.query<{
+    site_id: string;
+    visitor_id: string;
+    started_at: Date;
+    ended_at: Date;
+    pageviews: number;
+    events: number;
+    entry_path: string;
+    exit_path: string;
+  }>(
     'SELECT site_id, visitor_id, started_at, ended_at, pageviews, events, entry_path, exit_path FROM sessions WHERE site_id = ANY($1::uuid[])',
     [sites],
   );
   const got = r.rows
     .filter((x) => include(x.visitor_id))
-    .map((x) => norm({ siteId: x.site_id, visitorId: x.visitor_id, start: x.started_at.getTime(), end: x.ended_at.getTime(), pageviews: x.pageviews, events: x.events, entryPath: x.entry_path, exitPath: x.exit_path }));
+    .map((x) =>
+      norm({
+        siteId: x.site_id,
+        visitorId: x.visitor_id,
+        start: x.started_at.getTime(),
+        end: x.ended_at.getTime(),
+        pageviews: x.pageviews,
+        events: x.events,
+        entryPath: x.entry_path,
+        exitPath: x.exit_path,
+      }),
+    );
   const want = truth.map(norm);
   const gotSet = new Set(got);
   const wantSet = new Set(want);
   const out: string[] = [];
   const missing = want.filter((x) => !gotSet.has(x));
   const extra = got.filter((x) => !wantSet.has(x));
-  if (missing.length) out.push(`sessions: ${missing.length} of ${want.length} missing or different, e.g. ${missing.slice(0, 2).join('; ')}`);
-  if (extra.length) out.push(`sessions: ${extra.length} stored that are not in the truth, e.g. ${extra.slice(0, 2).join('; ')}`);
+  if (missing.length)
+    out.push(
+      `sessions: ${missing.length} of ${want.length} missing or different, e.g. ${missing.slice(0, 2).join('; ')}`,
+    );
+  if (extra.length)
+    out.push(`sessions: ${extra.length} stored that are not in the truth, e.g. ${extra.slice(0, 2).join('; ')}`);
   if (got.length !== gotSet.size) out.push(`sessions: ${got.length - gotSet.size} duplicate row(s)`);
   // The sessions counted in the rollups, per site and start minute: open ones included.
   const perMinute = new Map<string, number>();
-  for (const x of truthSessions(distinct(events).filter((e) => sites.includes(e.siteId)), gapMs)) {
+  for (const x of truthSessions(
+    distinct(events).filter((e) => sites.includes(e.siteId)),
+    gapMs,
+  )) {
     const k = `${x.siteId}|${Math.floor(x.start / MINUTE) * MINUTE}`;
     perMinute.set(k, (perMinute.get(k) ?? 0) + 1);
   }
@@ -297,7 +410,9 @@ export async function sessionDifferences(db: pg.Pool, events: GeneratedEvent[], 
   for (const k of new Set([...perMinute.keys(), ...countedMap.keys()])) {
     if ((perMinute.get(k) ?? 0) !== (countedMap.get(k) ?? 0)) {
       const [site, bucket] = k.split('|');
-      out.push(`sessions counted in the minute rollups ${site} ${new Date(Number(bucket)).toISOString()}: truth ${perMinute.get(k) ?? 0}, rollups ${countedMap.get(k) ?? 0}`);
+      out.push(
+        `sessions counted in the minute rollups ${site} ${new Date(Number(bucket)).toISOString()}: truth ${perMinute.get(k) ?? 0}, rollups ${countedMap.get(k) ?? 0}`,
+      );
     }
   }
   return out;
@@ -339,20 +454,39 @@ export interface LoggedBatch {
 }
 
 export async function loggedBatches(db: pg.Pool): Promise<LoggedBatch[]> {
-  const r = await db.query<{ app: string; job: string; partition: number; from_offset: string; to_offset: string; tx_started: Date; at: Date }>(
-    'SELECT app, job, partition, from_offset::text, to_offset::text, tx_started, at FROM test_batch_log ORDER BY id',
-  );
-  return r.rows.map((x) => ({ app: x.app, job: x.job, partition: x.partition, from: BigInt(x.from_offset), to: BigInt(x.to_offset), txStarted: x.tx_started.getTime(), at: x.at.getTime() }));
+  const r = await db.query<{
+    app: string;
+    job: string;
+    partition: number;
+    from_offset: string;
+    to_offset: string;
+    tx_started: Date;
+    at: Date;
+  }>('SELECT app, job, partition, from_offset::text, to_offset::text, tx_started, at FROM test_batch_log ORDER BY id');
+  return r.rows.map((x) => ({
+    app: x.app,
+    job: x.job,
+    partition: x.partition,
+    from: BigInt(x.from_offset),
+    to: BigInt(x.to_offset),
+    txStarted: x.tx_started.getTime(),
+    at: x.at.getTime(),
+  }));
 }
 
 /** Offset ranges applied more than once or skipped: the committed batches of each job and partition must tile [0, high). */
-export function batchTilingDifferences(batches: LoggedBatch[], highs: { partition: number; high: string }[], jobs: readonly string[] = STREAM_JOBS): string[] {
+export function batchTilingDifferences(
+  batches: LoggedBatch[],
+  highs: { partition: number; high: string }[],
+  jobs: readonly string[] = STREAM_JOBS,
+): string[] {
   const out: string[] = [];
   for (const job of jobs) {
     for (const h of highs) {
       let next = 0n;
       for (const b of batches.filter((x) => x.job === job && x.partition === h.partition)) {
-        if (b.from !== next) out.push(`${job}/${h.partition}: batch by ${b.app} applied [${b.from}, ${b.to}) after [.., ${next})`);
+        if (b.from !== next)
+          out.push(`${job}/${h.partition}: batch by ${b.app} applied [${b.from}, ${b.to}) after [.., ${next})`);
         next = b.to;
       }
       if (next !== BigInt(h.high)) out.push(`${job}/${h.partition}: batches end at ${next}, high watermark ${h.high}`);
@@ -361,8 +495,16 @@ export function batchTilingDifferences(batches: LoggedBatch[], highs: { partitio
   return out;
 }
 
-export async function createSites(db: pg.Pool, names: string[], hostnames: string[] = []): Promise<{ id: string; key: string }[]> {
-  const team = (await db.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Pipeline team') RETURNING id")).rows[0]!.id;
+export async function createSites(
+  db: pg.Pool,
+  names: string[],
+  hostnames: string[] = [],
+): Promise<{ id: string; key: string }[]> {
+  const team = (
+    await db.query<{ id: string }>(
+      "INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Pipeline team') RETURNING id",
+    )
+  ).rows[0]!.id;
   const out: { id: string; key: string }[] = [];
   for (const name of names) {
     const key = `k-${randomUUID()}`;

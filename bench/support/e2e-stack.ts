@@ -30,16 +30,31 @@ export interface E2eStack {
   stop(): Promise<void>;
 }
 
-export async function startE2eStack(opts: { adminUrl: string; brokers: string[]; partitions: number; logDir: string; label: string; worker: string[] | false }): Promise<E2eStack> {
+export async function startE2eStack(opts: {
+  adminUrl: string;
+  brokers: string[];
+  partitions: number;
+  logDir: string;
+  label: string;
+  worker: string[] | false;
+}): Promise<E2eStack> {
   const db = await freshBenchDatabase(opts.adminUrl, opts.label.replace(/\W/g, '_'));
   const user = { email: `owner-${randomUUID().slice(0, 8)}@example.test`, password: 'correct horse battery staple' };
   const site = { id: '', key: `s_e2e${randomBytes(8).toString('hex')}` };
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   try {
-    const u = await c.query<{ id: string }>('INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, $2) RETURNING id', [user.email, await hashPassword(user.password)]);
-    const t = await c.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Bench team') RETURNING id");
-    await c.query("INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, 'owner')", [t.rows[0]!.id, u.rows[0]!.id]);
+    const u = await c.query<{ id: string }>(
+      'INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1, $2) RETURNING id',
+      [user.email, await hashPassword(user.password)],
+    );
+    const t = await c.query<{ id: string }>(
+      "INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 'Bench team') RETURNING id",
+    );
+    await c.query("INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, 'owner')", [
+      t.rows[0]!.id,
+      u.rows[0]!.id,
+    ]);
     // Never rate-limited: every event of the benchmark must be accepted.
     const s = await c.query<{ id: string }>(
       `INSERT INTO sites (id, team_id, name, domain, public_key, allowed_hostnames, rate_limit_per_minute)
@@ -78,8 +93,16 @@ export async function startE2eStack(opts: { adminUrl: string; brokers: string[];
     GEOIP_DATABASE: undefined,
     EDDY_TEST_CRASH_POINT: undefined,
   });
-  const web = spawnNode('web', ['--import', 'tsx', 'server/index.ts'], { env, logFile: path.join(opts.logDir, `${opts.label}-web.log`) });
-  const worker = opts.worker ? spawnNode('worker', ['--import', 'tsx', 'workers/cli.ts', ...opts.worker], { env, logFile: path.join(opts.logDir, `${opts.label}-worker.log`) }) : undefined;
+  const web = spawnNode('web', ['--import', 'tsx', 'server/index.ts'], {
+    env,
+    logFile: path.join(opts.logDir, `${opts.label}-web.log`),
+  });
+  const worker = opts.worker
+    ? spawnNode('worker', ['--import', 'tsx', 'workers/cli.ts', ...opts.worker], {
+        env,
+        logFile: path.join(opts.logDir, `${opts.label}-worker.log`),
+      })
+    : undefined;
   const stop = async () => {
     await Promise.all([web.stop(), worker?.stop()]);
     await db.drop();

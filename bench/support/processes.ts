@@ -22,16 +22,26 @@ export interface Child {
 }
 
 // --no-pin (diagnostic) lets the scheduler place everything, e.g. to see what the server does with both cores.
-const canPin = !process.argv.includes('--no-pin') && os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const canPin =
+  !process.argv.includes('--no-pin') &&
+  os.availableParallelism() >= 2 &&
+  spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 /** Cores to pin [server, load generator] to, or null when pinning is impossible (one core, no taskset) or turned off. */
 export function pinning(): { server: string; load: string } | null {
   return canPin ? { server: '0', load: '1' } : null;
 }
 
-export function spawnNode(name: string, args: string[], opts: { env: NodeJS.ProcessEnv; cpu?: string; logFile: string }): Child {
+export function spawnNode(
+  name: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; cpu?: string; logFile: string },
+): Child {
   const argv = [process.execPath, ...args];
-  const child = opts.cpu !== undefined ? spawn('taskset', ['-c', opts.cpu, ...argv], { cwd: repoRoot, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    opts.cpu !== undefined
+      ? spawn('taskset', ['-c', opts.cpu, ...argv], { cwd: repoRoot, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(opts.logFile);
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (l: string) => void }[] = [];
@@ -71,7 +81,15 @@ export function spawnNode(name: string, args: string[], opts: { env: NodeJS.Proc
       new Promise<string>((resolve, reject) => {
         const found = lines.find((l) => pattern.test(l));
         if (found) return resolve(found);
-        const timer = setTimeout(() => reject(new Error(`${name}: no line matching ${pattern} after ${timeoutMs} ms. Last output:\n${lines.slice(-20).join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${name}: no line matching ${pattern} after ${timeoutMs} ms. Last output:\n${lines.slice(-20).join('\n')}`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({
           pattern,
           resolve: (l) => {
@@ -81,7 +99,11 @@ export function spawnNode(name: string, args: string[], opts: { env: NodeJS.Proc
         });
         void exited.then((code) => {
           clearTimeout(timer);
-          reject(new Error(`${name} exited with ${code} before printing ${pattern}. Last output:\n${lines.slice(-30).join('\n')}`));
+          reject(
+            new Error(
+              `${name} exited with ${code} before printing ${pattern}. Last output:\n${lines.slice(-30).join('\n')}`,
+            ),
+          );
         });
       }),
     stop: async (graceMs = 10_000) => {

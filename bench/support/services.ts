@@ -40,8 +40,15 @@ export async function benchServices(opts: { kafka: boolean }): Promise<BenchServ
       setEnv({ DATABASE_URL: p.url });
     }
     if (opts.kafka && !e.KAFKA_BROKERS) {
-      console.log(`[bench] KAFKA_BROKERS unset: starting Apache Kafka ${e.KAFKA_VERSION} (KRaft) on 127.0.0.1:${BENCH_KAFKA_PORT}`);
-      const k = await ensureKafka({ version: e.KAFKA_VERSION, port: BENCH_KAFKA_PORT, dataDir: e.EDDY_DATA_DIR, name: 'bench' });
+      console.log(
+        `[bench] KAFKA_BROKERS unset: starting Apache Kafka ${e.KAFKA_VERSION} (KRaft) on 127.0.0.1:${BENCH_KAFKA_PORT}`,
+      );
+      const k = await ensureKafka({
+        version: e.KAFKA_VERSION,
+        port: BENCH_KAFKA_PORT,
+        dataDir: e.EDDY_DATA_DIR,
+        name: 'bench',
+      });
       if (k.started) {
         kafkaPid = k.pid;
         stops.push(k.stop);

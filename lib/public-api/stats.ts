@@ -44,12 +44,10 @@ export const aggregateResultSchema = z.object({
   previous: metrics
     .nullable()
     .meta({ description: 'The same metrics for the previous period of equal length (compare=previous).' }),
-  server_requests: z
-    .number()
-    .meta({
-      description:
-        'Requests your server reported (name "request", e.g. from @eddy/node) in the range; not filtered, and not part of the metrics above.',
-    }),
+  server_requests: z.number().meta({
+    description:
+      'Requests your server reported (name "request", e.g. from @eddy/node) in the range; not filtered, and not part of the metrics above.',
+  }),
 });
 export const timeseriesResultSchema = z.object({
   site_id: z.string(),

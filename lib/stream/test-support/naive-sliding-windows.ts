@@ -115,16 +115,14 @@ export class NaiveSlidingWindowOperator<K extends Key, V, A, R> extends KeyedWin
 
   protected encodeState(): Json {
     return {
-      windows: this.timers
-        .toArray()
-        .map((w) => ({
-          key: w.key,
-          start: w.start,
-          fired: w.fired,
-          timerAt: w.timerAt,
-          acc: this.aggregate.toJSON(w.acc),
-          emitted: this.encodeEmitted(w.emitted),
-        })),
+      windows: this.timers.toArray().map((w) => ({
+        key: w.key,
+        start: w.start,
+        fired: w.fired,
+        timerAt: w.timerAt,
+        acc: this.aggregate.toJSON(w.acc),
+        emitted: this.encodeEmitted(w.emitted),
+      })),
     };
   }
 
