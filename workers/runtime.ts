@@ -22,7 +22,6 @@ import { startTicker } from './consumer/ticker';
 // dead_letters with its bytes, the error and its site — a poison record never stops a partition.
 
 export type { Job, JobBatchResult } from './consumer/job';
-export type { Outcome } from './consumer/outcome';
 
 export type StartMode =
   { from: 'checkpoint' } | { from: 'earliest' } | { from: 'latest' } | { from: 'timestamp'; at: number };
@@ -41,8 +40,9 @@ export interface RunJobOptions {
   hooks?: RuntimeHooks;
   /**
    * How many of its partitions this member applies at once (default 1). Each batch is its own
-   * transaction on its own connection; the partitions' output rows are disjoint (keyed by source
-   * partition or by visitor, which the partition key includes), so they do not wait on each other.
+   * transaction on its own connection. Their output rows are mostly disjoint (keyed by source
+   * partition or by visitor, which the partition key includes); the rows they share — a site's
+   * ledger minute, insights' late-event rows — are taken in site order or under a site lock.
    */
   partitionsConcurrently?: number;
 }
