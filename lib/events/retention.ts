@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { forgetExpiredHandovers } from '@/lib/collect/identity/handover';
 import { DAY } from '@/lib/time';
+import { transaction } from '@/lib/db/client';
+import { TOMBSTONE_KEEP_MS } from '@/lib/analytics/columnar/sync';
 
 // Retention of the raw archive (issue 16). Owner of `site_archive_stats`.
 //
@@ -86,6 +88,13 @@ export async function enforceRetention(p: pg.Pool, now: number): Promise<Retenti
       (await p.query('DELETE FROM events WHERE site_id = $1 AND ts < $2', [s.id, at])).rowCount ?? 0;
     report.deletedSessions +=
       (await p.query('DELETE FROM sessions WHERE site_id = $1 AND started_at < $2', [s.id, at])).rowCount ?? 0;
+    // The filter facts go with what they were derived from; the tombstone tells the columnar copies.
+    await transaction(p, async (c) => {
+      const events = (await c.query('DELETE FROM event_facts WHERE site_id = $1 AND ts < $2', [s.id, at])).rowCount;
+      const visits = (await c.query('DELETE FROM visit_facts WHERE site_id = $1 AND started_at < $2', [s.id, at]))
+        .rowCount;
+      if (events || visits) await c.query('INSERT INTO fact_tombstones (site_id, before) VALUES ($1, $2)', [s.id, at]);
+    });
     // Late events wait for the reconcile job; once folded in they are raw rows like the archive.
     await p.query('DELETE FROM late_events WHERE site_id = $1 AND ts < $2 AND reconciled_at IS NOT NULL', [s.id, at]);
   }
@@ -95,6 +104,8 @@ export async function enforceRetention(p: pg.Pool, now: number): Promise<Retenti
   // so a batch in flight while its site was deleted can add values after the deletion removed
   // the site's: whatever names a site that no longer exists goes here.
   await p.query('DELETE FROM dimension_values d WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.id = d.site_id)');
+  // A copy that has not synced for this long reloads instead (lib/analytics/columnar/).
+  await p.query('DELETE FROM fact_tombstones WHERE created_at < $1', [new Date(now - TOMBSTONE_KEEP_MS).toISOString()]);
   await measureArchive(p, now);
   return report;
 }

@@ -453,8 +453,12 @@ async function writeVisitFacts(tx: pg.PoolClient, facts: Map<string, VisitFactCh
   const gone = [...facts.values()].filter((f) => f.fact === null);
   if (gone.length) {
     await tx.query(
-      `DELETE FROM visit_facts f USING unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(site, visitor, started)
-        WHERE f.site_id = u.site AND f.visitor = hashtextextended(u.visitor, 0) AND f.started_at = u.started`,
+      // The tombstones tell the columnar copies (lib/analytics/columnar/) what went, in this transaction.
+      `WITH gone AS (
+         DELETE FROM visit_facts f USING unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(site, visitor, started)
+          WHERE f.site_id = u.site AND f.visitor = hashtextextended(u.visitor, 0) AND f.started_at = u.started
+         RETURNING f.site_id, f.visitor, f.started_at)
+       INSERT INTO fact_tombstones (site_id, visitor, started_at) SELECT site_id, visitor, started_at FROM gone`,
       [gone.map((g) => g.siteId), gone.map((g) => g.visitorId), gone.map((g) => g.startedAt)],
     );
   }
@@ -471,7 +475,7 @@ async function writeVisitFacts(tx: pg.PoolClient, facts: Map<string, VisitFactCh
      ON CONFLICT (site_id, started_at, visitor) DO UPDATE SET ended_at = EXCLUDED.ended_at, pageviews = EXCLUDED.pageviews, duration_ms = EXCLUDED.duration_ms,
        bounce = EXCLUDED.bounce, entry_page = EXCLUDED.entry_page, exit_page = EXCLUDED.exit_page, referrer = EXCLUDED.referrer, channel = EXCLUDED.channel,
        utm_source = EXCLUDED.utm_source, utm_medium = EXCLUDED.utm_medium, utm_campaign = EXCLUDED.utm_campaign, country = EXCLUDED.country,
-       device = EXCLUDED.device, browser = EXCLUDED.browser, os = EXCLUDED.os`,
+       device = EXCLUDED.device, browser = EXCLUDED.browser, os = EXCLUDED.os, xid = DEFAULT`,
     [
       rows.map((f) => f.siteId),
       rows.map((f) => f.startedAt),

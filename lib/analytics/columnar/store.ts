@@ -1,0 +1,187 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type pg from 'pg';
+import { MINUTE, SECOND } from '@/lib/time';
+import { COPY_SCHEMA, RELOAD_AFTER_MS, SiteCodes, syncStep, type SyncResult } from './sync';
+
+// The columnar copy of the filter facts, one per web process and database (issue 17): an embedded
+// DuckDB in memory holding event_facts and visit_facts as PostgreSQL has them, followed by
+// transaction id (sync.ts). PostgreSQL stays the one source of truth — the copy is rebuilt from it
+// at start and can be dropped at any time; the jobs write nothing here.
+//
+// Freshness: a read first waits for a sync that started after it was asked for (reads share that
+// sync), so a filtered view shows every transaction that had committed when it was asked — unless
+// an older transaction is still open, which holds the copy back: past STALE_MS of that, and while
+// the first load runs, `reader()` says no and the caller answers from PostgreSQL.
+
+const SYNC_EVERY_MS = 1 * SECOND;
+const STALE_MS = 10 * SECOND;
+const SITE_SWEEP_MS = 1 * MINUTE;
+
+export interface StoreStats {
+  ready: boolean;
+  loadMs: number | null;
+  lastSync: SyncResult | null;
+  heldMs: number;
+  /** Reads answered from the copy, and reads it declined (loading, held back, unknown site). */
+  reads: number;
+  declined: number;
+}
+
+export class ColumnarStore {
+  private duck: DuckDBConnection | null = null;
+  private instance: DuckDBInstance | null = null;
+  private sites = new SiteCodes();
+  private lo = 0n;
+  private ready = false;
+  private loading: Promise<void> | null = null;
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private heldHi: bigint | null = null;
+  private heldSince: number | null = null;
+  private lastSyncAt = 0;
+  private lastSiteSweep = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  readonly stats: StoreStats = { ready: false, loadMs: null, lastSync: null, heldMs: 0, reads: 0, declined: 0 };
+
+  constructor(
+    private readonly pool: () => pg.Pool,
+    private readonly memoryLimit: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Starts the first load in the background (idempotent); resolves when it is done. */
+  start(): Promise<void> {
+    this.loading ??= this.load().catch((e) => {
+      console.error(`[columnar] load failed, filtered views stay on PostgreSQL: ${(e as Error).message}`);
+      this.loading = null; // the next reader tries again
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const t0 = this.now();
+    this.instance = await DuckDBInstance.create(':memory:', { memory_limit: this.memoryLimit, threads: '2' });
+    this.duck = await this.instance.connect();
+    for (const sql of COPY_SCHEMA) await this.duck.run(sql);
+    this.sites = new SiteCodes();
+    this.lo = 0n;
+    await this.syncOnce();
+    this.ready = true;
+    this.stats.ready = true;
+    this.stats.loadMs = this.now() - t0;
+    this.timer = setInterval(() => void this.fresh().catch(() => undefined), SYNC_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** A sync that starts after this call, shared by everyone who asks meanwhile. */
+  fresh(): Promise<void> {
+    if (this.queued) return this.queued;
+    const after = this.running ?? Promise.resolve();
+    const next = after
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        this.running = next;
+        return this.syncOnce();
+      })
+      .finally(() => {
+        if (this.running === next) this.running = null;
+      });
+    this.queued = next;
+    return next;
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (this.closed || !this.duck) return;
+    if (this.ready && this.now() - this.lastSyncAt > RELOAD_AFTER_MS) {
+      // Too long without a sync: tombstones may have been pruned since. Start over.
+      await this.duck.run('DELETE FROM event_facts');
+      await this.duck.run('DELETE FROM visit_facts');
+      this.sites = new SiteCodes();
+      this.lo = 0n;
+    }
+    const c = await this.pool().connect();
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await this.duck.run('BEGIN TRANSACTION');
+      let r: SyncResult;
+      try {
+        r = await syncStep(c, this.duck, this.sites, this.lo);
+        await this.duck.run('COMMIT');
+      } catch (e) {
+        await this.duck.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+      if (this.now() - this.lastSiteSweep > SITE_SWEEP_MS) await this.sweepDeletedSites(c);
+      await c.query('COMMIT');
+      this.lo = r.lo;
+      this.lastSyncAt = this.now();
+      this.stats.lastSync = r;
+      // Held back: an open transaction older than the snapshot's newest.
+      if (r.hi >= r.xmax) {
+        this.heldHi = null;
+        this.heldSince = null;
+      } else if (this.heldHi !== r.hi) {
+        this.heldHi = r.hi;
+        this.heldSince = this.now();
+      }
+      this.stats.heldMs = this.heldSince === null ? 0 : this.now() - this.heldSince;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** A deleted site's rows are never asked for again; they only take memory, so they go once a minute. */
+  private async sweepDeletedSites(c: pg.PoolClient): Promise<void> {
+    this.lastSiteSweep = this.now();
+    const known = this.sites.entries();
+    if (known.length === 0 || !this.duck) return;
+    const live = new Set(
+      (
+        await c.query<{ id: string }>('SELECT id::text FROM sites WHERE id = ANY($1::uuid[])', [
+          known.map(([id]) => id),
+        ])
+      ).rows.map((r) => r.id.toLowerCase()),
+    );
+    const gone = known.filter(([id]) => !live.has(id)).map(([, code]) => code);
+    if (gone.length === 0) return;
+    await this.duck.run(`DELETE FROM event_facts WHERE site IN (${gone.join(', ')})`);
+    await this.duck.run(`DELETE FROM visit_facts WHERE site IN (${gone.join(', ')})`);
+  }
+
+  /**
+   * A fresh connection to the copy for one read and the site's code in it, or null when the copy
+   * cannot answer (still loading, held back, or the site has no facts yet: PostgreSQL answers).
+   */
+  async reader(siteId: string): Promise<{ conn: DuckDBConnection; site: number } | null> {
+    if (!this.ready) {
+      void this.start();
+      this.stats.declined++;
+      return null;
+    }
+    await this.fresh();
+    const site = this.sites.known(siteId);
+    if ((this.heldSince !== null && this.now() - this.heldSince > STALE_MS) || site === undefined || !this.instance) {
+      this.stats.declined++;
+      return null;
+    }
+    this.stats.reads++;
+    return { conn: await this.instance.connect(), site };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.loading?.catch(() => undefined);
+    await this.running?.catch(() => undefined);
+    this.duck?.closeSync();
+    this.instance?.closeSync();
+    this.duck = null;
+    this.instance = null;
+    this.ready = false;
+  }
+}

@@ -1,0 +1,217 @@
+import type pg from 'pg';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { HOUR, DAY } from '@/lib/time';
+
+// Following PostgreSQL's filter facts into the columnar copy (issue 17), by transaction id.
+//
+// Every fact row carries the id of the transaction that last wrote it (`xid`, set by default on
+// insert and by the sessions job's upsert on update), and every delete leaves a tombstone with the
+// deleting transaction's id (prisma/migrations/20261209000000_fact_sync). One sync, in a
+// REPEATABLE READ snapshot:
+//   hi = the oldest transaction still running (pg_snapshot_xmin): every xid below it has ended;
+//   apply the tombstones with lo <= xid < hi, then the fact rows with lo <= xid < hi
+//   (visits replace the copy's row with the same key); lo = hi.
+// Each transaction's writes are therefore applied once, after it committed, whatever the order in
+// which transactions commit; deletes before upserts within a window is right because a row written
+// after its tombstone carries a later xid and is read in this window's upserts or a later one.
+//
+// A transaction that stays open holds hi back, and the copy with it: `heldSince` says for how long,
+// and the engine answers from PostgreSQL while it is more than STALE_MS (a migration, a long
+// retention delete). A copy that did not sync for TOMBSTONE_KEEP_MS may have missed pruned
+// tombstones and reloads from scratch.
+
+/** Tombstones are pruned after this (the retention job); a copy further behind reloads. */
+export const TOMBSTONE_KEEP_MS = 2 * DAY;
+/** A copy that could not sync for this long reloads (well within TOMBSTONE_KEEP_MS). */
+export const RELOAD_AFTER_MS = 12 * HOUR;
+const CHUNK = 20_000;
+
+/** Site ids as small integers inside the copy: 4 bytes a row instead of a 36-character string. */
+export class SiteCodes {
+  private readonly codes = new Map<string, number>();
+  code(siteId: string): number {
+    const id = siteId.toLowerCase();
+    let c = this.codes.get(id);
+    if (c === undefined) this.codes.set(id, (c = this.codes.size + 1));
+    return c;
+  }
+  known(siteId: string): number | undefined {
+    return this.codes.get(siteId.toLowerCase());
+  }
+  entries(): [string, number][] {
+    return [...this.codes];
+  }
+}
+
+export const EVENT_COLUMNS = [
+  'page',
+  'referrer',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'country',
+  'device',
+  'browser',
+  'os',
+] as const;
+export const VISIT_COLUMNS = [
+  'entry_page',
+  'exit_page',
+  'referrer',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'country',
+  'device',
+  'browser',
+  'os',
+] as const;
+
+/** The copy's schema: times as epoch milliseconds, sites as codes, dimensions as dictionary ids. */
+export const COPY_SCHEMA = [
+  `CREATE TABLE event_facts (site INTEGER NOT NULL, ts BIGINT NOT NULL, visitor BIGINT NOT NULL, kind TINYINT NOT NULL,
+     ${EVENT_COLUMNS.map((c) => `${c} INTEGER`).join(', ')})`,
+  `CREATE TABLE visit_facts (site INTEGER NOT NULL, started_at BIGINT NOT NULL, visitor BIGINT NOT NULL, ended_at BIGINT NOT NULL,
+     pageviews INTEGER NOT NULL, duration_ms INTEGER NOT NULL, bounce BOOLEAN NOT NULL, ${VISIT_COLUMNS.map((c) => `${c} INTEGER`).join(', ')})`,
+  `CREATE TABLE visit_stage AS SELECT * FROM visit_facts LIMIT 0`,
+];
+
+export interface SyncResult {
+  lo: bigint;
+  hi: bigint;
+  /** The snapshot's xmax: hi < xmax means some transaction was still running. */
+  xmax: bigint;
+  events: number;
+  visits: number;
+  tombstones: number;
+}
+
+const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::int8`;
+
+async function* chunks(c: pg.PoolClient, name: string, sql: string, params: unknown[]): AsyncGenerator<unknown[][]> {
+  await c.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
+  try {
+    for (;;) {
+      const r = await c.query<unknown[]>({ text: `FETCH ${CHUNK} FROM ${name}`, rowMode: 'array' });
+      if (r.rows.length === 0) return;
+      yield r.rows;
+      if (r.rows.length < CHUNK) return;
+    }
+  } finally {
+    await c.query(`CLOSE ${name}`);
+  }
+}
+
+const int = (v: unknown) => (v === null ? null : Number(v));
+
+/**
+ * One sync step from `lo` (0: everything), on `c` in a REPEATABLE READ READ ONLY transaction the
+ * caller opened, into the copy on `duck`.
+ */
+export async function syncStep(
+  c: pg.PoolClient,
+  duck: DuckDBConnection,
+  sites: SiteCodes,
+  lo: bigint,
+): Promise<SyncResult> {
+  const snap = await c.query<{ hi: string; xmax: string }>(
+    `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  );
+  const hi = BigInt(snap.rows[0]!.hi);
+  const xmax = BigInt(snap.rows[0]!.xmax);
+  const out: SyncResult = { lo, hi, xmax, events: 0, visits: 0, tombstones: 0 };
+  if (hi <= lo) return out;
+  const window = [lo.toString(), hi.toString()];
+
+  // 1. Deletes. A full load (lo = 0) starts from an empty copy: nothing to delete.
+  if (lo > 0n) {
+    const t = await c.query<{
+      site_id: string;
+      visitor: string | null;
+      started_at: string | null;
+      before: string | null;
+    }>(
+      `SELECT site_id, visitor::text, ${ms('started_at')}::text AS started_at, ${ms('before')}::text AS before
+         FROM fact_tombstones WHERE xid >= $1::int8 AND xid < $2::int8 ORDER BY xid, id`,
+      window,
+    );
+    for (const r of t.rows) {
+      const site = sites.known(r.site_id);
+      if (site === undefined) continue; // never copied
+      if (r.before !== null) {
+        await duck.run(`DELETE FROM event_facts WHERE site = ${site} AND ts < ${Number(r.before)}`);
+        await duck.run(`DELETE FROM visit_facts WHERE site = ${site} AND started_at < ${Number(r.before)}`);
+      } else if (r.visitor !== null && r.started_at !== null) {
+        await duck.run(
+          `DELETE FROM visit_facts WHERE site = ${site} AND started_at = ${Number(r.started_at)} AND visitor = ${BigInt(r.visitor)}`,
+        );
+      }
+    }
+    out.tombstones = t.rows.length;
+  }
+
+  // 2. Events: only ever inserted (ON CONFLICT DO NOTHING never rewrites one), so appended.
+  const where = lo > 0n ? 'WHERE xid >= $1::int8 AND xid < $2::int8' : 'WHERE xid < $1::int8';
+  const params = lo > 0n ? window : [hi.toString()];
+  const evCols = `site_id::text, ${ms('ts')}, visitor, kind, ${EVENT_COLUMNS.join(', ')}`;
+  const events = await duck.createAppender('event_facts');
+  try {
+    for await (const rows of chunks(c, 'eddy_ev', `SELECT ${evCols} FROM event_facts ${where}`, params)) {
+      for (const r of rows) {
+        events.appendInteger(sites.code(r[0] as string));
+        events.appendBigInt(BigInt(r[1] as string));
+        events.appendBigInt(BigInt(r[2] as string));
+        events.appendTinyInt(r[3] as number);
+        for (let i = 4; i < 4 + EVENT_COLUMNS.length; i++) {
+          const v = int(r[i]);
+          if (v === null) events.appendNull();
+          else events.appendInteger(v);
+        }
+        events.endRow();
+      }
+      out.events += rows.length;
+      events.flushSync();
+    }
+  } finally {
+    events.closeSync();
+  }
+
+  // 3. Visits: updated in place while they are open, so the copy's row with the key is replaced.
+  const viCols = `site_id::text, ${ms('started_at')}, visitor, ${ms('ended_at')}, pageviews, duration_ms, bounce, ${VISIT_COLUMNS.join(', ')}`;
+  const stage = await duck.createAppender('visit_stage');
+  try {
+    for await (const rows of chunks(c, 'eddy_vi', `SELECT ${viCols} FROM visit_facts ${where}`, params)) {
+      for (const r of rows) {
+        stage.appendInteger(sites.code(r[0] as string));
+        stage.appendBigInt(BigInt(r[1] as string));
+        stage.appendBigInt(BigInt(r[2] as string));
+        stage.appendBigInt(BigInt(r[3] as string));
+        stage.appendInteger(r[4] as number);
+        stage.appendInteger(r[5] as number);
+        stage.appendBoolean(r[6] as boolean);
+        for (let i = 7; i < 7 + VISIT_COLUMNS.length; i++) {
+          const v = int(r[i]);
+          if (v === null) stage.appendNull();
+          else stage.appendInteger(v);
+        }
+        stage.endRow();
+      }
+      out.visits += rows.length;
+      stage.flushSync();
+    }
+  } finally {
+    stage.closeSync();
+  }
+  if (out.visits > 0) {
+    if (lo > 0n)
+      await duck.run(
+        `DELETE FROM visit_facts v USING visit_stage s WHERE v.site = s.site AND v.started_at = s.started_at AND v.visitor = s.visitor`,
+      );
+    await duck.run('INSERT INTO visit_facts SELECT * FROM visit_stage');
+    await duck.run('DELETE FROM visit_stage');
+  }
+  out.lo = hi;
+  return out;
+}
