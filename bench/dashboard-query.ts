@@ -29,6 +29,7 @@ import { setEnv } from '@/lib/env';
 import { HyperLogLog } from '@/lib/stream';
 import { backfillFacts } from '@/lib/analytics/fact-backfill';
 import { factLoad } from '@/lib/analytics/fact-engine';
+import { closeColumnar, columnarStore } from '@/lib/analytics/columnar/engine';
 import type { Filters } from '@/lib/analytics/dimensions';
 import { benchServices, freshBenchDatabase } from './support/services';
 import { loadUmami, umamiLoad } from './support/umami-peer';
@@ -594,6 +595,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await db.end();
+    await closeColumnar();
     await closeDb();
     if (process.argv.includes('--keep')) console.error(`[bench] kept ${bench.url}`);
     else await bench.drop();
@@ -636,6 +638,20 @@ async function filteredLoads(
     end: day.end - 86_400_000,
     points: day.points.map((pt) => ({ ...pt, start: pt.start - 86_400_000, end: pt.end - 86_400_000 })),
   };
+  // The columnar copy (lib/analytics/columnar/): loaded once from the fact tables, as a web process does at start.
+  setEnv({ FILTER_ENGINE: 'columnar' });
+  const store = columnarStore()!;
+  const tl = performance.now();
+  await store.start();
+  const loadMs = performance.now() - tl;
+  const copied = store.stats.loaded!;
+  console.log(
+    `\n[bench] columnar copy loaded in ${(loadMs / 1000).toFixed(1)} s: ${copied.events.toLocaleString('en-US')} event facts, ${copied.visits.toLocaleString('en-US')} visit facts (${Math.round((copied.events + copied.visits) / (loadMs / 1000)).toLocaleString('en-US')} rows/s)`,
+  );
+  const syncs: number[] = [];
+  for (let i = 0; i < 20; i++) syncs.push((await timed(() => store.fresh()))[0]);
+  console.log(`[bench] a sync with nothing new (what every filtered load waits for first): ${stat(syncs)}`);
+  const wholePg: number[] = [];
   for (const [label, filters] of FILTER_CASES) {
     console.log(`\n[bench] filtered 30-day dashboard, ${label}:`);
     // The facts engine, one pass: totals + series + 12 breakdowns of the range, totals + series of the previous period.
@@ -666,10 +682,34 @@ async function filteredLoads(
     }
     wholeNew.push(...a);
     wholeRoutes.push(...b);
+    const declinedBefore = store.stats.declined;
     console.log(
-      `  facts engine, whole load in one pass (2 × 2 statements, current ∥ previous)  ${stat(a)}   (${FILTERED_ROUNDS} rounds)`,
+      `  columnar copy (DuckDB), whole load in one pass (2 × 2 statements, current ∥ previous)  ${stat(a)}   (${FILTERED_ROUNDS} rounds)`,
     );
-    console.log(`  facts engine, whole load as stats + 12 breakdown calls, sequential            ${stat(b)}`);
+    console.log(`  columnar copy, whole load as stats + 12 breakdown calls, sequential                    ${stat(b)}`);
+    // The same facts in PostgreSQL (the engine before the copy, and what answers while it loads).
+    const columnarAnswer = await factLoad(s.id, month, filters, {
+      series: true,
+      breakdowns: [...DIMENSIONS],
+      limit: 10,
+      now,
+    });
+    setEnv({ FILTER_ENGINE: 'postgres' });
+    const pgAnswer = await factLoad(s.id, month, filters, {
+      series: true,
+      breakdowns: [...DIMENSIONS],
+      limit: 10,
+      now,
+    });
+    const c: number[] = [];
+    for (let r = 0; r < Math.min(3, FILTERED_ROUNDS); r++) c.push((await timed(onePass))[0]);
+    setEnv({ FILTER_ENGINE: 'columnar' });
+    wholePg.push(...c);
+    console.log(`  PostgreSQL facts (fact tables, same statements), whole load in one pass                ${stat(c)}`);
+    if (JSON.stringify(columnarAnswer) !== JSON.stringify(pgAnswer))
+      throw new Error(`columnar copy and PostgreSQL facts answer differently for ${label}`);
+    if (store.stats.declined !== declinedBefore) throw new Error('the columnar copy declined a load');
+    console.log('  columnar and PostgreSQL answers: identical (totals, series, 12 breakdowns)');
     // The Umami peer.
     const u: number[] = [];
     let uq = new Map<string, number>();
@@ -706,7 +746,7 @@ async function filteredLoads(
   const sorted = (x: number[]) => [...x].sort((p, q) => p - q);
   const p = (x: number[], k: number) => Number(percentile(sorted(x), k).toFixed(1));
   console.log(
-    `[bench] filtered whole loads: facts one pass p50 ${p(wholeNew, 50)} ms p95 ${p(wholeNew, 95)} ms; facts per route p50 ${p(wholeRoutes, 50)} p95 ${p(wholeRoutes, 95)}; Umami peer p50 ${p(wholeUmami, 50)} p95 ${p(wholeUmami, 95)}; today's engine ~${(p(wholeOld, 50) / 1000).toFixed(1)} s (extrapolated)`,
+    `[bench] filtered whole loads: columnar one pass p50 ${p(wholeNew, 50)} ms p95 ${p(wholeNew, 95)} ms; PostgreSQL facts one pass p50 ${p(wholePg, 50)} p95 ${p(wholePg, 95)}; columnar per route p50 ${p(wholeRoutes, 50)} p95 ${p(wholeRoutes, 95)}; Umami peer p50 ${p(wholeUmami, 50)} p95 ${p(wholeUmami, 95)}; today's engine ~${(p(wholeOld, 50) / 1000).toFixed(1)} s (extrapolated)`,
   );
   console.log(
     `  goal filtered p95 ≤ ${SCALE <= 0.1 ? 150 : 500} ms: ${p(wholeNew, 95) <= (SCALE <= 0.1 ? 150 : 500) ? 'met' : 'NOT met'}`,
@@ -714,6 +754,10 @@ async function filteredLoads(
   return {
     filtered_p50_ms: p(wholeNew, 50),
     filtered_p95_ms: p(wholeNew, 95),
+    filtered_pg_facts_p50_ms: p(wholePg, 50),
+    filtered_pg_facts_p95_ms: p(wholePg, 95),
+    columnar_load_ms: Math.round(loadMs),
+    columnar_sync_p50_ms: p(syncs, 50),
     filtered_routes_p50_ms: p(wholeRoutes, 50),
     filtered_routes_p95_ms: p(wholeRoutes, 95),
     filtered_umami_p50_ms: p(wholeUmami, 50),

@@ -6,6 +6,7 @@ import { bus } from '@/lib/bus';
 import { CLIENT_IP_HEADER, resolveClientIp } from '@/lib/collect/client-ip';
 import { handleCollect, isCollectPath } from '@/lib/collect/node-handler';
 import { closeDb } from '@/lib/db/client';
+import { closeColumnar, columnarStore } from '@/lib/analytics/columnar/engine';
 import { env, publicUrl } from '@/lib/env';
 import { isEddyError } from '@/lib/errors';
 import { SECURITY_HEADERS } from '@/lib/http/security-headers.mjs';
@@ -49,6 +50,17 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  // The columnar copy of the filter facts loads in the background; filtered views read PostgreSQL until it is ready.
+  void columnarStore()
+    ?.start()
+    .then(() => {
+      const s = columnarStore()?.stats;
+      if (s?.ready)
+        console.log(
+          `[web] columnar copy ready in ${s.loadMs} ms (${s.loaded?.events ?? 0} event facts, ${s.loaded?.visits ?? 0} visit facts)`,
+        );
+    });
+
   await new Promise<void>((resolve) => server.listen(e.PORT, e.HOST, resolve));
   console.log(`[web] listening on ${publicUrl()} (bus: ${b.kind})`);
 
@@ -57,6 +69,7 @@ async function main(): Promise<void> {
     io.close().catch(() => undefined);
     server.close();
     await b.close();
+    await closeColumnar();
     await closeDb();
     process.exit(0);
   };

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { forgetExpiredHandovers } from '@/lib/collect/identity/handover';
 import { DAY } from '@/lib/time';
-import { transaction } from '@/lib/db/client';
+import { transaction } from '@/lib/db/transaction';
 import { TOMBSTONE_KEEP_MS } from '@/lib/analytics/columnar/sync';
 
 // Retention of the raw archive (issue 16). Owner of `site_archive_stats`.

@@ -16,7 +16,7 @@ import type { Period } from '../range';
 import { HOUR } from '@/lib/time';
 import { ColumnarStore } from './store';
 
-// The filtered dashboard over the columnar copy (issue 17): the same two GROUPING SETS passes as
+// The filtered dashboard over the columnar copy (issue 17): the same two passes (events, visits) as
 // the PostgreSQL fact engine (fact-engine.ts, whose comment states the semantics — a filtered total
 // equals the clicked row), written for DuckDB: times as epoch milliseconds, the series bucket
 // by comparison with the points' starts, dictionary ids resolved in PostgreSQL before and labels
@@ -29,23 +29,28 @@ import { ColumnarStore } from './store';
 const VISIT_REACH_MS = 6 * HOUR;
 const TIMEOUT_MS = 20_000;
 
-let current: { url: string; store: ColumnarStore } | null = null;
+// One copy per process, on globalThis: the web process's own modules (server/, run by tsx) and
+// Next.js' server bundle each have their own instance of this module, and two copies would hold
+// the facts twice.
+const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for('eddy.columnar')] ??= {
+  current: null,
+}) as { current: { url: string; store: ColumnarStore } | null };
 
 /** This process's copy for the configured database, or null when FILTER_ENGINE is `postgres`. */
 export function columnarStore(): ColumnarStore | null {
   if (env().FILTER_ENGINE !== 'columnar') return null;
   const url = databaseUrl();
-  if (current?.url !== url) {
-    void current?.store.close();
-    current = { url, store: new ColumnarStore(pool, env().COLUMNAR_MEMORY_LIMIT) };
+  if (registry.current?.url !== url) {
+    void registry.current?.store.close();
+    registry.current = { url, store: new ColumnarStore(pool, env().COLUMNAR_MEMORY_LIMIT) };
   }
-  return current.store;
+  return registry.current.store;
 }
 
 /** Closes this process's copy (tests, shutdown). */
 export async function closeColumnar(): Promise<void> {
-  const c = current;
-  current = null;
+  const c = registry.current;
+  registry.current = null;
   await c?.store.close();
 }
 
@@ -104,20 +109,25 @@ export function columnarStatements(
       .reverse()
       .map(([s, i]) => `WHEN ${col} >= ${n(s)} THEN ${i}`)
       .join(' ')} ELSE 0 END`;
-  const sets = (dims: readonly Dimension[]) => [
-    ...(want.series ? ['()', '(bucket)'] : []),
-    ...want.breakdowns.filter((d) => dims.includes(d)).map((d) => `(${d})`),
+  // One aggregate per set over the filtered rows (a CTE referenced more than once is computed
+  // once), not GROUPING SETS: DuckDB's distinct counts under GROUPING SETS took 1.4–2× as long
+  // (bench notes in docs/BENCHMARKS.md, "Filtered loads").
+  const sets = (dims: readonly Dimension[]): [string, string | null][] => [
+    ...(want.series
+      ? ([
+          ['', null],
+          ['bucket', 'bucket'],
+        ] as [string, string][])
+      : []),
+    ...want.breakdowns.filter((d) => dims.includes(d)).map((d): [string, string] => [d, d]),
   ];
-  const setName = (dims: readonly Dimension[]) =>
-    `CASE ${want.series ? "WHEN GROUPING(bucket) = 0 THEN 'bucket' " : ''}${dims
-      .filter((d) => want.breakdowns.includes(d))
-      .map((d) => `WHEN GROUPING(${d}) = 0 THEN '${d}' `)
-      .join('')}ELSE '' END`;
-  const setKey = (dims: readonly Dimension[]) =>
-    `CASE ${want.series ? 'WHEN GROUPING(bucket) = 0 THEN bucket ' : ''}${dims
-      .filter((d) => want.breakdowns.includes(d))
-      .map((d) => `WHEN GROUPING(${d}) = 0 THEN ${d} `)
-      .join('')}END`;
+  const union = (from: string, list: [string, string | null][], measures: string) =>
+    list
+      .map(
+        ([name, col]) =>
+          `SELECT '${name}' AS set, ${col === null ? 'NULL::INTEGER' : `${col}::INTEGER`} AS key, ${measures} FROM ${from}${col === null ? '' : ` GROUP BY ${col}`}`,
+      )
+      .join('\n UNION ALL ');
   const and = (preds: string[]) => preds.map((x) => ` AND ${x}`).join('');
   const out: string[] = [];
 
@@ -135,10 +145,12 @@ export function columnarStatements(
         SELECT e.visitor, e.kind${cols.map((d) => `, e.${d}`).join('')}${want.series ? `, ${bucket('e.ts')} AS bucket` : ''}
           FROM event_facts e
          WHERE e.site = ${site} AND e.ts >= ${start} AND e.ts < ${end}${and(eventPreds)}${inVisit})
-      SELECT ${setName(EVENT_DIMS)} AS set, ${setKey(EVENT_DIMS)} AS key,
-             count(DISTINCT visitor)::DOUBLE AS visitors, (count(*) FILTER (WHERE kind = 0))::DOUBLE AS pageviews,
-             0::DOUBLE AS sessions, 0::DOUBLE AS bounces, 0::DOUBLE AS duration_ms, 0::DOUBLE AS visit_pageviews
-        FROM fe GROUP BY GROUPING SETS (${eventSets.join(', ')})`);
+      ${union(
+        'fe',
+        eventSets,
+        `count(DISTINCT visitor)::DOUBLE AS visitors, (count(*) FILTER (WHERE kind = 0))::DOUBLE AS pageviews,
+         0::DOUBLE AS sessions, 0::DOUBLE AS bounces, 0::DOUBLE AS duration_ms, 0::DOUBLE AS visit_pageviews`,
+      )}`);
   }
   const visitSets = sets(VISIT_DIMS);
   if (visitSets.length) {
@@ -154,11 +166,13 @@ export function columnarStatements(
         SELECT v.pageviews, v.duration_ms, v.bounce${cols.map((d) => `, v.${d}`).join('')}${want.series ? `, ${bucket('v.started_at')} AS bucket` : ''}
           FROM visit_facts v
          WHERE v.site = ${site} AND v.started_at >= ${start} AND v.started_at < ${end}${and(visitPreds)}${viewed})
-      SELECT ${setName(VISIT_DIMS)} AS set, ${setKey(VISIT_DIMS)} AS key,
-             0::DOUBLE AS visitors, 0::DOUBLE AS pageviews, count(*)::DOUBLE AS sessions,
-             (count(*) FILTER (WHERE bounce))::DOUBLE AS bounces,
-             coalesce(sum(duration_ms), 0)::DOUBLE AS duration_ms, coalesce(sum(pageviews), 0)::DOUBLE AS visit_pageviews
-        FROM fs GROUP BY GROUPING SETS (${visitSets.join(', ')})`);
+      ${union(
+        'fs',
+        visitSets,
+        `0::DOUBLE AS visitors, 0::DOUBLE AS pageviews, count(*)::DOUBLE AS sessions,
+         (count(*) FILTER (WHERE bounce))::DOUBLE AS bounces,
+         coalesce(sum(duration_ms), 0)::DOUBLE AS duration_ms, coalesce(sum(pageviews), 0)::DOUBLE AS visit_pageviews`,
+      )}`);
   }
   return out;
 }

@@ -20,6 +20,8 @@ const SITE_SWEEP_MS = 1 * MINUTE;
 export interface StoreStats {
   ready: boolean;
   loadMs: number | null;
+  /** Rows the first load copied. */
+  loaded: { events: number; visits: number } | null;
   lastSync: SyncResult | null;
   heldMs: number;
   /** Reads answered from the copy, and reads it declined (loading, held back, unknown site). */
@@ -42,7 +44,15 @@ export class ColumnarStore {
   private lastSiteSweep = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  readonly stats: StoreStats = { ready: false, loadMs: null, lastSync: null, heldMs: 0, reads: 0, declined: 0 };
+  readonly stats: StoreStats = {
+    ready: false,
+    loadMs: null,
+    loaded: null,
+    lastSync: null,
+    heldMs: 0,
+    reads: 0,
+    declined: 0,
+  };
 
   constructor(
     private readonly pool: () => pg.Pool,
@@ -67,6 +77,8 @@ export class ColumnarStore {
     this.sites = new SiteCodes();
     this.lo = 0n;
     await this.syncOnce();
+    const first = this.stats.lastSync;
+    this.stats.loaded = { events: first?.events ?? 0, visits: first?.visits ?? 0 };
     this.ready = true;
     this.stats.ready = true;
     this.stats.loadMs = this.now() - t0;
