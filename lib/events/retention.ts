@@ -105,7 +105,10 @@ export async function enforceRetention(p: pg.Pool, now: number): Promise<Retenti
   // the site's: whatever names a site that no longer exists goes here.
   await p.query('DELETE FROM dimension_values d WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.id = d.site_id)');
   // A copy that has not synced for this long reloads instead (lib/analytics/columnar/).
-  await p.query('DELETE FROM fact_tombstones WHERE created_at < $1', [new Date(now - TOMBSTONE_KEEP_MS).toISOString()]);
+  // Their age is the database's own business (created_at is its clock), not the injected `now`.
+  await p.query('DELETE FROM fact_tombstones WHERE created_at < now() - make_interval(secs => $1::float8 / 1000)', [
+    TOMBSTONE_KEEP_MS,
+  ]);
   await measureArchive(p, now);
   return report;
 }

@@ -23,6 +23,7 @@ const OUTPUT_TABLES = [
   'sessions',
   'event_facts',
   'visit_facts',
+  'fact_tombstones',
   'dimension_values',
   'peak_windows',
   'minute_partials',

@@ -38,7 +38,7 @@ export class ColumnarStore {
   private loading: Promise<void> | null = null;
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
-  private heldHi: bigint | null = null;
+  private heldUntil: bigint | null = null;
   private heldSince: number | null = null;
   private lastSyncAt = 0;
   private lastSiteSweep = 0;
@@ -130,12 +130,15 @@ export class ColumnarStore {
       this.lo = r.lo;
       this.lastSyncAt = this.now();
       this.stats.lastSync = r;
-      // Held back: an open transaction older than the snapshot's newest.
+      // Held back: transactions below the snapshot's xmax that are still running keep hi below
+      // it, and whatever committed after them waits. The clock starts when the copy first misses
+      // a bound and restarts only once hi has passed that bound (not when the oldest open
+      // transaction changes: the commits the copy misses may be older than the new one).
       if (r.hi >= r.xmax) {
-        this.heldHi = null;
+        this.heldUntil = null;
         this.heldSince = null;
-      } else if (this.heldHi !== r.hi) {
-        this.heldHi = r.hi;
+      } else if (this.heldUntil === null || r.hi >= this.heldUntil) {
+        this.heldUntil = r.xmax;
         this.heldSince = this.now();
       }
       this.stats.heldMs = this.heldSince === null ? 0 : this.now() - this.heldSince;

@@ -81,7 +81,7 @@ export const COPY_SCHEMA = [
 export interface SyncResult {
   lo: bigint;
   hi: bigint;
-  /** The snapshot's xmax: hi < xmax means some transaction was still running. */
+  /** The snapshot's xmax: hi < xmax means a transaction below it was still running (and later ones may have committed). */
   xmax: bigint;
   events: number;
   visits: number;
