@@ -1,6 +1,7 @@
 import { bus, topics } from '../bus';
 import { pool } from '../db/client';
 import { HOUR, MINUTE } from '@/lib/time';
+import { columnarStore } from '../analytics/columnar/engine';
 
 /** A heartbeat older than this (three of workers/presence.ts' 5 s intervals) means the process is gone or frozen. */
 const ALIVE_MS = 15_000;
@@ -60,6 +61,17 @@ export interface PipelineOverview {
     oldest: number | null;
     measuredAt: number | null;
   }[];
+  /** Where this web process computes filtered views (lib/analytics/columnar/). */
+  filterEngine: {
+    engine: 'columnar' | 'postgres';
+    ready: boolean;
+    loadMs: number | null;
+    loaded: { events: number; visits: number } | null;
+    /** How long an open transaction has held the copy back (0: current). */
+    heldMs: number;
+    reads: number;
+    declined: number;
+  };
 }
 
 export async function pipelineOverview(now = Date.now()): Promise<PipelineOverview> {
@@ -198,6 +210,15 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
     deadLetters: dead.rows.map((d) => ({ job: d.job, count: Number(d.n) })),
     lateEvents: { pending: Number(late.rows[0]!.pending), reconciled: Number(late.rows[0]!.reconciled) },
     dimensionRefreshedAt: dims.rows[0]?.at?.getTime() ?? null,
+    filterEngine: ((store) => ({
+      engine: store ? ('columnar' as const) : ('postgres' as const),
+      ready: store?.stats.ready ?? false,
+      loadMs: store?.stats.loadMs ?? null,
+      loaded: store?.stats.loaded ?? null,
+      heldMs: store?.stats.heldMs ?? 0,
+      reads: store?.stats.reads ?? 0,
+      declined: store?.stats.declined ?? 0,
+    }))(columnarStore()),
     archive: archive.rows.map((a) => ({
       siteId: a.id,
       name: a.name,

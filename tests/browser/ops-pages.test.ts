@@ -48,8 +48,28 @@ describe('operator pages', () => {
     expect(text).toMatch(/5/);
     await page.screenshot({ path: path.join(artifactsDir, 'ops-ledger.png'), fullPage: true });
 
+    // A filtered view, answered by the web process's columnar copy of the facts once it has loaded.
+    await eventually(
+      async () => {
+        const r = await page.request.get(`${stack.url}/api/sites/${stack.site.id}/stats?range=today&page=/ok`);
+        return r.ok() && (await r.json()).summary.pageviews === 5;
+      },
+      20_000,
+      'filtered stats count the 5 pageviews of /ok',
+    );
     await page.goto(`${stack.url}/pipeline`);
     await expect.poll(async () => (await page.textContent('body')) ?? '', { timeout: 15_000 }).toMatch(/rollups/);
+    await expect
+      .poll(
+        async () => {
+          // PostgreSQL answers until the copy has loaded: ask again each time.
+          await page.request.get(`${stack.url}/api/sites/${stack.site.id}/stats?range=today&page=/ok`);
+          await page.goto(`${stack.url}/pipeline`);
+          return (await page.getByTestId('filter-engine').textContent()) ?? '';
+        },
+        { timeout: 20_000 },
+      )
+      .toMatch(/Columnar copy ready: .* [1-9][\d,]* loads answered from it/);
     expect((await page.textContent('body')) ?? '').toMatch(/sessions/);
     // Every partition of both stream jobs — also those no event reached yet — names the worker
     // process that owns it (host:pid), alive (heartbeating). The stack has one worker process.
