@@ -219,12 +219,6 @@ export function PipelineView() {
             : p.filterEngine.ready
               ? `Columnar copy ready: loaded ${(p.filterEngine.loaded?.events ?? 0).toLocaleString('en-US')} event and ${(p.filterEngine.loaded?.visits ?? 0).toLocaleString('en-US')} visit facts in ${((p.filterEngine.loadMs ?? 0) / 1000).toFixed(1)} s; ${p.filterEngine.reads.toLocaleString('en-US')} loads answered from it, ${p.filterEngine.declined.toLocaleString('en-US')} sent to PostgreSQL.`
               : 'Columnar copy loading: filtered views are computed in PostgreSQL meanwhile.'}
-          {p.filterEngine.heldMs > 0 && (
-            <span className="ml-1 font-semibold text-amber-700">
-              Held back {(p.filterEngine.heldMs / 1000).toFixed(0)} s by an open transaction
-              {p.filterEngine.heldMs > 10_000 ? ': PostgreSQL answers until it ends.' : '.'}
-            </span>
-          )}
         </p>
       </Card>
       <p className="text-xs text-slate-500">

@@ -1,5 +1,5 @@
 import type { EventRecord } from '../events/record';
-import { DIMENSIONS, type Dimension } from './dimensions';
+import { DIMENSIONS, type Dimension, type EventFilter } from './dimensions';
 
 // How each dimension of dimensions.ts is read, in one place for every reader: the rollups and
 // sessions jobs (TS, from a record and from a visit's `sessions` row), the value dictionary and the
@@ -240,4 +240,14 @@ export function eventDimensionValues(e: EventRecord): [With<'event'>, string | n
 /** A visit's values per visit dimension (null: none). */
 export function visitDimensionValues(s: VisitColumns): [With<'visit'>, string | null][] {
   return VISIT_SPECS.map((d) => [d, d.visit.of(s)]);
+}
+
+/**
+ * The archived events an event filter matches (a row of `events`): server requests are in no
+ * visit; properties compare as text, as goals do ("3", "true"). `add` binds a parameter.
+ */
+export function matchedEventsWhere(f: EventFilter, add: (v: unknown) => string): string {
+  return `record->'request' IS NULL${f.name !== null ? ` AND name = ${add(f.name)}` : ''}${
+    f.prop ? ` AND record->'props'->>${add(f.prop.key)}::text = ${add(f.prop.value)}` : ''
+  }`;
 }

@@ -11,7 +11,7 @@ import {
   type Dimension,
   type Filters,
 } from './dimensions';
-import { dimensionSpec } from './dimension-registry';
+import { dimensionSpec, matchedEventsWhere } from './dimension-registry';
 import { boundedReads } from './bounded-reads';
 import {
   breakdownRowOf,
@@ -110,17 +110,11 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
   }
   const bounds = want.series ? add(p.points.map((pt) => new Date(pt.start).toISOString())) : null;
   const reach = `make_interval(hours => ${VISIT_REACH_HOURS})`;
-  // The events the event filters match, from the archive: server requests are in no visit;
-  // properties compare as text, as goals do ("3", "true").
   const eventFilter = eventFilterOf(filters);
   const matchedCte = eventFilter
     ? `ce AS MATERIALIZED (
          SELECT hashtextextended(visitor_id, 0) AS visitor, ts FROM events
-          WHERE site_id = $1 AND ts >= $2::timestamptz - ${reach} AND ts < $3::timestamptz + ${reach} AND record->'request' IS NULL${eventFilter.name !== null ? ` AND name = ${add(eventFilter.name)}` : ''}${
-            eventFilter.prop
-              ? ` AND record->'props'->>${add(eventFilter.prop.key)}::text = ${add(eventFilter.prop.value)}`
-              : ''
-          }
+          WHERE site_id = $1 AND ts >= $2::timestamptz - ${reach} AND ts < $3::timestamptz + ${reach} AND ${matchedEventsWhere(eventFilter, add)}
        ),`
     : '';
   const didEvent = (v: string) =>

@@ -67,8 +67,8 @@ export interface PipelineOverview {
     ready: boolean;
     loadMs: number | null;
     loaded: { events: number; visits: number } | null;
-    /** How long an open transaction has held the copy back (0: current). */
-    heldMs: number;
+    /** Transactions in progress at the last sync, whose rows the copy applies when they end. */
+    pending: number;
     reads: number;
     declined: number;
   };
@@ -215,7 +215,7 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
       ready: store?.stats.ready ?? false,
       loadMs: store?.stats.loadMs ?? null,
       loaded: store?.stats.loaded ?? null,
-      heldMs: store?.stats.heldMs ?? 0,
+      pending: store?.stats.lastSync?.cursor.pending.length ?? 0,
       reads: store?.stats.reads ?? 0,
       declined: store?.stats.declined ?? 0,
     }))(columnarStore()),

@@ -9,11 +9,10 @@ import { freshDatabase, type TestDatabase } from '../helpers/db';
 
 // The columnar copy's sync protocol (lib/analytics/columnar/sync.ts, store.ts) against a real
 // PostgreSQL: the first load, transactions that commit out of xid order, visits updated, deleted
-// (tombstones) and re-inserted, the retention job's `before` tombstone, the copy held back by an
-// open transaction, and a deleted site's rows leaving on the site sweep. Fact rows are written
-// directly with SQL, as the jobs write them. The store's clock is injected; no wall clock matters
-// (the retention run's `now` lies in the past, so its tombstone pruning never removes the
-// tombstone it has just written).
+// (tombstones) and re-inserted, the retention job's `before` tombstone, open transactions (here
+// and in another database of the cluster) holding back only their own rows, and a deleted site's
+// rows leaving on the site sweep. Fact rows are written directly with SQL, as the jobs write them.
+// The store's clock is injected; no wall clock matters.
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-06T00:00:00.000Z');
@@ -242,7 +241,7 @@ describe('columnar copy sync', () => {
     expect(store.stats.declined).toBe(1);
     await store.start();
     expect(store.stats.ready).toBe(true);
-    expect(store.stats.lastSync!.lo).toBe(store.stats.lastSync!.hi);
+    expect(store.stats.lastSync!.cursor.pending).toEqual([]);
     expect(store.stats.lastSync!.events).toBe(130);
     expect(store.stats.lastSync!.visits).toBe(31);
 
@@ -270,19 +269,18 @@ describe('columnar copy sync', () => {
     await end(b.c);
 
     await store.fresh();
-    const held = store.stats.lastSync!;
-    expect(held.hi <= xidA).toBe(true);
-    expect(held.hi < held.xmax).toBe(true);
-    // B committed, but A (older) is open: B's row waits, nothing is doubled.
-    expect(await copyCount(siteA, 'event_facts', 'page = 9002')).toBe(0);
+    // B committed: in the copy at once, though A (older) is still open; A is pending.
+    expect(store.stats.lastSync!.cursor.pending).toContain(xidA);
+    expect(store.stats.lastSync!.cursor.lo > xidB).toBe(true);
+    expect(await copyCount(siteA, 'event_facts', 'page = 9002')).toBe(1);
     expect(await copyCount(siteA, 'event_facts', 'page = 9001')).toBe(0);
-    expect(await copyCount(siteA, 'event_facts')).toBe(before);
+    expect(await copyCount(siteA, 'event_facts')).toBe(before + 1);
     await store.fresh();
-    expect(await copyCount(siteA, 'event_facts', 'page = 9002')).toBe(0);
+    expect(await copyCount(siteA, 'event_facts', 'page = 9002')).toBe(1); // not applied twice
 
     await end(a.c);
     await store.fresh();
-    expect(store.stats.lastSync!.hi > xidB).toBe(true);
+    expect(store.stats.lastSync!.cursor.pending).not.toContain(xidA);
     expect(await copyCount(siteA, 'event_facts', 'page = 9001')).toBe(1);
     expect(await copyCount(siteA, 'event_facts', 'page = 9002')).toBe(1);
     expect(await copyCount(siteA, 'event_facts')).toBe(before + 2);
@@ -333,7 +331,8 @@ describe('columnar copy sync', () => {
     await end(del.c);
     await upsertVisit(older.c, siteA, at(5), 5005n, 6, 700);
     await store.fresh();
-    expect(await one(5)).toEqual({ n: 1, pv: 1 }); // the older transaction still holds the copy back
+    // As PostgreSQL has it now: the delete committed, the older transaction's re-insert not yet.
+    expect(await one(5)).toEqual({ n: 0, pv: null });
     await end(older.c);
     await store.fresh();
     expect(await one(5)).toEqual({ n: 1, pv: 6 });
@@ -375,72 +374,57 @@ describe('columnar copy sync', () => {
     }
   });
 
-  it('an open transaction that holds the copy back for more than 10 s sends reads to PostgreSQL', async () => {
-    const hold = await begin();
-    await insertEvent(hold.c, siteA, T0 - DAY, 4100n, 9100); // takes its xid
-    // Nothing committed after it yet: the copy misses nothing committed, so it is not held back.
+  it('open transactions hold back only their own rows: commits around them are in the copy at once, theirs when they end', async () => {
+    const before = await pgCount(siteA, 'event_facts');
+    const t1 = await begin();
+    await insertEvent(t1.c, siteA, T0 - DAY, 4200n, 9200);
+    const x1 = await xidOf(t1.c);
+    const t2 = await begin();
+    await insertEvent(t2.c, siteA, T0 - DAY, 4201n, 9201);
+    const x2 = await xidOf(t2.c);
+    await insertEvent(pool, siteA, T0 - DAY, 4202n, 9202); // committed after both started
     await store.fresh();
-    expect(store.stats.lastSync!.hi).toBe(await xidOf(hold.c));
-    expect(store.stats.heldMs).toBe(0);
-    clock += 11_000;
-    const quiet = await store.reader(siteA);
-    expect(quiet).not.toBeNull();
-    quiet?.conn.closeSync();
-
-    // A younger transaction commits: the open one now holds it out of the copy.
-    await insertEvent(pool, siteA, T0 - DAY, 4101n, 9101);
+    expect(store.stats.lastSync!.cursor.pending).toEqual(expect.arrayContaining([x1, x2]));
+    expect(await copyCount(siteA, 'event_facts', 'page = 9202')).toBe(1);
+    expect(await copyCount(siteA, 'event_facts', 'page IN (9200, 9201)')).toBe(0);
+    // The younger one ends first, then a commit after it; the older one is still open.
+    await end(t2.c);
+    await insertEvent(pool, siteA, T0 - DAY, 4203n, 9203);
     await store.fresh();
-    expect(store.stats.lastSync!.hi < store.stats.lastSync!.xmax).toBe(true);
-    expect(store.stats.heldMs).toBe(0);
-    expect(await copyCount(siteA, 'event_facts', 'page IN (9100, 9101)')).toBe(0); // held back, not yet stale
-
-    clock += 5_000;
+    expect(store.stats.lastSync!.cursor.pending).toContain(x1);
+    expect(store.stats.lastSync!.cursor.pending).not.toContain(x2);
+    expect(await copyCount(siteA, 'event_facts', 'page IN (9201, 9202, 9203)')).toBe(3);
+    expect(await copyCount(siteA, 'event_facts', 'page = 9200')).toBe(0);
+    // A rolled-back transaction leaves nothing; the older one's rows arrive when it commits.
+    const t3 = await begin();
+    await insertEvent(t3.c, siteA, T0 - DAY, 4204n, 9204);
     await store.fresh();
-    expect(store.stats.heldMs).toBe(5_000);
-    const stillFresh = await store.reader(siteA);
-    expect(stillFresh).not.toBeNull();
-    stillFresh?.conn.closeSync();
-    clock += 6_000;
+    await end(t3.c, 'ROLLBACK');
+    await end(t1.c);
     await store.fresh();
-    expect(store.stats.heldMs).toBe(11_000);
-    const declined = store.stats.declined;
-    const reads = store.stats.reads;
-    expect(await store.reader(siteA)).toBeNull();
-    expect(store.stats.declined).toBe(declined + 1);
-    expect(store.stats.reads).toBe(reads);
-
-    await end(hold.c);
-    expect(await copyCount(siteA, 'event_facts', 'page IN (9100, 9101)')).toBe(2);
-    expect(store.stats.heldMs).toBe(0);
-    expect(store.stats.declined).toBe(declined + 1);
+    expect(store.stats.lastSync!.cursor.pending).toEqual([]);
+    expect(await copyCount(siteA, 'event_facts', 'page BETWEEN 9200 AND 9204')).toBe(4);
+    expect(await copyCount(siteA, 'event_facts', 'page = 9204')).toBe(0);
+    expect(await copyCount(siteA, 'event_facts')).toBe(before + 4);
     const f = await fingerprint(siteA);
     expect(f.copy).toEqual(f.pg);
   });
 
-  it('the held-back clock does not restart when the oldest open transaction commits but a younger commit is still missing', async () => {
-    const t1 = await begin();
-    await insertEvent(t1.c, siteA, T0 - DAY, 4200n, 9200);
-    const t2 = await begin();
-    await insertEvent(t2.c, siteA, T0 - DAY, 4201n, 9201);
-    await insertEvent(pool, siteA, T0 - DAY, 4202n, 9202); // Y: committed, held out by t1 and t2
-    await store.fresh();
-    clock += 9_000;
-    await store.fresh();
-    expect(store.stats.heldMs).toBe(9_000);
-    await end(t1.c); // hi moves up to t2, but Y is still missing
-    await store.fresh();
-    expect(await copyCount(siteA, 'event_facts', 'page = 9202')).toBe(0);
-    expect(store.stats.heldMs).toBe(9_000);
-    clock += 2_000;
-    await store.fresh();
-    // Y committed 11 s ago and is not in the copy: PostgreSQL answers.
-    expect(await store.reader(siteA)).toBeNull();
-    await end(t2.c);
-    expect(await copyCount(siteA, 'event_facts', 'page IN (9200, 9201, 9202)')).toBe(3);
-    expect(store.stats.heldMs).toBe(0);
-    const r = await store.reader(siteA);
-    expect(r).not.toBeNull();
-    r?.conn.closeSync();
+  it('a transaction open in another database of the cluster holds nothing back', async () => {
+    const other = await freshDatabase('columnar_other');
+    const o = new pg.Client({ connectionString: other.url });
+    await o.connect();
+    try {
+      await o.query('BEGIN');
+      await o.query('CREATE TABLE t (x int)'); // takes a cluster-wide xid and keeps it
+      await insertEvent(pool, siteA, T0 - DAY, 4300n, 9300);
+      await store.fresh();
+      expect(await copyCount(siteA, 'event_facts', 'page = 9300')).toBe(1);
+      await o.query('ROLLBACK');
+    } finally {
+      await o.end();
+      await other.drop();
+    }
   });
 
   it("a deleted site's rows leave the copy on the site sweep", async () => {

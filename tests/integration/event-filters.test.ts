@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '@/lib/bus';
 import { closeDb } from '@/lib/db/client';
 import { setEnv } from '@/lib/env';
+import { closeColumnar, columnarStore } from '@/lib/analytics/columnar/engine';
 import { eventRecordSchema, type EventRecord } from '@/lib/events/record';
 import { siteBreakdown, siteStats, statsQuerySchema } from '@/lib/analytics/stats';
 import { insightsQuerySchema, siteInsights } from '@/lib/insights/report';
@@ -120,6 +121,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await closeColumnar();
   await closeDb();
   await pool?.end();
   await d?.drop();
@@ -147,7 +149,20 @@ const summary = async (filters: Record<string, string>) => {
   };
 };
 
-describe('the dashboard filtered by a custom event', () => {
+// Both places filtered views are computed: the columnar copy (the default; its matching events come
+// from the archive into DuckDB) and PostgreSQL.
+describe.each(['columnar', 'postgres'] as const)('the dashboard filtered by a custom event (%s)', (engine) => {
+  beforeAll(async () => {
+    setEnv({ DATABASE_URL: d.url, FILTER_ENGINE: engine });
+    if (engine === 'columnar') await columnarStore()!.start();
+  });
+  afterAll(() => {
+    if (engine === 'columnar') {
+      expect(columnarStore()!.stats.reads).toBeGreaterThan(10);
+      expect(columnarStore()!.stats.declined).toBe(0);
+    }
+  });
+
   it('unfiltered, for reference: 5 visitors, 10 pageviews, 6 visits', async () => {
     // a1 3 + a2 2 + b 1 + c 2 + d 1 + e 1 pageviews; e bounced.
     expect(await summary({})).toEqual({

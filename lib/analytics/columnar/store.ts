@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type pg from 'pg';
 import { MINUTE, SECOND } from '@/lib/time';
-import { COPY_SCHEMA, RELOAD_AFTER_MS, SiteCodes, syncStep, type SyncResult } from './sync';
+import { COPY_SCHEMA, RELOAD_AFTER_MS, SiteCodes, syncStep, type SyncCursor, type SyncResult } from './sync';
 
 // The columnar copy of the filter facts, one per web process and database (issue 17): an embedded
 // DuckDB in memory holding event_facts and visit_facts as PostgreSQL has them, followed by
@@ -9,12 +9,11 @@ import { COPY_SCHEMA, RELOAD_AFTER_MS, SiteCodes, syncStep, type SyncResult } fr
 // at start and can be dropped at any time; the jobs write nothing here.
 //
 // Freshness: a read first waits for a sync that started after it was asked for (reads share that
-// sync), so a filtered view shows every transaction that had committed when it was asked — unless
-// an older transaction is still open, which holds the copy back: past STALE_MS of that, and while
-// the first load runs, `reader()` says no and the caller answers from PostgreSQL.
+// sync), so a filtered view shows exactly the transactions that had committed when it was asked,
+// as a PostgreSQL query would. While the first load runs, or if a sync fails, `reader()` says no
+// and the caller answers from PostgreSQL.
 
 const SYNC_EVERY_MS = 1 * SECOND;
-const STALE_MS = 10 * SECOND;
 const SITE_SWEEP_MS = 1 * MINUTE;
 
 export interface StoreStats {
@@ -23,8 +22,7 @@ export interface StoreStats {
   /** Rows the first load copied. */
   loaded: { events: number; visits: number } | null;
   lastSync: SyncResult | null;
-  heldMs: number;
-  /** Reads answered from the copy, and reads it declined (loading, held back, unknown site). */
+  /** Reads answered from the copy, and reads it declined (loading, a failed sync, a site without facts). */
   reads: number;
   declined: number;
 }
@@ -33,13 +31,11 @@ export class ColumnarStore {
   private duck: DuckDBConnection | null = null;
   private instance: DuckDBInstance | null = null;
   private sites = new SiteCodes();
-  private lo = 0n;
+  private cursor: SyncCursor = { lo: 0n, pending: [] };
   private ready = false;
   private loading: Promise<void> | null = null;
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
-  private heldUntil: bigint | null = null;
-  private heldSince: number | null = null;
   private lastSyncAt = 0;
   private lastSiteSweep = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -49,7 +45,6 @@ export class ColumnarStore {
     loadMs: null,
     loaded: null,
     lastSync: null,
-    heldMs: 0,
     reads: 0,
     declined: 0,
   };
@@ -75,7 +70,7 @@ export class ColumnarStore {
     this.duck = await this.instance.connect();
     for (const sql of COPY_SCHEMA) await this.duck.run(sql);
     this.sites = new SiteCodes();
-    this.lo = 0n;
+    this.cursor = { lo: 0n, pending: [] };
     await this.syncOnce();
     const first = this.stats.lastSync;
     this.stats.loaded = { events: first?.events ?? 0, visits: first?.visits ?? 0 };
@@ -111,7 +106,7 @@ export class ColumnarStore {
       await this.duck.run('DELETE FROM event_facts');
       await this.duck.run('DELETE FROM visit_facts');
       this.sites = new SiteCodes();
-      this.lo = 0n;
+      this.cursor = { lo: 0n, pending: [] };
     }
     const c = await this.pool().connect();
     try {
@@ -119,7 +114,7 @@ export class ColumnarStore {
       await this.duck.run('BEGIN TRANSACTION');
       let r: SyncResult;
       try {
-        r = await syncStep(c, this.duck, this.sites, this.lo);
+        r = await syncStep(c, this.duck, this.sites, this.cursor);
         await this.duck.run('COMMIT');
       } catch (e) {
         await this.duck.run('ROLLBACK').catch(() => undefined);
@@ -127,21 +122,9 @@ export class ColumnarStore {
       }
       if (this.now() - this.lastSiteSweep > SITE_SWEEP_MS) await this.sweepDeletedSites(c);
       await c.query('COMMIT');
-      this.lo = r.lo;
+      this.cursor = r.cursor;
       this.lastSyncAt = this.now();
       this.stats.lastSync = r;
-      // Held back: transactions below the snapshot's xmax that are still running keep hi below
-      // it, and whatever committed after them waits. The clock starts when the copy first misses
-      // a bound and restarts only once hi has passed that bound (not when the oldest open
-      // transaction changes: the commits the copy misses may be older than the new one).
-      if (r.hi >= r.xmax) {
-        this.heldUntil = null;
-        this.heldSince = null;
-      } else if (this.heldUntil === null || r.hi >= this.heldUntil) {
-        this.heldUntil = r.xmax;
-        this.heldSince = this.now();
-      }
-      this.stats.heldMs = this.heldSince === null ? 0 : this.now() - this.heldSince;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
@@ -170,7 +153,7 @@ export class ColumnarStore {
 
   /**
    * A fresh connection to the copy for one read and the site's code in it, or null when the copy
-   * cannot answer (still loading, held back, or the site has no facts yet: PostgreSQL answers).
+   * cannot answer (still loading, the sync failed, or the site has no facts yet: PostgreSQL answers).
    */
   async reader(siteId: string): Promise<{ conn: DuckDBConnection; site: number } | null> {
     if (!this.ready) {
@@ -178,9 +161,15 @@ export class ColumnarStore {
       this.stats.declined++;
       return null;
     }
-    await this.fresh();
+    const synced = await this.fresh().then(
+      () => true,
+      (e: Error) => {
+        console.error(`[columnar] sync failed, PostgreSQL answers: ${e.message}`);
+        return false;
+      },
+    );
     const site = this.sites.known(siteId);
-    if ((this.heldSince !== null && this.now() - this.heldSince > STALE_MS) || site === undefined || !this.instance) {
+    if (!synced || site === undefined || !this.instance) {
       this.stats.declined++;
       return null;
     }

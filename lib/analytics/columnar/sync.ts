@@ -4,21 +4,22 @@ import { HOUR, DAY } from '@/lib/time';
 
 // Following PostgreSQL's filter facts into the columnar copy (issue 17), by transaction id.
 //
-// Every fact row carries the id of the transaction that last wrote it (`xid`, set by default on
-// insert and by the sessions job's upsert on update), and every delete leaves a tombstone with the
-// deleting transaction's id (prisma/migrations/20261209000000_fact_sync). One sync, in a
-// REPEATABLE READ snapshot:
-//   hi = the oldest transaction still running (pg_snapshot_xmin): every xid below it has ended;
-//   apply the tombstones with lo <= xid < hi, then the fact rows with lo <= xid < hi
-//   (visits replace the copy's row with the same key); lo = hi.
-// Each transaction's writes are therefore applied once, after it committed, whatever the order in
-// which transactions commit; deletes before upserts within a window is right because a row written
-// after its tombstone carries a later xid and is read in this window's upserts or a later one.
+// Every fact row carries the id of the top-level transaction that last wrote it (`xid`, set by
+// default on insert and by the sessions job's upsert on update), and every delete leaves a
+// tombstone with the deleting transaction's id (prisma/migrations/20261209000000_fact_sync). A
+// sync takes a REPEATABLE READ snapshot (xmax and the list of transactions in progress, `xip`):
+// every xid below xmax that is not in xip has ended, so its rows are exactly what the snapshot
+// sees. It applies, tombstones first, then rows (visits replace the copy's row with their key):
+//   - the new window: lo <= xid < xmax, except the xids in progress;
+//   - the pending ones that have ended since: xids that were in progress at an earlier sync;
+// and keeps lo = xmax and the xids still in progress as pending. So each transaction's writes are
+// applied once, after it committed, whatever the order in which transactions commit, and a
+// transaction left open (here or in another database of the cluster: xids are cluster-wide) holds
+// back nothing but its own rows. Deletes before upserts within a sync is right because a row
+// written after its tombstone was written by a transaction that saw the delete, read in this sync's
+// upserts or a later one.
 //
-// A transaction that stays open holds hi back, and the copy with it: `heldSince` says for how long,
-// and the engine answers from PostgreSQL while it is more than STALE_MS (a migration, a long
-// retention delete). A copy that did not sync for TOMBSTONE_KEEP_MS may have missed pruned
-// tombstones and reloads from scratch.
+// A copy that did not sync for RELOAD_AFTER_MS may have missed pruned tombstones and reloads.
 
 /** Tombstones are pruned after this (the retention job); a copy further behind reloads. */
 export const TOMBSTONE_KEEP_MS = 2 * DAY;
@@ -78,11 +79,16 @@ export const COPY_SCHEMA = [
   `CREATE TABLE visit_stage AS SELECT * FROM visit_facts LIMIT 0`,
 ];
 
-export interface SyncResult {
+/** Where a copy stands: everything below `lo` is applied but the `pending` xids (in progress when last seen). */
+export interface SyncCursor {
   lo: bigint;
-  hi: bigint;
-  /** The snapshot's xmax: hi < xmax means a transaction below it was still running (and later ones may have committed). */
-  xmax: bigint;
+  pending: bigint[];
+}
+
+export interface SyncResult {
+  cursor: SyncCursor;
+  /** Transactions that were in progress at this sync's snapshot. */
+  inProgress: number;
   events: number;
   visits: number;
   tombstones: number;
@@ -90,8 +96,8 @@ export interface SyncResult {
 
 const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::int8`;
 
-async function* chunks(c: pg.PoolClient, name: string, sql: string, params: unknown[]): AsyncGenerator<unknown[][]> {
-  await c.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
+async function* chunks(c: pg.PoolClient, name: string, sql: string): AsyncGenerator<unknown[][]> {
+  await c.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`);
   try {
     for (;;) {
       const r = await c.query<unknown[]>({ text: `FETCH ${CHUNK} FROM ${name}`, rowMode: 'array' });
@@ -107,23 +113,36 @@ async function* chunks(c: pg.PoolClient, name: string, sql: string, params: unkn
 const int = (v: unknown) => (v === null ? null : Number(v));
 
 /**
- * One sync step from `lo` (0: everything), on `c` in a REPEATABLE READ READ ONLY transaction the
- * caller opened, into the copy on `duck`.
+ * One sync step from `cursor` (lo 0: everything), on `c` in a REPEATABLE READ READ ONLY
+ * transaction the caller opened, into the copy on `duck`.
  */
 export async function syncStep(
   c: pg.PoolClient,
   duck: DuckDBConnection,
   sites: SiteCodes,
-  lo: bigint,
+  cursor: SyncCursor,
 ): Promise<SyncResult> {
-  const snap = await c.query<{ hi: string; xmax: string }>(
-    `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  const snap = await c.query<{ xmax: string; xip: string[] }>(
+    `SELECT pg_snapshot_xmax(s)::text AS xmax, array(SELECT x::text FROM pg_snapshot_xip(s) AS x) AS xip FROM pg_current_snapshot() AS s`,
   );
-  const hi = BigInt(snap.rows[0]!.hi);
   const xmax = BigInt(snap.rows[0]!.xmax);
-  const out: SyncResult = { lo, hi, xmax, events: 0, visits: 0, tombstones: 0 };
-  if (hi <= lo) return out;
-  const window = [lo.toString(), hi.toString()];
+  const xip = snap.rows[0]!.xip.map((x) => BigInt(x));
+  const running = new Set(xip);
+  const { lo } = cursor;
+  const ended = cursor.pending.filter((x) => !running.has(x));
+  const pending = [...cursor.pending.filter((x) => running.has(x)), ...xip.filter((x) => x >= lo && x < xmax)];
+  const out: SyncResult = {
+    cursor: { lo: xmax, pending },
+    inProgress: xip.length,
+    events: 0,
+    visits: 0,
+    tombstones: 0,
+  };
+  // Every value here is a bigint PostgreSQL gave: safe to write into the statement.
+  const skip = xip.filter((x) => x >= lo && x < xmax);
+  const window = `(xid >= ${lo} AND xid < ${xmax}${skip.length ? ` AND xid NOT IN (${skip.join(', ')})` : ''})`;
+  const where = `WHERE ${window}${ended.length ? ` OR xid IN (${ended.join(', ')})` : ''}`;
+  if (xmax <= lo && ended.length === 0) return out;
 
   // 1. Deletes. A full load (lo = 0) starts from an empty copy: nothing to delete.
   if (lo > 0n) {
@@ -134,8 +153,7 @@ export async function syncStep(
       before: string | null;
     }>(
       `SELECT site_id, visitor::text, ${ms('started_at')}::text AS started_at, ${ms('before')}::text AS before
-         FROM fact_tombstones WHERE xid >= $1::int8 AND xid < $2::int8 ORDER BY xid, id`,
-      window,
+         FROM fact_tombstones ${where} ORDER BY xid, id`,
     );
     for (const r of t.rows) {
       const site = sites.known(r.site_id);
@@ -153,12 +171,10 @@ export async function syncStep(
   }
 
   // 2. Events: only ever inserted (ON CONFLICT DO NOTHING never rewrites one), so appended.
-  const where = lo > 0n ? 'WHERE xid >= $1::int8 AND xid < $2::int8' : 'WHERE xid < $1::int8';
-  const params = lo > 0n ? window : [hi.toString()];
   const evCols = `site_id::text, ${ms('ts')}, visitor, kind, ${EVENT_COLUMNS.join(', ')}`;
   const events = await duck.createAppender('event_facts');
   try {
-    for await (const rows of chunks(c, 'eddy_ev', `SELECT ${evCols} FROM event_facts ${where}`, params)) {
+    for await (const rows of chunks(c, 'eddy_ev', `SELECT ${evCols} FROM event_facts ${where}`)) {
       for (const r of rows) {
         events.appendInteger(sites.code(r[0] as string));
         events.appendBigInt(BigInt(r[1] as string));
@@ -182,7 +198,7 @@ export async function syncStep(
   const viCols = `site_id::text, ${ms('started_at')}, visitor, ${ms('ended_at')}, pageviews, duration_ms, bounce, ${VISIT_COLUMNS.join(', ')}`;
   const stage = await duck.createAppender('visit_stage');
   try {
-    for await (const rows of chunks(c, 'eddy_vi', `SELECT ${viCols} FROM visit_facts ${where}`, params)) {
+    for await (const rows of chunks(c, 'eddy_vi', `SELECT ${viCols} FROM visit_facts ${where}`)) {
       for (const r of rows) {
         stage.appendInteger(sites.code(r[0] as string));
         stage.appendBigInt(BigInt(r[1] as string));
@@ -212,6 +228,5 @@ export async function syncStep(
     await duck.run('INSERT INTO visit_facts SELECT * FROM visit_stage');
     await duck.run('DELETE FROM visit_stage');
   }
-  out.lo = hi;
   return out;
 }
