@@ -648,6 +648,10 @@ async function filteredLoads(
   console.log(
     `\n[bench] columnar copy loaded in ${(loadMs / 1000).toFixed(1)} s: ${copied.events.toLocaleString('en-US')} event facts, ${copied.visits.toLocaleString('en-US')} visit facts (${Math.round((copied.events + copied.visits) / (loadMs / 1000)).toLocaleString('en-US')} rows/s)`,
   );
+  const memory = await store.memoryBytes();
+  console.log(
+    `[bench] the copy holds ${(memory / 1048576).toFixed(0)} MiB (${(memory / (copied.events + copied.visits)).toFixed(0)} bytes per fact row)`,
+  );
   const syncs: number[] = [];
   for (let i = 0; i < 20; i++) syncs.push((await timed(() => store.fresh()))[0]);
   console.log(`[bench] a sync with nothing new (what every filtered load waits for first): ${stat(syncs)}`);
@@ -757,6 +761,7 @@ async function filteredLoads(
     filtered_pg_facts_p50_ms: p(wholePg, 50),
     filtered_pg_facts_p95_ms: p(wholePg, 95),
     columnar_load_ms: Math.round(loadMs),
+    columnar_memory_mb: Math.round(memory / 1048576),
     columnar_sync_p50_ms: p(syncs, 50),
     filtered_routes_p50_ms: p(wholeRoutes, 50),
     filtered_routes_p95_ms: p(wholeRoutes, 95),

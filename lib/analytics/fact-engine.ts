@@ -23,6 +23,7 @@ import {
 } from './metrics';
 import type { Period } from './range';
 import { columnarRows } from './columnar/engine';
+import { factPredicates, SENT_MATCHING_EVENT } from './fact-predicates';
 
 // Filtered dashboard queries from the facts the workers write (issue 17): `event_facts` (one narrow
 // row per archived event, written by the rollups job) and `visit_facts` (one row per visit, written
@@ -91,23 +92,6 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
   // A filter value the dictionary does not know matches nothing (-1 is never an id).
   const idOf = (d: Dimension, v: string) =>
     `coalesce((SELECT id FROM dimension_values WHERE site_id = $1 AND dimension = '${dimensionSpec(d).kind}' AND value = ${add(v)}), -1)`;
-  const eventPreds: string[] = [];
-  const visitPreds: string[] = [];
-  const entryExit: string[] = [];
-  let pageId: string | null = null;
-  for (const [d, v] of activeFilters(filters)) {
-    const id = idOf(d, v);
-    if (d === 'entry_page' || d === 'exit_page') {
-      entryExit.push(`v.${d} = ${id}`);
-      visitPreds.push(`v.${d} = ${id}`);
-    } else if (d === 'page') {
-      pageId = id;
-      eventPreds.push(`e.page = ${id}`);
-    } else {
-      eventPreds.push(`e.${d} = ${id}`);
-      visitPreds.push(`v.${d} = ${id}`);
-    }
-  }
   const bounds = want.series ? add(p.points.map((pt) => new Date(pt.start).toISOString())) : null;
   const reach = `make_interval(hours => ${VISIT_REACH_HOURS})`;
   const eventFilter = eventFilterOf(filters);
@@ -117,12 +101,15 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
           WHERE site_id = $1 AND ts >= $2::timestamptz - ${reach} AND ts < $3::timestamptz + ${reach} AND ${matchedEventsWhere(eventFilter, add)}
        ),`
     : '';
-  const didEvent = (v: string) =>
-    `EXISTS (SELECT 1 FROM ce WHERE ce.visitor = ${v}.visitor AND ce.ts >= ${v}.started_at AND ce.ts <= ${v}.ended_at)`;
-  if (eventFilter) {
-    entryExit.push(didEvent('v'));
-    visitPreds.push(didEvent('v'));
-  }
+  const {
+    events: eventPreds,
+    visits: visitPreds,
+    eventVisits: entryExit,
+    pageId,
+  } = factPredicates(
+    activeFilters(filters).map(([d, v]) => [d, idOf(d, v)]),
+    eventFilter ? SENT_MATCHING_EVENT : null,
+  );
 
   const eventSets = [
     ...(want.series ? ['()', '(bucket)'] : []),

@@ -15,6 +15,8 @@ import { ConcurrencyGate } from '../fair-reads';
 import type { Period } from '../range';
 import { HOUR } from '@/lib/time';
 import { ColumnarStore } from './store';
+import { factPredicates, SENT_MATCHING_EVENT } from '../fact-predicates';
+import type { SqlSums } from '../metrics';
 
 // The filtered dashboard over the columnar copy (issue 17): the same two passes (events, visits) as
 // the PostgreSQL fact engine (fact-engine.ts, whose comment states the semantics — a filtered total
@@ -55,16 +57,10 @@ export async function closeColumnar(): Promise<void> {
   await c?.store.close();
 }
 
-export interface ColumnarRow {
+export interface ColumnarRow extends SqlSums {
   set: string;
   key: number | null;
   label: string | null;
-  visitors: number;
-  pageviews: number;
-  sessions: number;
-  bounces: number;
-  duration_ms: number;
-  visit_pageviews: number;
 }
 
 const EVENT_DIMS = DIMENSIONS.filter(isEventDimension);
@@ -88,30 +84,16 @@ export function columnarStatements(
   const start = n(p.start);
   const end = n(p.end);
   const reach = n(VISIT_REACH_MS);
-  const eventPreds: string[] = [];
-  const visitPreds: string[] = [];
-  const entryExit: string[] = [];
-  let pageId: string | null = null;
-  for (const [d, id] of ids) {
-    const v = n(id);
-    if (d === 'entry_page' || d === 'exit_page') {
-      entryExit.push(`v.${d} = ${v}`);
-      visitPreds.push(`v.${d} = ${v}`);
-    } else if (d === 'page') {
-      pageId = v;
-      eventPreds.push(`e.page = ${v}`);
-    } else {
-      eventPreds.push(`e.${d} = ${v}`);
-      visitPreds.push(`v.${d} = ${v}`);
-    }
-  }
-  if (matched) {
-    // Visits in which the visitor sent a matching event (fact-engine.ts states the semantics).
-    const did =
-      'EXISTS (SELECT 1 FROM ce WHERE ce.visitor = v.visitor AND ce.ts >= v.started_at AND ce.ts <= v.ended_at)';
-    entryExit.push(did);
-    visitPreds.push(did);
-  }
+  const {
+    events: eventPreds,
+    visits: visitPreds,
+    eventVisits: entryExit,
+    pageId,
+  } = factPredicates(
+    [...ids].map(([d, id]) => [d, n(id)]),
+    // Visits in which the visitor sent a matching event, from the read's temporary table.
+    matched ? SENT_MATCHING_EVENT : null,
+  );
   // width_bucket: the number of points that started at or before the time (0 before the first).
   const bucket = (col: string) =>
     `CASE ${p.points

@@ -15,6 +15,9 @@ import { COPY_SCHEMA, RELOAD_AFTER_MS, SiteCodes, syncStep, type SyncCursor, typ
 
 const SYNC_EVERY_MS = 1 * SECOND;
 const SITE_SWEEP_MS = 1 * MINUTE;
+const CHECKPOINT_EVERY_MS = 5 * MINUTE;
+/** The attached, compressed in-memory database the copy lives in. */
+const DB = 'facts';
 
 export interface StoreStats {
   ready: boolean;
@@ -38,6 +41,7 @@ export class ColumnarStore {
   private queued: Promise<void> | null = null;
   private lastSyncAt = 0;
   private lastSiteSweep = 0;
+  private lastCheckpoint = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   readonly stats: StoreStats = {
@@ -68,10 +72,16 @@ export class ColumnarStore {
     const t0 = this.now();
     this.instance = await DuckDBInstance.create(':memory:', { memory_limit: this.memoryLimit, threads: '2' });
     this.duck = await this.instance.connect();
+    // An in-memory database that compresses what it holds (at checkpoints): ~4× less memory than
+    // DuckDB's default uncompressed in-memory tables, the same query speed (measured on 2 M rows).
+    await this.duck.run(`ATTACH ':memory:' AS ${DB} (COMPRESS)`);
+    await this.duck.run(`USE ${DB}`);
     for (const sql of COPY_SCHEMA) await this.duck.run(sql);
     this.sites = new SiteCodes();
     this.cursor = { lo: 0n, pending: [] };
     await this.syncOnce();
+    await this.duck.run(`CHECKPOINT ${DB}`);
+    this.lastCheckpoint = this.now();
     const first = this.stats.lastSync;
     this.stats.loaded = { events: first?.events ?? 0, visits: first?.visits ?? 0 };
     this.ready = true;
@@ -124,6 +134,11 @@ export class ColumnarStore {
       await c.query('COMMIT');
       this.cursor = r.cursor;
       this.lastSyncAt = this.now();
+      // Rows appended since the last checkpoint are held uncompressed until the next one.
+      if (this.now() - this.lastCheckpoint > CHECKPOINT_EVERY_MS) {
+        await this.duck.run(`CHECKPOINT ${DB}`);
+        this.lastCheckpoint = this.now();
+      }
       this.stats.lastSync = r;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
@@ -174,7 +189,16 @@ export class ColumnarStore {
       return null;
     }
     this.stats.reads++;
-    return { conn: await this.instance.connect(), site };
+    const conn = await this.instance.connect();
+    await conn.run(`USE ${DB}`);
+    return { conn, site };
+  }
+
+  /** Bytes the copy holds in memory (DuckDB's own accounting). */
+  async memoryBytes(): Promise<number> {
+    if (!this.duck) return 0;
+    const r = await this.duck.runAndReadAll('SELECT sum(memory_usage_bytes)::DOUBLE AS b FROM duckdb_memory()');
+    return Number(r.getRowObjects()[0]?.b ?? 0);
   }
 
   async close(): Promise<void> {

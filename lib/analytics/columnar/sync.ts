@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { HOUR, DAY } from '@/lib/time';
+import { EVENT_SPECS, VISIT_SPECS } from '../dimension-registry';
 
 // Following PostgreSQL's filter facts into the columnar copy (issue 17), by transaction id.
 //
@@ -44,31 +45,9 @@ export class SiteCodes {
   }
 }
 
-export const EVENT_COLUMNS = [
-  'page',
-  'referrer',
-  'channel',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'country',
-  'device',
-  'browser',
-  'os',
-] as const;
-export const VISIT_COLUMNS = [
-  'entry_page',
-  'exit_page',
-  'referrer',
-  'channel',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'country',
-  'device',
-  'browser',
-  'os',
-] as const;
+/** The facts' dimension columns, in the fact tables' order (the registry's). */
+export const EVENT_COLUMNS = EVENT_SPECS.map((d) => d.name);
+export const VISIT_COLUMNS = VISIT_SPECS.map((d) => d.name);
 
 /** The copy's schema: times as epoch milliseconds, sites as codes, dimensions as dictionary ids. */
 export const COPY_SCHEMA = [
@@ -110,7 +89,41 @@ async function* chunks(c: pg.PoolClient, name: string, sql: string): AsyncGenera
   }
 }
 
-const int = (v: unknown) => (v === null ? null : Number(v));
+type ColumnKind = 'site' | 'bigint' | 'int' | 'tinyint' | 'bool';
+
+/** Rows of a PostgreSQL query into a copy table through DuckDB's appender, a chunk at a time. */
+async function copyRows(
+  c: pg.PoolClient,
+  duck: DuckDBConnection,
+  table: string,
+  sql: string,
+  kinds: ColumnKind[],
+  sites: SiteCodes,
+): Promise<number> {
+  const app = await duck.createAppender(table);
+  let n = 0;
+  try {
+    for await (const rows of chunks(c, `eddy_${table}`, sql)) {
+      for (const r of rows) {
+        kinds.forEach((k, i) => {
+          const v = r[i];
+          if (v === null) app.appendNull();
+          else if (k === 'site') app.appendInteger(sites.code(v as string));
+          else if (k === 'bigint') app.appendBigInt(BigInt(v as string));
+          else if (k === 'int') app.appendInteger(Number(v));
+          else if (k === 'tinyint') app.appendTinyInt(Number(v));
+          else app.appendBoolean(v as boolean);
+        });
+        app.endRow();
+      }
+      n += rows.length;
+      app.flushSync();
+    }
+  } finally {
+    app.closeSync();
+  }
+  return n;
+}
 
 /**
  * One sync step from `cursor` (lo 0: everything), on `c` in a REPEATABLE READ READ ONLY
@@ -172,54 +185,25 @@ export async function syncStep(
 
   // 2. Events: only ever inserted (ON CONFLICT DO NOTHING never rewrites one), so appended.
   const evCols = `site_id::text, ${ms('ts')}, visitor, kind, ${EVENT_COLUMNS.join(', ')}`;
-  const events = await duck.createAppender('event_facts');
-  try {
-    for await (const rows of chunks(c, 'eddy_ev', `SELECT ${evCols} FROM event_facts ${where}`)) {
-      for (const r of rows) {
-        events.appendInteger(sites.code(r[0] as string));
-        events.appendBigInt(BigInt(r[1] as string));
-        events.appendBigInt(BigInt(r[2] as string));
-        events.appendTinyInt(r[3] as number);
-        for (let i = 4; i < 4 + EVENT_COLUMNS.length; i++) {
-          const v = int(r[i]);
-          if (v === null) events.appendNull();
-          else events.appendInteger(v);
-        }
-        events.endRow();
-      }
-      out.events += rows.length;
-      events.flushSync();
-    }
-  } finally {
-    events.closeSync();
-  }
+  out.events = await copyRows(
+    c,
+    duck,
+    'event_facts',
+    `SELECT ${evCols} FROM event_facts ${where}`,
+    ['site', 'bigint', 'bigint', 'tinyint', ...EVENT_COLUMNS.map(() => 'int' as const)],
+    sites,
+  );
 
   // 3. Visits: updated in place while they are open, so the copy's row with the key is replaced.
   const viCols = `site_id::text, ${ms('started_at')}, visitor, ${ms('ended_at')}, pageviews, duration_ms, bounce, ${VISIT_COLUMNS.join(', ')}`;
-  const stage = await duck.createAppender('visit_stage');
-  try {
-    for await (const rows of chunks(c, 'eddy_vi', `SELECT ${viCols} FROM visit_facts ${where}`)) {
-      for (const r of rows) {
-        stage.appendInteger(sites.code(r[0] as string));
-        stage.appendBigInt(BigInt(r[1] as string));
-        stage.appendBigInt(BigInt(r[2] as string));
-        stage.appendBigInt(BigInt(r[3] as string));
-        stage.appendInteger(r[4] as number);
-        stage.appendInteger(r[5] as number);
-        stage.appendBoolean(r[6] as boolean);
-        for (let i = 7; i < 7 + VISIT_COLUMNS.length; i++) {
-          const v = int(r[i]);
-          if (v === null) stage.appendNull();
-          else stage.appendInteger(v);
-        }
-        stage.endRow();
-      }
-      out.visits += rows.length;
-      stage.flushSync();
-    }
-  } finally {
-    stage.closeSync();
-  }
+  out.visits = await copyRows(
+    c,
+    duck,
+    'visit_stage',
+    `SELECT ${viCols} FROM visit_facts ${where}`,
+    ['site', 'bigint', 'bigint', 'bigint', 'int', 'int', 'bool', ...VISIT_COLUMNS.map(() => 'int' as const)],
+    sites,
+  );
   if (out.visits > 0) {
     if (lo > 0n)
       await duck.run(
