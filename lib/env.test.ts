@@ -20,18 +20,6 @@ describe('parseEnv', () => {
     expect(parseEnv({ KAFKA_BROKERS: 'a:9092,b.example:9093' }).KAFKA_BROKERS).toEqual(['a:9092', 'b.example:9093']);
   });
 
-  it('refuses a dedup window that a redelivery from the embedded log could outlast', () => {
-    expect(() => parseEnv({ EMBEDDED_LOG_RETENTION_MS: String(14 * 86_400_000) })).toThrow(
-      /^Invalid setting DEDUP_WINDOW_MS: must exceed EMBEDDED_LOG_RETENTION_MS by a day/,
-    );
-    expect(
-      parseEnv({ EMBEDDED_LOG_RETENTION_MS: String(14 * 86_400_000), DEDUP_WINDOW_MS: String(15 * 86_400_000) })
-        .DEDUP_WINDOW_MS,
-    ).toBe(15 * 86_400_000);
-    // With Kafka the topic's retention.ms applies (README): not checked here.
-    expect(parseEnv({ KAFKA_BROKERS: 'a:9092', EMBEDDED_LOG_RETENTION_MS: String(30 * 86_400_000) })).toBeTruthy();
-  });
-
   it('stops with one line naming the variable and the value when a setting is wrong', () => {
     expect(() => parseEnv({ PORT: 'eighty' })).toThrow(/^Invalid setting PORT: .*\(got "eighty"\)$/);
     expect(() => parseEnv({ DATABASE_URL: 'mysql://x' })).toThrow(

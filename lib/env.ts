@@ -147,12 +147,6 @@ const schema = z.object({
   /** How often the retention job drops raw events past each site's retention and measures the archive (issue 16). */
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
   /**
-   * How long the stream jobs remember an event id (`event_ids`) to drop a redelivered record:
-   * longer than any record can be redelivered — the bus's retention (EMBEDDED_LOG_RETENTION_MS, or
-   * the Kafka topic's retention.ms) plus a day. The retention job deletes older ids.
-   */
-  DEDUP_WINDOW_MS: z.coerce.number().int().min(86_400_000).max(3_153_600_000_000).default(1_209_600_000),
-  /**
    * Zero-config mode: how long the embedded log (bus_messages) keeps a record, by its timestamp,
    * like Kafka's retention.ms (7 days). The retention job trims older records, but never one a
    * consumer group has not committed past.
@@ -189,14 +183,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     const got = cleaned[name] !== undefined ? ` (got "${cleaned[name]}")` : '';
     throw new EddyError('config', `Invalid setting ${name}: ${issue.message}${got}`);
   }
-  const e = parsed.data;
-  // A record redelivered after its id was forgotten would be counted twice.
-  if (!e.KAFKA_BROKERS && e.DEDUP_WINDOW_MS < e.EMBEDDED_LOG_RETENTION_MS + 86_400_000)
-    throw new EddyError(
-      'config',
-      `Invalid setting DEDUP_WINDOW_MS: must exceed EMBEDDED_LOG_RETENTION_MS by a day (got ${e.DEDUP_WINDOW_MS} and ${e.EMBEDDED_LOG_RETENTION_MS})`,
-    );
-  return e;
+  return parsed.data;
 }
 
 let cached: Env | undefined;

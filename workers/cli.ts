@@ -60,7 +60,6 @@ const REGISTRY = {
       const j = retentionJob({
         db: pool(),
         logRetentionMs: c.bus.kind === 'embedded' ? c.settings.EMBEDDED_LOG_RETENTION_MS : undefined,
-        dedupWindowMs: c.settings.DEDUP_WINDOW_MS,
       });
       return { start: () => j.start(c.settings.RETENTION_INTERVAL_MS), stop: () => j.stop() };
     },

@@ -18,9 +18,6 @@ import { TOMBSTONE_KEEP_MS } from '@/lib/analytics/columnar/sync';
 // archive's size per site is measured for the pipeline page. Pure of wall-clock time:
 // `now` is passed in.
 
-/** DEDUP_WINDOW_MS' default (lib/env.ts): 14 days. */
-export const DEFAULT_DEDUP_WINDOW_MS = 14 * DAY;
-
 /** The retention a new site gets: 25 months (the CNIL's bound for audience-measurement data). */
 export const DEFAULT_RETENTION_DAYS = 760;
 /** What the settings offer (null = forever). */
@@ -30,8 +27,6 @@ export interface RetentionReport {
   droppedPartitions: string[];
   deletedEvents: number;
   deletedSessions: number;
-  /** Dedup keys older than DEDUP_WINDOW_MS, deleted. */
-  forgottenEventIds: number;
 }
 
 /** "events_2026_03_28" → its day's start (ms), or null for events_default and anything else. */
@@ -58,37 +53,8 @@ export function droppablePartitions(partitions: string[], retentions: (number | 
   });
 }
 
-/** Ids deleted per statement: a short transaction each, whatever the backlog. */
-const FORGET_BATCH = 20_000;
-
-/**
- * The jobs' dedup keys older than the window (by the database's clock: `seen_at` is when a job
- * claimed the id). A record can only come back while the bus keeps it, which the window exceeds
- * (lib/env.ts), so forgetting older ids cannot count an event twice; kept forever they were the
- * one table that grew without bound per event (4 rows per event, one per job).
- */
-async function forgetEventIds(p: pg.Pool, windowMs: number): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const n =
-      (
-        await p.query(
-          `DELETE FROM event_ids WHERE ctid = ANY(ARRAY(
-             SELECT ctid FROM event_ids WHERE seen_at < now() - make_interval(secs => $1::float8 / 1000) LIMIT ${FORGET_BATCH}))`,
-          [windowMs],
-        )
-      ).rowCount ?? 0;
-    total += n;
-    if (n < FORGET_BATCH) return total;
-  }
-}
-
-export async function enforceRetention(
-  p: pg.Pool,
-  now: number,
-  dedupWindowMs = DEFAULT_DEDUP_WINDOW_MS,
-): Promise<RetentionReport> {
-  const report: RetentionReport = { droppedPartitions: [], deletedEvents: 0, deletedSessions: 0, forgottenEventIds: 0 };
+export async function enforceRetention(p: pg.Pool, now: number): Promise<RetentionReport> {
+  const report: RetentionReport = { droppedPartitions: [], deletedEvents: 0, deletedSessions: 0 };
   const sites = await p.query<{ id: string; retention_days: number | null }>('SELECT id, retention_days FROM sites');
   const parts = await p.query<{ relname: string }>(
     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass",
@@ -138,7 +104,6 @@ export async function enforceRetention(
   // so a batch in flight while its site was deleted can add values after the deletion removed
   // the site's: whatever names a site that no longer exists goes here.
   await p.query('DELETE FROM dimension_values d WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.id = d.site_id)');
-  report.forgottenEventIds = await forgetEventIds(p, dedupWindowMs);
   // A copy that has not synced for this long reloads instead (lib/analytics/columnar/).
   // Their age is the database's own business (created_at is its clock), not the injected `now`.
   await p.query('DELETE FROM fact_tombstones WHERE created_at < now() - make_interval(secs => $1::float8 / 1000)', [

@@ -427,6 +427,39 @@ describe('columnar copy sync', () => {
     }
   });
 
+  it("refuses facts with another cluster's transaction ids (a restore), retries after a back-off, and loads once they are renumbered", async () => {
+    const other = new ColumnarStore(
+      () => pool,
+      '1GB',
+      () => clock,
+    );
+    try {
+      await pool.query(
+        `INSERT INTO event_facts (site_id, ts, event_id, visitor, kind, page, referrer, channel, utm_source, utm_medium, utm_campaign, country, device, browser, os, xid)
+         VALUES ($1, $2, gen_random_uuid(), 1, 0, 9500, NULL, NULL, NULL, NULL, NULL, 1, 1, 1, 1, 1099511627776)`,
+        [siteA, new Date(T0 - DAY)],
+      );
+      await other.start();
+      expect(other.stats.ready).toBe(false);
+      expect(await other.reader(siteA)).toBeNull(); // PostgreSQL answers
+      await other.start(); // within the back-off: no new load
+      expect(other.stats.ready).toBe(false);
+      await pool.query('UPDATE event_facts SET xid = DEFAULT WHERE page = 9500');
+      clock += 61_000;
+      await other.start();
+      expect(other.stats.ready).toBe(true);
+      const f = await fingerprint(siteA);
+      const r = await other.reader(siteA);
+      const n = (
+        await r!.conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM event_facts WHERE site = ${r!.site}`)
+      ).getRowObjects()[0]!.n;
+      r!.conn.closeSync();
+      expect(String(n)).toBe(String((f.pg as { events: { n: string } }).events.n));
+    } finally {
+      await other.close();
+    }
+  });
+
   it("a deleted site's rows leave the copy on the site sweep", async () => {
     const rx = await store.reader(siteX);
     expect(rx).not.toBeNull();

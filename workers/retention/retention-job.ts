@@ -27,8 +27,6 @@ export interface RetentionJobDeps {
   clock?: () => number;
   /** EMBEDDED_LOG_RETENTION_MS, given only when the bus is the embedded log. */
   logRetentionMs?: number;
-  /** DEDUP_WINDOW_MS: how long the jobs' dedup keys are kept. */
-  dedupWindowMs?: number;
 }
 
 export function retentionJob(deps: RetentionJobDeps): RetentionJob {
@@ -40,11 +38,9 @@ export function retentionJob(deps: RetentionJobDeps): RetentionJob {
       const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_ID]);
       if (!got.rows[0]!.ok) return null;
       try {
-        const r = await enforceRetention(deps.db, now, deps.dedupWindowMs);
+        const r = await enforceRetention(deps.db, now);
         // Background exports past their link's expiry (their chunks cascade).
         await deps.db.query('DELETE FROM exports WHERE expires_at < $1', [new Date(now)]);
-        if (r.forgottenEventIds)
-          console.log(`[retention] forgot ${r.forgottenEventIds} event id(s) past the dedup window`);
         if (r.droppedPartitions.length || r.deletedEvents || r.deletedSessions) {
           console.log(
             `[retention] dropped ${r.droppedPartitions.length} partition(s), deleted ${r.deletedEvents} event(s) and ${r.deletedSessions} visit(s) past retention`,

@@ -12,6 +12,7 @@ import {
 } from '../dimensions';
 import { dimensionSpec, matchedEventsWhere } from '../dimension-registry';
 import { ConcurrencyGate } from '../fair-reads';
+import { boundedReads } from '../bounded-reads';
 import type { Period } from '../range';
 import { HOUR } from '@/lib/time';
 import { ColumnarStore } from './store';
@@ -31,6 +32,12 @@ import type { SqlSums } from '../metrics';
 
 const VISIT_REACH_MS = 6 * HOUR;
 const TIMEOUT_MS = 20_000;
+/** An event filter matching more archived events than this in a range is answered by PostgreSQL. */
+const MAX_MATCHED_EVENTS = 2_000_000;
+const archiveReads = boundedReads({
+  timeoutMs: TIMEOUT_MS,
+  tooLong: 'range: this filter takes too long for this range; choose a shorter range',
+});
 
 // One copy per process, on globalThis: the web process's own modules (server/, run by tsx) and
 // Next.js' server bundle each have their own instance of this module, and two copies would hold
@@ -207,24 +214,35 @@ export async function columnarRows(
           params.push(v);
           return `$${params.length}`;
         };
-        const r = await pool().query<[string, string]>({
-          text: `SELECT hashtextextended(visitor_id, 0)::text, (extract(epoch FROM ts) * 1000)::int8::text FROM events
-                  WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ${matchedEventsWhere(eventFilter, add)}`,
-          values: params,
-          rowMode: 'array',
-        });
+        // On the analytics pool with its timeout, as the PostgreSQL engine reads the archive.
+        const matched = await archiveReads(siteId, (c) =>
+          c.query<[string, string]>({
+            text: `SELECT hashtextextended(visitor_id, 0)::text, (extract(epoch FROM ts) * 1000)::int8::text FROM events
+                    WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ${matchedEventsWhere(eventFilter, add)}
+                    LIMIT ${MAX_MATCHED_EVENTS + 1}`,
+            values: params,
+            rowMode: 'array',
+          }),
+        );
+        // More than that many matching events: not worth holding in memory here; PostgreSQL answers.
+        if (matched.rows.length > MAX_MATCHED_EVENTS) return null;
         await conn.run('CREATE OR REPLACE TEMP TABLE ce (visitor BIGINT, ts BIGINT)');
         const app = await conn.createAppender('ce', 'main', 'temp');
-        for (const [visitor, ts] of r.rows) {
-          app.appendBigInt(BigInt(visitor));
-          app.appendBigInt(BigInt(ts));
-          app.endRow();
+        try {
+          for (const [visitor, ts] of matched.rows) {
+            app.appendBigInt(BigInt(visitor));
+            app.appendBigInt(BigInt(ts));
+            app.endRow();
+          }
+        } finally {
+          app.closeSync();
         }
-        app.closeSync();
       }
       const timer = setTimeout(() => conn.interrupt(), TIMEOUT_MS);
       const rows: ColumnarRow[] = [];
       try {
+        // One snapshot for both statements: a sync committing between them must not split a load.
+        await conn.run('BEGIN TRANSACTION');
         for (const sql of columnarStatements(site, p, ids, want, eventFilter !== null)) {
           const result = await conn.runAndReadAll(sql);
           for (const r of result.getRowObjects()) {
@@ -241,6 +259,7 @@ export async function columnarRows(
             });
           }
         }
+        await conn.run('COMMIT');
       } catch (e) {
         if (/interrupt/i.test((e as Error).message))
           throw new EddyError(

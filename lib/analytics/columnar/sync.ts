@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { HOUR, DAY } from '@/lib/time';
 import { EVENT_SPECS, VISIT_SPECS } from '../dimension-registry';
+import { EddyError } from '@/lib/errors';
 
 // Following PostgreSQL's filter facts into the columnar copy (issue 17), by transaction id.
 //
@@ -85,7 +86,8 @@ async function* chunks(c: pg.PoolClient, name: string, sql: string): AsyncGenera
       if (r.rows.length < CHUNK) return;
     }
   } finally {
-    await c.query(`CLOSE ${name}`);
+    // After an error the transaction is aborted and CLOSE fails too: keep the first error.
+    await c.query(`CLOSE ${name}`).catch(() => undefined);
   }
 }
 
@@ -120,7 +122,11 @@ async function copyRows(
       app.flushSync();
     }
   } finally {
-    app.closeSync();
+    try {
+      app.closeSync();
+    } catch {
+      // the append's own error, if any, is the one to report
+    }
   }
   return n;
 }
@@ -156,6 +162,18 @@ export async function syncStep(
   const window = `(xid >= ${lo} AND xid < ${xmax}${skip.length ? ` AND xid NOT IN (${skip.join(', ')})` : ''})`;
   const where = `WHERE ${window}${ended.length ? ` OR xid IN (${ended.join(', ')})` : ''}`;
   if (xmax <= lo && ended.length === 0) return out;
+  if (lo === 0n) {
+    // Rows whose xid is not below this cluster's xmax were written elsewhere (a restore or a
+    // logical copy keeps the old cluster's ids): the protocol would never read them.
+    const foreign = await c.query(
+      `SELECT 1 FROM event_facts WHERE xid >= ${xmax} UNION ALL SELECT 1 FROM visit_facts WHERE xid >= ${xmax} LIMIT 1`,
+    );
+    if (foreign.rows.length)
+      throw new EddyError(
+        'config',
+        'The fact tables carry transaction ids from another PostgreSQL cluster (restored or copied?): run UPDATE event_facts SET xid = DEFAULT; UPDATE visit_facts SET xid = DEFAULT; (the web process tries again within minutes)',
+      );
+  }
 
   // 1. Deletes. A full load (lo = 0) starts from an empty copy: nothing to delete.
   if (lo > 0n) {

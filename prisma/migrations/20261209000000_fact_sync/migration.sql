@@ -2,11 +2,11 @@
 -- event_facts and visit_facts in an embedded DuckDB and follows PostgreSQL by transaction id.
 --
 -- `xid` is the writing transaction's id (pg_current_xact_id(), the top-level id even inside a
--- savepoint), set on insert and on every update. A reader that takes the oldest transaction still
--- running (pg_snapshot_xmin of its snapshot) knows every row with a smaller xid is committed, so
--- it reads the rows with lo <= xid < that bound exactly once, after their transaction committed,
--- whatever order transactions commit in. A sequence would not do: numbers are taken in one order
--- and committed in another. BRIN, not btree: xids grow with insertion order, the index stays a few
+-- savepoint), set on insert and on every update. A reader's snapshot says which transactions have
+-- ended (every xid below its xmax that is not in its in-progress list), so it reads each
+-- transaction's rows exactly once, after it committed, whatever order transactions commit in
+-- (lib/analytics/columnar/sync.ts). A sequence would not do: numbers are taken in one order and
+-- committed in another. BRIN, not btree: xids grow with insertion order, the index stays a few
 -- pages and, unlike a btree on a column every upsert changes, does not stop HOT updates (PG 16+).
 ALTER TABLE "event_facts" ADD COLUMN "xid" BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint);
 ALTER TABLE "visit_facts" ADD COLUMN "xid" BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint);
