@@ -10,6 +10,17 @@ export interface TransactionOptions {
   readOnly?: boolean;
 }
 
+/**
+ * Listens for the loss of a checked-out connection: a backend terminated while the client is out
+ * of the pool emits 'error' on it, which crashes the process unless someone listens (the pool
+ * only listens to idle clients). The failing query rejects anyway. Returns the un-listen.
+ */
+export function listenForLoss(client: pg.PoolClient, what: string): () => void {
+  const onError = (e: Error) => console.error(`[db] connection lost ${what}: ${e.message}`);
+  client.on('error', onError);
+  return () => client.off('error', onError);
+}
+
 /** Runs `fn` in one transaction on a pooled connection; rolls back on any error. */
 export async function transaction<T>(
   p: pg.Pool,
@@ -17,9 +28,7 @@ export async function transaction<T>(
   options: TransactionOptions = {},
 ): Promise<T> {
   const client = await p.connect();
-  // The failing query rejects anyway, so the listener only keeps the process alive.
-  const onError = (e: Error) => console.error(`[db] connection lost in a transaction: ${e.message}`);
-  client.on('error', onError);
+  const unlisten = listenForLoss(client, 'in a transaction');
   try {
     await client.query(
       `BEGIN${options.isolation ? ` ISOLATION LEVEL ${options.isolation.toUpperCase()}` : ''}${options.readOnly ? ' READ ONLY' : ''}`,
@@ -31,7 +40,7 @@ export async function transaction<T>(
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.off('error', onError);
+    unlisten();
     client.release();
   }
 }

@@ -460,6 +460,33 @@ describe('columnar copy sync', () => {
     }
   });
 
+  it('survives its connections being terminated mid-sync (no unhandled error), and syncs again after', async () => {
+    const admin = new pg.Client({ connectionString: d.url });
+    await admin.connect();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const syncs = Array.from({ length: 10 }, () => store.fresh().catch(() => 'failed'));
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        await Promise.all(syncs);
+      }
+    } finally {
+      await admin.end();
+    }
+    await insertEvent(pool, siteA, T0 - DAY, 4400n, 9400);
+    await expect
+      .poll(() =>
+        store.fresh().then(
+          () => copyCount(siteA, 'event_facts', 'page = 9400'),
+          () => -1,
+        ),
+      )
+      .toBe(1);
+    const f = await fingerprint(siteA);
+    expect(f.copy).toEqual(f.pg);
+  });
+
   it("a deleted site's rows leave the copy on the site sweep", async () => {
     const rx = await store.reader(siteX);
     expect(rx).not.toBeNull();

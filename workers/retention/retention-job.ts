@@ -3,6 +3,7 @@ import { eraseDeletedSitesFromLog, trimLog, type LogTrimReport } from '@/lib/bus
 import { enforceRetention, type RetentionReport } from '@/lib/events/retention';
 import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
 import { HOUR } from '@/lib/time';
+import { listenForLoss } from '@/lib/db/transaction';
 
 // The retention job (lib/events/retention.ts): every RETENTION_INTERVAL_MS, one pass over all
 // sites, then the embedded log: deleted sites' records that arrived after their erasure, and —
@@ -34,6 +35,8 @@ export function retentionJob(deps: RetentionJobDeps): RetentionJob {
 
   async function pass(now: number): Promise<RetentionPassReport | null> {
     const c = await deps.db.connect();
+    const unlisten = listenForLoss(c, 'holding the retention lock');
+    let failed: Error | undefined;
     try {
       const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_ID]);
       if (!got.rows[0]!.ok) return null;
@@ -60,10 +63,15 @@ export function retentionJob(deps: RetentionJobDeps): RetentionJob {
         }
         return { ...r, log, erasedFromLog };
       } finally {
-        await c.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]);
+        // A lost connection has released the lock with it: nothing to unlock then.
+        await c.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]).catch(() => undefined);
       }
+    } catch (e) {
+      failed = e as Error;
+      throw e;
     } finally {
-      c.release();
+      unlisten();
+      c.release(failed);
     }
   }
 

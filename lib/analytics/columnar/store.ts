@@ -1,6 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type pg from 'pg';
 import { MINUTE, SECOND } from '@/lib/time';
+import { listenForLoss } from '@/lib/db/transaction';
 import { COPY_SCHEMA, RELOAD_AFTER_MS, SiteCodes, syncStep, type SyncCursor, type SyncResult } from './sync';
 
 // The columnar copy of the filter facts, one per web process and database (issue 17): an embedded
@@ -182,6 +183,7 @@ export class ColumnarStore {
   /** One sync step into `copy`: both sides in one transaction each; the cursor moves with DuckDB's commit. */
   private async syncInto(copy: Copy): Promise<SyncResult> {
     const c = await this.pool().connect();
+    const unlisten = listenForLoss(c, 'in a columnar sync');
     let broken: Error | undefined;
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -214,6 +216,7 @@ export class ColumnarStore {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
+      unlisten();
       c.release(broken);
     }
   }
