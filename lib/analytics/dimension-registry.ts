@@ -247,7 +247,10 @@ export function visitDimensionValues(s: VisitColumns): [With<'visit'>, string | 
  * visit; properties compare as text, as goals do ("3", "true"). `add` binds a parameter.
  */
 export function matchedEventsWhere(f: EventFilter, add: (v: unknown) => string): string {
+  // A custom event's name: the partial index of custom events (its predicate repeated, so the
+  // planner may use it whatever the parameter's value).
+  const custom = f.name !== null && f.name !== 'pageview' && f.name !== 'engagement';
   return `record->'request' IS NULL${f.name !== null ? ` AND name = ${add(f.name)}` : ''}${
-    f.prop ? ` AND record->'props'->>${add(f.prop.key)}::text = ${add(f.prop.value)}` : ''
-  }`;
+    custom ? ` AND name NOT IN ('pageview', 'engagement')` : ''
+  }${f.prop ? ` AND record->'props'->>${add(f.prop.key)}::text = ${add(f.prop.value)}` : ''}`;
 }
