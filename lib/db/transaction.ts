@@ -13,12 +13,23 @@ export interface TransactionOptions {
 /**
  * Listens for the loss of a checked-out connection: a backend terminated while the client is out
  * of the pool emits 'error' on it, which crashes the process unless someone listens (the pool
- * only listens to idle clients). The failing query rejects anyway. Returns the un-listen.
+ * only listens to idle clients). The failing query rejects anyway. `release()` gives the client
+ * back — destroyed if it was lost — and a lost client keeps a listener for good: it can emit
+ * again (its socket closing) after the pool has dropped it, when nobody else listens.
  */
-export function listenForLoss(client: pg.PoolClient, what: string): () => void {
-  const onError = (e: Error) => console.error(`[db] connection lost ${what}: ${e.message}`);
+export function listenForLoss(client: pg.PoolClient, what: string): { release(): void } {
+  let lost: Error | undefined;
+  const onError = (e: Error) => {
+    if (!lost) console.error(`[db] connection lost ${what}: ${e.message}`);
+    lost ??= e;
+  };
   client.on('error', onError);
-  return () => client.off('error', onError);
+  return {
+    release() {
+      if (!lost) client.off('error', onError);
+      client.release(lost);
+    },
+  };
 }
 
 /** Runs `fn` in one transaction on a pooled connection; rolls back on any error. */
@@ -28,7 +39,7 @@ export async function transaction<T>(
   options: TransactionOptions = {},
 ): Promise<T> {
   const client = await p.connect();
-  const unlisten = listenForLoss(client, 'in a transaction');
+  const guard = listenForLoss(client, 'in a transaction');
   try {
     await client.query(
       `BEGIN${options.isolation ? ` ISOLATION LEVEL ${options.isolation.toUpperCase()}` : ''}${options.readOnly ? ' READ ONLY' : ''}`,
@@ -40,7 +51,6 @@ export async function transaction<T>(
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    unlisten();
-    client.release();
+    guard.release();
   }
 }

@@ -68,7 +68,7 @@ export async function enforceRetention(p: pg.Pool, now: number): Promise<Retenti
     // Detaching takes a short exclusive lock on `events`; waiting behind a long query would hold
     // every insert up behind us, so give up after a moment and try again next pass.
     const c = await p.connect();
-    const unlisten = listenForLoss(c, 'detaching a partition');
+    const guard = listenForLoss(c, 'detaching a partition');
     try {
       await c.query("SET lock_timeout = '2s'");
       await c.query(`ALTER TABLE events DETACH PARTITION "${name}"`);
@@ -78,8 +78,7 @@ export async function enforceRetention(p: pg.Pool, now: number): Promise<Retenti
       if ((e as { code?: string }).code !== '55P03') throw e;
     } finally {
       await c.query('RESET lock_timeout').catch(() => undefined);
-      unlisten();
-      c.release();
+      guard.release();
     }
   }
   for (const s of sites.rows) {

@@ -35,8 +35,7 @@ export function retentionJob(deps: RetentionJobDeps): RetentionJob {
 
   async function pass(now: number): Promise<RetentionPassReport | null> {
     const c = await deps.db.connect();
-    const unlisten = listenForLoss(c, 'holding the retention lock');
-    let failed: Error | undefined;
+    const guard = listenForLoss(c, 'holding the retention lock');
     try {
       const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_ID]);
       if (!got.rows[0]!.ok) return null;
@@ -66,12 +65,8 @@ export function retentionJob(deps: RetentionJobDeps): RetentionJob {
         // A lost connection has released the lock with it: nothing to unlock then.
         await c.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]).catch(() => undefined);
       }
-    } catch (e) {
-      failed = e as Error;
-      throw e;
     } finally {
-      unlisten();
-      c.release(failed);
+      guard.release();
     }
   }
 

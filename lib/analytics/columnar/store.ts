@@ -183,8 +183,7 @@ export class ColumnarStore {
   /** One sync step into `copy`: both sides in one transaction each; the cursor moves with DuckDB's commit. */
   private async syncInto(copy: Copy): Promise<SyncResult> {
     const c = await this.pool().connect();
-    const unlisten = listenForLoss(c, 'in a columnar sync');
-    let broken: Error | undefined;
+    const guard = listenForLoss(c, 'in a columnar sync');
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await copy.duck.run('BEGIN TRANSACTION');
@@ -212,12 +211,10 @@ export class ColumnarStore {
       await c.query('COMMIT');
       return r;
     } catch (e) {
-      broken = e as Error;
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      unlisten();
-      c.release(broken);
+      guard.release();
     }
   }
 
