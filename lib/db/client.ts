@@ -40,18 +40,43 @@ export function databaseUrl(): string {
   return url;
 }
 
+/**
+ * A pool none of whose connections can crash the process. pg emits 'error' on a client whose
+ * backend is terminated (or whose socket closes) — on the pool while the client idles in it, on
+ * the client itself while it is checked out — and Node exits when nobody listens. Each holder of
+ * a checked-out client is meant to listen (listenForLoss), but one missed path was enough: the
+ * chaos suite's backend terminations (F6) kept finding a worker exiting through a client nobody
+ * listened to. So every connection listens from the moment it connects, for as long as it lives;
+ * the query that was running rejects anyway, and pg-pool drops a client that is no longer
+ * queryable when it is given back.
+ */
+export function guardedPool(config: pg.PoolConfig, name: string): pg.Pool {
+  const p = new pg.Pool(config);
+  // The pool re-emits an idle client's loss; the client's own listener below has reported it.
+  p.on('error', () => undefined);
+  p.on('connect', (client) => {
+    let reported = false;
+    client.on('error', (e) => {
+      if (!reported) console.error(`[db] ${name} connection lost: ${e.message}`);
+      reported = true;
+    });
+  });
+  return p;
+}
+
+let prismaPool: pg.Pool | undefined;
+
 export function db(): Db {
-  prisma ??= new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl() }) });
+  if (!prisma) {
+    // Prisma's adapter on a pool of ours, so its connections are guarded like every other.
+    prismaPool = guardedPool({ connectionString: databaseUrl() }, 'prisma');
+    prisma = new PrismaClient({ adapter: new PrismaPg(prismaPool) });
+  }
   return prisma;
 }
 
 export function pool(): pg.Pool {
-  if (!rawPool) {
-    rawPool = new pg.Pool({ connectionString: databaseUrl(), max: rawPoolSize });
-    // A backend terminated while its connection idles in the pool must not crash the process
-    // (an unhandled 'error' event would): pg discards that client and the next query reconnects.
-    rawPool.on('error', (e) => console.error(`[db] idle connection lost: ${e.message}`));
-  }
+  rawPool ??= guardedPool({ connectionString: databaseUrl(), max: rawPoolSize }, 'pool');
   return rawPool;
 }
 
@@ -60,21 +85,21 @@ export function pool(): pg.Pool {
  * so they can never take the connections every other request needs (lib/analytics/fair-reads.ts).
  */
 export function analyticsPool(): pg.Pool {
-  if (!heavyPool) {
-    heavyPool = new pg.Pool({ connectionString: databaseUrl(), max: env().ANALYTICS_POOL_SIZE });
-    heavyPool.on('error', (e) => console.error(`[db] idle analytics connection lost: ${e.message}`));
-  }
+  heavyPool ??= guardedPool({ connectionString: databaseUrl(), max: env().ANALYTICS_POOL_SIZE }, 'analytics');
   return heavyPool;
 }
 
 export async function closeDb(): Promise<void> {
   const p = prisma;
+  const pp = prismaPool;
   const r = rawPool;
   const h = heavyPool;
   prisma = undefined;
+  prismaPool = undefined;
   rawPool = undefined;
   heavyPool = undefined;
-  await Promise.all([p?.$disconnect(), r?.end(), h?.end()]);
+  await p?.$disconnect();
+  await Promise.all([pp?.end(), r?.end(), h?.end()]);
 }
 
 export { transaction, type TransactionOptions } from './transaction';

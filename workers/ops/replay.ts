@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { guardedPool } from '@/lib/db/client';
 import { partitionFor, silentPublisher as silentBus, type BusMessage } from '@/lib/bus';
 import { transaction } from '@/lib/db/transaction';
 import type { Env } from '@/lib/env';
@@ -55,12 +55,11 @@ export async function replay(opts: {
   const partitions = settings.EVENTS_PARTITIONS;
   const schema = opts.schema ?? `replay_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid schema name ${schema}`);
-  const admin = new pg.Pool({ connectionString: opts.databaseUrl, max: 2 });
-  const scratch = new pg.Pool({
-    connectionString: opts.databaseUrl,
-    max: 4,
-    options: `-c search_path=${schema},public`,
-  });
+  const admin = guardedPool({ connectionString: opts.databaseUrl, max: 2 }, 'replay admin');
+  const scratch = guardedPool(
+    { connectionString: opts.databaseUrl, max: 4, options: `-c search_path=${schema},public` },
+    'replay',
+  );
   try {
     await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     for (const t of OUTPUT_TABLES) {
