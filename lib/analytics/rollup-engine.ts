@@ -121,7 +121,15 @@ export async function rollupSeries(
   now: number,
   opts: { useCache?: boolean } = {},
 ): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
-  const rows = await totalsRows(siteId, await planPeriod(siteId, p, tz, now, opts));
+  // The totals of a range read its whole days from day rows even when the chart's points are
+  // hours: a day imported from Plausible exists only as day rows (lib/rollups/imported-days.ts),
+  // and a "yesterday" of imported history must not read 0 visitors. The points stay hourly.
+  const span = wholeSpan(p);
+  const spanDiffers = JSON.stringify(segmentsFor(span, tz)) !== JSON.stringify(segmentsFor(p, tz));
+  const [rows, spanRows] = await Promise.all([
+    totalsRows(siteId, await planPeriod(siteId, p, tz, now, opts)),
+    spanDiffers ? totalsRows(siteId, await planPeriod(siteId, span, tz, now, opts)) : null,
+  ]);
   const perPoint = p.points.map(() => ({ union: new VisitorUnion(), sums: emptySums() }));
   for (const r of rows) {
     const i = pointIndex(p.points, r.bucket.getTime());
@@ -153,7 +161,26 @@ export async function rollupSeries(
       future: pt.start > now,
     };
   });
+  if (spanRows) {
+    const spanTotal = new VisitorUnion();
+    const spanSums = emptySums();
+    for (const r of spanRows) {
+      if (r.bucket.getTime() < p.start || r.bucket.getTime() >= p.end) continue;
+      spanSums.pageviews += r.pageviews;
+      spanSums.sessions += r.sessions;
+      spanSums.bounces += r.bounces;
+      spanSums.durationMs += r.duration_ms;
+      spanSums.visitPageviews += r.visit_pageviews;
+      for (const x of r.sketches ?? []) spanTotal.add(x);
+    }
+    return { summary: metricsFrom(spanTotal.estimate(), spanSums), series };
+  }
   return { summary: metricsFrom(total.estimate(), sums), series };
+}
+
+/** The period as one point: its totals and breakdowns need no chart points. */
+function wholeSpan(p: Period): Period {
+  return { ...p, points: [{ start: p.start, end: p.end, label: '' }] };
 }
 
 export async function rollupBreakdown(
@@ -165,7 +192,8 @@ export async function rollupBreakdown(
   now = Date.now(),
   opts: { useCache?: boolean; offset?: number } = {},
 ): Promise<BreakdownRow[]> {
-  const plan = await planPeriod(siteId, p, tz, now, opts);
+  // Over the whole range at once: whole days from day rows (imported days have no others).
+  const plan = await planPeriod(siteId, wholeSpan(p), tz, now, opts);
   const where = segmentPredicate(plan.segments, 3);
   const days = isoDays(plan.cachedDays);
   const [a, b] = await Promise.all([
@@ -184,9 +212,13 @@ export async function rollupBreakdown(
     }
   }
   const rank = rankMeasure(dimension);
+  // A value with visits but no pageviews is still a row: days imported from an older Plausible
+  // export carry visits, not pageviews, per country, device or source.
   const rows = [...byValue.values()]
-    .filter((r) => r[rank] > 0)
-    .sort((x, y) => y[rank] - x[rank] || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0))
+    .filter((r) => r[rank] > 0 || r.sessions > 0)
+    .sort(
+      (x, y) => y[rank] - x[rank] || y.sessions - x.sessions || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0),
+    )
     .slice(opts.offset ?? 0, (opts.offset ?? 0) + limit);
 
   const unions = new Map<string, VisitorUnion>();

@@ -63,15 +63,15 @@ describe('connection loss', () => {
     // Inside an interactive transaction: its connection is checked out while it is terminated.
     await expect(
       db().$transaction(async (tx) => {
-        const [{ pid }] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
-        await terminate([pid]);
+        const [row] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+        await terminate([row!.pid]);
         await new Promise((r) => setTimeout(r, 200));
         await tx.$queryRaw`SELECT 1`;
       }),
     ).rejects.toThrow();
     await terminate(prismaPids);
     await new Promise((r) => setTimeout(r, 200));
-    const [{ ok }] = await db().$queryRaw<{ ok: number }[]>`SELECT 1 AS ok`;
-    expect(ok).toBe(1);
+    const [row] = await db().$queryRaw<{ ok: number }[]>`SELECT 1 AS ok`;
+    expect(row?.ok).toBe(1);
   });
 });

@@ -9,6 +9,8 @@ import { createImport, listImports, type ImportView } from '@/lib/imports/manage
 import type { Source } from '@/lib/imports/sources';
 import { exportBody, exportRange } from '@/lib/exports/background';
 import { insightsQuerySchema, siteInsights } from '@/lib/insights/report';
+import { resolveRange } from '@/lib/analytics/range';
+import { rollupBreakdown, rollupSeries } from '@/lib/analytics/rollup-engine';
 import { runNextImport } from '@/workers/imports/run-import';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { zip } from '../helpers/zip';
@@ -406,6 +408,30 @@ describe('import from Plausible', () => {
       { value: 'Signup', count: 12, visitors: 10, imported: true },
       { value: 'Newsletter, weekly', count: 1, visitors: 1, imported: true },
     ]);
+    // A two-day range charts hours, which imported days do not have: its totals, breakdowns and
+    // conversion rates still read the imported day rows (they once showed 0 visitors and "—").
+    const twoDays = resolveRange(
+      { range: 'custom', compare: 'none', from: '2024-01-01', to: '2024-01-02' },
+      'UTC',
+      NOW,
+    );
+    expect(twoDays.interval).toBe('hour');
+    const { summary, series } = await rollupSeries(site.id, twoDays, 'UTC', NOW);
+    expect({ pageviews: summary.pageviews, sessions: summary.sessions, bounceRate: summary.bounceRate }).toEqual({
+      pageviews: 500,
+      sessions: 250,
+      bounceRate: 100 / 250,
+    });
+    // 120 and 80 visitors on the two days (synthetic sketches, HyperLogLog's error).
+    expect(summary.visitors).toBeGreaterThanOrEqual(120);
+    expect(summary.visitors).toBeLessThanOrEqual(203);
+    expect(series.reduce((n, pt) => n + pt.pageviews, 0)).toBe(0); // no hours: nothing invented
+    const countries = await rollupBreakdown(site.id, twoDays, 'UTC', 'country', 10, NOW);
+    expect(countries.map((r) => [r.value, r.sessions])).toEqual([
+      ['DE', 10],
+      ['(unknown)', 1],
+    ]);
+    expect(panel.kind === 'event' && panel.rows[0]!.conversionRate).toBeCloseTo(10 / summary.visitors, 5);
     // Breakdowns of the imported day, summed where the export splits a value over several rows.
     const breakdown = await pool.query<{ dimension: string; value: string; sessions: number; bounces: number }>(
       "SELECT dimension, value, sessions, bounces FROM rollups WHERE site_id = $1 AND dimension NOT IN ('', 'page') ORDER BY dimension, value",
