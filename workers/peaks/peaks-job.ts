@@ -20,9 +20,16 @@ import { rederiveSitePeaks } from './rederive';
 import { MINUTE } from '@/lib/time';
 import { scheduledJob, type ScheduledJob } from '../shared/scheduled-job';
 
-// One snapshot per sliding-window operator (versioned by lib/stream, checked by restore()), and the
-// zone each site's peak rows were cut with (absent in checkpoints from before it was kept).
-type Checkpoint = { operators: Json[]; dimensionVersion: number; timezones: { [siteId: string]: string } };
+// One snapshot per sliding-window operator (versioned by lib/stream, checked by restore()), the
+// zone each site's peak rows were cut with (absent in checkpoints from before it was kept), and
+// where the input's silence is measured from: the newest partial's minute and when partials last
+// arrived (absent before 2026-12-07).
+type Checkpoint = {
+  operators: Json[];
+  dimensionVersion: number;
+  timezones: { [siteId: string]: string };
+  input?: { maxMinute: number; lastRecordAt: number };
+};
 const CHECKPOINT = stateCodec<Checkpoint>({
   name: 'peaks checkpoint',
   version: 1,
@@ -34,6 +41,14 @@ const CHECKPOINT = stateCodec<Checkpoint>({
       operators: f.array('operators'),
       dimensionVersion: f.has('dimensionVersion') ? f.number('dimensionVersion') : 0,
       timezones,
+      ...(f.has('input')
+        ? (() => {
+            const i = f.object('input') as { maxMinute?: unknown; lastRecordAt?: unknown };
+            return typeof i.maxMinute === 'number' && typeof i.lastRecordAt === 'number'
+              ? { input: { maxMinute: i.maxMinute, lastRecordAt: i.lastRecordAt } }
+              : {};
+          })()
+        : {}),
     };
   },
 });
@@ -135,12 +150,12 @@ export function peaksJob(deps: {
     });
   let ops: Op[] | null = null;
   // With no partials for a while, event time advances at the pace of the silence, so the last
-  // windows close without making a backlog late (lib/stream/silence.ts).
-  const silence = new SilenceProgress({
-    idleTimeoutMs: settings.idleTimeoutMs,
-    outOfOrdernessMs: settings.outOfOrdernessMs,
-    clock,
-  });
+  // windows close without making a backlog late (lib/stream/silence.ts). Rebuilt on every pass
+  // from the checkpoint, like the operators: it once lived across passes and took
+  // `resumeFrom(watermark)` on each, so every pass counted the whole silence again on top of a
+  // watermark that already held it — event time ran hours ahead within minutes of quiet, and the
+  // next traffic was all late: the peaks cards froze.
+  const silenceOptions = { idleTimeoutMs: settings.idleTimeoutMs, outOfOrdernessMs: settings.outOfOrdernessMs, clock };
 
   async function pass(now: number, limit: number): Promise<number> {
     let consumed = 0;
@@ -195,7 +210,10 @@ export function peaksJob(deps: {
         'SELECT id::text, site_id, content_group, minute, source_partition, pageviews_delta, visitors FROM minute_partials ORDER BY id LIMIT $1',
         [limit],
       );
-      if (saved) silence.resumeFrom(ops[0]!.watermark);
+      const silence = new SilenceProgress(silenceOptions, saved?.input?.lastRecordAt ?? now);
+      if (saved?.input) silence.observe(saved.input.maxMinute);
+      // A checkpoint from before the input was kept: once, from the watermark it implies.
+      else if (saved) silence.resumeFrom(ops[0]!.watermark);
       if (rows.rows.length) silence.records(now);
       for (const r of rows.rows) {
         silence.observe(r.minute.getTime());
@@ -250,6 +268,9 @@ export function peaksJob(deps: {
               operators: ops.map((op) => op.snapshot()),
               dimensionVersion: deps.dims.table.version,
               timezones,
+              ...(Number.isFinite(silence.maxEventTs)
+                ? { input: { maxMinute: silence.maxEventTs, lastRecordAt: silence.lastRecordAt } }
+                : {}),
             }),
           ),
         ],
