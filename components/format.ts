@@ -23,6 +23,11 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** "1 pageview", "2 pageviews", "1.2k pageviews": the count formatted, the noun agreeing with it. */
+export function countOf(n: number, singular: string, plural = `${singular}s`): string {
+  return `${formatNumber(n)} ${Math.round(n) === 1 ? singular : plural}`;
+}
+
 export function formatDecimal(x: number | null | undefined): string {
   return x === null || x === undefined ? '—' : x.toFixed(2);
 }

@@ -1,7 +1,7 @@
 'use client';
 import { useMemo } from 'react';
 import type { LiveSnapshot, TopRow } from '@/lib/live/snapshot';
-import { countryName, formatNumber, formatPercent, timeOfDay } from '../format';
+import { countOf, countryName, formatNumber, formatPercent, timeOfDay } from '../format';
 import { BehindBadge } from './behind-badge';
 import { useLive, useNow, type LiveStatus } from './use-live';
 import { MINUTE } from '@/lib/time';
@@ -125,7 +125,7 @@ export function LiveHeader({
                 {timeOfDay(snapshot.peak.windowStart, timezone)}–{timeOfDay(snapshot.peak.windowEnd, timezone)}
               </p>
               <p className="text-sm text-slate-500">
-                {formatNumber(snapshot.peak.pageviews)} pageviews · {formatNumber(snapshot.peak.visitors)} visitors
+                {countOf(snapshot.peak.pageviews, 'pageview')} · {countOf(snapshot.peak.visitors, 'visitor')}
               </p>
             </div>
           ) : (

@@ -7,6 +7,7 @@ import { Notice } from '@/components/ui/states';
 import type { SlaReport } from '@/lib/sla/report';
 import { SLA_TARGETS_MS, formatDuration } from '@/lib/sla/targets';
 import { formatBehind, type SlaState } from '@/lib/sla/behind';
+import { countOf } from '../format';
 
 // The freshness SLA of one site: target, current freshness, compliance, the last hour per minute
 // and the breach timeline with causes. Refreshed every 2 s (the measurement runs every 2 s).
@@ -73,7 +74,7 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
               {pct(c.ratio)}
             </p>
             <p className="text-xs text-slate-500">
-              {c.breachedMinutes} of {c.measuredMinutes} measured minutes breached
+              {c.breachedMinutes} of {countOf(c.measuredMinutes, 'measured minute')} breached
             </p>
           </Card>
         ))}
@@ -126,7 +127,7 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
               title={`${new Intl.DateTimeFormat('en-GB', { timeZone: r.timeZone, day: 'numeric', month: 'short' }).format(new Date(d.day))}: ${
                 d.ratio === null
                   ? 'not measured'
-                  : `${pct(d.ratio)} of ${d.measuredMinutes} measured minutes within target`
+                  : `${pct(d.ratio)} of ${countOf(d.measuredMinutes, 'measured minute')} within target`
               }`}
               className={`flex-1 rounded-t-sm ${d.ratio === null ? 'bg-slate-100' : d.ratio >= 0.999 ? 'bg-emerald-500' : d.ratio >= 0.99 ? 'bg-amber-400' : 'bg-rose-500'}`}
               style={{ height: `${d.ratio === null ? 4 : Math.max(4, d.ratio * 100)}%` }}
@@ -142,7 +143,7 @@ export function SlaView({ siteId, canEdit }: { siteId: string; canEdit: boolean 
           <span data-testid="sla-today">
             Today: {pct(r.daily[r.daily.length - 1]!.ratio)}
             {r.daily[r.daily.length - 1]!.measuredMinutes
-              ? ` of ${r.daily[r.daily.length - 1]!.measuredMinutes} measured minutes`
+              ? ` of ${countOf(r.daily[r.daily.length - 1]!.measuredMinutes, 'measured minute')}`
               : ''}
           </span>
         </div>

@@ -87,9 +87,11 @@ export async function liveSnapshot(siteId: string, now: number): Promise<LiveSna
       .slice(0, 5);
   };
   const peak = await db.query<{ window_start: Date; window_end: Date; pageviews: number; visitors: number }>(
-    `SELECT window_start, window_end, pageviews, visitors FROM peak_windows
-     WHERE site_id = $1 AND content_group = '' AND window_size_minutes = 5 ORDER BY day DESC LIMIT 1`,
-    [siteId],
+    // Today in the site's zone: the newest row would be yesterday's until today has a peak.
+    `SELECT p.window_start, p.window_end, p.pageviews, p.visitors FROM peak_windows p JOIN sites s ON s.id = p.site_id
+     WHERE p.site_id = $1 AND p.content_group = '' AND p.window_size_minutes = 5
+       AND p.day = ($2::timestamptz AT TIME ZONE s.timezone)::date`,
+    [siteId, new Date(now)],
   );
   const latest = await db.query<{ latest: Date | null; received: Date | null }>(
     'SELECT max(ts) AS latest, max(received_at) AS received FROM events WHERE site_id = $1 AND ts >= $2',

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentPublisher } from '@/lib/bus';
+import { closeDb } from '@/lib/db/client';
+import { setEnv } from '@/lib/env';
+import { liveSnapshot } from '@/lib/live/snapshot';
 import { peaksJob } from '@/workers/peaks/peaks-job';
 import { SiteDimensionTable } from '@/workers/shared/dimensions';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
@@ -23,6 +26,7 @@ const settings = jobSettings({ EVENTS_PARTITIONS: 1, OUT_OF_ORDERNESS_MS: 5000, 
 
 beforeAll(async () => {
   db = await freshDatabase('peaks_silence');
+  setEnv({ DATABASE_URL: db.url });
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   const team = (
     await pool.query<{ id: string }>("INSERT INTO teams (id, name) VALUES (gen_random_uuid(), 't') RETURNING id")
@@ -35,6 +39,7 @@ beforeAll(async () => {
   ).rows[0]!.id;
 });
 afterAll(async () => {
+  await closeDb();
   await pool?.end();
   await db?.drop();
 });
@@ -79,5 +84,9 @@ describe('peaks after a quiet spell', () => {
     ).rows[0]!.state;
     expect(state.input?.maxMinute).toBe(T + 10 * MINUTE);
     await peaks.stop();
+    // The live header's "Busiest 5 min today": that window today, nothing the next day (it once
+    // showed the newest row whatever its day).
+    expect((await liveSnapshot(siteId, T + 10 * MINUTE + 30_000)).peak?.pageviews).toBe(20);
+    expect((await liveSnapshot(siteId, T + 24 * 60 * MINUTE)).peak).toBeNull();
   });
 });
