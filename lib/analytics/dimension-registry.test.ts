@@ -63,6 +63,26 @@ describe('the dimension registry', () => {
     ).toMatchObject({ referrer: 'google.com', channel: 'search', country: 'DE' });
   });
 
+  it('reads sources off landings only: an engagement ping or a custom event carries no referrer, so it has no source', () => {
+    const landing = { channel: 'referral' as const, referrerHost: 'blog.test', utm: { source: 'newsletter' } };
+    expect(valuesOf(eventDimensionValues(event(landing)))).toMatchObject({
+      referrer: 'blog.test',
+      channel: 'referral',
+      utm_source: 'newsletter',
+    });
+    for (const name of ['engagement', 'signup']) {
+      // As collect records them: no referrer sent, so "direct" — which is not where the visitor came from.
+      const values = valuesOf(eventDimensionValues(event({ name, channel: 'direct', utm: { source: 'newsletter' } })));
+      expect(values, name).toMatchObject({
+        page: '/a',
+        referrer: null,
+        channel: null,
+        utm_source: null,
+        country: NO_COUNTRY,
+      });
+    }
+  });
+
   it('counts an empty UTM value as no value, on events and on visits', () => {
     expect(valuesOf(eventDimensionValues(event({ utm: { source: '', medium: 'email' } })))).toMatchObject({
       utm_source: null,

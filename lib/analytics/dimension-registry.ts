@@ -21,6 +21,14 @@ export const DIRECT_CHANNEL = 'direct';
  */
 export const isInternalNavigation = (e: Pick<EventRecord, 'channel'>) => e.channel === 'internal';
 
+/**
+ * Only a landing says where a visit came from: a pageview that is no internal navigation. The
+ * tracker sends the referrer with pageviews alone, so an engagement ping or a custom event would
+ * otherwise count its visitor under "(direct)" beside the source they came from (a visitor from
+ * a blog listed under both, found by a walk-through).
+ */
+const notALanding = (e: Pick<EventRecord, 'channel' | 'name'>) => e.name !== 'pageview' || isInternalNavigation(e);
+
 /** The kinds of dictionary values (`dimension_values.dimension`); entry and exit pages are pages. */
 export type ValueKind =
   | 'page'
@@ -80,14 +88,15 @@ export interface DimensionSpec {
 /** A string as an SQL literal. */
 export const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-const sqlInternal = (record: string) => `${record}->>'channel' = 'internal'`;
+const sqlNotALanding = (record: string) =>
+  `(${record}->>'name' IS DISTINCT FROM 'pageview' OR ${record}->>'channel' = 'internal')`;
 // The archive's old records may lack fields the record schema now defaults: the same defaults.
 const withDefault = (record: string, field: string, empty: string) =>
   `coalesce(${record}->>'${field}', ${sqlText(empty)})`;
 // An empty UTM value is no value.
 const utm = (part: 'source' | 'medium' | 'campaign'): EventReading => ({
-  of: (e) => e.utm?.[part] || null,
-  sql: (record) => `nullif(${record}->'utm'->>'${part}', '')`,
+  of: (e) => (notALanding(e) ? null : e.utm?.[part] || null),
+  sql: (record) => `CASE WHEN ${sqlNotALanding(record)} THEN NULL ELSE nullif(${record}->'utm'->>'${part}', '') END`,
 });
 const utmOfVisit = (column: 'utm_source' | 'utm_medium' | 'utm_campaign'): VisitReading => ({
   column,
@@ -129,8 +138,8 @@ const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
     kind: 'referrer',
     emptyLabel: NO_REFERRER,
     event: {
-      of: (e) => (isInternalNavigation(e) ? null : (e.referrerHost ?? NO_REFERRER)),
-      sql: (r) => `CASE WHEN ${sqlInternal(r)} THEN NULL ELSE ${withDefault(r, 'referrerHost', NO_REFERRER)} END`,
+      of: (e) => (notALanding(e) ? null : (e.referrerHost ?? NO_REFERRER)),
+      sql: (r) => `CASE WHEN ${sqlNotALanding(r)} THEN NULL ELSE ${withDefault(r, 'referrerHost', NO_REFERRER)} END`,
     },
     visit: {
       column: 'referrer_host',
@@ -143,8 +152,8 @@ const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
     kind: 'channel',
     emptyLabel: null,
     event: {
-      of: (e) => (isInternalNavigation(e) ? null : e.channel),
-      sql: (r) => `CASE WHEN ${sqlInternal(r)} THEN NULL ELSE ${withDefault(r, 'channel', DIRECT_CHANNEL)} END`,
+      of: (e) => (notALanding(e) ? null : e.channel),
+      sql: (r) => `CASE WHEN ${sqlNotALanding(r)} THEN NULL ELSE ${withDefault(r, 'channel', DIRECT_CHANNEL)} END`,
     },
     visit: {
       column: 'channel',
