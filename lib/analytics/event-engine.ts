@@ -212,8 +212,8 @@ export async function eventBreakdown(
      SELECT value, sum(visitors) AS visitors, sum(pageviews) AS pageviews, sum(sessions) AS sessions, sum(bounces) AS bounces, sum(duration_ms) AS duration_ms
        FROM (${parts.join(' UNION ALL ')}) parts
       GROUP BY value
-     HAVING sum(${rank}) > 0
-      ORDER BY sum(${rank}) DESC, value
+     HAVING sum(${rank}) > 0 OR sum(sessions) > 0
+      ORDER BY sum(${rank}) DESC, sum(sessions) DESC, value
       LIMIT $${b.params.length - 1} OFFSET $${b.params.length}`,
     b.params,
   );

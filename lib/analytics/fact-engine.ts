@@ -242,9 +242,13 @@ export async function factLoad(
   for (const d of opts.breakdowns) {
     const rank = rankMeasure(d);
     breakdowns[d] = [...merged.values()]
-      .filter((r) => r.set === d && r[rank] > 0)
+      // A value with matching visits but no matching pageview is a row too (a page filter's
+      // visits that arrived directly: the page itself was reached by an internal navigation).
+      .filter((r) => r.set === d && (r[rank] > 0 || r.sessions > 0))
       .map((r) => ({ ...r, label: r.label ?? '' }))
-      .sort((x, y) => y[rank] - x[rank] || (x.label < y.label ? -1 : x.label > y.label ? 1 : 0))
+      .sort(
+        (x, y) => y[rank] - x[rank] || y.sessions - x.sessions || (x.label < y.label ? -1 : x.label > y.label ? 1 : 0),
+      )
       .slice(0, opts.limit)
       .map((r) => breakdownRowOf(d, r.label, r));
   }
