@@ -5,6 +5,7 @@ import {
   dimensionLabel,
   isEventDimension,
   isSessionDimension,
+  isSourceDimension,
   rankMeasure,
   type Dimension,
 } from '@/lib/analytics/dimensions';
@@ -192,13 +193,15 @@ function columnsFor(d: Dimension): Column[] {
       render: (r) => formatNumber(r.visitors),
       exact: (r) => formatExact(r.visitors),
     });
-    cols.push({
-      key: 'pageviews',
-      label: 'Views',
-      render: (r) => formatNumber(r.pageviews),
-      exact: (r) => formatExact(r.pageviews),
-      hideOnPhone: isSessionDimension(d),
-    });
+    // A source's pageviews are its landings (the visits' other pages have no source): Visits says it.
+    if (!isSourceDimension(d))
+      cols.push({
+        key: 'pageviews',
+        label: 'Views',
+        render: (r) => formatNumber(r.pageviews),
+        exact: (r) => formatExact(r.pageviews),
+        hideOnPhone: isSessionDimension(d),
+      });
   }
   if (isSessionDimension(d)) {
     cols.push({

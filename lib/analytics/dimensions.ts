@@ -36,6 +36,13 @@ const SOURCE_AND_DEVICE: Dimension[] = [
 const EVENT_DIMENSIONS = new Set<Dimension>(['page', ...SOURCE_AND_DEVICE]);
 const SESSION_DIMENSIONS = new Set<Dimension>(['entry_page', 'exit_page', ...SOURCE_AND_DEVICE]);
 
+/**
+ * Where visits come from. Only a landing pageview carries one (dimension-registry.ts), so their
+ * pageviews are landings, not the pages those visits viewed: the tables show no Views for them.
+ */
+const SOURCE_DIMENSIONS = new Set<Dimension>(['referrer', 'channel', 'utm_source', 'utm_medium', 'utm_campaign']);
+export const isSourceDimension = (d: Dimension) => SOURCE_DIMENSIONS.has(d);
+
 /** Has pageviews and visitors (from events). */
 export const isEventDimension = (d: Dimension) => EVENT_DIMENSIONS.has(d);
 /** Has sessions, bounces and duration (from visits). */
