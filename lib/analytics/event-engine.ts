@@ -124,7 +124,8 @@ function base(siteId: string, p: Period, gapMinutes: number, filters: Filters, w
     fs AS (
       SELECT s.*, (s.pageviews <= 1 AND s.custom_events = 0 AND s.engaged_ms < ${ENGAGED_THRESHOLD_MS}) AS bounce${bounds ? `, width_bucket(s.started_at, ${bounds}::timestamptz[]) AS bucket` : ''}
         FROM visits s
-       WHERE s.started_at >= $2 AND s.started_at < $3${sessionPreds.length ? ` AND ${sessionPreds.join(' AND ')}` : ''}
+         -- Engagement pings alone are no visit (the sessions job's rule, workers/sessions).
+       WHERE (s.pageviews > 0 OR s.custom_events > 0) AND s.started_at >= $2 AND s.started_at < $3${sessionPreds.length ? ` AND ${sessionPreds.join(' AND ')}` : ''}
     )`;
   return { sql, params };
 }

@@ -109,7 +109,10 @@ export interface TruthSession {
   exitPath: string;
 }
 
-/** Sessions by definition: consecutive events of a visitor at most `gapMs` apart share a session. */
+/**
+ * Sessions by definition: consecutive events of a visitor at most `gapMs` apart share a session,
+ * and a session is a visit once it has a pageview or a custom event (engagement pings alone are none).
+ */
 export function truthSessions(events: GeneratedEvent[], gapMs: number): TruthSession[] {
   const byVisitor = new Map<string, GeneratedEvent[]>();
   for (const e of events) {
@@ -122,7 +125,7 @@ export function truthSessions(events: GeneratedEvent[], gapMs: number): TruthSes
     let cur: TruthSession | null = null;
     for (const e of list) {
       if (!cur || e.ts - cur.end > gapMs) {
-        if (cur) out.push(cur);
+        if (cur && (cur.pageviews || cur.events)) out.push(cur);
         cur = {
           siteId: e.siteId,
           visitorId: e.visitorId,
@@ -139,7 +142,7 @@ export function truthSessions(events: GeneratedEvent[], gapMs: number): TruthSes
       if (e.name === 'pageview') cur.pageviews++;
       else if (e.name !== 'engagement') cur.events++;
     }
-    if (cur) out.push(cur);
+    if (cur && (cur.pageviews || cur.events)) out.push(cur);
   }
   return out;
 }

@@ -158,4 +158,48 @@ describe('pages per visit', () => {
       expect(await tiles('2026-03-09', '2026-03-10', true)).toEqual(both);
     },
   );
+
+  it(
+    'an engagement ping after the session gap (a tab closed later) is no visit of its own',
+    { timeout: 90_000 },
+    async () => {
+      // Visitor C views two pages at 11:00 and 11:01 Berlin time and closes the tab at 11:45:
+      // the ping that sends its visible time arrives 44 minutes after the last page.
+      await produce([
+        pageview('c', '/', Z('2026-03-10T10:00:00Z')),
+        pageview('c', '/docs', Z('2026-03-10T10:01:00Z')),
+        {
+          ...pageview('c', '/docs', Z('2026-03-10T10:45:00Z')),
+          name: 'engagement',
+          engagement: { visibleMs: 5000, scrollDepth: 40 },
+        },
+      ]);
+      // Both jobs have applied all seven events of this file (offsets 0–6 of the one partition).
+      await eventually(
+        async () =>
+          (
+            await pool.query<{ n: string }>(
+              "SELECT min(next_offset)::text AS n FROM consumer_progress WHERE job IN ('rollups', 'sessions') AND topic LIKE '%events'",
+            )
+          ).rows[0]?.n === '7',
+        30_000,
+        'the ping applied by both jobs',
+      );
+      const rows = await pool.query<{ pageviews: number }>(
+        "SELECT pageviews FROM sessions WHERE site_id = $1 AND visitor_id = 'c'",
+        [siteId],
+      );
+      expect(rows.rows.map((r) => r.pageviews)).toEqual([2]);
+      // Day 2: B's one-page visit (a bounce) and C's two-page visit — not a third visit of 0 pages
+      // (pageviews: A's page after midnight, B's and C's two).
+      const day2 = { visits: 2, pageviews: 4, pagesPerVisit: 1.5, bounceRate: 0.5 };
+      await eventually(
+        async () => JSON.stringify(await tiles('2026-03-10', '2026-03-10')) === JSON.stringify(day2),
+        30_000,
+        'day 2 with C in the rollups',
+      );
+      expect(await tiles('2026-03-10', '2026-03-10')).toEqual(day2);
+      expect(await tiles('2026-03-10', '2026-03-10', true)).toEqual(day2);
+    },
+  );
 });

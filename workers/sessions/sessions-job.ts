@@ -180,7 +180,12 @@ export function sessionsJob(deps: {
       // Subtract what earlier firings of this visit (and of the visits merged into it) added.
       const retracted = new Set<number>();
       for (const x of r.retractions) {
-        contributions.add(siteId, tz, storedSession(x.windowStart, x.value), -1);
+        if (isVisit(x.value)) contributions.add(siteId, tz, storedSession(x.windowStart, x.value), -1);
+        else {
+          // Not a visit: nothing was added for it — unless a row exists (written before this rule).
+          const old = current(siteId, visitorId, x.windowStart);
+          if (old) contributions.add(siteId, tz, old, -1);
+        }
         retracted.add(x.windowStart);
       }
       // Bounds that no longer exist: delete their rows. A retraction without a value (a session
@@ -205,6 +210,18 @@ export function sessionsJob(deps: {
         // The row is what the rollups hold, so it is what this upsert replaces.
         const previous = current(siteId, visitorId, r.windowStart);
         if (previous) contributions.add(siteId, tz, previous, -1);
+      }
+      if (!isVisit(r.value)) {
+        // Only engagement pings so far (a tab closed after the gap): no visit, no row.
+        final.set(visitKey(siteId, visitorId, r.windowStart), {
+          siteId,
+          visitorId,
+          start: r.windowStart,
+          row: null,
+          endedAt: 0,
+          stats: null,
+        });
+        continue;
       }
       const row = storedSession(r.windowStart, r.value);
       contributions.add(siteId, tz, row, +1);
@@ -332,6 +349,16 @@ export function sessionsJob(deps: {
       );
     },
   };
+}
+
+/**
+ * A session window is a visit once it has a pageview or a custom event. Engagement pings alone —
+ * the one a tab sends when it is closed after the session gap, or one from a phone that changed
+ * networks — made visits of 0 pages that counted as bounces (found by a walk-through: 4 visits,
+ * bounce 50 % for 3 visitors who made 3 visits). Plausible does not start a session on them either.
+ */
+function isVisit(s: SessionStats): boolean {
+  return s.pageviews > 0 || s.events > 0;
 }
 
 /** The `sessions` row (and rollup contribution) of a visit with these stats: one definition for what is added and what is retracted. */

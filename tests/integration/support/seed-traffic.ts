@@ -229,6 +229,11 @@ export function rollupsOf(events: SeedEvent[], timezone: string, gapMinutes: num
       const custom = session.filter((e) => e.name !== 'pageview' && e.name !== 'engagement').length;
       const engaged = session.reduce((n, e) => n + (e.name === 'engagement' ? (e.visibleMs ?? 0) : 0), 0);
       const bounce = pageviews <= 1 && custom === 0 && engaged < 10_000;
+      // Engagement pings alone are no visit (the sessions job's rule).
+      if (pageviews === 0 && custom === 0) {
+        session = [];
+        return;
+      }
       // Its first event's values (a generated visit never begins with a navigation inside the site), entry and exit page.
       const dims = cellsOf(VISIT_SPECS, { ...ownValues(first), entry_page: first.path, exit_page: last.path });
       for (const [g, b] of buckets(first.ts)) {
@@ -258,14 +263,16 @@ export function visitsOf(events: SeedEvent[], gapMinutes: number): SeedEvent[][]
   const visits: SeedEvent[][] = [];
   for (const list of byVisitor.values()) {
     let session: SeedEvent[] = [];
+    // Engagement pings alone are no visit (the sessions job's rule).
+    const isVisit = (v: SeedEvent[]) => v.some((e) => e.name !== 'engagement');
     for (const e of list) {
       if (session.length && e.ts - session[session.length - 1]!.ts > gapMinutes * 60_000) {
-        visits.push(session);
+        if (isVisit(session)) visits.push(session);
         session = [];
       }
       session.push(e);
     }
-    if (session.length) visits.push(session);
+    if (session.length && isVisit(session)) visits.push(session);
   }
   return visits;
 }
