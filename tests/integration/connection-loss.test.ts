@@ -52,7 +52,9 @@ describe('connection loss', () => {
     });
   }
 
-  it("Prisma's connections are guarded too, and Prisma reconnects after they are terminated", async () => {
+  // Prisma's adapter listens on its own connections too; this checks that it still works on the
+  // guarded pool it now runs on (an external pool: Prisma must not treat it as a config object).
+  it('Prisma, on its guarded pool, fails the transaction whose backend is terminated and reconnects after', async () => {
     await db().$queryRaw`SELECT 1`;
     const prismaPids = (
       await admin.query<{ pid: number }>(

@@ -37,17 +37,13 @@ const CHECKPOINT = stateCodec<Checkpoint>({
     const zones = f.has('timezones') ? f.object('timezones') : {};
     const timezones: Checkpoint['timezones'] = {};
     for (const [site, zone] of Object.entries(zones)) if (typeof zone === 'string') timezones[site] = zone;
+    const input = (f.has('input') ? f.object('input') : {}) as { maxMinute?: unknown; lastRecordAt?: unknown };
     return {
       operators: f.array('operators'),
       dimensionVersion: f.has('dimensionVersion') ? f.number('dimensionVersion') : 0,
       timezones,
-      ...(f.has('input')
-        ? (() => {
-            const i = f.object('input') as { maxMinute?: unknown; lastRecordAt?: unknown };
-            return typeof i.maxMinute === 'number' && typeof i.lastRecordAt === 'number'
-              ? { input: { maxMinute: i.maxMinute, lastRecordAt: i.lastRecordAt } }
-              : {};
-          })()
+      ...(typeof input.maxMinute === 'number' && typeof input.lastRecordAt === 'number'
+        ? { input: { maxMinute: input.maxMinute, lastRecordAt: input.lastRecordAt } }
         : {}),
     };
   },
