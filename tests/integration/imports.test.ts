@@ -226,9 +226,12 @@ describe('import from Umami', () => {
 
   it('an import that crashes half-way resumes to exactly what an uninterrupted one gives', async () => {
     const rows = [UMAMI_HEADER];
-    // 60 visitors × 60 pageviews a minute apart over two days: every partition has more than one
+    // 120 visitors × 60 pageviews a minute apart over two days: every partition has more than one
     // batch (500), visits cross midnight, and an hour's pause splits each visitor's visit in two.
-    for (let v = 0; v < 60; v++) {
+    // Visitors fall into the 4 import partitions by a hash of the (random) site id: with 60 of
+    // them the first partition held 8 or fewer (≤ 480 events, one batch) in ~3 % of runs — CI saw
+    // 420; with 120, fewer than 9 of them in one partition is a chance of about 1 in 10 million.
+    for (let v = 0; v < 120; v++) {
       for (let i = 0; i < 60; i++) {
         const at = new Date(
           Date.parse('2025-06-01T23:30:00Z') + v * 7_000 + i * 60_000 + (i >= 30 ? 3_600_000 : 0),
@@ -265,10 +268,10 @@ describe('import from Umami', () => {
     await pool.query('UPDATE imports SET claimed_at = $2 WHERE id = $1', [first.id, new Date(NOW - 3_600_000)]);
     await runNextImport(pool, null, jobSettings(), NOW);
     const done = (await listImports(pool, crashed.id))[0]!;
-    expect(done).toMatchObject({ status: 'done', rowsImported: 3600, rowsSkipped: 0 });
+    expect(done).toMatchObject({ status: 'done', rowsImported: 7200, rowsSkipped: 0 });
     const want = await dayTotals(clean.id);
-    expect(want.reduce((n, r) => n + r.pageviews, 0)).toBe(3600);
-    expect(want.reduce((n, r) => n + r.sessions, 0)).toBe(120);
+    expect(want.reduce((n, r) => n + r.pageviews, 0)).toBe(7200);
+    expect(want.reduce((n, r) => n + r.sessions, 0)).toBe(240);
     expect(await dayTotals(crashed.id)).toEqual(want);
   });
 });
