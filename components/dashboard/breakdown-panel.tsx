@@ -193,7 +193,7 @@ function columnsFor(d: Dimension): Column[] {
       render: (r) => formatNumber(r.visitors),
       exact: (r) => formatExact(r.visitors),
     });
-    // A source's pageviews are its landings (the visits' other pages have no source): Visits says it.
+    // A source's row is about its visits (Visitors, Visits, Bounce); their pageviews are in the API and CSV.
     if (!isSourceDimension(d))
       cols.push({
         key: 'pageviews',

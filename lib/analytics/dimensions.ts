@@ -37,11 +37,15 @@ const EVENT_DIMENSIONS = new Set<Dimension>(['page', ...SOURCE_AND_DEVICE]);
 const SESSION_DIMENSIONS = new Set<Dimension>(['entry_page', 'exit_page', ...SOURCE_AND_DEVICE]);
 
 /**
- * Where visits come from. Only a landing pageview carries one (dimension-registry.ts), so their
- * pageviews are landings, not the pages those visits viewed: the tables show no Views for them.
+ * Where visits come from: attributes of a visit, as site owners read them (Plausible filters
+ * sessions by source). Only a landing pageview carries one (dimension-registry.ts), and a visit's
+ * source is its first event's. Filtered by a source, a view shows the visits from it and every
+ * event of those visits (not only the landings); a source's row counts those visits, their
+ * visitors and their pageviews (the tables show Visitors, Visits and Bounce, no Views).
  */
 const SOURCE_DIMENSIONS = new Set<Dimension>(['referrer', 'channel', 'utm_source', 'utm_medium', 'utm_campaign']);
-export const isSourceDimension = (d: Dimension) => SOURCE_DIMENSIONS.has(d);
+/** Takes any name: the grouping sets and imported rows name dimensions as strings. */
+export const isSourceDimension = (d: string) => SOURCE_DIMENSIONS.has(d as Dimension);
 
 /** Has pageviews and visitors (from events). */
 export const isEventDimension = (d: Dimension) => EVENT_DIMENSIONS.has(d);
@@ -63,9 +67,9 @@ export const dimensionLabel: Record<Dimension, string> = {
   os: 'OS',
 };
 
-/** Rows are ranked by the measure every row of the dimension has. */
+/** Rows are ranked by the measure every row of the dimension has: a source's by its visits. */
 export function rankMeasure(d: Dimension): 'pageviews' | 'sessions' {
-  return isEventDimension(d) ? 'pageviews' : 'sessions';
+  return isEventDimension(d) && !isSourceDimension(d) ? 'pageviews' : 'sessions';
 }
 
 const filterValue = z.string().min(1).max(2000);

@@ -6,6 +6,7 @@ import {
   eventFilterOf,
   isEventDimension,
   isSessionDimension,
+  isSourceDimension,
   rankMeasure,
   type Dimension,
   type Filters,
@@ -21,9 +22,10 @@ import type { Period } from './range';
 // page from the last, a bounce is ≤ 1 pageview, no custom event and < 10 s of visible time.
 //
 // Filters follow the rollups' semantics, so a filtered total equals the clicked row:
-// pageviews and visitors count the *events* matching (event dimensions match the event's own
-// value; entry/exit page match its visit's); sessions, bounces and duration count the *visits*
-// matching (visit dimensions match the visit's first event; `page` matches visits that viewed it).
+// pageviews and visitors count the *events* matching (page, country, device, browser and OS match
+// the event's own value; entry/exit page and the sources match its visit's); sessions, bounces and
+// duration count the *visits* matching (visit dimensions match the visit's first event; `page`
+// matches visits that viewed it). A source's row counts visits: its visitors and pageviews too.
 // Cost grows with the events in range; unfiltered views never come here.
 
 const ENGAGED_THRESHOLD_MS = 10_000;
@@ -43,8 +45,9 @@ export async function bounded<R extends pg.QueryResultRow>(
   return reads(siteId, async (c) => (await c.query<R>(sql, params)).rows);
 }
 
-/** Column holding each dimension's value: the event's own (`numbered`), or its visit's (entry and exit page). */
-const eventColumn = (d: Dimension) => (isEventDimension(d) ? `n.${d}` : `s.${d}`);
+/** The event's own value of a dimension (`numbered`); its visit's for entry/exit page and the sources. */
+const ownValue = (d: Dimension) => isEventDimension(d) && !isSourceDimension(d);
+const eventColumn = (d: Dimension) => (ownValue(d) ? `n.${d}` : `s.${d}`);
 
 // The event's own values (ev) and its visit's (visits): the sessions job's rules, from the registry.
 const eventValuesSql = EVENT_SPECS.map((d) => `${d.event.sql('e.record')} AS ${d.name}`).join(',\n             ');
@@ -188,13 +191,16 @@ export async function eventBreakdown(
 ): Promise<BreakdownRow[]> {
   const b = base(siteId, p, gapMinutes, filters, false);
   const parts: string[] = [];
-  if (isEventDimension(dimension)) {
+  if (ownValue(dimension)) {
     parts.push(`SELECT ${dimension} AS value, count(DISTINCT visitor_id)::float8 AS visitors, (count(*) FILTER (WHERE name = 'pageview'))::float8 AS pageviews,
                        0::float8 AS sessions, 0::float8 AS bounces, 0::float8 AS duration_ms
                   FROM fe WHERE ${dimension} IS NOT NULL GROUP BY 1`);
   }
   if (isSessionDimension(dimension)) {
-    parts.push(`SELECT ${dimension} AS value, 0::float8 AS visitors, 0::float8 AS pageviews, count(*)::float8 AS sessions,
+    const visitsOwn = isSourceDimension(dimension)
+      ? 'count(DISTINCT visitor_id)::float8 AS visitors, coalesce(sum(pageviews), 0)::float8 AS pageviews'
+      : '0::float8 AS visitors, 0::float8 AS pageviews';
+    parts.push(`SELECT ${dimension} AS value, ${visitsOwn}, count(*)::float8 AS sessions,
                        (count(*) FILTER (WHERE bounce))::float8 AS bounces, coalesce(sum(duration_ms), 0)::float8 AS duration_ms
                   FROM fs WHERE ${dimension} IS NOT NULL GROUP BY 1`);
   }

@@ -7,6 +7,7 @@ import {
   eventFilterOf,
   isEventDimension,
   isSessionDimension,
+  isSourceDimension,
   rankMeasure,
   type Dimension,
   type Filters,
@@ -31,10 +32,11 @@ import { factPredicates, SENT_MATCHING_EVENT } from './fact-predicates';
 // Nothing is rebuilt at query time: a visit is what the sessions job says it is.
 //
 // Same semantics as the raw-events engine (event-engine.ts), so a filtered total equals the
-// clicked row: pageviews and visitors count the *events* matching (event dimensions match the
-// event's own value; entry/exit page match its visit's); sessions, bounces, duration and pages per
-// visit count the *visits* that started in the range and match (visit dimensions match the
-// visit's first event; `page` matches visits that viewed it).
+// clicked row: pageviews and visitors count the *events* matching (page, country, device, browser
+// and OS match the event's own value; entry/exit page and the sources match its visit's);
+// sessions, bounces, duration and pages per visit count the *visits* that started in the range
+// and match (visit dimensions match the visit's first event; `page` matches visits that viewed
+// it). A source's breakdown row counts visits: its visitors and pageviews are those visits'.
 //
 // The event filters (`custom_event`, `event_prop`) select *visits*: those in which the visitor sent
 // a matching event. Pageviews, visitors and the event breakdowns then count the events of those
@@ -68,8 +70,13 @@ async function bounded<R extends pg.QueryResultRow>(
   });
 }
 
-const EVENT_DIMS = DIMENSIONS.filter(isEventDimension);
+/** Breakdowns of the events pass: the event's own values (a source's rows count its visits). */
+const EVENT_DIMS = DIMENSIONS.filter((d) => isEventDimension(d) && !isSourceDimension(d));
 const VISIT_DIMS = DIMENSIONS.filter(isSessionDimension);
+/** The visits pass's sets that carry visitors and pageviews (of the visits): the sources'. */
+const SOURCE_SETS = DIMENSIONS.filter(isSourceDimension)
+  .map((d) => `'${d}'`)
+  .join(', ');
 
 /** What a load asks for: the totals and series, and/or some breakdowns. */
 interface Want {
@@ -113,7 +120,7 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
 
   const eventSets = [
     ...(want.series ? ['()', '(bucket)'] : []),
-    ...want.breakdowns.filter(isEventDimension).map((d) => `(${d})`),
+    ...want.breakdowns.filter((d) => EVENT_DIMS.includes(d)).map((d) => `(${d})`),
   ];
   const visitSets = [
     ...(want.series ? ['()', '(bucket)'] : []),
@@ -161,6 +168,8 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
   }
   if (visitSets.length) {
     const visitCols = VISIT_DIMS.filter((d) => want.breakdowns.includes(d));
+    // A source's visitors are its visits' (distinct over the visits), only computed when asked for.
+    const sourceVisitors = visitCols.some(isSourceDimension);
     // Visits that viewed the page: its pageviews in the visits' reach, then a hash semi-join.
     const pagesCte = pageId
       ? `pv AS MATERIALIZED (
@@ -172,16 +181,20 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
       : '';
     out.push({
       sql: `WITH ${matchedCte} ${pagesCte} fs AS (
-              SELECT v.pageviews, v.duration_ms, v.bounce${visitCols.map((d) => `, v.${d}`).join('')}${bounds ? `, width_bucket(v.started_at, ${bounds}::timestamptz[]) AS bucket` : ''}
+              SELECT v.visitor, v.pageviews, v.duration_ms, v.bounce${visitCols.map((d) => `, v.${d}`).join('')}${bounds ? `, width_bucket(v.started_at, ${bounds}::timestamptz[]) AS bucket` : ''}
                 FROM visit_facts v
                WHERE v.site_id = $1 AND v.started_at >= $2 AND v.started_at < $3${visitPreds.map((x) => ` AND ${x}`).join('')}${viewed}
             ),
             g AS (
               SELECT ${setName(VISIT_DIMS)} AS set, ${setKey(VISIT_DIMS)} AS key, count(*)::float8 AS sessions, (count(*) FILTER (WHERE bounce))::float8 AS bounces,
-                     coalesce(sum(duration_ms), 0)::float8 AS duration_ms, coalesce(sum(pageviews), 0)::float8 AS visit_pageviews
+                     coalesce(sum(duration_ms), 0)::float8 AS duration_ms, coalesce(sum(pageviews), 0)::float8 AS visit_pageviews,
+                     ${sourceVisitors ? 'count(DISTINCT visitor)' : '0'}::float8 AS visitors
                 FROM fs GROUP BY GROUPING SETS (${visitSets.join(', ')})
             )
-            SELECT g.set, g.key, d.value AS label, 0::float8 AS visitors, 0::float8 AS pageviews, g.sessions, g.bounces, g.duration_ms, g.visit_pageviews
+            SELECT g.set, g.key, d.value AS label,
+                   CASE WHEN g.set IN (${SOURCE_SETS}) THEN g.visitors ELSE 0 END AS visitors,
+                   CASE WHEN g.set IN (${SOURCE_SETS}) THEN g.visit_pageviews ELSE 0 END AS pageviews,
+                   g.sessions, g.bounces, g.duration_ms, g.visit_pageviews
               FROM g LEFT JOIN dimension_values d ON g.set NOT IN ('', 'bucket') AND d.id = g.key`,
       params,
     });

@@ -1,4 +1,4 @@
-import type { Dimension } from './dimensions';
+import { isSourceDimension, type Dimension } from './dimensions';
 
 /** What the filters ask of the fact rows: events `e`, visits `v` (fact-engine.ts states the semantics). */
 export interface FactPredicates {
@@ -6,7 +6,7 @@ export interface FactPredicates {
   events: string[];
   /** On a visit row. */
   visits: string[];
-  /** On a visit, selecting the events inside it (entry/exit page, the event filters). */
+  /** On a visit, selecting the events inside it (entry/exit page, sources, the event filters). */
   eventVisits: string[];
   /** The page filter's id expression: visits that viewed it (their pageviews are looked up). */
   pageId: string | null;
@@ -25,7 +25,8 @@ export const SENT_MATCHING_EVENT =
 export function factPredicates(ids: Iterable<[Dimension, string]>, didEvent: string | null): FactPredicates {
   const out: FactPredicates = { events: [], visits: [], eventVisits: [], pageId: null };
   for (const [d, id] of ids) {
-    if (d === 'entry_page' || d === 'exit_page') {
+    // A source selects visits (dimensions.ts): the events of visits from it, not only its landings.
+    if (d === 'entry_page' || d === 'exit_page' || isSourceDimension(d)) {
       out.eventVisits.push(`v.${d} = ${id}`);
       out.visits.push(`v.${d} = ${id}`);
     } else if (d === 'page') {

@@ -9,7 +9,7 @@ import {
 import { dayCacheTotals, rollupTotals, type TotalsRow } from '../rollups/totals';
 import { coalesceSegments, coverRange, type Segment } from './cover';
 import { BREAKDOWN_PRECISION, freshDays, scheduleCompaction, SETTLED_AFTER_MS } from './day-cache';
-import { isEventDimension, isSessionDimension, rankMeasure, type Dimension } from './dimensions';
+import { isEventDimension, isSessionDimension, isSourceDimension, rankMeasure, type Dimension } from './dimensions';
 import { metricsFrom, type BreakdownRow, type Metrics, type SeriesPoint, type Sums } from './metrics';
 import type { Period, Point } from './range';
 import { VisitorUnion } from './sketches';
@@ -209,8 +209,11 @@ export async function rollupBreakdown(
       x.sessions += r.sessions;
       x.bounces += r.bounces;
       x.duration_ms += r.duration_ms;
+      x.visit_pageviews += r.visit_pageviews;
     }
   }
+  // A source's pageviews are its visits' (dimensions.ts), not its landings.
+  if (isSourceDimension(dimension)) for (const r of byValue.values()) r.pageviews = r.visit_pageviews;
   const rank = rankMeasure(dimension);
   // A value with visits but no pageviews is still a row: days imported from an older Plausible
   // export carry visits, not pageviews, per country, device or source.

@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { pool } from '../db/client';
 import { EddyError } from '../errors';
 import { bounded } from '../analytics/event-engine';
-import { activeFilters, eventFilterOf, filtersSchema, isEventDimension } from '../analytics/dimensions';
+import {
+  activeFilters,
+  eventFilterOf,
+  filtersSchema,
+  isEventDimension,
+  isSourceDimension,
+} from '../analytics/dimensions';
 import { eventReading, NO_REFERRER, sqlText, visitReading } from '../analytics/dimension-registry';
 import { rangeQuerySchema, resolveRange, type ResolvedRange } from '../analytics/range';
 import { rollupSeries, segmentPredicate, segmentsFor } from '../analytics/rollup-engine';
@@ -411,7 +417,8 @@ function segment(q: InsightsQuery, r: ResolvedRange): Segment | null {
   };
   const parts = active.map(([d, v]) => {
     const ph = add(v);
-    if (!isEventDimension(d)) {
+    // A source is a visit's (dimensions.ts): the visitors of visits from it.
+    if (!isEventDimension(d) || isSourceDimension(d)) {
       return `SELECT DISTINCT visitor_id FROM sessions WHERE site_id = $1 AND started_at >= $2 AND started_at < $3 AND ${visitReading(d).column} = ${ph}`;
     }
     return `SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ${eventReading(d).sql('record')} = ${ph}`;

@@ -11,6 +11,7 @@ export interface SumRow {
   sessions: number;
   bounces: number;
   duration_ms: number;
+  visit_pageviews: number;
 }
 
 /** `where` numbered from $3. */
@@ -21,7 +22,8 @@ export async function breakdownSums(
   where: BucketPredicate,
 ): Promise<SumRow[]> {
   const { rows } = await q.query<SumRow>(
-    `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
+    `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms,
+            sum(visit_pageviews)::float8 AS visit_pageviews
        FROM rollups WHERE site_id = $1 AND dimension = $2 AND ${where.sql} GROUP BY value`,
     [siteId, dimension, ...where.params],
   );
@@ -35,7 +37,8 @@ export async function dayCacheBreakdownSums(
   days: string[],
 ): Promise<SumRow[]> {
   const { rows } = await q.query<SumRow>(
-    `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms
+    `SELECT value, sum(pageviews)::float8 AS pageviews, sum(sessions)::float8 AS sessions, sum(bounces)::float8 AS bounces, sum(duration_ms)::float8 AS duration_ms,
+            sum(visit_pageviews)::float8 AS visit_pageviews
        FROM rollup_days WHERE site_id = $1 AND dimension = $2 AND day = ANY($3::timestamptz[]) GROUP BY value`,
     [siteId, dimension, days],
   );

@@ -271,6 +271,45 @@ describe.each(['columnar', 'postgres'] as const)('facts engine (%s) = raw-events
     expect(checked).toBeGreaterThan(4);
   });
 
+  it('a source is a visit attribute: filtered by one, every page of its visits; its rows count visits and their visitors', async () => {
+    const p = resolveRange({ range: 'custom', from: DAYS[0], to: DAYS[2], compare: 'none' }, TZ, NOW);
+    let checked = 0;
+    for (const dim of ['referrer', 'channel'] as const)
+      for (const value of valuesOf(dim).slice(0, 3)) {
+        const f = await factSeries(siteId, p, { [dim]: value }, NOW);
+        if (f.summary.sessions < 5) continue;
+        // The visits' pages, not their landings only (those were ~1 per visit): the filtered
+        // pageviews are the pages those visits viewed in the range (pages per visit counts each
+        // visit whole, past the range's end too).
+        const visitPages = f.summary.pagesPerSession! * f.summary.sessions;
+        expect(f.summary.pageviews, `${dim}=${value}`).toBeGreaterThan(f.summary.sessions * 1.2);
+        expect(f.summary.pageviews, `${dim}=${value}`).toBeLessThanOrEqual(visitPages);
+        expect(f.summary.pageviews, `${dim}=${value}`).toBeGreaterThan(visitPages * 0.97);
+        const pages = await factBreakdown(siteId, p, { [dim]: value }, 'page', 100);
+        expect(pages.length, `${dim}=${value}`).toBeGreaterThan(1);
+        expect(
+          pages.reduce((n, r) => n + r.pageviews!, 0),
+          `${dim}=${value}`,
+        ).toBe(f.summary.pageviews);
+        checked++;
+      }
+    expect(checked).toBeGreaterThan(2);
+    // Filtered by a page reached by internal navigations, each source row has the visitors of its
+    // visits (they read "1 visit, 0 visitors" when counted from landings of the page).
+    let rows = 0;
+    const pages = valuesOf('page').slice(0, 4);
+    for (const page of pages)
+      for (const entry of pages) {
+        if (entry === page) continue;
+        for (const r of await factBreakdown(siteId, p, { page, entry_page: entry }, 'referrer', 100)) {
+          expect(r.visitors, `${page} from ${entry}: ${r.value}`).toBeGreaterThan(0);
+          expect(r.visitors!, `${page} from ${entry}: ${r.value}`).toBeLessThanOrEqual(r.sessions!);
+          rows++;
+        }
+      }
+    expect(rows).toBeGreaterThan(4);
+  });
+
   it('the backfill from the archive and the sessions rows writes what the jobs wrote', async () => {
     const snapshot = async () => ({
       events: (

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { isSourceDimension } from '@/lib/analytics/dimensions';
 import { localDate, zonedMidnight } from '@/lib/analytics/time-zone';
 import { partitionFor, silentPublisher as silentBus, type Bus, type BusMessage } from '@/lib/bus';
 import { eventKey, type EventRecord } from '@/lib/events/record';
@@ -355,8 +356,9 @@ async function writeAggregates(
         sessions: r.visits,
         bounces: r.bounces,
         durationMs: r.durationS * 1000,
-        // Pages per visit reads visit_pageviews: a day's pageviews are its visits' (Plausible's totals).
-        visitPageviews: r.dimension === '' ? r.pageviews : 0,
+        // Pages per visit reads visit_pageviews: a day's pageviews are its visits' (Plausible's totals),
+        // and so are a source's (Plausible's sources count sessions, as Eddy's do: dimensions.ts).
+        visitPageviews: r.dimension === '' || isSourceDimension(r.dimension) ? r.pageviews : 0,
       });
     }
     // Summed per (day, kind, value) by the parser: one row each.

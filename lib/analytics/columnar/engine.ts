@@ -7,6 +7,7 @@ import {
   eventFilterOf,
   isEventDimension,
   isSessionDimension,
+  isSourceDimension,
   type Dimension,
   type Filters,
 } from '../dimensions';
@@ -70,7 +71,8 @@ export interface ColumnarRow extends SqlSums {
   label: string | null;
 }
 
-const EVENT_DIMS = DIMENSIONS.filter(isEventDimension);
+/** Breakdowns of the events pass: the event's own values (a source's rows count its visits). */
+const EVENT_DIMS = DIMENSIONS.filter((d) => isEventDimension(d) && !isSourceDimension(d));
 const VISIT_DIMS = DIMENSIONS.filter(isSessionDimension);
 
 let gate: ConcurrencyGate | undefined;
@@ -120,11 +122,11 @@ export function columnarStatements(
       : []),
     ...want.breakdowns.filter((d) => dims.includes(d)).map((d): [string, string] => [d, d]),
   ];
-  const union = (from: string, list: [string, string | null][], measures: string) =>
+  const union = (from: string, list: [string, string | null][], measures: (set: string) => string) =>
     list
       .map(
         ([name, col]) =>
-          `SELECT '${name}' AS set, ${col === null ? 'NULL::INTEGER' : `${col}::INTEGER`} AS key, ${measures} FROM ${from}${col === null ? '' : ` GROUP BY ${col}`}`,
+          `SELECT '${name}' AS set, ${col === null ? 'NULL::INTEGER' : `${col}::INTEGER`} AS key, ${measures(name)} FROM ${from}${col === null ? '' : ` GROUP BY ${col}`}`,
       )
       .join('\n UNION ALL ');
   const and = (preds: string[]) => preds.map((x) => ` AND ${x}`).join('');
@@ -147,7 +149,7 @@ export function columnarStatements(
       ${union(
         'fe',
         eventSets,
-        `count(DISTINCT visitor)::DOUBLE AS visitors, (count(*) FILTER (WHERE kind = 0))::DOUBLE AS pageviews,
+        () => `count(DISTINCT visitor)::DOUBLE AS visitors, (count(*) FILTER (WHERE kind = 0))::DOUBLE AS pageviews,
          0::DOUBLE AS sessions, 0::DOUBLE AS bounces, 0::DOUBLE AS duration_ms, 0::DOUBLE AS visit_pageviews`,
       )}`);
   }
@@ -162,14 +164,16 @@ export function columnarStatements(
       ? ' AND EXISTS (SELECT 1 FROM pv WHERE pv.visitor = v.visitor AND pv.ts >= v.started_at AND pv.ts <= v.ended_at)'
       : '';
     out.push(`WITH ${pagesCte} fs AS (
-        SELECT v.pageviews, v.duration_ms, v.bounce${cols.map((d) => `, v.${d}`).join('')}${want.series ? `, ${bucket('v.started_at')} AS bucket` : ''}
+        SELECT v.visitor, v.pageviews, v.duration_ms, v.bounce${cols.map((d) => `, v.${d}`).join('')}${want.series ? `, ${bucket('v.started_at')} AS bucket` : ''}
           FROM visit_facts v
          WHERE v.site = ${site} AND v.started_at >= ${start} AND v.started_at < ${end}${and(visitPreds)}${viewed})
       ${union(
         'fs',
         visitSets,
-        `0::DOUBLE AS visitors, 0::DOUBLE AS pageviews, count(*)::DOUBLE AS sessions,
-         (count(*) FILTER (WHERE bounce))::DOUBLE AS bounces,
+        // A source's row counts its visits: their visitors and pageviews too.
+        (set) =>
+          `${isSourceDimension(set) ? 'count(DISTINCT visitor)::DOUBLE AS visitors, coalesce(sum(pageviews), 0)::DOUBLE AS pageviews' : '0::DOUBLE AS visitors, 0::DOUBLE AS pageviews'},
+         count(*)::DOUBLE AS sessions, (count(*) FILTER (WHERE bounce))::DOUBLE AS bounces,
          coalesce(sum(duration_ms), 0)::DOUBLE AS duration_ms, coalesce(sum(pageviews), 0)::DOUBLE AS visit_pageviews`,
       )}`);
   }
