@@ -135,17 +135,26 @@ export function columnarStatements(
   const eventSets = sets(EVENT_DIMS);
   if (eventSets.length) {
     const cols = EVENT_DIMS.filter((d) => want.breakdowns.includes(d));
+    // The events inside the matching visits. An inner join on (visitor, time inside the visit) is
+    // 2–3× faster here than EXISTS, which DuckDB decorrelates through a DISTINCT over every
+    // event's (ts, visitor) (bench notes in docs/BENCHMARKS.md); an event must then match one
+    // visit at most, so where a visitor's visits overlap (a site's gap changed under a late event)
+    // each keeps only the milliseconds no earlier-starting one covered — the union EXISTS, the
+    // PostgreSQL engine's form, matches.
     const visitsCte = entryExit.length
-      ? `fv AS (SELECT v.visitor, v.started_at, v.ended_at FROM visit_facts v
-                 WHERE v.site = ${site} AND v.started_at >= ${start} - ${reach} AND v.started_at < ${end} AND v.ended_at >= ${start}${and(entryExit)}),`
+      ? `fv0 AS (SELECT v.visitor, v.started_at, v.ended_at FROM visit_facts v
+                  WHERE v.site = ${site} AND v.started_at >= ${start} - ${reach} AND v.started_at < ${end} AND v.ended_at >= ${start}${and(entryExit)}),
+         fv1 AS (SELECT *, max(ended_at) OVER (PARTITION BY visitor ORDER BY started_at, ended_at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS covered FROM fv0),
+         fv AS (SELECT visitor, CASE WHEN covered >= started_at THEN covered + 1 ELSE started_at END AS started_at, ended_at
+                  FROM fv1 WHERE covered IS NULL OR ended_at > covered),`
       : '';
     const inVisit = entryExit.length
-      ? ' AND EXISTS (SELECT 1 FROM fv WHERE fv.visitor = e.visitor AND e.ts >= fv.started_at AND e.ts <= fv.ended_at)'
+      ? ' JOIN fv ON fv.visitor = e.visitor AND e.ts >= fv.started_at AND e.ts <= fv.ended_at'
       : '';
     out.push(`WITH ${visitsCte} fe AS (
         SELECT e.visitor, e.kind${cols.map((d) => `, e.${d}`).join('')}${want.series ? `, ${bucket('e.ts')} AS bucket` : ''}
-          FROM event_facts e
-         WHERE e.site = ${site} AND e.ts >= ${start} AND e.ts < ${end}${and(eventPreds)}${inVisit})
+          FROM event_facts e${inVisit}
+         WHERE e.site = ${site} AND e.ts >= ${start} AND e.ts < ${end}${and(eventPreds)})
       ${union(
         'fe',
         eventSets,
@@ -160,13 +169,12 @@ export function columnarStatements(
       ? `pv AS (SELECT visitor, ts FROM event_facts
                  WHERE site = ${site} AND ts >= ${start} AND ts < ${end} + ${reach} AND kind = 0 AND page = ${pageId}),`
       : '';
-    const viewed = pageId
-      ? ' AND EXISTS (SELECT 1 FROM pv WHERE pv.visitor = v.visitor AND pv.ts >= v.started_at AND pv.ts <= v.ended_at)'
-      : '';
+    // DuckDB's SEMI JOIN: ~25 % faster here than the same as EXISTS.
+    const viewed = pageId ? ' SEMI JOIN pv ON pv.visitor = v.visitor AND pv.ts >= v.started_at AND pv.ts <= v.ended_at' : '';
     out.push(`WITH ${pagesCte} fs AS (
         SELECT v.visitor, v.pageviews, v.duration_ms, v.bounce${cols.map((d) => `, v.${d}`).join('')}${want.series ? `, ${bucket('v.started_at')} AS bucket` : ''}
-          FROM visit_facts v
-         WHERE v.site = ${site} AND v.started_at >= ${start} AND v.started_at < ${end}${and(visitPreds)}${viewed})
+          FROM visit_facts v${viewed}
+         WHERE v.site = ${site} AND v.started_at >= ${start} AND v.started_at < ${end}${and(visitPreds)})
       ${union(
         'fs',
         visitSets,
