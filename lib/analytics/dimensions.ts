@@ -67,9 +67,12 @@ export const dimensionLabel: Record<Dimension, string> = {
   os: 'OS',
 };
 
+/** Counted by each event's own value (page, country, device, browser, OS): a source's rows count visits. */
+export const isOwnEventDimension = (d: Dimension) => isEventDimension(d) && !isSourceDimension(d);
+
 /** Rows are ranked by the measure every row of the dimension has: a source's by its visits. */
 export function rankMeasure(d: Dimension): 'pageviews' | 'sessions' {
-  return isEventDimension(d) && !isSourceDimension(d) ? 'pageviews' : 'sessions';
+  return isOwnEventDimension(d) ? 'pageviews' : 'sessions';
 }
 
 const filterValue = z.string().min(1).max(2000);

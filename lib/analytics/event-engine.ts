@@ -4,7 +4,7 @@ import { EddyError } from '../errors';
 import {
   activeFilters,
   eventFilterOf,
-  isEventDimension,
+  isOwnEventDimension,
   isSessionDimension,
   isSourceDimension,
   rankMeasure,
@@ -46,8 +46,7 @@ export async function bounded<R extends pg.QueryResultRow>(
 }
 
 /** The event's own value of a dimension (`numbered`); its visit's for entry/exit page and the sources. */
-const ownValue = (d: Dimension) => isEventDimension(d) && !isSourceDimension(d);
-const eventColumn = (d: Dimension) => (ownValue(d) ? `n.${d}` : `s.${d}`);
+const eventColumn = (d: Dimension) => (isOwnEventDimension(d) ? `n.${d}` : `s.${d}`);
 
 // The event's own values (ev) and its visit's (visits): the sessions job's rules, from the registry.
 const eventValuesSql = EVENT_SPECS.map((d) => `${d.event.sql('e.record')} AS ${d.name}`).join(',\n             ');
@@ -191,7 +190,7 @@ export async function eventBreakdown(
 ): Promise<BreakdownRow[]> {
   const b = base(siteId, p, gapMinutes, filters, false);
   const parts: string[] = [];
-  if (ownValue(dimension)) {
+  if (isOwnEventDimension(dimension)) {
     parts.push(`SELECT ${dimension} AS value, count(DISTINCT visitor_id)::float8 AS visitors, (count(*) FILTER (WHERE name = 'pageview'))::float8 AS pageviews,
                        0::float8 AS sessions, 0::float8 AS bounces, 0::float8 AS duration_ms
                   FROM fe WHERE ${dimension} IS NOT NULL GROUP BY 1`);

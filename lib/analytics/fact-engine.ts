@@ -5,7 +5,7 @@ import {
   allActiveFilters,
   DIMENSIONS,
   eventFilterOf,
-  isEventDimension,
+  isOwnEventDimension,
   isSessionDimension,
   isSourceDimension,
   rankMeasure,
@@ -71,7 +71,7 @@ async function bounded<R extends pg.QueryResultRow>(
 }
 
 /** Breakdowns of the events pass: the event's own values (a source's rows count its visits). */
-const EVENT_DIMS = DIMENSIONS.filter((d) => isEventDimension(d) && !isSourceDimension(d));
+const EVENT_DIMS = DIMENSIONS.filter(isOwnEventDimension);
 const VISIT_DIMS = DIMENSIONS.filter(isSessionDimension);
 /** The visits pass's sets that carry visitors and pageviews (of the visits): the sources'. */
 const SOURCE_SETS = DIMENSIONS.filter(isSourceDimension)

@@ -109,7 +109,12 @@ describe.each(['columnar', 'postgres'] as const)('overlapping visits (%s)', (eng
 
   it('an event inside two matching visits is counted once', async () => {
     const p = resolveRange({ range: 'custom', from: '2026-11-03', to: '2026-11-03', compare: 'none' }, 'UTC', NOW);
-    const r = await factLoad(siteId, p, { entry_page: '/' }, { series: true, breakdowns: ['page'], limit: 10, now: NOW });
+    const r = await factLoad(
+      siteId,
+      p,
+      { entry_page: '/' },
+      { series: true, breakdowns: ['page'], limit: 10, now: NOW },
+    );
     expect(r.summary.pageviews).toBe(4);
     expect(r.summary.visitors).toBe(1);
     expect(r.summary.sessions).toBe(2);

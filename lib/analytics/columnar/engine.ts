@@ -5,7 +5,7 @@ import {
   activeFilters,
   DIMENSIONS,
   eventFilterOf,
-  isEventDimension,
+  isOwnEventDimension,
   isSessionDimension,
   isSourceDimension,
   type Dimension,
@@ -72,7 +72,7 @@ export interface ColumnarRow extends SqlSums {
 }
 
 /** Breakdowns of the events pass: the event's own values (a source's rows count its visits). */
-const EVENT_DIMS = DIMENSIONS.filter((d) => isEventDimension(d) && !isSourceDimension(d));
+const EVENT_DIMS = DIMENSIONS.filter(isOwnEventDimension);
 const VISIT_DIMS = DIMENSIONS.filter(isSessionDimension);
 
 let gate: ConcurrencyGate | undefined;
@@ -170,7 +170,9 @@ export function columnarStatements(
                  WHERE site = ${site} AND ts >= ${start} AND ts < ${end} + ${reach} AND kind = 0 AND page = ${pageId}),`
       : '';
     // DuckDB's SEMI JOIN: ~25 % faster here than the same as EXISTS.
-    const viewed = pageId ? ' SEMI JOIN pv ON pv.visitor = v.visitor AND pv.ts >= v.started_at AND pv.ts <= v.ended_at' : '';
+    const viewed = pageId
+      ? ' SEMI JOIN pv ON pv.visitor = v.visitor AND pv.ts >= v.started_at AND pv.ts <= v.ended_at'
+      : '';
     out.push(`WITH ${pagesCte} fs AS (
         SELECT v.visitor, v.pageviews, v.duration_ms, v.bounce${cols.map((d) => `, v.${d}`).join('')}${want.series ? `, ${bucket('v.started_at')} AS bucket` : ''}
           FROM visit_facts v${viewed}
