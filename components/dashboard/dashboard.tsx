@@ -95,10 +95,13 @@ export function Dashboard({
               title={
                 Object.keys(params.filters).length
                   ? 'Nothing matches this filter in this range'
-                  : 'No visitors in this range yet'
+                  : data.range.ended
+                    ? 'No visitors in this range'
+                    : 'No visitors in this range yet'
               }
               action={
-                snippetHref ? (
+                // A range that ended says nothing about the snippet today (the live header does).
+                snippetHref && !data.range.ended ? (
                   <Link href={snippetHref} className="text-sm font-medium text-indigo-600 underline">
                     Check the snippet installation
                   </Link>

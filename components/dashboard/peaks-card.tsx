@@ -44,7 +44,7 @@ export function PeaksCard({
         ) : q.isError ? (
           <ErrorState title="Could not load peak windows" message={q.error.message} onRetry={() => void q.refetch()} />
         ) : q.data.windows.length === 0 ? (
-          <EmptyState title="No peak yet">
+          <EmptyState title={isToday ? 'No peak yet' : 'No peak'}>
             {isToday ? 'The busiest hour appears here as traffic arrives.' : 'No traffic on this day.'}
           </EmptyState>
         ) : (
@@ -72,7 +72,7 @@ function PeakList({ data }: { data: PeaksResult }) {
               <span className="tabular-nums text-slate-700">
                 {timeOfDay(w.start, data.timezone)}–{timeOfDay(w.end, data.timezone)}{' '}
                 <span className="text-slate-400">
-                  · {formatNumber(w.pageviews)} {w.pageviews === 1 ? 'view' : 'views'}
+                  · {formatNumber(w.pageviews)} {w.pageviews === 1 ? 'pageview' : 'pageviews'}
                 </span>
               </span>
             ) : (

@@ -195,10 +195,13 @@ function Header({ cols, first }: { cols: Column[]; first: string }) {
 function Body({
   q,
   empty,
+  filtered,
   children,
 }: {
   q: ReturnType<typeof useInsights>['q'];
   empty: string;
+  /** The dashboard has filters: "nothing" then says so, not how to send data. */
+  filtered: boolean;
   children: (r: InsightsResult) => ReactNode;
 }) {
   if (q.isPending) return <Loading />;
@@ -213,9 +216,16 @@ function Body({
         : data.kind === 'funnels'
           ? data.funnels.length === 0
           : false;
-  if (isEmpty) return <EmptyState title="Nothing here yet">{empty}</EmptyState>;
+  if (isEmpty)
+    return filtered ? (
+      <EmptyState title="Nothing matches">Nothing here for this range and filter.</EmptyState>
+    ) : (
+      <EmptyState title="Nothing here yet">{empty}</EmptyState>
+    );
   return <div className={q.isPlaceholderData ? 'opacity-60' : ''}>{children(data)}</div>;
 }
+
+const isFiltered = (p: DashboardParams) => Object.keys(p.filters).length > 0;
 
 const rowsOf = (r: InsightsResult): InsightRow[] =>
   r.kind !== 'goals' && r.kind !== 'goal_breakdown' && r.kind !== 'funnels' ? r.rows : [];
@@ -309,6 +319,7 @@ export function CustomEventsPanel({
       )}
       <Body
         q={active.q}
+        filtered={isFiltered(params)}
         empty={
           tab === 'event'
             ? 'No custom events in this range. Send one with eddy("Signup", {plan: "pro"}).'
@@ -414,7 +425,7 @@ export function BehaviourPanel({
         ) : undefined
       }
     >
-      <Body q={q} empty={empty}>
+      <Body q={q} empty={empty} filtered={isFiltered(params)}>
         {(d) => (
           <>
             <Header cols={cols} first={first} />
@@ -519,6 +530,8 @@ export function GoalsPanel({
         <Body
           q={goals.q}
           empty={settingsHref ? 'No goals yet. Define one on the Goals page.' : 'No goals defined for this site.'}
+          // Goals and funnels are definitions: none defined whatever the filter.
+          filtered={false}
         >
           {() => (
             <table className="w-full table-fixed text-sm" data-testid="goals">
@@ -603,7 +616,7 @@ export function FunnelsPanel({
           : undefined
       }
     >
-      <Body q={q} empty="No funnels yet. Define one on the Goals page.">
+      <Body q={q} empty="No funnels yet. Define one on the Goals page." filtered={false}>
         {() =>
           f ? (
             <ol className="space-y-2 p-2" data-testid="funnel-steps">

@@ -29,7 +29,16 @@ export const breakdownQuerySchema = statsQuerySchema.extend({
 export const MAX_EXPORT_ROWS = 1000;
 
 export interface StatsResult {
-  range: { key: RangeKey; label: string; from: string; to: string; timezone: string; interval: 'hour' | 'day' };
+  range: {
+    key: RangeKey;
+    label: string;
+    from: string;
+    to: string;
+    timezone: string;
+    interval: 'hour' | 'day';
+    /** The range ended before now: nothing can arrive in it any more (the empty state says so). */
+    ended: boolean;
+  };
   previousRange: { from: string; to: string } | null;
   filters: Filters;
   source: 'rollups' | 'events';
@@ -62,7 +71,15 @@ export async function siteStats(site: StatsSite, q: StatsQuery, now = Date.now()
     q.compare === 'previous' ? run(r.previous) : Promise.resolve(null),
   ]);
   return {
-    range: { key: r.key, label: r.label, from: r.from, to: r.to, timezone: r.timezone, interval: r.interval },
+    range: {
+      key: r.key,
+      label: r.label,
+      from: r.from,
+      to: r.to,
+      timezone: r.timezone,
+      interval: r.interval,
+      ended: r.end <= now,
+    },
     previousRange: previous ? { from: r.previous.from, to: r.previous.to } : null,
     filters,
     source: filtered ? 'events' : 'rollups',
