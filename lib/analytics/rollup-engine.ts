@@ -7,6 +7,8 @@ import {
   type SumRow,
 } from '../rollups/breakdowns';
 import { dayCacheTotals, rollupTotals, type TotalsRow } from '../rollups/totals';
+import type { BucketPredicate } from '../rollups/bucket-predicate';
+import { IMPORTED_PARTITION } from '../exports/stream';
 import { coalesceSegments, coverRange, type Segment } from './cover';
 import { BREAKDOWN_PRECISION, freshDays, scheduleCompaction, SETTLED_AFTER_MS } from './day-cache';
 import { isEventDimension, isSessionDimension, isSourceDimension, rankMeasure, type Dimension } from './dimensions';
@@ -39,6 +41,29 @@ export function segmentPredicate(segments: Segment[], first: number): { sql: str
     params.push(s.granularity, new Date(s.start), new Date(s.end));
     const i = first + params.length - 3;
     return `(granularity = $${i}::"Granularity" AND bucket >= $${i + 1} AND bucket < $${i + 2})`;
+  });
+  return { sql: `(${terms.join(' OR ')})`, params };
+}
+
+/**
+ * The imported whole days of a period whose chart points are hours (null when its own cover
+ * already reads whole days from day rows): the days of its span, restricted to the imported
+ * partition's day rows, numbered from `$first`. Days imported from Plausible exist only as day
+ * rows (lib/rollups/imported-days.ts), so an hourly range — "yesterday" — would read 0 visitors of
+ * imported history; every other partition keeps its hour rows, which are right in any zone (a
+ * live day row is the site's day in the zone it had when it was written: after a change of time
+ * zone, "today" read the day row of another day — tests/integration/live-peaks.test.ts).
+ */
+function importedDays(p: Period, tz: string, first: number): BucketPredicate | null {
+  const own = segmentsFor(p, tz);
+  if (own.some((s) => s.granularity === 'day')) return null;
+  const days = segmentsFor(wholeSpan(p), tz).filter((s) => s.granularity === 'day');
+  if (days.length === 0) return null;
+  const params: (string | number | Date)[] = [];
+  const terms = days.map((d) => {
+    params.push(IMPORTED_PARTITION, new Date(d.start), new Date(d.end));
+    const i = first + params.length - 3;
+    return `(granularity = 'day' AND source_partition = $${i} AND bucket >= $${i + 1} AND bucket < $${i + 2})`;
   });
   return { sql: `(${terms.join(' OR ')})`, params };
 }
@@ -121,14 +146,11 @@ export async function rollupSeries(
   now: number,
   opts: { useCache?: boolean } = {},
 ): Promise<{ summary: Metrics; series: SeriesPoint[] }> {
-  // The totals of a range read its whole days from day rows even when the chart's points are
-  // hours: a day imported from Plausible exists only as day rows (lib/rollups/imported-days.ts),
-  // and a "yesterday" of imported history must not read 0 visitors. The points stay hourly.
-  const span = wholeSpan(p);
-  const spanDiffers = JSON.stringify(segmentsFor(span, tz)) !== JSON.stringify(segmentsFor(p, tz));
-  const [rows, spanRows] = await Promise.all([
+  // Imported days have day rows only: an hourly range adds them to its totals (not to its points).
+  const imported = importedDays(p, tz, 2);
+  const [rows, importedRows] = await Promise.all([
     totalsRows(siteId, await planPeriod(siteId, p, tz, now, opts)),
-    spanDiffers ? totalsRows(siteId, await planPeriod(siteId, span, tz, now, opts)) : null,
+    imported ? rollupTotals(pool(), siteId, imported) : [],
   ]);
   const perPoint = p.points.map(() => ({ union: new VisitorUnion(), sums: emptySums() }));
   for (const r of rows) {
@@ -161,19 +183,13 @@ export async function rollupSeries(
       future: pt.start > now,
     };
   });
-  if (spanRows) {
-    const spanTotal = new VisitorUnion();
-    const spanSums = emptySums();
-    for (const r of spanRows) {
-      if (r.bucket.getTime() < p.start || r.bucket.getTime() >= p.end) continue;
-      spanSums.pageviews += r.pageviews;
-      spanSums.sessions += r.sessions;
-      spanSums.bounces += r.bounces;
-      spanSums.durationMs += r.duration_ms;
-      spanSums.visitPageviews += r.visit_pageviews;
-      for (const x of r.sketches ?? []) spanTotal.add(x);
-    }
-    return { summary: metricsFrom(spanTotal.estimate(), spanSums), series };
+  for (const r of importedRows) {
+    sums.pageviews += r.pageviews;
+    sums.sessions += r.sessions;
+    sums.bounces += r.bounces;
+    sums.durationMs += r.duration_ms;
+    sums.visitPageviews += r.visit_pageviews;
+    for (const x of r.sketches ?? []) total.add(x);
   }
   return { summary: metricsFrom(total.estimate(), sums), series };
 }
@@ -192,16 +208,18 @@ export async function rollupBreakdown(
   now = Date.now(),
   opts: { useCache?: boolean; offset?: number } = {},
 ): Promise<BreakdownRow[]> {
-  // Over the whole range at once: whole days from day rows (imported days have no others).
-  const plan = await planPeriod(siteId, wholeSpan(p), tz, now, opts);
+  // The period's own cover (hour rows for an hourly range), with its imported days (importedDays).
+  const plan = await planPeriod(siteId, p, tz, now, opts);
   const where = segmentPredicate(plan.segments, 3);
   const days = isoDays(plan.cachedDays);
-  const [a, b] = await Promise.all([
+  const imported = importedDays(p, tz, 3);
+  const [a, b, c] = await Promise.all([
     plan.segments.length ? breakdownSums(pool(), siteId, dimension, where) : [],
     days.length ? dayCacheBreakdownSums(pool(), siteId, dimension, days) : [],
+    imported ? breakdownSums(pool(), siteId, dimension, imported) : [],
   ]);
   const byValue = new Map<string, SumRow>();
-  for (const r of [...a, ...b]) {
+  for (const r of [...a, ...b, ...c]) {
     const x = byValue.get(r.value);
     if (!x) byValue.set(r.value, { ...r });
     else {
@@ -228,11 +246,13 @@ export async function rollupBreakdown(
   if (isEventDimension(dimension) && rows.length) {
     const top = rows.map((r) => r.value);
     const sk = segmentPredicate(plan.segments, 4);
-    const [fromRollups, fromCache] = await Promise.all([
+    const importedSk = importedDays(p, tz, 4);
+    const [fromRollups, fromCache, fromImported] = await Promise.all([
       plan.segments.length ? valueSketches(pool(), siteId, dimension, top, sk) : [],
       days.length ? dayCacheValueSketches(pool(), siteId, dimension, top, days) : [],
+      importedSk ? valueSketches(pool(), siteId, dimension, top, importedSk) : [],
     ]);
-    for (const s of [...fromRollups, ...fromCache]) {
+    for (const s of [...fromRollups, ...fromCache, ...fromImported]) {
       let u = unions.get(s.value);
       if (!u) unions.set(s.value, (u = new VisitorUnion(BREAKDOWN_PRECISION)));
       u.add(s.visitors);
