@@ -54,7 +54,18 @@ describe('data ownership in the browser', () => {
       await signIn(page, stack.url, stack.user.email, stack.user.password);
       await page.goto(`${stack.url}/sites/${stack.site.id}/settings`);
       const card = page.getByTestId('import-data');
-      await card.getByRole('combobox').selectOption('umami');
+      // Selected before React hydrated, the choice is the DOM's alone and the import goes out as
+      // Plausible's (seen under load: "bad date: 4"): select until the file input takes Umami's
+      // `accept`, which only React sets.
+      await expect
+        .poll(
+          async () => {
+            await card.getByRole('combobox').selectOption('umami');
+            return card.getByLabel('Export file').getAttribute('accept');
+          },
+          { timeout: 15_000 },
+        )
+        .toBe('.csv');
       const csv = [
         header,
         row('a', '/', '2025-05-10 10:00:00'),
