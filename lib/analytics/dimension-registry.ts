@@ -70,8 +70,12 @@ export interface VisitReading {
   of: (s: VisitColumns) => string | null;
   /** The same, as SQL over a `sessions` row (the alias given). */
   sql: (alias: string) => string;
-  /** The value from the visit's events: that event dimension's value of its first (exit page: last) event, `orElse` where that event has none. */
-  fromEvents: { pick: 'first' | 'last'; event: Dimension; orElse: string | null };
+  /**
+   * The value from the visit's events: that event dimension's value of its first event, its last
+   * (exit page), or its landing — the first pageview, else the first event (entry page and
+   * sources: workers/sessions/session-stats.ts `visitAttribution`); `orElse` where it has none.
+   */
+  fromEvents: { pick: 'first' | 'last' | 'landing'; event: Dimension; orElse: string | null };
 }
 
 export interface DimensionSpec {
@@ -102,7 +106,7 @@ const utmOfVisit = (column: 'utm_source' | 'utm_medium' | 'utm_campaign'): Visit
   column,
   of: (s) => s[column] || null,
   sql: (alias) => `nullif(${alias}.${column}, '')`,
-  fromEvents: { pick: 'first', event: column, orElse: null },
+  fromEvents: { pick: 'landing', event: column, orElse: null },
 });
 
 const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
@@ -120,7 +124,7 @@ const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
       column: 'entry_path',
       of: (s) => s.entry_path,
       sql: (a) => `${a}.entry_path`,
-      fromEvents: { pick: 'first', event: 'page', orElse: null },
+      fromEvents: { pick: 'landing', event: 'page', orElse: null },
     },
   },
   exit_page: {
@@ -145,7 +149,7 @@ const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
       column: 'referrer_host',
       of: (s) => s.referrer_host ?? NO_REFERRER,
       sql: (a) => `coalesce(${a}.referrer_host, ${sqlText(NO_REFERRER)})`,
-      fromEvents: { pick: 'first', event: 'referrer', orElse: NO_REFERRER },
+      fromEvents: { pick: 'landing', event: 'referrer', orElse: NO_REFERRER },
     },
   },
   channel: {
@@ -159,7 +163,7 @@ const SPECS: Record<Dimension, Omit<DimensionSpec, 'name'>> = {
       column: 'channel',
       of: (s) => s.channel,
       sql: (a) => `${a}.channel`,
-      fromEvents: { pick: 'first', event: 'channel', orElse: DIRECT_CHANNEL },
+      fromEvents: { pick: 'landing', event: 'channel', orElse: DIRECT_CHANNEL },
     },
   },
   utm_source: { kind: 'utm_source', emptyLabel: null, event: utm('source'), visit: utmOfVisit('utm_source') },

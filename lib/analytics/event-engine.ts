@@ -51,7 +51,13 @@ const eventColumn = (d: Dimension) => (isOwnEventDimension(d) ? `n.${d}` : `s.${
 // The event's own values (ev) and its visit's (visits): the sessions job's rules, from the registry.
 const eventValuesSql = EVENT_SPECS.map((d) => `${d.event.sql('e.record')} AS ${d.name}`).join(',\n             ');
 const visitValuesSql = VISIT_SPECS.map(({ name, visit: { fromEvents: f } }) => {
-  const pick = `(array_agg(${f.event} ORDER BY ts${f.pick === 'last' ? ' DESC' : ''}))[1]`;
+  const first = `(array_agg(${f.event} ORDER BY ts${f.pick === 'last' ? ' DESC' : ''}))[1]`;
+  // The landing's value (first pageview), else the first event's. A landing without a value (an
+  // internal navigation: no source) falls through to the first event, which then has none either.
+  const pick =
+    f.pick === 'landing'
+      ? `coalesce((array_agg(${f.event} ORDER BY ts) FILTER (WHERE name = 'pageview'))[1], ${first})`
+      : first;
   return `${f.orElse === null ? pick : `coalesce(${pick}, ${sqlText(f.orElse)})`} AS ${name}`;
 }).join(',\n             ');
 

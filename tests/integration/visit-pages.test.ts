@@ -3,6 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics, topics } from '@/lib/bus';
 import { KafkaBus } from '@/lib/bus/kafka';
+import { eventBreakdown, eventSeries } from '@/lib/analytics/event-engine';
+import { resolveRange } from '@/lib/analytics/range';
 import { siteStats, statsQuerySchema } from '@/lib/analytics/stats';
 import { closeDb } from '@/lib/db/client';
 import { setEnv } from '@/lib/env';
@@ -200,6 +202,62 @@ describe('pages per visit', () => {
       );
       expect(await tiles('2026-03-10', '2026-03-10')).toEqual(day2);
       expect(await tiles('2026-03-10', '2026-03-10', true)).toEqual(day2);
+    },
+  );
+
+  it(
+    "a visit that an engagement ping opened is attributed to its landing: the first pageview's source and page",
+    { timeout: 90_000 },
+    async () => {
+      // Visitor D's tab on /docs sends a ping at 15:00 Berlin time (closed after the gap), then D
+      // comes back from a search engine to /pricing at 15:02 and goes on to /signup.
+      await produce([
+        {
+          ...pageview('d', '/docs', Z('2026-03-10T14:00:00Z')),
+          name: 'engagement',
+          engagement: { visibleMs: 3000, scrollDepth: 20 },
+        },
+        { ...pageview('d', '/pricing', Z('2026-03-10T14:02:00Z')), channel: 'search', referrerHost: 'www.google.com' },
+        { ...pageview('d', '/signup', Z('2026-03-10T14:03:00Z')), channel: 'internal' },
+      ]);
+      await eventually(
+        async () =>
+          (
+            await pool.query<{ n: string }>(
+              "SELECT min(next_offset)::text AS n FROM consumer_progress WHERE job IN ('rollups', 'sessions') AND topic LIKE '%events'",
+            )
+          ).rows[0]?.n === '10',
+        30_000,
+        'D applied by both jobs',
+      );
+      const rows = await pool.query(
+        "SELECT entry_path, referrer_host, channel, pageviews FROM sessions WHERE site_id = $1 AND visitor_id = 'd'",
+        [siteId],
+      );
+      // Before: entry /docs, (direct) — the ping's.
+      expect(rows.rows).toEqual([
+        { entry_path: '/pricing', referrer_host: 'www.google.com', channel: 'search', pageviews: 2 },
+      ]);
+      // The dashboard's filtered view (facts) and the raw-events reference agree.
+      const q = statsQuerySchema.parse({
+        range: 'custom',
+        from: '2026-03-10',
+        to: '2026-03-10',
+        compare: 'none',
+        referrer: 'www.google.com',
+      });
+      const r = await siteStats(site(), q, NOW);
+      expect([r.summary.sessions, r.summary.pageviews]).toEqual([1, 2]);
+      // The raw-events reference rebuilds the visit in SQL with the same rule (`pick: 'landing'`).
+      const p = resolveRange(
+        { range: 'custom', from: '2026-03-10', to: '2026-03-10', compare: 'none' },
+        'Europe/Berlin',
+        NOW,
+      );
+      const raw = await eventSeries(siteId, p, 30, { referrer: 'www.google.com' }, NOW);
+      expect([raw.summary.sessions, raw.summary.pageviews]).toEqual([1, 2]);
+      const entries = await eventBreakdown(siteId, p, 30, { referrer: 'www.google.com' }, 'entry_page', 10);
+      expect(entries.map((e) => [e.value, e.sessions])).toEqual([['/pricing', 1]]);
     },
   );
 });

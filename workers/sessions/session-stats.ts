@@ -20,8 +20,11 @@ export type SessionAttribution = {
 
 export type SessionStats = {
   firstTs: number;
-  /** Source, landing page and device come from the first event of the visit. */
+  /** Device, browser, OS and country come from the first event of the visit (see `visitAttribution`). */
   first: SessionAttribution;
+  /** The visit's first pageview — its landing — and its time; null before one. */
+  landingTs: number | null;
+  landing: SessionAttribution | null;
   lastTs: number;
   exitPath: string;
   pageviews: number;
@@ -34,6 +37,26 @@ export const ENGAGED_THRESHOLD_MS = 10_000;
 
 export function isBounce(s: SessionStats): boolean {
   return s.pageviews <= 1 && s.events === 0 && s.engagedMs < ENGAGED_THRESHOLD_MS;
+}
+
+/**
+ * What a visit is attributed to: its source and entry page are its landing's — the first pageview
+ * — when it has one (a visit opened by the engagement ping of a tab closed after the gap, then a
+ * pageview from a search engine, came from the search engine, entered on that page); device,
+ * browser, OS and country are its first event's. Without a pageview, all the first event's.
+ */
+export function visitAttribution(s: SessionStats): SessionAttribution {
+  const l = s.landing;
+  if (!l) return s.first;
+  return {
+    ...s.first,
+    path: l.path,
+    channel: l.channel,
+    referrerHost: l.referrerHost,
+    utmSource: l.utmSource,
+    utmMedium: l.utmMedium,
+    utmCampaign: l.utmCampaign,
+  };
 }
 
 function attribution(e: EventRecord): SessionAttribution {
@@ -68,6 +91,8 @@ const EMPTY: SessionStats = {
     os: 'Unknown',
     country: null,
   },
+  landingTs: null,
+  landing: null,
   lastTs: Number.NEGATIVE_INFINITY,
   exitPath: '/',
   pageviews: 0,
@@ -83,6 +108,10 @@ export function sessionStatsAggregate(): Aggregate<EventRecord, SessionStats, Se
         acc.firstTs = e.ts;
         acc.first = attribution(e);
       }
+      if (e.name === 'pageview' && (acc.landingTs === null || e.ts < acc.landingTs)) {
+        acc.landingTs = e.ts;
+        acc.landing = attribution(e);
+      }
       if (e.ts >= acc.lastTs) {
         acc.lastTs = e.ts;
         acc.exitPath = e.path;
@@ -97,6 +126,10 @@ export function sessionStatsAggregate(): Aggregate<EventRecord, SessionStats, Se
         into.firstTs = other.firstTs;
         into.first = { ...other.first };
       }
+      if (other.landingTs !== null && (into.landingTs === null || other.landingTs < into.landingTs)) {
+        into.landingTs = other.landingTs;
+        into.landing = { ...other.landing! };
+      }
       if (other.lastTs >= into.lastTs) {
         into.lastTs = other.lastTs;
         into.exitPath = other.exitPath;
@@ -106,8 +139,8 @@ export function sessionStatsAggregate(): Aggregate<EventRecord, SessionStats, Se
       into.engagedMs += other.engagedMs;
       return into;
     },
-    result: (acc) => ({ ...acc, first: { ...acc.first } }),
-    toJSON: (acc) => ({ ...acc, first: { ...acc.first } }),
+    result: (acc) => ({ ...acc, first: { ...acc.first }, landing: acc.landing && { ...acc.landing } }),
+    toJSON: (acc) => ({ ...acc, first: { ...acc.first }, landing: acc.landing && { ...acc.landing } }),
     fromJSON: decodeSessionStats,
   };
 }
@@ -121,23 +154,41 @@ function decodeSessionStats(json: Json): SessionStats {
   };
   const maybe = (x: Json | undefined, path: string): string | null =>
     x === null || x === undefined ? null : text(x, path);
+  const attributionOf = (a: Record<string, Json>, at: string): SessionAttribution => ({
+    path: text(a.path, `${at}.path`),
+    channel: text(a.channel, `${at}.channel`),
+    referrerHost: maybe(a.referrerHost, `${at}.referrerHost`),
+    utmSource: maybe(a.utmSource, `${at}.utmSource`),
+    utmMedium: maybe(a.utmMedium, `${at}.utmMedium`),
+    utmCampaign: maybe(a.utmCampaign, `${at}.utmCampaign`),
+    device: text(a.device, `${at}.device`),
+    browser: text(a.browser, `${at}.browser`),
+    os: text(a.os, `${at}.os`),
+    country: maybe(a.country, `${at}.country`),
+  });
+  const first = attributionOf(f, 'first');
+  const firstTs = asNumber(j.firstTs, 'session stats.firstTs');
+  const pageviews = asNumber(j.pageviews, 'session stats.pageviews');
+  // A snapshot from before landings were kept (no `landing` key): a visit with pageviews keeps
+  // its first event as its landing, as it was attributed — a later pageview must not become it.
+  const legacy = !('landing' in j);
+  const landing =
+    j.landing !== undefined && j.landing !== null
+      ? {
+          ts: asNumber(j.landingTs, 'session stats.landingTs'),
+          a: attributionOf(asObject(j.landing, 'session stats.landing'), 'landing'),
+        }
+      : legacy && pageviews > 0
+        ? { ts: firstTs, a: { ...first } }
+        : null;
   return {
-    firstTs: asNumber(j.firstTs, 'session stats.firstTs'),
-    first: {
-      path: text(f.path, 'first.path'),
-      channel: text(f.channel, 'first.channel'),
-      referrerHost: maybe(f.referrerHost, 'first.referrerHost'),
-      utmSource: maybe(f.utmSource, 'first.utmSource'),
-      utmMedium: maybe(f.utmMedium, 'first.utmMedium'),
-      utmCampaign: maybe(f.utmCampaign, 'first.utmCampaign'),
-      device: text(f.device, 'first.device'),
-      browser: text(f.browser, 'first.browser'),
-      os: text(f.os, 'first.os'),
-      country: maybe(f.country, 'first.country'),
-    },
+    firstTs,
+    first,
+    landingTs: landing?.ts ?? null,
+    landing: landing?.a ?? null,
     lastTs: asNumber(j.lastTs, 'session stats.lastTs'),
     exitPath: text(j.exitPath, 'session stats.exitPath'),
-    pageviews: asNumber(j.pageviews, 'session stats.pageviews'),
+    pageviews,
     events: asNumber(j.events, 'session stats.events'),
     engagedMs: asNumber(j.engagedMs, 'session stats.engagedMs'),
   };

@@ -20,7 +20,7 @@ import { decodeEvent } from '../shared/decode-event';
 import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
 import { eventTimeSettings, type EventTimeEnv } from '../shared/event-time';
 import { key as valueKey, ValueDictionary, type ValueKind } from '../shared/value-dictionary';
-import { isBounce, sessionStatsAggregate, type SessionStats } from './session-stats';
+import { isBounce, sessionStatsAggregate, visitAttribution, type SessionStats } from './session-stats';
 import { MINUTE, HOUR } from '@/lib/time';
 import type { Dimension } from '@/lib/analytics/dimensions';
 import { visitDimensionValues, type VisitColumns } from '@/lib/analytics/dimension-registry';
@@ -363,22 +363,23 @@ function isVisit(s: SessionStats): boolean {
 
 /** The `sessions` row (and rollup contribution) of a visit with these stats: one definition for what is added and what is retracted. */
 function storedSession(windowStart: number, stats: SessionStats): StoredSession {
+  const a = visitAttribution(stats);
   return {
     started_at: new Date(windowStart),
     duration_ms: Math.max(0, stats.lastTs - stats.firstTs),
     pageviews: stats.pageviews,
     bounce: isBounce(stats),
-    entry_path: stats.first.path,
+    entry_path: a.path,
     exit_path: stats.exitPath,
-    channel: stats.first.channel,
-    referrer_host: stats.first.referrerHost,
-    utm_source: stats.first.utmSource,
-    utm_medium: stats.first.utmMedium,
-    utm_campaign: stats.first.utmCampaign,
-    device: stats.first.device,
-    browser: stats.first.browser,
-    os: stats.first.os,
-    country: stats.first.country,
+    channel: a.channel,
+    referrer_host: a.referrerHost,
+    utm_source: a.utmSource,
+    utm_medium: a.utmMedium,
+    utm_campaign: a.utmCampaign,
+    device: a.device,
+    browser: a.browser,
+    os: a.os,
+    country: a.country,
   };
 }
 
