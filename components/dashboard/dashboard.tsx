@@ -77,6 +77,7 @@ export function Dashboard({
           selected={metric}
           onSelect={setMetric}
           loading={stats.isPending}
+          pageFilter={params.filters.page}
         />
         <div className="border-t border-slate-100">
           {stats.isPending ? (

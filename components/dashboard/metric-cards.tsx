@@ -26,7 +26,10 @@ export function MetricCards({
   selected,
   onSelect,
   loading,
+  pageFilter,
 }: {
+  /** Filtered by a page, Pageviews are that page's views while Pages / visit counts every page of the visits that viewed it (3 views, 3 visits, 2.67 pages per visit): the label says which. */
+  pageFilter?: string;
   summary?: Metrics;
   previous?: Metrics | null;
   selected: ChartMetric;
@@ -55,7 +58,12 @@ export function MetricCards({
             className={`relative bg-white px-4 py-3 text-left transition disabled:cursor-default ${selectable ? 'hover:bg-slate-50' : ''}`}
           >
             {active && <span className="absolute inset-x-0 top-0 h-0.5 bg-indigo-600" />}
-            <span className="block text-xs font-medium text-slate-500">{c.label}</span>
+            <span
+              className="block truncate text-xs font-medium text-slate-500"
+              title={pageFilter && c.key === 'pageviews' ? pageFilter : undefined}
+            >
+              {pageFilter && c.key === 'pageviews' ? 'Views of this page' : c.label}
+            </span>
             {loading && !summary ? (
               <Skeleton className="mt-1.5 h-7 w-16" />
             ) : (
