@@ -99,6 +99,19 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** Both jobs have applied the partition's first `n` events (offsets 0 to n − 1 of the one partition). */
+const appliedThrough = (n: number, what: string) =>
+  eventually(
+    async () =>
+      (
+        await pool.query<{ n: string }>(
+          "SELECT min(next_offset)::text AS n FROM consumer_progress WHERE job IN ('rollups', 'sessions') AND topic LIKE '%events'",
+        )
+      ).rows[0]?.n === String(n),
+    30_000,
+    what,
+  );
+
 const tiles = async (from: string, to: string, filtered = false) => {
   const q = statsQuerySchema.parse({
     range: 'custom',
@@ -177,16 +190,7 @@ describe('pages per visit', () => {
         },
       ]);
       // Both jobs have applied all seven events of this file (offsets 0–6 of the one partition).
-      await eventually(
-        async () =>
-          (
-            await pool.query<{ n: string }>(
-              "SELECT min(next_offset)::text AS n FROM consumer_progress WHERE job IN ('rollups', 'sessions') AND topic LIKE '%events'",
-            )
-          ).rows[0]?.n === '7',
-        30_000,
-        'the ping applied by both jobs',
-      );
+      await appliedThrough(7, 'the ping applied by both jobs');
       const rows = await pool.query<{ pageviews: number }>(
         "SELECT pageviews FROM sessions WHERE site_id = $1 AND visitor_id = 'c'",
         [siteId],
@@ -220,16 +224,7 @@ describe('pages per visit', () => {
         { ...pageview('d', '/pricing', Z('2026-03-10T14:02:00Z')), channel: 'search', referrerHost: 'www.google.com' },
         { ...pageview('d', '/signup', Z('2026-03-10T14:03:00Z')), channel: 'internal' },
       ]);
-      await eventually(
-        async () =>
-          (
-            await pool.query<{ n: string }>(
-              "SELECT min(next_offset)::text AS n FROM consumer_progress WHERE job IN ('rollups', 'sessions') AND topic LIKE '%events'",
-            )
-          ).rows[0]?.n === '10',
-        30_000,
-        'D applied by both jobs',
-      );
+      await appliedThrough(10, 'D applied by both jobs');
       const rows = await pool.query(
         "SELECT entry_path, referrer_host, channel, pageviews FROM sessions WHERE site_id = $1 AND visitor_id = 'd'",
         [siteId],
