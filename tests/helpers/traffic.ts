@@ -112,6 +112,7 @@ export interface TruthSession {
 /**
  * Sessions by definition: consecutive events of a visitor at most `gapMs` apart share a session,
  * and a session is a visit once it has a pageview or a custom event (engagement pings alone are none).
+ * Its entry page is its landing's — the first pageview — or its first event's without one.
  */
 export function truthSessions(events: GeneratedEvent[], gapMs: number): TruthSession[] {
   const byVisitor = new Map<string, GeneratedEvent[]>();
@@ -123,8 +124,10 @@ export function truthSessions(events: GeneratedEvent[], gapMs: number): TruthSes
   for (const list of byVisitor.values()) {
     list.sort((a, b) => a.ts - b.ts);
     let cur: TruthSession | null = null;
+    let landed = false;
     for (const e of list) {
       if (!cur || e.ts - cur.end > gapMs) {
+        landed = false;
         if (cur && (cur.pageviews || cur.events)) out.push(cur);
         cur = {
           siteId: e.siteId,
@@ -139,6 +142,10 @@ export function truthSessions(events: GeneratedEvent[], gapMs: number): TruthSes
       }
       cur.end = e.ts;
       cur.exitPath = e.path;
+      if (e.name === 'pageview' && !landed) {
+        cur.entryPath = e.path;
+        landed = true;
+      }
       if (e.name === 'pageview') cur.pageviews++;
       else if (e.name !== 'engagement') cur.events++;
     }
