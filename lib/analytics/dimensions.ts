@@ -3,7 +3,7 @@ import { z } from 'zod';
 // The breakdowns the dashboard offers, and what each one can measure. The rollups job writes
 // pageviews and a visitor sketch per event dimension (the event's own page, source, device…);
 // the sessions job writes sessions, bounces and duration per session dimension (the visit's
-// first event's source and device, its entry and exit page). Pure: shared with the browser.
+// source and entry page from its landing, device from its first event, its exit page). Pure: shared with the browser.
 
 export const DIMENSIONS = [
   'page',
@@ -39,7 +39,7 @@ const SESSION_DIMENSIONS = new Set<Dimension>(['entry_page', 'exit_page', ...SOU
 /**
  * Where visits come from: attributes of a visit, as site owners read them (Plausible filters
  * sessions by source). Only a landing pageview carries one (dimension-registry.ts), and a visit's
- * source is its first event's. Filtered by a source, a view shows the visits from it and every
+ * source is its landing's (its first pageview: workers/sessions/session-stats.ts). Filtered by a source, a view shows the visits from it and every
  * event of those visits (not only the landings); a source's row counts those visits, their
  * visitors and their pageviews (the tables show Visitors, Visits and Bounce, no Views).
  */

@@ -18,13 +18,13 @@ import type { Period } from './range';
 // Filtered dashboard queries, answered from the raw events archive. Rollups are one-dimensional
 // (pageviews by page, sessions by country, …), so "country = DE, broken down by page" needs the
 // events. Sessions are rebuilt in SQL with the site's gap, with the sessions job's rules
-// (workers/sessions/session-stats.ts): source, device and entry page from the first event, exit
-// page from the last, a bounce is ≤ 1 pageview, no custom event and < 10 s of visible time.
+// (workers/sessions/session-stats.ts): source and entry page from the landing (first pageview, else
+// the first event), device from the first event, exit page from the last, a bounce is ≤ 1 pageview, no custom event and < 10 s of visible time.
 //
 // Filters follow the rollups' semantics, so a filtered total equals the clicked row:
 // pageviews and visitors count the *events* matching (page, country, device, browser and OS match
 // the event's own value; entry/exit page and the sources match its visit's); sessions, bounces and
-// duration count the *visits* matching (visit dimensions match the visit's first event; `page`
+// duration count the *visits* matching (visit dimensions match the visit's values; `page`
 // matches visits that viewed it). A source's row counts visits: its visitors and pageviews too.
 // Cost grows with the events in range; unfiltered views never come here.
 

@@ -35,7 +35,7 @@ import { factPredicates, SENT_MATCHING_EVENT } from './fact-predicates';
 // clicked row: pageviews and visitors count the *events* matching (page, country, device, browser
 // and OS match the event's own value; entry/exit page and the sources match its visit's);
 // sessions, bounces, duration and pages per visit count the *visits* that started in the range
-// and match (visit dimensions match the visit's first event; `page` matches visits that viewed
+// and match (visit dimensions match the visit's values; `page` matches visits that viewed
 // it). A source's breakdown row counts visits: its visitors and pageviews are those visits'.
 //
 // The event filters (`custom_event`, `event_prop`) select *visits*: those in which the visitor sent
@@ -120,7 +120,7 @@ function statements(siteId: string, p: Period, filters: Filters, want: Want): { 
 
   const eventSets = [
     ...(want.series ? ['()', '(bucket)'] : []),
-    ...want.breakdowns.filter((d) => EVENT_DIMS.includes(d)).map((d) => `(${d})`),
+    ...want.breakdowns.filter(isOwnEventDimension).map((d) => `(${d})`),
   ];
   const visitSets = [
     ...(want.series ? ['()', '(bucket)'] : []),

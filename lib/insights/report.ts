@@ -2,13 +2,7 @@ import { z } from 'zod';
 import { pool } from '../db/client';
 import { EddyError } from '../errors';
 import { bounded } from '../analytics/event-engine';
-import {
-  activeFilters,
-  eventFilterOf,
-  filtersSchema,
-  isEventDimension,
-  isSourceDimension,
-} from '../analytics/dimensions';
+import { activeFilters, eventFilterOf, filtersSchema, isOwnEventDimension } from '../analytics/dimensions';
 import { eventReading, NO_REFERRER, sqlText, visitReading } from '../analytics/dimension-registry';
 import { rangeQuerySchema, resolveRange, type ResolvedRange } from '../analytics/range';
 import { rollupSeries, segmentPredicate, segmentsFor } from '../analytics/rollup-engine';
@@ -294,8 +288,8 @@ async function goalRows(
 
 /**
  * Conversion rate per source, country or device: of the visitors whose visits in the range had
- * that value, those who converted during such a visit. A visit's source is its first event's
- * (the sessions job's rule), so a conversion deep in a visit is credited to how the visit began.
+ * that value, those who converted during such a visit. A visit's source is its landing's (the
+ * sessions job's rule), so a conversion deep in a visit is credited to how the visit began.
  */
 async function goalBreakdown(
   site: InsightsSite,
@@ -417,8 +411,8 @@ function segment(q: InsightsQuery, r: ResolvedRange): Segment | null {
   };
   const parts = active.map(([d, v]) => {
     const ph = add(v);
-    // A source is a visit's (dimensions.ts): the visitors of visits from it.
-    if (!isEventDimension(d) || isSourceDimension(d)) {
+    // Entry/exit page and the sources are a visit's (dimensions.ts): the visitors of visits with it.
+    if (!isOwnEventDimension(d)) {
       return `SELECT DISTINCT visitor_id FROM sessions WHERE site_id = $1 AND started_at >= $2 AND started_at < $3 AND ${visitReading(d).column} = ${ph}`;
     }
     return `SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND ${eventReading(d).sql('record')} = ${ph}`;
