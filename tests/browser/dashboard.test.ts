@@ -174,6 +174,13 @@ describe('a new customer', () => {
       10_000,
       'filtered visitors',
     );
+    // Filtered by a page, Pageviews are that page's views (Pages / visit counts all pages of its visits).
+    await waitForText(
+      () => dashboard.getByTestId('metric-pageviews').textContent(),
+      (s) => s.startsWith('Views of this page1'),
+      10_000,
+      'the page filter names its pageviews',
+    );
     await shoot(dashboard, '7-filtered');
 
     // 8. Export a table as CSV (with the filter applied).
