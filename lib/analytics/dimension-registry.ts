@@ -255,6 +255,11 @@ export function visitDimensionValues(s: VisitColumns): [With<'visit'>, string | 
   return VISIT_SPECS.map((d) => [d, d.visit.of(s)]);
 }
 
+/** A custom event's name (event_facts kind 2): not a pageview nor an engagement ping. */
+export function isCustomEventName(name: string | null): name is string {
+  return name !== null && name !== 'pageview' && name !== 'engagement';
+}
+
 /**
  * The archived events an event filter matches (a row of `events`): server requests are in no
  * visit; properties compare as text, as goals do ("3", "true"). `add` binds a parameter.
@@ -262,7 +267,7 @@ export function visitDimensionValues(s: VisitColumns): [With<'visit'>, string | 
 export function matchedEventsWhere(f: EventFilter, add: (v: unknown) => string): string {
   // A custom event's name: the partial index of custom events (its predicate repeated, so the
   // planner may use it whatever the parameter's value).
-  const custom = f.name !== null && f.name !== 'pageview' && f.name !== 'engagement';
+  const custom = isCustomEventName(f.name);
   return `record->'request' IS NULL${f.name !== null ? ` AND name = ${add(f.name)}` : ''}${
     custom ? ` AND name NOT IN ('pageview', 'engagement')` : ''
   }${f.prop ? ` AND record->'props'->>${add(f.prop.key)}::text = ${add(f.prop.value)}` : ''}`;

@@ -57,6 +57,24 @@ async function insertEvent(
   );
 }
 
+/** A custom event as the rollups job writes it: the archive row and its fact (kind 2), in one transaction. */
+async function insertCustomEvent(
+  siteId: string,
+  ts: number,
+  visitor: string,
+  name: string,
+  props?: Record<string, string | number | boolean>,
+): Promise<void> {
+  const id = randomUUID();
+  await pool.query(
+    `WITH e AS (INSERT INTO events (event_id, site_id, visitor_id, name, url, ts, record)
+                VALUES ($1, $2, $3, $4, 'https://s.test/', $5, $6) RETURNING event_id)
+     INSERT INTO event_facts (site_id, ts, event_id, visitor, kind, page, channel, country, device, browser, os)
+     SELECT $2, $5, event_id, hashtextextended($3, 0), 2, 60, 2, 7, 3, 4, 5 FROM e`,
+    [id, siteId, visitor, name, new Date(ts), JSON.stringify(props ? { props } : {})],
+  );
+}
+
 /** The sessions job's upsert (workers/sessions/sessions-job.ts writeVisitFacts). */
 async function upsertVisit(
   q: Q,
@@ -372,6 +390,49 @@ describe('columnar copy sync', () => {
       const f = await fingerprint(s);
       expect(f.copy).toEqual(f.pg);
     }
+  });
+
+  it("custom events arrive with their name and properties as text, and leave with the retention job's delete", async () => {
+    const horizon = RETENTION_NOW - 30 * DAY;
+    await insertCustomEvent(siteR, RETENTION_NOW - 45 * DAY, 'cv1', 'Signup', { plan: 'pro', seats: 3, trial: true });
+    await insertCustomEvent(siteR, RETENTION_NOW - 2 * DAY, 'cv2', 'Signup', { plan: `it's "free"` });
+    await insertCustomEvent(siteR, RETENTION_NOW - 2 * DAY + 1, 'cv3', 'Download');
+    const rows = async () => {
+      const r = await store.reader(siteR);
+      expect(r, 'the copy answers').not.toBeNull();
+      try {
+        return (
+          await r!.conn.runAndReadAll(
+            `SELECT ts, visitor::VARCHAR AS visitor, name, pkey, pval FROM custom_events WHERE site = ${r!.site} ORDER BY ts, pkey NULLS FIRST`,
+          )
+        ).getRowObjects();
+      } finally {
+        r!.conn.closeSync();
+      }
+    };
+    const hash = async (v: string) =>
+      (await pool.query<{ h: string }>('SELECT hashtextextended($1, 0)::text AS h', [v])).rows[0]!.h;
+    await store.fresh();
+    const t1 = BigInt(RETENTION_NOW - 45 * DAY);
+    const t2 = BigInt(RETENTION_NOW - 2 * DAY);
+    // A row per event without a key, one per property: a number and a boolean as ->> reads them.
+    expect(await rows()).toEqual([
+      { ts: t1, visitor: await hash('cv1'), name: 'Signup', pkey: null, pval: null },
+      { ts: t1, visitor: await hash('cv1'), name: 'Signup', pkey: 'plan', pval: 'pro' },
+      { ts: t1, visitor: await hash('cv1'), name: 'Signup', pkey: 'seats', pval: '3' },
+      { ts: t1, visitor: await hash('cv1'), name: 'Signup', pkey: 'trial', pval: 'true' },
+      { ts: t2, visitor: await hash('cv2'), name: 'Signup', pkey: null, pval: null },
+      { ts: t2, visitor: await hash('cv2'), name: 'Signup', pkey: 'plan', pval: `it's "free"` },
+      { ts: t2 + 1n, visitor: await hash('cv3'), name: 'Download', pkey: null, pval: null },
+    ]);
+    await enforceRetention(pool, RETENTION_NOW);
+    await store.fresh();
+    expect((await rows()).map((r) => [r.name, r.pkey])).toEqual([
+      ['Signup', null],
+      ['Signup', 'plan'],
+      ['Download', null],
+    ]);
+    expect((await rows()).every((r) => (r.ts as bigint) >= BigInt(horizon))).toBe(true);
   });
 
   it('open transactions hold back only their own rows: commits around them are in the copy at once, theirs when they end', async () => {

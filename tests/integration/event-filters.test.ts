@@ -237,6 +237,12 @@ describe.each(['columnar', 'postgres'] as const)('the dashboard filtered by a cu
       ['/pricing', 1, 1],
       ['/thanks', 1, 1],
     ]);
+    // A property alone matches it on any event (the columnar engine reads those from the archive,
+    // a custom event's from its copy): here only the Signups carry one.
+    expect(await summary({ event_prop: 'plan:pro' })).toEqual(
+      await summary({ custom_event: 'Signup', event_prop: 'plan:pro' }),
+    );
+    expect((await summary({ event_prop: 'seats:2' })).visits).toBe(1);
   });
 
   it('intersects with a dimension filter, and matches nothing for an event nobody sent or a server request', async () => {

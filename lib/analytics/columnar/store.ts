@@ -234,6 +234,7 @@ export class ColumnarStore {
     if (gone.length === 0) return;
     await copy.duck.run(`DELETE FROM event_facts WHERE site IN (${gone.join(', ')})`);
     await copy.duck.run(`DELETE FROM visit_facts WHERE site IN (${gone.join(', ')})`);
+    await copy.duck.run(`DELETE FROM custom_events WHERE site IN (${gone.join(', ')})`);
   }
 
   /**

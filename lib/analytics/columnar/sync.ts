@@ -57,6 +57,11 @@ export const COPY_SCHEMA = [
   `CREATE TABLE visit_facts (site INTEGER NOT NULL, started_at BIGINT NOT NULL, visitor BIGINT NOT NULL, ended_at BIGINT NOT NULL,
      pageviews INTEGER NOT NULL, duration_ms INTEGER NOT NULL, bounce BOOLEAN NOT NULL, ${VISIT_COLUMNS.map((c) => `${c} INTEGER`).join(', ')})`,
   `CREATE TABLE visit_stage AS SELECT * FROM visit_facts LIMIT 0`,
+  // Custom events' names and properties, which the facts do not hold: a row per event (no key)
+  // and a row per property (its key and its value as text, as `record->'props'->>key` reads it),
+  // so an event filter on a custom event is answered here instead of from the archive's records.
+  `CREATE TABLE custom_events (site INTEGER NOT NULL, ts BIGINT NOT NULL, visitor BIGINT NOT NULL, name VARCHAR NOT NULL,
+     pkey VARCHAR, pval VARCHAR)`,
 ];
 
 /** Where a copy stands: everything below `lo` is applied but the `pending` xids (in progress when last seen). */
@@ -70,6 +75,8 @@ export interface SyncResult {
   /** Transactions that were in progress at this sync's snapshot. */
   inProgress: number;
   events: number;
+  /** Rows of custom_events: one per custom event and one per property. */
+  customEvents: number;
   visits: number;
   tombstones: number;
 }
@@ -91,7 +98,7 @@ async function* chunks(c: pg.PoolClient, name: string, sql: string): AsyncGenera
   }
 }
 
-type ColumnKind = 'site' | 'bigint' | 'int' | 'tinyint' | 'bool';
+type ColumnKind = 'site' | 'bigint' | 'int' | 'tinyint' | 'bool' | 'text';
 
 /** Rows of a PostgreSQL query into a copy table through DuckDB's appender, a chunk at a time. */
 async function copyRows(
@@ -114,6 +121,7 @@ async function copyRows(
           else if (k === 'bigint') app.appendBigInt(BigInt(v as string));
           else if (k === 'int') app.appendInteger(Number(v));
           else if (k === 'tinyint') app.appendTinyInt(Number(v));
+          else if (k === 'text') app.appendVarchar(v as string);
           else app.appendBoolean(v as boolean);
         });
         app.endRow();
@@ -154,6 +162,7 @@ export async function syncStep(
     cursor: { lo: xmax, pending },
     inProgress: xip.length,
     events: 0,
+    customEvents: 0,
     visits: 0,
     tombstones: 0,
   };
@@ -192,6 +201,7 @@ export async function syncStep(
       if (r.before !== null) {
         await duck.run(`DELETE FROM event_facts WHERE site = ${site} AND ts < ${Number(r.before)}`);
         await duck.run(`DELETE FROM visit_facts WHERE site = ${site} AND started_at < ${Number(r.before)}`);
+        await duck.run(`DELETE FROM custom_events WHERE site = ${site} AND ts < ${Number(r.before)}`);
       } else if (r.visitor !== null && r.started_at !== null) {
         await duck.run(
           `DELETE FROM visit_facts WHERE site = ${site} AND started_at = ${Number(r.started_at)} AND visitor = ${BigInt(r.visitor)}`,
@@ -209,6 +219,25 @@ export async function syncStep(
     'event_facts',
     `SELECT ${evCols} FROM event_facts ${where}`,
     ['site', 'bigint', 'bigint', 'tinyint', ...EVENT_COLUMNS.map(() => 'int' as const)],
+    sites,
+  );
+
+  // 2b. Custom events (kind 2) of those facts, with their names and properties from the archive
+  // row the same transaction wrote (the facts hold no server requests, so neither does this).
+  out.customEvents = await copyRows(
+    c,
+    duck,
+    'custom_events',
+    `SELECT f.site_id::text, ${ms('f.ts')}, f.visitor, e.name, p.key, p.value
+       FROM (SELECT site_id, ts, event_id, visitor, kind FROM event_facts ${where}) f
+       JOIN events e ON e.event_id = f.event_id AND e.ts = f.ts AND e.site_id = f.site_id
+       CROSS JOIN LATERAL (
+         SELECT NULL::text AS key, NULL::text AS value
+         UNION ALL
+         SELECT key, value FROM jsonb_each_text(CASE WHEN jsonb_typeof(e.record->'props') = 'object' THEN e.record->'props' END)
+       ) p
+      WHERE f.kind = 2`,
+    ['site', 'bigint', 'bigint', 'text', 'text', 'text'],
     sites,
   );
 
