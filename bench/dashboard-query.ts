@@ -11,7 +11,8 @@
 // Flags: --days-scale <0..1> seeds fewer pageviews (quick runs; the last line then says so),
 //        --rounds <n> query rounds (default 15), --keep keeps the database (for EXPLAIN),
 //        --filtered / --no-filtered, --filtered-rounds <n> (default 10): filtered loads — today's
-//        raw-events engine, the Umami peer (bench/support/umami-peer.ts) and the facts engine.
+//        raw-events engine, the Umami peer (bench/support/umami-peer.ts) and the facts engine;
+//        --peer-rounds <n> (default 3) rounds of the slow sides (PostgreSQL facts, the Umami peer).
 // Human-readable lines first; the last line is one JSON object.
 
 import { performance } from 'node:perf_hooks';
@@ -624,6 +625,8 @@ const FILTER_CASES: [string, Filters][] = [
   ['custom event Signup with plan = pro', { custom_event: 'Signup', event_prop: 'plan:pro' }],
 ];
 const FILTERED_ROUNDS = arg('filtered-rounds', 10);
+/** Rounds of the slow sides (PostgreSQL facts, the Umami peer): each load takes seconds, minutes at 10.5 M. */
+const PEER_ROUNDS = arg('peer-rounds', 3);
 
 async function filteredLoads(
   db: pg.Pool,
@@ -720,7 +723,7 @@ async function filteredLoads(
       now,
     });
     const c: number[] = [];
-    for (let r = 0; r < Math.min(3, FILTERED_ROUNDS); r++) c.push((await timed(onePass))[0]);
+    for (let r = 0; r < Math.min(PEER_ROUNDS, FILTERED_ROUNDS); r++) c.push((await timed(onePass))[0]);
     setEnv({ FILTER_ENGINE: 'columnar' });
     wholePg.push(...c);
     console.log(`  PostgreSQL facts (fact tables, same statements), whole load in one pass                ${stat(c)}`);
@@ -736,7 +739,7 @@ async function filteredLoads(
       // The Umami peer.
       const u: number[] = [];
       let uq = new Map<string, number>();
-      for (let r = 0; r < Math.min(3, FILTERED_ROUNDS); r++) {
+      for (let r = 0; r < Math.min(PEER_ROUNDS, FILTERED_ROUNDS); r++) {
         const t = performance.now();
         uq = await umamiLoad(db, s.id, month, month.previous, filters);
         u.push(performance.now() - t);
