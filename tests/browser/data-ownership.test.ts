@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, signIn } from '../helpers/browser';
 import { artifactsDir, startStack, type Stack } from '../helpers/stack';
@@ -44,6 +44,29 @@ const row = (session: string, p: string, at: string, type = 1, name = '') =>
     at,
   ].join(',');
 
+/**
+ * Chooses an import source once React has hydrated the settings page. Chosen before, the choice is
+ * the DOM's alone, and a file set then never reaches React's state: the import went out as
+ * Plausible's ("bad date: 4", seen under load). Only React sets the file input's `accept`, so
+ * choosing Umami until it reads ".csv" proves hydration (Plausible's is also the server's default).
+ */
+async function chooseSource(card: Locator, source: 'umami' | 'plausible'): Promise<void> {
+  const accept = () => card.getByLabel('Export file').getAttribute('accept');
+  await expect
+    .poll(
+      async () => {
+        await card.getByRole('combobox').selectOption('umami');
+        return accept();
+      },
+      { timeout: 15_000 },
+    )
+    .toBe('.csv');
+  if (source === 'plausible') {
+    await card.getByRole('combobox').selectOption('plausible');
+    await expect.poll(accept, { timeout: 5_000 }).toBe('.zip,.csv');
+  }
+}
+
 describe('data ownership in the browser', () => {
   it(
     'imports an Umami export with a progress bar and report, marks the dashboard, and deletes the account',
@@ -54,18 +77,7 @@ describe('data ownership in the browser', () => {
       await signIn(page, stack.url, stack.user.email, stack.user.password);
       await page.goto(`${stack.url}/sites/${stack.site.id}/settings`);
       const card = page.getByTestId('import-data');
-      // Selected before React hydrated, the choice is the DOM's alone and the import goes out as
-      // Plausible's (seen under load: "bad date: 4"): select until the file input takes Umami's
-      // `accept`, which only React sets.
-      await expect
-        .poll(
-          async () => {
-            await card.getByRole('combobox').selectOption('umami');
-            return card.getByLabel('Export file').getAttribute('accept');
-          },
-          { timeout: 15_000 },
-        )
-        .toBe('.csv');
+      await chooseSource(card, 'umami');
       const csv = [
         header,
         row('a', '/', '2025-05-10 10:00:00'),
@@ -96,7 +108,7 @@ describe('data ownership in the browser', () => {
 
       // A Plausible export with custom events: the Custom events panel shows them, tagged imported.
       await page.goto(`${stack.url}/sites/${stack.site.id}/settings`);
-      await card.getByRole('combobox').selectOption('plausible');
+      await chooseSource(card, 'plausible');
       const plausible = zip({
         'imported_visitors_20240101_20240102.csv':
           'date,visitors,pageviews,bounces,visits,visit_duration\n2024-01-01,20,40,5,25,900\n',
