@@ -227,8 +227,9 @@ export async function columnarRows(
       // (a property on any event, pageviews by name) reads them from the archive (PostgreSQL, its
       // (site, ts) index) into a temporary table of this connection, before the load's snapshot.
       const eventFilter = eventFilterOf(filters);
-      const inCopy = eventFilter !== null && isCustomEventName(eventFilter.name);
-      if (eventFilter && !inCopy) {
+      const custom =
+        eventFilter && isCustomEventName(eventFilter.name) ? { name: eventFilter.name, prop: eventFilter.prop } : null;
+      if (eventFilter && !custom) {
         const params: unknown[] = [siteId, new Date(p.start - VISIT_REACH_MS), new Date(p.end + VISIT_REACH_MS)];
         const add = (v: unknown) => {
           params.push(v);
@@ -263,16 +264,16 @@ export async function columnarRows(
       try {
         // One snapshot for both statements: a sync committing between them must not split a load.
         await conn.run('BEGIN TRANSACTION');
-        if (eventFilter && inCopy) {
+        if (custom) {
           // The user's name and value as bound parameters, never in the statement's text.
-          const { name, prop } = eventFilter;
+          const { name, prop } = custom;
           await conn.run(
             `CREATE OR REPLACE TEMP TABLE ce AS SELECT visitor, ts FROM custom_events
               WHERE site = ${site} AND ts >= $1 AND ts < $2 AND name = $3 AND ${prop ? 'pkey = $4 AND pval = $5' : 'pkey IS NULL'}`,
             [
               BigInt(Math.trunc(p.start - VISIT_REACH_MS)),
               BigInt(Math.trunc(p.end + VISIT_REACH_MS)),
-              name!,
+              name,
               ...(prop ? [prop.key, prop.value] : []),
             ],
           );
