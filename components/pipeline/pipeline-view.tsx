@@ -217,7 +217,7 @@ export function PipelineView() {
           {p.filterEngine.engine === 'postgres'
             ? 'Computed in PostgreSQL from the fact tables (FILTER_ENGINE=postgres).'
             : p.filterEngine.ready
-              ? `Columnar copy ready: loaded ${(p.filterEngine.loaded?.events ?? 0).toLocaleString('en-US')} event and ${(p.filterEngine.loaded?.visits ?? 0).toLocaleString('en-US')} visit facts in ${((p.filterEngine.loadMs ?? 0) / 1000).toFixed(1)} s; ${p.filterEngine.reads.toLocaleString('en-US')} loads answered from it, ${p.filterEngine.declined.toLocaleString('en-US')} sent to PostgreSQL.`
+              ? `Columnar copy ready: loaded ${(p.filterEngine.loaded?.events ?? 0).toLocaleString('en-US')} event and ${(p.filterEngine.loaded?.visits ?? 0).toLocaleString('en-US')} visit facts (and ${(p.filterEngine.loaded?.customEvents ?? 0).toLocaleString('en-US')} custom-event name and property rows) in ${((p.filterEngine.loadMs ?? 0) / 1000).toFixed(1)} s; ${p.filterEngine.reads.toLocaleString('en-US')} loads answered from it, ${p.filterEngine.declined.toLocaleString('en-US')} sent to PostgreSQL.`
               : 'Columnar copy loading: filtered views are computed in PostgreSQL meanwhile.'}
         </p>
       </Card>

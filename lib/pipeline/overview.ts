@@ -66,7 +66,7 @@ export interface PipelineOverview {
     engine: 'columnar' | 'postgres';
     ready: boolean;
     loadMs: number | null;
-    loaded: { events: number; visits: number } | null;
+    loaded: { events: number; visits: number; customEvents: number } | null;
     /** Transactions in progress at the last sync, whose rows the copy applies when they end. */
     pending: number;
     reads: number;

@@ -553,24 +553,28 @@ describe('columnar copy sync', () => {
     expect(rx).not.toBeNull();
     const codeX = rx!.site;
     rx!.conn.closeSync();
+    // A custom event with a property: its name and property rows must leave with the facts.
+    await insertCustomEvent(siteX, T0 - DAY + 20_000, 'x-visitor', 'Signup', { plan: 'pro' });
+    await store.fresh();
     // Any reader's connection sees the whole copy: count the deleted site's rows by its code.
     const ofX = async () =>
       (await onCopy(
         siteA,
         `SELECT (SELECT count(*) FROM event_facts WHERE site = ${codeX})::INTEGER AS e,
-                (SELECT count(*) FROM visit_facts WHERE site = ${codeX})::INTEGER AS v`,
+                (SELECT count(*) FROM visit_facts WHERE site = ${codeX})::INTEGER AS v,
+                (SELECT count(*) FROM custom_events WHERE site = ${codeX})::INTEGER AS c`,
       ))!;
-    expect(await ofX()).toEqual({ e: 10, v: 1 });
+    expect(await ofX()).toEqual({ e: 11, v: 1, c: 2 });
 
     // The facts have no foreign key to sites: they stay in PostgreSQL, and no tombstone is written.
     await pool.query('DELETE FROM sites WHERE id = $1', [siteX]);
-    expect(await pgCount(siteX, 'event_facts')).toBe(10);
+    expect(await pgCount(siteX, 'event_facts')).toBe(11);
     await store.fresh();
-    expect(await ofX(), 'the sweep runs once a minute').toEqual({ e: 10, v: 1 });
+    expect(await ofX(), 'the sweep runs once a minute').toEqual({ e: 11, v: 1, c: 2 });
 
     clock += 61_000;
     await store.fresh();
-    expect(await ofX()).toEqual({ e: 0, v: 0 });
+    expect(await ofX()).toEqual({ e: 0, v: 0, c: 0 });
     for (const s of [siteA, siteR]) {
       const f = await fingerprint(s);
       expect(f.copy).toEqual(f.pg);

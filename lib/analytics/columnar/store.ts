@@ -31,7 +31,7 @@ export interface StoreStats {
   ready: boolean;
   loadMs: number | null;
   /** Rows the first load copied. */
-  loaded: { events: number; visits: number } | null;
+  loaded: { events: number; visits: number; customEvents: number } | null;
   lastSync: SyncResult | null;
   /** Reads answered from the copy, and reads it declined (loading, a failed sync, a site without facts). */
   reads: number;
@@ -133,7 +133,7 @@ export class ColumnarStore {
       this.copy = copy;
       if (old) setTimeout(() => closeCopy(old), RETIRE_AFTER_MS).unref();
       this.stats.lastSync = first;
-      this.stats.loaded = { events: first.events, visits: first.visits };
+      this.stats.loaded = { events: first.events, visits: first.visits, customEvents: first.customEvents };
       this.stats.ready = true;
       this.stats.loadMs = this.now() - t0;
       if (!this.timer) {
