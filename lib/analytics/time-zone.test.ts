@@ -130,4 +130,38 @@ describe('time zones', () => {
     expect(length('Europe/Berlin', '2026-10-25T12:00:00Z')).toBe(25);
     expect(length('UTC', '2026-03-08T12:00:00Z')).toBe(24);
   });
+
+  it('remembered days answer exactly as working each day out: DST changes, a fall-back across midnight, odd offsets, a skipped date', () => {
+    // The reference: the date from Intl directly, the day's start from that date's midnight.
+    const reference = (ts: number, zone: string) => {
+      const f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+      const date = f.format(new Date(ts));
+      return { date, start: zonedMidnight(date, zone) };
+    };
+    const windows: [string, string][] = [
+      ['America/Sao_Paulo', '2018-02-16T00:00:00Z'], // DST ended at 00:00 on 02-18: back to 23:00 of 02-17
+      ['America/New_York', '2026-11-01T00:00:00Z'],
+      ['Europe/Berlin', '2026-03-28T00:00:00Z'],
+      ['Australia/Lord_Howe', '2026-04-04T00:00:00Z'], // a 30-minute DST change
+      ['Asia/Kathmandu', '2026-06-01T00:00:00Z'], // UTC+05:45
+      ['Pacific/Apia', '2011-12-28T00:00:00Z'], // 2011-12-30 did not happen there
+      ['UTC', '2026-12-31T00:00:00Z'],
+    ];
+    for (const [zone, from] of windows) {
+      const t0 = Date.parse(from);
+      // Every 7 minutes over four days, in a scrambled order (back and forth across the days,
+      // as late events arrive), then the same instants in order.
+      const instants = Array.from({ length: Math.floor((4 * 86_400_000) / 420_000) }, (_, i) => t0 + i * 420_000);
+      const scrambled = instants.map((_, i) => instants[(i * 7919) % instants.length]!);
+      for (const ts of [...scrambled, ...instants]) {
+        const want = reference(ts, zone);
+        expect(localDate(ts, zone), `${zone} ${new Date(ts).toISOString()}`).toBe(want.date);
+        expect(localDayStart(ts, zone), `${zone} ${new Date(ts).toISOString()}`).toBe(want.start);
+      }
+    }
+    // The repeated hour in São Paulo belongs to 02-17; 02-18 starts after it.
+    expect(localDate(Date.parse('2018-02-18T02:30:00Z'), 'America/Sao_Paulo')).toBe('2018-02-17');
+    expect(localDate(Date.parse('2018-02-18T01:30:00Z'), 'America/Sao_Paulo')).toBe('2018-02-17');
+    expect(localDayStart(Date.parse('2018-02-18T03:30:00Z'), 'America/Sao_Paulo')).toBe(Date.parse('2018-02-18T03:00:00Z'));
+  });
 });

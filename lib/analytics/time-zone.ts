@@ -64,6 +64,10 @@ export function offsetAt(ts: number, timeZone: string): number {
 
 /** The local calendar date of `ts`, 'YYYY-MM-DD'. */
 export function localDate(ts: number, timeZone: string): string {
+  return localDay(ts, timeZone).date;
+}
+
+function formatLocalDate(ts: number, timeZone: string): string {
   const p = localParts(ts, timeZone);
   return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
 }
@@ -123,5 +127,45 @@ export function zonedMidnight(date: string, timeZone: string): number {
  * must land in one bucket (days are 23 or 25 hours long there).
  */
 export function localDayStart(ts: number, timeZone: string): number {
-  return zonedMidnight(localDate(ts, timeZone), timeZone);
+  return localDay(ts, timeZone).start;
+}
+
+interface LocalDay {
+  date: string;
+  start: number;
+  /** The next local day's start. */
+  end: number;
+}
+
+/** Days a zone remembers: the jobs see a few days at most (today, late events of yesterday). */
+const DAYS_PER_ZONE = 4;
+const knownDays = new Map<string, LocalDay[]>();
+
+/**
+ * The local day containing `ts`, from the days already worked out for this zone when it is one of
+ * them. The workers ask for every event's day: worked out afresh it is ~8 Intl.formatToParts calls
+ * (a local date, then the midnight's offset settled by fixed-point steps), 6 % of a worker's CPU
+ * at 1,000 events/s in a profile. A day is one interval [start, end), so a hit is exact.
+ */
+function localDay(ts: number, timeZone: string): LocalDay {
+  let days = knownDays.get(timeZone);
+  if (days) {
+    for (const d of days) if (ts >= d.start && ts < d.end) return d;
+  } else {
+    if (knownDays.size >= 64) knownDays.clear();
+    knownDays.set(timeZone, (days = []));
+  }
+  const date = formatLocalDate(ts, timeZone);
+  const start = zonedMidnight(date, timeZone);
+  const end = zonedMidnight(addDays(date, 1), timeZone);
+  const day = { date, start, end };
+  // Only a day with one UTC offset throughout is remembered: local time then runs straight
+  // through it, so every instant in [start, end) has this date. A day with a change of offset is
+  // worked out each time, as before: were clocks ever set back across midnight after the new date
+  // had begun, instants of the earlier date would follow this day's start.
+  if (ts >= start && ts < end && offsetAt(start, timeZone) === offsetAt(end - 1, timeZone)) {
+    days.unshift(day);
+    if (days.length > DAYS_PER_ZONE) days.pop();
+  }
+  return day;
 }
