@@ -115,4 +115,42 @@ describe('checkpointedTransaction', () => {
     expect(await progress(k)).toEqual({ next_offset: '12', version: '3', state: { by: 'taker' } });
     expect(await outputs(k)).toEqual([10, 20]);
   });
+
+  it("reads the stored state only when it is not the version memory came from (another member's checkpoint)", async () => {
+    const k = key();
+    const first = await checkpointedTransaction(pool, k, { create: true }, async () => ({
+      write: null,
+      state: { windows: [1, 2, 3] },
+      nextOffset: '4',
+    }));
+    expect(first).toMatchObject({ version: '1' });
+    // Memory at the stored version: its own state is handed to the work, nothing is read. (A
+    // marker unlike the stored one shows which it got.)
+    const states: unknown[] = [];
+    await checkpointedTransaction(
+      pool,
+      k,
+      { create: true, known: { version: '1', state: { mine: true } } },
+      async (_tx, row) => {
+        states.push(row.state);
+        return { write: null, state: { windows: [1, 2, 3, 4] }, nextOffset: '5' };
+      },
+    );
+    // Memory behind (another member committed version 2 since): the stored state, as it is.
+    await checkpointedTransaction(
+      pool,
+      k,
+      { create: true, known: { version: '1', state: { mine: true } } },
+      async (_tx, row) => {
+        states.push([row.version, row.state]);
+        return { skip: 'look only' };
+      },
+    );
+    // No memory (a first assignment): the stored state.
+    await checkpointedTransaction(pool, k, { create: false }, async (_tx, row) => {
+      states.push(row.state);
+      return { skip: 'look only' };
+    });
+    expect(states).toEqual([{ mine: true }, ['2', { windows: [1, 2, 3, 4] }], { windows: [1, 2, 3, 4] }]);
+  });
 });

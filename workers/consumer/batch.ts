@@ -43,7 +43,7 @@ export async function applyBatchStep(
     checkpointedTransaction<JobBatchResult, { gapFrom: string } | 'nothing-new'>(
       p,
       { job: job.name, topic: batch.topic, partition: batch.partition },
-      { create: true },
+      { create: true, known: memory.known(batch.partition) },
       async (tx, row) => {
         memory.fence(batch.partition, row);
         const applied = BigInt(row.next_offset);

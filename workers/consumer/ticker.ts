@@ -32,7 +32,7 @@ export function startTicker(
         outcome = await checkpointedTransaction<JobBatchResult, 'adopted' | 'idle'>(
           p,
           { job: job.name, topic: job.topic, partition },
-          { create: false },
+          { create: false, known: memory.known(partition) },
           async (tx, row) => {
             const before = memory.version(partition);
             memory.fence(partition, row);
