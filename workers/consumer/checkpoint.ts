@@ -44,18 +44,24 @@ export async function checkpointedTransaction<W, S>(
 ): Promise<Checkpointed<W, S>> {
   return transaction(p, async (tx): Promise<Checkpointed<W, S>> => {
     const at = [key.job, key.topic, key.partition];
-    if (opts.create)
+    const known = opts.known?.version ?? null;
+    const lock = () =>
+      tx.query<ProgressRow & { same: boolean }>(
+        `SELECT next_offset::text AS next_offset, version::text AS version, (version::text = $4) IS TRUE AS same,
+                CASE WHEN version::text = $4 THEN NULL ELSE state END AS state
+           FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+        [...at, known],
+      );
+    let progress = await lock();
+    // The row is created once, by a partition's first batch: not an INSERT with every batch (a
+    // round trip each, on a machine where every statement waits for a core).
+    if (!progress.rowCount && opts.create) {
       await tx.query(
         'INSERT INTO consumer_progress (job, topic, partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING',
         at,
       );
-    const known = opts.known?.version ?? null;
-    const progress = await tx.query<ProgressRow & { same: boolean }>(
-      `SELECT next_offset::text AS next_offset, version::text AS version, (version::text = $4) IS TRUE AS same,
-              CASE WHEN version::text = $4 THEN NULL ELSE state END AS state
-         FROM consumer_progress WHERE job = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-      [...at, known],
-    );
+      progress = await lock();
+    }
     if (!progress.rowCount) return { skip: 'no-progress-row' };
     const { same, ...stored } = progress.rows[0]!;
     const row: ProgressRow = same ? { ...stored, state: opts.known!.state } : stored;
