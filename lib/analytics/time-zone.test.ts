@@ -162,6 +162,8 @@ describe('time zones', () => {
     // The repeated hour in São Paulo belongs to 02-17; 02-18 starts after it.
     expect(localDate(Date.parse('2018-02-18T02:30:00Z'), 'America/Sao_Paulo')).toBe('2018-02-17');
     expect(localDate(Date.parse('2018-02-18T01:30:00Z'), 'America/Sao_Paulo')).toBe('2018-02-17');
-    expect(localDayStart(Date.parse('2018-02-18T03:30:00Z'), 'America/Sao_Paulo')).toBe(Date.parse('2018-02-18T03:00:00Z'));
+    expect(localDayStart(Date.parse('2018-02-18T03:30:00Z'), 'America/Sao_Paulo')).toBe(
+      Date.parse('2018-02-18T03:00:00Z'),
+    );
   });
 });

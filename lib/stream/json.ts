@@ -24,3 +24,18 @@ export function asBoolean(json: Json | undefined, path: string): boolean {
   if (typeof json !== 'boolean') throw new TypeError(`snapshot: ${path} must be a boolean`);
   return json;
 }
+
+/** Structural equality of two JSON values (object key order ignored). */
+export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as Json[];
+    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
+  }
+  const ao = a as { [key: string]: Json };
+  const bo = b as { [key: string]: Json };
+  const keys = Object.keys(ao);
+  return keys.length === Object.keys(bo).length && keys.every((k) => k in bo && jsonEqual(ao[k], bo[k]));
+}

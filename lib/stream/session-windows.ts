@@ -15,7 +15,7 @@
 import type { Aggregate } from './aggregates';
 import type { SessionWindows } from './assigners';
 import { SnapshotError } from './errors';
-import { asArray, asBoolean, asNumber, asObject, type Json } from './json';
+import { asArray, asBoolean, asNumber, asObject, jsonEqual, type Json } from './json';
 import {
   decodeKey,
   KeyedWindowOperator,
@@ -28,6 +28,9 @@ import {
 } from './operator';
 import { TimerHeap, type Timed } from './timer-heap';
 import type { PartitionId } from './watermarks';
+
+/** In a snapshot, an emitted pane's accumulator that equals the session's own value. */
+const SAME_AS_VALUE = '=value';
 
 class Session<K, A> implements Timed {
   heapIndex = -1;
@@ -185,16 +188,33 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
 
   protected encodeState(): Json {
     return {
-      sessions: this.timers.toArray().map((s) => ({
-        key: s.key,
-        start: s.start,
-        end: s.end,
-        fired: s.fired,
-        acc: this.aggregate.toJSON(s.acc),
-        changed: this.changed.has(s),
-        emitted: this.encodeEmitted(s.emitted),
-        superseded: s.superseded === null ? null : s.superseded.map((e) => this.encodeEmitted(e)),
-      })),
+      sessions: this.timers.toArray().map((s) => {
+        const acc = this.aggregate.toJSON(s.acc);
+        const emitted = this.encodeEmitted(s.emitted);
+        // A session that has not changed since it last fired emitted exactly its value: written
+        // once, with the emitted pane pointing at it (SAME_AS_VALUE). With early firings after
+        // every batch that is most open sessions, and a checkpoint holds every one of them.
+        if (
+          emitted !== null &&
+          typeof emitted === 'object' &&
+          !Array.isArray(emitted) &&
+          emitted.start === s.start &&
+          emitted.end === s.end &&
+          emitted.acc !== null &&
+          jsonEqual(emitted.acc, acc)
+        )
+          emitted.acc = SAME_AS_VALUE;
+        return {
+          key: s.key,
+          start: s.start,
+          end: s.end,
+          fired: s.fired,
+          acc,
+          changed: this.changed.has(s),
+          emitted,
+          superseded: s.superseded === null ? null : s.superseded.map((e) => this.encodeEmitted(e)),
+        };
+      }),
     };
   }
 
@@ -236,7 +256,17 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
           });
         }
       } else {
-        session.emitted = this.decodeEmitted(e.emitted, `${path}.emitted`);
+        const emittedJson = e.emitted;
+        session.emitted =
+          emittedJson !== null &&
+          typeof emittedJson === 'object' &&
+          !Array.isArray(emittedJson) &&
+          emittedJson.acc === SAME_AS_VALUE
+            ? {
+                ...this.decodeEmitted({ ...emittedJson, acc: null }, `${path}.emitted`)!,
+                acc: this.retracting ? this.copyAccumulator(session.acc) : null,
+              }
+            : this.decodeEmitted(emittedJson, `${path}.emitted`);
         if (e.superseded !== null && e.superseded !== undefined) {
           session.superseded = asArray(e.superseded, `${path}.superseded`).flatMap(
             (w, j) => this.decodeEmitted(w, `${path}.superseded[${j}]`) ?? [],

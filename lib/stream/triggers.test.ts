@@ -370,4 +370,37 @@ describe('restoring', () => {
       [20, 'on-time', 0, 1],
     ]);
   });
+
+  it('a session unchanged since it fired keeps its emitted value by reference in the snapshot, and restores to the same retractions', () => {
+    const make = () =>
+      windowOperator(sessionWindows(10 * MINUTE), visitStats(), {
+        trigger: earlyFiringTrigger({ everyBatch: true }),
+        accumulation: 'accumulating-and-retracting',
+      });
+    const op = make();
+    op.process(0, 'a', 0, null);
+    op.process(0, 'a', MINUTE, null);
+    op.process(0, 'b', 0, null);
+    op.advanceWatermark(); // early firings: both sessions emitted what they hold
+    op.process(0, 'b', 2 * MINUTE, null); // b changed since
+    const sessions = (op.snapshot().state as { sessions: { key: string; emitted: { acc: unknown } }[] }).sessions;
+    const emittedOf = (k: string) => sessions.find((x) => x.key === k)!.emitted.acc;
+    expect(emittedOf('a')).toBe('=value'); // written once
+    expect(emittedOf('b')).toBe(1); // what b emitted (1 pageview), not its value now (2)
+    // A restored operator retracts exactly what was emitted, for both.
+    const restored = make();
+    restored.restore(op.snapshot());
+    for (const o of [op, restored]) {
+      o.process(0, 'a', 3 * MINUTE, null);
+    }
+    expect(restored.advanceWatermark().results.map(brief)).toEqual(op.advanceWatermark().results.map(brief));
+    const again = make();
+    again.restore(op.snapshot());
+    again.process(0, 'a', 4 * MINUTE, null);
+    const late = again
+      .advanceWatermark()
+      .results.map(brief)
+      .find((r) => r.retractions.length && r.value.pageviews === 4);
+    expect(late?.retractions[0]?.value).toEqual({ visits: 1, pageviews: 3, bounces: 0 });
+  });
 });

@@ -72,4 +72,31 @@ describe('visit attribution', () => {
     const restored = agg.add(agg.fromJSON(old), inside);
     expect([visitAttribution(restored).path, visitAttribution(restored).channel]).toEqual(['/', 'email']);
   });
+
+  it('its checkpoint form: a landing that is the first event is written once, nulls left out; every form restores exactly', () => {
+    const agg = sessionStatsAggregate();
+    const roundTrip = (x: SessionStats) => agg.fromJSON(JSON.parse(JSON.stringify(agg.toJSON(x))) as Json);
+    const landedFirst = run([landing, inside]); // the landing pageview is the first event
+    const pingFirst = run([ping, landing, inside]); // an engagement ping before the landing
+    const noPageview = run([ping]);
+    const utm = run([event({ utm: { source: 'news', medium: 'email', campaign: 'dec' }, country: 'DE' })]);
+    for (const x of [landedFirst, pingFirst, noPageview, utm]) expect(roundTrip(x)).toEqual(x);
+    const json = (x: SessionStats) => agg.toJSON(x) as Record<string, Json>;
+    expect(json(landedFirst).landing).toBe('first');
+    expect(json(utm).landing).toBe('first');
+    expect(json(pingFirst).landing).toMatchObject({ path: '/pricing', referrerHost: 'www.google.com' });
+    expect(json(noPageview).landing).toBeNull();
+    expect(json(landedFirst).first).not.toHaveProperty('utmSource');
+    // The same landing at another time than the first event is not "first".
+    const later = { ...landedFirst, firstTs: landedFirst.firstTs - 1 };
+    expect(json(later).landing).not.toBe('first');
+    expect(roundTrip(later)).toEqual(later);
+    // The full form written before (every key, the landing copied out) still restores.
+    const full = JSON.parse(
+      JSON.stringify({ ...landedFirst, first: { ...landedFirst.first }, landing: { ...landedFirst.landing! } }),
+    ) as Json;
+    expect(agg.fromJSON(full)).toEqual(landedFirst);
+    // What it saves for an open visit of the common kind (pageviews only, no UTM).
+    expect(JSON.stringify(agg.toJSON(landedFirst)).length).toBeLessThan(0.6 * JSON.stringify(full).length);
+  });
 });

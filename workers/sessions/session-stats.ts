@@ -140,8 +140,53 @@ export function sessionStatsAggregate(): Aggregate<EventRecord, SessionStats, Se
       return into;
     },
     result: (acc) => ({ ...acc, first: { ...acc.first }, landing: acc.landing && { ...acc.landing } }),
-    toJSON: (acc) => ({ ...acc, first: { ...acc.first }, landing: acc.landing && { ...acc.landing } }),
+    toJSON: encodeSessionStats,
     fromJSON: decodeSessionStats,
+  };
+}
+
+const ATTRIBUTION_KEYS = [
+  'path',
+  'channel',
+  'referrerHost',
+  'utmSource',
+  'utmMedium',
+  'utmCampaign',
+  'device',
+  'browser',
+  'os',
+  'country',
+] as const satisfies readonly (keyof SessionAttribution)[];
+
+/** The attribution without its empty (null) values: decoding reads a missing one as null. */
+function compactAttribution(a: SessionAttribution): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const k of ATTRIBUTION_KEYS) if (a[k] !== null) out[k] = a[k];
+  return out;
+}
+
+/**
+ * The checkpoint form. Every open visit is in the sessions job's checkpoint twice (its value and
+ * what it last emitted), and the whole checkpoint is written with every batch, so its size is
+ * what a batch costs as visits pile up (~1.3 KB per open visit, docs/SCALING.md). Most visits
+ * land with their first event, so the landing is then written as "first" instead of a second
+ * copy of the same attribution, and null values are left out.
+ */
+function encodeSessionStats(acc: SessionStats): Json {
+  const sameAsFirst =
+    acc.landing !== null &&
+    acc.landingTs === acc.firstTs &&
+    ATTRIBUTION_KEYS.every((k) => acc.landing![k] === acc.first[k]);
+  return {
+    firstTs: acc.firstTs,
+    first: compactAttribution(acc.first),
+    landingTs: acc.landingTs,
+    landing: acc.landing === null ? null : sameAsFirst ? 'first' : compactAttribution(acc.landing),
+    lastTs: acc.lastTs,
+    exitPath: acc.exitPath,
+    pageviews: acc.pageviews,
+    events: acc.events,
+    engagedMs: acc.engagedMs,
   };
 }
 
@@ -173,14 +218,16 @@ function decodeSessionStats(json: Json): SessionStats {
   // its first event as its landing, as it was attributed — a later pageview must not become it.
   const legacy = !('landing' in j);
   const landing =
-    j.landing !== undefined && j.landing !== null
-      ? {
-          ts: asNumber(j.landingTs, 'session stats.landingTs'),
-          a: attributionOf(asObject(j.landing, 'session stats.landing'), 'landing'),
-        }
-      : legacy && pageviews > 0
-        ? { ts: firstTs, a: { ...first } }
-        : null;
+    j.landing === 'first'
+      ? { ts: asNumber(j.landingTs, 'session stats.landingTs'), a: { ...first } }
+      : j.landing !== undefined && j.landing !== null
+        ? {
+            ts: asNumber(j.landingTs, 'session stats.landingTs'),
+            a: attributionOf(asObject(j.landing, 'session stats.landing'), 'landing'),
+          }
+        : legacy && pageviews > 0
+          ? { ts: firstTs, a: { ...first } }
+          : null;
   return {
     firstTs,
     first,
