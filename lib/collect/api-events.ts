@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { env } from '../env';
 import { EddyError } from '../errors';
 import type { EventRecord } from '../events/record';
-import { storable } from '../events/storable';
+import { parseStorableJson } from '../events/storable';
 import { findSiteByKey } from '../sites/find-site-by-key';
 import { hostMatches, SPAM } from './enrich/referrer-lists';
 import { parseUserAgent } from './enrich/user-agent';
@@ -111,7 +111,7 @@ export const apiEventsResultSchema = z.object({
 export function parseApiEvents(siteId: string, body: string, now: number): ApiEventsBody {
   let json: unknown;
   try {
-    json = storable(JSON.parse(body) as unknown);
+    json = parseStorableJson(body);
   } catch {
     ingestionLedger().record(siteId, now, 'malformed', 1, 'api');
     throw new EddyError('bad_request', 'Body is not valid JSON');

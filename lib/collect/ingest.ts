@@ -2,7 +2,7 @@ import { pool } from '../db/client';
 import { env } from '../env';
 import { EddyError } from '../errors';
 import type { EventRecord } from '../events/record';
-import { storable } from '../events/storable';
+import { parseStorableJson, storable } from '../events/storable';
 import { findSiteByKey, hostnameAllowed, type SiteForIngest } from '../sites/find-site-by-key';
 import { campaignFrom } from './enrich/campaign';
 import { classifyChannel } from './enrich/channel';
@@ -109,7 +109,7 @@ async function parseBody(req: IngestRequest): Promise<CollectEvent[]> {
   try {
     // Normalised before validation, so the byte limits hold for what is stored (a NUL becomes
     // a three-byte U+FFFD) and decode, which checks them again, accepts every record we produce.
-    json = storable(JSON.parse(req.body) as unknown);
+    json = parseStorableJson(req.body);
   } catch {
     await bookMalformed(undefined, req.now);
     throw new EddyError('bad_request', 'Body is not valid JSON');

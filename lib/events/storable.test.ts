@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { storable, storableText } from './storable';
+import { parseStorableJson, storable, storableText } from './storable';
 
 // PostgreSQL `text` refuses U+0000 and `jsonb` also refuses lone surrogates; what storable()
 // returns must be accepted by both (checked against the real server in the integration tests).
@@ -50,4 +50,41 @@ describe('storable', () => {
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(JSON.stringify(out)).toBe('{"__proto__":"x","constructor":{"a":1}}');
   });
+
+  it(
+    'parseStorableJson equals storable(JSON.parse(text)) for any JSON text, and skips the copy only when no string can need it',
+    { timeout: 30_000 },
+    () => {
+      const unit = fc.oneof(
+        fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', '\\', 'u', 'a'),
+        fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      );
+      const text = fc.string({ unit });
+      const value = fc.letrec((tie) => ({
+        v: fc.oneof(
+          { depthSize: 'small' },
+          text,
+          fc.integer(),
+          fc.boolean(),
+          fc.constant(null),
+          fc.array(tie('v'), { maxLength: 4 }),
+          fc.dictionary(text, tie('v'), { maxKeys: 4 }),
+        ),
+      })).v;
+      fc.assert(
+        fc.property(value, (v) => {
+          const json = JSON.stringify(v);
+          expect(parseStorableJson(json)).toEqual(storable(JSON.parse(json) as unknown));
+        }),
+        { numRuns: 1000 },
+      );
+      // Escapes in either case, raw lone surrogates in the text itself, and a false alarm.
+      expect(parseStorableJson('{"a\\u0000":"\\uD800x"}')).toEqual({ 'a\ufffd': '\ufffdx' });
+      expect(parseStorableJson('["\ud800"]')).toEqual(['\ufffd']);
+      expect(parseStorableJson('"\\\\u0000"')).toBe('\\u0000');
+      // Nothing to fix (a \u00e9 escape is not one of them): the value as parsed.
+      const plain = '{"url":"https://s.test/\\u00e9","props":{"plan":"pro"}}';
+      expect(parseStorableJson(plain)).toEqual(JSON.parse(plain));
+    },
+  );
 });

@@ -33,5 +33,21 @@ export function storable<T>(value: T): T {
   return value;
 }
 
+// In a text that is itself well-formed (as any decoded UTF-8 is), only an escape puts a NUL or a
+// lone surrogate into a parsed string: JSON refuses raw control characters inside strings. A
+// match may be a false alarm (an escaped backslash before "u0000"); the full pass then runs.
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/**
+ * JSON.parse of a body or a record, made storable — storable(JSON.parse(text)) without rebuilding
+ * every object when no string can need it, which is nearly always: storable() copied each event
+ * twice over (collect, then every job's decode), ~2 % of both processes' CPU at 1,000 events/s.
+ */
+export function parseStorableJson(text: string): unknown {
+  const value = JSON.parse(text) as unknown;
+  if (text.isWellFormed() && !UNSTORABLE_ESCAPE.test(text)) return value;
+  return storable(value);
+}
+
 let variant: boolean | undefined;
 const unguarded = () => (variant ??= env().EDDY_TEST_BROKEN_VARIANT === 'no-poison-guards');

@@ -1,6 +1,6 @@
 import type { BusMessage } from '@/lib/bus';
 import { eventRecordSchema, type EventRecord } from '@/lib/events/record';
-import { storable } from '@/lib/events/storable';
+import { parseStorableJson } from '@/lib/events/storable';
 import { deadLetter, ok, type Outcome } from '../consumer/outcome';
 
 /** An events-topic record, or why it cannot be read (the runtime dead-letters it with its bytes). */
@@ -10,7 +10,7 @@ export function decodeEvent(message: BusMessage): Outcome<EventRecord> {
   try {
     // Storable before anything else: a record produced before collect normalised its strings (or
     // by another producer) must not carry a NUL or a lone surrogate into PostgreSQL.
-    json = storable(JSON.parse(message.value.toString('utf8')) as unknown);
+    json = parseStorableJson(message.value.toString('utf8'));
   } catch {
     return deadLetter('value is not JSON');
   }
