@@ -29,8 +29,12 @@ import {
 import { TimerHeap, type Timed } from './timer-heap';
 import type { PartitionId } from './watermarks';
 
-/** In a snapshot, an emitted pane's accumulator that equals the session's own value. */
-const SAME_AS_VALUE = '=value';
+/**
+ * In a snapshot, marks an emitted pane whose accumulator equals the session's own value (written
+ * once, as the session's). A key of the pane rather than a value of `acc`: an aggregate's JSON form
+ * may be any value, a string included.
+ */
+const SAME_AS_VALUE = 'accIsValue';
 
 class Session<K, A> implements Timed {
   heapIndex = -1;
@@ -192,7 +196,7 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
         const acc = this.aggregate.toJSON(s.acc);
         const emitted = this.encodeEmitted(s.emitted);
         // A session that has not changed since it last fired emitted exactly its value: written
-        // once, with the emitted pane pointing at it (SAME_AS_VALUE). With early firings after
+        // once, the emitted pane marked as holding it (SAME_AS_VALUE). With early firings after
         // every batch that is most open sessions, and a checkpoint holds every one of them.
         if (
           emitted !== null &&
@@ -202,8 +206,10 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
           emitted.end === s.end &&
           emitted.acc !== null &&
           jsonEqual(emitted.acc, acc)
-        )
-          emitted.acc = SAME_AS_VALUE;
+        ) {
+          emitted.acc = null;
+          emitted[SAME_AS_VALUE] = true;
+        }
         return {
           key: s.key,
           start: s.start,
@@ -261,9 +267,9 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
           emittedJson !== null &&
           typeof emittedJson === 'object' &&
           !Array.isArray(emittedJson) &&
-          emittedJson.acc === SAME_AS_VALUE
+          emittedJson[SAME_AS_VALUE] === true
             ? {
-                ...this.decodeEmitted({ ...emittedJson, acc: null }, `${path}.emitted`)!,
+                ...this.decodeEmitted(emittedJson, `${path}.emitted`)!,
                 acc: this.retracting ? this.copyAccumulator(session.acc) : null,
               }
             : this.decodeEmitted(emittedJson, `${path}.emitted`);

@@ -383,10 +383,12 @@ describe('restoring', () => {
     op.process(0, 'b', 0, null);
     op.advanceWatermark(); // early firings: both sessions emitted what they hold
     op.process(0, 'b', 2 * MINUTE, null); // b changed since
-    const sessions = (op.snapshot().state as { sessions: { key: string; emitted: { acc: unknown } }[] }).sessions;
-    const emittedOf = (k: string) => sessions.find((x) => x.key === k)!.emitted.acc;
-    expect(emittedOf('a')).toBe('=value'); // written once
-    expect(emittedOf('b')).toBe(1); // what b emitted (1 pageview), not its value now (2)
+    const sessions = (op.snapshot().state as { sessions: { key: string; emitted: Record<string, unknown> }[] })
+      .sessions;
+    const emittedOf = (k: string) => sessions.find((x) => x.key === k)!.emitted;
+    expect(emittedOf('a')).toMatchObject({ acc: null, accIsValue: true }); // written once, as the value
+    expect(emittedOf('b')).toMatchObject({ acc: 1 }); // what b emitted (1 pageview), not its value now (2)
+    expect(emittedOf('b')).not.toHaveProperty('accIsValue');
     // A restored operator retracts exactly what was emitted, for both.
     const restored = make();
     restored.restore(op.snapshot());
