@@ -159,6 +159,9 @@ describe('time zones', () => {
         expect(localDayStart(ts, zone), `${zone} ${new Date(ts).toISOString()}`).toBe(want.start);
       }
     }
+    // Any instant Date holds has a local date; only four-digit years have a day start.
+    expect(localDate(8.64e15, 'UTC')).toBe(new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(8.64e15));
+    expect(() => localDayStart(8.64e15, 'UTC')).toThrow(RangeError);
     // The repeated hour in São Paulo belongs to 02-17; 02-18 starts after it.
     expect(localDate(Date.parse('2018-02-18T02:30:00Z'), 'America/Sao_Paulo')).toBe('2018-02-17');
     expect(localDate(Date.parse('2018-02-18T01:30:00Z'), 'America/Sao_Paulo')).toBe('2018-02-17');

@@ -127,7 +127,9 @@ export function zonedMidnight(date: string, timeZone: string): number {
  * must land in one bucket (days are 23 or 25 hours long there).
  */
 export function localDayStart(ts: number, timeZone: string): number {
-  return localDay(ts, timeZone).start;
+  const day = localDay(ts, timeZone);
+  // A date beyond year 9999 has no midnight here: zonedMidnight refuses it, as it always did.
+  return Number.isNaN(day.start) ? zonedMidnight(day.date, timeZone) : day.start;
 }
 
 interface LocalDay {
@@ -156,13 +158,16 @@ function localDay(ts: number, timeZone: string): LocalDay {
     knownDays.set(timeZone, (days = []));
   }
   const date = formatLocalDate(ts, timeZone);
+  // localDate answers for any instant Date can hold; only four-digit years have a midnight here.
+  if (!DATE.test(date)) return { date, start: Number.NaN, end: Number.NaN };
   const start = zonedMidnight(date, timeZone);
   const end = zonedMidnight(addDays(date, 1), timeZone);
   const day = { date, start, end };
-  // Only a day with one UTC offset throughout is remembered: local time then runs straight
-  // through it, so every instant in [start, end) has this date. A day with a change of offset is
-  // worked out each time, as before: were clocks ever set back across midnight after the new date
-  // had begun, instants of the earlier date would follow this day's start.
+  // Only a day with the same UTC offset at its first and last instant is remembered: local time
+  // then runs straight through it (two changes that cancel within one day are not in the tz
+  // database's present or recent rules), so every instant in [start, end) has this date. A day
+  // with a change of offset is worked out each time, as before: were clocks ever set back across
+  // midnight after the new date had begun, instants of the earlier date would follow its start.
   if (ts >= start && ts < end && offsetAt(start, timeZone) === offsetAt(end - 1, timeZone)) {
     days.unshift(day);
     if (days.length > DAYS_PER_ZONE) days.pop();

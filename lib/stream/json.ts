@@ -37,5 +37,5 @@ export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
   const ao = a as { [key: string]: Json };
   const bo = b as { [key: string]: Json };
   const keys = Object.keys(ao);
-  return keys.length === Object.keys(bo).length && keys.every((k) => k in bo && jsonEqual(ao[k], bo[k]));
+  return keys.length === Object.keys(bo).length && keys.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]));
 }

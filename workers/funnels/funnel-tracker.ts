@@ -87,7 +87,9 @@ const stepTimes = {
   add: (acc: number[], ts: number) => (acc.push(ts), acc),
   merge: (into: number[], other: number[]) => into.concat(other),
   result: (acc: number[]) => acc.slice(),
-  toJSON: (acc: number[]) => acc as Json,
+  // A copy: the window goes on adding to its array, and a snapshot is kept as the committed
+  // checkpoint (rollback, and the state a batch sees at the version memory came from).
+  toJSON: (acc: number[]) => acc.slice() as Json,
   fromJSON: (json: Json) => (json as number[]).slice(),
 };
 

@@ -74,8 +74,12 @@ export async function restoreSavepoint(db: pg.Pool, file: string): Promise<Savep
       [...new Set(sp.progress.map((p) => p.job))],
     ]);
     for (const p of sp.progress) {
+      // A version no worker's memory can hold (the milliseconds now, where versions count commits
+      // from 0): a worker still running fences on it and restores the savepoint's state, instead
+      // of taking a restored row at version 0 for the checkpoint it came from.
       await client.query(
-        'INSERT INTO consumer_progress (job, topic, partition, next_offset, state) VALUES ($1, $2, $3, $4, $5)',
+        `INSERT INTO consumer_progress (job, topic, partition, next_offset, state, version)
+         VALUES ($1, $2, $3, $4, $5, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)`,
         [
           p.job,
           p.topic,

@@ -145,18 +145,21 @@ export function sessionStatsAggregate(): Aggregate<EventRecord, SessionStats, Se
   };
 }
 
-const ATTRIBUTION_KEYS = [
-  'path',
-  'channel',
-  'referrerHost',
-  'utmSource',
-  'utmMedium',
-  'utmCampaign',
-  'device',
-  'browser',
-  'os',
-  'country',
-] as const satisfies readonly (keyof SessionAttribution)[];
+// Every field of an attribution, checked by the compiler both ways (a field added to the type
+// and not here would be silently left out of checkpoints).
+const ATTRIBUTION_FIELDS: Record<keyof SessionAttribution, true> = {
+  path: true,
+  channel: true,
+  referrerHost: true,
+  utmSource: true,
+  utmMedium: true,
+  utmCampaign: true,
+  device: true,
+  browser: true,
+  os: true,
+  country: true,
+};
+const ATTRIBUTION_KEYS = Object.keys(ATTRIBUTION_FIELDS) as (keyof SessionAttribution)[];
 
 /** The attribution without its empty (null) values: decoding reads a missing one as null. */
 function compactAttribution(a: SessionAttribution): Record<string, Json> {

@@ -50,7 +50,11 @@ interface PartitionState {
 type Checkpoint = { operators: [number, Json][]; dimensionVersion: number };
 const CHECKPOINT = stateCodec<Checkpoint>({
   name: 'sessions checkpoint',
-  version: 1,
+  // 2: the visits' compact form (session-stats.ts: a landing as "first", nulls left out; the
+  // operator's emitted panes marked accIsValue). An older release refuses it by this number
+  // instead of failing inside a visit; this one reads both.
+  version: 2,
+  reads: [1],
   decode: (f) => ({
     operators: f.array('operators').map((entry, i): [number, Json] => {
       if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'number')
