@@ -40,12 +40,14 @@ export function ImportData({ siteId }: { siteId: string }) {
     setBusy(true);
     setError(null);
     try {
-      await api(`/api/sites/${siteId}/imports?${new URLSearchParams({ source, filename: f.name })}`, {
-        method: 'POST',
-        body: f,
-        headers: { 'Content-Type': 'application/octet-stream' },
-      });
+      const created = await api<{ import: ImportView }>(
+        `/api/sites/${siteId}/imports?${new URLSearchParams({ source, filename: f.name })}`,
+        { method: 'POST', body: f, headers: { 'Content-Type': 'application/octet-stream' } },
+      );
       if (file.current) file.current.value = '';
+      // Shown at once from the answer (queued, 0 %), which also starts the polling: the list no
+      // longer depends on the next read succeeding — one that failed left the import unseen.
+      setList((l) => [created.import, ...l.filter((i) => i.id !== created.import.id)]);
       load();
     } catch (e) {
       setError((e as Error).message);
