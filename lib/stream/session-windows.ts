@@ -194,22 +194,18 @@ export class SessionWindowOperator<K extends Key, V, A, R> extends KeyedWindowOp
     return {
       sessions: this.timers.toArray().map((s) => {
         const acc = this.aggregate.toJSON(s.acc);
-        const emitted = this.encodeEmitted(s.emitted);
+        const e = s.emitted;
         // A session that has not changed since it last fired emitted exactly its value: written
         // once, the emitted pane marked as holding it (SAME_AS_VALUE). With early firings after
         // every batch that is most open sessions, and a checkpoint holds every one of them.
-        if (
-          emitted !== null &&
-          typeof emitted === 'object' &&
-          !Array.isArray(emitted) &&
-          emitted.start === s.start &&
-          emitted.end === s.end &&
-          emitted.acc !== null &&
-          jsonEqual(emitted.acc, acc)
-        ) {
-          emitted.acc = null;
-          emitted[SAME_AS_VALUE] = true;
-        }
+        const emitted =
+          e !== null &&
+          e.acc !== null &&
+          e.start === s.start &&
+          e.end === s.end &&
+          jsonEqual(this.aggregate.toJSON(e.acc), acc)
+            ? { start: e.start, end: e.end, pane: e.pane, acc: null, [SAME_AS_VALUE]: true }
+            : this.encodeEmitted(e);
         return {
           key: s.key,
           start: s.start,
