@@ -204,6 +204,17 @@ describe('funnel tracker vectors', () => {
     path: '/',
   });
 
+  it('a snapshot stays what it was when taken: later steps do not reach into it (it is the committed checkpoint a rollback restores)', () => {
+    const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
+    t.process(ev('A', 0), [funnel], GAP);
+    t.advance();
+    const snap = t.snapshot();
+    const taken = JSON.stringify(snap);
+    t.process(ev('B', 1000), [funnel], GAP);
+    t.advance();
+    expect(JSON.stringify(snap)).toBe(taken);
+  });
+
   it('a completed funnel closes on its third step, before any watermark passes its deadline (count)', () => {
     const t = new FunnelTracker({ outOfOrdernessMs: 0, allowedLatenessMs: 0 });
     for (const [n, ts] of [
