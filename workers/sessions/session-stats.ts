@@ -171,9 +171,10 @@ function compactAttribution(a: SessionAttribution): Record<string, Json> {
 /**
  * The checkpoint form. Every open visit is in the sessions job's checkpoint twice (its value and
  * what it last emitted), and the whole checkpoint is written with every batch, so its size is
- * what a batch costs as visits pile up (~1.3 KB per open visit, docs/SCALING.md). Most visits
- * land with their first event, so the landing is then written as "first" instead of a second
- * copy of the same attribution, and null values are left out.
+ * what a batch costs as visits pile up (1.3 KB per open visit before this form, 538 B with it and
+ * the operator's own, docs/SCALING.md). Most visits land with their first event, so the landing
+ * is then written as "first" instead of a second copy of the same attribution, and null values
+ * are left out.
  */
 function encodeSessionStats(acc: SessionStats): Json {
   const sameAsFirst =
