@@ -46,6 +46,8 @@ const nativeUdt: Record<string, string> = {
   Timestamp: 'timestamp',
   Text: 'text',
   Date: 'date',
+  Json: 'json',
+  JsonB: 'jsonb',
 };
 
 function expectedUdt(f: DmmfField): string {

@@ -1,5 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeDb } from '@/lib/db/client';
+import { setEnv } from '@/lib/env';
+import { pipelineOverview } from '@/lib/pipeline/overview';
 import { checkpointedTransaction, type ProgressKey } from '@/workers/consumer/checkpoint';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 
@@ -17,6 +20,7 @@ beforeAll(async () => {
   await pool.query('CREATE TABLE output (partition int, n int)');
 });
 afterAll(async () => {
+  await closeDb();
   await pool?.end();
   await d?.drop();
 });
@@ -152,5 +156,35 @@ describe('checkpointedTransaction', () => {
       return { skip: 'look only' };
     });
     expect(states).toEqual([{ mine: true }, ['2', { windows: [1, 2, 3, 4] }], { windows: [1, 2, 3, 4] }]);
+  });
+
+  it('stores the checkpoint as the text written (json, not jsonb): NUL and lone surrogates round trip, and the pipeline page still reads the rest', async () => {
+    // jsonb refused both escapes (and parsed the whole checkpoint on every write); the records
+    // that reach a job are made storable first, but a checkpoint is the job's own data.
+    const odd = { path: 'a\u0000b', half: '\ud800x', watermark: 1_765_000_000_000 };
+    const k = key();
+    await checkpointedTransaction(pool, k, { create: true }, async () => ({
+      write: null,
+      state: odd,
+      nextOffset: '2',
+    }));
+    expect((await progress(k))?.state).toEqual(odd);
+    const stored = await pool.query<{ type: string; text: string }>(
+      'SELECT pg_typeof(state)::text AS type, state::text AS text FROM consumer_progress WHERE job = $1 AND partition = $2',
+      [k.job, k.partition],
+    );
+    expect(stored.rows[0]).toEqual({ type: 'json', text: JSON.stringify(odd) });
+    const plain = key();
+    await checkpointedTransaction(pool, plain, { create: true }, async () => ({
+      write: null,
+      state: { operators: [[60_000, { watermark: 1_765_000_060_000 }]] },
+      nextOffset: '1',
+    }));
+    setEnv({ DATABASE_URL: d.url });
+    const page = await pipelineOverview(Date.now());
+    const row = (p: ProgressKey) => page.partitions.find((r) => r.job === p.job && r.partition === p.partition);
+    expect(row(k)?.watermark).toBeNull();
+    expect(row(k)?.checkpointBytes).toBe(Buffer.byteLength(JSON.stringify(odd)));
+    expect(row(plain)?.watermark).toBe(1_765_000_060_000);
   });
 });

@@ -142,7 +142,7 @@ describe('peaks live', () => {
       await eventually(
         async () => {
           const p = await pool.query<{ w: string[] }>(
-            "SELECT ARRAY(SELECT (o->>'watermark') FROM jsonb_array_elements(state->'operators') o) AS w FROM consumer_progress WHERE job = 'peaks'",
+            "SELECT ARRAY(SELECT (o->>'watermark') FROM jsonb_array_elements(state::jsonb->'operators') o) AS w FROM consumer_progress WHERE job = 'peaks'",
           );
           const w = p.rows[0]?.w ?? [];
           return w.length === 2 && w.every((x) => Number(x) > minute + 60 * MINUTE + 10 * MINUTE);
