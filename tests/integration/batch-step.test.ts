@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus, BusConsumer, BusMessage, ConsumedBatch } from '@/lib/bus';
@@ -6,6 +7,9 @@ import { applyBatchStep } from '@/workers/consumer/batch';
 import { MemoryCheckpoints } from '@/workers/consumer/checkpoint';
 import { NO_HOOKS } from '@/workers/consumer/hooks';
 import { claimEventIds } from '@/workers/shared/event-ids';
+import { dropDuplicates } from '@/workers/shared/event-steps';
+import type { EventRecord } from '@/lib/events/record';
+import type { Ready } from '@/workers/consumer/steps';
 import type { Job } from '@/workers/consumer/job';
 import { deadLetter, drop, ok } from '@/workers/consumer/outcome';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
@@ -280,5 +284,47 @@ describe('the batch step with event ids and the ledger', () => {
     await h.step(5, [c, POISON, d]);
     expect(await h.applied()).toEqual([a, b, c, d]);
     expect((await duplicates()) - before).toBe(3);
+  });
+});
+
+describe('the event-id step with a job that claims only some records', () => {
+  it('lets the records the job does not count through without an event_ids row, and still drops re-sends of the ones it counts', async () => {
+    const job = `claim-some-${nextPartition++}`;
+    const rec = (eventId: string, siteId: string) =>
+      ({ message: {} as BusMessage, record: { eventId, siteId } as EventRecord }) as Ready<EventRecord>;
+    const withFunnels = '00000000-0000-4000-8000-00000000000a';
+    const without = '00000000-0000-4000-8000-00000000000b';
+    const ids = Array.from({ length: 4 }, () => randomUUID());
+    const step = dropDuplicates(job, (e) => e.siteId === withFunnels);
+    const judge = async (records: Ready<EventRecord>[]) => {
+      const c = await pool.connect();
+      try {
+        return (await step.judge(c, records)).map((o) => o.kind);
+      } finally {
+        c.release();
+      }
+    };
+    const first = [rec(ids[0]!, withFunnels), rec(ids[1]!, without), rec(ids[2]!, withFunnels), rec(ids[1]!, without)];
+    expect(await judge(first)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    // Re-sent: the counted ones are duplicates now, the uncounted pass again (they only move event time).
+    expect(await judge([rec(ids[0]!, withFunnels), rec(ids[1]!, without), rec(ids[3]!, withFunnels)])).toEqual([
+      'drop',
+      'ok',
+      'ok',
+    ]);
+    const rows = await pool.query<{ event_id: string }>(
+      'SELECT event_id::text FROM event_ids WHERE job = $1 ORDER BY 1',
+      [job],
+    );
+    expect(rows.rows.map((r) => r.event_id)).toEqual([ids[0]!, ids[2]!, ids[3]!].sort());
+    // Without a predicate every record is claimed, as before.
+    const all = dropDuplicates(`${job}-all`);
+    const c = await pool.connect();
+    try {
+      expect((await all.judge(c, [rec(ids[1]!, without)])).map((o) => o.kind)).toEqual(['ok']);
+      expect((await all.judge(c, [rec(ids[1]!, without)])).map((o) => o.kind)).toEqual(['drop']);
+    } finally {
+      c.release();
+    }
   });
 });

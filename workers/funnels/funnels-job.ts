@@ -39,6 +39,8 @@ export function funnelsJob(deps: {
   const clock = deps.clock ?? Date.now;
   const trackers = new Map<number, { tracker: FunnelTracker; silence: SilenceProgress }>();
   const lastRecordAt = new Map<number, number>();
+  /** Events the dedup step let through without claiming their id (their site had no funnels then). */
+  const unclaimed = new WeakSet<EventRecord>();
 
   const fresh = (partition: number) => {
     const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = eventTimeSettings(deps.settings);
@@ -90,8 +92,16 @@ export function funnelsJob(deps: {
     name: FUNNELS_JOB,
     topic: topics.events,
     decode: decodeEvent,
-    // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
-    steps: eventSteps(FUNNELS_JOB),
+    // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the
+    // runtime). Only events of a site with funnels are claimed: the others only move event time,
+    // which a re-send cannot move twice. Which ones were not is remembered, so that a funnel defined
+    // between this step and apply (the definitions refresh meanwhile) never counts an unclaimed,
+    // possibly re-sent event.
+    steps: eventSteps(FUNNELS_JOB, (e) => {
+      if (deps.defs.funnels(e.siteId).length > 0) return true;
+      unclaimed.add(e);
+      return false;
+    }),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       const s = fresh(partition);
@@ -105,7 +115,7 @@ export function funnelsJob(deps: {
       const s = state(partition);
       const events = records.map((r) => r.record);
       for (const e of events) {
-        const funnels = deps.defs.funnels(e.siteId);
+        const funnels = unclaimed.has(e) ? [] : deps.defs.funnels(e.siteId);
         if (funnels.length) s.tracker.process(e, funnels, deps.dims.site(e.siteId).sessionGapMs);
         else if (e.ts > s.tracker.maxTs) s.tracker.maxTs = e.ts; // event time moves with every event, funnel or not
       }

@@ -15,13 +15,27 @@ export const dropDeletedSites: RecordStep<EventRecord> = {
   },
 };
 
-/** Re-sends and replays are harmless: an event id this job applied before is a duplicate. */
-export const dropDuplicates = (job: string): RecordStep<EventRecord> => ({
+/**
+ * Re-sends and replays are harmless: an event id this job applied before is a duplicate.
+ * `needsClaim` (evaluated once per record) names the records the job's output can depend on; the
+ * rest pass without an `event_ids` row — a job that only notes their event time (funnels, for a
+ * site without funnels: most sites) has nothing to count twice, and claiming them was a row per
+ * event per such job, written and indexed for nothing.
+ */
+export const dropDuplicates = (
+  job: string,
+  needsClaim?: (record: EventRecord) => boolean,
+): RecordStep<EventRecord> => ({
   name: 'event-ids',
   async judge(tx, records) {
-    const fresh = new Set<Ready<EventRecord>>(await claimEventIds(tx, job, records));
-    return records.map((r) => (fresh.has(r) ? ok(r.record) : drop('duplicate', r.record.siteId)));
+    const unclaimed = new Set<Ready<EventRecord>>(needsClaim ? records.filter((r) => !needsClaim(r.record)) : []);
+    const claimable = unclaimed.size ? records.filter((r) => !unclaimed.has(r)) : records;
+    const fresh = new Set<Ready<EventRecord>>(await claimEventIds(tx, job, claimable));
+    return records.map((r) => (fresh.has(r) || unclaimed.has(r) ? ok(r.record) : drop('duplicate', r.record.siteId)));
   },
 });
 
-export const eventSteps = (job: string): RecordStep<EventRecord>[] => [dropDeletedSites, dropDuplicates(job)];
+export const eventSteps = (job: string, needsClaim?: (record: EventRecord) => boolean): RecordStep<EventRecord>[] => [
+  dropDeletedSites,
+  dropDuplicates(job, needsClaim),
+];
