@@ -87,12 +87,15 @@ export async function pipelineOverview(now = Date.now()): Promise<PipelineOvervi
       watermark: string | null;
       dimension_version: string | null;
     }>(
-      // state is json (stored as written); jsonb refuses the \u0000 and lone-surrogate escapes json
-      // takes, so such a checkpoint shows no watermark rather than failing the page.
+      // state is json (stored as written), read here as jsonb once per row; jsonb refuses the
+      // \u0000 and lone-surrogate escapes json takes, so such a checkpoint shows no watermark
+      // rather than failing the page.
       `SELECT job, topic, partition, next_offset::text, updated_at, COALESCE(octet_length(state::text), 0) AS bytes,
-         CASE WHEN state::text !~ '\\\\u(0000|[dD][89a-fA-F])' THEN jsonb_path_query_first(state::jsonb, 'strict $.**.watermark') #>> '{}' END AS watermark,
-         CASE WHEN state::text !~ '\\\\u(0000|[dD][89a-fA-F])' THEN jsonb_path_query_first(state::jsonb, 'strict $.**.dimensionVersion') #>> '{}' END AS dimension_version
-       FROM consumer_progress ORDER BY job, topic, partition`,
+         jsonb_path_query_first(j.js, 'strict $.**.watermark') #>> '{}' AS watermark,
+         jsonb_path_query_first(j.js, 'strict $.**.dimensionVersion') #>> '{}' AS dimension_version
+       FROM consumer_progress
+       CROSS JOIN LATERAL (SELECT CASE WHEN state::text !~ '\\\\u(0000|[dD][89a-fA-F])' THEN state::jsonb END AS js) j
+       ORDER BY job, topic, partition`,
     ),
     db.query<{ worker_id: string; host: string; pid: number; jobs: string[]; started_at: Date; seen_at: Date }>(
       'SELECT * FROM worker_heartbeats ORDER BY started_at',

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTopics, topics } from '@/lib/bus';
+import { ensureTopics, topics, type BusMessage } from '@/lib/bus';
 import { KafkaBus } from '@/lib/bus/kafka';
 import { closeDb } from '@/lib/db/client';
 import { setEnv } from '@/lib/env';
@@ -15,10 +15,10 @@ import { createGoal } from '@/lib/goals/manage';
 import { funnelInputSchema } from '@/lib/funnels/definition';
 import { insightsCsv } from '@/lib/insights/export';
 import { insightsQuerySchema, siteInsights, type InsightRow, type InsightsResult } from '@/lib/insights/report';
+import { applyRecords } from '@/workers/consumer/steps';
 import { funnelsJob } from '@/workers/funnels/funnels-job';
 import { replay } from '@/workers/ops/replay';
 import { DefinitionsTable } from '@/workers/insights/definitions';
-import { insightsOf } from '@/workers/insights/event-stats';
 import { insightsJob } from '@/workers/insights/insights-job';
 import { rollupsJob } from '@/workers/rollups/rollups-job';
 import { runJob, type RunningJob } from '@/workers/runtime';
@@ -135,12 +135,6 @@ const produce = (events: EventRecord[]) =>
     topics.events,
     events.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })),
   );
-// Insights claims only the events that count in one of its cells (not plain pageviews: a re-send
-// of one changes nothing there); the other jobs claim every event (this site has funnels).
-const claimsOf = (job: string) =>
-  job === 'insights'
-    ? new Set(sent.filter((e) => insightsOf(e, { propertyBreakdowns: false }).length > 0).map((e) => e.eventId)).size
-    : new Set(sent.map((e) => e.eventId)).size;
 const claimed = async (job: string) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM event_ids WHERE job = $1', [job])).rows[0]!.n;
 const query = (q: Record<string, string | number>) =>
@@ -228,10 +222,8 @@ beforeAll(async () => {
   await produce(events);
   // A producer retry re-sends a few: each must still count once.
   await produce(events.filter((_, i) => i % 9 === 0));
-  expect(claimsOf('insights')).toBeGreaterThan(0);
-  expect(claimsOf('insights')).toBeLessThan(events.length);
   for (const job of ['rollups', 'sessions', 'insights', 'funnels'])
-    await eventually(async () => (await claimed(job)) === claimsOf(job), 90_000, `${job} applied every event`);
+    await eventually(async () => (await claimed(job)) === events.length, 90_000, `${job} applied every event`);
 }, 180_000);
 
 afterAll(async () => {
@@ -454,14 +446,11 @@ describe('funnels job restart', () => {
       event(100, 'pageview', t, { path: '/', channel: 'direct' }),
       event(100, 'pageview', t + 10_000, { path: '/pricing' }),
     ];
+    const before = sent.length;
     sent.push(...first);
     await produce(first);
     for (const job of ['rollups', 'sessions', 'insights', 'funnels'])
-      await eventually(
-        async () => (await claimed(job)) === claimsOf(job),
-        60_000,
-        `${job} applied the first two steps`,
-      );
+      await eventually(async () => (await claimed(job)) === before + 2, 60_000, `${job} applied the first two steps`);
     const row = () =>
       pool
         .query<{ steps_reached: number; closed: boolean; step_ms: number[] }>(
@@ -476,10 +465,10 @@ describe('funnels job restart', () => {
     sent.push(signup);
     await produce([signup]);
     for (const job of ['rollups', 'sessions', 'insights'])
-      await eventually(async () => (await claimed(job)) === claimsOf(job), 60_000, `${job} applied the signup`);
+      await eventually(async () => (await claimed(job)) === before + 3, 60_000, `${job} applied the signup`);
     jobs[3] = await runJob(funnelsJob({ bus, defs, dims, settings }), bus, pool, { sessionTimeoutMs: 6000 });
     await eventually(
-      async () => (await claimed('funnels')) === claimsOf('funnels'),
+      async () => (await claimed('funnels')) === before + 3,
       60_000,
       'the restarted funnels job applied the signup',
     );
@@ -502,10 +491,15 @@ describe('funnel scopes', () => {
       event(201, 'pageview', t + 80 * MIN, { path: '/pricing' }),
       event(201, 'Signup', t + 90 * MIN, { path: '/pricing', props: { plan: 'free' } }),
     ];
+    const before = sent.length;
     sent.push(...later);
     await produce(later);
     for (const job of ['rollups', 'sessions', 'insights', 'funnels'])
-      await eventually(async () => (await claimed(job)) === claimsOf(job), 60_000, `${job} applied the late visitors`);
+      await eventually(
+        async () => (await claimed(job)) === before + later.length,
+        60_000,
+        `${job} applied the late visitors`,
+      );
     const attempts = await pool.query<{
       funnel_id: string;
       visitor_id: string;
@@ -583,4 +577,41 @@ describe('replay', () => {
       await conversions('public', [proGoal, pricingGoal]),
     );
   }, 120_000);
+});
+
+// Last in the file: it claims an event id of its own, which the waits above would count.
+describe('funnels job while the definitions refresh', () => {
+  it('an event its dedup step let through unclaimed (no funnel then) never reaches a funnel that appears before apply', async () => {
+    // Definitions that gain the site's funnels right after the step judged the event.
+    class Flipping extends DefinitionsTable {
+      calls = 0;
+      override funnels(site: string) {
+        return this.calls++ === 0 ? [] : super.funnels(site);
+      }
+    }
+    const flipping = new Flipping(pool);
+    await flipping.refresh();
+    const attempts = async (visitor: string) =>
+      (
+        await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM funnel_attempts WHERE visitor_id = $1', [
+          visitor,
+        ])
+      ).rows[0]!.n;
+    const through = async (job: ReturnType<typeof funnelsJob>, record: EventRecord) => {
+      const c = await pool.connect();
+      try {
+        await c.query('BEGIN');
+        await applyRecords(job, c, 99, [{ message: {} as BusMessage, record }]);
+        await c.query('COMMIT');
+      } finally {
+        c.release();
+      }
+    };
+    const t = BASE + 6 * 3_600_000;
+    await through(funnelsJob({ bus, defs: flipping, dims, settings }), event(300, 'pageview', t, { path: '/' }));
+    expect(await attempts('visitor-300')).toBe(0);
+    // The same first step through definitions that hold still starts the site's attempts: the check can fail.
+    await through(funnelsJob({ bus, defs, dims, settings }), event(301, 'pageview', t, { path: '/' }));
+    expect(await attempts('visitor-301')).toBeGreaterThan(0);
+  });
 });

@@ -133,7 +133,10 @@ export async function applyBatchStep(
   // Neither the offset commit nor the live notice is awaited: each is a round trip to the broker
   // (the notice a produce with acks=all) that nothing after it depends on, and awaiting them held
   // the job's next batch — on a machine where every round trip waits for a core, a good part of
-  // the time between two batches. Both are sent in order on their connections; a failure is logged.
+  // the time between two batches. Failures are logged. A retried commit may land after a later
+  // one and move the group's offset back: harmless, as assignment seeks to consumer_progress and
+  // the log's trim takes the lowest position. (So the after-offset-before-live crash point now
+  // finds the commit sent, not necessarily done.)
   void batch.commit(nextOffset).catch((e: unknown) => {
     console.error(
       `[${job.name}] partition ${batch.partition}: offset commit to the bus failed (the stored position stands): ${(e as Error).message}`,

@@ -28,7 +28,9 @@ export async function applyIsolated(
       const { result, dropped: d, dead: stepDead } = await applyRecords(job, tx, partition, [r]);
       // The record may sit in the job's state without being written anywhere yet (an open
       // session): store the checkpoint now, so a record the checkpoint cannot hold fails here,
-      // alone, and not in the batch's final write where it would fail the batch again.
+      // alone, and not in the batch's final write where it would fail the batch again. (Since the
+      // column is json, not jsonb, that is only a checkpoint past PostgreSQL's 1 GB value limit;
+      // this path runs only after a batch failed on its data.)
       await tx.query('UPDATE consumer_progress SET state = $4 WHERE job = $1 AND topic = $2 AND partition = $3', [
         job.name,
         r.message.topic,

@@ -93,10 +93,13 @@ export function funnelsJob(deps: {
     topic: topics.events,
     decode: decodeEvent,
     // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the
-    // runtime). Only events of a site with funnels are claimed: the others only move event time,
-    // which a re-send cannot move twice. Which ones were not is remembered, so that a funnel defined
-    // between this step and apply (the definitions refresh meanwhile) never counts an unclaimed,
-    // possibly re-sent event.
+    // runtime). Only events of a site with funnels are claimed: the others only move the job's
+    // event time, so a re-send of one is not dropped but moves it like any event arriving then
+    // (collect stamps a retry with its own receive time, never later than a fresh event's).
+    // Which ones were not claimed is remembered, so that a funnel defined between this step and
+    // apply (the definitions refresh meanwhile) never counts an unclaimed, possibly re-sent event;
+    // a funnel defined after an event counts its later re-send once, the original having counted
+    // in none.
     steps: eventSteps(FUNNELS_JOB, (e) => {
       if (deps.defs.funnels(e.siteId).length > 0) return true;
       unclaimed.add(e);

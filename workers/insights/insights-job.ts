@@ -13,7 +13,7 @@ import { localDayStart, type SiteDimensionTable } from '../shared/dimensions';
 import type { EventTimeEnv } from '../shared/event-time';
 import { minutePartitions } from '../shared/minute-partitions';
 import type { DefinitionsTable } from './definitions';
-import { insightsOf, insightStatsAggregate, type InsightStats } from './event-stats';
+import { insightStatsAggregate, type InsightStats } from './event-stats';
 import { writeInsightDelta, writeInsightWindow } from './insight-sink';
 import { MINUTE } from '@/lib/time';
 
@@ -104,11 +104,8 @@ export function insightsJob(deps: {
     name: INSIGHTS_JOB,
     topic: topics.events,
     decode: decodeEvent,
-    // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the
-    // runtime). Only events that count in a cell are claimed: a plain pageview adds nothing to any
-    // (it moves event time, and may convert a page goal — a row keyed by (goal, event), written
-    // once however often it comes), so re-sends of it are harmless and most events need no claim.
-    steps: eventSteps(INSIGHTS_JOB, (e) => insightsOf(e, { propertyBreakdowns: false }).length > 0),
+    // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
+    steps: eventSteps(INSIGHTS_JOB),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       minutes.restore(partition, json ? CHECKPOINT.decode(json).operator : null);
