@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   addDays,
   daysBetween,
@@ -168,5 +168,28 @@ describe('time zones', () => {
     expect(localDayStart(Date.parse('2018-02-18T03:30:00Z'), 'America/Sao_Paulo')).toBe(
       Date.parse('2018-02-18T03:00:00Z'),
     );
+  });
+
+  it('a DST day is remembered too: its events need no Intl call after the first', () => {
+    const calls = vi.spyOn(Intl.DateTimeFormat.prototype, 'formatToParts');
+    const callsFor = (zone: string, from: string, hours: number) => {
+      const t0 = Date.parse(from);
+      localDayStart(t0, zone); // works the day out (and remembers it when it may)
+      calls.mockClear();
+      for (let m = 7; m < hours * 60; m += 7) localDayStart(t0 + m * 60_000, zone);
+      return calls.mock.calls.length;
+    };
+    try {
+      // Set back at 02:00 (New York), forward at 02:00 (Berlin), back by 30 minutes (Lord Howe):
+      // every instant of the day is of that date, so the day is one interval.
+      expect(callsFor('America/New_York', '2026-11-01T05:00:00Z', 24)).toBe(0);
+      expect(callsFor('Europe/Berlin', '2026-03-28T23:00:00Z', 22)).toBe(0);
+      expect(callsFor('Australia/Lord_Howe', '2026-04-04T13:00:00Z', 24)).toBe(0);
+      // São Paulo, 2018-02-17: set back at its end (00:00 of 02-18 became 23:00 of 02-17), a
+      // 25-hour day that is still one interval.
+      expect(callsFor('America/Sao_Paulo', '2018-02-17T02:00:00Z', 25)).toBe(0);
+    } finally {
+      calls.mockRestore();
+    }
   });
 });

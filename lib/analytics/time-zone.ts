@@ -163,14 +163,37 @@ function localDay(ts: number, timeZone: string): LocalDay {
   const start = zonedMidnight(date, timeZone);
   const end = zonedMidnight(addDays(date, 1), timeZone);
   const day = { date, start, end };
-  // Only a day with the same UTC offset at its first and last instant is remembered: local time
-  // then runs straight through it (two changes that cancel within one day are not in the tz
-  // database's present or recent rules), so every instant in [start, end) has this date. A day
-  // with a change of offset is worked out each time, as before: were clocks ever set back across
-  // midnight after the new date had begun, instants of the earlier date would follow its start.
-  if (ts >= start && ts < end && offsetAt(start, timeZone) === offsetAt(end - 1, timeZone)) {
+  // A day is remembered only when every instant in [start, end) has this date. With the same UTC
+  // offset at its first and last instant, local time runs straight through it (two changes that
+  // cancel within one day are not in the tz database's present or recent rules). With one change
+  // (a DST day), it does unless the clocks were set back to before this date's midnight — were
+  // they set back across midnight after the new date had begun, instants of the earlier date would
+  // follow its start; such a day is worked out each time, as before.
+  if (ts >= start && ts < end && runsThrough(start, end, timeZone)) {
     days.unshift(day);
     if (days.length > DAYS_PER_ZONE) days.pop();
   }
   return day;
+}
+
+/** Whether local time stays within [its value at `start`, the next midnight) over [start, end). */
+function runsThrough(start: number, end: number, timeZone: string): boolean {
+  const first = offsetAt(start, timeZone);
+  const last = offsetAt(end - 1, timeZone);
+  if (first === last) return true;
+  // The change: the first second whose offset is not the start's (offsets change on whole
+  // seconds). ~17 steps, once per DST day and zone, where each event of the day otherwise cost
+  // ~19 Intl calls.
+  let lo = Math.floor(start / 1000);
+  let hi = Math.floor((end - 1) / 1000);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetAt(mid * 1000, timeZone) === first) lo = mid;
+    else hi = mid;
+  }
+  const change = hi * 1000;
+  if (offsetAt(change, timeZone) !== last) return false; // more than one change: work it out each time
+  // Set forward, local time jumps ahead (never past the next midnight: `end` is the first instant
+  // of the next date). Set back, it must not go back before this date's midnight.
+  return change + last >= start + first;
 }
