@@ -1,15 +1,16 @@
 // What one checkpoint write costs PostgreSQL as a job's state grows, run as
-// `DATABASE_URL=… npm run bench -- checkpoint-write [--visits 1000,10000,30000] [--rounds 7]`.
+// `npm run bench -- checkpoint-write [--visits 1000,10000,30000] [--rounds 7]` (DATABASE_URL, or
+// an embedded PostgreSQL started for the run: bench/support/services.ts).
 //
 // The sessions job stores its whole operator state — every open visit, kept for its 30-minute gap
 // — in consumer_progress.state with every batch (workers/consumer/checkpoint.ts), in the batch's
 // transaction. This builds that state the way the job does (the job's session-stats aggregate in
 // a session-window operator with early firings and retractions, three pageviews per visit, the
-// checkpoint encoded as the job encodes it) for N open visits, then times the job's UPDATE of one
-// progress row, side by side in the same run:
-//   - baseline: the column as jsonb (the schema before 20261210000000_progress_state_json), which
+// checkpoint in the job's form) for N open visits, then times the job's UPDATE of one
+// progress row in a migrated database, side by side in the same run:
+//   - baseline: a copy of the table with the column as jsonb (the schema before 20261210000000_progress_state_json), which
 //     PostgreSQL parses and re-encodes on every write;
-//   - current: the column as json, stored as the text the worker sent (TOAST still compresses it).
+//   - current: consumer_progress itself, the column json, stored as the text the worker sent (TOAST still compresses it).
 // It also times the read a restoring worker does (SELECT state, parsed by node-postgres).
 // Human-readable lines first; the last line is one JSON object.
 
@@ -19,12 +20,8 @@ import type { EventRecord } from '../lib/events/record';
 import { earlyFiringTrigger, sessionWindows, windowOperator } from '../lib/stream';
 import { sessionStatsAggregate, type SessionStats } from '../workers/sessions/session-stats';
 import { flag, flagList } from './support/args';
+import { benchServices, freshBenchDatabase } from './support/services';
 
-const url = process.env.DATABASE_URL;
-if (!url) {
-  console.error('checkpoint-write: set DATABASE_URL to a PostgreSQL it may create a scratch database in');
-  process.exit(2);
-}
 const VISITS = flagList('visits', [1000, 10_000, 30_000]);
 const ROUNDS = flag('rounds', 7, { integer: true });
 const GAP = 30 * 60_000;
@@ -76,13 +73,9 @@ function checkpointText(visits: number): string {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  const name = `eddy_bench_checkpoint_${randomUUID().slice(0, 8)}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  const dbUrl = new URL(url!);
-  dbUrl.pathname = `/${name}`;
-  const c = new pg.Client({ connectionString: dbUrl.toString() });
+  const services = await benchServices({ kafka: false });
+  const db = await freshBenchDatabase(services.adminUrl, 'checkpoint');
+  const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   const results: {
     visits: number;
@@ -95,12 +88,13 @@ async function main(): Promise<void> {
     json_stored_bytes: number;
   }[] = [];
   try {
-    for (const type of ['jsonb', 'json']) {
-      await c.query(
-        `CREATE TABLE progress_${type} (job text, topic text, partition int, next_offset bigint, state ${type}, version bigint, updated_at timestamptz, PRIMARY KEY (job, topic, partition))`,
-      );
-      await c.query(`INSERT INTO progress_${type} VALUES ('sessions', 'events', 0, 0, NULL, 0, now())`);
-    }
+    // The migrated database's own consumer_progress (json) and a copy of it with the column as
+    // it was before 20261210000000_progress_state_json (jsonb).
+    await c.query('CREATE TABLE progress_jsonb (LIKE consumer_progress INCLUDING ALL)');
+    await c.query('ALTER TABLE progress_jsonb ALTER COLUMN state TYPE jsonb');
+    for (const table of ['progress_jsonb', 'consumer_progress'])
+      await c.query(`INSERT INTO ${table} (job, topic, partition, next_offset) VALUES ('sessions', 'events', 0, 0)`);
+    const tableOf = { jsonb: 'progress_jsonb', json: 'consumer_progress' } as const;
     console.log(
       `[checkpoint-write] ${ROUNDS} rounds per size, jsonb and json alternating; PostgreSQL ${(await c.query('SHOW server_version')).rows[0].server_version}`,
     );
@@ -113,22 +107,22 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         for (const type of round % 2 ? (['json', 'jsonb'] as const) : (['jsonb', 'json'] as const)) {
           const t0 = performance.now();
-          // The statement of checkpointedTransaction, on a copy of its table.
+          // The statement of checkpointedTransaction.
           await c.query(
-            `UPDATE progress_${type} SET next_offset = coalesce($4::bigint, next_offset), state = $5, version = version + 1, updated_at = now()
+            `UPDATE ${tableOf[type]} SET next_offset = coalesce($4::bigint, next_offset), state = $5, version = version + 1, updated_at = now()
              WHERE job = $1 AND topic = $2 AND partition = $3 RETURNING version::text AS version`,
             ['sessions', 'events', 0, String(round), text],
           );
           times[type].write.push(performance.now() - t0);
           const t1 = performance.now();
           await c.query(
-            `SELECT state FROM progress_${type} WHERE job = 'sessions' AND topic = 'events' AND partition = 0`,
+            `SELECT state FROM ${tableOf[type]} WHERE job = 'sessions' AND topic = 'events' AND partition = 0`,
           );
           times[type].read.push(performance.now() - t1);
         }
       }
-      const stored = async (type: string) =>
-        Number((await c.query(`SELECT pg_column_size(state) AS b FROM progress_${type}`)).rows[0].b);
+      const stored = async (type: 'jsonb' | 'json') =>
+        Number((await c.query(`SELECT pg_column_size(state) AS b FROM ${tableOf[type]}`)).rows[0].b);
       const r = {
         visits,
         checkpoint_bytes: Buffer.byteLength(text),
@@ -148,8 +142,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await c.end();
-    await admin.query(`DROP DATABASE ${name}`);
-    await admin.end();
+    await db.drop();
+    await services.stop();
   }
   const largest = results[results.length - 1]!;
   console.log(
