@@ -109,4 +109,50 @@ describe('dimension table refresh', () => {
     await dims.refresh(now + 1000);
     expect(dims.table.version).toBe(v0 + 1);
   });
+
+  it("a site created after the last refresh gets its own time zone and gap from its first event, not the defaults", async () => {
+    const dims = new SiteDimensionTable(pool);
+    // 2026-12-07 23:55 UTC is 18:55 on 2026-12-07 in New York: a UTC bucket would say 2026-12-07
+    // 00:00Z, the site's day starts 2026-12-07 05:00Z.
+    const now = Date.UTC(2026, 11, 7, 23, 55);
+    await dims.refresh(now);
+    const team = (await pool.query<{ team_id: string }>('SELECT team_id FROM sites WHERE id = $1', [siteId])).rows[0]!
+      .team_id;
+    const newSite = (
+      await pool.query<{ id: string }>(
+        "INSERT INTO sites (id, team_id, name, domain, public_key, timezone, session_gap_minutes) VALUES (gen_random_uuid(), $1, 'ny', 'ny.test', $2, 'America/New_York', 10) RETURNING id",
+        [team, `k-${randomUUID()}`],
+      )
+    ).rows[0]!.id;
+    expect(dims.site(newSite).timezone).toBe('UTC'); // not refreshed: the defaults
+    const job = rollupsJob({ bus: silentBus, db: pool, dims, settings: jobSettings(), clock: () => now });
+    job.restore(0, null);
+    const e = event('/welcome', now - 60_000);
+    e.record.siteId = newSite;
+    await apply(job, e);
+    expect(dims.site(newSite).timezone).toBe('America/New_York');
+    expect(dims.site(newSite).sessionGapMs).toBe(10 * 60_000);
+    const days = await pool.query<{ bucket: Date }>(
+      "SELECT DISTINCT bucket FROM rollups WHERE site_id = $1 AND granularity = 'day'",
+      [newSite],
+    );
+    expect(days.rows.map((r) => r.bucket.toISOString())).toEqual(['2026-12-07T05:00:00.000Z']);
+
+    // An id that is still unknown after a refresh (a site deleted meanwhile) is not looked up
+    // again with every batch.
+    let loads = 0;
+    const counting = new SiteDimensionTable(pool);
+    const refresh = counting.refresh.bind(counting);
+    counting.refresh = async (t?: number) => {
+      loads++;
+      await refresh(t);
+    };
+    const gone = randomUUID();
+    await counting.ensureKnown([gone], now);
+    await counting.ensureKnown([gone], now + 1_000);
+    await counting.ensureKnown([gone, newSite], now + 2_000);
+    expect(loads).toBe(1);
+    await counting.ensureKnown([gone], now + 31_000);
+    expect(loads).toBe(2);
+  });
 });

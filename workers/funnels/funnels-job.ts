@@ -32,7 +32,7 @@ const CHECKPOINT = stateCodec<Checkpoint>({
 export function funnelsJob(deps: {
   bus: Publisher;
   defs: DefinitionsTable;
-  dims: Pick<SiteDimensionTable, 'site'>;
+  dims: Pick<SiteDimensionTable, 'site'> & Partial<Pick<SiteDimensionTable, 'ensureKnown'>>;
   settings: EventTimeEnv;
   clock?: () => number;
 }): Job<EventRecord> {
@@ -100,7 +100,7 @@ export function funnelsJob(deps: {
     // apply (the definitions refresh meanwhile) never counts an unclaimed, possibly re-sent event;
     // a funnel defined after an event counts its later re-send once, the original having counted
     // in none.
-    steps: eventSteps(FUNNELS_JOB, (e) => {
+    steps: eventSteps(FUNNELS_JOB, deps.dims, (e) => {
       if (deps.defs.funnels(e.siteId).length > 0) return true;
       unclaimed.add(e);
       return false;

@@ -105,7 +105,7 @@ export function insightsJob(deps: {
     topic: topics.events,
     decode: decodeEvent,
     // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
-    steps: eventSteps(INSIGHTS_JOB),
+    steps: eventSteps(INSIGHTS_JOB, deps.dims),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       minutes.restore(partition, json ? CHECKPOINT.decode(json).operator : null);

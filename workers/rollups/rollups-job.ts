@@ -125,7 +125,7 @@ export function rollupsJob(deps: {
     booksLedger: true,
     decode: decodeEvent,
     // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
-    steps: eventSteps(ROLLUPS_JOB),
+    steps: eventSteps(ROLLUPS_JOB, deps.dims),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       minutes.restore(partition, json ? CHECKPOINT.decode(json).operator : null);

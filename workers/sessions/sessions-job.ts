@@ -79,7 +79,7 @@ interface StoredSession extends VisitColumns {
 export function sessionsJob(deps: {
   bus: Publisher;
   db: Queryable;
-  dims: Pick<SiteDimensionTable, 'table' | 'site'>;
+  dims: Pick<SiteDimensionTable, 'table' | 'site'> & Partial<Pick<SiteDimensionTable, 'ensureKnown'>>;
   settings: EventTimeEnv;
   clock?: () => number;
   earlyFiring?: boolean;
@@ -289,7 +289,7 @@ export function sessionsJob(deps: {
     topic: topics.events,
     decode: decodeEvent,
     // Dedup by event id and a deleted site's records dropped, before apply (outcomes booked by the runtime).
-    steps: eventSteps(SESSIONS_JOB),
+    steps: eventSteps(SESSIONS_JOB, deps.dims),
     siteOf: (record) => record.siteId,
     restore(partition, json) {
       const s: PartitionState = { byGap: new Map(), silence: silence(partition) };

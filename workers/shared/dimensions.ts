@@ -22,6 +22,10 @@ export interface Dimensions {
 
 export const DEFAULT_SITE: SiteDimensions = { timezone: 'UTC', sessionGapMs: 30 * MINUTE, contentGroups: [] };
 
+/** A site the table does not know is looked up again at most this often (ensureKnown). */
+export const UNKNOWN_SITE_RECHECK_MS = 30_000;
+const MAX_ASKED = 10_000;
+
 // Patterns are compiled to linear-time matchers, never to a backtracking RegExp: the admin of one
 // site writes the pattern, anyone writes the path, and this runs per event for every tenant on
 // the partition (lib/analytics/path-pattern.ts).
@@ -62,6 +66,9 @@ export class SiteDimensionTable {
   readonly table = new DimensionTable<Dimensions>({ sites: new Map(), fingerprint: '' });
   lastRefreshAt = 0;
   private timer?: NodeJS.Timeout;
+  private refreshing: Promise<void> | null = null;
+  /** Unknown site ids and when a refresh last looked for them. */
+  private readonly asked = new Map<string, number>();
 
   constructor(private readonly db: pg.Pool) {}
 
@@ -69,6 +76,41 @@ export class SiteDimensionTable {
     const next = await loadDimensions(this.db);
     this.lastRefreshAt = now;
     if (next.fingerprint !== this.table.data.fingerprint) this.table.swap(next);
+  }
+
+  /**
+   * Refreshes now when a batch holds a site the table does not know yet — a site created since
+   * the last refresh. Without this its first minutes were filed with DEFAULT_SITE (UTC days, the
+   * default gap) until the cadence caught up, for good: a new site's first test visits landed on
+   * the wrong day. An id still unknown after a refresh (deleted meanwhile) is looked up again at
+   * most every UNKNOWN_SITE_RECHECK_MS. A failed refresh leaves the table as it was (the cadence
+   * retries) rather than stopping the jobs.
+   */
+  async ensureKnown(siteIds: Iterable<string>, now = Date.now()): Promise<void> {
+    const missing = () => {
+      const sites = this.table.data.sites;
+      let any = false;
+      for (const id of siteIds) {
+        if (sites.has(id)) continue;
+        const at = this.asked.get(id);
+        if (at !== undefined && now - at < UNKNOWN_SITE_RECHECK_MS) continue;
+        any = true;
+      }
+      return any;
+    };
+    if (!missing()) return;
+    // A refresh already running may have read the sites before this one was created: wait for it,
+    // then look again.
+    if (this.refreshing) await this.refreshing;
+    if (!missing()) return;
+    if (this.asked.size >= MAX_ASKED) this.asked.clear();
+    for (const id of siteIds) if (!this.table.data.sites.has(id)) this.asked.set(id, now);
+    this.refreshing ??= this.refresh(now)
+      .catch((e: unknown) => console.error(`[dimensions] refresh for a new site failed: ${(e as Error).message}`))
+      .finally(() => {
+        this.refreshing = null;
+      });
+    await this.refreshing;
   }
 
   /** Starts the cadence. The clock is injectable for tests through `refresh(now)`. */

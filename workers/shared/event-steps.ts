@@ -35,7 +35,24 @@ export const dropDuplicates = (
   },
 });
 
-export const eventSteps = (job: string, needsClaim?: (record: EventRecord) => boolean): RecordStep<EventRecord>[] => [
+/**
+ * Before apply reads a site's time zone, gap and content groups: a site the workers' dimension
+ * table does not know yet (created since its last refresh) is loaded now (SiteDimensionTable.ensureKnown).
+ */
+export const knownSites = (dims: { ensureKnown(siteIds: string[]): Promise<void> }): RecordStep<EventRecord> => ({
+  name: 'known-sites',
+  async judge(_tx, records) {
+    await dims.ensureKnown([...new Set(records.map((r) => r.record.siteId))]);
+    return records.map((r) => ok(r.record));
+  },
+});
+
+export const eventSteps = (
+  job: string,
+  dims: { ensureKnown?(siteIds: string[]): Promise<void> },
+  needsClaim?: (record: EventRecord) => boolean,
+): RecordStep<EventRecord>[] => [
   dropDeletedSites,
+  ...(dims.ensureKnown ? [knownSites(dims as { ensureKnown(siteIds: string[]): Promise<void> })] : []),
   dropDuplicates(job, needsClaim),
 ];
