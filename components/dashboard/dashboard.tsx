@@ -101,8 +101,9 @@ export function Dashboard({
                     : 'No visitors in this range yet'
               }
               action={
-                // A range that ended says nothing about the snippet today (the live header does).
-                snippetHref && !data.range.ended ? (
+                // A range that ended says nothing about the snippet today (the live header does),
+                // nor does a filter that matches nothing: the site has data, the filter does not.
+                snippetHref && !data.range.ended && !Object.keys(params.filters).length ? (
                   <Link href={snippetHref} className="text-sm font-medium text-indigo-600 underline">
                     Check the snippet installation
                   </Link>
