@@ -106,3 +106,48 @@ describe('HyperLogLog distinct count', () => {
     expect(visitors.result(visitors.fromJSON(JSON.parse(JSON.stringify(visitors.toJSON(acc)))))).toBe(3);
   });
 });
+
+describe('HyperLogLog small counts', () => {
+  // 200 sets of n 32-hex-character ids (the collect endpoint's visitor ids), deterministic.
+  const idsOf = (t: number, n: number) =>
+    range(n, (i) => `${(t * 7919 + i * 104729).toString(16).padStart(8, '0')}${'f00dfeed'.repeat(3)}`);
+
+  it('are exact while the sketch is sparse: 46 visitors read 46 (a p = 14 index made it 45 one time in 16)', () => {
+    for (const n of [46, 120, 300]) {
+      let exact = 0;
+      for (let t = 0; t < 200; t++) if (sketchOf(idsOf(t, n)).estimate() === n) exact++;
+      // Two of n ids share a 25-bit index with probability ~n²/2^26 (0.13 % at 300).
+      expect(exact, `n = ${n}`).toBeGreaterThanOrEqual(n === 46 ? 200 : 198);
+    }
+  });
+
+  it('loads and merges sketches stored before (sparse at p bits): the union is the p-bit sketch of both', () => {
+    const fine = sketchOf(range(40, (i) => `visitor-${i}`));
+    expect(fine.toJSON()).toMatchObject({ p: 14, sp: 25 });
+    // What the old code stored for 30 other visitors: the same entries with a 14-bit index.
+    const oldJson = sketchOf(range(30, (i) => `other-${i}`)).toJSON() as { p: number; sp: number; sparse: number[] };
+    const coarse = {
+      p: 14,
+      sparse: [...new Set(oldJson.sparse.map((e) => (((e >>> 6) >>> 11) << 6) | (e & 63)))].sort((a, b) => a - b),
+    };
+    const old = HyperLogLog.fromJSON(coarse);
+    expect(old.toJSON()).toEqual(coarse);
+    const union = HyperLogLog.fromJSON(fine.toJSON()).merge(old);
+    const other = HyperLogLog.fromJSON(coarse).merge(fine);
+    expect(union.toJSON()).toEqual(other.toJSON());
+    expect('sp' in union.toJSON()).toBe(false);
+    // Past the sparse limit both forms give the very registers of the old code.
+    const many = sketchOf(range(5000, (i) => `visitor-${i}`));
+    const viaOld = HyperLogLog.fromJSON({ p: 14, sparse: [] });
+    for (let i = 0; i < 5000; i++) viaOld.add(`visitor-${i}`);
+    expect(viaOld.toJSON()).toEqual(many.toJSON());
+    expect('dense' in many.toJSON()).toBe(true);
+  });
+
+  it('refuses a sparse precision it cannot hold', () => {
+    expect(() => HyperLogLog.fromJSON({ p: 14, sp: 26, sparse: [] })).toThrow(TypeError);
+    expect(() => HyperLogLog.fromJSON({ p: 14, sp: 12, sparse: [] })).toThrow(TypeError);
+    expect(() => HyperLogLog.fromJSON({ p: 14, sp: 25, sparse: [2 ** 31] })).toThrow(TypeError);
+  });
+});
+

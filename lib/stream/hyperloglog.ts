@@ -8,13 +8,22 @@
 //   sketches", 2017), which is unbiased from 0 up without HLL++'s empirical bias tables.
 // - Storage: sparse (sorted packed index/rank pairs) while few registers are set, dense bytes after,
 //   because most windows see few visitors and a dense p=14 sketch is 16 KiB.
-//   The representation never changes the estimate: it is the same register array either way.
+// - Small counts are exact in practice: while sparse, a sketch keeps its register index at
+//   SPARSE_PRECISION (25) bits, as HLL++ does, and estimates over 2^25 registers — two of a few
+//   thousand visitors share an index with probability ~n²/2^26, where at p = 14 two of 46 did
+//   6 % of the time and a site owner saw "45 visitors" beside 46 one-visit visits. Since the
+//   rank comes from the other hash lane, folding a sparse index down to p bits is exact (the
+//   p-bit sketch of the same values); the dense form and its estimate are unchanged. Sketches
+//   stored before this (sparse at p bits, no `sp`) still load and merge: a union with one is
+//   sparse at p bits.
 
 import { aggregateCodecError } from './errors';
 import type { Aggregate } from './aggregates';
 import type { Json } from './json';
 
 const RANK_BITS = 32; // q in Ertl's notation: the rank comes from one full 32-bit lane
+/** Index bits of a sparse entry (`index << 6 | rank` stays below 2^31). */
+export const SPARSE_PRECISION = 25;
 const ALPHA_INFINITY = 1 / (2 * Math.log(2));
 // One base64 character per register (values 0..33) keeps the dense JSON form compact and simple.
 const REGISTER_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -26,7 +35,8 @@ for (let r = 0; r < REGISTER_ALPHABET.length; r++) DECODE[REGISTER_ALPHABET.char
 // The alphabet is ASCII, so its bytes are their own UTF-8.
 const ASCII = new TextDecoder();
 
-export type HyperLogLogJson = { p: number; sparse: number[] } | { p: number; dense: string };
+/** `sp`: the sparse entries' index bits when more than `p` (absent: p, the form stored before). */
+export type HyperLogLogJson = { p: number; sp?: number; sparse: number[] } | { p: number; dense: string };
 
 let hashHigh = 0;
 let hashLow = 0;
@@ -98,9 +108,10 @@ export class HyperLogLog {
   readonly precision: number;
   private readonly registerCount: number;
   private dense: Uint8Array | null = null;
-  /** Sorted entries `index << 6 | rank`, one per non-zero register, used while the sketch is small. */
+  /** Sorted entries `index << 6 | rank` (index of sparseBits bits), used while the sketch is small. */
   private sparse: Uint32Array | null = new Uint32Array(4);
   private sparseLength = 0;
+  private sparseBits = SPARSE_PRECISION;
 
   constructor(precision = 14) {
     if (!Number.isInteger(precision) || precision < 4 || precision > 18)
@@ -116,9 +127,9 @@ export class HyperLogLog {
 
   add(value: string | number): this {
     hash64(typeof value === 'string' ? value : String(value));
-    const index = hashHigh >>> (32 - this.precision);
     const rank = Math.clz32(hashLow) + 1;
-    this.raise(index, rank);
+    if (this.dense !== null) this.raise(hashHigh >>> (32 - this.precision), rank);
+    else this.raise(hashHigh >>> (32 - this.sparseBits), rank);
     return this;
   }
 
@@ -148,7 +159,12 @@ export class HyperLogLog {
         }
       }
     } else {
-      for (const entry of other.sparseEntries()) raised = this.raise(entry >>> 6, entry & 63) || raised;
+      // Sparse into sparse keeps the coarser of the two index widths; into dense, p bits.
+      if (this.dense === null && other.sparseBits < this.sparseBits) this.coarsen(other.sparseBits);
+      for (const entry of other.sparseEntries()) {
+        const bits = this.dense === null ? this.sparseBits : this.precision;
+        raised = this.raise((entry >>> 6) >>> (other.sparseBits - bits), entry & 63) || raised;
+      }
     }
     return raised;
   }
@@ -159,11 +175,13 @@ export class HyperLogLog {
     const histogram = new Uint32Array(HISTOGRAM_SIZE);
     if (this.dense !== null) {
       for (const r of this.dense) histogram[r]!++;
-    } else {
-      histogram[0] = m - this.sparseLength;
-      for (const entry of this.sparseEntries()) histogram[entry & 63]!++;
+      return estimateFromHistogram(histogram, m);
     }
-    return estimateFromHistogram(histogram, m);
+    // Sparse: the same estimator over the 2^sparseBits registers the entries index.
+    const sparseM = 2 ** this.sparseBits;
+    histogram[0] = sparseM - this.sparseLength;
+    for (const entry of this.sparseEntries()) histogram[entry & 63]!++;
+    return estimateFromHistogram(histogram, sparseM);
   }
 
   clone(): HyperLogLog {
@@ -171,6 +189,7 @@ export class HyperLogLog {
     copy.dense = this.dense === null ? null : this.dense.slice();
     copy.sparse = this.sparse === null ? null : this.sparse.slice();
     copy.sparseLength = this.sparseLength;
+    copy.sparseBits = this.sparseBits;
     return copy;
   }
 
@@ -185,7 +204,8 @@ export class HyperLogLog {
       for (let i = 0; i < codes.length; i++) codes[i] = ENCODE[this.dense[i]!]!;
       return { p: this.precision, dense: ASCII.decode(codes) };
     }
-    return { p: this.precision, sparse: Array.from((this.sparse as Uint32Array).subarray(0, this.sparseLength)) };
+    const sparse = Array.from((this.sparse as Uint32Array).subarray(0, this.sparseLength));
+    return this.sparseBits === this.precision ? { p: this.precision, sparse } : { p: this.precision, sp: this.sparseBits, sparse };
   }
 
   static fromJSON(json: Json): HyperLogLog {
@@ -206,17 +226,24 @@ export class HyperLogLog {
       sketch.dense = registers;
       sketch.sparse = null;
     } else if (Array.isArray(json.sparse)) {
+      const sp = json.sp ?? json.p;
+      if (typeof sp !== 'number' || !Number.isInteger(sp) || sp < json.p || sp > SPARSE_PRECISION)
+        throw aggregateCodecError('HyperLogLog', `bad sparse precision ${String(sp)}`);
+      sketch.sparseBits = sp;
+      const sparseM = 2 ** sp;
       for (const entry of json.sparse) {
         if (
           typeof entry !== 'number' ||
           !Number.isInteger(entry) ||
           entry < 0 ||
-          entry >>> 6 >= m ||
+          entry >= 2 ** 31 ||
+          entry >>> 6 >= sparseM ||
           (entry & 63) > RANK_BITS + 1
         ) {
           throw aggregateCodecError('HyperLogLog', `bad sparse entry ${String(entry)}`);
         }
-        sketch.raise(entry >>> 6, entry & 63);
+        // A list longer than the sparse limit turns dense part-way: its index is then p bits.
+        sketch.raise((entry >>> 6) >>> (sketch.dense === null ? 0 : sp - sketch.precision), entry & 63);
       }
     } else {
       throw aggregateCodecError('HyperLogLog', 'expected sparse or dense registers');
@@ -229,8 +256,8 @@ export class HyperLogLog {
     return this.sparse === null ? new Uint32Array(0) : this.sparse.subarray(0, this.sparseLength);
   }
 
-  // `index` < registerCount: add() takes it from p hash bits, fromJSON() checked it, merge() reads
-  // it from a sketch of the same precision; binary-search positions stay below sparseLength.
+  // `index` has sparseBits bits while sparse and p bits when dense (callers fold it); add() takes
+  // it from the hash, fromJSON() checked it; binary-search positions stay below sparseLength.
   /** Sets a register to at least `rank`; true when it rose. */
   private raise(index: number, rank: number): boolean {
     if (rank === 0) return false;
@@ -258,7 +285,10 @@ export class HyperLogLog {
     }
     // Past m/8 entries the packed list costs half the dense bytes and inserts get slow: switch.
     if (this.sparseLength + 1 > this.registerCount >>> 3) {
-      this.densify()[index] = rank;
+      const folded = index >>> (this.sparseBits - this.precision);
+      const registers = this.densify();
+      if (rank <= registers[folded]!) return false;
+      registers[folded] = rank;
       return true;
     }
     if (this.sparseLength === entries.length) {
@@ -275,11 +305,33 @@ export class HyperLogLog {
   private densify(): Uint8Array {
     if (this.dense !== null) return this.dense;
     const registers = new Uint8Array(this.registerCount);
-    for (const entry of this.sparseEntries()) registers[entry >>> 6] = entry & 63;
+    const shift = this.sparseBits - this.precision;
+    for (const entry of this.sparseEntries()) {
+      const i = (entry >>> 6) >>> shift;
+      if ((entry & 63) > registers[i]!) registers[i] = entry & 63;
+    }
     this.dense = registers;
     this.sparse = null;
     this.sparseLength = 0;
     return registers;
+  }
+
+  /** Re-keys the sparse entries to `bits` index bits (fewer), keeping each index's highest rank. */
+  private coarsen(bits: number): void {
+    const shift = this.sparseBits - bits;
+    const entries = this.sparseEntries();
+    const out = new Uint32Array(Math.max(4, entries.length));
+    let n = 0;
+    for (const entry of entries) {
+      const e = (((entry >>> 6) >>> shift) << 6) | (entry & 63);
+      // Sorted input stays sorted after the shift; equal indices are adjacent.
+      if (n > 0 && out[n - 1]! >>> 6 === e >>> 6) {
+        if ((e & 63) > (out[n - 1]! & 63)) out[n - 1] = e;
+      } else out[n++] = e;
+    }
+    this.sparse = out;
+    this.sparseLength = n;
+    this.sparseBits = bits;
   }
 }
 
