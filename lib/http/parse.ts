@@ -70,11 +70,28 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S): Pr
   return parsed.data;
 }
 
-export function readQuery<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
+/**
+ * A query string read by `schema`. A parameter given twice is refused (which one counts would be a
+ * guess); with `onlyKnown`, so is a name the schema does not have — for the public API, where a
+ * misspelt filter (`countyr=US`) would otherwise answer for the whole site without a word.
+ */
+export function readQuery<S extends z.ZodType>(req: Request, schema: S, opts: { onlyKnown?: boolean } = {}): z.infer<S> {
   const params = new URL(req.url).searchParams;
   const raw: Record<string, string> = {};
-  for (const [k, v] of params) raw[k] = v;
+  for (const [k, v] of params) {
+    if (Object.hasOwn(raw, k)) throw new EddyError('bad_request', `${k}: given more than once`);
+    raw[k] = v;
+  }
   rejectDisallowedText(raw);
+  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+  if (opts.onlyKnown && shape) {
+    const unknown = Object.keys(raw).find((k) => !Object.hasOwn(shape, k));
+    if (unknown !== undefined)
+      throw new EddyError(
+        'bad_request',
+        `${unknown.slice(0, 100)}: not a parameter of this endpoint (it takes ${Object.keys(shape).join(', ')})`,
+      );
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) fail(parsed.error);
   return parsed.data;

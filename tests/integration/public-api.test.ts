@@ -249,6 +249,20 @@ describe('events API', () => {
       expect(r.status, JSON.stringify(body).slice(0, 80)).toBe(400);
       expect(r.body.error.message).toMatch(field);
     }
+    // A misspelt or repeated filter is refused, not answered for the whole site.
+    for (const [query, field] of [
+      ['countyr=US', /countyr: not a parameter/],
+      ['country=US&country=DE', /country: given more than once/],
+    ] as const) {
+      for (const endpoint of ['aggregate', 'timeseries', 'breakdown']) {
+        const r = await callJson<{ error: { message: string } }>(
+          `/api/v1/stats/${endpoint}?site_id=${stack.site.id}${endpoint === 'breakdown' ? '&dimension=page' : ''}&${query}`,
+          keys.stats,
+        );
+        expect(r.status, `${endpoint}?${query}`).toBe(400);
+        expect(r.body.error.message).toMatch(field);
+      }
+    }
     expect(
       (
         await callJson('/api/v1/events', keys.events, {

@@ -7,5 +7,5 @@ export const dynamic = 'force-dynamic';
 
 // GET /api/v1/stats/aggregate – the dashboard's tiles for a range and filters (stats:read key)
 export const GET = apiKeyRoute<Record<string, never>>('stats:read', async ({ req, principal }) =>
-  aggregateStats(principal.site, readQuery(req, aggregateQuerySchema)),
+  aggregateStats(principal.site, readQuery(req, aggregateQuerySchema, { onlyKnown: true })),
 );

@@ -7,6 +7,6 @@ export const dynamic = 'force-dynamic';
 
 // GET /api/v1/stats/realtime – current visitors, as on the live header (stats:read key)
 export const GET = apiKeyRoute<Record<string, never>>('stats:read', async ({ req, principal }) => {
-  readQuery(req, realtimeQuerySchema);
+  readQuery(req, realtimeQuerySchema, { onlyKnown: true });
   return realtimeStats(principal.site);
 });
