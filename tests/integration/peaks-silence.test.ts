@@ -89,4 +89,33 @@ describe('peaks after a quiet spell', () => {
     expect((await liveSnapshot(siteId, T + 10 * MINUTE + 30_000)).peak?.pageviews).toBe(20);
     expect((await liveSnapshot(siteId, T + 24 * 60 * MINUTE)).peak).toBeNull();
   });
+
+  it("a site created after the table's last refresh has its first peaks on its own date, not the UTC one", async () => {
+    const dims = new SiteDimensionTable(pool);
+    await dims.refresh();
+    const team = (await pool.query<{ team_id: string }>('SELECT team_id FROM sites WHERE id = $1', [siteId])).rows[0]!
+      .team_id;
+    // 20:00 UTC on 2026-06-16 is 05:00 on 2026-06-17 in Tokyo.
+    const tokyo = (
+      await pool.query<{ id: string }>(
+        "INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, 'jp', 'jp.test', $2, 'Asia/Tokyo') RETURNING id",
+        [team, `k-${randomUUID()}`],
+      )
+    ).rows[0]!.id;
+    const t = Date.UTC(2026, 5, 16, 20, 0);
+    await pool.query(
+      `INSERT INTO minute_partials (site_id, content_group, minute, source_partition, pageviews_delta, visitors)
+       VALUES ($1, '', $2, 0, 7, NULL)`,
+      [tokyo, new Date(t)],
+    );
+    const peaks = peaksJob({ db: pool, bus: silentPublisher, dims, settings, clock: () => t });
+    for (let now = t + 30_000; now <= t + 10 * MINUTE; now += 30_000) await peaks.runOnce(now);
+    await peaks.stop();
+    const days = await pool.query<{ day: string }>(
+      "SELECT DISTINCT to_char(day, 'YYYY-MM-DD') AS day FROM peak_windows WHERE site_id = $1",
+      [tokyo],
+    );
+    expect(days.rows.map((r) => r.day)).toEqual(['2026-06-17']);
+  });
 });
+

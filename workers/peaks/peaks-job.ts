@@ -227,6 +227,9 @@ export function peaksJob(deps: {
             : op.advanceWatermarkTo(Math.max(op.watermark, idleTarget));
         return e.results.map((res) => ({ res, size: PEAK_SIZES[i]!.sizeMin }));
       });
+      // A site created since the table's last refresh: its zone first, or its first peaks would
+      // be filed under a UTC date (workers/shared/dimensions.ts ensureKnown).
+      await deps.dims.ensureKnown(results.map(({ res }) => res.key.slice(0, res.key.indexOf('|'))));
       for (const { res, size } of results) {
         const sep = res.key.indexOf('|');
         const siteId = res.key.slice(0, sep);
