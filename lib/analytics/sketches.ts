@@ -43,8 +43,12 @@ export class VisitorUnion {
     if (this.precision === 0) this.precision = p;
     if (p < this.precision)
       throw new RangeError(`cannot merge a visitor sketch of precision ${p} into ${this.precision}`);
-    const sp = 'sparse' in sketch && typeof sketch.sp === 'number' ? sketch.sp : p;
-    if (this.fine !== null && 'sparse' in sketch && Array.isArray(sketch.sparse) && sp > this.precision) {
+    const fineForm = 'sparse' in sketch && typeof sketch.sp === 'number';
+    const sp = fineForm ? (sketch.sp as number) : p;
+    if (sp > SPARSE_PRECISION || sp < p) throw new RangeError(`bad sparse precision ${sp} of a visitor sketch`);
+    // Only sketches written with fine entries stay fine: an old p-bit sparse one spills, whatever
+    // came before it, so the union does not depend on the order of its inputs.
+    if (this.fine !== null && fineForm && Array.isArray(sketch.sparse) && sp > this.precision) {
       if (sp < this.fineBits) this.coarsenFine(sp);
       const fine = this.fine;
       const shift = sp - this.fineBits;

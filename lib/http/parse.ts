@@ -77,13 +77,15 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S): Pr
  */
 export function readQuery<S extends z.ZodType>(req: Request, schema: S, opts: { onlyKnown?: boolean } = {}): z.infer<S> {
   const params = new URL(req.url).searchParams;
-  const raw: Record<string, string> = {};
+  // No prototype: `__proto__` is then a key like any other (refused below when unknown).
+  const raw = Object.create(null) as Record<string, string>;
   for (const [k, v] of params) {
     if (Object.hasOwn(raw, k)) throw new EddyError('bad_request', `${k}: given more than once`);
     raw[k] = v;
   }
   rejectDisallowedText(raw);
   const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+  if (opts.onlyKnown && !shape) throw new Error('readQuery: onlyKnown needs an object schema');
   if (opts.onlyKnown && shape) {
     const unknown = Object.keys(raw).find((k) => !Object.hasOwn(shape, k));
     if (unknown !== undefined)

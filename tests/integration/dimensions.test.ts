@@ -155,4 +155,49 @@ describe('dimension table refresh', () => {
     await counting.ensureKnown([gone], now + 31_000);
     expect(loads).toBe(2);
   });
+
+  it('jobs whose batches hold the same new site at once all wait for its settings; an older overlapping refresh does not undo them', async () => {
+    const team = (await pool.query<{ team_id: string }>('SELECT team_id FROM sites WHERE id = $1', [siteId])).rows[0]!
+      .team_id;
+    const newSite = async (tz: string) =>
+      (
+        await pool.query<{ id: string }>(
+          'INSERT INTO sites (id, team_id, name, domain, public_key, timezone) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5) RETURNING id',
+          [team, tz, `${randomUUID()}.test`, `k-${randomUUID()}`, tz],
+        )
+      ).rows[0]!.id;
+    // The four event jobs of a worker share one table and get the same batch at about the same time.
+    const dims = new SiteDimensionTable(pool);
+    await dims.refresh();
+    const tokyo = await newSite('Asia/Tokyo');
+    const seen = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        await dims.ensureKnown([tokyo]);
+        return dims.site(tokyo).timezone;
+      }),
+    );
+    expect(seen).toEqual(['Asia/Tokyo', 'Asia/Tokyo', 'Asia/Tokyo', 'Asia/Tokyo']);
+
+    // A cadence refresh that read the sites before the new one existed and finishes last.
+    let slowFirst = true;
+    const slowPool = {
+      query: async (...args: Parameters<pg.Pool['query']>) => {
+        const r = await (pool.query as (...a: unknown[]) => Promise<unknown>)(...args);
+        if (slowFirst) {
+          slowFirst = false;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        return r;
+      },
+    } as unknown as pg.Pool;
+    const racing = new SiteDimensionTable(slowPool);
+    const cadence = racing.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // it has read the sites by now
+    const lima = await newSite('America/Lima');
+    await racing.ensureKnown([lima]);
+    expect(racing.site(lima).timezone).toBe('America/Lima');
+    await cadence;
+    expect(racing.site(lima).timezone).toBe('America/Lima');
+  });
 });
+

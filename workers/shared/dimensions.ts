@@ -67,13 +67,20 @@ export class SiteDimensionTable {
   lastRefreshAt = 0;
   private timer?: NodeJS.Timeout;
   private refreshing: Promise<void> | null = null;
+  private refreshesStarted = 0;
+  private latestApplied = 0;
   /** Unknown site ids and when a refresh last looked for them. */
   private readonly asked = new Map<string, number>();
 
   constructor(private readonly db: pg.Pool) {}
 
   async refresh(now = Date.now()): Promise<void> {
+    // Refreshes overlap (the cadence and ensureKnown): one that read the sites earlier must not
+    // swap its older list in after a later one was applied — a site just loaded would vanish.
+    const ticket = ++this.refreshesStarted;
     const next = await loadDimensions(this.db);
+    if (ticket < this.latestApplied) return;
+    this.latestApplied = ticket;
     this.lastRefreshAt = now;
     if (next.fingerprint !== this.table.data.fingerprint) this.table.swap(next);
   }
@@ -87,26 +94,25 @@ export class SiteDimensionTable {
    * retries) rather than stopping the jobs.
    */
   async ensureKnown(siteIds: Iterable<string>, now = Date.now()): Promise<void> {
-    const missing = () => {
-      const sites = this.table.data.sites;
-      let any = false;
-      for (const id of siteIds) {
-        if (sites.has(id)) continue;
-        const at = this.asked.get(id);
-        if (at !== undefined && now - at < UNKNOWN_SITE_RECHECK_MS) continue;
-        any = true;
-      }
-      return any;
-    };
-    if (!missing()) return;
-    // A refresh already running may have read the sites before this one was created: wait for it,
-    // then look again.
+    const ids = [...siteIds];
+    const unknown = () => ids.filter((id) => !this.table.data.sites.has(id));
+    if (unknown().length === 0) return;
+    // A refresh already running (another job's batch with the same new site, or one that read the
+    // sites before this one was created): wait for it whatever the rate limit says, then look again.
     if (this.refreshing) await this.refreshing;
-    if (!missing()) return;
+    const due = unknown().filter((id) => {
+      const at = this.asked.get(id);
+      return at === undefined || now - at >= UNKNOWN_SITE_RECHECK_MS;
+    });
+    if (due.length === 0) return;
     if (this.asked.size >= MAX_ASKED) this.asked.clear();
-    for (const id of siteIds) if (!this.table.data.sites.has(id)) this.asked.set(id, now);
+    for (const id of due) this.asked.set(id, now);
     this.refreshing ??= this.refresh(now)
-      .catch((e: unknown) => console.error(`[dimensions] refresh for a new site failed: ${(e as Error).message}`))
+      .catch((e: unknown) => {
+        // Not marked as looked up: the next batch tries again.
+        for (const id of due) this.asked.delete(id);
+        console.error(`[dimensions] refresh for a new site failed: ${(e as Error).message}`);
+      })
       .finally(() => {
         this.refreshing = null;
       });
