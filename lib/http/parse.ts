@@ -84,7 +84,7 @@ export function readQuery<S extends z.ZodType>(req: Request, schema: S, opts: { 
     raw[k] = v;
   }
   rejectDisallowedText(raw);
-  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+  const shape = 'shape' in schema ? (schema.shape as Record<string, unknown>) : undefined;
   if (opts.onlyKnown && !shape) throw new Error('readQuery: onlyKnown needs an object schema');
   if (opts.onlyKnown && shape) {
     const unknown = Object.keys(raw).find((k) => !Object.hasOwn(shape, k));
