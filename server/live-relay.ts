@@ -18,6 +18,18 @@ import { siteFreshnessMany } from '@/lib/sla/current';
 // A stopped pipeline sends no notices, so "how far behind" is pushed on its own clock: every
 // watched site's latest freshness measurement, as often as the alerts job measures.
 export const FRESHNESS_PUSH_MS = 2000;
+/**
+ * The live numbers are windows that end now (current visitors: the last 5 minutes; the header's
+ * last 30 minutes): with no event they still age, so an open dashboard gets a fresh snapshot at
+ * least this often. Pushed only on events, a tab kept "3 current visitors" with a green dot
+ * long after the traffic stopped, while a tab opened then read 0.
+ */
+export const IDLE_REPUSH_MS = 15_000;
+
+/** Watched sites whose last snapshot is older than IDLE_REPUSH_MS (or that never had one). */
+export function sitesToRepush(watched: string[], lastPush: ReadonlyMap<string, number>, now: number): string[] {
+  return watched.filter((siteId) => now - (lastPush.get(siteId) ?? -Infinity) >= IDLE_REPUSH_MS);
+}
 
 export function startLiveRelayWhenReady(io: Server, b: Bus, onCrash: (e: Error) => void): void {
   const attempt = () => {
@@ -60,6 +72,7 @@ export async function startLiveRelay(io: Server, b: Bus): Promise<BusConsumer> {
       .filter((r) => r.startsWith('site:'))
       .map((r) => r.slice('site:'.length));
     if (watched.length === 0) return;
+    for (const siteId of sitesToRepush(watched, lastPush, Date.now())) notify(siteId);
     siteFreshnessMany(watched)
       .then((all) => {
         for (const [siteId, f] of all) io.to(liveRoom(siteId)).emit('freshness', { siteId, ...f });

@@ -497,6 +497,16 @@ describe('tenant isolation: live sockets', () => {
     expect(aGot).toEqual([]);
   });
 
+  it('an open dashboard gets a fresh snapshot with no event at all: its live windows age (current visitors fall to 0)', async () => {
+    const sock = track(await B.http.socket());
+    expect((await join(sock, B.siteId)).ok).toBe(true);
+    const got: { siteId: string }[] = [];
+    sock.on('live', (s: { siteId: string }) => got.push(s));
+    // No event, no change notice: only the relay's idle re-push (IDLE_REPUSH_MS, 15 s) sends one.
+    await eventually(() => got.length > 0, 25_000, 'an idle re-push');
+    expect(got[0]!.siteId).toBe(B.siteId);
+  });
+
   it('a share token joins only its own site', async () => {
     const anon = new HttpSession(stack.url, '198.51.100.7');
     const s = track(await anon.socket({ share: A.shareToken }));
