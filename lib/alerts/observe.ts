@@ -59,13 +59,24 @@ export async function observe(
       // Anything the tracker sends counts: a pageview-only site is the common case. The baseline is
       // the usual traffic per window over the trailing 24 h before this window — over the part of
       // it since the site's first traffic, so a site that started an hour ago is judged by its hour.
-      const recentStart = openMinute - (c.minutes - 1) * MINUTE;
-      const recent = total(await sums(q, siteId, recentStart, openMinute + MINUTE, ['']));
+      //
+      // Quiet means nothing for the whole `minutes` up to now, to the millisecond: minute rows
+      // only say which minute held the last event, and a window of whole minutes fired as little
+      // as minutes − 1 after it (68 s for a 2-minute rule). The archive's (site, ts) index
+      // answers whether anything (not a server request) came since; the count shown is then the
+      // minute rows' over the minutes that window touches.
+      const since = now - c.minutes * MINUTE;
+      const recentStart = Math.floor(since / MINUTE) * MINUTE;
+      const any = await q.query<{ any: boolean }>(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE site_id = $1 AND ts > $2 AND name <> 'request') AS any",
+        [siteId, new Date(since)],
+      );
+      const recent = any.rows[0]?.any ? total(await sums(q, siteId, recentStart, openMinute + MINUTE, [''])) : null;
       const b = await minuteTrafficSince(q, siteId, recentStart - 24 * 60 * MINUTE, recentStart);
       const spanMinutes = b?.first ? Math.max(c.minutes, (recentStart - b.first.getTime()) / MINUTE) : 24 * 60;
       const usual = Number(b?.pageviews ?? 0) + Number(b?.events ?? 0);
       return {
-        value: recent.pageviews + recent.events,
+        value: recent ? Math.max(1, recent.pageviews + recent.events) : 0,
         baseline: Math.round(((usual * c.minutes) / spanMinutes) * 10) / 10,
       };
     }

@@ -14,7 +14,8 @@ import { insertSite, startRollupsOnKafka, type RollupsOnKafka } from './support/
 // injected clock, stays quiet while the window still holds traffic and fires once a whole window
 // is empty. Traffic is dated around a fixed instant, so the test means the same at any hour.
 
-const T0 = Date.parse('2026-03-10T10:00:00Z'); // the last pageview of the stream
+const T0 = Date.parse('2026-03-10T10:00:00Z'); // the steady stream's last pageview
+const LAST = T0 + 50_000; // one more, the very last
 const MINUTE = 60_000;
 let stack: RollupsOnKafka;
 let pool: pg.Pool;
@@ -63,6 +64,9 @@ describe('tracking stopped', () => {
         receivedAt: t,
       });
     }
+    // The very last one 50 s into the next minute: a window of whole minutes fired 68 s after a
+    // pageview like this one (a user-eyes check), where the rule says 2 minutes.
+    stream.push({ ...stream[stream.length - 1]!, eventId: randomUUID(), ts: LAST, receivedAt: LAST });
     await bus.producer().send(
       topics.events,
       stream.map((e) => ({ key: eventKey(e), value: JSON.stringify(e) })),
@@ -106,8 +110,12 @@ describe('tracking stopped', () => {
         await eventually(async () => (await evaluatedAt()) === t, 20_000, `evaluated at T0+${(t - T0) / 1000}s`);
         expect(await firings()).toEqual([]);
       }
-      // A whole 2-minute window without a pageview, against a usual ~12 per window: fires.
+      // Two whole minute rows empty, but the last pageview only 75 s ago: still quiet.
       now = T0 + 2 * MINUTE + 5000;
+      await eventually(async () => (await evaluatedAt()) === now, 20_000, 'evaluated at T0+125s');
+      expect(await firings()).toEqual([]);
+      // Two whole minutes without a pageview, against a usual ~12 per window: fires.
+      now = LAST + 2 * MINUTE + 5000;
       await eventually(async () => (await firings()).length === 1, 20_000, 'tracking stopped fired');
       expect((await firings())[0]!.message).toMatch(/no pageviews or events in the last 2 min \(usually 1[0-9]/);
     } finally {
