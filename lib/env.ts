@@ -69,7 +69,7 @@ const schema = z.object({
   GOOGLE_ID: z.string().optional(),
   GOOGLE_SECRET: z.string().optional(),
   /** How often the workers reload their dimension table (sites, content groups, timezones). */
-  DIMENSION_REFRESH_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
+  DIMENSION_REFRESH_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
   /** How often the insights and funnels jobs reload goals and funnels (a new goal counts from then; the backfill covers before). */
   DEFINITIONS_REFRESH_MS: z.coerce.number().int().min(100).max(86_400_000).default(5000),
   /** Roll up custom event properties (top values per key); off: event names only (fewer rows per event). */
