@@ -109,4 +109,3 @@ describe('VisitorUnion with sketches stored before the fine form', () => {
     }
   });
 });
-

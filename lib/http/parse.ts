@@ -75,7 +75,11 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S): Pr
  * guess); with `onlyKnown`, so is a name the schema does not have — for the public API, where a
  * misspelt filter (`countyr=US`) would otherwise answer for the whole site without a word.
  */
-export function readQuery<S extends z.ZodType>(req: Request, schema: S, opts: { onlyKnown?: boolean } = {}): z.infer<S> {
+export function readQuery<S extends z.ZodType>(
+  req: Request,
+  schema: S,
+  opts: { onlyKnown?: boolean } = {},
+): z.infer<S> {
   const params = new URL(req.url).searchParams;
   // No prototype: `__proto__` is then a key like any other (refused below when unknown).
   const raw = Object.create(null) as Record<string, string>;

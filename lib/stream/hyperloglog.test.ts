@@ -150,4 +150,3 @@ describe('HyperLogLog small counts', () => {
     expect(() => HyperLogLog.fromJSON({ p: 14, sp: 25, sparse: [2 ** 31] })).toThrow(TypeError);
   });
 });
-

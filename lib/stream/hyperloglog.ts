@@ -205,7 +205,9 @@ export class HyperLogLog {
       return { p: this.precision, dense: ASCII.decode(codes) };
     }
     const sparse = Array.from((this.sparse as Uint32Array).subarray(0, this.sparseLength));
-    return this.sparseBits === this.precision ? { p: this.precision, sparse } : { p: this.precision, sp: this.sparseBits, sparse };
+    return this.sparseBits === this.precision
+      ? { p: this.precision, sparse }
+      : { p: this.precision, sp: this.sparseBits, sparse };
   }
 
   static fromJSON(json: Json): HyperLogLog {

@@ -110,7 +110,7 @@ describe('dimension table refresh', () => {
     expect(dims.table.version).toBe(v0 + 1);
   });
 
-  it("a site created after the last refresh gets its own time zone and gap from its first event, not the defaults", async () => {
+  it('a site created after the last refresh gets its own time zone and gap from its first event, not the defaults', async () => {
     const dims = new SiteDimensionTable(pool);
     // 2026-12-07 23:55 UTC is 18:55 on 2026-12-07 in New York: a UTC bucket would say 2026-12-07
     // 00:00Z, the site's day starts 2026-12-07 05:00Z.
@@ -200,4 +200,3 @@ describe('dimension table refresh', () => {
     expect(racing.site(lima).timezone).toBe('America/Lima');
   });
 });
-

@@ -118,4 +118,3 @@ describe('peaks after a quiet spell', () => {
     expect(days.rows.map((r) => r.day)).toEqual(['2026-06-17']);
   });
 });
-
